@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* shootdown calibrate: what this host costs, measured in one run. */
+
+/*
+ * floor_ns              cache-line round trip between simulated CPUs 0 and 1
+ *                       (two tasks ping-pong one line; the threads are the
+ *                       machine's, pinned to the same PUs the IPIs use)
+ * ipi_roundtrip_ns      emulated smp_call_function_single() from CPU 0 to an
+ *                       idle CPU 1 running a no-op, until the acknowledgement
+ * shootdown_1page_ns    flush_tlb_page() from CPU 0 with CPU 1 running the mm
+ * host_kernel_madvise_ns     madvise(MADV_DONTNEED) of one page, one thread
+ * host_kernel_shootdown_ns   the same while a second thread of this process
+ *                            runs on another CPU: the kernel's real IPI
+ * host_membarrier_ns    membarrier(PRIVATE_EXPEDITED) with that thread running
+ *
+ * Each figure is the median of several batches; the ratio
+ * ipi_roundtrip_ns / floor_ns is the emulation's overhead over the hardware's
+ * own cost of moving a line there and back (goal <= 1.3).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define BATCHES 9
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[n / 2];
+}
+
+/* ---- floor: one line, two CPUs ---- */
+
+struct pingpong {
+	uint64_t line __attribute__((aligned(64)));
+	unsigned iters;
+	uint64_t ns[BATCHES];
+};
+
+static int ping_task(struct shd_cpu *cpu, void *arg)
+{
+	struct pingpong *p = arg;
+	uint64_t v = 0;
+
+	for (unsigned b = 0; b < BATCHES; b++) {
+		uint64_t t0 = now_ns();
+
+		for (unsigned i = 0; i < p->iters; i++) {
+			/* Release/acquire: the round trip itself, nothing more. */
+			__atomic_store_n(&p->line, ++v, __ATOMIC_RELEASE);
+			while (__atomic_load_n(&p->line, __ATOMIC_ACQUIRE) != v + 1)
+				__builtin_ia32_pause();
+			v++;
+		}
+		p->ns[b] = (now_ns() - t0) / p->iters;
+	}
+	__atomic_store_n(&p->line, UINT64_MAX, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int pong_task(struct shd_cpu *cpu, void *arg)
+{
+	struct pingpong *p = arg;
+	uint64_t seen = 0;
+
+	for (;;) {
+		uint64_t v = __atomic_load_n(&p->line, __ATOMIC_ACQUIRE);
+
+		if (v == UINT64_MAX)
+			return 0;
+		if ((v & 1) && v != seen) {
+			seen = v + 1;
+			__atomic_store_n(&p->line, seen, __ATOMIC_RELEASE);
+		} else {
+			__builtin_ia32_pause();
+		}
+	}
+}
+
+/* ---- emulated IPI and shootdown ---- */
+
+static void noop(struct shd_cpu *cpu, void *info)
+{
+	(void)cpu;
+	(void)info;
+}
+
+struct ipi_bench {
+	unsigned iters;
+	uint64_t ns[BATCHES];
+	struct shd_mm *mm;
+	int stop;
+	int ready;
+};
+
+static int ipi_task(struct shd_cpu *cpu, void *arg)
+{
+	struct ipi_bench *b = arg;
+	int err;
+
+	for (unsigned i = 0; i < 2000; i++)	/* warm: CPU 1 is spinning */
+		if ((err = shd_smp_call_function_single(cpu, 1, noop, NULL)))
+			return err;
+	for (unsigned k = 0; k < BATCHES; k++) {
+		uint64_t t0 = now_ns();
+
+		for (unsigned i = 0; i < b->iters; i++)
+			if ((err = shd_smp_call_function_single(cpu, 1, noop, NULL)))
+				return err;
+		b->ns[k] = (now_ns() - t0) / b->iters;
+	}
+	return 0;
+}
+
+#define BENCH_VA 0x20000000ull
+
+static int mm_runner(struct shd_cpu *cpu, void *arg)
+{
+	struct ipi_bench *b = arg;
+	int err;
+
+	if ((err = shd_switch_mm(cpu, b->mm)) || (err = shd_store(cpu, BENCH_VA, 1)))
+		return err;
+	__atomic_store_n(&b->ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
+		shd_cpu_poll(cpu);	/* running the mm, taking IPIs */
+	return 0;
+}
+
+static int flusher(struct shd_cpu *cpu, void *arg)
+{
+	struct ipi_bench *b = arg;
+	int err = 0;
+
+	while (!__atomic_load_n(&b->ready, __ATOMIC_ACQUIRE))
+		shd_cpu_poll(cpu);
+	if ((err = shd_switch_mm(cpu, b->mm)) ||
+	    (err = shd_mmap(cpu, b->mm, BENCH_VA + 4096, 4096,
+			    SHD_PROT_READ | SHD_PROT_WRITE)))
+		goto out;
+	for (unsigned k = 0; k < BATCHES && !err; k++) {
+		uint64_t total = 0;
+
+		for (unsigned i = 0; i < b->iters && !err; i++) {
+			uint64_t t0;
+
+			if ((err = shd_store(cpu, BENCH_VA, i)))
+				break;
+			t0 = now_ns();
+			err = shd_flush_tlb_page(cpu, b->mm, BENCH_VA);
+			total += now_ns() - t0;
+		}
+		b->ns[k] = total / b->iters;
+	}
+out:
+	__atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
+	return err;
+}
+
+/* ---- the real kernel ---- */
+
+struct host_bench {
+	volatile uint64_t *page;
+	int stop;
+	int cpu;
+};
+
+static int pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *host_spinner(void *arg)
+{
+	struct host_bench *h = arg;
+
+	pin_self(h->cpu);
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
+		(void)h->page[0];	/* keep the translation hot */
+	return NULL;
+}
+
+static uint64_t host_madvise(volatile uint64_t *page, unsigned iters)
+{
+	uint64_t ns[BATCHES];
+
+	for (unsigned k = 0; k < BATCHES; k++) {
+		uint64_t total = 0;
+
+		for (unsigned i = 0; i < iters; i++) {
+			uint64_t t0;
+
+			page[0] = i + 1;
+			t0 = now_ns();
+			madvise((void *)page, 4096, MADV_DONTNEED);
+			total += now_ns() - t0;
+		}
+		ns[k] = total / iters;
+	}
+	return median(ns, BATCHES);
+}
+
+static uint64_t host_membarrier(unsigned iters)
+{
+	uint64_t ns[BATCHES];
+
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
+		return 0;
+	for (unsigned k = 0; k < BATCHES; k++) {
+		uint64_t t0 = now_ns();
+
+		for (unsigned i = 0; i < iters; i++)
+			syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+		ns[k] = (now_ns() - t0) / iters;
+	}
+	return median(ns, BATCHES);
+}
+
+/* Two distinct CPUs this process may run on, or -1. */
+static int allowed_cpus(int *a, int *b)
+{
+	cpu_set_t set;
+
+	*a = *b = -1;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		if (*a < 0)
+			*a = c;
+		else {
+			*b = c;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int cmd_calibrate(int argc, char **argv)
+{
+	bool json = false;
+	unsigned iters = 20000;
+	struct shd_config cfg;
+	struct shd_machine *m;
+	struct pingpong *pp;
+	struct ipi_bench ib = { 0 }, sb = { 0 };
+	uint64_t floor_ns, ipi_ns, sd_ns, mad1 = 0, mad2 = 0, memb = 0;
+	int err, ca, cb;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--format=json") ||
+		    (!strcmp(argv[i], "--format") && i + 1 < argc &&
+		     !strcmp(argv[i + 1], "json"))) {
+			json = true;
+			i += argv[i][8] ? 0 : 1;
+		} else if (!strcmp(argv[i], "--format=table") ||
+			   (!strcmp(argv[i], "--format") && i + 1 < argc &&
+			    !strcmp(argv[i + 1], "table"))) {
+			i += argv[i][8] ? 0 : 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: shootdown calibrate [--format table|json]\n\n"
+			       "Measures, in one run on this host: the cache-line "
+			       "round trip between two\nsimulated CPUs' threads "
+			       "(floor_ns), the emulated IPI round trip to an idle\n"
+			       "CPU (ipi_roundtrip_ns) and their ratio (goal <= 1.3), a "
+			       "one-page shootdown,\nand the real kernel's madvise "
+			       "shootdown and membarrier.  Takes a few seconds.\n");
+			return 0;
+		} else {
+			fprintf(stderr, "shootdown: calibrate: unknown argument '%s' "
+				"(--format table|json)\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	shd_config_init(&cfg);
+	cfg.ncpus = 2;
+	if ((err = shd_machine_create(&cfg, &m))) {
+		fprintf(stderr, "shootdown: calibrate: %s\n", shd_last_error());
+		return 1;
+	}
+	if (posix_memalign((void **)&pp, 64, sizeof(*pp)))
+		return 1;
+	memset(pp, 0, sizeof(*pp));
+	pp->iters = iters;
+	if (shd_cpu_submit(m, 1, pong_task, pp) || shd_cpu_submit(m, 0, ping_task, pp) ||
+	    shd_cpu_join(m, 0, NULL) || shd_cpu_join(m, 1, NULL))
+		goto fail;
+	floor_ns = median(pp->ns, BATCHES);
+
+	ib.iters = iters;
+	if (shd_run_on(m, 0, 1, ipi_task, &ib))
+		goto fail;
+	ipi_ns = median(ib.ns, BATCHES);
+
+	sb.iters = iters / 4;
+	if (shd_mm_create(m, &sb.mm))
+		goto fail;
+	if (shd_cpu_submit(m, 1, mm_runner, &sb) || shd_cpu_submit(m, 0, flusher, &sb) ||
+	    shd_cpu_join(m, 0, &err) || err || shd_cpu_join(m, 1, &err) || err)
+		goto fail;
+	sd_ns = median(sb.ns, BATCHES);
+	shd_mm_destroy(sb.mm);
+	shd_machine_destroy(m);
+
+	{
+		volatile uint64_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct host_bench h = { page, 0, -1 };
+		pthread_t t;
+
+		if (page != MAP_FAILED && allowed_cpus(&ca, &cb) == 0) {
+			pin_self(ca);
+			mad1 = host_madvise(page, 2000);
+			h.cpu = cb;
+			page[0] = 1;
+			if (pthread_create(&t, NULL, host_spinner, &h) == 0) {
+				usleep(20000);
+				mad2 = host_madvise(page, 2000);
+				memb = host_membarrier(2000);
+				__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+				pthread_join(t, NULL);
+			}
+		}
+	}
+	if (json) {
+		printf("{\"floor_ns\": %" PRIu64 ", \"ipi_roundtrip_ns\": %" PRIu64
+		       ", \"ipi_ratio\": %.3f, \"shootdown_1page_ns\": %" PRIu64
+		       ", \"host_kernel_madvise_ns\": %" PRIu64
+		       ", \"host_kernel_shootdown_ns\": %" PRIu64
+		       ", \"host_membarrier_ns\": %" PRIu64 "}\n",
+		       floor_ns, ipi_ns, floor_ns ? (double)ipi_ns / floor_ns : 0.0,
+		       sd_ns, mad1, mad2, memb);
+	} else {
+		printf("calibrate (medians of %d batches; host time)\n", BATCHES);
+		printf("  %-26s %8" PRIu64 " ns  cache-line round trip, sim CPU 0 <-> 1\n",
+		       "floor_ns", floor_ns);
+		printf("  %-26s %8" PRIu64 " ns  emulated IPI to an idle CPU and back\n",
+		       "ipi_roundtrip_ns", ipi_ns);
+		printf("  %-26s %8.2f     ipi_roundtrip / floor (goal <= 1.3)\n",
+		       "ipi_ratio", floor_ns ? (double)ipi_ns / floor_ns : 0.0);
+		printf("  %-26s %8" PRIu64 " ns  flush_tlb_page, one remote CPU\n",
+		       "shootdown_1page_ns", sd_ns);
+		printf("  %-26s %8" PRIu64 " ns  real madvise(DONTNEED), one thread\n",
+		       "host_kernel_madvise_ns", mad1);
+		printf("  %-26s %8" PRIu64 " ns  ... with a second thread running "
+		       "(real shootdown)\n", "host_kernel_shootdown_ns", mad2);
+		printf("  %-26s %8" PRIu64 " ns  membarrier(PRIVATE_EXPEDITED)\n",
+		       "host_membarrier_ns", memb);
+	}
+	free(pp);
+	return 0;
+fail:
+	fprintf(stderr, "shootdown: calibrate failed: %s\n", shd_last_error());
+	return 1;
+}

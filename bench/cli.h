@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* Private declarations of the shootdown CLI (bench/ uses public headers only). */
+#ifndef SHD_BENCH_CLI_H
+#define SHD_BENCH_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <shootdown/shootdown.h>
+
+#define EXIT_USAGE 2
+
+enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV };
+
+/* Options shared by run/compare/check. */
+struct cli_opts {
+	const char *workload;
+	const char *policy;
+	unsigned ncpus;
+	uint64_t ops;
+	bool ops_set;
+	uint64_t seed;
+	enum out_format format;
+	struct shd_config cfg;		/* policy and faults applied */
+	char sets[16][64];		/* --set k=v as given, reapplied per policy */
+	unsigned nsets;
+	char faults_text[256];		/* --inject names, for replay lines */
+};
+
+/* What a workload run produced. */
+struct wl_result {
+	uint64_t ops;			/* operations the workload counts */
+	uint64_t wall_ns;		/* host time of the measured phase */
+	uint64_t check_failures;	/* workload's own read-back failures */
+	char note[160];			/* first failure, if any */
+	struct shd_stats stats;
+};
+
+struct workload {
+	const char *name;
+	const char *help;
+	uint64_t default_ops;
+	unsigned min_cpus;
+	int (*run)(struct shd_machine *m, const struct cli_opts *o,
+		   struct wl_result *r);
+};
+
+const struct workload *wl_find(const char *name);
+const struct workload *wl_all(size_t *count);
+
+/*
+ * Run workload W on a fresh machine built from O with policy POLICY.
+ * 0, WL_BAD_INPUT (the configuration was rejected; ERR says why), or a
+ * negative errno from the run (ERR says why).  Violations are in r->stats.
+ */
+#define WL_BAD_INPUT 1
+int wl_execute(const struct workload *w, const struct cli_opts *o,
+	       const char *policy, struct wl_result *r, char *err, size_t errlen);
+
+int cmd_calibrate(int argc, char **argv);
+
+/* output.c */
+void out_json_string(FILE *f, const char *s);
+void out_stats_json(FILE *f, const struct shd_stats *s);
+const char *fmt_count(char *buf, size_t len, uint64_t v);
+
+#endif

@@ -1,0 +1,722 @@
+/* SPDX-License-Identifier: MIT */
+/* The shootdown CLI: run, compare, check, calibrate, list. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *prog = "shootdown";
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(EXIT_USAGE);
+}
+
+static uint64_t parse_u64(const char *opt, const char *s, uint64_t lo,
+			  uint64_t hi)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		usage_error("%s: '%s' is not a non-negative number", opt, s ? s : "");
+	v = strtoull(s, &end, 0);
+	if (*end || errno == ERANGE)
+		usage_error("%s: '%s' is not a number", opt, s);
+	if (v < lo || v > hi)
+		usage_error("%s: %s is out of range %" PRIu64 "..%" PRIu64, opt, s,
+			    lo, hi);
+	return v;
+}
+
+static void parse_geometry(const char *opt, const char *s,
+			   struct shd_tlb_geometry *g)
+{
+	char buf[64], *colon;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	colon = strchr(buf, ':');
+	if (!colon)
+		usage_error("%s: '%s' is not ENTRIES:WAYS", opt, s);
+	*colon = 0;
+	g->entries = (unsigned)parse_u64(opt, buf, 1, 1u << 20);
+	g->ways = (unsigned)parse_u64(opt, colon + 1, 1, 255);
+}
+
+/* Split "a,b,c" into at most MAX pieces of BUF. */
+static unsigned split_list(char *buf, char **out, unsigned max, const char *opt)
+{
+	unsigned n = 0;
+
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+		if (n == max)
+			usage_error("%s: more than %u items", opt, max);
+		out[n++] = tok;
+	}
+	if (!n)
+		usage_error("%s: empty list", opt);
+	return n;
+}
+
+struct parsed {
+	struct cli_opts o;
+	char policies[256];
+	char cpus_list[256];
+	bool help;
+};
+
+static const char *need_value(int argc, char **argv, int *i, const char *opt,
+			      const char *inline_val)
+{
+	if (inline_val)
+		return inline_val;
+	if (*i + 1 >= argc)
+		usage_error("%s needs a value", opt);
+	return argv[++*i];
+}
+
+static void parse_common(int argc, char **argv, struct parsed *p,
+			 const char *allowed)
+{
+	struct cli_opts *o = &p->o;
+
+	for (int i = 0; i < argc; i++) {
+		char name[64];
+		const char *arg = argv[i], *val = NULL, *eq;
+
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			p->help = true;
+			continue;
+		}
+		if (strncmp(arg, "--", 2) != 0)
+			usage_error("unexpected argument '%s' (see --help)", arg);
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+		if (eq)
+			val = eq + 1;
+		/* Only options this subcommand takes: " --x " in ALLOWED. */
+		{
+			char key[70];
+
+			snprintf(key, sizeof(key), " %s ", name);
+			if (!strstr(allowed, key))
+				usage_error("unknown option '%s' for this command "
+					    "(see --help)", name);
+		}
+		if (!strcmp(name, "--workload")) {
+			o->workload = need_value(argc, argv, &i, name, val);
+		} else if (!strcmp(name, "--policy")) {
+			o->policy = need_value(argc, argv, &i, name, val);
+		} else if (!strcmp(name, "--policies")) {
+			snprintf(p->policies, sizeof(p->policies), "%s",
+				 need_value(argc, argv, &i, name, val));
+		} else if (!strcmp(name, "--cpus")) {
+			const char *v = need_value(argc, argv, &i, name, val);
+
+			if (strchr(v, ','))
+				snprintf(p->cpus_list, sizeof(p->cpus_list), "%s", v);
+			else
+				o->ncpus = (unsigned)parse_u64(name, v, 1, SHD_MAX_CPUS);
+		} else if (!strcmp(name, "--ops")) {
+			o->ops = parse_u64(name, need_value(argc, argv, &i, name, val),
+					   1, 1ull << 40);
+			o->ops_set = true;
+		} else if (!strcmp(name, "--seed")) {
+			o->seed = parse_u64(name, need_value(argc, argv, &i, name, val),
+					    0, UINT64_MAX);
+		} else if (!strcmp(name, "--set")) {
+			const char *kv = need_value(argc, argv, &i, name, val);
+			const char *e = strchr(kv, '=');
+			struct shd_policy scratch;
+
+			if (!e || e == kv || !e[1])
+				usage_error("--set: '%s' is not KNOB=VALUE", kv);
+			if (o->nsets == 16)
+				usage_error("--set: at most 16 overrides");
+			if (strlen(kv) >= sizeof(o->sets[0]))
+				usage_error("--set: '%s' is too long", kv);
+			{
+				char k[64];
+
+				snprintf(k, sizeof(k), "%.*s", (int)(e - kv), kv);
+				shd_policy_preset("linux", &scratch);
+				if (shd_policy_set(&scratch, k, e + 1) < 0)
+					usage_error("--set: %s", shd_last_error());
+			}
+			snprintf(o->sets[o->nsets++], sizeof(o->sets[0]), "%s", kv);
+		} else if (!strcmp(name, "--inject")) {
+			char buf[256], *items[SHD_FAULT__COUNT];
+			const char *v = need_value(argc, argv, &i, name, val);
+			unsigned n;
+
+			snprintf(buf, sizeof(buf), "%s", v);
+			n = split_list(buf, items, SHD_FAULT__COUNT, name);
+			for (unsigned k = 0; k < n; k++) {
+				int f = shd_fault_lookup(items[k]);
+
+				if (f < 0)
+					usage_error("--inject: %s", shd_last_error());
+				o->cfg.faults |= 1ull << f;
+			}
+			snprintf(o->faults_text + strlen(o->faults_text),
+				 sizeof(o->faults_text) - strlen(o->faults_text),
+				 " --inject %s", v);
+		} else if (!strcmp(name, "--format")) {
+			const char *v = need_value(argc, argv, &i, name, val);
+
+			if (!strcmp(v, "table"))
+				o->format = FMT_TABLE;
+			else if (!strcmp(v, "json"))
+				o->format = FMT_JSON;
+			else if (!strcmp(v, "csv"))
+				o->format = FMT_CSV;
+			else
+				usage_error("--format: '%s' is not table, json or csv", v);
+		} else if (!strcmp(name, "--tlb")) {
+			parse_geometry(name, need_value(argc, argv, &i, name, val),
+				       &o->cfg.dtlb);
+		} else if (!strcmp(name, "--itlb")) {
+			parse_geometry(name, need_value(argc, argv, &i, name, val),
+				       &o->cfg.itlb);
+			o->cfg.split_tlb = true;
+		} else if (!strcmp(name, "--page-shift")) {
+			o->cfg.page_shift = (unsigned)parse_u64(name,
+				need_value(argc, argv, &i, name, val), 12, 30);
+		} else if (!strcmp(name, "--frames")) {
+			o->cfg.nframes = parse_u64(name, need_value(argc, argv, &i,
+						   name, val), 16, 1ull << 24);
+		} else if (!strcmp(name, "--watchdog-ms")) {
+			o->cfg.watchdog_ms = (unsigned)parse_u64(name,
+				need_value(argc, argv, &i, name, val), 0, 3600000);
+		} else if (!strcmp(name, "--no-oracle")) {
+			if (val)
+				usage_error("--no-oracle takes no value");
+			o->cfg.oracle = false;
+		} else if (!strcmp(name, "--no-bind")) {
+			if (val)
+				usage_error("--no-bind takes no value");
+			o->cfg.bind = false;
+		} else {
+			usage_error("unknown option '%s' (see --help)", name);
+		}
+	}
+}
+
+static void init_parsed(struct parsed *p)
+{
+	memset(p, 0, sizeof(*p));
+	shd_config_init(&p->o.cfg);
+	p->o.ncpus = 8;
+	p->o.seed = 1;
+	p->o.policy = "linux";
+	p->o.format = FMT_TABLE;
+}
+
+#define MACHINE_OPTS " --set --tlb --itlb --page-shift --frames --watchdog-ms " \
+	"--no-oracle --no-bind --seed --format --inject "
+
+static const char machine_help[] =
+"  --set KNOB=VALUE     override a policy knob (repeatable; see 'list')\n"
+"  --inject FAULT[,..]  inject protocol faults (repeatable; see 'list')\n"
+"  --tlb E:W            data TLB entries and ways        (default 64:4)\n"
+"  --itlb E:W           split instruction TLB            (default unified)\n"
+"  --page-shift N       page size 2^N bytes, 12..30      (default 12)\n"
+"  --frames N           simulated physical pages         (default 16384)\n"
+"  --watchdog-ms N      unacknowledged-IPI report, 0=off (default 5000)\n"
+"  --no-oracle          turn the stale-translation oracle off (default on)\n"
+"  --no-bind            do not pin CPU threads with hwloc (default pinned)\n"
+"  --seed S             seed, reported with every violation (default 1)\n";
+
+static void print_help(void)
+{
+	printf("usage: shootdown [COMMAND] [OPTIONS]\n\n"
+	       "A userspace SMP machine for studying TLB shootdowns.\n\n"
+	       "commands:\n"
+	       "  (none)      munmap workload on 8 CPUs under broadcast and linux, "
+	       "side by side\n"
+	       "  run         run one workload under one policy\n"
+	       "  compare     run one workload under several policies and CPU counts\n"
+	       "  check       random operations with the oracle on; exit 1 on a "
+	       "violation\n"
+	       "  calibrate   measure this host: cache-line and emulated IPI round "
+	       "trips,\n"
+	       "              a one-page shootdown, the real kernel's shootdown\n"
+	       "  list        workloads, policies, knobs, faults, counters\n\n"
+	       "'shootdown COMMAND --help' lists a command's options.\n"
+	       "Exit status: 0 success, 1 violation or failed check, 2 bad input.\n");
+}
+
+static void print_stats_table(const struct wl_result *r)
+{
+	size_t n;
+	const struct shd_stat_field *f = shd_stat_fields(&n);
+
+	for (size_t i = 0; i < n; i++)
+		printf("  %-22s %14" PRIu64 "   %s\n", f[i].name,
+		       *(const uint64_t *)((const char *)&r->stats + f[i].offset),
+		       f[i].help);
+}
+
+static int report_failures(const char *policy, const struct wl_result *r,
+			   const char *errtxt)
+{
+	int rc = 0;
+
+	if (r->stats.violations) {
+		fprintf(stderr, "%s: %" PRIu64 " violation(s) under %s; first: %s\n",
+			prog, r->stats.violations, policy, errtxt);
+		rc = 1;
+	}
+	if (r->check_failures) {
+		fprintf(stderr, "%s: %" PRIu64 " read-back/unexpected failure(s) "
+			"under %s; first: %s\n", prog, r->check_failures, policy,
+			r->note);
+		rc = 1;
+	}
+	return rc;
+}
+
+static const struct workload *need_workload(const char *name)
+{
+	const struct workload *w;
+
+	if (!name)
+		usage_error("--workload is required (see 'shootdown list')");
+	w = wl_find(name);
+	if (!w)
+		usage_error("unknown workload '%s' (see 'shootdown list')", name);
+	return w;
+}
+
+static void need_policy(const char *name)
+{
+	struct shd_policy p;
+
+	if (shd_policy_preset(name, &p) < 0)
+		usage_error("%s", shd_last_error());
+}
+
+static int run_or_die(const struct workload *w, struct cli_opts *o,
+		      const char *policy, struct wl_result *r, char *errtxt,
+		      size_t len)
+{
+	int err = wl_execute(w, o, policy, r, errtxt, len);
+
+	if (err == WL_BAD_INPUT)
+		usage_error("%s", errtxt);
+	if (err < 0 && err != -ETIMEDOUT) {
+		fprintf(stderr, "%s: %s workload failed under %s: %s\n", prog,
+			w->name, policy, errtxt);
+		exit(1);
+	}
+	if (err == -ETIMEDOUT) {
+		fprintf(stderr, "%s: %s\n", prog, errtxt);
+		fflush(NULL);
+		_exit(1);	/* a CPU is wedged: no orderly teardown */
+	}
+	return 0;
+}
+
+static void print_run_json(const struct cli_opts *o, const char *policy,
+			   const struct wl_result *r, const char *w)
+{
+	char knobs[160];
+	struct shd_config cfg = o->cfg;
+
+	shd_policy_preset(policy, &cfg.policy);
+	for (unsigned i = 0; i < o->nsets; i++) {
+		char k[64], *e;
+
+		snprintf(k, sizeof(k), "%s", o->sets[i]);
+		e = strchr(k, '=');
+		*e = 0;
+		shd_policy_set(&cfg.policy, k, e + 1);
+	}
+	shd_policy_format(&cfg.policy, knobs, sizeof(knobs));
+	printf("{\"workload\": ");
+	out_json_string(stdout, w);
+	printf(", \"policy\": ");
+	out_json_string(stdout, policy);
+	printf(", \"knobs\": ");
+	out_json_string(stdout, knobs);
+	printf(", \"cpus\": %u, \"seed\": %" PRIu64 ", \"ops\": %" PRIu64
+	       ", \"wall_ns\": %" PRIu64 ", \"check_failures\": %" PRIu64 ", ",
+	       o->cfg.ncpus, o->seed, r->ops, r->wall_ns, r->check_failures);
+	out_stats_json(stdout, &r->stats);
+	printf("}");
+}
+
+static void finish_opts(struct cli_opts *o, const struct workload *w)
+{
+	o->cfg.ncpus = o->ncpus;
+	o->cfg.seed = o->seed;
+	if (!o->ops_set)
+		o->ops = w->default_ops;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct parsed p;
+	const struct workload *w;
+	struct wl_result r;
+	char errtxt[320];
+	int rc;
+
+	init_parsed(&p);
+	parse_common(argc, argv, &p, " --workload --policy --cpus --ops" MACHINE_OPTS);
+	if (p.help) {
+		printf("usage: shootdown run --workload NAME [options]\n\n"
+		       "  --workload NAME      munmap, mprotect, random (see 'list')\n"
+		       "  --policy NAME        broadcast or linux     (default linux)\n"
+		       "  --cpus N             simulated CPUs, 1..%u  (default 8)\n"
+		       "  --ops N              operations (default: the workload's)\n"
+		       "  --format table|json  output                 (default table)\n%s",
+		       SHD_MAX_CPUS, machine_help);
+		return 0;
+	}
+	if (p.cpus_list[0])
+		usage_error("run takes one --cpus value (use compare for a list)");
+	w = need_workload(p.o.workload);
+	need_policy(p.o.policy);
+	finish_opts(&p.o, w);
+	run_or_die(w, &p.o, p.o.policy, &r, errtxt, sizeof(errtxt));
+	if (p.o.format == FMT_JSON) {
+		print_run_json(&p.o, p.o.policy, &r, w->name);
+		printf("\n");
+	} else if (p.o.format == FMT_CSV) {
+		usage_error("--format csv is for compare/sweep; use table or json");
+	} else {
+		printf("%s on %u CPUs under %s: %" PRIu64 " ops in %.3f s (host time)\n",
+		       w->name, p.o.cfg.ncpus, p.o.policy, r.ops, r.wall_ns / 1e9);
+		print_stats_table(&r);
+	}
+	rc = report_failures(p.o.policy, &r, errtxt);
+	return rc;
+}
+
+/* The default and compare: counters side by side with ratios. */
+static int cmd_compare_impl(struct parsed *p, bool defaults)
+{
+	char pbuf[256], cbuf[256], *pol[8], *cpl[16];
+	unsigned npol, ncp;
+	unsigned cpus[16];
+	const struct workload *w = need_workload(p->o.workload);
+	struct wl_result res[8][16];
+	char errtxt[8][16][320];
+	int rc = 0;
+
+	snprintf(pbuf, sizeof(pbuf), "%s", p->policies[0] ? p->policies :
+		 "broadcast,linux");
+	npol = split_list(pbuf, pol, 8, "--policies");
+	for (unsigned i = 0; i < npol; i++)
+		need_policy(pol[i]);
+	if (p->cpus_list[0]) {
+		snprintf(cbuf, sizeof(cbuf), "%s", p->cpus_list);
+		ncp = split_list(cbuf, cpl, 16, "--cpus");
+		for (unsigned i = 0; i < ncp; i++)
+			cpus[i] = (unsigned)parse_u64("--cpus", cpl[i], 1, SHD_MAX_CPUS);
+	} else {
+		ncp = 1;
+		cpus[0] = p->o.ncpus;
+	}
+	for (unsigned c = 0; c < ncp; c++) {
+		for (unsigned i = 0; i < npol; i++) {
+			p->o.ncpus = cpus[c];
+			finish_opts(&p->o, w);
+			run_or_die(w, &p->o, pol[i], &res[i][c], errtxt[i][c],
+				   sizeof(errtxt[i][c]));
+			rc |= report_failures(pol[i], &res[i][c], errtxt[i][c]);
+		}
+	}
+	if (p->o.format == FMT_JSON) {
+		printf("[");
+		for (unsigned c = 0; c < ncp; c++)
+			for (unsigned i = 0; i < npol; i++) {
+				p->o.cfg.ncpus = cpus[c];
+				printf("%s\n  ", c || i ? "," : "");
+				print_run_json(&p->o, pol[i], &res[i][c], w->name);
+			}
+		printf("\n]\n");
+		return rc;
+	}
+	if (p->o.format == FMT_CSV) {
+		size_t n;
+		const struct shd_stat_field *f = shd_stat_fields(&n);
+
+		printf("workload,policy,cpus,ops,wall_ns");
+		for (size_t k = 0; k < n; k++)
+			printf(",%s", f[k].name);
+		printf("\n");
+		for (unsigned c = 0; c < ncp; c++)
+			for (unsigned i = 0; i < npol; i++) {
+				printf("%s,%s,%u,%" PRIu64 ",%" PRIu64, w->name, pol[i],
+				       cpus[c], res[i][c].ops, res[i][c].wall_ns);
+				for (size_t k = 0; k < n; k++)
+					printf(",%" PRIu64, *(const uint64_t *)
+					       ((const char *)&res[i][c].stats + f[k].offset));
+				printf("\n");
+			}
+		return rc;
+	}
+	for (unsigned c = 0; c < ncp; c++) {
+		size_t n;
+		const struct shd_stat_field *f = shd_stat_fields(&n);
+
+		if (defaults)
+			printf("shootdown: the %s workload on %u simulated CPUs "
+			       "(%" PRIu64 " ops, seed %" PRIu64 "), %u host PUs\n"
+			       "  half the CPUs run threads of one mm; of the rest, "
+			       "half are idle in lazy TLB mode\n  and half run "
+			       "another process.  'shootdown --help' for more.\n\n",
+			       w->name, cpus[c], res[0][c].ops, p->o.seed,
+			       (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+		else
+			printf("%s on %u CPUs, %" PRIu64 " ops, seed %" PRIu64 "\n",
+			       w->name, cpus[c], res[0][c].ops, p->o.seed);
+		printf("  %-22s", "counter");
+		for (unsigned i = 0; i < npol; i++)
+			printf(" %14s", pol[i]);
+		for (unsigned i = 1; i < npol; i++)
+			printf("  %8s/%-5.5s", pol[i], pol[0]);
+		printf("\n");
+		for (size_t k = 0; k < n; k++) {
+			printf("  %-22s", f[k].name);
+			for (unsigned i = 0; i < npol; i++)
+				printf(" %14" PRIu64, *(const uint64_t *)
+				       ((const char *)&res[i][c].stats + f[k].offset));
+			for (unsigned i = 1; i < npol; i++) {
+				uint64_t a = *(const uint64_t *)((const char *)&res[0][c].stats + f[k].offset);
+				uint64_t b = *(const uint64_t *)((const char *)&res[i][c].stats + f[k].offset);
+
+				if (a)
+					printf("  %14.3f", (double)b / (double)a);
+				else
+					printf("  %14s", "-");
+			}
+			printf("\n");
+		}
+		printf("  %-22s", "ipis_sent/op");
+		for (unsigned i = 0; i < npol; i++)
+			printf(" %14.3f", res[i][c].ops ?
+			       (double)res[i][c].stats.ipis_sent / (double)res[i][c].ops : 0.0);
+		printf("\n  %-22s", "wall_ms (host)");
+		for (unsigned i = 0; i < npol; i++)
+			printf(" %14.1f", res[i][c].wall_ns / 1e6);
+		printf("\n\n");
+	}
+	if (defaults && npol == 2 && ncp == 1) {
+		const struct shd_stats *b = &res[0][0].stats, *l = &res[1][0].stats;
+
+		printf("%s sent %" PRIu64 " IPIs fewer than %s: %" PRIu64
+		       " avoided by mm_cpumask pruning, %" PRIu64 " by skipping "
+		       "lazy CPUs, %" PRIu64 " coalesced;\n%" PRIu64 " requests were "
+		       "already satisfied by tlb_gen.  Latencies are host time, "
+		       "not hardware time.\n", pol[1],
+		       b->ipis_sent > l->ipis_sent ? b->ipis_sent - l->ipis_sent : 0,
+		       pol[0], l->ipis_avoided_pruned, l->ipis_avoided_lazy,
+		       l->ipis_coalesced, l->flushes_skipped_gen);
+	}
+	return rc;
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+	struct parsed p;
+
+	init_parsed(&p);
+	parse_common(argc, argv, &p, " --workload --policies --cpus --ops" MACHINE_OPTS);
+	if (p.help) {
+		printf("usage: shootdown compare --workload NAME [options]\n\n"
+		       "  --workload NAME      see 'list'\n"
+		       "  --policies A,B[,..]  policies; ratios are against the first\n"
+		       "                       (default broadcast,linux)\n"
+		       "  --cpus N[,M,..]      CPU counts                   (default 8)\n"
+		       "  --ops N              operations (default: the workload's)\n"
+		       "  --format table|json|csv                      (default table)\n%s",
+		       machine_help);
+		return 0;
+	}
+	return cmd_compare_impl(&p, false);
+}
+
+static int cmd_default(void)
+{
+	struct parsed p;
+
+	init_parsed(&p);
+	p.o.workload = "munmap";
+	return cmd_compare_impl(&p, true);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct parsed p;
+	const struct workload *w;
+	struct wl_result r;
+	char errtxt[320];
+	int rc;
+
+	init_parsed(&p);
+	p.o.ncpus = 4;
+	parse_common(argc, argv, &p, " --policy --cpus --ops" MACHINE_OPTS);
+	if (p.help) {
+		printf("usage: shootdown check [options]\n\n"
+		       "Random map/unmap/protect/madvise/access/switch/lazy/flush/vmap "
+		       "operations\non every CPU with the oracle on.  Exit 0 when clean, "
+		       "1 on a violation\n(the first is printed with a command that "
+		       "replays it).\n\n"
+		       "  --policy NAME        broadcast or linux     (default linux)\n"
+		       "  --cpus N             simulated CPUs, 1..%u  (default 4)\n"
+		       "  --ops N              operations in all      (default 200000)\n"
+		       "  --format table|json                         (default table)\n%s",
+		       SHD_MAX_CPUS, machine_help);
+		return 0;
+	}
+	if (p.cpus_list[0])
+		usage_error("check takes one --cpus value");
+	if (!p.o.cfg.oracle)
+		usage_error("check needs the oracle; drop --no-oracle");
+	w = wl_find("random");
+	need_policy(p.o.policy);
+	finish_opts(&p.o, w);
+	run_or_die(w, &p.o, p.o.policy, &r, errtxt, sizeof(errtxt));
+	rc = r.stats.violations || r.check_failures ? 1 : 0;
+	if (p.o.format == FMT_JSON) {
+		print_run_json(&p.o, p.o.policy, &r, "check");
+		printf("\n");
+	} else {
+		printf("check: %" PRIu64 " random ops on %u CPUs under %s, seed %"
+		       PRIu64 "%s: %s\n", r.ops, p.o.cfg.ncpus, p.o.policy, p.o.seed,
+		       p.o.faults_text, rc ? "FAILED" : "clean");
+		printf("  %" PRIu64 " flush calls, %" PRIu64 " IPIs, %" PRIu64
+		       " TLB hits checked, %" PRIu64 " violations\n",
+		       r.stats.flush_calls, r.stats.ipis_sent, r.stats.tlb_hits,
+		       r.stats.violations);
+	}
+	if (rc) {
+		report_failures(p.o.policy, &r, errtxt);
+		fprintf(stderr, "replay: shootdown check --cpus %u --ops %" PRIu64
+			" --seed %" PRIu64 " --policy %s", p.o.cfg.ncpus, p.o.ops,
+			p.o.seed, p.o.policy);
+		for (unsigned i = 0; i < p.o.nsets; i++)
+			fprintf(stderr, " --set %s", p.o.sets[i]);
+		fprintf(stderr, "%s\n", p.o.faults_text);
+		fprintf(stderr, "(the seed fixes each CPU's operations; the "
+			"interleaving is the host scheduler's)\n");
+	}
+	return rc;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct parsed p;
+	size_t n;
+	const struct shd_named *v;
+	const struct workload *w;
+
+	init_parsed(&p);
+	parse_common(argc, argv, &p, " --format ");
+	if (p.help) {
+		printf("usage: shootdown list [--format table|json]\n");
+		return 0;
+	}
+	if (p.o.format == FMT_JSON) {
+		const char *sect[] = { "policies", "knobs", "faults" };
+
+		printf("{\"workloads\": [");
+		w = wl_all(&n);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			out_json_string(stdout, w[i].name);
+			printf(", \"help\": ");
+			out_json_string(stdout, w[i].help);
+			printf(", \"default_ops\": %" PRIu64 "}", w[i].default_ops);
+		}
+		printf("]");
+		for (int s = 0; s < 3; s++) {
+			v = s == 0 ? shd_policy_presets(&n) : s == 1 ?
+			    shd_policy_knobs(&n) : shd_faults(&n);
+			printf(", \"%s\": [", sect[s]);
+			for (size_t i = 0; i < n; i++) {
+				printf("%s{\"name\": ", i ? ", " : "");
+				out_json_string(stdout, v[i].name);
+				printf(", \"help\": ");
+				out_json_string(stdout, v[i].help);
+				printf("}");
+			}
+			printf("]");
+		}
+		printf("}\n");
+		return 0;
+	}
+	printf("workloads (--workload):\n");
+	w = wl_all(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("  %-12s %s (default --ops %" PRIu64 ")\n", w[i].name,
+		       w[i].help, w[i].default_ops);
+	printf("\npolicies (--policy, --policies):\n");
+	v = shd_policy_presets(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("  %-12s %s\n", v[i].name, v[i].help);
+	printf("\nknobs (--set KNOB=VALUE):\n");
+	v = shd_policy_knobs(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("  %-12s %s\n", v[i].name, v[i].help);
+	printf("\nfaults (--inject FAULT):\n");
+	v = shd_faults(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("  %-18s %s\n", v[i].name, v[i].help);
+	printf("\ncounters (run --format json):\n");
+	{
+		const struct shd_stat_field *f = shd_stat_fields(&n);
+
+		for (size_t i = 0; i < n; i++)
+			printf("  %-22s %s\n", f[i].name, f[i].help);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!cmd)
+		return cmd_default();
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		print_help();
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("shootdown %s\n", SHD_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(cmd, "compare"))
+		return cmd_compare(argc - 2, argv + 2);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 2, argv + 2);
+	if (!strcmp(cmd, "calibrate"))
+		return cmd_calibrate(argc - 2, argv + 2);
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc - 2, argv + 2);
+	usage_error("unknown command '%s' (commands: run, compare, check, "
+		    "calibrate, list; --help)", cmd);
+}

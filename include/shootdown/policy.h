@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* shootdown flush policies: the knobs, the named presets, the injectable faults. */
+#ifndef SHOOTDOWN_POLICY_H
+#define SHOOTDOWN_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <shootdown/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A policy is plain data: which of the kernel's shootdown optimisations are
+ * on.  Presets are named instances ("broadcast", "linux"); any knob can then
+ * be overridden by name with shd_policy_set() (the CLI's --set key=value).
+ *
+ *   prune       send only to CPUs in mm_cpumask (otherwise: every online CPU)
+ *   lazy        skip CPUs in lazy TLB mode unless page tables were freed; such
+ *               a CPU checks its generation when it leaves lazy mode
+ *   gen         per-mm tlb_gen against per-CPU local generation decides
+ *               nothing / partial / full flush on the target and on switch_mm
+ *               (off: targets do exactly what was asked, and a CPU that may
+ *               have missed flushes flushes the whole context on switch-in)
+ *   coalesce    ring a CPU's doorbell only when its call queue was empty
+ *               (off: one interrupt per request)
+ *   concurrent  the initiator flushes locally while remote requests are in
+ *               flight (off: local flush first, then send)
+ *   ceiling     ranges of more than this many pages become full flushes
+ *               (Linux x86 tlb_single_page_flush_ceiling, default 33; 0 means
+ *               every range is a full flush)
+ */
+struct shd_policy {
+	char name[32];
+	bool prune;
+	bool lazy;
+	bool gen;
+	bool coalesce;
+	bool concurrent;
+	unsigned ceiling;
+};
+
+#define SHD_CEILING_MAX (1u << 24)
+
+/* Fill *out with the preset NAME.  0, or -ENOENT for an unknown name. */
+SHD_EXPORT int shd_policy_preset(const char *name, struct shd_policy *out);
+
+/*
+ * Override one knob: KEY is a knob name above, VALUE "on"/"off"/"1"/"0"/
+ * "true"/"false" for switches and a decimal number for ceiling.  0, -ENOENT
+ * (unknown key) or -EINVAL (bad value); shd_last_error() says which.
+ */
+SHD_EXPORT int shd_policy_set(struct shd_policy *p, const char *key,
+			      const char *value);
+
+/* Format the knobs as "prune=on lazy=on ... ceiling=33" into buf. */
+SHD_EXPORT int shd_policy_format(const struct shd_policy *p, char *buf,
+				 size_t len);
+
+struct shd_named {
+	const char *name;
+	const char *help;
+};
+
+/* The presets, the knobs and the faults, for listings.  *count is set. */
+SHD_EXPORT const struct shd_named *shd_policy_presets(size_t *count);
+SHD_EXPORT const struct shd_named *shd_policy_knobs(size_t *count);
+
+/*
+ * Injectable faults: each breaks one step of the protocol, so that a test can
+ * show the oracle catches it.  Selected as a bit mask in shd_config.faults.
+ */
+enum shd_fault {
+	SHD_FAULT_SKIP_REMOTE_IPI,	/* no request reaches another CPU */
+	SHD_FAULT_SKIP_LOCAL_FLUSH,	/* the initiator does not flush itself */
+	SHD_FAULT_IGNORE_TLB_GEN,	/* switch_mm treats a behind context as current */
+	SHD_FAULT_DROP_LAZY_FLUSH,	/* leaving lazy mode never flushes */
+	SHD_FAULT_RANGE_SHORT,		/* a partial flush misses the last page */
+	SHD_FAULT__COUNT
+};
+
+SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
+
+/* The fault called NAME, or -ENOENT. */
+SHD_EXPORT int shd_fault_lookup(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* IPI emulation: per-CPU call queues, doorbells, waiting and acknowledgement. */
+
+/*
+ * Theory of operation.
+ *
+ * Each simulated CPU has a call queue (liburcu's wait-free concurrent queue,
+ * the counterpart of the kernel's llist call_single_queue) and a doorbell
+ * word on the same cache line.  A sender fills a csd, marks it ready and
+ * enqueues it; cds_wfcq_enqueue() tells whether the queue was empty, and only
+ * then is the doorbell rung — later requests ride the pending interrupt
+ * (coalescing, as llist_add() returning false does in smp_call_function).
+ *
+ * The target notices the doorbell between work steps or while idle.  It
+ * clears the doorbell *before* splicing the queue: a request enqueued after
+ * the splice found the queue empty and rang again, and one enqueued before
+ * the clear is in the splice.  Either way nothing is left behind without a
+ * doorbell.  Each request is run and then acknowledged by setting the csd's
+ * `unlocked` flag with release ordering (the kernel's csd_unlock()).
+ *
+ * Sleeping: a CPU with nothing to do spins a little, then moves its doorbell
+ * IDLE -> SLEEPING, re-checks its wait condition, and futex-waits on the
+ * doorbell.  A ringer exchanges the doorbell to RUNG and wakes it if it was
+ * SLEEPING.  An acknowledging target stores `unlocked` and then reads the
+ * initiator's doorbell; the initiator stores SLEEPING and then reads
+ * `unlocked`.  Both pairs are sequentially consistent, so at least one side
+ * sees the other: no lost wake-up.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <urcu/arch.h>
+#include "ipi.h"
+
+static long sys_futex(int32_t *uaddr, int op, int32_t val,
+		  const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+void shd__ipi_queue_init(struct shd_ipi_queue *q)
+{
+	__cds_wfcq_init(&q->head, &q->tail);
+	q->doorbell = SHD_DB_IDLE;
+}
+
+void shd__csd_init(struct shd_csd *csd, unsigned src)
+{
+	cds_wfcq_node_init(&csd->node);
+	csd->func = NULL;
+	csd->info = NULL;
+	csd->src = src;
+	csd->ready = 0;
+	csd->unlocked = 1;
+	csd->queued_ns = 0;
+}
+
+bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
+		      shd_csd_fn func, void *info, uint64_t now_ns)
+{
+	cds_wfcq_node_init(&csd->node);
+	csd->func = func;
+	csd->info = info;
+	csd->queued_ns = now_ns;
+	/* Relaxed: the target reads `unlocked` only after our next ack. */
+	__atomic_store_n(&csd->unlocked, 0, __ATOMIC_RELAXED);
+	/* Release: the payload above is visible to whoever acquires `ready`. */
+	__atomic_store_n(&csd->ready, 1, __ATOMIC_RELEASE);
+	/* cds_wfcq_enqueue returns false when the queue was empty. */
+	return !cds_wfcq_enqueue(&q->head, &q->tail, &csd->node);
+}
+
+void shd__ipi_ring(struct shd_ipi_queue *q)
+{
+	/* Seq-cst: pairs with the sleeper's IDLE->SLEEPING then re-check. */
+	if (__atomic_exchange_n(&q->doorbell, SHD_DB_RUNG, __ATOMIC_SEQ_CST) ==
+	    SHD_DB_SLEEPING)
+		sys_futex(&q->doorbell, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+void shd__csd_ack(struct shd_csd *csd, struct shd_ipi_queue *src_q)
+{
+	/* Seq-cst store (release and more): publishes func's effects to the
+	 * initiator, and orders before the doorbell read below (Dekker). */
+	__atomic_store_n(&csd->unlocked, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&src_q->doorbell, __ATOMIC_SEQ_CST) ==
+	    SHD_DB_SLEEPING)
+		shd__ipi_ring(src_q);
+}
+
+unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
+			 void (*batch)(void *target_ctx, unsigned n))
+{
+	struct __cds_wfcq_head batch_head;
+	struct cds_wfcq_tail batch_tail;
+	struct cds_wfcq_node *node, *next;
+	unsigned n = 0;
+
+	/* Seq-cst exchange: clear before splicing (see the theory above). */
+	__atomic_exchange_n(&q->doorbell, SHD_DB_IDLE, __ATOMIC_SEQ_CST);
+	if (cds_wfcq_empty(&q->head, &q->tail))
+		return 0;
+	__cds_wfcq_init(&batch_head, &batch_tail);
+	__cds_wfcq_splice_blocking(&batch_head, &batch_tail, &q->head, &q->tail);
+	__cds_wfcq_for_each_blocking(&batch_head, &batch_tail, node)
+		n++;
+	if (batch)
+		batch(target_ctx, n);
+	__cds_wfcq_for_each_blocking_safe(&batch_head, &batch_tail, node, next) {
+		struct shd_csd *csd = caa_container_of(node, struct shd_csd, node);
+
+		/* Acquire: pairs with the sender's release of `ready`. */
+		while (!__atomic_load_n(&csd->ready, __ATOMIC_ACQUIRE))
+			caa_cpu_relax();
+		__atomic_store_n(&csd->ready, 0, __ATOMIC_RELAXED);
+		csd->func(target_ctx, csd);	/* acks the csd itself */
+	}
+	return n;
+}
+
+void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
+			void *arg, uint64_t spin_ns, uint64_t deadline_ns)
+{
+	uint64_t start = spin_ns ? shd_now_ns() : 0;
+	unsigned i = 0;
+	int32_t expect = SHD_DB_IDLE;
+
+	while (spin_ns) {
+		if (shd__ipi_pending(q) || (done && done(arg)))
+			return;
+		caa_cpu_relax();
+		if ((++i & 63) == 0 && shd_now_ns() - start >= spin_ns)
+			break;
+	}
+	if (!__atomic_compare_exchange_n(&q->doorbell, &expect, SHD_DB_SLEEPING,
+					 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return;		/* rung meanwhile */
+	if (!(done && done(arg))) {
+		struct timespec ts, *tsp = NULL;
+
+		if (deadline_ns) {
+			uint64_t now = shd_now_ns();
+			uint64_t left = deadline_ns > now ? deadline_ns - now : 1;
+
+			ts.tv_sec = (time_t)(left / 1000000000ull);
+			ts.tv_nsec = (long)(left % 1000000000ull);
+			tsp = &ts;
+		}
+		sys_futex(&q->doorbell, FUTEX_WAIT_PRIVATE, SHD_DB_SLEEPING, tsp);
+	}
+	expect = SHD_DB_SLEEPING;
+	__atomic_compare_exchange_n(&q->doorbell, &expect, SHD_DB_IDLE, 0,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}

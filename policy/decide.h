@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* Small pure decision functions of the flush policies (no threads, no I/O). */
+#ifndef SHD_POLICY_DECIDE_H
+#define SHD_POLICY_DECIDE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <shootdown/policy.h>
+
+enum shd_target_verdict {
+	SHD_TARGET_SEND,
+	SHD_TARGET_PRUNED,	/* not in mm_cpumask */
+	SHD_TARGET_LAZY,	/* lazy TLB mode, no page tables freed */
+};
+
+/* Should a flush of a user mm reach this candidate CPU? */
+static inline enum shd_target_verdict
+shd__policy_target(const struct shd_policy *p, bool in_mm_cpumask,
+		   bool is_lazy, bool freed_tables)
+{
+	if (p->prune && !in_mm_cpumask)
+		return SHD_TARGET_PRUNED;
+	if (p->lazy && is_lazy && !freed_tables)
+		return SHD_TARGET_LAZY;
+	return SHD_TARGET_SEND;
+}
+
+enum shd_flush_action {
+	SHD_ACTION_NOTHING,
+	SHD_ACTION_PARTIAL,
+	SHD_ACTION_FULL,
+};
+
+/*
+ * flush_tlb_func()'s choice on a CPU whose context for the mm is at LOCAL,
+ * for a request that made the mm's generation NEW_GEN while the mm is now at
+ * MM_GEN; NPAGES is the request's size (0 = whole mm).
+ */
+static inline enum shd_flush_action
+shd__policy_flush_action(const struct shd_policy *p, uint64_t local,
+			 uint64_t new_gen, uint64_t mm_gen, uint64_t npages)
+{
+	bool partial_ok = npages != 0 && npages <= p->ceiling;
+
+	if (!p->gen)
+		return partial_ok ? SHD_ACTION_PARTIAL : SHD_ACTION_FULL;
+	if (new_gen <= local)
+		return SHD_ACTION_NOTHING;	/* an earlier full flush did it */
+	if (local == mm_gen)
+		return SHD_ACTION_NOTHING;
+	if (partial_ok && new_gen == local + 1 && new_gen == mm_gen)
+		return SHD_ACTION_PARTIAL;
+	return SHD_ACTION_FULL;			/* catch up in one go */
+}
+
+/*
+ * Can flushes of an mm bypass a CPU that holds its context without having it
+ * loaded (pruned or lazy)?  Then switching back in must check or flush.
+ */
+static inline bool shd__policy_may_miss(const struct shd_policy *p)
+{
+	return p->prune || p->lazy;
+}
+
+/* On switch_mm into a context at SLOT_GEN for an mm at MM_GEN: flush? */
+static inline bool shd__policy_switch_flush(const struct shd_policy *p,
+					    uint64_t slot_gen, uint64_t mm_gen)
+{
+	if (!shd__policy_may_miss(p))
+		return false;
+	if (!p->gen)
+		return true;
+	return slot_gen < mm_gen;
+}
+
+#endif

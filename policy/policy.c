@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* Flush policies: knobs, named presets and injectable faults, as data. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <shootdown/error.h>
+#include <shootdown/policy.h>
+#include "../runtime/errors.h"
+
+/* Presets are data; preset_names below describes them in the same order. */
+static const struct shd_policy presets[] = {
+	{ "broadcast", .prune = false, .lazy = false, .gen = false,
+	  .coalesce = false, .concurrent = false, .ceiling = 33 },
+	{ "linux", .prune = true, .lazy = true, .gen = true,
+	  .coalesce = true, .concurrent = true, .ceiling = 33 },
+};
+
+#define NPRESETS (sizeof(presets) / sizeof(presets[0]))
+
+static const struct shd_named preset_names[] = {
+	{ "broadcast", "naive SMP: every flush to every online CPU, no pruning, "
+	  "no lazy skip, no generations, no coalescing" },
+	{ "linux", "Linux x86: mm_cpumask pruning, lazy TLB skip, tlb_gen "
+	  "tracking, coalesced IPIs, concurrent local flush, ceiling 33" },
+};
+_Static_assert(sizeof(preset_names) / sizeof(preset_names[0]) == NPRESETS,
+	       "one description per preset");
+
+static const struct shd_named knobs[] = {
+	{ "prune", "on|off: send only to CPUs in mm_cpumask" },
+	{ "lazy", "on|off: skip lazy-TLB CPUs unless page tables were freed" },
+	{ "gen", "on|off: tlb_gen decides nothing/partial/full, and switch-in flushes" },
+	{ "coalesce", "on|off: ring a doorbell only when the call queue was empty" },
+	{ "concurrent", "on|off: flush locally while remote requests are in flight" },
+	{ "ceiling", "pages: ranges above this become full flushes (0..16777216)" },
+};
+
+static const struct shd_named faults[SHD_FAULT__COUNT] = {
+	[SHD_FAULT_SKIP_REMOTE_IPI] = { "skip_remote_ipi",
+		"flushes never reach other CPUs" },
+	[SHD_FAULT_SKIP_LOCAL_FLUSH] = { "skip_local_flush",
+		"the initiating CPU does not flush its own TLB" },
+	[SHD_FAULT_IGNORE_TLB_GEN] = { "ignore_tlb_gen",
+		"switch_mm treats a context whose tlb_gen is behind as current" },
+	[SHD_FAULT_DROP_LAZY_FLUSH] = { "drop_lazy_flush",
+		"a CPU leaving lazy TLB mode never flushes" },
+	[SHD_FAULT_RANGE_SHORT] = { "range_short",
+		"page-by-page flushes miss the last page of the range" },
+};
+
+int shd_policy_preset(const char *name, struct shd_policy *out)
+{
+	for (size_t i = 0; name && i < NPRESETS; i++) {
+		if (strcmp(name, presets[i].name) == 0) {
+			*out = presets[i];
+			return 0;
+		}
+	}
+	return shd__fail(-ENOENT, "unknown policy '%s' (see 'shootdown list')",
+			 name ? name : "(null)");
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "on", "1", "true", "yes" };
+	static const char *const no[] = { "off", "0", "false", "no" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
+{
+	bool *flag = NULL;
+
+	if (!key || !value)
+		return shd__fail(-EINVAL, "policy knob needs key=value");
+	if (strcmp(key, "ceiling") == 0) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (!*value || *end || errno || value[0] == '-' ||
+		    v > SHD_CEILING_MAX)
+			return shd__fail(-EINVAL, "ceiling '%s' is not a page "
+					 "count in 0..%u", value, SHD_CEILING_MAX);
+		p->ceiling = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "prune") == 0)
+		flag = &p->prune;
+	else if (strcmp(key, "lazy") == 0)
+		flag = &p->lazy;
+	else if (strcmp(key, "gen") == 0)
+		flag = &p->gen;
+	else if (strcmp(key, "coalesce") == 0)
+		flag = &p->coalesce;
+	else if (strcmp(key, "concurrent") == 0)
+		flag = &p->concurrent;
+	if (!flag)
+		return shd__fail(-ENOENT, "unknown knob '%s' (knobs: prune, lazy, "
+				 "gen, coalesce, concurrent, ceiling)", key);
+	if (parse_bool(value, flag) < 0)
+		return shd__fail(-EINVAL, "knob %s takes on or off, not '%s'",
+				 key, value);
+	return 0;
+}
+
+int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "prune=%s lazy=%s gen=%s coalesce=%s "
+			 "concurrent=%s ceiling=%u",
+			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
+			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
+			 p->concurrent ? "on" : "off", p->ceiling);
+	return n < 0 || (size_t)n >= len ? -ERANGE : 0;
+}
+
+const struct shd_named *shd_policy_presets(size_t *count)
+{
+	*count = NPRESETS;
+	return preset_names;
+}
+
+const struct shd_named *shd_policy_knobs(size_t *count)
+{
+	*count = sizeof(knobs) / sizeof(knobs[0]);
+	return knobs;
+}
+
+const struct shd_named *shd_faults(size_t *count)
+{
+	*count = SHD_FAULT__COUNT;
+	return faults;
+}
+
+int shd_fault_lookup(const char *name)
+{
+	for (int i = 0; name && i < SHD_FAULT__COUNT; i++)
+		if (strcmp(name, faults[i].name) == 0)
+			return i;
+	return shd__fail(-ENOENT, "unknown fault '%s' (see 'shootdown list')",
+			 name ? name : "(null)");
+}

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* Private structures of the simulated machine; never installed. */
+#ifndef SHD_RUNTIME_INTERNAL_H
+#define SHD_RUNTIME_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define _LGPL_SOURCE
+#include <urcu.h>
+#include <urcu/list.h>
+#include <urcu/rculist.h>
+#include <urcu/ref.h>
+#include <hwloc.h>
+
+#include <shootdown/shootdown.h>
+#include "../ipi/ipi.h"
+#include "../policy/decide.h"
+#include "atomics.h"
+#include "errors.h"
+
+#define SHD_CL SHD_CACHELINE
+#define SHD_NR_ASIDS 6		/* TLB_NR_DYN_ASIDS on x86 */
+#define SHD_ASID_GLOBAL 7	/* tag of kernel (global) entries */
+#define SHD_ASID_NONE 0xffu	/* init_mm loaded: no user ASID */
+#define SHD_PT_BITS 9
+#define SHD_PT_ENTRIES (1u << SHD_PT_BITS)
+#define SHD_VA_BITS 48
+#define SHD_MAX_VIOLATIONS 16
+#define SHD_HIST_BUCKETS (64 * 8)
+
+/* Die on a failure a correct program cannot have (pthread_create...). */
+#define shd_die(...) shd__die(__FILE__, __LINE__, __func__, __VA_ARGS__)
+__attribute__((noreturn, format(printf, 4, 5)))
+void shd__die(const char *file, int line, const char *func, const char *fmt, ...);
+
+
+/* PTE value bits (the pfn sits above bit 12 whatever the page size). */
+#define SHD_PTE_PRESENT	1ull
+#define SHD_PTE_WRITE	2ull
+#define SHD_PTE_EXEC	4ull
+#define SHD_PTE_GLOBAL	8ull
+#define SHD_PTE_PFN_SHIFT 12
+
+/*
+ * One page-table entry with the oracle's bookkeeping.  `val` and the
+ * versions are written under the mm lock as a seqlock (version 0 while a
+ * change is being written) and read lock-free by page walks.  `credited` is
+ * raised by completed flushes (CAS max) without the lock.
+ */
+struct shd_pte {
+	uint64_t version;	/* clock value of the latest change */
+	uint64_t val;
+	uint64_t prev;		/* version of the change before it */
+	uint64_t credited;	/* newest change a completed flush covers */
+	uint32_t credit_iface;	/* enum shd_iface of that flush */
+	uint32_t pad;
+};
+
+/* A leaf page-table page; interior levels are arrays of pointers. */
+struct shd_pt_leaf {
+	struct shd_pte pte[SHD_PT_ENTRIES];
+	unsigned nr_present;		/* under the mm lock */
+	struct rcu_head rcu;
+	struct shd_machine *m;
+	struct shd_pt_leaf *next_free;
+};
+
+struct shd_pt_dir {
+	void *slot[SHD_PT_ENTRIES];	/* rcu pointers to dirs or leaves */
+};
+
+enum shd_iface {
+	SHD_IF_NONE,
+	SHD_IF_ALL,
+	SHD_IF_MM,
+	SHD_IF_RANGE,
+	SHD_IF_PAGE,
+	SHD_IF_KERNEL_RANGE,
+	SHD_IF__COUNT
+};
+extern const char *const shd__iface_names[SHD_IF__COUNT];
+
+struct shd_vma {
+	uint64_t start, end;	/* page aligned, [start, end) */
+	unsigned prot;
+};
+
+struct shd_mm {
+	/* Read and bumped by every flusher of this mm: its own line. */
+	uint64_t tlb_gen __attribute__((aligned(SHD_CL)));
+	/* mm_cpumask: CPUs that may hold translations.  Atomic bit ops. */
+	unsigned long *cpumask;
+
+	struct shd_machine *m;
+	uint64_t id;			/* ctx_id: never reused */
+	bool is_kernel;
+	struct urcu_ref ref;		/* creator + each CPU that loads it */
+	struct rcu_head rcu;
+	struct cds_list_head node;	/* m->mms, RCU list */
+	bool dead;			/* shd_mm_destroy() called */
+
+	/* mmap_lock + page table lock; waiters keep taking IPIs. */
+	pthread_mutex_t lock;
+	struct shd_pt_dir *pgd;
+	struct shd_vma *vmas;		/* sorted, non-overlapping */
+	size_t nvmas, cap_vmas;
+
+	/* Oracle clocks (see oracle.c). */
+	uint64_t stable_clock;		/* newest complete change (release) */
+	uint64_t full_credit;		/* clock covered by a full flush */
+	uint32_t full_credit_iface;
+};
+
+struct shd_tlbe {
+	uint64_t tag;		/* vpn << 4 | asid << 1 | valid */
+	uint64_t val;		/* the PTE as walked */
+	uint64_t version;	/* its version (oracle) */
+	struct shd_pte *ptep;	/* where it came from (oracle) */
+};
+
+struct shd_tlb {
+	struct shd_tlbe *e;	/* nsets * ways */
+	uint8_t *victim;	/* round-robin way per set */
+	unsigned ways, nsets;
+	uint64_t set_mask;
+};
+
+/* The request a flush initiator sends (x86 struct flush_tlb_info). */
+enum shd_flush_kind { SHD_FLUSH_USER, SHD_FLUSH_KERNEL, SHD_FLUSH_ALL };
+#define SHD_FLUSH_END_ALL UINT64_MAX
+
+struct shd_flush_info {
+	struct shd_mm *mm;
+	uint64_t start_vpn, end_vpn;	/* end SHD_FLUSH_END_ALL: whole mm */
+	uint64_t new_tlb_gen;
+	enum shd_flush_kind kind;
+	bool freed_tables;
+	unsigned initiator;
+	shd_smp_call_fn call_fn;	/* for smp_call_function requests */
+	void *call_info;
+} __attribute__((aligned(SHD_CL)));
+
+/* Per-CPU counters, owned by their CPU. Layout mirrors struct shd_stats. */
+struct shd_counters {
+	struct shd_stats s;
+	uint32_t hist[SHD_HIST_BUCKETS];	/* shootdown latency */
+} __attribute__((aligned(SHD_CL)));
+
+struct shd_asid_ctx {
+	uint64_t ctx_id;	/* 0: free */
+	uint64_t tlb_gen;
+};
+
+enum { SHD_TASK_NONE, SHD_TASK_PENDING, SHD_TASK_RUNNING, SHD_TASK_DONE };
+
+struct shd_cpu {
+	/* Written by senders (queue, doorbell). */
+	struct shd_ipi_queue ipi;
+	/* Read by flushers deciding whether to skip us. */
+	int32_t is_lazy __attribute__((aligned(SHD_CL)));
+	/* Task hand-off with the controlling thread. */
+	struct {
+		shd_task_fn fn;
+		void *arg;
+		int ret;
+		int32_t state;		/* SHD_TASK_*, futex for join */
+	} task __attribute__((aligned(SHD_CL)));
+
+	/* Owned by the CPU's thread from here on. */
+	unsigned id __attribute__((aligned(SHD_CL)));
+	struct shd_machine *m;
+	struct shd_mm *loaded_mm;	/* reference held; NULL = init_mm */
+	unsigned loaded_asid;		/* SHD_ASID_NONE with init_mm */
+	struct shd_asid_ctx ctxs[SHD_NR_ASIDS];
+	unsigned next_asid;
+	struct shd_tlb dtlb, itlb;
+	bool split;
+	bool in_ipi;			/* running an IPI handler */
+	bool in_flush;			/* initiating a flush */
+	struct shd_csd *csd;		/* outgoing, one per target */
+	struct shd_flush_info info;	/* outgoing request */
+	uint64_t rng;
+	unsigned pu;			/* host PU it is bound to */
+	pthread_t thread;
+	struct shd_counters cnt;
+};
+
+struct shd_machine {
+	struct shd_config cfg;
+	unsigned ncpus;
+	unsigned host_pus;
+	struct shd_cpu **cpus;
+	unsigned page_shift;
+	uint64_t page_size;
+	unsigned pt_levels;		/* including the leaf level */
+	uint64_t spin_ns;
+	uint64_t watchdog_ns;
+	size_t mask_words;
+	unsigned long *online_mask;
+
+	/* Physical memory. */
+	uint8_t *mem;
+	uint64_t nframes;
+	pthread_mutex_t frame_lock;	/* protects free_pfns/nfree */
+	uint64_t *free_pfns;
+	uint64_t nfree;
+
+	/* Leaf page tables return here after a grace period (see oracle.c:
+	 * their versions must stay monotonic across reuse). */
+	pthread_mutex_t leaf_lock;	/* protects leaf_free */
+	struct shd_pt_leaf *leaf_free;
+
+	uint64_t clock __attribute__((aligned(SHD_CL)));	/* version clock */
+	uint64_t next_ctx_id;
+	struct shd_mm *kernel_mm;
+	pthread_mutex_t mms_lock;	/* writers of mms; readers use RCU */
+	struct cds_list_head mms;
+
+	pthread_mutex_t viol_lock;	/* protects viol[], nviol */
+	struct shd_violation viol[SHD_MAX_VIOLATIONS];
+	uint64_t nviol;
+
+	int32_t stopping;
+	hwloc_topology_t topo;
+};
+
+/* The CPU whose thread this is (NULL on other threads). */
+extern __thread struct shd_cpu *shd__this_cpu;
+
+static inline bool shd__fault(const struct shd_machine *m, enum shd_fault f)
+{
+	return (m->cfg.faults >> f) & 1;
+}
+
+static inline uint64_t shd__mix64(uint64_t x)
+{
+	x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27; x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* cpumask helpers (atomic; seq-cst so they order like the kernel's). */
+static inline bool shd__mask_test(const unsigned long *mask, unsigned cpu)
+{
+	return (__atomic_load_n(&mask[cpu / 64], __ATOMIC_SEQ_CST) >> (cpu % 64)) & 1;
+}
+static inline void shd__mask_set(unsigned long *mask, unsigned cpu)
+{
+	__atomic_fetch_or(&mask[cpu / 64], 1ul << (cpu % 64), __ATOMIC_SEQ_CST);
+}
+static inline void shd__mask_clear(unsigned long *mask, unsigned cpu)
+{
+	__atomic_fetch_and(&mask[cpu / 64], ~(1ul << (cpu % 64)), __ATOMIC_SEQ_CST);
+}
+
+/* machine.c */
+void shd__cpu_take_ipis(struct shd_cpu *cpu);
+/* Check we are on CPU's own thread and not inside a handler. */
+int shd__check_cpu(struct shd_cpu *cpu, const char *what);
+void shd__report(struct shd_machine *m, const struct shd_violation *v);
+void shd__hist_add(struct shd_counters *c, uint64_t ns);
+/* Wait for CSD's ack, taking our own IPIs meanwhile; -ETIMEDOUT. */
+int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
+		  const char *what);
+
+/* tlb.c: per-CPU TLB, touched only by its owner. */
+int shd__tlb_init(struct shd_tlb *t, const struct shd_tlb_geometry *g);
+void shd__tlb_free(struct shd_tlb *t);
+struct shd_tlbe *shd__tlb_lookup(struct shd_tlb *t, uint64_t vpn, unsigned asid);
+struct shd_tlbe *shd__tlb_fill(struct shd_tlb *t, uint64_t vpn, unsigned asid,
+			       uint64_t val, uint64_t version, struct shd_pte *ptep);
+unsigned shd__tlb_flush_page(struct shd_tlb *t, uint64_t vpn, unsigned asid);
+void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid);
+void shd__tlb_flush_global(struct shd_tlb *t);
+void shd__tlb_flush_everything(struct shd_tlb *t);
+
+/* mm.c */
+struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel);
+void shd__mm_get(struct shd_mm *mm);
+void shd__mm_put(struct shd_mm *mm);
+void shd__mm_free_now(struct shd_mm *mm);
+struct shd_pte *shd__pte_lookup(struct shd_mm *mm, uint64_t vpn);
+void shd__pt_leaf_release_all(struct shd_machine *m);
+void shd__cpu_switch_to_init_mm(struct shd_cpu *cpu);
+void shd__mm_lock(struct shd_cpu *cpu, struct shd_mm *mm);
+void shd__mm_unlock(struct shd_mm *mm);
+
+/* tlbflush.c */
+int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
+			    uint64_t start, uint64_t end, bool freed_tables,
+			    enum shd_iface iface);
+void shd__flush_local_asid_ctx(struct shd_cpu *cpu, unsigned asid);
+
+/* oracle.c */
+static inline uint64_t shd__pte_read(struct shd_pte *p, uint64_t *version)
+{
+	uint64_t v, val;
+
+	for (;;) {
+		/* Seqlock read: acquire on the version, then the value, then
+		 * an acquire fence before re-reading the version. */
+		v = shd_load_acquire(&p->version);
+		if (v == 0) {
+			caa_cpu_relax();
+			continue;
+		}
+		val = shd_load_relaxed(&p->val);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (shd_load_relaxed(&p->version) == v)
+			break;
+	}
+	*version = v;
+	return val;
+}
+void shd__pte_write(struct shd_pte *p, uint64_t val, uint64_t version,
+		    struct shd_mm *mm);
+void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
+			   struct shd_tlbe *e, uint64_t addr);
+uint64_t shd__oracle_begin(struct shd_mm *mm);
+void shd__oracle_credit_range(struct shd_mm *mm, uint64_t start_vpn,
+			      uint64_t end_vpn, uint64_t t, enum shd_iface iface);
+void shd__oracle_credit_mm(struct shd_mm *mm, uint64_t t, enum shd_iface iface);
+void shd__oracle_fold_leaf(struct shd_mm *mm, struct shd_pt_leaf *leaf);
+
+#endif

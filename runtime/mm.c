@@ -1,0 +1,1126 @@
+/* SPDX-License-Identifier: MIT */
+/* Address spaces: page tables, VMAs, faults, simulated accesses, switch_mm. */
+
+/*
+ * Locking.  mm->lock plays mmap_lock and the page-table lock together: every
+ * PTE change, VMA change and the flush that follows it happen under it.
+ * Page walks (TLB misses on any CPU) are lock-free under rcu_read_lock();
+ * leaf tables are unlinked under the lock and handed back to the machine's
+ * pool after the flush and a grace period.  A CPU waiting for an mm lock
+ * keeps taking IPIs, as a kernel CPU sleeping on mmap_lock keeps taking
+ * interrupts; otherwise the holder's shootdown would wait for it forever.
+ *
+ * References.  mm->ref counts the creator and every CPU that has the mm
+ * loaded (running or lazy).  The last put unlinks it and frees it after a
+ * grace period; by then no CPU can use its translations: a CPU's ASID slot
+ * that still names it is flushed when reused for another mm.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <string.h>
+
+#include "internal.h"
+#include "probes.h"
+
+static inline uint64_t va_vpn(const struct shd_machine *m, uint64_t va)
+{
+	return (va & ((1ull << SHD_VA_BITS) - 1)) >> m->page_shift;
+}
+
+static inline unsigned pt_index(const struct shd_machine *m, uint64_t vpn,
+				unsigned level)
+{
+	return (unsigned)(vpn >> ((m->pt_levels - 1 - level) * SHD_PT_BITS)) &
+	       (SHD_PT_ENTRIES - 1);
+}
+
+static bool is_kernel_va(uint64_t va)
+{
+	return va >= SHD_KERNEL_BASE && va < SHD_KERNEL_TOP;
+}
+
+/* ---- frames ---- */
+
+static uint64_t frame_alloc(struct shd_machine *m)
+{
+	uint64_t pfn = UINT64_MAX;
+
+	pthread_mutex_lock(&m->frame_lock);
+	if (m->nfree)
+		pfn = m->free_pfns[--m->nfree];
+	pthread_mutex_unlock(&m->frame_lock);
+	return pfn;
+}
+
+static void frames_free(struct shd_machine *m, const uint64_t *pfns, size_t n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&m->frame_lock);
+	for (size_t i = 0; i < n; i++)
+		m->free_pfns[m->nfree++] = pfns[i];
+	pthread_mutex_unlock(&m->frame_lock);
+}
+
+static inline uint64_t *frame_word(struct shd_machine *m, uint64_t pfn,
+				   uint64_t off)
+{
+	return (uint64_t *)(m->mem + (pfn << m->page_shift) + off);
+}
+
+static void frame_zero(struct shd_machine *m, uint64_t pfn)
+{
+	/* Relaxed atomics: a CPU using a stale translation (a bug the oracle
+	 * reports) may touch this frame concurrently. */
+	for (uint64_t off = 0; off < m->page_size; off += 8)
+		__atomic_store_n(frame_word(m, pfn, off), 0, __ATOMIC_RELAXED);
+}
+
+/* A growable list of frames to free after a flush. */
+struct pfn_list {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int pfn_list_add(struct pfn_list *l, uint64_t pfn)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint64_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = pfn;
+	return 0;
+}
+
+/* ---- page tables ---- */
+
+static struct shd_pt_leaf *leaf_alloc(struct shd_machine *m)
+{
+	struct shd_pt_leaf *leaf;
+
+	pthread_mutex_lock(&m->leaf_lock);
+	leaf = m->leaf_free;
+	if (leaf)
+		m->leaf_free = leaf->next_free;
+	pthread_mutex_unlock(&m->leaf_lock);
+	if (leaf) {
+		/* Reused: keep the versions (monotonic history, oracle.c). */
+		leaf->nr_present = 0;
+		leaf->next_free = NULL;
+		return leaf;
+	}
+	leaf = calloc(1, sizeof(*leaf));
+	if (!leaf)
+		return NULL;
+	leaf->m = m;
+	for (unsigned i = 0; i < SHD_PT_ENTRIES; i++)
+		leaf->pte[i].version = 1;
+	return leaf;
+}
+
+static void leaf_to_pool(struct shd_pt_leaf *leaf)
+{
+	struct shd_machine *m = leaf->m;
+
+	pthread_mutex_lock(&m->leaf_lock);
+	leaf->next_free = m->leaf_free;
+	m->leaf_free = leaf;
+	pthread_mutex_unlock(&m->leaf_lock);
+}
+
+static void leaf_free_rcu(struct rcu_head *head)
+{
+	leaf_to_pool(caa_container_of(head, struct shd_pt_leaf, rcu));
+}
+
+void shd__pt_leaf_release_all(struct shd_machine *m)
+{
+	struct shd_pt_leaf *leaf = m->leaf_free, *next;
+
+	for (; leaf; leaf = next) {
+		next = leaf->next_free;
+		free(leaf);
+	}
+	m->leaf_free = NULL;
+}
+
+/* Leaf holding VPN, or NULL.  Under rcu_read_lock() or the mm lock. */
+static struct shd_pt_leaf *pt_leaf(struct shd_mm *mm, uint64_t vpn)
+{
+	struct shd_machine *m = mm->m;
+	void *node = rcu_dereference(mm->pgd);
+
+	for (unsigned l = 0; node && l < m->pt_levels - 1; l++)
+		node = rcu_dereference(((struct shd_pt_dir *)node)->slot[pt_index(m, vpn, l)]);
+	return node;
+}
+
+struct shd_pte *shd__pte_lookup(struct shd_mm *mm, uint64_t vpn)
+{
+	struct shd_pt_leaf *leaf = pt_leaf(mm, vpn);
+
+	return leaf ? &leaf->pte[pt_index(mm->m, vpn, mm->m->pt_levels - 1)] : NULL;
+}
+
+/* Leaf for VPN, allocating the path.  Under the mm lock. */
+static struct shd_pt_leaf *pt_leaf_alloc(struct shd_mm *mm, uint64_t vpn)
+{
+	struct shd_machine *m = mm->m;
+	struct shd_pt_dir *dir = mm->pgd;
+
+	for (unsigned l = 0; l < m->pt_levels - 1; l++) {
+		unsigned i = pt_index(m, vpn, l);
+		void *child = dir->slot[i];
+
+		if (!child) {
+			if (l == m->pt_levels - 2)
+				child = leaf_alloc(m);
+			else
+				child = calloc(1, sizeof(struct shd_pt_dir));
+			if (!child)
+				return NULL;
+			rcu_assign_pointer(dir->slot[i], child);
+		}
+		if (l == m->pt_levels - 2)
+			return child;
+		dir = child;
+	}
+	return NULL;	/* pt_levels >= 2 always */
+}
+
+static void pt_free_dir(struct shd_machine *m, void *node, unsigned level)
+{
+	if (!node)
+		return;
+	if (level == m->pt_levels - 1) {
+		free(node);
+		return;
+	}
+	for (unsigned i = 0; i < SHD_PT_ENTRIES; i++)
+		pt_free_dir(m, ((struct shd_pt_dir *)node)->slot[i], level + 1);
+	free(node);
+}
+
+/* ---- VMAs (sorted array, under the mm lock) ---- */
+
+static struct shd_vma *vma_find(struct shd_mm *mm, uint64_t va)
+{
+	size_t lo = 0, hi = mm->nvmas;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (mm->vmas[mid].end <= va)
+			lo = mid + 1;
+		else if (mm->vmas[mid].start > va)
+			hi = mid;
+		else
+			return &mm->vmas[mid];
+	}
+	return NULL;
+}
+
+static bool vma_overlaps(struct shd_mm *mm, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < mm->nvmas; i++)
+		if (mm->vmas[i].start < end && start < mm->vmas[i].end)
+			return true;
+	return false;
+}
+
+static int vma_reserve(struct shd_mm *mm, size_t more)
+{
+	if (mm->nvmas + more > mm->cap_vmas) {
+		size_t cap = (mm->nvmas + more) * 2;
+		struct shd_vma *v = realloc(mm->vmas, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		mm->vmas = v;
+		mm->cap_vmas = cap;
+	}
+	return 0;
+}
+
+static void vma_insert(struct shd_mm *mm, uint64_t start, uint64_t end,
+		       unsigned prot)
+{
+	size_t i = 0;
+
+	while (i < mm->nvmas && mm->vmas[i].start < start)
+		i++;
+	memmove(&mm->vmas[i + 1], &mm->vmas[i],
+		(mm->nvmas - i) * sizeof(*mm->vmas));
+	mm->vmas[i] = (struct shd_vma){ start, end, prot };
+	mm->nvmas++;
+}
+
+static void vma_merge(struct shd_mm *mm)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < mm->nvmas; i++) {
+		if (out && mm->vmas[out - 1].end == mm->vmas[i].start &&
+		    mm->vmas[out - 1].prot == mm->vmas[i].prot)
+			mm->vmas[out - 1].end = mm->vmas[i].end;
+		else
+			mm->vmas[out++] = mm->vmas[i];
+	}
+	mm->nvmas = out;
+}
+
+/* Cut [start, end) out of the VMA list (splitting as needed). */
+static int vma_remove(struct shd_mm *mm, uint64_t start, uint64_t end)
+{
+	if (vma_reserve(mm, 1) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < mm->nvmas; i++) {
+		struct shd_vma *v = &mm->vmas[i];
+
+		if (v->end <= start || v->start >= end)
+			continue;
+		if (v->start < start && v->end > end) {
+			uint64_t old_end = v->end;
+
+			v->end = start;
+			vma_insert(mm, end, old_end, v->prot);
+			return 0;
+		}
+		if (v->start < start) {
+			v->end = start;
+		} else if (v->end > end) {
+			v->start = end;
+		} else {
+			memmove(v, v + 1, (mm->nvmas - i - 1) * sizeof(*v));
+			mm->nvmas--;
+			i--;
+		}
+	}
+	return 0;
+}
+
+static bool vma_covers(struct shd_mm *mm, uint64_t start, uint64_t end)
+{
+	uint64_t at = start;
+
+	while (at < end) {
+		struct shd_vma *v = vma_find(mm, at);
+
+		if (!v)
+			return false;
+		at = v->end;
+	}
+	return true;
+}
+
+/* ---- mm lifetime ---- */
+
+struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel)
+{
+	struct shd_mm *mm;
+
+	if (posix_memalign((void **)&mm, SHD_CL, sizeof(*mm)))
+		return NULL;
+	memset(mm, 0, sizeof(*mm));
+	mm->m = m;
+	mm->is_kernel = kernel;
+	mm->cpumask = calloc(m->mask_words, sizeof(unsigned long));
+	mm->pgd = calloc(1, sizeof(*mm->pgd));
+	if (!mm->cpumask || !mm->pgd) {
+		free(mm->cpumask);
+		free(mm->pgd);
+		free(mm);
+		return NULL;
+	}
+	pthread_mutex_init(&mm->lock, NULL);
+	urcu_ref_init(&mm->ref);
+	mm->tlb_gen = 1;
+	mm->stable_clock = 0;
+	if (!kernel) {
+		pthread_mutex_lock(&m->mms_lock);
+		mm->id = m->next_ctx_id++;
+		cds_list_add_tail_rcu(&mm->node, &m->mms);
+		pthread_mutex_unlock(&m->mms_lock);
+	}
+	return mm;
+}
+
+/* Free everything now: no CPU can reach MM any more. */
+void shd__mm_free_now(struct shd_mm *mm)
+{
+	struct shd_machine *m = mm->m;
+
+	/* Frames of present PTEs go back to the allocator. */
+	for (size_t i = 0; i < mm->nvmas || mm->is_kernel; i++) {
+		uint64_t s = mm->is_kernel ? va_vpn(m, SHD_KERNEL_BASE) :
+					     mm->vmas[i].start >> m->page_shift;
+		uint64_t e = mm->is_kernel ? va_vpn(m, SHD_KERNEL_TOP) :
+					     mm->vmas[i].end >> m->page_shift;
+
+		for (uint64_t vpn = s; vpn < e;) {
+			struct shd_pt_leaf *leaf = pt_leaf(mm, vpn);
+			uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
+
+			if (leaf) {
+				for (; vpn < e && vpn < next; vpn++) {
+					uint64_t val = leaf->pte[vpn & (SHD_PT_ENTRIES - 1)].val;
+
+					if (val & SHD_PTE_PRESENT || val >> SHD_PTE_PFN_SHIFT)
+						frames_free(m, &(uint64_t){ val >> SHD_PTE_PFN_SHIFT }, 1);
+				}
+			}
+			vpn = next;
+		}
+		if (mm->is_kernel)
+			break;
+	}
+	pt_free_dir(m, mm->pgd, 0);
+	free(mm->vmas);
+	free(mm->cpumask);
+	pthread_mutex_destroy(&mm->lock);
+	free(mm);
+}
+
+static void mm_free_rcu(struct rcu_head *head)
+{
+	shd__mm_free_now(caa_container_of(head, struct shd_mm, rcu));
+}
+
+static void mm_release(struct urcu_ref *ref)
+{
+	struct shd_mm *mm = caa_container_of(ref, struct shd_mm, ref);
+	struct shd_machine *m = mm->m;
+
+	pthread_mutex_lock(&m->mms_lock);
+	cds_list_del_rcu(&mm->node);
+	pthread_mutex_unlock(&m->mms_lock);
+	call_rcu(&mm->rcu, mm_free_rcu);
+}
+
+void shd__mm_get(struct shd_mm *mm)
+{
+	urcu_ref_get(&mm->ref);
+}
+
+void shd__mm_put(struct shd_mm *mm)
+{
+	urcu_ref_put(&mm->ref, mm_release);
+}
+
+int shd_mm_create(struct shd_machine *m, struct shd_mm **out)
+{
+	if (!m || !out)
+		return shd__fail(-EINVAL, "shd_mm_create: machine and out needed");
+	*out = shd__mm_alloc(m, false);
+	return *out ? 0 : shd__fail(-ENOMEM, "out of memory for an mm");
+}
+
+void shd_mm_destroy(struct shd_mm *mm)
+{
+	bool reg;
+
+	if (!mm || mm->is_kernel)
+		return;
+	mm->dead = true;
+	/* call_rcu() wants a registered thread; CPU threads already are. */
+	reg = !shd__this_cpu;
+	if (reg)
+		rcu_register_thread();
+	shd__mm_put(mm);
+	if (reg)
+		rcu_unregister_thread();
+}
+
+uint64_t shd_mm_id(const struct shd_mm *mm)
+{
+	return mm ? mm->id : 0;
+}
+
+void shd__mm_lock(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	unsigned spins = 0;
+
+	if (!cpu) {
+		pthread_mutex_lock(&mm->lock);
+		return;
+	}
+	while (pthread_mutex_trylock(&mm->lock) != 0) {
+		if (shd__ipi_pending(&cpu->ipi))
+			shd__cpu_take_ipis(cpu);
+		if (++spins < 64)
+			caa_cpu_relax();
+		else
+			sched_yield();
+	}
+}
+
+void shd__mm_unlock(struct shd_mm *mm)
+{
+	pthread_mutex_unlock(&mm->lock);
+}
+
+/* ---- argument checks ---- */
+
+static int check_user_range(struct shd_machine *m, const char *what,
+			    uint64_t addr, uint64_t len)
+{
+	if (addr & (m->page_size - 1) || len & (m->page_size - 1))
+		return shd__fail(-EINVAL, "%s: address 0x%" PRIx64 " / length 0x%"
+				 PRIx64 " not aligned to the %" PRIu64 "-byte page",
+				 what, addr, len, m->page_size);
+	if (len == 0)
+		return shd__fail(-EINVAL, "%s: empty range", what);
+	if (addr >= SHD_USER_TOP || len > SHD_USER_TOP - addr)
+		return shd__fail(-EINVAL, "%s: [0x%" PRIx64 ", +0x%" PRIx64
+				 ") is outside user space", what, addr, len);
+	return 0;
+}
+
+static int check_kernel_range(struct shd_machine *m, const char *what,
+			      uint64_t addr, uint64_t len)
+{
+	if (addr & (m->page_size - 1) || len & (m->page_size - 1))
+		return shd__fail(-EINVAL, "%s: address 0x%" PRIx64 " / length 0x%"
+				 PRIx64 " not page aligned", what, addr, len);
+	if (len == 0)
+		return shd__fail(-EINVAL, "%s: empty range", what);
+	if (!is_kernel_va(addr) || len > SHD_KERNEL_TOP - addr)
+		return shd__fail(-EINVAL, "%s: [0x%" PRIx64 ", +0x%" PRIx64
+				 ") is outside the vmap area", what, addr, len);
+	return 0;
+}
+
+static int check_mm(struct shd_cpu *cpu, struct shd_mm *mm, const char *what)
+{
+	int err = shd__check_cpu(cpu, what);
+
+	if (err)
+		return err;
+	if (!mm || mm->m != cpu->m || mm->is_kernel)
+		return shd__fail(-EINVAL, "%s: not a user mm of this machine", what);
+	return 0;
+}
+
+/* ---- changes ---- */
+
+static inline uint64_t clock_next(struct shd_machine *m)
+{
+	return shd_add_return(&m->clock, 1);
+}
+
+static inline void publish_changes(struct shd_mm *mm, uint64_t v)
+{
+	/* Release: the PTE writes of version v are complete (oracle.c). */
+	shd_store_release(&mm->stable_clock, v);
+}
+
+static uint64_t prot_bits(unsigned prot)
+{
+	uint64_t b = 0;
+
+	if (prot & (SHD_PROT_READ | SHD_PROT_WRITE | SHD_PROT_EXEC))
+		b |= SHD_PTE_PRESENT;
+	if (prot & SHD_PROT_WRITE)
+		b |= SHD_PTE_WRITE;
+	if (prot & SHD_PROT_EXEC)
+		b |= SHD_PTE_EXEC;
+	return b;
+}
+
+int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+	     uint64_t len, unsigned prot)
+{
+	int err;
+
+	if ((err = check_mm(cpu, mm, "mmap")) ||
+	    (err = check_user_range(cpu->m, "mmap", addr, len)))
+		return err;
+	if (prot & ~7u)
+		return shd__fail(-EINVAL, "mmap: unknown protection bits 0x%x", prot);
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, mm);
+	if (vma_overlaps(mm, addr, addr + len)) {
+		err = shd__fail(-EEXIST, "mmap: [0x%" PRIx64 ", +0x%" PRIx64
+				") overlaps a mapping", addr, len);
+	} else if (vma_reserve(mm, 1) < 0) {
+		err = shd__fail(-ENOMEM, "mmap: out of memory for a VMA");
+	} else {
+		vma_insert(mm, addr, addr + len, prot);
+		vma_merge(mm);
+	}
+	shd__mm_unlock(mm);
+	return err;
+}
+
+/*
+ * Clear the present PTEs of [s, e) (vpns) in MM with version V, collecting
+ * their frames in FREE.  Returns how many were cleared.  Under the mm lock.
+ */
+static uint64_t zap_range(struct shd_mm *mm, uint64_t s, uint64_t e,
+			  uint64_t v, struct pfn_list *free_list, int *err)
+{
+	uint64_t n = 0;
+
+	for (uint64_t vpn = s; vpn < e;) {
+		struct shd_pt_leaf *leaf = pt_leaf(mm, vpn);
+		uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
+
+		if (!leaf) {
+			vpn = next;
+			continue;
+		}
+		for (; vpn < e && vpn < next; vpn++) {
+			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
+			uint64_t val = p->val;
+
+			if (!(val >> SHD_PTE_PFN_SHIFT))
+				continue;	/* never had a frame */
+			if (pfn_list_add(free_list, val >> SHD_PTE_PFN_SHIFT) < 0)
+				*err = -ENOMEM;	/* leaks the frame, keeps going */
+			shd__pte_write(p, 0, v, mm);
+			leaf->nr_present--;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Unlink empty leaves in [s, e) that no VMA uses; collect them in *out. */
+static unsigned free_empty_leaves(struct shd_mm *mm, uint64_t s, uint64_t e,
+				  struct shd_pt_leaf **out)
+{
+	struct shd_machine *m = mm->m;
+	unsigned n = 0;
+
+	for (uint64_t base = s & ~(uint64_t)(SHD_PT_ENTRIES - 1); base < e;
+	     base += SHD_PT_ENTRIES) {
+		struct shd_pt_dir *dir = mm->pgd;
+		struct shd_pt_leaf *leaf;
+		unsigned l;
+
+		for (l = 0; dir && l < m->pt_levels - 2; l++)
+			dir = dir->slot[pt_index(m, base, l)];
+		if (!dir)
+			continue;
+		leaf = dir->slot[pt_index(m, base, m->pt_levels - 2)];
+		if (!leaf || leaf->nr_present)
+			continue;
+		if (vma_overlaps(mm, base << m->page_shift,
+				 (base + SHD_PT_ENTRIES) << m->page_shift))
+			continue;
+		rcu_assign_pointer(dir->slot[pt_index(m, base, m->pt_levels - 2)], NULL);
+		leaf->next_free = *out;
+		*out = leaf;
+		n++;
+	}
+	return n;
+}
+
+static void leaves_release(struct shd_mm *mm, struct shd_pt_leaf *list)
+{
+	while (list) {
+		struct shd_pt_leaf *next = list->next_free;
+
+		shd__oracle_fold_leaf(mm, list);
+		call_rcu(&list->rcu, leaf_free_rcu);
+		list = next;
+	}
+}
+
+static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+			uint64_t len, bool drop_vma)
+{
+	struct shd_machine *m = cpu->m;
+	struct pfn_list free_list = { 0 };
+	struct shd_pt_leaf *leaves = NULL;
+	uint64_t s = addr >> m->page_shift, e = (addr + len) >> m->page_shift;
+	uint64_t v, zapped;
+	unsigned nleaves = 0;
+	int err = 0, ferr = 0;
+	bool hole = false;
+
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, mm);
+	if (!drop_vma)
+		hole = !vma_covers(mm, addr, addr + len);
+	v = clock_next(m);
+	zapped = zap_range(mm, s, e, v, &free_list, &err);
+	if (drop_vma) {
+		if (vma_remove(mm, addr, addr + len) < 0)
+			err = -ENOMEM;
+		nleaves = free_empty_leaves(mm, s, e, &leaves);
+	}
+	publish_changes(mm, v);
+	if (zapped || nleaves)
+		ferr = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len,
+					       nleaves != 0, SHD_IF_RANGE);
+	shd__mm_unlock(mm);
+	/* After the flush: nobody can reach these frames and tables now. */
+	frames_free(m, free_list.v, free_list.n);
+	free(free_list.v);
+	leaves_release(mm, leaves);
+	if (ferr)
+		return ferr;
+	if (err)
+		return shd__fail(err, "out of memory while unmapping");
+	if (hole)
+		return shd__fail(-ENOMEM, "madvise: part of [0x%" PRIx64 ", +0x%"
+				 PRIx64 ") is not mapped", addr, len);
+	return 0;
+}
+
+int shd_munmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+	       uint64_t len)
+{
+	int err;
+
+	if ((err = check_mm(cpu, mm, "munmap")) ||
+	    (err = check_user_range(cpu->m, "munmap", addr, len)))
+		return err;
+	return unmap_common(cpu, mm, addr, len, true);
+}
+
+int shd_madvise_dontneed(struct shd_cpu *cpu, struct shd_mm *mm,
+			 uint64_t addr, uint64_t len)
+{
+	int err;
+
+	if ((err = check_mm(cpu, mm, "madvise")) ||
+	    (err = check_user_range(cpu->m, "madvise", addr, len)))
+		return err;
+	return unmap_common(cpu, mm, addr, len, false);
+}
+
+int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+		 uint64_t len, unsigned prot)
+{
+	struct shd_machine *m;
+	uint64_t s, e, v, changed = 0;
+	int err;
+
+	if ((err = check_mm(cpu, mm, "mprotect")) ||
+	    (err = check_user_range(cpu->m, "mprotect", addr, len)))
+		return err;
+	if (prot & ~7u)
+		return shd__fail(-EINVAL, "mprotect: unknown protection bits 0x%x",
+				 prot);
+	m = cpu->m;
+	s = addr >> m->page_shift;
+	e = (addr + len) >> m->page_shift;
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, mm);
+	if (!vma_covers(mm, addr, addr + len)) {
+		shd__mm_unlock(mm);
+		return shd__fail(-ENOMEM, "mprotect: part of [0x%" PRIx64 ", +0x%"
+				 PRIx64 ") is not mapped", addr, len);
+	}
+	if (vma_reserve(mm, 2) < 0) {
+		shd__mm_unlock(mm);
+		return shd__fail(-ENOMEM, "mprotect: out of memory for VMAs");
+	}
+	vma_remove(mm, addr, addr + len);
+	vma_insert(mm, addr, addr + len, prot);
+	vma_merge(mm);
+	v = clock_next(m);
+	for (uint64_t vpn = s; vpn < e;) {
+		struct shd_pt_leaf *leaf = pt_leaf(mm, vpn);
+		uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
+
+		if (!leaf) {
+			vpn = next;
+			continue;
+		}
+		for (; vpn < e && vpn < next; vpn++) {
+			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
+			uint64_t val = p->val, nval;
+
+			if (!(val >> SHD_PTE_PFN_SHIFT))
+				continue;
+			nval = (val & ~(uint64_t)0xfff) | prot_bits(prot);
+			if (nval == val)
+				continue;
+			if ((val & SHD_PTE_PRESENT) && !(nval & SHD_PTE_PRESENT))
+				leaf->nr_present--;
+			else if (!(val & SHD_PTE_PRESENT) && (nval & SHD_PTE_PRESENT))
+				leaf->nr_present++;
+			shd__pte_write(p, nval, v, mm);
+			changed++;
+		}
+	}
+	publish_changes(mm, v);
+	if (changed)
+		err = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len, false,
+					      SHD_IF_RANGE);
+	shd__mm_unlock(mm);
+	return err;
+}
+
+int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
+{
+	struct shd_machine *m;
+	struct shd_mm *k;
+	uint64_t s, e, v;
+	int err;
+
+	if ((err = shd__check_cpu(cpu, "vmap")) ||
+	    (err = check_kernel_range(cpu->m, "vmap", addr, len)))
+		return err;
+	m = cpu->m;
+	k = m->kernel_mm;
+	s = va_vpn(m, addr);
+	e = s + (len >> m->page_shift);
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, k);
+	for (uint64_t vpn = s; vpn < e; vpn++) {
+		struct shd_pte *p = shd__pte_lookup(k, vpn);
+
+		if (p && p->val) {
+			shd__mm_unlock(k);
+			return shd__fail(-EEXIST, "vmap: 0x%" PRIx64 " is already "
+					 "mapped", addr + ((vpn - s) << m->page_shift));
+		}
+	}
+	v = clock_next(m);
+	for (uint64_t vpn = s; vpn < e; vpn++) {
+		struct shd_pt_leaf *leaf = pt_leaf_alloc(k, vpn);
+		uint64_t pfn = leaf ? frame_alloc(m) : UINT64_MAX;
+
+		if (pfn == UINT64_MAX) {
+			publish_changes(k, v);
+			shd__mm_unlock(k);
+			/* Undo what was mapped (flushes nothing: never used). */
+			if (vpn > s)
+				shd_vunmap(cpu, addr, (vpn - s) << m->page_shift);
+			return shd__fail(-ENOMEM, "vmap: out of simulated memory");
+		}
+		frame_zero(m, pfn);
+		shd__pte_write(&leaf->pte[vpn & (SHD_PT_ENTRIES - 1)],
+			       pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_PRESENT |
+			       SHD_PTE_WRITE | SHD_PTE_GLOBAL, v, k);
+		leaf->nr_present++;
+	}
+	publish_changes(k, v);
+	shd__mm_unlock(k);
+	return 0;
+}
+
+int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
+{
+	struct shd_machine *m;
+	struct shd_mm *k;
+	struct pfn_list free_list = { 0 };
+	uint64_t s, v, zapped;
+	int err = 0, ferr = 0;
+
+	if ((err = shd__check_cpu(cpu, "vunmap")) ||
+	    (err = check_kernel_range(cpu->m, "vunmap", addr, len)))
+		return err;
+	m = cpu->m;
+	k = m->kernel_mm;
+	s = va_vpn(m, addr);
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, k);
+	v = clock_next(m);
+	zapped = zap_range(k, s, s + (len >> m->page_shift), v, &free_list, &err);
+	publish_changes(k, v);
+	if (zapped)
+		ferr = shd_flush_tlb_kernel_range(cpu, addr, addr + len);
+	shd__mm_unlock(k);
+	frames_free(m, free_list.v, free_list.n);
+	free(free_list.v);
+	return ferr ? ferr : err;
+}
+
+/* ---- context switches ---- */
+
+void shd__cpu_switch_to_init_mm(struct shd_cpu *cpu)
+{
+	struct shd_mm *prev = cpu->loaded_mm;
+
+	/* Seq-cst: a flusher that still sees us lazy sends nothing; one that
+	 * sees us not lazy finds us out of the mask or gets a no-op. */
+	shd_store_relaxed(&cpu->is_lazy, 0);
+	if (!prev)
+		return;
+	shd__mask_clear(prev->cpumask, cpu->id);
+	cpu->loaded_mm = NULL;
+	cpu->loaded_asid = SHD_ASID_NONE;
+	shd__mm_put(prev);
+}
+
+/* x86 choose_new_asid(): slot for NEXT, and whether to flush it. */
+static unsigned choose_asid(struct shd_cpu *cpu, struct shd_mm *next,
+			    uint64_t mm_gen, bool *need_flush)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	unsigned a;
+
+	for (a = 0; a < SHD_NR_ASIDS; a++) {
+		if (cpu->ctxs[a].ctx_id != next->id)
+			continue;
+		*need_flush = shd__policy_switch_flush(p, cpu->ctxs[a].tlb_gen,
+						       mm_gen);
+		if (*need_flush && shd__fault(cpu->m, SHD_FAULT_IGNORE_TLB_GEN))
+			*need_flush = false;
+		return a;
+	}
+	a = cpu->next_asid;
+	cpu->next_asid = (a + 1) % SHD_NR_ASIDS;
+	cpu->ctxs[a].ctx_id = next->id;
+	*need_flush = true;
+	return a;
+}
+
+int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
+{
+	struct shd_machine *m;
+	struct shd_mm *prev;
+	uint64_t mm_gen;
+	bool need_flush;
+	unsigned asid;
+	int err;
+
+	if ((err = shd__check_cpu(cpu, "switch_mm")))
+		return err;
+	m = cpu->m;
+	if (next && (next->m != m || next->is_kernel))
+		return shd__fail(-EINVAL, "switch_mm: not a user mm of this machine");
+	if (next && next->dead)
+		return shd__fail(-EINVAL, "switch_mm: mm %" PRIu64 " was destroyed",
+				 next->id);
+	shd__cpu_take_ipis(cpu);
+	prev = cpu->loaded_mm;
+	if (next == prev) {
+		if (!next || !shd_load_relaxed(&cpu->is_lazy))
+			return 0;
+		/* Leaving lazy mode: Dekker with the flusher, which bumps
+		 * tlb_gen and then reads is_lazy (both seq-cst). */
+		shd_xchg(&cpu->is_lazy, 0);
+		mm_gen = shd_load_acquire(&next->tlb_gen);
+		if (shd__policy_switch_flush(&m->cfg.policy,
+					     cpu->ctxs[cpu->loaded_asid].tlb_gen,
+					     mm_gen) &&
+		    !shd__fault(m, SHD_FAULT_DROP_LAZY_FLUSH)) {
+			shd__flush_local_asid_ctx(cpu, cpu->loaded_asid);
+			cpu->ctxs[cpu->loaded_asid].tlb_gen = mm_gen;
+			cpu->cnt.s.switch_flushes++;
+		}
+		return 0;
+	}
+	shd__cpu_switch_to_init_mm(cpu);
+	if (!next)
+		return 0;
+	shd__mm_get(next);
+	/* Seq-cst RMW: set our bit before reading tlb_gen; the flusher bumps
+	 * tlb_gen before reading the mask.  One of us sees the other. */
+	shd__mask_set(next->cpumask, cpu->id);
+	mm_gen = __atomic_load_n(&next->tlb_gen, __ATOMIC_SEQ_CST);
+	asid = choose_asid(cpu, next, mm_gen, &need_flush);
+	if (need_flush) {
+		shd__flush_local_asid_ctx(cpu, asid);
+		cpu->cnt.s.switch_flushes++;
+	}
+	if (need_flush || !m->cfg.policy.gen)
+		cpu->ctxs[asid].tlb_gen = mm_gen;
+	cpu->loaded_mm = next;
+	cpu->loaded_asid = asid;
+	return 0;
+}
+
+void shd_enter_lazy_tlb(struct shd_cpu *cpu)
+{
+	if (!cpu || cpu != shd__this_cpu || !cpu->loaded_mm)
+		return;
+	/* Seq-cst: pairs with the flusher's read (see shd_switch_mm). */
+	shd_xchg(&cpu->is_lazy, 1);
+}
+
+struct shd_mm *shd_cpu_active_mm(const struct shd_cpu *cpu)
+{
+	return cpu ? cpu->loaded_mm : NULL;
+}
+
+/* ---- accesses ---- */
+
+enum access_kind { ACC_READ, ACC_WRITE, ACC_FETCH };
+
+static bool pte_allows(uint64_t val, enum access_kind k)
+{
+	if (!(val & SHD_PTE_PRESENT))
+		return false;
+	if (k == ACC_WRITE)
+		return val & SHD_PTE_WRITE;
+	if (k == ACC_FETCH)
+		return val & SHD_PTE_EXEC;
+	return true;
+}
+
+static bool vma_allows(unsigned prot, enum access_kind k)
+{
+	if (k == ACC_WRITE)
+		return prot & SHD_PROT_WRITE;
+	if (k == ACC_FETCH)
+		return prot & SHD_PROT_EXEC;
+	return prot & (SHD_PROT_READ | SHD_PROT_WRITE);
+}
+
+static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+			enum access_kind k)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t vpn = addr >> m->page_shift, v, pfn;
+	struct shd_pt_leaf *leaf;
+	struct shd_pte *p;
+	struct shd_vma *vma;
+	int err = 0;
+
+	shd__mm_lock(cpu, mm);
+	vma = vma_find(mm, addr);
+	if (!vma) {
+		err = shd__fail(-EFAULT, "cpu %u: no mapping at 0x%" PRIx64
+				" in mm %" PRIu64, cpu->id, addr, mm->id);
+		goto out;
+	}
+	if (!vma_allows(vma->prot, k)) {
+		err = shd__fail(-EACCES, "cpu %u: %s of 0x%" PRIx64 " not allowed",
+				cpu->id, k == ACC_WRITE ? "write" :
+				k == ACC_FETCH ? "fetch" : "read", addr);
+		goto out;
+	}
+	leaf = pt_leaf_alloc(mm, vpn);
+	if (!leaf) {
+		err = shd__fail(-ENOMEM, "out of memory for a page table");
+		goto out;
+	}
+	p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
+	if (p->val & SHD_PTE_PRESENT)
+		goto out;	/* another CPU faulted it in; retry the access */
+	pfn = frame_alloc(m);
+	if (pfn == UINT64_MAX) {
+		err = shd__fail(-ENOMEM, "out of simulated memory (%" PRIu64
+				" frames)", m->nframes);
+		goto out;
+	}
+	frame_zero(m, pfn);
+	v = clock_next(m);
+	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | prot_bits(vma->prot), v, mm);
+	leaf->nr_present++;
+	publish_changes(mm, v);
+	cpu->cnt.s.page_faults++;
+	err = shd_update_mmu_cache(cpu, mm, addr);
+out:
+	shd__mm_unlock(mm);
+	return err;
+}
+
+static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
+		  uint64_t *val)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_tlb *tlb;
+	struct shd_tlbe *e;
+	struct shd_mm *mm;
+	uint64_t vpn, pte, ver;
+	unsigned asid;
+	bool kernel;
+
+	if (cpu != shd__this_cpu || cpu->in_ipi)
+		return shd__check_cpu(cpu, "access");
+	if (shd__ipi_pending(&cpu->ipi))
+		shd__cpu_take_ipis(cpu);
+	if (addr & 7)
+		return shd__fail(-EINVAL, "access: 0x%" PRIx64 " is not 8-byte "
+				 "aligned", addr);
+	kernel = is_kernel_va(addr);
+	if (kernel) {
+		mm = m->kernel_mm;
+		asid = SHD_ASID_GLOBAL;
+	} else if (addr < SHD_USER_TOP) {
+		mm = cpu->loaded_mm;
+		if (!mm)
+			return shd__fail(-EFAULT, "cpu %u: user access at 0x%" PRIx64
+					 " with no mm (switch_mm first)",
+					 cpu->id, addr);
+		if (shd_load_relaxed(&cpu->is_lazy))
+			return shd__fail(-EPERM, "cpu %u: user access in lazy TLB "
+					 "mode (switch_mm first)", cpu->id);
+		asid = cpu->loaded_asid;
+	} else {
+		return shd__fail(-EFAULT, "cpu %u: 0x%" PRIx64 " is neither user "
+				 "space nor the vmap area", cpu->id, addr);
+	}
+	vpn = va_vpn(m, addr);
+	tlb = (k == ACC_FETCH && cpu->split) ? &cpu->itlb : &cpu->dtlb;
+
+	for (int tries = 0;; tries++) {
+		e = shd__tlb_lookup(tlb, vpn, asid);
+		if (e) {
+			cpu->cnt.s.tlb_hits++;
+			if (m->cfg.oracle)
+				shd__oracle_check_hit(cpu, mm, e, addr);
+			if (pte_allows(e->val, k))
+				break;
+			/* A stricter cached entry: spurious fault if the PTE
+			 * now allows it (x86 flushes the one entry). */
+			e->tag = 0;
+		}
+		cpu->cnt.s.tlb_misses++;
+		SHD_PROBE3(tlb_miss, cpu->id, mm->id, addr);
+		rcu_read_lock();
+		struct shd_pte *p = shd__pte_lookup(mm, vpn);
+
+		pte = p ? shd__pte_read(p, &ver) : 0;
+		rcu_read_unlock();
+		if (p && pte_allows(pte, k)) {
+			e = shd__tlb_fill(tlb, vpn, asid, pte, ver, p);
+			break;
+		}
+		if (kernel)
+			return shd__fail(p && (pte & SHD_PTE_PRESENT) ? -EACCES : -EFAULT,
+					 "cpu %u: kernel access at 0x%" PRIx64
+					 " %s", cpu->id, addr,
+					 p && (pte & SHD_PTE_PRESENT) ?
+					 "not allowed" : "not mapped");
+		if (tries >= 2)
+			return shd__fail(-EFAULT, "cpu %u: fault at 0x%" PRIx64
+					 " did not resolve", cpu->id, addr);
+		int err = handle_fault(cpu, mm, addr, k);
+
+		if (err)
+			return err;
+	}
+	uint64_t *w = frame_word(m, e->val >> SHD_PTE_PFN_SHIFT,
+				 addr & (m->page_size - 1));
+
+	/* Relaxed atomics: simulated memory is shared by all CPUs. */
+	if (k == ACC_WRITE)
+		__atomic_store_n(w, *val, __ATOMIC_RELAXED);
+	else
+		*val = __atomic_load_n(w, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int shd_load(struct shd_cpu *cpu, uint64_t addr, uint64_t *val)
+{
+	uint64_t tmp;
+
+	return do_access(cpu, addr, ACC_READ, val ? val : &tmp);
+}
+
+int shd_store(struct shd_cpu *cpu, uint64_t addr, uint64_t val)
+{
+	return do_access(cpu, addr, ACC_WRITE, &val);
+}
+
+int shd_fetch(struct shd_cpu *cpu, uint64_t addr, uint64_t *val)
+{
+	uint64_t tmp;
+
+	return do_access(cpu, addr, ACC_FETCH, val ? val : &tmp);
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* The stale-translation oracle: versions on PTEs, credits from completed flushes. */
+
+/*
+ * Theory.
+ *
+ * Every page-table change takes a value of the machine's version clock,
+ * assigned and written under the mm lock; after the write the mm's
+ * stable_clock is raised to it (release), so "version <= stable_clock" means
+ * "that change is complete".  A TLB fill copies the PTE together with its
+ * version (seqlock read).
+ *
+ * A flush interface reads the mm's stable_clock as T *before* it bumps
+ * tlb_gen: every change with version <= T happened before the bump, so the
+ * flush really removes every translation those changes invalidated, on every
+ * CPU it had to reach.  When the call returns (all acknowledgements in), it
+ * credits T: each PTE in its range (or, for flush_tlb_mm/all, the mm as a
+ * whole) records the newest of its changes that is <= T in `credited`.
+ *
+ * A TLB hit on an entry of version V is a violation iff some credited change
+ * is newer than V: that change made the entry stale and a flush that covers
+ * it has returned.  Hits in the window between a change and its flush's
+ * return are legal, as the interfaces are called after the change.
+ *
+ * A PTE remembers its latest and previous versions.  A whole-mm credit is
+ * folded into the PTE's own `credited` whenever the PTE changes, so that the
+ * previous version is not needed any further back.  Leaf page-table pages go
+ * back to a pool after a grace period with their versions intact (the clock
+ * is machine-wide), so an entry that outlives its page table is still judged
+ * against a monotonic history instead of reading freed memory.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *const shd__iface_names[SHD_IF__COUNT] = {
+	[SHD_IF_NONE] = "none",
+	[SHD_IF_ALL] = "flush_tlb_all",
+	[SHD_IF_MM] = "flush_tlb_mm",
+	[SHD_IF_RANGE] = "flush_tlb_range",
+	[SHD_IF_PAGE] = "flush_tlb_page",
+	[SHD_IF_KERNEL_RANGE] = "flush_tlb_kernel_range",
+};
+
+/* The newest of P's last two changes that is <= T (0 if neither). */
+static uint64_t latest_le(struct shd_pte *p, uint64_t t)
+{
+	uint64_t v, prev;
+
+	for (;;) {
+		v = shd_load_acquire(&p->version);
+		if (v == 0) {
+			caa_cpu_relax();
+			continue;
+		}
+		prev = shd_load_relaxed(&p->prev);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (shd_load_relaxed(&p->version) == v)
+			break;
+	}
+	if (v <= t)
+		return v;
+	return prev <= t ? prev : 0;
+}
+
+static void credit_max(struct shd_pte *p, uint64_t c, enum shd_iface iface)
+{
+	uint64_t cur = shd_load_relaxed(&p->credited);
+
+	while (c > cur) {
+		if (shd_cas(&p->credited, &cur, c)) {
+			/* Relaxed: the interface name is only for the report. */
+			shd_store_relaxed(&p->credit_iface, (uint32_t)iface);
+			return;
+		}
+	}
+}
+
+void shd__pte_write(struct shd_pte *p, uint64_t val, uint64_t version,
+		    struct shd_mm *mm)
+{
+	uint64_t old = shd_load_relaxed(&p->version);
+	uint64_t full = shd_load_acquire(&mm->full_credit);
+	uint64_t fold = latest_le(p, full);
+
+	if (fold)
+		credit_max(p, fold, shd_load_relaxed(&mm->full_credit_iface));
+	/* Seqlock write (single writer: the mm lock is held). */
+	shd_store_relaxed(&p->version, 0);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	shd_store_relaxed(&p->val, val);
+	shd_store_relaxed(&p->prev, old);
+	shd_store_release(&p->version, version);
+}
+
+uint64_t shd__oracle_begin(struct shd_mm *mm)
+{
+	/* Acquire: pairs with the release after each change's PTE writes. */
+	return shd_load_acquire(&mm->stable_clock);
+}
+
+void shd__oracle_credit_mm(struct shd_mm *mm, uint64_t t, enum shd_iface iface)
+{
+	uint64_t cur = shd_load_relaxed(&mm->full_credit);
+
+	while (t > cur) {
+		if (shd_cas(&mm->full_credit, &cur, t)) {
+			shd_store_relaxed(&mm->full_credit_iface, (uint32_t)iface);
+			return;
+		}
+	}
+}
+
+static void credit_dir(struct shd_machine *m, void *node, unsigned level,
+		       uint64_t base, uint64_t s, uint64_t e, uint64_t t,
+		       enum shd_iface iface)
+{
+	unsigned shift = (m->pt_levels - 1 - level) * SHD_PT_BITS;
+
+	if (level == m->pt_levels - 1) {
+		struct shd_pt_leaf *leaf = node;
+		uint64_t lo = s > base ? s - base : 0;
+		uint64_t hi = e - base < SHD_PT_ENTRIES ? e - base : SHD_PT_ENTRIES;
+
+		for (uint64_t i = lo; i < hi; i++) {
+			uint64_t c = latest_le(&leaf->pte[i], t);
+
+			if (c)
+				credit_max(&leaf->pte[i], c, iface);
+		}
+		return;
+	}
+	struct shd_pt_dir *dir = node;
+	uint64_t span = 1ull << shift;
+
+	for (unsigned i = 0; i < SHD_PT_ENTRIES; i++) {
+		uint64_t cb = base + (uint64_t)i * span;
+		void *child;
+
+		if (cb + span <= s)
+			continue;
+		if (cb >= e)
+			break;
+		child = rcu_dereference(dir->slot[i]);
+		if (child)
+			credit_dir(m, child, level + 1, cb, s, e, t, iface);
+	}
+}
+
+void shd__oracle_credit_range(struct shd_mm *mm, uint64_t start_vpn,
+			      uint64_t end_vpn, uint64_t t,
+			      enum shd_iface iface)
+{
+	rcu_read_lock();
+	credit_dir(mm->m, rcu_dereference(mm->pgd), 0, 0, start_vpn, end_vpn,
+		   t, iface);
+	rcu_read_unlock();
+}
+
+void shd__oracle_fold_leaf(struct shd_mm *mm, struct shd_pt_leaf *leaf)
+{
+	uint64_t full = shd_load_acquire(&mm->full_credit);
+	uint32_t iface = shd_load_relaxed(&mm->full_credit_iface);
+
+	for (unsigned i = 0; i < SHD_PT_ENTRIES; i++) {
+		uint64_t c = latest_le(&leaf->pte[i], full);
+
+		if (c)
+			credit_max(&leaf->pte[i], c, iface);
+	}
+}
+
+void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
+			   struct shd_tlbe *e, uint64_t addr)
+{
+	struct shd_pte *p = e->ptep;
+	uint64_t full = shd_load_acquire(&mm->full_credit);
+	uint64_t c = shd_load_acquire(&p->credited);
+	uint64_t cf = latest_le(p, full);
+	uint32_t iface;
+	struct shd_violation v;
+
+	if (c <= e->version && cf <= e->version)
+		return;
+	if (cf > c) {
+		c = cf;
+		iface = shd_load_relaxed(&mm->full_credit_iface);
+	} else {
+		iface = shd_load_relaxed(&p->credit_iface);
+	}
+	memset(&v, 0, sizeof(v));
+	v.kind = SHD_VIOLATION_STALE_TLB;
+	v.cpu = cpu->id;
+	v.mm_id = mm->is_kernel ? 0 : mm->id;
+	v.addr = addr;
+	v.interface = shd__iface_names[iface < SHD_IF__COUNT ? iface : 0];
+	v.entry_version = e->version;
+	v.pte_version = shd_load_acquire(&p->version);
+	v.flushed_version = c;
+	v.seed = cpu->m->cfg.seed;
+	snprintf(v.text, sizeof(v.text),
+		 "stale TLB hit: cpu %u %s%" PRIu64 " addr 0x%" PRIx64
+		 " pfn 0x%" PRIx64 ": entry version %" PRIu64 " but %s returned "
+		 "after version %" PRIu64 " (pte now version %" PRIu64 "), seed %"
+		 PRIu64, v.cpu, mm->is_kernel ? "kernel mm " : "mm ",
+		 mm->is_kernel ? (uint64_t)0 : mm->id, addr,
+		 e->val >> SHD_PTE_PFN_SHIFT, v.entry_version, v.interface,
+		 v.flushed_version, v.pte_version, v.seed);
+	cpu->cnt.s.violations++;
+	shd__report(cpu->m, &v);
+}

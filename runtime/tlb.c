@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* A simulated set-associative TLB, private to one CPU's thread. */
+
+/*
+ * Entries are tagged (vpn, asid): asid 0..5 is a per-CPU dynamic context slot
+ * (x86 PCID), SHD_ASID_GLOBAL marks kernel translations that match in every
+ * context.  Only the owning CPU's thread calls anything here (the rule that
+ * keeps the emulation honest); other CPUs ask through IPIs.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+static inline uint64_t tlb_tag(uint64_t vpn, unsigned asid)
+{
+	return vpn << 4 | (uint64_t)asid << 1 | 1;
+}
+
+int shd__tlb_init(struct shd_tlb *t, const struct shd_tlb_geometry *g)
+{
+	t->ways = g->ways;
+	t->nsets = g->entries / g->ways;
+	t->set_mask = t->nsets - 1;
+	t->e = calloc(g->entries, sizeof(*t->e));
+	t->victim = calloc(t->nsets, 1);
+	if (!t->e || !t->victim) {
+		shd__tlb_free(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void shd__tlb_free(struct shd_tlb *t)
+{
+	free(t->e);
+	free(t->victim);
+	t->e = NULL;
+	t->victim = NULL;
+}
+
+static inline struct shd_tlbe *tlb_set(struct shd_tlb *t, uint64_t vpn)
+{
+	return &t->e[(vpn & t->set_mask) * t->ways];
+}
+
+struct shd_tlbe *shd__tlb_lookup(struct shd_tlb *t, uint64_t vpn, unsigned asid)
+{
+	struct shd_tlbe *set = tlb_set(t, vpn);
+	uint64_t tag = tlb_tag(vpn, asid);
+
+	for (unsigned w = 0; w < t->ways; w++)
+		if (set[w].tag == tag)
+			return &set[w];
+	return NULL;
+}
+
+struct shd_tlbe *shd__tlb_fill(struct shd_tlb *t, uint64_t vpn, unsigned asid,
+			       uint64_t val, uint64_t version,
+			       struct shd_pte *ptep)
+{
+	struct shd_tlbe *set = tlb_set(t, vpn), *e = NULL;
+	uint64_t tag = tlb_tag(vpn, asid);
+	unsigned w;
+
+	for (w = 0; w < t->ways; w++) {
+		if (set[w].tag == tag || !(set[w].tag & 1)) {
+			e = &set[w];
+			break;
+		}
+	}
+	if (!e) {
+		uint8_t *v = &t->victim[vpn & t->set_mask];
+
+		e = &set[*v];
+		*v = (uint8_t)((*v + 1) % t->ways);
+	}
+	e->tag = tag;
+	e->val = val;
+	e->version = version;
+	e->ptep = ptep;
+	return e;
+}
+
+unsigned shd__tlb_flush_page(struct shd_tlb *t, uint64_t vpn, unsigned asid)
+{
+	struct shd_tlbe *e = shd__tlb_lookup(t, vpn, asid);
+
+	if (!e)
+		return 0;
+	e->tag = 0;
+	return 1;
+}
+
+void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid)
+{
+	size_t n = (size_t)t->nsets * t->ways;
+
+	for (size_t i = 0; i < n; i++)
+		if ((t->e[i].tag & 0xf) == ((uint64_t)asid << 1 | 1))
+			t->e[i].tag = 0;
+}
+
+void shd__tlb_flush_global(struct shd_tlb *t)
+{
+	shd__tlb_flush_asid(t, SHD_ASID_GLOBAL);
+}
+
+void shd__tlb_flush_everything(struct shd_tlb *t)
+{
+	size_t n = (size_t)t->nsets * t->ways;
+
+	for (size_t i = 0; i < n; i++)
+		t->e[i].tag = 0;
+}

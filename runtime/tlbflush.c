@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: MIT */
+/* The shootdown engine: the flush_tlb_* interfaces across simulated CPUs. */
+
+/*
+ * Theory (after arch/x86/mm/tlb.c).
+ *
+ * Each mm has a 64-bit tlb_gen, bumped by every flush request; each CPU keeps,
+ * per ASID slot, the generation its TLB is known to be up to date with.  An
+ * initiator bumps the generation (a seq-cst RMW, ordered before it reads
+ * mm_cpumask and the targets' lazy flags), queues one request per target,
+ * flushes locally while the requests are in flight (policy "concurrent"),
+ * then waits for every acknowledgement.  A target that finds its generation
+ * already at or past the request's does nothing; exactly one behind with a
+ * small range, it invalidates page by page; otherwise it flushes the whole
+ * context and jumps to the mm's current generation.  The invariant: a CPU's
+ * local generation never passes a flush it has not done.
+ *
+ * CPUs that switch into an mm set their mm_cpumask bit (seq-cst) before
+ * reading tlb_gen, and CPUs leaving lazy mode clear is_lazy before reading
+ * it: so either the flusher sees them and sends a request, or they see the
+ * new generation and flush themselves.  Lazy CPUs are skipped unless page
+ * tables were freed; one that still gets a request drops to init_mm.
+ *
+ * The one rule: a TLB is touched only by its own CPU's thread.  Everything
+ * remote is a request through ipi/.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "internal.h"
+#include "probes.h"
+
+static void flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
+			unsigned asid)
+{
+	if (shd__fault(cpu->m, SHD_FAULT_RANGE_SHORT) && e > s)
+		e--;
+	for (uint64_t vpn = s; vpn < e; vpn++) {
+		shd__tlb_flush_page(&cpu->dtlb, vpn, asid);
+		if (cpu->split)
+			shd__tlb_flush_page(&cpu->itlb, vpn, asid);
+	}
+	cpu->cnt.s.pages_invalidated += e - s;
+	cpu->cnt.s.flushes_partial++;
+}
+
+void shd__flush_local_asid_ctx(struct shd_cpu *cpu, unsigned asid)
+{
+	shd__tlb_flush_asid(&cpu->dtlb, asid);
+	if (cpu->split)
+		shd__tlb_flush_asid(&cpu->itlb, asid);
+}
+
+static void flush_full(struct shd_cpu *cpu, unsigned asid)
+{
+	shd__flush_local_asid_ctx(cpu, asid);
+	cpu->cnt.s.flushes_full++;
+}
+
+static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	for (int a = 0; a < SHD_NR_ASIDS; a++)
+		if (cpu->ctxs[a].ctx_id == mm->id)
+			return a;
+	return -1;
+}
+
+/* flush_tlb_func(): runs on the CPU whose TLB it flushes. */
+static void flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	uint64_t npages, local, mm_gen;
+	struct shd_mm *mm = f->mm;
+	int asid;
+
+	if (f->kind == SHD_FLUSH_ALL) {
+		shd__tlb_flush_everything(&cpu->dtlb);
+		if (cpu->split)
+			shd__tlb_flush_everything(&cpu->itlb);
+		cpu->cnt.s.flushes_full++;
+		return;
+	}
+	if (f->kind == SHD_FLUSH_KERNEL) {
+		if (f->end_vpn == SHD_FLUSH_END_ALL) {
+			shd__tlb_flush_global(&cpu->dtlb);
+			if (cpu->split)
+				shd__tlb_flush_global(&cpu->itlb);
+			cpu->cnt.s.flushes_full++;
+		} else {
+			flush_pages(cpu, f->start_vpn, f->end_vpn, SHD_ASID_GLOBAL);
+		}
+		return;
+	}
+	if (mm != cpu->loaded_mm) {
+		/* Not running it: if flushes can bypass us, switch-in will
+		 * catch up; if not (broadcast), flush its slot now. */
+		asid = shd__policy_may_miss(p) ? -1 : asid_of(cpu, mm);
+		if (asid < 0) {
+			cpu->cnt.s.flushes_skipped_gen++;
+			return;
+		}
+		if (f->end_vpn != SHD_FLUSH_END_ALL)
+			flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
+		else
+			flush_full(cpu, (unsigned)asid);
+		return;
+	}
+	if (p->lazy && shd_load_relaxed(&cpu->is_lazy)) {
+		/* A lazy CPU that got a request anyway (page tables freed):
+		 * stop using the mm; switch-in will check the generation. */
+		shd__cpu_switch_to_init_mm(cpu);
+		cpu->cnt.s.flushes_skipped_gen++;
+		return;
+	}
+	asid = (int)cpu->loaded_asid;
+	local = cpu->ctxs[asid].tlb_gen;
+	mm_gen = shd_load_acquire(&mm->tlb_gen);
+	npages = f->end_vpn == SHD_FLUSH_END_ALL ? 0 : f->end_vpn - f->start_vpn;
+	switch (shd__policy_flush_action(p, local, f->new_tlb_gen, mm_gen, npages)) {
+	case SHD_ACTION_NOTHING:
+		cpu->cnt.s.flushes_skipped_gen++;
+		return;
+	case SHD_ACTION_PARTIAL:
+		flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
+		break;
+	case SHD_ACTION_FULL:
+		flush_full(cpu, (unsigned)asid);
+		break;
+	}
+	if (p->gen)
+		cpu->ctxs[asid].tlb_gen = mm_gen;
+}
+
+/* IPI handler for both flush requests and smp_call_function. */
+static void ipi_func(void *target_ctx, struct shd_csd *csd)
+{
+	struct shd_cpu *cpu = target_ctx;
+	struct shd_flush_info *f = csd->info;
+	struct shd_cpu *src = cpu->m->cpus[csd->src];
+
+	cpu->cnt.s.ipi_requests++;
+	if (f->call_fn)
+		f->call_fn(cpu, f->call_info);
+	else
+		flush_tlb_func(cpu, f);
+	shd__csd_ack(csd, &src->ipi);
+}
+
+/*
+ * Queue F to TARGET.  Returns 1 if queued (the caller must wait for it),
+ * 0 if not, -ETIMEDOUT if the previous request to it is still stuck.
+ */
+static int send_one(struct shd_cpu *cpu, unsigned target, uint64_t now)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_cpu *t = m->cpus[target];
+	struct shd_csd *csd = &cpu->csd[target];
+	int err;
+
+	if (!shd__csd_done(csd) &&
+	    (err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
+		return err;
+	if (shd__ipi_enqueue(&t->ipi, csd, ipi_func, &cpu->info, now) ||
+	    !m->cfg.policy.coalesce) {
+		shd__ipi_ring(&t->ipi);
+		cpu->cnt.s.ipis_sent++;
+		SHD_PROBE2(ipi_send, cpu->id, target);
+	} else {
+		cpu->cnt.s.ipis_coalesced++;
+	}
+	return 1;
+}
+
+/*
+ * Send cpu->info to the CPUs that need it; their ids go to TARGETS.
+ * Returns how many were queued, or -ETIMEDOUT.
+ */
+static int send_requests(struct shd_cpu *cpu, unsigned *targets)
+{
+	struct shd_machine *m = cpu->m;
+	const struct shd_flush_info *f = &cpu->info;
+	uint64_t now = shd_now_ns();
+	int n = 0, r;
+
+	for (unsigned c = 0; c < m->ncpus; c++) {
+		if (c == cpu->id)
+			continue;
+		if (f->kind == SHD_FLUSH_USER && !f->call_fn) {
+			bool in_mask = shd__mask_test(f->mm->cpumask, c);
+			bool lazy = in_mask && m->cfg.policy.lazy &&
+				    __atomic_load_n(&m->cpus[c]->is_lazy,
+						    __ATOMIC_SEQ_CST);
+
+			switch (shd__policy_target(&m->cfg.policy, in_mask, lazy,
+						   f->freed_tables)) {
+			case SHD_TARGET_PRUNED:
+				cpu->cnt.s.ipis_avoided_pruned++;
+				continue;
+			case SHD_TARGET_LAZY:
+				cpu->cnt.s.ipis_avoided_lazy++;
+				continue;
+			case SHD_TARGET_SEND:
+				break;
+			}
+		}
+		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI) && !f->call_fn)
+			continue;
+		if ((r = send_one(cpu, c, now)) < 0)
+			return r;
+		targets[n++] = c;
+	}
+	return n;
+}
+
+static int wait_requests(struct shd_cpu *cpu, const unsigned *targets, int n,
+			 const char *what)
+{
+	int err = 0, r;
+
+	for (int i = 0; i < n; i++)
+		if ((r = shd__csd_wait(cpu, &cpu->csd[targets[i]], targets[i],
+				       what)) < 0 && !err)
+			err = r;
+	return err;
+}
+
+/* Per-CPU scratch for target lists (owner only). */
+static __thread unsigned *tl_targets;
+static __thread unsigned tl_targets_cap;
+
+static unsigned *targets_buf(struct shd_machine *m)
+{
+	if (tl_targets_cap < m->ncpus) {
+		unsigned *t = realloc(tl_targets, m->ncpus * sizeof(*t));
+
+		if (!t)
+			shd_die("out of memory for %u targets", m->ncpus);
+		tl_targets = t;
+		tl_targets_cap = m->ncpus;
+	}
+	return tl_targets;
+}
+
+/* The core of every flush interface: send, flush locally, wait. */
+static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_flush_info *f = &cpu->info;
+	unsigned *targets = targets_buf(m);
+	bool local, concurrent = m->cfg.policy.concurrent;
+	uint64_t t0 = shd_now_ns();
+	int n = 0, err;
+
+	local = !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH) &&
+		(f->kind != SHD_FLUSH_USER || f->mm == cpu->loaded_mm);
+	cpu->cnt.s.flush_calls++;
+	SHD_PROBE5(flush_begin, cpu->id, (int)iface,
+		   f->mm ? f->mm->id : 0, f->start_vpn, f->end_vpn);
+	cpu->in_flush = true;
+	if (concurrent)
+		n = send_requests(cpu, targets);
+	if (local && n >= 0)
+		flush_tlb_func(cpu, f);
+	if (!concurrent)
+		n = send_requests(cpu, targets);
+	err = n < 0 ? n : wait_requests(cpu, targets, n, shd__iface_names[iface]);
+	cpu->in_flush = false;
+	if (n > 0) {
+		uint64_t ns = shd_now_ns() - t0;
+
+		cpu->cnt.s.shootdowns++;
+		shd__hist_add(&cpu->cnt, ns);
+		SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);
+	} else {
+		SHD_PROBE4(flush_end, cpu->id, (int)iface, (uint64_t)0, 0);
+	}
+	return err;
+}
+
+int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
+			    uint64_t start, uint64_t end, bool freed_tables,
+			    enum shd_iface iface)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_flush_info *f = &cpu->info;
+	uint64_t t = shd__oracle_begin(mm);
+	uint64_t s_vpn, e_vpn;
+	int err;
+
+	s_vpn = start >> m->page_shift;
+	e_vpn = end == SHD_FLUSH_END_ALL ? SHD_FLUSH_END_ALL : end >> m->page_shift;
+	memset(f, 0, sizeof(*f));
+	f->mm = mm;
+	f->kind = SHD_FLUSH_USER;
+	f->initiator = cpu->id;
+	f->freed_tables = freed_tables;
+	f->start_vpn = s_vpn;
+	f->end_vpn = e_vpn;
+	/* Linux init_flush_tlb_info(): over the ceiling, flush everything. */
+	if (e_vpn != SHD_FLUSH_END_ALL && e_vpn - s_vpn > m->cfg.policy.ceiling) {
+		f->start_vpn = 0;
+		f->end_vpn = SHD_FLUSH_END_ALL;
+	}
+	/* Seq-cst RMW: the generation bump is ordered before we read
+	 * mm_cpumask and is_lazy (pairs with switch_mm / lazy exit). */
+	f->new_tlb_gen = shd_add_return(&mm->tlb_gen, 1);
+	err = do_flush(cpu, iface);
+	if (err)
+		return err;
+	if (e_vpn == SHD_FLUSH_END_ALL)
+		shd__oracle_credit_mm(mm, t, iface);
+	else
+		shd__oracle_credit_range(mm, s_vpn, e_vpn, t, iface);
+	return 0;
+}
+
+static int check_user_flush(struct shd_cpu *cpu, struct shd_mm *mm,
+			    const char *what)
+{
+	int err = shd__check_cpu(cpu, what);
+
+	if (err)
+		return err;
+	if (!mm || mm->m != cpu->m || mm->is_kernel)
+		return shd__fail(-EINVAL, "%s: not a user mm of this machine", what);
+	return 0;
+}
+
+int shd_flush_tlb_mm(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	int err = check_user_flush(cpu, mm, "flush_tlb_mm");
+
+	if (err)
+		return err;
+	shd__cpu_take_ipis(cpu);
+	return shd__flush_tlb_mm_range(cpu, mm, 0, SHD_FLUSH_END_ALL, true,
+				       SHD_IF_MM);
+}
+
+int shd_flush_tlb_range(struct shd_cpu *cpu, struct shd_mm *mm,
+			uint64_t start, uint64_t end)
+{
+	int err = check_user_flush(cpu, mm, "flush_tlb_range");
+	uint64_t mask;
+
+	if (err)
+		return err;
+	mask = cpu->m->page_size - 1;
+	if (start > end)
+		return shd__fail(-EINVAL, "flush_tlb_range: start 0x%" PRIx64
+				 " > end 0x%" PRIx64, start, end);
+	if ((start | end) & mask)
+		return shd__fail(-EINVAL, "flush_tlb_range: [0x%" PRIx64 ", 0x%"
+				 PRIx64 ") is not page aligned", start, end);
+	if (end > SHD_USER_TOP)
+		return shd__fail(-EINVAL, "flush_tlb_range: end 0x%" PRIx64
+				 " is beyond user space", end);
+	if (start == end)
+		return 0;
+	shd__cpu_take_ipis(cpu);
+	return shd__flush_tlb_mm_range(cpu, mm, start, end, true, SHD_IF_RANGE);
+}
+
+int shd_flush_tlb_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
+{
+	int err = check_user_flush(cpu, mm, "flush_tlb_page");
+
+	if (err)
+		return err;
+	if (addr & (cpu->m->page_size - 1) || addr >= SHD_USER_TOP)
+		return shd__fail(-EINVAL, "flush_tlb_page: 0x%" PRIx64 " is not "
+				 "a page-aligned user address", addr);
+	shd__cpu_take_ipis(cpu);
+	return shd__flush_tlb_mm_range(cpu, mm, addr, addr + cpu->m->page_size,
+				       false, SHD_IF_PAGE);
+}
+
+int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,
+			       uint64_t end)
+{
+	struct shd_machine *m;
+	struct shd_flush_info *f;
+	uint64_t t, s_vpn, e_vpn;
+	int err = shd__check_cpu(cpu, "flush_tlb_kernel_range");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	if (start > end)
+		return shd__fail(-EINVAL, "flush_tlb_kernel_range: start 0x%"
+				 PRIx64 " > end 0x%" PRIx64, start, end);
+	if ((start | end) & (m->page_size - 1))
+		return shd__fail(-EINVAL, "flush_tlb_kernel_range: [0x%" PRIx64
+				 ", 0x%" PRIx64 ") is not page aligned", start, end);
+	if (start < SHD_KERNEL_BASE || end > SHD_KERNEL_TOP)
+		return shd__fail(-EINVAL, "flush_tlb_kernel_range: [0x%" PRIx64
+				 ", 0x%" PRIx64 ") is outside the vmap area",
+				 start, end);
+	if (start == end)
+		return 0;
+	shd__cpu_take_ipis(cpu);
+	t = shd__oracle_begin(m->kernel_mm);
+	s_vpn = (start & ((1ull << SHD_VA_BITS) - 1)) >> m->page_shift;
+	e_vpn = s_vpn + ((end - start) >> m->page_shift);
+	f = &cpu->info;
+	memset(f, 0, sizeof(*f));
+	f->kind = SHD_FLUSH_KERNEL;
+	f->initiator = cpu->id;
+	f->start_vpn = s_vpn;
+	f->end_vpn = e_vpn;
+	if (e_vpn - s_vpn > m->cfg.policy.ceiling) {
+		f->start_vpn = 0;
+		f->end_vpn = SHD_FLUSH_END_ALL;
+	}
+	err = do_flush(cpu, SHD_IF_KERNEL_RANGE);
+	if (!err)
+		shd__oracle_credit_range(m->kernel_mm, s_vpn, e_vpn, t,
+					 SHD_IF_KERNEL_RANGE);
+	return err;
+}
+
+int shd_flush_tlb_all(struct shd_cpu *cpu)
+{
+	struct shd_machine *m;
+	struct shd_mm *mm;
+	struct { struct shd_mm *mm; uint64_t t; } *snap = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t kt;
+	int err = shd__check_cpu(cpu, "flush_tlb_all");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	shd__cpu_take_ipis(cpu);
+	/* Snapshot every mm's stable clock before the flush (oracle). */
+	rcu_read_lock();
+	cds_list_for_each_entry_rcu(mm, &m->mms, node) {
+		if (!urcu_ref_get_unless_zero(&mm->ref))
+			continue;
+		if (n == cap) {
+			void *p = realloc(snap, (cap = cap ? cap * 2 : 16) * sizeof(*snap));
+
+			if (!p) {
+				shd__mm_put(mm);
+				break;
+			}
+			snap = p;
+		}
+		snap[n].mm = mm;
+		snap[n++].t = shd__oracle_begin(mm);
+	}
+	rcu_read_unlock();
+	kt = shd__oracle_begin(m->kernel_mm);
+	memset(&cpu->info, 0, sizeof(cpu->info));
+	cpu->info.kind = SHD_FLUSH_ALL;
+	cpu->info.initiator = cpu->id;
+	err = do_flush(cpu, SHD_IF_ALL);
+	for (size_t i = 0; i < n; i++) {
+		if (!err)
+			shd__oracle_credit_mm(snap[i].mm, snap[i].t, SHD_IF_ALL);
+		shd__mm_put(snap[i].mm);
+	}
+	if (!err)
+		shd__oracle_credit_mm(m->kernel_mm, kt, SHD_IF_ALL);
+	free(snap);
+	return err;
+}
+
+int shd_update_mmu_cache(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
+{
+	int err = shd__check_cpu(cpu, "update_mmu_cache");
+
+	if (err)
+		return err;
+	if (!mm || mm->m != cpu->m)
+		return shd__fail(-EINVAL, "update_mmu_cache: not an mm of this "
+				 "machine");
+	if (!(addr < SHD_USER_TOP || (addr >= SHD_KERNEL_BASE && addr < SHD_KERNEL_TOP)))
+		return shd__fail(-EINVAL, "update_mmu_cache: 0x%" PRIx64 " is not "
+				 "a user or vmap address", addr);
+	/* x86: the hardware walker loads the TLB; nothing to do. */
+	return 0;
+}
+
+int shd_smp_call_function_single(struct shd_cpu *cpu, unsigned target,
+				 shd_smp_call_fn fn, void *info)
+{
+	struct shd_machine *m;
+	int err = shd__check_cpu(cpu, "smp_call_function_single");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	if (!fn)
+		return shd__fail(-EINVAL, "smp_call_function_single: no function");
+	if (target >= m->ncpus)
+		return shd__fail(-ERANGE, "smp_call_function_single: cpu %u does "
+				 "not exist (machine has %u)", target, m->ncpus);
+	if (target == cpu->id) {
+		fn(cpu, info);
+		return 0;
+	}
+	memset(&cpu->info, 0, sizeof(cpu->info));
+	cpu->info.call_fn = fn;
+	cpu->info.call_info = info;
+	cpu->info.initiator = cpu->id;
+	if ((err = send_one(cpu, target, shd_now_ns())) < 0)
+		return err;
+	return shd__csd_wait(cpu, &cpu->csd[target], target,
+			     "smp_call_function_single");
+}
