@@ -144,9 +144,16 @@ static int mm_runner(struct shd_cpu *cpu, void *arg)
 	struct ipi_bench *b = arg;
 	int err;
 
-	if ((err = shd_switch_mm(cpu, b->mm)) || (err = shd_store(cpu, BENCH_VA, 1)))
+	err = shd_switch_mm(cpu, b->mm);
+	if (!err)
+		err = shd_mmap(cpu, b->mm, BENCH_VA, 4096,
+			       SHD_PROT_READ | SHD_PROT_WRITE);
+	if (!err)
+		err = shd_store(cpu, BENCH_VA, 1);
+	/* Release: the mapping is in place (or the flusher must give up). */
+	__atomic_store_n(&b->ready, err ? -1 : 1, __ATOMIC_RELEASE);
+	if (err)
 		return err;
-	__atomic_store_n(&b->ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
 		shd_cpu_poll(cpu);	/* running the mm, taking IPIs */
 	return 0;
@@ -159,9 +166,9 @@ static int flusher(struct shd_cpu *cpu, void *arg)
 
 	while (!__atomic_load_n(&b->ready, __ATOMIC_ACQUIRE))
 		shd_cpu_poll(cpu);
-	if ((err = shd_switch_mm(cpu, b->mm)) ||
-	    (err = shd_mmap(cpu, b->mm, BENCH_VA + 4096, 4096,
-			    SHD_PROT_READ | SHD_PROT_WRITE)))
+	if (__atomic_load_n(&b->ready, __ATOMIC_ACQUIRE) < 0)
+		return -EFAULT;
+	if ((err = shd_switch_mm(cpu, b->mm)))
 		goto out;
 	for (unsigned k = 0; k < BATCHES && !err; k++) {
 		uint64_t total = 0;

@@ -247,104 +247,117 @@ static void rnd_note(struct rnd *r, const char *what, int err)
 			 shd_strerror(err), shd_last_error());
 }
 
+/*
+ * One CPU's share of the check mix.  Accesses favour a small per-CPU hot set
+ * so translations stay cached long enough for a missed flush to be used;
+ * lazy spells last several operations (kernel work only), so flushes really
+ * do skip lazy CPUs while they hold stale entries.
+ */
 static int random_task(struct shd_cpu *cpu, void *arg)
 {
+	static const unsigned prots[] = {
+		SHD_PROT_READ, SHD_PROT_READ | SHD_PROT_WRITE,
+		SHD_PROT_READ | SHD_PROT_WRITE, SHD_PROT_READ | SHD_PROT_EXEC,
+		SHD_PROT_READ | SHD_PROT_WRITE | SHD_PROT_EXEC, SHD_PROT_NONE,
+	};
 	struct rnd *r = arg;
 	unsigned id = shd_cpu_id(cpu);
 	uint64_t s = r->seed * 0x100000001b3ull + id * 0x9e3779b97f4a7c15ull + 1;
 	uint64_t base = rnd_base(r), page = r->page;
+	uint64_t hot[8];
 	struct shd_mm *cur = r->mm[rng_below(&s, RND_MMS)];
 	bool lazy = false, kmapped = false;
 	int err = 0;
 
+	for (unsigned h = 0; h < 8; h++)
+		hot[h] = rng_below(&s, RND_WINDOW);
 	if ((err = shd_switch_mm(cpu, cur)))
 		return err;
 	for (uint64_t i = 0; i < r->ops_per_cpu; i++) {
 		uint64_t dice = rng_below(&s, 1000);
-		uint64_t pg = rng_below(&s, RND_WINDOW);
+		uint64_t pg = rng_below(&s, 4) ? hot[rng_below(&s, 8)] :
+			      rng_below(&s, RND_WINDOW);
 		uint64_t va = base + pg * page + 8 * rng_below(&s, page / 8);
 		uint64_t npages = 1 + rng_below(&s, 8), v;
 		const char *what = "op";
 
-		if (lazy && dice < 900) {
-			/* Back from the kernel thread: leave lazy mode. */
-			what = "switch_mm(lazy exit)";
-			err = shd_switch_mm(cpu, cur);
-			lazy = false;
-			if (err)
-				goto check;
+		if (rng_below(&s, 100) == 0)
+			hot[rng_below(&s, 8)] = rng_below(&s, RND_WINDOW);
+		if (pg + npages > RND_WINDOW)
+			npages = RND_WINDOW - pg;
+		if (lazy) {
+			/* A kernel thread: kernel work until it ends. */
+			if (rng_below(&s, 16) == 0) {
+				what = "switch_mm(lazy exit)";
+				err = shd_switch_mm(cpu, cur);
+				lazy = false;
+			} else if (kmapped && dice < 500) {
+				what = "kernel store";
+				err = shd_store(cpu, kslot(r, id) +
+						rng_below(&s, RND_KSLOT) * page, i);
+			} else {
+				what = "kernel load";
+				err = shd_load(cpu, kslot(r, (unsigned)rng_below(&s, r->ncpus)) +
+					       rng_below(&s, RND_KSLOT) * page, &v);
+			}
+			goto check;
 		}
-		if (dice < 300) {
+		if (dice < 330) {
 			what = "store";
 			err = shd_store(cpu, va, (uint64_t)id << 48 | i);
-		} else if (dice < 520) {
+		} else if (dice < 560) {
 			what = "load";
 			err = shd_load(cpu, va, &v);
-		} else if (dice < 560) {
+		} else if (dice < 600) {
 			what = "fetch";
 			err = shd_fetch(cpu, va, &v);
-		} else if (dice < 640) {
+		} else if (dice < 670) {
 			what = "mmap";
-			if (pg + npages > RND_WINDOW)
-				npages = RND_WINDOW - pg;
 			err = shd_mmap(cpu, cur, base + pg * page, npages * page,
-				       (unsigned)(1 + rng_below(&s, 7)));
-		} else if (dice < 700) {
+				       prots[rng_below(&s, 5)]);
+		} else if (dice < 720) {
 			what = "munmap";
 			if (rng_below(&s, 4) == 0)	/* sometimes over the ceiling */
-				npages = 1 + rng_below(&s, RND_WINDOW);
-			if (pg + npages > RND_WINDOW)
 				npages = RND_WINDOW - pg;
 			err = shd_munmap(cpu, cur, base + pg * page, npages * page);
-		} else if (dice < 770) {
+		} else if (dice < 780) {
 			what = "mprotect";
-			if (pg + npages > RND_WINDOW)
-				npages = RND_WINDOW - pg;
 			err = shd_mprotect(cpu, cur, base + pg * page, npages * page,
-					   (unsigned)rng_below(&s, 8));
-		} else if (dice < 800) {
+					   prots[rng_below(&s, 6)]);
+		} else if (dice < 810) {
 			what = "madvise";
-			if (pg + npages > RND_WINDOW)
-				npages = RND_WINDOW - pg;
 			err = shd_madvise_dontneed(cpu, cur, base + pg * page,
 						   npages * page);
-		} else if (dice < 880) {
+		} else if (dice < 850) {
 			what = "switch_mm";
 			cur = r->mm[rng_below(&s, RND_MMS)];
 			err = shd_switch_mm(cpu, cur);
-		} else if (dice < 920) {
+		} else if (dice < 880) {
 			what = "enter_lazy_tlb";
 			shd_enter_lazy_tlb(cpu);
 			lazy = true;
-		} else if (dice < 935) {
+		} else if (dice < 900) {
 			what = "flush_tlb_page";
 			err = shd_flush_tlb_page(cpu, cur, base + pg * page);
-		} else if (dice < 945) {
+		} else if (dice < 910) {
 			what = "flush_tlb_range";
-			if (pg + npages > RND_WINDOW)
-				npages = RND_WINDOW - pg;
 			err = shd_flush_tlb_range(cpu, cur, base + pg * page,
 						  base + (pg + npages) * page);
-		} else if (dice < 952) {
+		} else if (dice < 913) {
 			what = "flush_tlb_mm";
 			err = shd_flush_tlb_mm(cpu, cur);
-		} else if (dice < 954) {
+		} else if (dice < 914) {
 			what = "flush_tlb_all";
 			err = shd_flush_tlb_all(cpu);
-		} else if (dice < 975) {
-			/* Kernel: map or unmap our vmap slot, or read any. */
-			unsigned who = (unsigned)rng_below(&s, r->ncpus);
-
-			if (who == id && rng_below(&s, 2)) {
-				what = kmapped ? "vunmap" : "vmap";
-				err = kmapped ? shd_vunmap(cpu, kslot(r, id), RND_KSLOT * page)
-					      : shd_vmap(cpu, kslot(r, id), RND_KSLOT * page);
-				kmapped = !kmapped;
-			} else {
-				what = "kernel load";
-				err = shd_load(cpu, kslot(r, who) +
-					       rng_below(&s, RND_KSLOT) * page, &v);
-			}
+		} else if (dice < 930) {
+			what = kmapped ? "vunmap" : "vmap";
+			err = kmapped ? shd_vunmap(cpu, kslot(r, id), RND_KSLOT * page)
+				      : shd_vmap(cpu, kslot(r, id), RND_KSLOT * page);
+			kmapped = !kmapped;
+		} else if (dice < 980) {
+			what = "kernel load";
+			err = shd_load(cpu, kslot(r, (unsigned)rng_below(&s, r->ncpus)) +
+				       rng_below(&s, RND_KSLOT) * page, &v);
 		} else {
 			what = "kernel store";
 			if (kmapped)

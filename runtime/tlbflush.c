@@ -266,15 +266,14 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 		n = send_requests(cpu, targets);
 	err = n < 0 ? n : wait_requests(cpu, targets, n, shd__iface_names[iface]);
 	cpu->in_flush = false;
-	if (n > 0) {
-		uint64_t ns = shd_now_ns() - t0;
+	uint64_t ns = 0;
 
+	if (n > 0) {
+		ns = shd_now_ns() - t0;
 		cpu->cnt.s.shootdowns++;
 		shd__hist_add(&cpu->cnt, ns);
-		SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);
-	} else {
-		SHD_PROBE4(flush_end, cpu->id, (int)iface, (uint64_t)0, 0);
 	}
+	SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);	/* one site */
 	return err;
 }
 
