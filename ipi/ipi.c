@@ -52,19 +52,19 @@ void shd__csd_init(struct shd_csd *csd, unsigned src)
 	cds_wfcq_node_init(&csd->node);
 	csd->func = NULL;
 	csd->info = NULL;
+	csd->call = NULL;
 	csd->src = src;
 	csd->ready = 0;
 	csd->unlocked = 1;
-	csd->queued_ns = 0;
 }
 
 bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
-		      shd_csd_fn func, void *info, uint64_t now_ns)
+		      shd_csd_fn func, void *info, void (*call)(void))
 {
 	cds_wfcq_node_init(&csd->node);
 	csd->func = func;
 	csd->info = info;
-	csd->queued_ns = now_ns;
+	csd->call = call;
 	/* Relaxed: the target reads `unlocked` only after our next ack. */
 	__atomic_store_n(&csd->unlocked, 0, __ATOMIC_RELAXED);
 	/* Release: the payload above is visible to whoever acquires `ready`. */
@@ -92,7 +92,7 @@ void shd__csd_ack(struct shd_csd *csd, struct shd_ipi_queue *src_q)
 }
 
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
-			 void (*batch)(void *target_ctx, unsigned n))
+			 void (*batch)(void *target_ctx))
 {
 	struct __cds_wfcq_head batch_head;
 	struct cds_wfcq_tail batch_tail;
@@ -105,10 +105,8 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 		return 0;
 	__cds_wfcq_init(&batch_head, &batch_tail);
 	__cds_wfcq_splice_blocking(&batch_head, &batch_tail, &q->head, &q->tail);
-	__cds_wfcq_for_each_blocking(&batch_head, &batch_tail, node)
-		n++;
 	if (batch)
-		batch(target_ctx, n);
+		batch(target_ctx);
 	__cds_wfcq_for_each_blocking_safe(&batch_head, &batch_tail, node, next) {
 		struct shd_csd *csd = caa_container_of(node, struct shd_csd, node);
 
@@ -117,6 +115,7 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 			caa_cpu_relax();
 		__atomic_store_n(&csd->ready, 0, __ATOMIC_RELAXED);
 		csd->func(target_ctx, csd);	/* acks the csd itself */
+		n++;
 	}
 	return n;
 }
@@ -124,7 +123,7 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
 			void *arg, uint64_t spin_ns, uint64_t deadline_ns)
 {
-	uint64_t start = spin_ns ? shd_now_ns() : 0;
+	uint64_t start = 0;
 	unsigned i = 0;
 	int32_t expect = SHD_DB_IDLE;
 
@@ -132,8 +131,14 @@ void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
 		if (shd__ipi_pending(q) || (done && done(arg)))
 			return;
 		caa_cpu_relax();
-		if ((++i & 63) == 0 && shd_now_ns() - start >= spin_ns)
-			break;
+		if ((++i & 255) == 0) {
+			uint64_t now = shd_now_ns();
+
+			if (!start)
+				start = now;
+			else if (now - start >= spin_ns)
+				break;
+		}
 	}
 	if (!__atomic_compare_exchange_n(&q->doorbell, &expect, SHD_DB_SLEEPING,
 					 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))

@@ -36,10 +36,10 @@ struct shd_csd {
 	struct cds_wfcq_node node;
 	shd_csd_fn func;
 	void *info;
+	void (*call)(void);	/* a payload for func, cast back by it */
 	unsigned src;
 	int32_t ready;		/* release by sender after filling: TSan's edge */
 	int32_t unlocked;	/* release by target after func: the ack */
-	uint64_t queued_ns;	/* for the watchdog report */
 } __attribute__((aligned(SHD_CACHELINE)));
 
 /* A CPU's incoming side: queue and doorbell on one line the senders write. */
@@ -58,7 +58,7 @@ void shd__csd_init(struct shd_csd *csd, unsigned src);
  * an earlier doorbell (coalesced).
  */
 bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
-		      shd_csd_fn func, void *info, uint64_t now_ns);
+		      shd_csd_fn func, void *info, void (*call)(void));
 
 /* Ring Q's doorbell, waking its owner if it sleeps. Any thread. */
 void shd__ipi_ring(struct shd_ipi_queue *q);
@@ -71,13 +71,13 @@ static inline bool shd__ipi_pending(struct shd_ipi_queue *q)
 }
 
 /*
- * Owner only: clear the doorbell, take every queued request, tell
- * BATCH(target_ctx, n) how many there are (before any is acknowledged), then
- * run each func(target_ctx, csd), which acknowledges it.  Returns n (0 for a
- * spurious ring, without calling BATCH).
+ * Owner only: clear the doorbell, take every queued request, call
+ * BATCH(target_ctx) once (before any request is acknowledged), then run each
+ * func(target_ctx, csd), which acknowledges it.  Returns how many ran (0 for
+ * a spurious ring, without calling BATCH).
  */
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
-			 void (*batch)(void *target_ctx, unsigned n));
+			 void (*batch)(void *target_ctx));
 
 /* Acknowledge CSD (target side), waking the initiator whose doorbell is SRC_DB. */
 void shd__csd_ack(struct shd_csd *csd, struct shd_ipi_queue *src_q);
@@ -91,7 +91,8 @@ static inline bool shd__csd_done(struct shd_csd *csd)
 
 /*
  * Block the owner of Q until its doorbell rings, DONE(arg) becomes true, or
- * DEADLINE_NS (CLOCK_MONOTONIC; 0 = none) passes.  Spins SPIN_NS first.
+ * DEADLINE_NS (CLOCK_MONOTONIC; 0 = none) passes.  Spins about SPIN_NS first
+ * (the clock is read only every 256 spins, to keep the fast path cheap).
  */
 void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
 			void *arg, uint64_t spin_ns, uint64_t deadline_ns);

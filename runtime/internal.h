@@ -140,8 +140,6 @@ struct shd_flush_info {
 	enum shd_flush_kind kind;
 	bool freed_tables;
 	unsigned initiator;
-	shd_smp_call_fn call_fn;	/* for smp_call_function requests */
-	void *call_info;
 } __attribute__((aligned(SHD_CL)));
 
 /* Per-CPU counters, owned by their CPU. Layout mirrors struct shd_stats. */
@@ -198,6 +196,7 @@ struct shd_machine {
 	uint64_t page_size;
 	unsigned pt_levels;		/* including the leaf level */
 	uint64_t spin_ns;
+	uint64_t spin_iters;		/* fast spin before reading the clock */
 	uint64_t watchdog_ns;
 	size_t mask_words;
 	unsigned long *online_mask;

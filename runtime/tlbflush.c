@@ -132,26 +132,32 @@ static void flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 		cpu->ctxs[asid].tlb_gen = mm_gen;
 }
 
-/* IPI handler for both flush requests and smp_call_function. */
-static void ipi_func(void *target_ctx, struct shd_csd *csd)
+/* IPI handler of flush requests. */
+static void flush_ipi_func(void *target_ctx, struct shd_csd *csd)
 {
 	struct shd_cpu *cpu = target_ctx;
-	struct shd_flush_info *f = csd->info;
-	struct shd_cpu *src = cpu->m->cpus[csd->src];
 
 	cpu->cnt.s.ipi_requests++;
-	if (f->call_fn)
-		f->call_fn(cpu, f->call_info);
-	else
-		flush_tlb_func(cpu, f);
-	shd__csd_ack(csd, &src->ipi);
+	flush_tlb_func(cpu, csd->info);
+	shd__csd_ack(csd, &cpu->m->cpus[csd->src]->ipi);
+}
+
+/* IPI handler of smp_call_function: the function travels in the csd. */
+static void call_ipi_func(void *target_ctx, struct shd_csd *csd)
+{
+	struct shd_cpu *cpu = target_ctx;
+
+	cpu->cnt.s.ipi_requests++;
+	((shd_smp_call_fn)csd->call)(cpu, csd->info);
+	shd__csd_ack(csd, &cpu->m->cpus[csd->src]->ipi);
 }
 
 /*
  * Queue F to TARGET.  Returns 1 if queued (the caller must wait for it),
  * 0 if not, -ETIMEDOUT if the previous request to it is still stuck.
  */
-static int send_one(struct shd_cpu *cpu, unsigned target, uint64_t now)
+static int send_one(struct shd_cpu *cpu, unsigned target, shd_csd_fn func,
+		    void *info, void (*call)(void))
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_cpu *t = m->cpus[target];
@@ -161,7 +167,7 @@ static int send_one(struct shd_cpu *cpu, unsigned target, uint64_t now)
 	if (!shd__csd_done(csd) &&
 	    (err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
 		return err;
-	if (shd__ipi_enqueue(&t->ipi, csd, ipi_func, &cpu->info, now) ||
+	if (shd__ipi_enqueue(&t->ipi, csd, func, info, call) ||
 	    !m->cfg.policy.coalesce) {
 		shd__ipi_ring(&t->ipi);
 		cpu->cnt.s.ipis_sent++;
@@ -180,13 +186,12 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets)
 {
 	struct shd_machine *m = cpu->m;
 	const struct shd_flush_info *f = &cpu->info;
-	uint64_t now = shd_now_ns();
 	int n = 0, r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		if (c == cpu->id)
 			continue;
-		if (f->kind == SHD_FLUSH_USER && !f->call_fn) {
+		if (f->kind == SHD_FLUSH_USER) {
 			bool in_mask = shd__mask_test(f->mm->cpumask, c);
 			bool lazy = in_mask && m->cfg.policy.lazy &&
 				    __atomic_load_n(&m->cpus[c]->is_lazy,
@@ -204,9 +209,9 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets)
 				break;
 			}
 		}
-		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI) && !f->call_fn)
+		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
 			continue;
-		if ((r = send_one(cpu, c, now)) < 0)
+		if ((r = send_one(cpu, c, flush_ipi_func, &cpu->info, NULL)) < 0)
 			return r;
 		targets[n++] = c;
 	}
@@ -500,11 +505,7 @@ int shd_smp_call_function_single(struct shd_cpu *cpu, unsigned target,
 		fn(cpu, info);
 		return 0;
 	}
-	memset(&cpu->info, 0, sizeof(cpu->info));
-	cpu->info.call_fn = fn;
-	cpu->info.call_info = info;
-	cpu->info.initiator = cpu->id;
-	if ((err = send_one(cpu, target, shd_now_ns())) < 0)
+	if ((err = send_one(cpu, target, call_ipi_func, info, (void (*)(void))fn)) < 0)
 		return err;
 	return shd__csd_wait(cpu, &cpu->csd[target], target,
 			     "smp_call_function_single");
