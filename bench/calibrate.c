@@ -12,6 +12,8 @@
  * host_kernel_shootdown_ns   the same while a second thread of this process
  *                            runs on another CPU: the kernel's real IPI
  * host_membarrier_ns    membarrier(PRIVATE_EXPEDITED) with that thread running
+ * tlb_hit_ns            one simulated load that hits the TLB, oracle on
+ * tlb_hit_no_oracle_ns  the same with the oracle off (the oracle's cost)
  *
  * Each figure is the median of several batches; the ratio
  * ipi_roundtrip_ns / floor_ns is the emulation's overhead over the hardware's
@@ -189,6 +191,62 @@ out:
 	return err;
 }
 
+/* ---- TLB-hit access cost ---- */
+
+struct hit_bench {
+	struct shd_mm *mm;
+	unsigned iters;
+	uint64_t ns[BATCHES];
+};
+
+static int hit_task(struct shd_cpu *cpu, void *arg)
+{
+	struct hit_bench *h = arg;
+	uint64_t v, sum = 0;
+	int err;
+
+	if ((err = shd_switch_mm(cpu, h->mm)) ||
+	    (err = shd_mmap(cpu, h->mm, BENCH_VA, 4 * 4096,
+			    SHD_PROT_READ | SHD_PROT_WRITE)))
+		return err;
+	for (unsigned p = 0; p < 4; p++)
+		if ((err = shd_store(cpu, BENCH_VA + p * 4096, p)))
+			return err;
+	for (unsigned k = 0; k < BATCHES; k++) {
+		uint64_t t0 = now_ns();
+
+		for (unsigned i = 0; i < h->iters; i++) {
+			if ((err = shd_load(cpu, BENCH_VA + (i & 3) * 4096 + 8, &v)))
+				return err;
+			sum += v;
+		}
+		h->ns[k] = (now_ns() - t0) * 1000 / h->iters;	/* ps */
+	}
+	return sum == UINT64_MAX;	/* keep the loads */
+}
+
+/* Median cost of a TLB-hit load in picoseconds, or 0 on failure. */
+static uint64_t tlb_hit_ps(bool oracle)
+{
+	struct shd_config cfg;
+	struct shd_machine *m;
+	struct hit_bench h = { .iters = 1000000 };
+	int ret = -1;
+
+	shd_config_init(&cfg);
+	cfg.ncpus = 1;
+	cfg.oracle = oracle;
+	if (shd_machine_create(&cfg, &m))
+		return 0;
+	if (!shd_mm_create(m, &h.mm)) {
+		if (shd_run_on(m, 0, 1, hit_task, &h) == 0)
+			ret = 0;
+		shd_mm_destroy(h.mm);
+	}
+	shd_machine_destroy(m);
+	return ret ? 0 : median(h.ns, BATCHES);
+}
+
 /* ---- the real kernel ---- */
 
 struct host_bench {
@@ -282,6 +340,7 @@ int cmd_calibrate(int argc, char **argv)
 	struct pingpong *pp;
 	struct ipi_bench ib = { 0 }, sb = { 0 };
 	uint64_t floor_ns, ipi_ns, sd_ns, mad1 = 0, mad2 = 0, memb = 0;
+	uint64_t hit_ps, hit_plain_ps;
 	int err, ca, cb;
 
 	for (int i = 0; i < argc; i++) {
@@ -338,6 +397,8 @@ int cmd_calibrate(int argc, char **argv)
 	sd_ns = median(sb.ns, BATCHES);
 	shd_mm_destroy(sb.mm);
 	shd_machine_destroy(m);
+	hit_ps = tlb_hit_ps(true);
+	hit_plain_ps = tlb_hit_ps(false);
 
 	{
 		volatile uint64_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -364,9 +425,10 @@ int cmd_calibrate(int argc, char **argv)
 		       ", \"ipi_ratio\": %.3f, \"shootdown_1page_ns\": %" PRIu64
 		       ", \"host_kernel_madvise_ns\": %" PRIu64
 		       ", \"host_kernel_shootdown_ns\": %" PRIu64
-		       ", \"host_membarrier_ns\": %" PRIu64 "}\n",
+		       ", \"host_membarrier_ns\": %" PRIu64
+		       ", \"tlb_hit_ns\": %.2f, \"tlb_hit_no_oracle_ns\": %.2f}\n",
 		       floor_ns, ipi_ns, floor_ns ? (double)ipi_ns / floor_ns : 0.0,
-		       sd_ns, mad1, mad2, memb);
+		       sd_ns, mad1, mad2, memb, hit_ps / 1000.0, hit_plain_ps / 1000.0);
 	} else {
 		printf("calibrate (medians of %d batches; host time)\n", BATCHES);
 		printf("  %-26s %8" PRIu64 " ns  cache-line round trip, sim CPU 0 <-> 1\n",
@@ -383,6 +445,10 @@ int cmd_calibrate(int argc, char **argv)
 		       "(real shootdown)\n", "host_kernel_shootdown_ns", mad2);
 		printf("  %-26s %8" PRIu64 " ns  membarrier(PRIVATE_EXPEDITED)\n",
 		       "host_membarrier_ns", memb);
+		printf("  %-26s %8.2f ns  simulated load, TLB hit, oracle on\n",
+		       "tlb_hit_ns", hit_ps / 1000.0);
+		printf("  %-26s %8.2f ns  ... oracle off\n",
+		       "tlb_hit_no_oracle_ns", hit_plain_ps / 1000.0);
 	}
 	free(pp);
 	return 0;

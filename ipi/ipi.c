@@ -65,9 +65,8 @@ bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
 	csd->func = func;
 	csd->info = info;
 	csd->call = call;
-	/* Relaxed: the target reads `unlocked` only after our next ack. */
-	__atomic_store_n(&csd->unlocked, 0, __ATOMIC_RELAXED);
-	/* Release: the payload above is visible to whoever acquires `ready`. */
+	/* Release: the payload above is visible to whoever acquires `ready`
+	 * (the queue's own publication is assembly that TSan cannot see). */
 	__atomic_store_n(&csd->ready, 1, __ATOMIC_RELEASE);
 	/* cds_wfcq_enqueue returns false when the queue was empty. */
 	return !cds_wfcq_enqueue(&q->head, &q->tail, &csd->node);
@@ -110,10 +109,9 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 	__cds_wfcq_for_each_blocking_safe(&batch_head, &batch_tail, node, next) {
 		struct shd_csd *csd = caa_container_of(node, struct shd_csd, node);
 
-		/* Acquire: pairs with the sender's release of `ready`. */
-		while (!__atomic_load_n(&csd->ready, __ATOMIC_ACQUIRE))
-			caa_cpu_relax();
-		__atomic_store_n(&csd->ready, 0, __ATOMIC_RELAXED);
+		/* Acquire: pairs with the sender's release of `ready`; the
+		 * node was reachable only after it, so it is already set. */
+		(void)__atomic_load_n(&csd->ready, __ATOMIC_ACQUIRE);
 		csd->func(target_ctx, csd);	/* acks the csd itself */
 		n++;
 	}

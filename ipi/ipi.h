@@ -53,9 +53,19 @@ void shd__ipi_queue_init(struct shd_ipi_queue *q);
 void shd__csd_init(struct shd_csd *csd, unsigned src);
 
 /*
- * Queue CSD (filled with func/info) on Q.  Returns true when the queue was
- * empty, i.e. when this request needs the doorbell rung; false when it rides
- * an earlier doorbell (coalesced).
+ * Take CSD for a new request (csd_lock): true if it was free.  One exchange,
+ * so the line the target last wrote moves back in a single transfer.
+ */
+static inline bool shd__csd_trylock(struct shd_csd *csd)
+{
+	/* Acquire: the previous request's handler is finished with it. */
+	return __atomic_exchange_n(&csd->unlocked, 0, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * Queue a locked CSD, filled with func/info/call, on Q.  Returns true when
+ * the queue was empty, i.e. when this request needs the doorbell rung; false
+ * when it rides an earlier doorbell (coalesced).
  */
 bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
 		      shd_csd_fn func, void *info, void (*call)(void));

@@ -164,9 +164,9 @@ static int send_one(struct shd_cpu *cpu, unsigned target, shd_csd_fn func,
 	struct shd_csd *csd = &cpu->csd[target];
 	int err;
 
-	if (!shd__csd_done(csd) &&
-	    (err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
-		return err;
+	while (!shd__csd_trylock(csd))
+		if ((err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
+			return err;
 	if (shd__ipi_enqueue(&t->ipi, csd, func, info, call) ||
 	    !m->cfg.policy.coalesce) {
 		shd__ipi_ring(&t->ipi);
