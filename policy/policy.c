@@ -93,7 +93,7 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 
 		errno = 0;
 		v = strtoull(value, &end, 10);
-		if (!*value || *end || errno || value[0] == '-' ||
+		if (*value < '0' || *value > '9' || *end || errno ||
 		    v > SHD_CEILING_MAX)
 			return shd__fail(-EINVAL, "ceiling '%s' is not a page "
 					 "count in 0..%u", value, SHD_CEILING_MAX);

@@ -43,6 +43,7 @@ void shd__die(const char *file, int line, const char *func, const char *fmt, ...
 #define SHD_PTE_WRITE	2ull
 #define SHD_PTE_EXEC	4ull
 #define SHD_PTE_GLOBAL	8ull
+#define SHD_PTE_FRAME	16ull	/* a frame is attached (even if PROT_NONE) */
 #define SHD_PTE_PFN_SHIFT 12
 
 /*
@@ -63,10 +64,11 @@ struct shd_pte {
 /* A leaf page-table page; interior levels are arrays of pointers. */
 struct shd_pt_leaf {
 	struct shd_pte pte[SHD_PT_ENTRIES];
-	unsigned nr_present;		/* under the mm lock */
+	unsigned nr_frames;		/* PTEs with a frame; under the mm lock */
 	struct rcu_head rcu;
 	struct shd_machine *m;
 	struct shd_pt_leaf *next_free;
+	uint64_t base_vpn;		/* first vpn it maps (while detached) */
 };
 
 struct shd_pt_dir {
@@ -289,9 +291,10 @@ void shd__mm_lock(struct shd_cpu *cpu, struct shd_mm *mm);
 void shd__mm_unlock(struct shd_mm *mm);
 
 /* tlbflush.c */
+/* T_OUT (may be NULL) gets the oracle clock the flush covered. */
 int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
-			    enum shd_iface iface);
+			    enum shd_iface iface, uint64_t *t_out);
 void shd__flush_local_asid_ctx(struct shd_cpu *cpu, unsigned asid);
 
 /* oracle.c */
@@ -307,8 +310,9 @@ static inline uint64_t shd__pte_read(struct shd_pte *p, uint64_t *version)
 			caa_cpu_relax();
 			continue;
 		}
-		val = shd_load_relaxed(&p->val);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		/* Acquire (not a fence: TSan cannot model fences) keeps the
+		 * re-read of the version after the value. */
+		val = shd_load_acquire(&p->val);
 		if (shd_load_relaxed(&p->version) == v)
 			break;
 	}
@@ -324,5 +328,9 @@ void shd__oracle_credit_range(struct shd_mm *mm, uint64_t start_vpn,
 			      uint64_t end_vpn, uint64_t t, enum shd_iface iface);
 void shd__oracle_credit_mm(struct shd_mm *mm, uint64_t t, enum shd_iface iface);
 void shd__oracle_fold_leaf(struct shd_mm *mm, struct shd_pt_leaf *leaf);
+/* Credit T to the slots of a detached LEAF (first vpn BASE) in [s, e). */
+void shd__oracle_credit_leaf(struct shd_pt_leaf *leaf, uint64_t base,
+			     uint64_t s, uint64_t e, uint64_t t,
+			     enum shd_iface iface);
 
 #endif

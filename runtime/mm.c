@@ -111,7 +111,7 @@ static struct shd_pt_leaf *leaf_alloc(struct shd_machine *m)
 	pthread_mutex_unlock(&m->leaf_lock);
 	if (leaf) {
 		/* Reused: keep the versions (monotonic history, oracle.c). */
-		leaf->nr_present = 0;
+		leaf->nr_frames = 0;
 		leaf->next_free = NULL;
 		return leaf;
 	}
@@ -154,10 +154,12 @@ void shd__pt_leaf_release_all(struct shd_machine *m)
 static struct shd_pt_leaf *pt_leaf(struct shd_mm *mm, uint64_t vpn)
 {
 	struct shd_machine *m = mm->m;
-	void *node = rcu_dereference(mm->pgd);
+	void *node = mm->pgd;
 
+	/* Acquire: pairs with the release that published each table, so its
+	 * initialised contents are visible (rcu_dereference, seen by TSan). */
 	for (unsigned l = 0; node && l < m->pt_levels - 1; l++)
-		node = rcu_dereference(((struct shd_pt_dir *)node)->slot[pt_index(m, vpn, l)]);
+		node = shd_load_acquire(&((struct shd_pt_dir *)node)->slot[pt_index(m, vpn, l)]);
 	return node;
 }
 
@@ -185,7 +187,8 @@ static struct shd_pt_leaf *pt_leaf_alloc(struct shd_mm *mm, uint64_t vpn)
 				child = calloc(1, sizeof(struct shd_pt_dir));
 			if (!child)
 				return NULL;
-			rcu_assign_pointer(dir->slot[i], child);
+			/* Release: rcu_assign_pointer() that TSan can see. */
+			shd_store_release(&dir->slot[i], child);
 		}
 		if (l == m->pt_levels - 2)
 			return child;
@@ -371,7 +374,7 @@ void shd__mm_free_now(struct shd_mm *mm)
 				for (; vpn < e && vpn < next; vpn++) {
 					uint64_t val = leaf->pte[vpn & (SHD_PT_ENTRIES - 1)].val;
 
-					if (val & SHD_PTE_PRESENT || val >> SHD_PTE_PFN_SHIFT)
+					if (val & SHD_PTE_FRAME)
 						frames_free(m, &(uint64_t){ val >> SHD_PTE_PFN_SHIFT }, 1);
 				}
 			}
@@ -579,12 +582,12 @@ static uint64_t zap_range(struct shd_mm *mm, uint64_t s, uint64_t e,
 			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
 			uint64_t val = p->val;
 
-			if (!(val >> SHD_PTE_PFN_SHIFT))
-				continue;	/* never had a frame */
+			if (!(val & SHD_PTE_FRAME))
+				continue;	/* no frame attached */
 			if (pfn_list_add(free_list, val >> SHD_PTE_PFN_SHIFT) < 0)
 				*err = -ENOMEM;	/* leaks the frame, keeps going */
 			shd__pte_write(p, 0, v, mm);
-			leaf->nr_present--;
+			leaf->nr_frames--;
 			n++;
 		}
 	}
@@ -609,12 +612,14 @@ static unsigned free_empty_leaves(struct shd_mm *mm, uint64_t s, uint64_t e,
 		if (!dir)
 			continue;
 		leaf = dir->slot[pt_index(m, base, m->pt_levels - 2)];
-		if (!leaf || leaf->nr_present)
+		if (!leaf || leaf->nr_frames)
 			continue;
 		if (vma_overlaps(mm, base << m->page_shift,
 				 (base + SHD_PT_ENTRIES) << m->page_shift))
 			continue;
-		rcu_assign_pointer(dir->slot[pt_index(m, base, m->pt_levels - 2)], NULL);
+		shd_store_release(&dir->slot[pt_index(m, base, m->pt_levels - 2)],
+				  (void *)NULL);
+		leaf->base_vpn = base;
 		leaf->next_free = *out;
 		*out = leaf;
 		n++;
@@ -622,11 +627,20 @@ static unsigned free_empty_leaves(struct shd_mm *mm, uint64_t s, uint64_t e,
 	return n;
 }
 
-static void leaves_release(struct shd_mm *mm, struct shd_pt_leaf *list)
+/*
+ * Hand detached leaves back after their flush (covering clock T over vpns
+ * [s, e)) completed: the flush's credit walk could not reach them, so they
+ * are credited here before their history goes to the pool.
+ */
+static void leaves_release(struct shd_mm *mm, struct shd_pt_leaf *list,
+			   uint64_t s, uint64_t e, uint64_t t)
 {
 	while (list) {
 		struct shd_pt_leaf *next = list->next_free;
 
+		if (t)
+			shd__oracle_credit_leaf(list, list->base_vpn, s, e, t,
+						SHD_IF_RANGE);
 		shd__oracle_fold_leaf(mm, list);
 		call_rcu(&list->rcu, leaf_free_rcu);
 		list = next;
@@ -640,7 +654,7 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	struct pfn_list free_list = { 0 };
 	struct shd_pt_leaf *leaves = NULL;
 	uint64_t s = addr >> m->page_shift, e = (addr + len) >> m->page_shift;
-	uint64_t v, zapped;
+	uint64_t v, zapped, t = 0;
 	unsigned nleaves = 0;
 	int err = 0, ferr = 0;
 	bool hole = false;
@@ -659,12 +673,12 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	publish_changes(mm, v);
 	if (zapped || nleaves)
 		ferr = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len,
-					       nleaves != 0, SHD_IF_RANGE);
+					       nleaves != 0, SHD_IF_RANGE, &t);
 	shd__mm_unlock(mm);
 	/* After the flush: nobody can reach these frames and tables now. */
 	frames_free(m, free_list.v, free_list.n);
 	free(free_list.v);
-	leaves_release(mm, leaves);
+	leaves_release(mm, leaves, s, e, ferr ? 0 : t);
 	if (ferr)
 		return ferr;
 	if (err)
@@ -740,15 +754,11 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
 			uint64_t val = p->val, nval;
 
-			if (!(val >> SHD_PTE_PFN_SHIFT))
+			if (!(val & SHD_PTE_FRAME))
 				continue;
-			nval = (val & ~(uint64_t)0xfff) | prot_bits(prot);
+			nval = (val & ~(uint64_t)0xfff) | SHD_PTE_FRAME | prot_bits(prot);
 			if (nval == val)
 				continue;
-			if ((val & SHD_PTE_PRESENT) && !(nval & SHD_PTE_PRESENT))
-				leaf->nr_present--;
-			else if (!(val & SHD_PTE_PRESENT) && (nval & SHD_PTE_PRESENT))
-				leaf->nr_present++;
 			shd__pte_write(p, nval, v, mm);
 			changed++;
 		}
@@ -756,7 +766,7 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	publish_changes(mm, v);
 	if (changed)
 		err = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len, false,
-					      SHD_IF_RANGE);
+					      SHD_IF_RANGE, NULL);
 	shd__mm_unlock(mm);
 	return err;
 }
@@ -801,9 +811,9 @@ int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 		}
 		frame_zero(m, pfn);
 		shd__pte_write(&leaf->pte[vpn & (SHD_PT_ENTRIES - 1)],
-			       pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_PRESENT |
-			       SHD_PTE_WRITE | SHD_PTE_GLOBAL, v, k);
-		leaf->nr_present++;
+			       pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
+			       SHD_PTE_PRESENT | SHD_PTE_WRITE | SHD_PTE_GLOBAL, v, k);
+		leaf->nr_frames++;
 	}
 	publish_changes(k, v);
 	shd__mm_unlock(k);
@@ -999,7 +1009,7 @@ static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		goto out;
 	}
 	p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
-	if (p->val & SHD_PTE_PRESENT)
+	if (p->val & SHD_PTE_FRAME)
 		goto out;	/* another CPU faulted it in; retry the access */
 	pfn = frame_alloc(m);
 	if (pfn == UINT64_MAX) {
@@ -1009,8 +1019,9 @@ static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	}
 	frame_zero(m, pfn);
 	v = clock_next(m);
-	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | prot_bits(vma->prot), v, mm);
-	leaf->nr_present++;
+	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
+		       prot_bits(vma->prot), v, mm);
+	leaf->nr_frames++;
 	publish_changes(mm, v);
 	cpu->cnt.s.page_faults++;
 	err = shd_update_mmu_cache(cpu, mm, addr);
@@ -1051,9 +1062,12 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 			return shd__fail(-EPERM, "cpu %u: user access in lazy TLB "
 					 "mode (switch_mm first)", cpu->id);
 		asid = cpu->loaded_asid;
+	} else if (addr < 0xffff800000000000ull) {
+		return shd__fail(-EINVAL, "cpu %u: 0x%" PRIx64 " is not a "
+				 "canonical address", cpu->id, addr);
 	} else {
-		return shd__fail(-EFAULT, "cpu %u: 0x%" PRIx64 " is neither user "
-				 "space nor the vmap area", cpu->id, addr);
+		return shd__fail(-EFAULT, "cpu %u: 0x%" PRIx64 " is kernel space "
+				 "outside the vmap area", cpu->id, addr);
 	}
 	vpn = va_vpn(m, addr);
 	tlb = (k == ACC_FETCH && cpu->split) ? &cpu->itlb : &cpu->dtlb;

@@ -54,8 +54,7 @@ static uint64_t latest_le(struct shd_pte *p, uint64_t t)
 			caa_cpu_relax();
 			continue;
 		}
-		prev = shd_load_relaxed(&p->prev);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		prev = shd_load_acquire(&p->prev);	/* orders the re-read */
 		if (shd_load_relaxed(&p->version) == v)
 			break;
 	}
@@ -86,11 +85,12 @@ void shd__pte_write(struct shd_pte *p, uint64_t val, uint64_t version,
 
 	if (fold)
 		credit_max(p, fold, shd_load_relaxed(&mm->full_credit_iface));
-	/* Seqlock write (single writer: the mm lock is held). */
+	/* Seqlock write (single writer: the mm lock is held).  Release
+	 * stores rather than fences, which TSan cannot model: each store is
+	 * ordered after the version's 0. */
 	shd_store_relaxed(&p->version, 0);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	shd_store_relaxed(&p->val, val);
-	shd_store_relaxed(&p->prev, old);
+	shd_store_release(&p->val, val);
+	shd_store_release(&p->prev, old);
 	shd_store_release(&p->version, version);
 }
 
@@ -142,7 +142,7 @@ static void credit_dir(struct shd_machine *m, void *node, unsigned level,
 			continue;
 		if (cb >= e)
 			break;
-		child = rcu_dereference(dir->slot[i]);
+		child = shd_load_acquire(&dir->slot[i]);
 		if (child)
 			credit_dir(m, child, level + 1, cb, s, e, t, iface);
 	}
@@ -153,9 +153,23 @@ void shd__oracle_credit_range(struct shd_mm *mm, uint64_t start_vpn,
 			      enum shd_iface iface)
 {
 	rcu_read_lock();
-	credit_dir(mm->m, rcu_dereference(mm->pgd), 0, 0, start_vpn, end_vpn,
-		   t, iface);
+	credit_dir(mm->m, mm->pgd, 0, 0, start_vpn, end_vpn, t, iface);
 	rcu_read_unlock();
+}
+
+void shd__oracle_credit_leaf(struct shd_pt_leaf *leaf, uint64_t base,
+			     uint64_t s, uint64_t e, uint64_t t,
+			     enum shd_iface iface)
+{
+	uint64_t lo = s > base ? s - base : 0;
+	uint64_t hi = e - base < SHD_PT_ENTRIES ? e - base : SHD_PT_ENTRIES;
+
+	for (uint64_t i = lo; i < hi; i++) {
+		uint64_t c = latest_le(&leaf->pte[i], t);
+
+		if (c)
+			credit_max(&leaf->pte[i], c, iface);
+	}
 }
 
 void shd__oracle_fold_leaf(struct shd_mm *mm, struct shd_pt_leaf *leaf)

@@ -257,8 +257,9 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 	uint64_t t0 = shd_now_ns();
 	int n = 0, err;
 
-	local = !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH) &&
-		(f->kind != SHD_FLUSH_USER || f->mm == cpu->loaded_mm);
+	/* flush_tlb_func() itself decides what a CPU not running the mm
+	 * must do (nothing if switch-in will catch up, else its slot). */
+	local = !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH);
 	cpu->cnt.s.flush_calls++;
 	SHD_PROBE5(flush_begin, cpu->id, (int)iface,
 		   f->mm ? f->mm->id : 0, f->start_vpn, f->end_vpn);
@@ -284,7 +285,7 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 
 int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
-			    enum shd_iface iface)
+			    enum shd_iface iface, uint64_t *t_out)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_flush_info *f = &cpu->info;
@@ -312,6 +313,8 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 	err = do_flush(cpu, iface);
 	if (err)
 		return err;
+	if (t_out)
+		*t_out = t;
 	if (e_vpn == SHD_FLUSH_END_ALL)
 		shd__oracle_credit_mm(mm, t, iface);
 	else
@@ -339,7 +342,7 @@ int shd_flush_tlb_mm(struct shd_cpu *cpu, struct shd_mm *mm)
 		return err;
 	shd__cpu_take_ipis(cpu);
 	return shd__flush_tlb_mm_range(cpu, mm, 0, SHD_FLUSH_END_ALL, true,
-				       SHD_IF_MM);
+				       SHD_IF_MM, NULL);
 }
 
 int shd_flush_tlb_range(struct shd_cpu *cpu, struct shd_mm *mm,
@@ -363,7 +366,7 @@ int shd_flush_tlb_range(struct shd_cpu *cpu, struct shd_mm *mm,
 	if (start == end)
 		return 0;
 	shd__cpu_take_ipis(cpu);
-	return shd__flush_tlb_mm_range(cpu, mm, start, end, true, SHD_IF_RANGE);
+	return shd__flush_tlb_mm_range(cpu, mm, start, end, true, SHD_IF_RANGE, NULL);
 }
 
 int shd_flush_tlb_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
@@ -377,7 +380,7 @@ int shd_flush_tlb_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
 				 "a page-aligned user address", addr);
 	shd__cpu_take_ipis(cpu);
 	return shd__flush_tlb_mm_range(cpu, mm, addr, addr + cpu->m->page_size,
-				       false, SHD_IF_PAGE);
+				       false, SHD_IF_PAGE, NULL);
 }
 
 int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,

@@ -109,7 +109,8 @@ SHD_EXPORT struct shd_mm *shd_cpu_active_mm(const struct shd_cpu *cpu);
  * translation, a miss walks the page table, a not-present page faults in a
  * zeroed frame and ends with update_mmu_cache().  0, -EINVAL (unaligned or
  * non-canonical), -EFAULT (no mapping: SIGSEGV), -EACCES (protection),
- * -ENOMEM (out of frames).  shd_fetch() is an instruction fetch: it needs
+ * -ENOMEM (out of frames), -EPERM (a user access while CPU is in lazy TLB
+ * mode: switch_mm first).  shd_fetch() is an instruction fetch: it needs
  * PROT_EXEC and goes through the instruction TLB when the TLB is split.
  * Only on CPU's own thread.
  */

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the Criterion tests: machines, checks inside tasks, steps. */
+#ifndef SHD_TEST_H
+#define SHD_TEST_H
+
+/*
+ * Criterion's cr_assert*() must only run on the test's own thread: a failure
+ * longjmps out of the test function.  Tasks run on CPU threads, so they never
+ * assert; they record the first unexpected return value with T_OK()/T_EQ()
+ * and carry on (returning early could leave another CPU waiting for a step
+ * forever), and the test thread calls assert_tasks_ok() after the join.
+ *
+ * CPUs of one scenario move through numbered steps: step_wait() spins until
+ * the shared counter reaches a value, taking IPIs meanwhile (shd_cpu_poll), as
+ * a running CPU takes interrupts.  A CPU waiting there is running its task:
+ * it is in its mm, not lazy.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <shootdown/shootdown.h>
+
+#define PAGE		4096ull
+#define UBASE		0x10000000ull			/* tests' user window */
+#define KBASE		(SHD_KERNEL_BASE + 0x200000ull)	/* tests' vmap window */
+#define TEST_SEED	0xC0FFEEull
+
+struct task_failures {
+	pthread_mutex_t lock;
+	unsigned n;
+	char first[512];
+};
+
+static struct task_failures task_failures = { PTHREAD_MUTEX_INITIALIZER, 0, "" };
+
+static inline int t_check(int rc, int want, const char *expr,
+			  const char *file, int line)
+{
+	if (rc != want) {
+		pthread_mutex_lock(&task_failures.lock);
+		if (task_failures.n++ == 0)
+			snprintf(task_failures.first, sizeof(task_failures.first),
+				 "%s:%d: %s returned %d (%s), expected %d (%s); "
+				 "last error: %s", file, line, expr, rc,
+				 shd_strerror(rc), want, shd_strerror(want),
+				 shd_last_error());
+		pthread_mutex_unlock(&task_failures.lock);
+	}
+	return rc;
+}
+
+/* Record (not assert) an unexpected result inside a task. */
+#define T_OK(e)		t_check((e), 0, #e, __FILE__, __LINE__)
+#define T_EQ(e, want)	t_check((e), (want), #e, __FILE__, __LINE__)
+
+#define assert_tasks_ok() \
+	cr_assert_eq(task_failures.n, 0, "%u failure(s) inside tasks, first: %s", \
+		     task_failures.n, task_failures.first)
+
+/* A small config: NCPUS CPUs, the named preset, not bound (the test host may
+ * have two PUs and Criterion runs tests side by side), a fixed seed. */
+static inline struct shd_config test_config(unsigned ncpus, const char *policy)
+{
+	struct shd_config c;
+
+	shd_config_init(&c);
+	c.ncpus = ncpus;
+	c.bind = false;
+	c.seed = TEST_SEED;
+	if (policy)
+		cr_assert_eq(shd_policy_preset(policy, &c.policy), 0,
+			     "preset %s: %s", policy, shd_last_error());
+	return c;
+}
+
+static inline struct shd_machine *test_machine(const struct shd_config *c)
+{
+	struct shd_machine *m = NULL;
+	int err = shd_machine_create(c, &m);
+
+	cr_assert_eq(err, 0, "shd_machine_create: %d %s", err, shd_last_error());
+	cr_assert_not_null(m);
+	return m;
+}
+
+static inline struct shd_mm *test_mm(struct shd_machine *m)
+{
+	struct shd_mm *mm = NULL;
+
+	cr_assert_eq(shd_mm_create(m, &mm), 0, "shd_mm_create: %s",
+		     shd_last_error());
+	return mm;
+}
+
+static inline struct shd_stats test_stats(struct shd_machine *m)
+{
+	struct shd_stats s;
+
+	shd_machine_stats(m, &s);
+	return s;
+}
+
+/* Run FN on CPU alone and join it; asserts the task returned 0. */
+static inline void run_one(struct shd_machine *m, unsigned cpu,
+			   shd_task_fn fn, void *arg)
+{
+	int ret = -1;
+
+	cr_assert_eq(shd_cpu_submit(m, cpu, fn, arg), 0, "submit: %s",
+		     shd_last_error());
+	cr_assert_eq(shd_cpu_join(m, cpu, &ret), 0, "join: %s",
+		     shd_last_error());
+	cr_assert_eq(ret, 0, "task on cpu %u returned %d", cpu, ret);
+}
+
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Spin until *STEP >= WANT, taking IPIs.  Gives up after 20 s (recorded). */
+static inline void step_wait(struct shd_cpu *cpu, int *step, int want)
+{
+	uint64_t deadline = now_ms() + 20000;
+
+	while (__atomic_load_n(step, __ATOMIC_ACQUIRE) < want) {
+		shd_cpu_poll(cpu);
+		sched_yield();
+		if (now_ms() > deadline) {
+			T_EQ(-ETIMEDOUT, 0);	/* a scenario step never came */
+			return;
+		}
+	}
+}
+
+/* Release: what this CPU did before is visible to the CPU that waits. */
+static inline void step_set(int *step, int v)
+{
+	__atomic_store_n(step, v, __ATOMIC_RELEASE);
+}
+
+#endif

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the emulated IPIs: delivery, coalescing, the watchdog. */
+#include <inttypes.h>
+
+#include "shd_test.h"
+
+/* Busy for MS milliseconds without calling the library (no IPIs taken). */
+static void spin_ms(uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end)
+		;
+}
+
+/* ---- delivery ---- */
+
+static void bump(struct shd_cpu *cpu, void *info)
+{
+	int *hits = info;
+
+	__atomic_add_fetch(&hits[shd_cpu_id(cpu)], 1, __ATOMIC_RELAXED);
+}
+
+struct fanout {
+	int hits[16];
+	int step;
+};
+
+static int call_everyone(struct shd_cpu *cpu, void *arg)
+{
+	struct fanout *f = arg;
+	unsigned n = shd_machine_ncpus(shd_cpu_machine(cpu));
+
+	if (shd_cpu_id(cpu) != 0) {	/* busy CPUs that poll */
+		step_wait(cpu, &f->step, 1);
+		return 0;
+	}
+	for (int round = 0; round < 50; round++)
+		for (unsigned t = 1; t < n; t++)
+			T_OK(shd_smp_call_function_single(cpu, t, bump, f->hits));
+	step_set(&f->step, 1);
+	return 0;
+}
+
+Test(ipi, every_call_reaches_idle_and_busy_cpus_exactly_once)
+{
+	struct shd_config c = test_config(6, "linux");
+	struct shd_machine *m = test_machine(&c);
+	struct fanout f;
+	struct shd_stats st;
+
+	memset(&f, 0, sizeof(f));
+	/* cpus 0..2 run tasks, 3..5 are idle */
+	cr_assert_eq(shd_run_on(m, 0, 3, call_everyone, &f), 0);
+	assert_tasks_ok();
+	cr_assert_eq(f.hits[0], 0);
+	for (int i = 1; i < 6; i++)
+		cr_assert_eq(f.hits[i], 50, "cpu %d ran %d calls", i, f.hits[i]);
+	st = test_stats(m);
+	cr_assert_eq(st.ipi_requests, 250);
+	/* One caller, one request in flight at a time: nothing to coalesce. */
+	cr_assert_eq(st.ipis_sent, 250);
+	cr_assert_eq(st.ipis_coalesced, 0);
+	cr_assert_leq(st.ipis_received, st.ipis_sent);
+	cr_assert_geq(st.ipis_received, 1);
+	shd_machine_destroy(m);
+}
+
+/* ---- coalescing ---- */
+
+struct busy {
+	struct shd_mm *mm;
+	int spinning;
+	int sending;
+	int rc[4];
+};
+
+static int coalesce_task(struct shd_cpu *cpu, void *arg)
+{
+	struct busy *b = arg;
+	uint64_t deadline;
+
+	T_OK(shd_switch_mm(cpu, b->mm));
+	if (shd_cpu_id(cpu) == 1) {
+		/* Running the mm, but not taking interrupts for a while. */
+		__atomic_store_n(&b->spinning, 1, __ATOMIC_RELEASE);
+		deadline = now_ms() + 5000;
+		while (__atomic_load_n(&b->sending, __ATOMIC_ACQUIRE) < 2 &&
+		       now_ms() < deadline)
+			;
+		spin_ms(100);	/* both requests are queued by now */
+		shd_cpu_poll(cpu);
+		return 0;
+	}
+	while (!__atomic_load_n(&b->spinning, __ATOMIC_ACQUIRE))
+		shd_cpu_poll(cpu);
+	__atomic_add_fetch(&b->sending, 1, __ATOMIC_RELEASE);
+	b->rc[shd_cpu_id(cpu)] = shd_flush_tlb_mm(cpu, b->mm);
+	return 0;
+}
+
+static struct shd_stats two_flushes_to_a_busy_cpu(const char *policy)
+{
+	struct shd_config c = test_config(3, policy);
+	struct shd_machine *m = test_machine(&c);
+	struct busy b;
+	struct shd_stats st;
+
+	memset(&b, 0, sizeof(b));
+	b.mm = test_mm(m);
+	cr_assert_eq(shd_run_on(m, 0, 3, coalesce_task, &b), 0);
+	assert_tasks_ok();
+	cr_assert_eq(b.rc[0], 0);
+	cr_assert_eq(b.rc[2], 0);
+	st = test_stats(m);
+	cr_assert_eq(st.flush_calls, 2);
+	cr_assert_eq(st.ipis_sent + st.ipis_coalesced + st.ipis_avoided_pruned +
+		     st.ipis_avoided_lazy, 4, "candidate identity");
+	cr_assert_eq(st.violations, 0);
+	shd_machine_destroy(m);
+	return st;
+}
+
+Test(ipi, coalesces_requests_to_a_busy_cpu)
+{
+	struct shd_stats st = two_flushes_to_a_busy_cpu("linux");
+
+	cr_assert_geq(st.ipis_coalesced, 1, "two requests queued on busy cpu 1 "
+		      "rang its doorbell twice (sent %" PRIu64 ")", st.ipis_sent);
+}
+
+Test(ipi, broadcast_rings_for_every_request)
+{
+	struct shd_stats st = two_flushes_to_a_busy_cpu("broadcast");
+
+	cr_assert_eq(st.ipis_coalesced, 0);
+	cr_assert_eq(st.ipis_sent, 4);
+}
+
+static int call_busy_cpu(struct shd_cpu *cpu, void *arg)
+{
+	struct busy *b = arg;
+	static int hits[4];
+
+	if (shd_cpu_id(cpu) == 1) {
+		__atomic_store_n(&b->spinning, 1, __ATOMIC_RELEASE);
+		uint64_t deadline = now_ms() + 5000;
+
+		while (__atomic_load_n(&b->sending, __ATOMIC_ACQUIRE) < 2 &&
+		       now_ms() < deadline)
+			;
+		spin_ms(100);
+		shd_cpu_poll(cpu);
+		return 0;
+	}
+	while (!__atomic_load_n(&b->spinning, __ATOMIC_ACQUIRE))
+		shd_cpu_poll(cpu);
+	__atomic_add_fetch(&b->sending, 1, __ATOMIC_RELEASE);
+	b->rc[shd_cpu_id(cpu)] = shd_smp_call_function_single(cpu, 1, bump, hits);
+	return 0;
+}
+
+Test(ipi, coalesces_calls_from_two_cpus_to_a_busy_cpu)
+{
+	struct shd_config c = test_config(3, "linux");
+	struct shd_machine *m = test_machine(&c);
+	struct busy b;
+	struct shd_stats st;
+
+	memset(&b, 0, sizeof(b));
+	cr_assert_eq(shd_run_on(m, 0, 3, call_busy_cpu, &b), 0);
+	assert_tasks_ok();
+	cr_assert_eq(b.rc[0], 0);
+	cr_assert_eq(b.rc[2], 0);
+	st = test_stats(m);
+	cr_assert_eq(st.ipi_requests, 2);
+	cr_assert_eq(st.ipis_sent, 1, "sent %" PRIu64, st.ipis_sent);
+	cr_assert_eq(st.ipis_coalesced, 1);
+	cr_assert_eq(st.ipis_received, 1, "one interrupt, two requests");
+	shd_machine_destroy(m);
+}
+
+/* ---- the watchdog ---- */
+
+struct stuck {
+	int spinning;
+	int rc;
+	uint64_t waited_ms;
+};
+
+static int late_calls;	/* static: the call may run after its caller left */
+
+static void late(struct shd_cpu *cpu, void *info)
+{
+	(void)info;
+	if (shd_cpu_id(cpu) == 1)
+		__atomic_add_fetch(&late_calls, 1, __ATOMIC_RELAXED);
+}
+
+static int watchdog_task(struct shd_cpu *cpu, void *arg)
+{
+	struct stuck *s = arg;
+	uint64_t t0;
+
+	if (shd_cpu_id(cpu) == 1) {
+		__atomic_store_n(&s->spinning, 1, __ATOMIC_RELEASE);
+		spin_ms(300);	/* no library calls, no IPIs taken */
+		return 0;
+	}
+	while (!__atomic_load_n(&s->spinning, __ATOMIC_ACQUIRE))
+		shd_cpu_poll(cpu);
+	t0 = now_ms();
+	s->rc = shd_smp_call_function_single(cpu, 1, late, NULL);
+	s->waited_ms = now_ms() - t0;
+	return 0;
+}
+
+static int nothing(struct shd_cpu *cpu, void *arg)
+{
+	(void)cpu;
+	(void)arg;
+	return 0;
+}
+
+static int call_once(struct shd_cpu *cpu, void *arg)
+{
+	struct stuck *s = arg;
+
+	s->rc = shd_smp_call_function_single(cpu, 1, late, NULL);
+	return 0;
+}
+
+Test(ipi, the_watchdog_reports_a_cpu_that_takes_no_ipis, .timeout = 30)
+{
+	struct shd_config c = test_config(2, "linux");
+	struct shd_machine *m;
+	struct stuck s;
+	struct shd_violation v[4];
+	uint64_t n;
+
+	c.watchdog_ms = 100;
+	m = test_machine(&c);
+	memset(&s, 0, sizeof(s));
+	memset(v, 0, sizeof(v));
+	cr_assert_eq(shd_run_on(m, 0, 2, watchdog_task, &s), 0);
+	cr_assert_eq(s.rc, -ETIMEDOUT, "call to a stuck cpu returned %d", s.rc);
+	cr_assert_geq(s.waited_ms, 90, "gave up after %" PRIu64 " ms",
+		      s.waited_ms);
+	cr_assert_lt(s.waited_ms, 280, "waited %" PRIu64 " ms: no watchdog",
+		     s.waited_ms);
+	n = shd_machine_violations(m, v, 4);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(v[0].kind, SHD_VIOLATION_WATCHDOG);
+	cr_assert_eq(v[0].cpu, 1);
+	cr_assert_eq(v[0].seed, TEST_SEED);
+	cr_assert_not_null(strstr(v[0].text, "cpu 1"), "%s", v[0].text);
+	/* The late call runs once cpu 1 takes interrupts again (before its
+	 * next task; until then its counters are still moving, so read the
+	 * stats only after that); the machine is still usable and tears down
+	 * cleanly. */
+	run_one(m, 1, nothing, NULL);
+	cr_assert_eq(late_calls, 1);
+	cr_assert_eq(test_stats(m).violations, 1);
+	run_one(m, 0, call_once, &s);
+	cr_assert_eq(s.rc, 0, "call to the recovered cpu: %d", s.rc);
+	cr_assert_eq(late_calls, 2);
+	cr_assert_eq(shd_machine_violations(m, NULL, 0), 1);
+	shd_machine_destroy(m);
+}
+
+struct retry {
+	int spinning;
+	int rc1, rc2;
+	uint64_t waited2_ms;
+};
+
+static int retry_task(struct shd_cpu *cpu, void *arg)
+{
+	struct retry *r = arg;
+	uint64_t t0;
+
+	if (shd_cpu_id(cpu) == 1) {
+		__atomic_store_n(&r->spinning, 1, __ATOMIC_RELEASE);
+		spin_ms(150);	/* then answers everything queued */
+		shd_cpu_poll(cpu);
+		return 0;
+	}
+	while (!__atomic_load_n(&r->spinning, __ATOMIC_ACQUIRE))
+		shd_cpu_poll(cpu);
+	r->rc1 = shd_smp_call_function_single(cpu, 1, late, NULL); /* ~100 ms */
+	t0 = now_ms();
+	r->rc2 = shd_smp_call_function_single(cpu, 1, late, NULL);
+	r->waited2_ms = now_ms() - t0;
+	return 0;
+}
+
+/*
+ * Reusing the csd of a request that timed out waits for it first; that wait
+ * must get its own watchdog bound, not the old request's expired deadline
+ * (which failed the next call at once and reported the same stall twice).
+ * cpu 1 resumes 50 ms after the first timeout, inside a fresh 100 ms bound.
+ */
+Test(ipi, a_call_after_a_timeout_gets_a_fresh_watchdog_bound, .timeout = 30)
+{
+	struct shd_config c = test_config(2, "linux");
+	struct shd_machine *m;
+	struct retry r;
+
+	c.watchdog_ms = 100;
+	m = test_machine(&c);
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(shd_run_on(m, 0, 2, retry_task, &r), 0);
+	cr_assert_eq(r.rc1, -ETIMEDOUT);
+	cr_assert(r.rc2 == 0 || r.waited2_ms >= 90, "second call returned %d "
+		  "after %" PRIu64 " ms", r.rc2, r.waited2_ms);
+	cr_assert_eq(shd_machine_violations(m, NULL, 0), 1,
+		     "one stall, several reports");
+	shd_machine_destroy(m);
+}
+
+static int stuck_flush_task(struct shd_cpu *cpu, void *arg)
+{
+	struct busy *b = arg;
+
+	T_OK(shd_switch_mm(cpu, b->mm));
+	if (shd_cpu_id(cpu) == 1) {
+		__atomic_store_n(&b->spinning, 1, __ATOMIC_RELEASE);
+		spin_ms(300);
+		return 0;
+	}
+	while (!__atomic_load_n(&b->spinning, __ATOMIC_ACQUIRE))
+		shd_cpu_poll(cpu);
+	b->rc[0] = shd_flush_tlb_mm(cpu, b->mm);
+	return 0;
+}
+
+Test(ipi, a_flush_to_a_stuck_cpu_times_out_and_names_it, .timeout = 30)
+{
+	struct shd_config c = test_config(2, "linux");
+	struct shd_machine *m;
+	struct shd_violation v;
+	struct busy b;
+
+	c.watchdog_ms = 100;
+	m = test_machine(&c);
+	memset(&b, 0, sizeof(b));
+	b.mm = test_mm(m);
+	cr_assert_eq(shd_run_on(m, 0, 2, stuck_flush_task, &b), 0);
+	assert_tasks_ok();
+	cr_assert_eq(b.rc[0], -ETIMEDOUT);
+	cr_assert_eq(shd_machine_violations(m, &v, 1), 1);
+	cr_assert_eq(v.kind, SHD_VIOLATION_WATCHDOG);
+	cr_assert_eq(v.cpu, 1);
+	cr_assert_not_null(strstr(v.text, "flush_tlb_mm"), "%s", v.text);
+	shd_machine_destroy(m);
+}

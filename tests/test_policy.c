@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the flush policies: presets, knob parsing, the pure decisions. */
+#include "shd_test.h"
+#include "../policy/decide.h"
+
+static struct shd_policy preset(const char *name)
+{
+	struct shd_policy p;
+
+	memset(&p, 0xa5, sizeof(p));
+	cr_assert_eq(shd_policy_preset(name, &p), 0, "preset %s: %s", name,
+		     shd_last_error());
+	return p;
+}
+
+/* ---- presets ---- */
+
+Test(policy, presets_broadcast_and_linux_exist_and_differ)
+{
+	struct shd_policy b = preset("broadcast"), l = preset("linux");
+
+	cr_assert_str_eq(b.name, "broadcast");
+	cr_assert_str_eq(l.name, "linux");
+	/* broadcast: none of the optimisations; linux: all of them. */
+	cr_assert(!b.prune && !b.lazy && !b.gen && !b.coalesce && !b.concurrent);
+	cr_assert(l.prune && l.lazy && l.gen && l.coalesce && l.concurrent);
+	cr_assert_eq(b.ceiling, 33);
+	cr_assert_eq(l.ceiling, 33);
+}
+
+Test(policy, preset_listing_names_every_preset_with_help)
+{
+	size_t n = 0;
+	const struct shd_named *p = shd_policy_presets(&n);
+	bool seen_b = false, seen_l = false;
+
+	cr_assert_geq(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		struct shd_policy tmp;
+
+		cr_assert_not_null(p[i].name);
+		cr_assert_str_not_empty(p[i].help);
+		cr_assert_eq(shd_policy_preset(p[i].name, &tmp), 0,
+			     "listed preset '%s' cannot be loaded", p[i].name);
+		cr_assert_str_eq(tmp.name, p[i].name);
+		seen_b |= strcmp(p[i].name, "broadcast") == 0;
+		seen_l |= strcmp(p[i].name, "linux") == 0;
+	}
+	cr_assert(seen_b && seen_l);
+}
+
+Test(policy, unknown_preset_is_enoent_with_a_message)
+{
+	struct shd_policy p = preset("linux"), before = p;
+
+	cr_assert_eq(shd_policy_preset("fastest", &p), -ENOENT);
+	cr_assert_str_not_empty(shd_last_error());
+	cr_assert_not_null(strstr(shd_last_error(), "fastest"),
+			   "error does not name the preset: %s", shd_last_error());
+	cr_assert_eq(memcmp(&p, &before, sizeof(p)), 0, "policy was changed");
+	cr_assert_eq(shd_policy_preset(NULL, &p), -ENOENT);
+	cr_assert_eq(shd_policy_preset("", &p), -ENOENT);
+	cr_assert_eq(shd_policy_preset("Linux", &p), -ENOENT);
+}
+
+Test(policy, the_default_config_uses_the_linux_preset)
+{
+	struct shd_config c;
+	struct shd_policy l = preset("linux");
+
+	shd_config_init(&c);
+	cr_assert_eq(memcmp(&c.policy, &l, sizeof(l)), 0);
+}
+
+/* ---- shd_policy_set ---- */
+
+Test(policy, set_accepts_every_spelling_of_on_and_off)
+{
+	static const char *const on[] = { "on", "1", "true" };
+	static const char *const off[] = { "off", "0", "false" };
+	struct shd_policy p = preset("broadcast");
+
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(shd_policy_set(&p, "prune", on[i]), 0, "%s", on[i]);
+		cr_assert(p.prune, "prune=%s did not switch it on", on[i]);
+		cr_assert_eq(shd_policy_set(&p, "prune", off[i]), 0, "%s", off[i]);
+		cr_assert(!p.prune, "prune=%s did not switch it off", off[i]);
+	}
+}
+
+Test(policy, set_reaches_each_knob_and_only_that_knob)
+{
+	struct {
+		const char *key;
+		size_t off;
+	} k[] = {
+		{ "prune", offsetof(struct shd_policy, prune) },
+		{ "lazy", offsetof(struct shd_policy, lazy) },
+		{ "gen", offsetof(struct shd_policy, gen) },
+		{ "coalesce", offsetof(struct shd_policy, coalesce) },
+		{ "concurrent", offsetof(struct shd_policy, concurrent) },
+	};
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		struct shd_policy p = preset("linux"), want = p;
+
+		cr_assert_eq(shd_policy_set(&p, k[i].key, "off"), 0, "%s: %s",
+			     k[i].key, shd_last_error());
+		*(bool *)((char *)&want + k[i].off) = false;
+		cr_assert_eq(memcmp(&p, &want, sizeof(p)), 0,
+			     "%s=off changed the wrong knob", k[i].key);
+	}
+}
+
+Test(policy, set_parses_the_ceiling_as_a_page_count)
+{
+	struct shd_policy p = preset("linux");
+	char max[32];
+
+	cr_assert_eq(shd_policy_set(&p, "ceiling", "0"), 0);
+	cr_assert_eq(p.ceiling, 0);
+	cr_assert_eq(shd_policy_set(&p, "ceiling", "64"), 0);
+	cr_assert_eq(p.ceiling, 64);
+	snprintf(max, sizeof(max), "%u", SHD_CEILING_MAX);
+	cr_assert_eq(shd_policy_set(&p, "ceiling", max), 0);
+	cr_assert_eq(p.ceiling, SHD_CEILING_MAX);
+}
+
+Test(policy, set_rejects_bad_ceilings_and_keeps_the_old_value)
+{
+	static const char *const bad[] = {
+		"", "-1", "abc", "12x", "16777217", "99999999999999999999",
+		"0x10", "on",
+	};
+	struct shd_policy p = preset("linux");
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(shd_policy_set(&p, "ceiling", bad[i]), -EINVAL,
+			     "ceiling '%s' accepted", bad[i]);
+		cr_assert_str_not_empty(shd_last_error());
+		cr_assert_eq(p.ceiling, 33, "ceiling '%s' changed it to %u",
+			     bad[i], p.ceiling);
+	}
+}
+
+Test(policy, set_rejects_unknown_keys_with_enoent)
+{
+	struct shd_policy p = preset("linux"), before = p;
+
+	cr_assert_eq(shd_policy_set(&p, "pruning", "on"), -ENOENT);
+	cr_assert_not_null(strstr(shd_last_error(), "pruning"),
+			   "error does not name the key: '%s'", shd_last_error());
+	cr_assert_eq(shd_policy_set(&p, "", "on"), -ENOENT);
+	cr_assert_eq(shd_policy_set(&p, "name", "x"), -ENOENT);
+	cr_assert_eq(shd_policy_set(&p, "PRUNE", "on"), -ENOENT);
+	cr_assert_eq(memcmp(&p, &before, sizeof(p)), 0);
+}
+
+Test(policy, set_rejects_bad_switch_values_with_einval)
+{
+	static const char *const bad[] = { "", "maybe", "2", "On ", "-1" };
+	struct shd_policy p = preset("linux"), before = p;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(shd_policy_set(&p, "lazy", bad[i]), -EINVAL,
+			     "lazy='%s' accepted", bad[i]);
+		cr_assert_str_not_empty(shd_last_error());
+	}
+	cr_assert_eq(shd_policy_set(&p, NULL, "on"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "lazy", NULL), -EINVAL);
+	cr_assert_eq(memcmp(&p, &before, sizeof(p)), 0);
+}
+
+Test(policy, every_listed_knob_can_be_set)
+{
+	size_t n = 0;
+	const struct shd_named *k = shd_policy_knobs(&n);
+
+	cr_assert_eq(n, 6);
+	for (size_t i = 0; i < n; i++) {
+		struct shd_policy p = preset("linux");
+		const char *v = strcmp(k[i].name, "ceiling") == 0 ? "7" : "off";
+
+		cr_assert_str_not_empty(k[i].help);
+		cr_assert_eq(shd_policy_set(&p, k[i].name, v), 0,
+			     "listed knob %s: %s", k[i].name, shd_last_error());
+	}
+}
+
+Test(policy, format_prints_every_knob)
+{
+	struct shd_policy p = preset("linux");
+	char buf[128], tiny[8];
+
+	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "prune=on lazy=on gen=on coalesce=on "
+			 "concurrent=on ceiling=33");
+	cr_assert_eq(shd_policy_set(&p, "gen", "off"), 0);
+	cr_assert_eq(shd_policy_set(&p, "ceiling", "5"), 0);
+	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "prune=on lazy=on gen=off coalesce=on "
+			 "concurrent=on ceiling=5");
+	cr_assert_eq(shd_policy_format(&p, tiny, sizeof(tiny)), -ERANGE);
+}
+
+/* ---- faults ---- */
+
+Test(policy, faults_are_listed_and_looked_up_by_name)
+{
+	size_t n = 0;
+	const struct shd_named *f = shd_faults(&n);
+
+	cr_assert_eq(n, SHD_FAULT__COUNT);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_str_not_empty(f[i].name);
+		cr_assert_str_not_empty(f[i].help);
+		cr_assert_eq(shd_fault_lookup(f[i].name), (int)i, "%s", f[i].name);
+	}
+	cr_assert_eq(shd_fault_lookup("skip_remote_ipi"), SHD_FAULT_SKIP_REMOTE_IPI);
+	cr_assert_eq(shd_fault_lookup("range_short"), SHD_FAULT_RANGE_SHORT);
+	cr_assert_eq(shd_fault_lookup("skip_all"), -ENOENT);
+	cr_assert_str_not_empty(shd_last_error());
+	cr_assert_eq(shd_fault_lookup(NULL), -ENOENT);
+}
+
+/* ---- the private decision functions (policy/decide.h) ---- */
+
+Test(decide, target_pruning_and_lazy_skip)
+{
+	struct shd_policy l = preset("linux"), b = preset("broadcast");
+
+	cr_assert_eq(shd__policy_target(&l, false, false, false), SHD_TARGET_PRUNED);
+	cr_assert_eq(shd__policy_target(&l, false, true, true), SHD_TARGET_PRUNED);
+	cr_assert_eq(shd__policy_target(&l, true, true, false), SHD_TARGET_LAZY);
+	/* Freed page tables reach lazy CPUs (they may walk them). */
+	cr_assert_eq(shd__policy_target(&l, true, true, true), SHD_TARGET_SEND);
+	cr_assert_eq(shd__policy_target(&l, true, false, false), SHD_TARGET_SEND);
+	/* broadcast sends to everyone. */
+	cr_assert_eq(shd__policy_target(&b, false, false, false), SHD_TARGET_SEND);
+	cr_assert_eq(shd__policy_target(&b, true, true, false), SHD_TARGET_SEND);
+	/* Each knob alone. */
+	cr_assert_eq(shd_policy_set(&b, "lazy", "on"), 0);
+	cr_assert_eq(shd__policy_target(&b, false, true, false), SHD_TARGET_LAZY);
+	cr_assert_eq(shd__policy_target(&b, false, false, false), SHD_TARGET_SEND);
+}
+
+Test(decide, flush_action_nothing_when_already_up_to_date)
+{
+	struct shd_policy l = preset("linux");
+
+	/* An earlier full flush already took the context past the request. */
+	cr_assert_eq(shd__policy_flush_action(&l, 7, 6, 7, 1), SHD_ACTION_NOTHING);
+	cr_assert_eq(shd__policy_flush_action(&l, 7, 7, 9, 1), SHD_ACTION_NOTHING);
+	/* Local already equals the mm's generation. */
+	cr_assert_eq(shd__policy_flush_action(&l, 9, 10, 9, 1), SHD_ACTION_NOTHING);
+}
+
+Test(decide, flush_action_partial_only_exactly_one_behind)
+{
+	struct shd_policy l = preset("linux");
+
+	cr_assert_eq(shd__policy_flush_action(&l, 5, 6, 6, 1), SHD_ACTION_PARTIAL);
+	/* Two behind: catch up in one full flush. */
+	cr_assert_eq(shd__policy_flush_action(&l, 4, 6, 6, 1), SHD_ACTION_FULL);
+	/* One behind this request, but another one is already queued. */
+	cr_assert_eq(shd__policy_flush_action(&l, 5, 6, 7, 1), SHD_ACTION_FULL);
+	/* A whole-mm request (0 pages) is always full. */
+	cr_assert_eq(shd__policy_flush_action(&l, 5, 6, 6, 0), SHD_ACTION_FULL);
+}
+
+Test(decide, flush_action_ceiling_boundary_is_33_pages)
+{
+	struct shd_policy l = preset("linux");
+
+	cr_assert_eq(shd__policy_flush_action(&l, 5, 6, 6, 33), SHD_ACTION_PARTIAL);
+	cr_assert_eq(shd__policy_flush_action(&l, 5, 6, 6, 34), SHD_ACTION_FULL);
+	cr_assert_eq(shd_policy_set(&l, "ceiling", "0"), 0);
+	cr_assert_eq(shd__policy_flush_action(&l, 5, 6, 6, 1), SHD_ACTION_FULL);
+	cr_assert_eq(shd_policy_set(&l, "ceiling", "1"), 0);
+	cr_assert_eq(shd__policy_flush_action(&l, 5, 6, 6, 1), SHD_ACTION_PARTIAL);
+	cr_assert_eq(shd__policy_flush_action(&l, 5, 6, 6, 2), SHD_ACTION_FULL);
+}
+
+Test(decide, flush_action_without_generations_does_what_was_asked)
+{
+	struct shd_policy b = preset("broadcast");
+
+	/* Generations are ignored: even an up-to-date context flushes. */
+	cr_assert_eq(shd__policy_flush_action(&b, 9, 6, 9, 33), SHD_ACTION_PARTIAL);
+	cr_assert_eq(shd__policy_flush_action(&b, 9, 6, 9, 34), SHD_ACTION_FULL);
+	cr_assert_eq(shd__policy_flush_action(&b, 1, 6, 9, 1), SHD_ACTION_PARTIAL);
+	cr_assert_eq(shd__policy_flush_action(&b, 5, 6, 6, 0), SHD_ACTION_FULL);
+}
+
+Test(decide, switch_flush_follows_may_miss_and_generations)
+{
+	struct shd_policy l = preset("linux"), b = preset("broadcast");
+
+	/* broadcast never bypasses a CPU, so switch-in never needs to flush. */
+	cr_assert(!shd__policy_may_miss(&b));
+	cr_assert(!shd__policy_switch_flush(&b, 1, 100));
+	cr_assert(shd__policy_may_miss(&l));
+	cr_assert(shd__policy_switch_flush(&l, 4, 5));
+	cr_assert(!shd__policy_switch_flush(&l, 5, 5));
+	/* Bypassing without generations: always flush on switch-in. */
+	cr_assert_eq(shd_policy_set(&l, "gen", "off"), 0);
+	cr_assert(shd__policy_switch_flush(&l, 5, 5));
+	/* Either bypass alone counts. */
+	cr_assert_eq(shd_policy_set(&b, "prune", "on"), 0);
+	cr_assert(shd__policy_may_miss(&b));
+	cr_assert_eq(shd_policy_set(&b, "prune", "off"), 0);
+	cr_assert_eq(shd_policy_set(&b, "lazy", "on"), 0);
+	cr_assert(shd__policy_may_miss(&b));
+}
