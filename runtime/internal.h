@@ -229,8 +229,14 @@ struct shd_machine {
 	hwloc_topology_t topo;
 };
 
-/* The CPU whose thread this is (NULL on other threads). */
-extern __thread struct shd_cpu *shd__this_cpu;
+/*
+ * The CPU whose thread this is (NULL on other threads).  Initial-exec TLS:
+ * every simulated access checks it, and the default model for a shared
+ * library would call __tls_get_addr each time.  (The library is linked, not
+ * dlopen()ed late, so the static TLS block has room for one pointer.)
+ */
+extern __thread struct shd_cpu *shd__this_cpu
+	__attribute__((tls_model("initial-exec")));
 
 static inline bool shd__fault(const struct shd_machine *m, enum shd_fault f)
 {

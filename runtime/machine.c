@@ -23,7 +23,7 @@
 #include "internal.h"
 #include "probes.h"
 
-__thread struct shd_cpu *shd__this_cpu;
+__thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
 static __thread char errbuf[256];
 
 void shd__die(const char *file, int line, const char *func, const char *fmt, ...)
