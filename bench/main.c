@@ -492,8 +492,12 @@ static int cmd_compare_impl(struct parsed *p, bool defaults)
 		printf("  %-22s", "counter");
 		for (unsigned i = 0; i < npol; i++)
 			printf(" %14s", pol[i]);
-		for (unsigned i = 1; i < npol; i++)
-			printf("  %8s/%-5.5s", pol[i], pol[0]);
+		for (unsigned i = 1; i < npol; i++) {
+			char h[64];
+
+			snprintf(h, sizeof(h), "%s/%s", pol[i], pol[0]);
+			printf("  %14s", h);
+		}
 		printf("\n");
 		for (size_t k = 0; k < n; k++) {
 			printf("  %-22s", f[k].name);

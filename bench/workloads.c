@@ -216,7 +216,7 @@ static int wl_mprotect(struct shd_machine *m, const struct cli_opts *o,
 struct rnd {
 	struct shd_mm *mm[RND_MMS];
 	uint64_t page;
-	uint64_t ops_per_cpu;
+	uint64_t ops;			/* in all; CPU i does its share */
 	uint64_t seed;
 	unsigned ncpus;
 	uint64_t unexpected;		/* library errors the mix should not get */
@@ -269,11 +269,13 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 	bool lazy = false, kmapped = false;
 	int err = 0;
 
+	uint64_t my_ops = r->ops / r->ncpus + (id < r->ops % r->ncpus);
+
 	for (unsigned h = 0; h < 8; h++)
 		hot[h] = rng_below(&s, RND_WINDOW);
 	if ((err = shd_switch_mm(cpu, cur)))
 		return err;
-	for (uint64_t i = 0; i < r->ops_per_cpu; i++) {
+	for (uint64_t i = 0; i < my_ops; i++) {
 		uint64_t dice = rng_below(&s, 1000);
 		uint64_t pg = rng_below(&s, 4) ? hot[rng_below(&s, 8)] :
 			      rng_below(&s, RND_WINDOW);
@@ -387,14 +389,14 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 	r.page = 1ull << shd_machine_config(m)->page_shift;
 	r.seed = o->seed;
 	r.ncpus = n;
-	r.ops_per_cpu = (o->ops + n - 1) / n;
+	r.ops = o->ops;
 	for (unsigned i = 0; i < RND_MMS; i++)
 		if ((err = shd_mm_create(m, &r.mm[i])))
 			return err;
 	t0 = now_ns();
 	err = shd_run_on(m, 0, n, random_task, &r);
 	res->wall_ns = now_ns() - t0;
-	res->ops = r.ops_per_cpu * n;
+	res->ops = r.ops;
 	res->check_failures = r.unexpected;
 	snprintf(res->note, sizeof(res->note), "%s", r.note);
 	for (unsigned i = 0; i < RND_MMS; i++)

@@ -256,9 +256,11 @@ uint64_t shd_machine_violations(struct shd_machine *m,
 {
 	uint64_t n;
 
+	if (!m)
+		return 0;
 	pthread_mutex_lock(&m->viol_lock);
 	n = m->nviol;
-	for (size_t i = 0; i < max && i < n && i < SHD_MAX_VIOLATIONS; i++)
+	for (size_t i = 0; out && i < max && i < n && i < SHD_MAX_VIOLATIONS; i++)
 		out[i] = m->viol[i];
 	pthread_mutex_unlock(&m->viol_lock);
 	return n;
@@ -331,7 +333,11 @@ void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
 	size_t nf;
 	const struct shd_stat_field *f = shd_stat_fields(&nf);
 
+	if (!out)
+		return;
 	memset(out, 0, sizeof(*out));
+	if (!m)
+		return;
 	memset(hist, 0, sizeof(hist));
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		struct shd_counters *cn = &m->cpus[c]->cnt;
@@ -371,6 +377,8 @@ void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
 
 void shd_machine_stats_reset(struct shd_machine *m)
 {
+	if (!m)
+		return;
 	for (unsigned c = 0; c < m->ncpus; c++)
 		memset(&m->cpus[c]->cnt, 0, sizeof(m->cpus[c]->cnt));
 }
@@ -604,27 +612,27 @@ void shd_machine_destroy(struct shd_machine *m)
 
 unsigned shd_machine_ncpus(const struct shd_machine *m)
 {
-	return m->ncpus;
+	return m ? m->ncpus : 0;
 }
 
 const struct shd_config *shd_machine_config(const struct shd_machine *m)
 {
-	return &m->cfg;
+	return m ? &m->cfg : NULL;
 }
 
 unsigned shd_machine_host_pus(const struct shd_machine *m)
 {
-	return m->host_pus;
+	return m ? m->host_pus : 0;
 }
 
 unsigned shd_cpu_id(const struct shd_cpu *cpu)
 {
-	return cpu->id;
+	return cpu ? cpu->id : 0;
 }
 
 struct shd_machine *shd_cpu_machine(const struct shd_cpu *cpu)
 {
-	return cpu->m;
+	return cpu ? cpu->m : NULL;
 }
 
 int shd_cpu_submit(struct shd_machine *m, unsigned id, shd_task_fn fn,

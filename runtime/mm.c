@@ -430,7 +430,9 @@ void shd_mm_destroy(struct shd_mm *mm)
 
 	if (!mm || mm->is_kernel)
 		return;
-	mm->dead = true;
+	/* Relaxed: a hint for switch_mm's error message; the reference count
+	 * is what keeps the memory alive. */
+	shd_store_relaxed(&mm->dead, true);
 	/* call_rcu() wants a registered thread; CPU threads already are. */
 	reg = !shd__this_cpu;
 	if (reg)
@@ -901,7 +903,7 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 	m = cpu->m;
 	if (next && (next->m != m || next->is_kernel))
 		return shd__fail(-EINVAL, "switch_mm: not a user mm of this machine");
-	if (next && next->dead)
+	if (next && shd_load_relaxed(&next->dead))
 		return shd__fail(-EINVAL, "switch_mm: mm %" PRIu64 " was destroyed",
 				 next->id);
 	shd__cpu_take_ipis(cpu);
