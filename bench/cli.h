@@ -57,6 +57,10 @@ const struct workload *wl_all(size_t *count);
 int wl_execute(const struct workload *w, const struct cli_opts *o,
 	       const char *policy, struct wl_result *r, char *err, size_t errlen);
 
+/* The preset NAME with O's --set overrides applied: 0 or -errno. */
+int cli_policy(const struct cli_opts *o, const char *name,
+	       struct shd_policy *out);
+
 int cmd_calibrate(int argc, char **argv);
 
 /* output.c */

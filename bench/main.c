@@ -339,15 +339,7 @@ static void print_run_json(const struct cli_opts *o, const char *policy,
 	char knobs[160];
 	struct shd_config cfg = o->cfg;
 
-	shd_policy_preset(policy, &cfg.policy);
-	for (unsigned i = 0; i < o->nsets; i++) {
-		char k[64], *e;
-
-		snprintf(k, sizeof(k), "%s", o->sets[i]);
-		e = strchr(k, '=');
-		*e = 0;
-		shd_policy_set(&cfg.policy, k, e + 1);
-	}
+	cli_policy(o, policy, &cfg.policy);	/* validated by the run */
 	shd_policy_format(&cfg.policy, knobs, sizeof(knobs));
 	printf("{\"workload\": ");
 	out_json_string(stdout, w);

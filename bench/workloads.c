@@ -431,6 +431,22 @@ const struct workload *wl_find(const char *name)
 	return NULL;
 }
 
+int cli_policy(const struct cli_opts *o, const char *name,
+	       struct shd_policy *out)
+{
+	int err = shd_policy_preset(name, out);
+
+	for (unsigned i = 0; !err && i < o->nsets; i++) {
+		char kv[sizeof(o->sets[0])], *eq;
+
+		snprintf(kv, sizeof(kv), "%s", o->sets[i]);
+		eq = strchr(kv, '=');	/* checked when --set was parsed */
+		*eq = 0;
+		err = shd_policy_set(out, kv, eq + 1);
+	}
+	return err;
+}
+
 int wl_execute(const struct workload *w, const struct cli_opts *o,
 	       const char *policy, struct wl_result *r, char *errtxt,
 	       size_t errlen)
@@ -441,17 +457,8 @@ int wl_execute(const struct workload *w, const struct cli_opts *o,
 
 	memset(r, 0, sizeof(*r));
 	errtxt[0] = 0;
-	if ((err = shd_policy_preset(policy, &cfg.policy)))
+	if ((err = cli_policy(o, policy, &cfg.policy)))
 		goto fail;
-	for (unsigned i = 0; i < o->nsets; i++) {
-		char kv[64], *eq;
-
-		snprintf(kv, sizeof(kv), "%s", o->sets[i]);
-		eq = strchr(kv, '=');
-		*eq = 0;
-		if ((err = shd_policy_set(&cfg.policy, kv, eq + 1)))
-			goto fail;
-	}
 	if ((err = shd_machine_create(&cfg, &m)))
 		goto fail;
 	err = w->run(m, o, r);

@@ -268,6 +268,8 @@ static inline void shd__mask_clear(unsigned long *mask, unsigned cpu)
 void shd__cpu_take_ipis(struct shd_cpu *cpu);
 /* Check we are on CPU's own thread and not inside a handler. */
 int shd__check_cpu(struct shd_cpu *cpu, const char *what);
+/* ... and that MM is a user mm of CPU's machine. */
+int shd__check_user_mm(struct shd_cpu *cpu, struct shd_mm *mm, const char *what);
 void shd__report(struct shd_machine *m, const struct shd_violation *v);
 void shd__hist_add(struct shd_counters *c, uint64_t ns);
 /* Wait for CSD's ack, taking our own IPIs meanwhile; -ETIMEDOUT. */
@@ -304,25 +306,35 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 void shd__flush_local_asid_ctx(struct shd_cpu *cpu, unsigned asid);
 
 /* oracle.c */
-static inline uint64_t shd__pte_read(struct shd_pte *p, uint64_t *version)
+/*
+ * A consistent snapshot of P (seqlock read; the writer holds the mm lock and
+ * stores version 0 while it changes the entry).  Acquire loads rather than
+ * fences, which TSan cannot model, keep the version re-read last.
+ */
+static inline void shd__pte_snapshot(struct shd_pte *p, uint64_t *version,
+				     uint64_t *val, uint64_t *prev)
 {
-	uint64_t v, val;
+	uint64_t v;
 
 	for (;;) {
-		/* Seqlock read: acquire on the version, then the value, then
-		 * an acquire fence before re-reading the version. */
 		v = shd_load_acquire(&p->version);
 		if (v == 0) {
 			caa_cpu_relax();
 			continue;
 		}
-		/* Acquire (not a fence: TSan cannot model fences) keeps the
-		 * re-read of the version after the value. */
-		val = shd_load_acquire(&p->val);
+		*val = shd_load_acquire(&p->val);
+		*prev = shd_load_acquire(&p->prev);
 		if (shd_load_relaxed(&p->version) == v)
 			break;
 	}
 	*version = v;
+}
+
+static inline uint64_t shd__pte_read(struct shd_pte *p, uint64_t *version)
+{
+	uint64_t val, prev;
+
+	shd__pte_snapshot(p, version, &val, &prev);
 	return val;
 }
 void shd__pte_write(struct shd_pte *p, uint64_t val, uint64_t version,

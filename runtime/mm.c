@@ -197,6 +197,34 @@ static struct shd_pt_leaf *pt_leaf_alloc(struct shd_mm *mm, uint64_t vpn)
 	return NULL;	/* pt_levels >= 2 always */
 }
 
+/*
+ * Call FN(mm, leaf, pte, val, arg) for every PTE of [s, e) (vpns) that has a
+ * frame attached, skipping absent leaves a leaf at a time.  Under the mm lock
+ * (or when nobody else can reach MM).
+ */
+static void for_each_frame(struct shd_mm *mm, uint64_t s, uint64_t e,
+			   void (*fn)(struct shd_mm *, struct shd_pt_leaf *,
+				      struct shd_pte *, uint64_t, void *),
+			   void *arg)
+{
+	for (uint64_t vpn = s; vpn < e;) {
+		struct shd_pt_leaf *leaf = pt_leaf(mm, vpn);
+		uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
+
+		if (!leaf) {
+			vpn = next;
+			continue;
+		}
+		for (; vpn < e && vpn < next; vpn++) {
+			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
+			uint64_t val = p->val;
+
+			if (val & SHD_PTE_FRAME)
+				fn(mm, leaf, p, val, arg);
+		}
+	}
+}
+
 static void pt_free_dir(struct shd_machine *m, void *node, unsigned level)
 {
 	if (!node)
@@ -354,35 +382,26 @@ struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel)
 	return mm;
 }
 
+static void free_frame_of(struct shd_mm *mm, struct shd_pt_leaf *leaf,
+			  struct shd_pte *p, uint64_t val, void *arg)
+{
+	uint64_t pfn = val >> SHD_PTE_PFN_SHIFT;
+
+	frames_free(mm->m, &pfn, 1);
+}
+
 /* Free everything now: no CPU can reach MM any more. */
 void shd__mm_free_now(struct shd_mm *mm)
 {
 	struct shd_machine *m = mm->m;
 
-	/* Frames of present PTEs go back to the allocator. */
-	for (size_t i = 0; i < mm->nvmas || mm->is_kernel; i++) {
-		uint64_t s = mm->is_kernel ? va_vpn(m, SHD_KERNEL_BASE) :
-					     mm->vmas[i].start >> m->page_shift;
-		uint64_t e = mm->is_kernel ? va_vpn(m, SHD_KERNEL_TOP) :
-					     mm->vmas[i].end >> m->page_shift;
-
-		for (uint64_t vpn = s; vpn < e;) {
-			struct shd_pt_leaf *leaf = pt_leaf(mm, vpn);
-			uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
-
-			if (leaf) {
-				for (; vpn < e && vpn < next; vpn++) {
-					uint64_t val = leaf->pte[vpn & (SHD_PT_ENTRIES - 1)].val;
-
-					if (val & SHD_PTE_FRAME)
-						frames_free(m, &(uint64_t){ val >> SHD_PTE_PFN_SHIFT }, 1);
-				}
-			}
-			vpn = next;
-		}
-		if (mm->is_kernel)
-			break;
-	}
+	/* Frames go back to the allocator. */
+	if (mm->is_kernel)
+		for_each_frame(mm, va_vpn(m, SHD_KERNEL_BASE),
+			       va_vpn(m, SHD_KERNEL_TOP), free_frame_of, NULL);
+	for (size_t i = 0; i < mm->nvmas; i++)
+		for_each_frame(mm, mm->vmas[i].start >> m->page_shift,
+			       mm->vmas[i].end >> m->page_shift, free_frame_of, NULL);
 	pt_free_dir(m, mm->pgd, 0);
 	free(mm->vmas);
 	free(mm->cpumask);
@@ -501,7 +520,7 @@ static int check_kernel_range(struct shd_machine *m, const char *what,
 	return 0;
 }
 
-static int check_mm(struct shd_cpu *cpu, struct shd_mm *mm, const char *what)
+int shd__check_user_mm(struct shd_cpu *cpu, struct shd_mm *mm, const char *what)
 {
 	int err = shd__check_cpu(cpu, what);
 
@@ -543,7 +562,7 @@ int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 {
 	int err;
 
-	if ((err = check_mm(cpu, mm, "mmap")) ||
+	if ((err = shd__check_user_mm(cpu, mm, "mmap")) ||
 	    (err = check_user_range(cpu->m, "mmap", addr, len)))
 		return err;
 	if (prot & ~7u)
@@ -563,37 +582,39 @@ int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	return err;
 }
 
+struct zap {
+	uint64_t version;
+	struct pfn_list *free_list;
+	uint64_t n;
+	int err;
+};
+
+static void zap_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
+		    struct shd_pte *p, uint64_t val, void *arg)
+{
+	struct zap *z = arg;
+
+	if (pfn_list_add(z->free_list, val >> SHD_PTE_PFN_SHIFT) < 0)
+		z->err = -ENOMEM;	/* leaks the frame, keeps going */
+	shd__pte_write(p, 0, z->version, mm);
+	leaf->nr_frames--;
+	z->n++;
+}
+
 /*
- * Clear the present PTEs of [s, e) (vpns) in MM with version V, collecting
- * their frames in FREE.  Returns how many were cleared.  Under the mm lock.
+ * Clear the PTEs of [s, e) (vpns) in MM that have frames, with version V,
+ * collecting the frames in FREE_LIST.  Returns how many were cleared.  Under
+ * the mm lock.
  */
 static uint64_t zap_range(struct shd_mm *mm, uint64_t s, uint64_t e,
 			  uint64_t v, struct pfn_list *free_list, int *err)
 {
-	uint64_t n = 0;
+	struct zap z = { v, free_list, 0, 0 };
 
-	for (uint64_t vpn = s; vpn < e;) {
-		struct shd_pt_leaf *leaf = pt_leaf(mm, vpn);
-		uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
-
-		if (!leaf) {
-			vpn = next;
-			continue;
-		}
-		for (; vpn < e && vpn < next; vpn++) {
-			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
-			uint64_t val = p->val;
-
-			if (!(val & SHD_PTE_FRAME))
-				continue;	/* no frame attached */
-			if (pfn_list_add(free_list, val >> SHD_PTE_PFN_SHIFT) < 0)
-				*err = -ENOMEM;	/* leaks the frame, keeps going */
-			shd__pte_write(p, 0, v, mm);
-			leaf->nr_frames--;
-			n++;
-		}
-	}
-	return n;
+	for_each_frame(mm, s, e, zap_one, &z);
+	if (z.err)
+		*err = z.err;
+	return z.n;
 }
 
 /* Unlink empty leaves in [s, e) that no VMA uses; collect them in *out. */
@@ -696,7 +717,7 @@ int shd_munmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 {
 	int err;
 
-	if ((err = check_mm(cpu, mm, "munmap")) ||
+	if ((err = shd__check_user_mm(cpu, mm, "munmap")) ||
 	    (err = check_user_range(cpu->m, "munmap", addr, len)))
 		return err;
 	return unmap_common(cpu, mm, addr, len, true);
@@ -707,20 +728,39 @@ int shd_madvise_dontneed(struct shd_cpu *cpu, struct shd_mm *mm,
 {
 	int err;
 
-	if ((err = check_mm(cpu, mm, "madvise")) ||
+	if ((err = shd__check_user_mm(cpu, mm, "madvise")) ||
 	    (err = check_user_range(cpu->m, "madvise", addr, len)))
 		return err;
 	return unmap_common(cpu, mm, addr, len, false);
+}
+
+struct protect {
+	uint64_t version;
+	uint64_t bits;
+	uint64_t changed;
+};
+
+static void protect_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
+			struct shd_pte *p, uint64_t val, void *arg)
+{
+	struct protect *pc = arg;
+	uint64_t nval = (val & ~(uint64_t)0xfff) | SHD_PTE_FRAME | pc->bits;
+
+	if (nval == val)
+		return;
+	shd__pte_write(p, nval, pc->version, mm);
+	pc->changed++;
 }
 
 int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		 uint64_t len, unsigned prot)
 {
 	struct shd_machine *m;
-	uint64_t s, e, v, changed = 0;
+	struct protect pc = { 0 };
+	uint64_t s, e;
 	int err;
 
-	if ((err = check_mm(cpu, mm, "mprotect")) ||
+	if ((err = shd__check_user_mm(cpu, mm, "mprotect")) ||
 	    (err = check_user_range(cpu->m, "mprotect", addr, len)))
 		return err;
 	if (prot & ~7u)
@@ -743,30 +783,11 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	vma_remove(mm, addr, addr + len);
 	vma_insert(mm, addr, addr + len, prot);
 	vma_merge(mm);
-	v = clock_next(m);
-	for (uint64_t vpn = s; vpn < e;) {
-		struct shd_pt_leaf *leaf = pt_leaf(mm, vpn);
-		uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
-
-		if (!leaf) {
-			vpn = next;
-			continue;
-		}
-		for (; vpn < e && vpn < next; vpn++) {
-			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
-			uint64_t val = p->val, nval;
-
-			if (!(val & SHD_PTE_FRAME))
-				continue;
-			nval = (val & ~(uint64_t)0xfff) | SHD_PTE_FRAME | prot_bits(prot);
-			if (nval == val)
-				continue;
-			shd__pte_write(p, nval, v, mm);
-			changed++;
-		}
-	}
-	publish_changes(mm, v);
-	if (changed)
+	pc.version = clock_next(m);
+	pc.bits = prot_bits(prot);
+	for_each_frame(mm, s, e, protect_one, &pc);
+	publish_changes(mm, pc.version);
+	if (pc.changed)
 		err = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len, false,
 					      SHD_IF_RANGE, NULL);
 	shd__mm_unlock(mm);

@@ -46,18 +46,9 @@ const char *const shd__iface_names[SHD_IF__COUNT] = {
 /* The newest of P's last two changes that is <= T (0 if neither). */
 static uint64_t latest_le(struct shd_pte *p, uint64_t t)
 {
-	uint64_t v, prev;
+	uint64_t v, val, prev;
 
-	for (;;) {
-		v = shd_load_acquire(&p->version);
-		if (v == 0) {
-			caa_cpu_relax();
-			continue;
-		}
-		prev = shd_load_acquire(&p->prev);	/* orders the re-read */
-		if (shd_load_relaxed(&p->version) == v)
-			break;
-	}
+	shd__pte_snapshot(p, &v, &val, &prev);
 	if (v <= t)
 		return v;
 	return prev <= t ? prev : 0;
@@ -119,16 +110,7 @@ static void credit_dir(struct shd_machine *m, void *node, unsigned level,
 	unsigned shift = (m->pt_levels - 1 - level) * SHD_PT_BITS;
 
 	if (level == m->pt_levels - 1) {
-		struct shd_pt_leaf *leaf = node;
-		uint64_t lo = s > base ? s - base : 0;
-		uint64_t hi = e - base < SHD_PT_ENTRIES ? e - base : SHD_PT_ENTRIES;
-
-		for (uint64_t i = lo; i < hi; i++) {
-			uint64_t c = latest_le(&leaf->pte[i], t);
-
-			if (c)
-				credit_max(&leaf->pte[i], c, iface);
-		}
+		shd__oracle_credit_leaf(node, base, s, e, t, iface);
 		return;
 	}
 	struct shd_pt_dir *dir = node;

@@ -322,21 +322,9 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 	return 0;
 }
 
-static int check_user_flush(struct shd_cpu *cpu, struct shd_mm *mm,
-			    const char *what)
-{
-	int err = shd__check_cpu(cpu, what);
-
-	if (err)
-		return err;
-	if (!mm || mm->m != cpu->m || mm->is_kernel)
-		return shd__fail(-EINVAL, "%s: not a user mm of this machine", what);
-	return 0;
-}
-
 int shd_flush_tlb_mm(struct shd_cpu *cpu, struct shd_mm *mm)
 {
-	int err = check_user_flush(cpu, mm, "flush_tlb_mm");
+	int err = shd__check_user_mm(cpu, mm, "flush_tlb_mm");
 
 	if (err)
 		return err;
@@ -348,7 +336,7 @@ int shd_flush_tlb_mm(struct shd_cpu *cpu, struct shd_mm *mm)
 int shd_flush_tlb_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			uint64_t start, uint64_t end)
 {
-	int err = check_user_flush(cpu, mm, "flush_tlb_range");
+	int err = shd__check_user_mm(cpu, mm, "flush_tlb_range");
 	uint64_t mask;
 
 	if (err)
@@ -371,7 +359,7 @@ int shd_flush_tlb_range(struct shd_cpu *cpu, struct shd_mm *mm,
 
 int shd_flush_tlb_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
 {
-	int err = check_user_flush(cpu, mm, "flush_tlb_page");
+	int err = shd__check_user_mm(cpu, mm, "flush_tlb_page");
 
 	if (err)
 		return err;
