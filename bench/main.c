@@ -284,7 +284,7 @@ static int report_failures(const char *policy, const struct wl_result *r,
 		rc = 1;
 	}
 	if (r->check_failures) {
-		fprintf(stderr, "%s: %" PRIu64 " read-back/unexpected failure(s) "
+		fprintf(stderr, "%s: %" PRIu64 " workload check failure(s) "
 			"under %s; first: %s\n", prog, r->check_failures, policy,
 			r->note);
 		rc = 1;
