@@ -6,10 +6,11 @@
  *
  * Each simulated CPU has a call queue (liburcu's wait-free concurrent queue,
  * the counterpart of the kernel's llist call_single_queue) and a doorbell
- * word on the same cache line.  A sender fills a csd, marks it ready and
- * enqueues it; cds_wfcq_enqueue() tells whether the queue was empty, and only
- * then is the doorbell rung — later requests ride the pending interrupt
- * (coalescing, as llist_add() returning false does in smp_call_function).
+ * word on the same cache line.  A sender locks a csd, fills it, marks it
+ * QUEUED (release) and enqueues it; cds_wfcq_enqueue() tells whether the
+ * queue was empty, and only then is the doorbell rung — later requests ride
+ * the pending interrupt (coalescing, as llist_add() returning false does in
+ * smp_call_function).  The csd states are in ipi.h.
  *
  * The target notices the doorbell between work steps or while idle.  It
  * clears the doorbell *before* splicing the queue: a request enqueued after
@@ -21,9 +22,9 @@
  * Sleeping: a CPU with nothing to do spins a little, then moves its doorbell
  * IDLE -> SLEEPING, re-checks its wait condition, and futex-waits on the
  * doorbell.  A ringer exchanges the doorbell to RUNG and wakes it if it was
- * SLEEPING.  An acknowledging target stores `unlocked` and then reads the
- * initiator's doorbell; the initiator stores SLEEPING and then reads
- * `unlocked`.  Both pairs are sequentially consistent, so at least one side
+ * SLEEPING.  An acknowledging target stores FREE and then reads the
+ * initiator's doorbell; the initiator stores SLEEPING and then reads the
+ * csd state.  Both pairs are sequentially consistent, so at least one side
  * sees the other: no lost wake-up.
  */
 #include <errno.h>
@@ -47,15 +48,16 @@ void shd__ipi_queue_init(struct shd_ipi_queue *q)
 	q->doorbell = SHD_DB_IDLE;
 }
 
-void shd__csd_init(struct shd_csd *csd, unsigned src)
+void shd__csd_init(struct shd_csd *csd, unsigned src,
+		   struct shd_ipi_queue *src_q)
 {
 	cds_wfcq_node_init(&csd->node);
 	csd->func = NULL;
 	csd->info = NULL;
 	csd->call = NULL;
+	csd->src_q = src_q;
 	csd->src = src;
-	csd->ready = 0;
-	csd->unlocked = 1;
+	csd->state = SHD_CSD_FREE;
 }
 
 bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
@@ -65,9 +67,9 @@ bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
 	csd->func = func;
 	csd->info = info;
 	csd->call = call;
-	/* Release: the payload above is visible to whoever acquires `ready`
-	 * (the queue's own publication is assembly that TSan cannot see). */
-	__atomic_store_n(&csd->ready, 1, __ATOMIC_RELEASE);
+	/* Release: the payload above is visible to the target that takes the
+	 * csd (the queue's own publication is assembly TSan cannot see). */
+	__atomic_store_n(&csd->state, SHD_CSD_QUEUED, __ATOMIC_RELEASE);
 	/* cds_wfcq_enqueue returns false when the queue was empty. */
 	return !cds_wfcq_enqueue(&q->head, &q->tail, &csd->node);
 }
@@ -80,11 +82,14 @@ void shd__ipi_ring(struct shd_ipi_queue *q)
 		sys_futex(&q->doorbell, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
-void shd__csd_ack(struct shd_csd *csd, struct shd_ipi_queue *src_q)
+static void csd_ack(struct shd_csd *csd)
 {
+	struct shd_ipi_queue *src_q = csd->src_q;
+
 	/* Seq-cst store (release and more): publishes func's effects to the
-	 * initiator, and orders before the doorbell read below (Dekker). */
-	__atomic_store_n(&csd->unlocked, 1, __ATOMIC_SEQ_CST);
+	 * initiator, and orders before the doorbell read below (Dekker).
+	 * After it the csd may be reused at once: read src_q first. */
+	__atomic_store_n(&csd->state, SHD_CSD_FREE, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&src_q->doorbell, __ATOMIC_SEQ_CST) ==
 	    SHD_DB_SLEEPING)
 		shd__ipi_ring(src_q);
@@ -109,10 +114,12 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 	__cds_wfcq_for_each_blocking_safe(&batch_head, &batch_tail, node, next) {
 		struct shd_csd *csd = caa_container_of(node, struct shd_csd, node);
 
-		/* Acquire: pairs with the sender's release of `ready`; the
-		 * node was reachable only after it, so it is already set. */
-		(void)__atomic_load_n(&csd->ready, __ATOMIC_ACQUIRE);
-		csd->func(target_ctx, csd);	/* acks the csd itself */
+		/* Acq-rel: pairs with the sender's release of QUEUED (the
+		 * payload) and decides against a racing abandon. */
+		if (__atomic_exchange_n(&csd->state, SHD_CSD_RUNNING,
+					__ATOMIC_ACQ_REL) == SHD_CSD_QUEUED)
+			csd->func(target_ctx, csd);
+		csd_ack(csd);
 		n++;
 	}
 	return n;

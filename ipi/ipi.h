@@ -29,17 +29,37 @@ struct shd_csd;
 typedef void (*shd_csd_fn)(void *target_ctx, struct shd_csd *csd);
 
 /*
- * A call-single-data: one request to one target.  Owned by the initiator;
- * it may be queued again only once `unlocked` is set (csd_lock semantics).
+ * The life of a csd (the kernel's csd lock, plus a way out for a request
+ * whose target never answers):
+ *
+ *   FREE -(sender: trylock)-> LOCKED -(sender: fill, enqueue)-> QUEUED
+ *   QUEUED -(target: takes it)-> RUNNING -(target: func done, ack)-> FREE
+ *   QUEUED -(sender: watchdog, abandon)-> ABANDONED
+ *   ABANDONED -(target: takes it, skips func)-> FREE
+ *
+ * Only the target moves a csd out of QUEUED or ABANDONED, with one exchange,
+ * so a request is either run or skipped, never both; only a FREE csd can be
+ * queued again, so a node is never in a queue twice.
  */
+enum shd_csd_state {
+	SHD_CSD_FREE,
+	SHD_CSD_LOCKED,
+	SHD_CSD_QUEUED,
+	SHD_CSD_RUNNING,
+	SHD_CSD_ABANDONED,
+};
+
+struct shd_ipi_queue;
+
+/* A call-single-data: one request to one target, owned by the initiator. */
 struct shd_csd {
 	struct cds_wfcq_node node;
 	shd_csd_fn func;
 	void *info;
 	void (*call)(void);	/* a payload for func, cast back by it */
+	struct shd_ipi_queue *src_q;	/* the initiator's, for wake-ups */
 	unsigned src;
-	int32_t ready;		/* release by sender after filling: TSan's edge */
-	int32_t unlocked;	/* release by target after func: the ack */
+	int32_t state;		/* enum shd_csd_state */
 } __attribute__((aligned(SHD_CACHELINE)));
 
 /* A CPU's incoming side: queue and doorbell on one line the senders write. */
@@ -50,16 +70,39 @@ struct shd_ipi_queue {
 } __attribute__((aligned(SHD_CACHELINE)));
 
 void shd__ipi_queue_init(struct shd_ipi_queue *q);
-void shd__csd_init(struct shd_csd *csd, unsigned src);
+void shd__csd_init(struct shd_csd *csd, unsigned src,
+		   struct shd_ipi_queue *src_q);
 
 /*
- * Take CSD for a new request (csd_lock): true if it was free.  One exchange,
+ * Take CSD for a new request (csd_lock): true if it was FREE.  One atomic,
  * so the line the target last wrote moves back in a single transfer.
  */
 static inline bool shd__csd_trylock(struct shd_csd *csd)
 {
+	int32_t free_state = SHD_CSD_FREE;
+
 	/* Acquire: the previous request's handler is finished with it. */
-	return __atomic_exchange_n(&csd->unlocked, 0, __ATOMIC_ACQUIRE) != 0;
+	return __atomic_compare_exchange_n(&csd->state, &free_state,
+					   SHD_CSD_LOCKED, 0, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+/*
+ * Withdraw a request its target has not taken (watchdog): true if the
+ * target will now skip it; false if it is running or done already.
+ */
+static inline bool shd__csd_abandon(struct shd_csd *csd)
+{
+	int32_t queued = SHD_CSD_QUEUED;
+
+	return __atomic_compare_exchange_n(&csd->state, &queued,
+					   SHD_CSD_ABANDONED, 0, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST);
+}
+
+static inline int32_t shd__csd_state(struct shd_csd *csd)
+{
+	return __atomic_load_n(&csd->state, __ATOMIC_SEQ_CST);
 }
 
 /*
@@ -83,20 +126,19 @@ static inline bool shd__ipi_pending(struct shd_ipi_queue *q)
 /*
  * Owner only: clear the doorbell, take every queued request, call
  * BATCH(target_ctx) once (before any request is acknowledged), then run each
- * func(target_ctx, csd), which acknowledges it.  Returns how many ran (0 for
- * a spurious ring, without calling BATCH).
+ * func(target_ctx, csd) and acknowledge it (abandoned ones are skipped and
+ * freed).  Returns how many were taken (0 for a spurious ring, without
+ * calling BATCH).
  */
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 			 void (*batch)(void *target_ctx));
 
-/* Acknowledge CSD (target side), waking the initiator whose doorbell is SRC_DB. */
-void shd__csd_ack(struct shd_csd *csd, struct shd_ipi_queue *src_q);
-
 static inline bool shd__csd_done(struct shd_csd *csd)
 {
-	/* Acquire: pairs with the release in shd__csd_ack(), so everything
-	 * the target did in func is visible once we see the ack. */
-	return __atomic_load_n(&csd->unlocked, __ATOMIC_ACQUIRE) != 0;
+	/* Seq-cst (a plain load on x86): pairs with the target's seq-cst
+	 * store of FREE, so func's effects are visible, and with the
+	 * sleeper's Dekker check in shd__ipi_idle_wait(). */
+	return __atomic_load_n(&csd->state, __ATOMIC_SEQ_CST) == SHD_CSD_FREE;
 }
 
 /*

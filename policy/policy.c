@@ -53,6 +53,8 @@ static const struct shd_named faults[SHD_FAULT__COUNT] = {
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
 {
+	if (!out)
+		return shd__fail(-EINVAL, "shd_policy_preset: no policy to fill");
 	for (size_t i = 0; name && i < NPRESETS; i++) {
 		if (strcmp(name, presets[i].name) == 0) {
 			*out = presets[i];
@@ -85,8 +87,8 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 {
 	bool *flag = NULL;
 
-	if (!key || !value)
-		return shd__fail(-EINVAL, "policy knob needs key=value");
+	if (!p || !key || !value)
+		return shd__fail(-EINVAL, "policy knob needs a policy and key=value");
 	if (strcmp(key, "ceiling") == 0) {
 		char *end;
 		unsigned long long v;
@@ -121,7 +123,11 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 
 int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "prune=%s lazy=%s gen=%s coalesce=%s "
+	int n;
+
+	if (!p || (!buf && len))
+		return shd__fail(-EINVAL, "shd_policy_format: policy and buffer needed");
+	n = snprintf(buf, len, "prune=%s lazy=%s gen=%s coalesce=%s "
 			 "concurrent=%s ceiling=%u",
 			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
 			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
@@ -131,19 +137,22 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 
 const struct shd_named *shd_policy_presets(size_t *count)
 {
-	*count = NPRESETS;
+	if (count)
+		*count = NPRESETS;
 	return preset_names;
 }
 
 const struct shd_named *shd_policy_knobs(size_t *count)
 {
-	*count = sizeof(knobs) / sizeof(knobs[0]);
+	if (count)
+		*count = sizeof(knobs) / sizeof(knobs[0]);
 	return knobs;
 }
 
 const struct shd_named *shd_faults(size_t *count)
 {
-	*count = SHD_FAULT__COUNT;
+	if (count)
+		*count = SHD_FAULT__COUNT;
 	return faults;
 }
 

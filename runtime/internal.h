@@ -182,6 +182,7 @@ struct shd_cpu {
 	bool in_ipi;			/* running an IPI handler */
 	bool in_flush;			/* initiating a flush */
 	struct shd_csd *csd;		/* outgoing, one per target */
+	unsigned *targets;		/* scratch: CPUs a flush was sent to */
 	struct shd_flush_info info;	/* outgoing request */
 	uint64_t rng;
 	unsigned pu;			/* host PU it is bound to */

@@ -79,6 +79,8 @@ static long sys_futex(int32_t *uaddr, int op, int32_t val)
 
 void shd_config_init(struct shd_config *cfg)
 {
+	if (!cfg)
+		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ncpus = 8;
 	cfg->dtlb.entries = 64;		/* Skylake L1 dTLB: 64 entries, 4-way */
@@ -202,6 +204,8 @@ int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 {
 	struct shd_machine *m = cpu->m;
 	uint64_t deadline = 0;
+	struct shd_violation v;
+	int32_t st;
 
 	/* Fast path: spin on the ack (and our own doorbell) before reading
 	 * the clock; the watchdog bound starts when this spin gives up. */
@@ -212,8 +216,6 @@ int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 			shd__cpu_take_ipis(cpu);
 		caa_cpu_relax();
 	}
-	if (shd__csd_done(csd))
-		return 0;
 	if (m->watchdog_ns)
 		deadline = shd_now_ns() + m->watchdog_ns;
 	for (;;) {
@@ -221,22 +223,28 @@ int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 			shd__cpu_take_ipis(cpu);
 		if (shd__csd_done(csd))
 			return 0;
-		if (deadline && shd_now_ns() >= deadline)
-			break;
+		if (deadline && shd_now_ns() >= deadline) {
+			/* Withdraw it if the target has not taken it; if it
+			 * is running, it will finish: wait on, unbounded. */
+			if (shd__csd_abandon(csd) ||
+			    (st = shd__csd_state(csd)) == SHD_CSD_ABANDONED)
+				break;
+			if (st == SHD_CSD_FREE)
+				return 0;
+			deadline = 0;
+		}
 		shd__ipi_idle_wait(&cpu->ipi, csd_done_cb, csd, m->spin_ns,
 				   deadline);
 	}
-	struct shd_violation v;
-
 	memset(&v, 0, sizeof(v));
 	v.kind = SHD_VIOLATION_WATCHDOG;
 	v.cpu = target;
 	v.interface = what;
 	v.seed = m->cfg.seed;
 	snprintf(v.text, sizeof(v.text),
-		 "watchdog: cpu %u did not acknowledge %s from cpu %u within %u "
-		 "ms (it is not taking IPIs: a task that never calls the "
-		 "library?), seed %" PRIu64, target, what, cpu->id,
+		 "watchdog: cpu %u did not take %s from cpu %u within %u ms (not "
+		 "taking IPIs: a task that never calls the library?); the request "
+		 "is withdrawn, seed %" PRIu64, target, what, cpu->id,
 		 m->cfg.watchdog_ms, m->cfg.seed);
 	shd__report(m, &v);
 	return shd__fail(-ETIMEDOUT, "%s", v.text);
@@ -322,7 +330,8 @@ static const struct shd_stat_field stat_fields[] = {
 
 const struct shd_stat_field *shd_stat_fields(size_t *count)
 {
-	*count = sizeof(stat_fields) / sizeof(stat_fields[0]);
+	if (count)
+		*count = sizeof(stat_fields) / sizeof(stat_fields[0]);
 	return stat_fields;
 }
 
@@ -381,6 +390,9 @@ void shd_machine_stats_reset(struct shd_machine *m)
 		return;
 	for (unsigned c = 0; c < m->ncpus; c++)
 		memset(&m->cpus[c]->cnt, 0, sizeof(m->cpus[c]->cnt));
+	pthread_mutex_lock(&m->viol_lock);
+	m->nviol = 0;
+	pthread_mutex_unlock(&m->viol_lock);
 }
 
 static bool cpu_has_work(void *arg)
@@ -441,6 +453,7 @@ static void free_cpu(struct shd_cpu *cpu)
 	shd__tlb_free(&cpu->dtlb);
 	shd__tlb_free(&cpu->itlb);
 	free(cpu->csd);
+	free(cpu->targets);
 	free(cpu);
 }
 
@@ -467,7 +480,10 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 			   sizeof(*cpu->csd) * m->ncpus))
 		return -ENOMEM;
 	for (unsigned t = 0; t < m->ncpus; t++)
-		shd__csd_init(&cpu->csd[t], id);
+		shd__csd_init(&cpu->csd[t], id, &cpu->ipi);
+	cpu->targets = calloc(m->ncpus, sizeof(*cpu->targets));
+	if (!cpu->targets)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -493,9 +509,14 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 	unsigned started = 0;
 	int err;
 
+	if (!out)
+		return shd__fail(-EINVAL, "shd_machine_create: no place for the result");
 	*out = NULL;
 	if (!cfg)
 		return shd__fail(-EINVAL, "no configuration given");
+	if (shd__this_cpu)
+		return shd__fail(-EPERM, "shd_machine_create: not from a CPU thread "
+				 "(cpu %u)", shd__this_cpu->id);
 	if ((err = check_config(cfg)) < 0)
 		return err;
 	if (posix_memalign((void **)&m, SHD_CL, sizeof(*m)))
@@ -591,9 +612,12 @@ void shd_machine_destroy(struct shd_machine *m)
 
 	if (!m)
 		return;
-	if (shd__this_cpu)
-		shd_die("shd_machine_destroy() called from CPU %u's thread",
-			shd__this_cpu->id);
+	if (shd__this_cpu) {
+		/* It would join its own thread: refuse, leave it running. */
+		shd__fail(-EPERM, "shd_machine_destroy: not from a CPU thread "
+			  "(cpu %u); nothing was freed", shd__this_cpu->id);
+		return;
+	}
 	shd_store_release(&m->stopping, 1);
 	for (unsigned i = 0; i < m->ncpus; i++) {
 		shd__ipi_ring(&m->cpus[i]->ipi);
@@ -601,9 +625,7 @@ void shd_machine_destroy(struct shd_machine *m)
 	}
 	/* CPUs dropped their lazy references on the way out; wait for the
 	 * frees already queued, then free what the user did not destroy. */
-	rcu_register_thread();
-	rcu_barrier();
-	rcu_unregister_thread();
+	rcu_barrier();	/* needs no registration (doc/rcu-api.md) */
 	cds_list_for_each_entry_safe(mm, tmp, &m->mms, node)
 		shd__mm_free_now(mm);
 	shd__mm_free_now(m->kernel_mm);

@@ -422,7 +422,15 @@ static void mm_release(struct urcu_ref *ref)
 	pthread_mutex_lock(&m->mms_lock);
 	cds_list_del_rcu(&mm->node);
 	pthread_mutex_unlock(&m->mms_lock);
-	call_rcu(&mm->rcu, mm_free_rcu);
+	/* call_rcu() is for registered threads (CPU threads are); a user
+	 * thread waits for the grace period itself and frees at once, so the
+	 * library never registers a thread it does not own. */
+	if (shd__this_cpu) {
+		call_rcu(&mm->rcu, mm_free_rcu);
+	} else {
+		synchronize_rcu();
+		shd__mm_free_now(mm);
+	}
 }
 
 void shd__mm_get(struct shd_mm *mm)
@@ -445,20 +453,12 @@ int shd_mm_create(struct shd_machine *m, struct shd_mm **out)
 
 void shd_mm_destroy(struct shd_mm *mm)
 {
-	bool reg;
-
 	if (!mm || mm->is_kernel)
 		return;
 	/* Relaxed: a hint for switch_mm's error message; the reference count
 	 * is what keeps the memory alive. */
 	shd_store_relaxed(&mm->dead, true);
-	/* call_rcu() wants a registered thread; CPU threads already are. */
-	reg = !shd__this_cpu;
-	if (reg)
-		rcu_register_thread();
 	shd__mm_put(mm);
-	if (reg)
-		rcu_unregister_thread();
 }
 
 uint64_t shd_mm_id(const struct shd_mm *mm)
@@ -698,10 +698,14 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		ferr = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len,
 					       nleaves != 0, SHD_IF_RANGE, &t);
 	shd__mm_unlock(mm);
-	/* After the flush: nobody can reach these frames and tables now. */
-	frames_free(m, free_list.v, free_list.n);
+	/* After the flush nobody can reach these frames and tables.  If it
+	 * failed (a CPU did not answer), a CPU may still hold translations to
+	 * them: they are quarantined (never reused) instead of freed. */
+	if (!ferr) {
+		frames_free(m, free_list.v, free_list.n);
+		leaves_release(mm, leaves, s, e, t);
+	}
 	free(free_list.v);
-	leaves_release(mm, leaves, s, e, ferr ? 0 : t);
 	if (ferr)
 		return ferr;
 	if (err)
@@ -805,24 +809,38 @@ int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 	    (err = check_kernel_range(cpu->m, "vmap", addr, len)))
 		return err;
 	m = cpu->m;
+	if ((len >> m->page_shift) > m->nframes)
+		return shd__fail(-ENOMEM, "vmap: %" PRIu64 " pages is more than "
+				 "the machine's %" PRIu64 " frames",
+				 len >> m->page_shift, m->nframes);
 	k = m->kernel_mm;
 	s = va_vpn(m, addr);
 	e = s + (len >> m->page_shift);
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, k);
-	for (uint64_t vpn = s; vpn < e; vpn++) {
-		struct shd_pte *p = shd__pte_lookup(k, vpn);
+	for (uint64_t vpn = s; vpn < e;) {
+		struct shd_pt_leaf *leaf = pt_leaf(k, vpn);
+		uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
 
-		if (p && p->val) {
-			shd__mm_unlock(k);
-			return shd__fail(-EEXIST, "vmap: 0x%" PRIx64 " is already "
-					 "mapped", addr + ((vpn - s) << m->page_shift));
+		for (; leaf && vpn < e && vpn < next; vpn++) {
+			if (leaf->pte[vpn & (SHD_PT_ENTRIES - 1)].val) {
+				shd__mm_unlock(k);
+				return shd__fail(-EEXIST, "vmap: 0x%" PRIx64 " is "
+						 "already mapped",
+						 addr + ((vpn - s) << m->page_shift));
+			}
 		}
+		vpn = next;
 	}
 	v = clock_next(m);
 	for (uint64_t vpn = s; vpn < e; vpn++) {
 		struct shd_pt_leaf *leaf = pt_leaf_alloc(k, vpn);
 		uint64_t pfn = leaf ? frame_alloc(m) : UINT64_MAX;
+
+		/* Handlers take no mm lock: taking IPIs here is safe, and a
+		 * large vmap must not stall other CPUs' shootdowns. */
+		if ((vpn & (SHD_PT_ENTRIES - 1)) == 0)
+			shd_cpu_poll(cpu);
 
 		if (pfn == UINT64_MAX) {
 			publish_changes(k, v);
@@ -865,7 +883,8 @@ int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 	if (zapped)
 		ferr = shd_flush_tlb_kernel_range(cpu, addr, addr + len);
 	shd__mm_unlock(k);
-	frames_free(m, free_list.v, free_list.n);
+	if (!ferr)	/* else quarantined, as in unmap_common() */
+		frames_free(m, free_list.v, free_list.n);
 	free(free_list.v);
 	return ferr ? ferr : err;
 }
@@ -935,7 +954,7 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 		/* Leaving lazy mode: Dekker with the flusher, which bumps
 		 * tlb_gen and then reads is_lazy (both seq-cst). */
 		shd_xchg(&cpu->is_lazy, 0);
-		mm_gen = shd_load_acquire(&next->tlb_gen);
+		mm_gen = __atomic_load_n(&next->tlb_gen, __ATOMIC_SEQ_CST);
 		if (shd__policy_switch_flush(&m->cfg.policy,
 					     cpu->ctxs[cpu->loaded_asid].tlb_gen,
 					     mm_gen) &&
@@ -968,7 +987,7 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 
 void shd_enter_lazy_tlb(struct shd_cpu *cpu)
 {
-	if (!cpu || cpu != shd__this_cpu || !cpu->loaded_mm)
+	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi || !cpu->loaded_mm)
 		return;
 	/* Seq-cst: pairs with the flusher's read (see shd_switch_mm). */
 	shd_xchg(&cpu->is_lazy, 1);
@@ -1056,7 +1075,7 @@ out:
 static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 		  uint64_t *val)
 {
-	struct shd_machine *m = cpu->m;
+	struct shd_machine *m;
 	struct shd_tlb *tlb;
 	struct shd_tlbe *e;
 	struct shd_mm *mm;
@@ -1064,8 +1083,9 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 	unsigned asid;
 	bool kernel;
 
-	if (cpu != shd__this_cpu || cpu->in_ipi)
+	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi)
 		return shd__check_cpu(cpu, "access");
+	m = cpu->m;
 	if (shd__ipi_pending(&cpu->ipi))
 		shd__cpu_take_ipis(cpu);
 	if (addr & 7)

@@ -139,7 +139,6 @@ static void flush_ipi_func(void *target_ctx, struct shd_csd *csd)
 
 	cpu->cnt.s.ipi_requests++;
 	flush_tlb_func(cpu, csd->info);
-	shd__csd_ack(csd, &cpu->m->cpus[csd->src]->ipi);
 }
 
 /* IPI handler of smp_call_function: the function travels in the csd. */
@@ -149,7 +148,6 @@ static void call_ipi_func(void *target_ctx, struct shd_csd *csd)
 
 	cpu->cnt.s.ipi_requests++;
 	((shd_smp_call_fn)csd->call)(cpu, csd->info);
-	shd__csd_ack(csd, &cpu->m->cpus[csd->src]->ipi);
 }
 
 /*
@@ -180,9 +178,11 @@ static int send_one(struct shd_cpu *cpu, unsigned target, shd_csd_fn func,
 
 /*
  * Send cpu->info to the CPUs that need it; their ids go to TARGETS.
- * Returns how many were queued, or -ETIMEDOUT.
+ * Returns how many were queued.  A CPU whose previous request is still
+ * stuck is skipped and *ERR set to -ETIMEDOUT; the others still get theirs
+ * (and must be waited for).
  */
-static int send_requests(struct shd_cpu *cpu, unsigned *targets)
+static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 {
 	struct shd_machine *m = cpu->m;
 	const struct shd_flush_info *f = &cpu->info;
@@ -211,8 +211,10 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets)
 		}
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
 			continue;
-		if ((r = send_one(cpu, c, flush_ipi_func, &cpu->info, NULL)) < 0)
-			return r;
+		if ((r = send_one(cpu, c, flush_ipi_func, &cpu->info, NULL)) < 0) {
+			*err = r;
+			continue;
+		}
 		targets[n++] = c;
 	}
 	return n;
@@ -230,32 +232,15 @@ static int wait_requests(struct shd_cpu *cpu, const unsigned *targets, int n,
 	return err;
 }
 
-/* Per-CPU scratch for target lists (owner only). */
-static __thread unsigned *tl_targets;
-static __thread unsigned tl_targets_cap;
-
-static unsigned *targets_buf(struct shd_machine *m)
-{
-	if (tl_targets_cap < m->ncpus) {
-		unsigned *t = realloc(tl_targets, m->ncpus * sizeof(*t));
-
-		if (!t)
-			shd_die("out of memory for %u targets", m->ncpus);
-		tl_targets = t;
-		tl_targets_cap = m->ncpus;
-	}
-	return tl_targets;
-}
-
 /* The core of every flush interface: send, flush locally, wait. */
 static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_flush_info *f = &cpu->info;
-	unsigned *targets = targets_buf(m);
+	unsigned *targets = cpu->targets;
 	bool local, concurrent = m->cfg.policy.concurrent;
 	uint64_t t0 = shd_now_ns();
-	int n = 0, err;
+	int n = 0, err = 0, werr;
 
 	/* flush_tlb_func() itself decides what a CPU not running the mm
 	 * must do (nothing if switch-in will catch up, else its slot). */
@@ -265,12 +250,16 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 		   f->mm ? f->mm->id : 0, f->start_vpn, f->end_vpn);
 	cpu->in_flush = true;
 	if (concurrent)
-		n = send_requests(cpu, targets);
-	if (local && n >= 0)
+		n = send_requests(cpu, targets, &err);
+	if (local)
 		flush_tlb_func(cpu, f);
 	if (!concurrent)
-		n = send_requests(cpu, targets);
-	err = n < 0 ? n : wait_requests(cpu, targets, n, shd__iface_names[iface]);
+		n = send_requests(cpu, targets, &err);
+	/* Wait for every queued request even after a failure: once we return,
+	 * none of them may still read cpu->info (each is done or abandoned). */
+	werr = wait_requests(cpu, targets, n, shd__iface_names[iface]);
+	if (!err)
+		err = werr;
 	cpu->in_flush = false;
 	uint64_t ns = 0;
 
@@ -493,7 +482,9 @@ int shd_smp_call_function_single(struct shd_cpu *cpu, unsigned target,
 		return shd__fail(-ERANGE, "smp_call_function_single: cpu %u does "
 				 "not exist (machine has %u)", target, m->ncpus);
 	if (target == cpu->id) {
+		cpu->in_ipi = true;	/* the same rules as on a remote CPU */
 		fn(cpu, info);
+		cpu->in_ipi = false;
 		return 0;
 	}
 	if ((err = send_one(cpu, target, call_ipi_func, info, (void (*)(void))fn)) < 0)
