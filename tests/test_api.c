@@ -136,16 +136,18 @@ struct wedge {
 
 #define PATTERN 0x5eed5eedull
 
+/* Steps: 1 mapped (cpu 0), 2 cached (cpu 1), 3 unmapped and scribbled (cpu 0). */
 static int wedge_cpu1(struct shd_cpu *cpu, void *arg)
 {
 	struct wedge *w = arg;
 	uint64_t v = 0;
 
+	step_wait(cpu, &w->step, 1);
 	T_OK(shd_switch_mm(cpu, w->a));
 	T_OK(shd_load(cpu, UBASE, &v));		/* caches the translation */
-	step_set(&w->step, 1);
+	step_set(&w->step, 2);
 	spin_ms(300);				/* takes no IPIs meanwhile */
-	step_wait(cpu, &w->step, 2);
+	step_wait(cpu, &w->step, 3);
 	/* The unmap failed: nothing may have reused the frame behind the
 	 * translation this CPU still holds. */
 	T_OK(shd_load(cpu, UBASE, &w->seen));
@@ -160,7 +162,8 @@ static int wedge_cpu0(struct shd_cpu *cpu, void *arg)
 	T_OK(shd_mmap(cpu, w->a, UBASE, 2 * PAGE, SHD_PROT_READ | SHD_PROT_WRITE));
 	T_OK(shd_store(cpu, UBASE, PATTERN));
 	T_OK(shd_store(cpu, UBASE + PAGE, 1));	/* keeps the table alive */
-	step_wait(cpu, &w->step, 1);
+	step_set(&w->step, 1);
+	step_wait(cpu, &w->step, 2);
 	w->unmap_rc = shd_munmap(cpu, w->a, UBASE, PAGE);
 	/* Allocate every free frame in another mm and scribble on it. */
 	T_OK(shd_switch_mm(cpu, w->b));
@@ -168,7 +171,7 @@ static int wedge_cpu0(struct shd_cpu *cpu, void *arg)
 	for (uint64_t i = 0; i < 64; i++)
 		if (shd_store(cpu, UBASE + i * PAGE, 0xbad) != 0)
 			break;			/* out of frames: fine */
-	step_set(&w->step, 2);
+	step_set(&w->step, 3);
 	return 0;
 }
 
@@ -184,7 +187,6 @@ Test(api, a_failed_shootdown_quarantines_the_frames, .timeout = 30)
 	memset(&w, 0, sizeof(w));
 	w.a = test_mm(m);
 	w.b = test_mm(m);
-	/* CPU 0 needs CPU 1 in the mm first, so submit CPU 1 first. */
 	cr_assert_eq(shd_cpu_submit(m, 1, wedge_cpu1, &w), 0);
 	cr_assert_eq(shd_cpu_submit(m, 0, wedge_cpu0, &w), 0);
 	cr_assert_eq(shd_cpu_join(m, 0, NULL), 0);
