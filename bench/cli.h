@@ -25,6 +25,8 @@ struct cli_opts {
 	char sets[16][64];		/* --set k=v as given, reapplied per policy */
 	unsigned nsets;
 	char faults_text[256];		/* --inject names, for replay lines */
+	int argc;			/* the command's own arguments, */
+	char **argv;			/* for the replay line */
 };
 
 /* What a workload run produced. */
@@ -32,7 +34,8 @@ struct wl_result {
 	uint64_t ops;			/* operations the workload counts */
 	uint64_t wall_ns;		/* host time of the measured phase */
 	uint64_t check_failures;	/* workload's own read-back failures */
-	char note[160];			/* first failure, if any */
+	char note[160];			/* first check failure, if any */
+	char errtxt[256];		/* why the run failed, if it did */
 	struct shd_stats stats;
 };
 

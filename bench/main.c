@@ -35,7 +35,7 @@ static uint64_t parse_u64(const char *opt, const char *s, uint64_t lo,
 	errno = 0;
 	if (!s || !*s || *s == '-' || *s == '+')
 		usage_error("%s: '%s' is not a non-negative number", opt, s ? s : "");
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);	/* decimal only: 010 is ten */
 	if (*end || errno == ERANGE)
 		usage_error("%s: '%s' is not a number", opt, s);
 	if (v < lo || v > hi)
@@ -95,6 +95,8 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 {
 	struct cli_opts *o = &p->o;
 
+	o->argc = argc;
+	o->argv = argv;
 	for (int i = 0; i < argc; i++) {
 		char name[64];
 		const char *arg = argv[i], *val = NULL, *eq;
@@ -184,10 +186,12 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 				o->format = FMT_TABLE;
 			else if (!strcmp(v, "json"))
 				o->format = FMT_JSON;
-			else if (!strcmp(v, "csv"))
+			else if (!strcmp(v, "csv") && strstr(allowed, " --csv "))
 				o->format = FMT_CSV;
 			else
-				usage_error("--format: '%s' is not table, json or csv", v);
+				usage_error("--format: '%s' is not one of %s", v,
+					    strstr(allowed, " --csv ") ? "table, json, csv"
+								     : "table, json");
 		} else if (!strcmp(name, "--tlb")) {
 			parse_geometry(name, need_value(argc, argv, &i, name, val),
 				       &o->cfg.dtlb);
@@ -391,8 +395,6 @@ static int cmd_run(int argc, char **argv)
 	if (p.o.format == FMT_JSON) {
 		print_run_json(&p.o, p.o.policy, &r, w->name);
 		printf("\n");
-	} else if (p.o.format == FMT_CSV) {
-		usage_error("--format csv is for compare/sweep; use table or json");
 	} else {
 		printf("%s on %u CPUs under %s: %" PRIu64 " ops in %.3f s (host time)\n",
 		       w->name, p.o.cfg.ncpus, p.o.policy, r.ops, r.wall_ns / 1e9);
@@ -536,7 +538,7 @@ static int cmd_compare(int argc, char **argv)
 	struct parsed p;
 
 	init_parsed(&p);
-	parse_common(argc, argv, &p, " --workload --policies --cpus --ops" MACHINE_OPTS);
+	parse_common(argc, argv, &p, " --workload --policies --cpus --ops --csv" MACHINE_OPTS);
 	if (p.help) {
 		printf("usage: shootdown compare --workload NAME [options]\n\n"
 		       "  --workload NAME      see 'list'\n"
@@ -607,12 +609,19 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (rc) {
 		report_failures(p.o.policy, &r, errtxt);
-		fprintf(stderr, "replay: shootdown check --cpus %u --ops %" PRIu64
-			" --seed %" PRIu64 " --policy %s", p.o.cfg.ncpus, p.o.ops,
-			p.o.seed, p.o.policy);
-		for (unsigned i = 0; i < p.o.nsets; i++)
-			fprintf(stderr, " --set %s", p.o.sets[i]);
-		fprintf(stderr, "%s\n", p.o.faults_text);
+		/* The command as given (every option that shaped the run),
+		 * with the seed made explicit if it was the default. */
+		bool seeded = false;
+
+		fprintf(stderr, "replay: shootdown check");
+		for (int i = 0; i < p.o.argc; i++) {
+			seeded |= !strncmp(p.o.argv[i], "--seed", 6);
+			fprintf(stderr, strpbrk(p.o.argv[i], " '\"$\\") ? " '%s'" : " %s",
+				p.o.argv[i]);
+		}
+		if (!seeded)
+			fprintf(stderr, " --seed %" PRIu64, p.o.seed);
+		fputc('\n', stderr);
 		fprintf(stderr, "(the seed fixes each CPU's operations; the "
 			"interleaving is the host scheduler's)\n");
 	}

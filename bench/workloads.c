@@ -32,6 +32,41 @@ static uint64_t rng_below(uint64_t *s, uint64_t n)
 }
 
 /*
+ * Tasks report errors by return value, but the text that explains one
+ * (shd_last_error()) lives on the CPU thread that failed: the trampoline
+ * copies the first one out for the controlling thread.
+ */
+struct tramp {
+	shd_task_fn fn;
+	void *arg;
+	int32_t failed;
+	char text[256];
+};
+
+static int trampoline(struct shd_cpu *cpu, void *arg)
+{
+	struct tramp *t = arg;
+	int err = t->fn(cpu, t->arg);
+
+	if (err < 0 && !__atomic_exchange_n(&t->failed, 1, __ATOMIC_ACQ_REL))
+		snprintf(t->text, sizeof(t->text), "cpu %u: %s", shd_cpu_id(cpu),
+			 shd_last_error());
+	return err;
+}
+
+/* shd_run_on() that keeps the first failure's text in ERRTXT. */
+static int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
+		     shd_task_fn fn, void *arg, char *errtxt, size_t len)
+{
+	struct tramp t = { fn, arg, 0, "" };
+	int err = shd_run_on(m, first, n, trampoline, &t);
+
+	if (err < 0 && t.failed && !errtxt[0])
+		snprintf(errtxt, len, "%s", t.text);
+	return err;
+}
+
+/*
  * The CPU roles of the munmap and mprotect workloads, like a process whose
  * threads run on some CPUs of a machine that also runs something else:
  *   busy   threads of mm A doing the work (at least 1, half the CPUs)
@@ -52,9 +87,9 @@ static struct roles roles_for(unsigned ncpus)
 	return r;
 }
 
-#define WL_BASE	0x10000000ull		/* a 2 MiB aligned start */
+#define WL_BASE	(1ull << 30)		/* aligned for every page size */
 #define WL_REGION_PAGES 8		/* pages each busy thread maps */
-#define WL_SPAN	(1ull << 21)		/* one page table per thread */
+#define WL_SPAN_PAGES 16		/* anchor + region, per CPU */
 
 struct shared_wl {
 	struct shd_mm *a, *b;
@@ -66,16 +101,16 @@ struct shared_wl {
 	char note[160];
 };
 
-static uint64_t region_of(unsigned cpu)
+static uint64_t region_of(const struct shared_wl *w, unsigned cpu)
 {
-	return WL_BASE + (uint64_t)cpu * WL_SPAN;
+	return WL_BASE + (uint64_t)cpu * WL_SPAN_PAGES * w->page;
 }
 
 /* Everyone runs A once: maps an anchor page in its span, touches it. */
 static int warm_a(struct shd_cpu *cpu, void *arg)
 {
 	struct shared_wl *w = arg;
-	uint64_t base = region_of(shd_cpu_id(cpu));
+	uint64_t base = region_of(w, shd_cpu_id(cpu));
 	int err;
 
 	if ((err = shd_switch_mm(cpu, w->a)))
@@ -90,7 +125,7 @@ static int warm_a(struct shd_cpu *cpu, void *arg)
 static int run_b(struct shd_cpu *cpu, void *arg)
 {
 	struct shared_wl *w = arg;
-	uint64_t base = region_of(shd_cpu_id(cpu));
+	uint64_t base = region_of(w, shd_cpu_id(cpu));
 	int err;
 
 	if ((err = shd_switch_mm(cpu, w->b)))
@@ -116,7 +151,7 @@ static int busy_loop(struct shd_cpu *cpu, void *arg)
 {
 	struct shared_wl *w = arg;
 	unsigned id = shd_cpu_id(cpu);
-	uint64_t base = region_of(id) + w->page;	/* after the anchor */
+	uint64_t base = region_of(w, id) + w->page;	/* after the anchor */
 	uint64_t len = WL_REGION_PAGES * w->page;
 	int err;
 
@@ -186,13 +221,14 @@ static int run_roles(struct shd_machine *m, const struct cli_opts *o,
 	w.ops_per_cpu = (o->ops + ro.busy - 1) / ro.busy;
 	if ((err = shd_mm_create(m, &w.a)) || (err = shd_mm_create(m, &w.b)))
 		return err;
-	if ((err = shd_run_on(m, 0, n, warm_a, &w)))
+	if ((err = wl_run_on(m, 0, n, warm_a, &w, r->errtxt, sizeof(r->errtxt))))
 		goto out;
-	if (ro.other && (err = shd_run_on(m, ro.busy + ro.lazy, ro.other, run_b, &w)))
+	if (ro.other && (err = wl_run_on(m, ro.busy + ro.lazy, ro.other, run_b,
+					 &w, r->errtxt, sizeof(r->errtxt))))
 		goto out;
 	shd_machine_stats_reset(m);
 	t0 = now_ns();
-	err = shd_run_on(m, 0, ro.busy, busy_loop, &w);
+	err = wl_run_on(m, 0, ro.busy, busy_loop, &w, r->errtxt, sizeof(r->errtxt));
 	r->wall_ns = now_ns() - t0;
 	r->ops = w.ops_per_cpu * ro.busy;
 	r->check_failures = w.failures;
@@ -402,7 +438,7 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 		if ((err = shd_mm_create(m, &r.mm[i])))
 			return err;
 	t0 = now_ns();
-	err = shd_run_on(m, 0, n, random_task, &r);
+	err = wl_run_on(m, 0, n, random_task, &r, res->errtxt, sizeof(res->errtxt));
 	res->wall_ns = now_ns() - t0;
 	res->ops = r.ops;
 	res->check_failures = r.unexpected;
@@ -473,12 +509,13 @@ int wl_execute(const struct workload *w, const struct cli_opts *o,
 	if (err == -ETIMEDOUT) {
 		/* A CPU is wedged; the machine cannot be torn down safely. */
 		shd_machine_stats(m, &r->stats);
-		snprintf(errtxt, errlen, "%s", shd_last_error());
+		snprintf(errtxt, errlen, "%s", r->errtxt);
 		return err;
 	}
 	shd_machine_stats(m, &r->stats);
 	if (err && !errtxt[0])
-		snprintf(errtxt, errlen, "%s: %s", shd_strerror(err), shd_last_error());
+		snprintf(errtxt, errlen, "%s: %s", shd_strerror(err),
+			 r->errtxt[0] ? r->errtxt : shd_last_error());
 	/* Violations are printed by the caller from this machine. */
 	{
 		struct shd_violation v;
