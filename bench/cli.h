@@ -12,6 +12,30 @@
 
 enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV };
 
+/* cost.c: the modelled hardware cost of a run, in cycles. */
+struct cost_model {
+	double invlpg;		/* per single-page invalidation */
+	double full;		/* per full flush (refills counted apart) */
+	double miss;		/* per TLB miss */
+	double ipi_send;	/* per IPI sent */
+	double ipi_recv;	/* per IPI taken */
+};
+
+void cost_defaults(struct cost_model *c);
+/* KEY is "cost.NAME": 0, -ENOENT (no such key), -EINVAL (bad value). */
+int cost_set(struct cost_model *c, const char *key, const char *value);
+size_t cost_keys(const char *const **names, const char *const **helps);
+double cost_cycles(const struct cost_model *c, const struct shd_stats *s);
+
+/* A workload's own knob, set with --set NAME=VALUE. */
+struct wl_knob {
+	const char *name;
+	const char *help;
+	uint64_t def, lo, hi;
+};
+
+#define WL_MAX_KNOBS 8
+
 /* Options shared by run/compare/check. */
 struct cli_opts {
 	const char *workload;
@@ -24,6 +48,8 @@ struct cli_opts {
 	struct shd_config cfg;		/* policy and faults applied */
 	char sets[16][64];		/* --set k=v as given, reapplied per policy */
 	unsigned nsets;
+	struct cost_model cost;		/* cost.* keys applied */
+	uint64_t knob[WL_MAX_KNOBS];	/* the workload's knobs, resolved */
 	char faults_text[256];		/* --inject names, for replay lines */
 	int argc;			/* the command's own arguments, */
 	char **argv;			/* for the replay line */
@@ -46,7 +72,16 @@ struct workload {
 	unsigned min_cpus;
 	int (*run)(struct shd_machine *m, const struct cli_opts *o,
 		   struct wl_result *r);
+	const struct wl_knob *knobs;	/* NULL-terminated by name */
 };
+
+/*
+ * Resolve O's --set list for workload W: policy knobs are checked against a
+ * preset, cost.* keys go to o->cost, W's knobs to o->knob[] (defaults
+ * first).  0, or -1 with a one-line reason in ERR.
+ */
+int cli_resolve_sets(struct cli_opts *o, const struct workload *w,
+		     char *err, size_t len);
 
 const struct workload *wl_find(const char *name);
 const struct workload *wl_all(size_t *count);
@@ -60,11 +95,21 @@ const struct workload *wl_all(size_t *count);
 int wl_execute(const struct workload *w, const struct cli_opts *o,
 	       const char *policy, struct wl_result *r, char *err, size_t errlen);
 
-/* The preset NAME with O's --set overrides applied: 0 or -errno. */
+/* The preset NAME with O's policy --set overrides applied: 0 or -errno
+ * (cost.* keys and workload knobs are skipped here). */
 int cli_policy(const struct cli_opts *o, const char *name,
 	       struct shd_policy *out);
 
 int cmd_calibrate(int argc, char **argv);
+
+/* sweep.c */
+int sweep_parse(const char *spec, char *name, size_t namelen, uint64_t *vals,
+		char *err, size_t errlen);
+int sweep_best(const double *cost, int n);
+/* 0, 1 (gnuplot failed: ERR says why) or 2 (bad file name). */
+int sweep_plot(const char *file, const char *workload, const char *name,
+	       const uint64_t *vals, const double *cost, int n, int best,
+	       char *err, size_t errlen);
 
 /* output.c */
 void out_json_string(FILE *f, const char *s);

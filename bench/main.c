@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 static const char *prog = "shootdown";
+static char self_path[4096] = "shootdown";	/* for commands we print */
 
 __attribute__((noreturn, format(printf, 1, 2)))
 static void usage_error(const char *fmt, ...)
@@ -77,6 +79,10 @@ struct parsed {
 	struct cli_opts o;
 	char policies[256];
 	char cpus_list[256];
+	char param[128];
+	char plot[256];
+	unsigned jobs;
+	bool emit_jobs;
 	bool help;
 };
 
@@ -145,7 +151,6 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 		} else if (!strcmp(name, "--set")) {
 			const char *kv = need_value(argc, argv, &i, name, val);
 			const char *e = strchr(kv, '=');
-			struct shd_policy scratch;
 
 			if (!e || e == kv || !e[1])
 				usage_error("--set: '%s' is not KNOB=VALUE", kv);
@@ -153,14 +158,7 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 				usage_error("--set: at most 16 overrides");
 			if (strlen(kv) >= sizeof(o->sets[0]))
 				usage_error("--set: '%s' is too long", kv);
-			{
-				char k[64];
-
-				snprintf(k, sizeof(k), "%.*s", (int)(e - kv), kv);
-				shd_policy_preset("linux", &scratch);
-				if (shd_policy_set(&scratch, k, e + 1) < 0)
-					usage_error("--set: %s", shd_last_error());
-			}
+			/* Checked once the workload is known (its knobs). */
 			snprintf(o->sets[o->nsets++], sizeof(o->sets[0]), "%s", kv);
 		} else if (!strcmp(name, "--inject")) {
 			char buf[256], *items[SHD_FAULT__COUNT];
@@ -212,6 +210,22 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 			if (val)
 				usage_error("--no-oracle takes no value");
 			o->cfg.oracle = false;
+		} else if (!strcmp(name, "--param")) {
+			snprintf(p->param, sizeof(p->param), "%s",
+				 need_value(argc, argv, &i, name, val));
+		} else if (!strcmp(name, "--plot")) {
+			const char *v = need_value(argc, argv, &i, name, val);
+
+			if (strlen(v) >= sizeof(p->plot))
+				usage_error("--plot: file name too long");
+			snprintf(p->plot, sizeof(p->plot), "%s", v);
+		} else if (!strcmp(name, "--jobs")) {
+			p->jobs = (unsigned)parse_u64(name, need_value(argc, argv, &i,
+						      name, val), 1, 256);
+		} else if (!strcmp(name, "--emit-jobs")) {
+			if (val)
+				usage_error("--emit-jobs takes no value");
+			p->emit_jobs = true;
 		} else if (!strcmp(name, "--no-bind")) {
 			if (val)
 				usage_error("--no-bind takes no value");
@@ -352,18 +366,58 @@ static void print_run_json(const struct cli_opts *o, const char *policy,
 	printf(", \"knobs\": ");
 	out_json_string(stdout, knobs);
 	printf(", \"cpus\": %u, \"seed\": %" PRIu64 ", \"ops\": %" PRIu64
-	       ", \"wall_ns\": %" PRIu64 ", \"check_failures\": %" PRIu64 ", ",
-	       o->cfg.ncpus, o->seed, r->ops, r->wall_ns, r->check_failures);
+	       ", \"wall_ns\": %" PRIu64 ", \"check_failures\": %" PRIu64
+	       ", \"modelled_cycles\": %.0f, \"modelled_cycles_per_op\": %.1f, ",
+	       o->cfg.ncpus, o->seed, r->ops, r->wall_ns, r->check_failures,
+	       cost_cycles(&o->cost, &r->stats),
+	       r->ops ? cost_cycles(&o->cost, &r->stats) / (double)r->ops : 0.0);
 	out_stats_json(stdout, &r->stats);
 	printf("}");
 }
 
+/* One CSV header and one row per run, the same for run and compare. */
+static void print_csv_header(void)
+{
+	size_t n;
+	const struct shd_stat_field *f = shd_stat_fields(&n);
+
+	printf("workload,policy,sets,cpus,seed,ops,wall_ns,modelled_cycles");
+	for (size_t k = 0; k < n; k++)
+		printf(",%s", f[k].name);
+	printf("\n");
+}
+
+static void print_csv_row(const struct cli_opts *o, const char *workload,
+			  const char *policy, unsigned cpus,
+			  const struct wl_result *r)
+{
+	size_t n;
+	const struct shd_stat_field *f = shd_stat_fields(&n);
+
+	printf("%s,%s,", workload, policy);
+	for (unsigned i = 0; i < o->nsets; i++)	/* which point this is */
+		printf("%s%s", i ? ";" : "", o->sets[i]);
+	printf(",%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.0f", cpus, o->seed,
+	       r->ops, r->wall_ns, cost_cycles(&o->cost, &r->stats));
+	for (size_t k = 0; k < n; k++)
+		printf(",%" PRIu64, *(const uint64_t *)((const char *)&r->stats +
+							 f[k].offset));
+	printf("\n");
+}
+
 static void finish_opts(struct cli_opts *o, const struct workload *w)
 {
+	char err[256];
+
 	o->cfg.ncpus = o->ncpus;
 	o->cfg.seed = o->seed;
 	if (!o->ops_set)
 		o->ops = w->default_ops;
+	if (cli_resolve_sets(o, w, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+	if (o->ncpus < w->min_cpus)
+		usage_error("workload %s needs at least %u CPUs", w->name,
+			    w->min_cpus);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -375,14 +429,15 @@ static int cmd_run(int argc, char **argv)
 	int rc;
 
 	init_parsed(&p);
-	parse_common(argc, argv, &p, " --workload --policy --cpus --ops" MACHINE_OPTS);
+	parse_common(argc, argv, &p, " --workload --policy --cpus --ops --csv"
+		     MACHINE_OPTS);
 	if (p.help) {
 		printf("usage: shootdown run --workload NAME [options]\n\n"
 		       "  --workload NAME      munmap, mprotect, random (see 'list')\n"
 		       "  --policy NAME        broadcast or linux     (default linux)\n"
 		       "  --cpus N             simulated CPUs, 1..%u  (default 8)\n"
 		       "  --ops N              operations (default: the workload's)\n"
-		       "  --format table|json  output                 (default table)\n%s",
+		       "  --format table|json|csv                     (default table)\n%s",
 		       SHD_MAX_CPUS, machine_help);
 		return 0;
 	}
@@ -395,10 +450,18 @@ static int cmd_run(int argc, char **argv)
 	if (p.o.format == FMT_JSON) {
 		print_run_json(&p.o, p.o.policy, &r, w->name);
 		printf("\n");
+	} else if (p.o.format == FMT_CSV) {
+		print_csv_header();
+		print_csv_row(&p.o, w->name, p.o.policy, p.o.cfg.ncpus, &r);
 	} else {
 		printf("%s on %u CPUs under %s: %" PRIu64 " ops in %.3f s (host time)\n",
 		       w->name, p.o.cfg.ncpus, p.o.policy, r.ops, r.wall_ns / 1e9);
 		print_stats_table(&r);
+		printf("  %-22s %14.0f   modelled hardware cost: counters x "
+		       "cost.* (cycles)\n", "modelled_cycles",
+		       cost_cycles(&p.o.cost, &r.stats));
+		printf("  %-22s %14.1f   ... per op\n", "modelled_cycles/op",
+		       r.ops ? cost_cycles(&p.o.cost, &r.stats) / (double)r.ops : 0.0);
 	}
 	rc = report_failures(p.o.policy, &r, errtxt);
 	return rc;
@@ -450,22 +513,11 @@ static int cmd_compare_impl(struct parsed *p, bool defaults)
 		return rc;
 	}
 	if (p->o.format == FMT_CSV) {
-		size_t n;
-		const struct shd_stat_field *f = shd_stat_fields(&n);
-
-		printf("workload,policy,cpus,ops,wall_ns");
-		for (size_t k = 0; k < n; k++)
-			printf(",%s", f[k].name);
-		printf("\n");
+		print_csv_header();
 		for (unsigned c = 0; c < ncp; c++)
-			for (unsigned i = 0; i < npol; i++) {
-				printf("%s,%s,%u,%" PRIu64 ",%" PRIu64, w->name, pol[i],
-				       cpus[c], res[i][c].ops, res[i][c].wall_ns);
-				for (size_t k = 0; k < n; k++)
-					printf(",%" PRIu64, *(const uint64_t *)
-					       ((const char *)&res[i][c].stats + f[k].offset));
-				printf("\n");
-			}
+			for (unsigned i = 0; i < npol; i++)
+				print_csv_row(&p->o, w->name, pol[i], cpus[c],
+					      &res[i][c]);
 		return rc;
 	}
 	for (unsigned c = 0; c < ncp; c++) {
@@ -513,6 +565,10 @@ static int cmd_compare_impl(struct parsed *p, bool defaults)
 		for (unsigned i = 0; i < npol; i++)
 			printf(" %14.3f", res[i][c].ops ?
 			       (double)res[i][c].stats.ipis_sent / (double)res[i][c].ops : 0.0);
+		printf("\n  %-22s", "modelled_cycles/op");
+		for (unsigned i = 0; i < npol; i++)
+			printf(" %14.1f", res[i][c].ops ? cost_cycles(&p->o.cost,
+			       &res[i][c].stats) / (double)res[i][c].ops : 0.0);
 		printf("\n  %-22s", "wall_ms (host)");
 		for (unsigned i = 0; i < npol; i++)
 			printf(" %14.1f", res[i][c].wall_ns / 1e6);
@@ -551,6 +607,265 @@ static int cmd_compare(int argc, char **argv)
 		return 0;
 	}
 	return cmd_compare_impl(&p, false);
+}
+
+/* Run one sweep point in a child; the result comes back through FD. */
+static void sweep_child(const struct workload *w, struct cli_opts *o,
+			const char *policy, int fd)
+{
+	struct {
+		int rc;
+		struct wl_result r;
+		char err[320];
+	} out;
+	ssize_t off = 0;
+
+	memset(&out, 0, sizeof(out));
+	out.rc = wl_execute(w, o, policy, &out.r, out.err, sizeof(out.err));
+	while (off < (ssize_t)sizeof(out)) {
+		ssize_t k = write(fd, (char *)&out + off, sizeof(out) - (size_t)off);
+
+		if (k <= 0)
+			break;
+		off += k;
+	}
+	_exit(0);
+}
+
+static int cmd_sweep(int argc, char **argv)
+{
+	static uint64_t vals[1000];
+	static struct cli_opts po[1000];
+	static struct wl_result res[1000];
+	static double cost[1000];
+	struct parsed p;
+	const struct workload *w;
+	char name[64], err[320];
+	int n, best, rc = 0;
+	bool progress = isatty(2);
+
+	init_parsed(&p);
+	parse_common(argc, argv, &p, " --workload --policy --cpus --ops --param "
+		     "--plot --jobs --emit-jobs --csv" MACHINE_OPTS);
+	if (p.help) {
+		printf("usage: shootdown sweep --workload NAME [--param NAME=LO..HI"
+		       "[:STEP|xFACTOR]] [options]\n\n"
+		       "Runs the workload once per value of one knob (a policy knob, a\n"
+		       "cost.* key or a workload knob), prints a row per point with\n"
+		       "the modelled cost, and names the cheapest point: for the\n"
+		       "default, the break-even tlb_single_page_flush_ceiling.\n\n"
+		       "  --workload NAME      see 'list' (rangeflush is the range-flush one)\n"
+		       "  --param SPEC         NAME=LO..HI[:STEP|xFACTOR] (default ceiling=0..128:8)\n"
+		       "  --policy NAME        the policy the knob is applied to (default linux)\n"
+		       "  --cpus N             simulated CPUs                (default 8)\n"
+		       "  --ops N              operations per point (default: the workload's)\n"
+		       "  --plot FILE          draw the cost curve with gnuplot (.svg or .png)\n"
+		       "  --jobs N             run N points at once in separate processes (default 1)\n"
+		       "  --emit-jobs          print one self-contained command per point and stop\n"
+		       "  --format table|json|csv                         (default table)\n%s",
+		       machine_help);
+		return 0;
+	}
+	if (p.cpus_list[0])
+		usage_error("sweep takes one --cpus value");
+	w = need_workload(p.o.workload);
+	need_policy(p.o.policy);
+	n = sweep_parse(p.param[0] ? p.param : "ceiling=0..128:8", name,
+			sizeof(name), vals, err, sizeof(err));
+	if (n < 0)
+		usage_error("%s", err);
+	if (p.plot[0]) {
+		const char *ext = strrchr(p.plot, '.');
+
+		if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
+			usage_error("--plot: '%s' must end in .svg or .png", p.plot);
+		if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+			fprintf(stderr, "shootdown: --plot needs gnuplot (apt-get "
+				"install gnuplot-nox, or run scripts/setup)\n");
+			return 1;
+		}
+	}
+	/* Every point must be valid before the first one runs. */
+	for (int i = 0; i < n; i++) {
+		char kv[128];
+
+		po[i] = p.o;
+		if (po[i].nsets == 16)
+			usage_error("--set: at most 15 overrides with --param");
+		snprintf(kv, sizeof(kv), "%s=%" PRIu64, name, vals[i]);
+		if (strlen(kv) >= sizeof(po[i].sets[0]))
+			usage_error("--param: '%s' is too long", kv);
+		memcpy(po[i].sets[po[i].nsets++], kv, strlen(kv) + 1);
+		finish_opts(&po[i], w);
+		if (strcmp(name, "ceiling") == 0 && vals[i] > SHD_CEILING_MAX)
+			usage_error("--param: ceiling %" PRIu64 " is over %u",
+				    vals[i], SHD_CEILING_MAX);
+	}
+	if (p.emit_jobs) {
+		bool seeded = false;
+
+		for (int a = 0; a < argc; a++)
+			seeded |= !strncmp(argv[a], "--seed", 6);
+		for (int i = 0; i < n; i++) {
+			printf(strpbrk(self_path, " '\"$\\") ? "'%s' run" : "%s run",
+			       self_path);
+			for (int a = 0; a < argc; a++) {
+				const char *s = argv[a];
+
+				if (!strncmp(s, "--param", 7) || !strncmp(s, "--plot", 6) ||
+				    !strncmp(s, "--jobs", 6) || !strncmp(s, "--format", 8)) {
+					if (!strchr(s, '='))
+						a++;	/* and its value */
+					continue;
+				}
+				if (!strcmp(s, "--emit-jobs"))
+					continue;
+				printf(strpbrk(s, " '\"$\\") ? " '%s'" : " %s", s);
+			}
+			if (!seeded)
+				printf(" --seed %" PRIu64, p.o.seed);
+			printf(" --set %s=%" PRIu64 " --format csv\n", name, vals[i]);
+		}
+		return 0;
+	}
+	if (p.jobs > 1) {
+		int fds[1000];
+		pid_t pids[1000];
+		int next = 0, done = 0, running = 0;
+
+		while (done < n) {
+			while (running < (int)p.jobs && next < n) {
+				int pipefd[2];
+
+				if (pipe(pipefd))
+					usage_error("--jobs: %s", strerror(errno));
+				fflush(NULL);
+				pids[next] = fork();
+				if (pids[next] == 0) {
+					close(pipefd[0]);
+					sweep_child(w, &po[next], p.o.policy, pipefd[1]);
+				}
+				close(pipefd[1]);
+				fds[next++] = pipefd[0];
+				running++;
+			}
+			/* Collect the oldest running point. */
+			struct {
+				int rc;
+				struct wl_result r;
+				char err[320];
+			} in;
+			ssize_t off = 0, k;
+
+			memset(&in, 0, sizeof(in));
+			while (off < (ssize_t)sizeof(in) &&
+			       (k = read(fds[done], (char *)&in + off,
+					 sizeof(in) - (size_t)off)) > 0)
+				off += k;
+			close(fds[done]);
+			waitpid(pids[done], NULL, 0);
+			if (off != (ssize_t)sizeof(in)) {
+				fprintf(stderr, "shootdown: sweep point %s=%" PRIu64
+					" died\n", name, vals[done]);
+				return 1;
+			}
+			if (in.rc == WL_BAD_INPUT)
+				usage_error("%s", in.err);
+			if (in.rc < 0) {
+				fprintf(stderr, "shootdown: sweep point %s=%" PRIu64
+					" failed: %s\n", name, vals[done], in.err);
+				return 1;
+			}
+			res[done] = in.r;
+			rc |= report_failures(p.o.policy, &res[done], in.err);
+			done++;
+			running--;
+			if (progress)
+				fprintf(stderr, "\rsweep: %d/%d points", done, n);
+		}
+	} else {
+		for (int i = 0; i < n; i++) {
+			if (progress)
+				fprintf(stderr, "\rsweep: point %d/%d (%s=%" PRIu64 ")   ",
+					i + 1, n, name, vals[i]);
+			run_or_die(w, &po[i], p.o.policy, &res[i], err, sizeof(err));
+			rc |= report_failures(p.o.policy, &res[i], err);
+		}
+	}
+	if (progress)
+		fprintf(stderr, "\r\033[K");
+	for (int i = 0; i < n; i++)
+		cost[i] = res[i].ops ? cost_cycles(&po[i].cost, &res[i].stats) /
+				       (double)res[i].ops : 0.0;
+	best = sweep_best(cost, n);
+	if (p.o.format == FMT_JSON) {
+		printf("{\"param\": ");
+		out_json_string(stdout, name);
+		printf(", \"best\": %" PRIu64 ", \"points\": [", vals[best]);
+		for (int i = 0; i < n; i++) {
+			printf("%s\n  {\"value\": %" PRIu64 ", \"run\": ", i ? "," : "",
+			       vals[i]);
+			print_run_json(&po[i], p.o.policy, &res[i], w->name);
+			printf("}");
+		}
+		printf("\n]}\n");
+	} else if (p.o.format == FMT_CSV) {
+		size_t nf;
+		const struct shd_stat_field *f = shd_stat_fields(&nf);
+
+		printf("%s,workload,policy,cpus,ops,wall_ns,modelled_cycles,"
+		       "modelled_cycles_per_op", name);
+		for (size_t k = 0; k < nf; k++)
+			printf(",%s", f[k].name);
+		printf("\n");
+		for (int i = 0; i < n; i++) {
+			printf("%" PRIu64 ",%s,%s,%u,%" PRIu64 ",%" PRIu64 ",%.0f,%.1f",
+			       vals[i], w->name, p.o.policy, p.o.ncpus, res[i].ops,
+			       res[i].wall_ns, cost[i] * (double)res[i].ops, cost[i]);
+			for (size_t k = 0; k < nf; k++)
+				printf(",%" PRIu64, *(const uint64_t *)
+				       ((const char *)&res[i].stats + f[k].offset));
+			printf("\n");
+		}
+	} else {
+		printf("sweep of %s on %s, %u CPUs, %s, %" PRIu64 " ops per point\n",
+		       name, w->name, p.o.ncpus, p.o.policy, po[0].ops);
+		printf("  %10s %10s %12s %12s %12s %12s %14s %10s\n", name,
+		       "ipis/op", "full/op", "partial/op", "invlpg/op", "misses/op",
+		       "cycles/op", "wall_ms");
+		for (int i = 0; i < n; i++) {
+			double ops = res[i].ops ? (double)res[i].ops : 1.0;
+			const struct shd_stats *s = &res[i].stats;
+
+			printf("  %10" PRIu64 " %10.3f %12.3f %12.3f %12.2f %12.2f %14.1f "
+			       "%10.1f%s\n", vals[i], s->ipis_sent / ops,
+			       (s->flushes_full + s->switch_flushes) / ops,
+			       s->flushes_partial / ops, s->pages_invalidated / ops,
+			       s->tlb_misses / ops, cost[i], res[i].wall_ns / 1e6,
+			       i == best ? "  <- cheapest" : "");
+		}
+	}
+	/* The answer, on stderr so that CSV and JSON stay clean. */
+	if (!strcmp(name, "ceiling"))
+		fprintf(stderr, "break-even ceiling: %" PRIu64 " pages (lowest "
+			"modelled cost, %.1f cycles/op; Linux x86 uses 33)\n",
+			vals[best], cost[best]);
+	else
+		fprintf(stderr, "cheapest %s: %" PRIu64 " (%.1f modelled cycles/op)\n",
+			name, vals[best], cost[best]);
+	if (p.plot[0]) {
+		int prc = sweep_plot(p.plot, w->name, name, vals, cost, n, best,
+				     err, sizeof(err));
+
+		if (prc == 2)
+			usage_error("%s", err);
+		if (prc) {
+			fprintf(stderr, "shootdown: %s\n", err);
+			return 1;
+		}
+		fprintf(stderr, "plot: %s\n", p.plot);
+	}
+	return rc;
 }
 
 static int cmd_default(void)
@@ -670,11 +985,16 @@ static int cmd_list(int argc, char **argv)
 		printf("}\n");
 		return 0;
 	}
-	printf("workloads (--workload):\n");
+	printf("workloads (--workload) and their knobs (--set KNOB=N):\n");
 	w = wl_all(&n);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		printf("  %-12s %s (default --ops %" PRIu64 ")\n", w[i].name,
 		       w[i].help, w[i].default_ops);
+		for (unsigned k = 0; w[i].knobs && w[i].knobs[k].name; k++)
+			printf("    %-14s %s (default %" PRIu64 ", %" PRIu64 "..%"
+			       PRIu64 ")\n", w[i].knobs[k].name, w[i].knobs[k].help,
+			       w[i].knobs[k].def, w[i].knobs[k].lo, w[i].knobs[k].hi);
+	}
 	printf("\npolicies (--policy, --policies):\n");
 	v = shd_policy_presets(&n);
 	for (size_t i = 0; i < n; i++)
@@ -683,6 +1003,15 @@ static int cmd_list(int argc, char **argv)
 	v = shd_policy_knobs(&n);
 	for (size_t i = 0; i < n; i++)
 		printf("  %-12s %s\n", v[i].name, v[i].help);
+	{
+		const char *const *cn, *const *ch;
+		size_t nc = cost_keys(&cn, &ch);
+
+		printf("\ncost model (--set cost.KEY=CYCLES; reported as "
+		       "modelled_cycles):\n");
+		for (size_t i = 0; i < nc; i++)
+			printf("  %-18s %s\n", cn[i], ch[i]);
+	}
 	printf("\nfaults (--inject FAULT):\n");
 	v = shd_faults(&n);
 	for (size_t i = 0; i < n; i++)
@@ -702,6 +1031,12 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	{
+		ssize_t k = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+
+		if (k > 0)
+			self_path[k] = 0;
+	}
 	if (!cmd)
 		return cmd_default();
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
@@ -716,6 +1051,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(cmd, "compare"))
 		return cmd_compare(argc - 2, argv + 2);
+	if (!strcmp(cmd, "sweep"))
+		return cmd_sweep(argc - 2, argv + 2);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 2, argv + 2);
 	if (!strcmp(cmd, "calibrate"))

@@ -2,6 +2,7 @@
 /* Workloads of the shootdown CLI: munmap, mprotect and the random check mix. */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +89,18 @@ static struct roles roles_for(unsigned ncpus)
 }
 
 #define WL_BASE	(1ull << 30)		/* aligned for every page size */
-#define WL_REGION_PAGES 8		/* pages each busy thread maps */
-#define WL_SPAN_PAGES 16		/* anchor + region, per CPU */
+
+enum { K_ROLES_PAGES };			/* knobs of munmap and mprotect */
+
+static const struct wl_knob roles_knobs[] = {
+	{ "pages", "pages each busy thread maps per operation", 8, 1, 512 },
+	{ NULL, NULL, 0, 0, 0 },
+};
 
 struct shared_wl {
 	struct shd_mm *a, *b;
 	uint64_t page;
+	uint64_t npages;		/* per busy thread, after its anchor */
 	uint64_t ops_per_cpu;
 	uint64_t seed;
 	unsigned mode;			/* 0 munmap, 1 mprotect */
@@ -103,7 +110,7 @@ struct shared_wl {
 
 static uint64_t region_of(const struct shared_wl *w, unsigned cpu)
 {
-	return WL_BASE + (uint64_t)cpu * WL_SPAN_PAGES * w->page;
+	return WL_BASE + (uint64_t)cpu * (w->npages + 1) * w->page;
 }
 
 /* Everyone runs A once: maps an anchor page in its span, touches it. */
@@ -152,7 +159,7 @@ static int busy_loop(struct shd_cpu *cpu, void *arg)
 	struct shared_wl *w = arg;
 	unsigned id = shd_cpu_id(cpu);
 	uint64_t base = region_of(w, id) + w->page;	/* after the anchor */
-	uint64_t len = WL_REGION_PAGES * w->page;
+	uint64_t len = w->npages * w->page;
 	int err;
 
 	if ((err = shd_switch_mm(cpu, w->a)))
@@ -167,7 +174,7 @@ static int busy_loop(struct shd_cpu *cpu, void *arg)
 			if ((err = shd_mmap(cpu, w->a, base, len,
 					    SHD_PROT_READ | SHD_PROT_WRITE)))
 				return err;
-			for (uint64_t p = 0; p < WL_REGION_PAGES; p++)
+			for (uint64_t p = 0; p < w->npages; p++)
 				if ((err = shd_store(cpu, base + p * w->page, tag)))
 					return err;
 			if ((err = shd_munmap(cpu, w->a, base, len)))
@@ -178,7 +185,7 @@ static int busy_loop(struct shd_cpu *cpu, void *arg)
 
 			if ((err = shd_mprotect(cpu, w->a, base, len, prot)))
 				return err;
-			for (uint64_t p = 0; p < WL_REGION_PAGES; p++) {
+			for (uint64_t p = 0; p < w->npages; p++) {
 				uint64_t va = base + p * w->page, v = 0;
 
 				if (prot & SHD_PROT_WRITE) {
@@ -216,6 +223,7 @@ static int run_roles(struct shd_machine *m, const struct cli_opts *o,
 	int err;
 
 	w.page = 1ull << shd_machine_config(m)->page_shift;
+	w.npages = o->knob[K_ROLES_PAGES];
 	w.mode = mode;
 	w.seed = o->seed;
 	w.ops_per_cpu = (o->ops + ro.busy - 1) / ro.busy;
@@ -251,6 +259,166 @@ static int wl_mprotect(struct shd_machine *m, const struct cli_opts *o,
 		       struct wl_result *r)
 {
 	return run_roles(m, o, r, 1);
+}
+
+/* ---- rangeflush: MMTests' tlbflush (Alex Shi's range-flush benchmark) ---- */
+
+/*
+ * CPU 0 unmaps a random range of range_min..range_max pages of a shared
+ * region and maps it back, over and over; every other CPU reads pages of
+ * its own hot set (hot pages, fitting its TLB) in between.  Each unmap must
+ * reach the readers: page by page if the range is at most the ceiling,
+ * otherwise as a full flush that throws their hot sets away, to be refilled
+ * miss by miss.  To keep the counts independent of host scheduling the CPUs
+ * go in lockstep: each reader makes exactly `accesses` reads per epoch, and
+ * CPU 0 unmaps only when every reader is done with the epoch: the cost curve
+ * over the ceiling then depends on the policy, not on luck.  (The remapped
+ * pages fault back in on first read: the same faults at every ceiling.)
+ */
+enum { K_RF_PAGES, K_RF_HOT, K_RF_ACCESSES, K_RF_MIN, K_RF_MAX };
+
+static const struct wl_knob rangeflush_knobs[] = {
+	{ "pages", "pages in the shared region", 512, 16, 65536 },
+	{ "hot", "pages each reader keeps reading (its TLB working set)", 32, 1, 4096 },
+	{ "accesses", "reads per reader between two unmaps", 64, 1, 1000000 },
+	{ "range_min", "smallest range unmapped, pages", 1, 1, 65536 },
+	{ "range_max", "largest range unmapped, pages", 64, 1, 65536 },
+	{ NULL, NULL, 0, 0, 0 },
+};
+
+#define RF_BASE (1ull << 30)
+
+struct rf {
+	struct shd_mm *mm;
+	uint64_t page, pages, hot, accesses, rmin, rmax, ops, seed;
+	unsigned ncpus;
+	uint64_t epoch;			/* unmaps done; readers read once per */
+	uint64_t *done;			/* per reader, 64 bytes apart: epochs read */
+};
+
+static uint64_t *rf_done(struct rf *r, unsigned cpu)
+{
+	return &r->done[cpu * 8];
+}
+
+/* Wait until *P >= WANT, taking IPIs (the other side may wait for us). */
+static void rf_wait(struct shd_cpu *cpu, const uint64_t *p, uint64_t want)
+{
+	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < want) {
+		shd_cpu_poll(cpu);
+		sched_yield();	/* 2 host cores may carry many CPUs */
+	}
+}
+
+static int rf_reader(struct shd_cpu *cpu, void *arg)
+{
+	struct rf *r = arg;
+	unsigned id = shd_cpu_id(cpu);
+	uint64_t s = r->seed * 0x9e3779b97f4a7c15ull + id, first, v;
+	int err;
+
+	if ((err = shd_switch_mm(cpu, r->mm)))
+		return err;
+	/* The hot set: consecutive pages at a per-reader random offset. */
+	first = rng_below(&s, r->pages - r->hot + 1);
+	for (uint64_t e = 0; e <= r->ops; e++) {
+		rf_wait(cpu, &r->epoch, e);
+		for (uint64_t i = 0; i < r->accesses; i++) {
+			uint64_t va = RF_BASE + (first + rng_below(&s, r->hot)) * r->page;
+
+			err = shd_load(cpu, va, &v);
+			if (err)	/* the region is always mapped between unmaps */
+				return err;
+		}
+		__atomic_store_n(rf_done(r, id), e + 1, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static int rf_unmapper(struct shd_cpu *cpu, void *arg)
+{
+	struct rf *r = arg;
+	uint64_t s = r->seed * 0x100000001b3ull + 7;
+	int err;
+
+	if ((err = shd_switch_mm(cpu, r->mm)))
+		return err;
+	for (uint64_t i = 0; i < r->ops; i++) {
+		uint64_t n = r->rmin + rng_below(&s, r->rmax - r->rmin + 1);
+		uint64_t at = rng_below(&s, r->pages - n + 1);
+		uint64_t va = RF_BASE + at * r->page;
+
+		for (unsigned c = 1; c < r->ncpus; c++)	/* epoch i read */
+			rf_wait(cpu, rf_done(r, c), i + 1);
+		if ((err = shd_munmap(cpu, r->mm, va, n * r->page)) ||
+		    (err = shd_mmap(cpu, r->mm, va, n * r->page,
+				    SHD_PROT_READ | SHD_PROT_WRITE)))
+			break;
+		__atomic_store_n(&r->epoch, i + 1, __ATOMIC_RELEASE);
+	}
+	if (err)	/* let the readers finish rather than wait forever */
+		__atomic_store_n(&r->epoch, UINT64_MAX, __ATOMIC_RELEASE);
+	return err;
+}
+
+static int rf_map_all(struct shd_cpu *cpu, void *arg)
+{
+	struct rf *r = arg;
+	int err;
+
+	if ((err = shd_switch_mm(cpu, r->mm)))
+		return err;
+	return shd_mmap(cpu, r->mm, RF_BASE, r->pages * r->page,
+			SHD_PROT_READ | SHD_PROT_WRITE);
+}
+
+static int rf_task(struct shd_cpu *cpu, void *arg)
+{
+	return shd_cpu_id(cpu) == 0 ? rf_unmapper(cpu, arg) : rf_reader(cpu, arg);
+}
+
+static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
+			 struct wl_result *res)
+{
+	struct rf r = { 0 };
+	uint64_t t0;
+	int err;
+
+	r.page = 1ull << shd_machine_config(m)->page_shift;
+	r.pages = o->knob[K_RF_PAGES];
+	r.hot = o->knob[K_RF_HOT];
+	r.accesses = o->knob[K_RF_ACCESSES];
+	r.rmin = o->knob[K_RF_MIN];
+	r.rmax = o->knob[K_RF_MAX];
+	r.ops = o->ops;
+	r.seed = o->seed;
+	r.ncpus = shd_machine_ncpus(m);
+	if (r.hot > r.pages || r.rmin > r.rmax || r.rmax > r.pages) {
+		snprintf(res->errtxt, sizeof(res->errtxt), "rangeflush needs "
+			 "hot <= pages and range_min <= range_max <= pages");
+		return WL_BAD_INPUT;
+	}
+	if (r.ncpus < 2) {
+		snprintf(res->errtxt, sizeof(res->errtxt), "rangeflush needs at "
+			 "least 2 CPUs (one unmaps, the others read)");
+		return WL_BAD_INPUT;
+	}
+	r.done = calloc((size_t)r.ncpus * 8, sizeof(uint64_t));
+	if (!r.done || (err = shd_mm_create(m, &r.mm))) {
+		free(r.done);
+		return -ENOMEM;
+	}
+	/* Map the whole region first (CPU 0), then run. */
+	err = wl_run_on(m, 0, 1, rf_map_all, &r, res->errtxt, sizeof(res->errtxt));
+	t0 = now_ns();
+	if (!err)
+		err = wl_run_on(m, 0, r.ncpus, rf_task, &r, res->errtxt,
+				sizeof(res->errtxt));
+	res->wall_ns = now_ns() - t0;
+	res->ops = r.ops;
+	shd_mm_destroy(r.mm);
+	free(r.done);
+	return err;
 }
 
 /* ---- random: the check mix ---- */
@@ -451,13 +619,18 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 }
 
 static const struct workload workloads[] = {
-	{ "munmap", "threads of one mm map, touch and unmap 8 pages each; "
-	  "the other CPUs are lazy or run another mm", 4000, 1, wl_munmap },
-	{ "mprotect", "threads of one mm flip their 8 pages between RW and RO "
-	  "and touch them; a store while RO must fault", 4000, 1, wl_mprotect },
+	{ "munmap", "threads of one mm map, touch and unmap their pages; "
+	  "the other CPUs are lazy or run another mm", 4000, 1, wl_munmap,
+	  roles_knobs },
+	{ "mprotect", "threads of one mm flip their pages between RW and RO "
+	  "and touch them; a store while RO must fault", 4000, 1, wl_mprotect,
+	  roles_knobs },
+	{ "rangeflush", "MMTests tlbflush: CPU 0 unmaps and remaps random "
+	  "ranges while the others read their hot sets", 2000, 2,
+	  wl_rangeflush, rangeflush_knobs },
 	{ "random", "random map/unmap/protect/madvise/access/switch/lazy/flush/"
 	  "vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
-	  wl_random },
+	  wl_random, NULL },
 };
 
 const struct workload *wl_all(size_t *count)
@@ -489,8 +662,68 @@ int cli_policy(const struct cli_opts *o, const char *name,
 		eq = strchr(kv, '=');	/* checked when --set was parsed */
 		*eq = 0;
 		err = shd_policy_set(out, kv, eq + 1);
+		if (err == -ENOENT)	/* a cost key or a workload knob */
+			err = 0;
 	}
 	return err;
+}
+
+int cli_resolve_sets(struct cli_opts *o, const struct workload *w,
+		     char *errtxt, size_t len)
+{
+	struct shd_policy scratch;
+
+	cost_defaults(&o->cost);
+	for (unsigned k = 0; w && w->knobs && w->knobs[k].name; k++)
+		o->knob[k] = w->knobs[k].def;
+	for (unsigned i = 0; i < o->nsets; i++) {
+		char kv[sizeof(o->sets[0])], *key, *val, *end;
+		unsigned k;
+		int err;
+
+		snprintf(kv, sizeof(kv), "%s", o->sets[i]);
+		key = kv;
+		val = strchr(kv, '=');
+		*val++ = 0;
+		if (!strncmp(key, "cost.", 5)) {
+			err = cost_set(&o->cost, key, val);
+			if (err == -ENOENT)
+				snprintf(errtxt, len, "--set: unknown cost key '%s' "
+					 "(see 'shootdown list')", key);
+			else if (err)
+				snprintf(errtxt, len, "--set: %s takes a number of "
+					 "cycles in 0..1e9, not '%s'", key, val);
+			if (err)
+				return -1;
+			continue;
+		}
+		shd_policy_preset("linux", &scratch);
+		err = shd_policy_set(&scratch, key, val);
+		if (err == 0)
+			continue;
+		if (err != -ENOENT) {
+			snprintf(errtxt, len, "--set: %s", shd_last_error());
+			return -1;
+		}
+		for (k = 0; w && w->knobs && w->knobs[k].name; k++)
+			if (!strcmp(w->knobs[k].name, key))
+				break;
+		if (!w || !w->knobs || !w->knobs[k].name) {
+			snprintf(errtxt, len, "--set: unknown knob '%s': not a policy "
+				 "knob, a cost.* key or a knob of workload %s (see "
+				 "'shootdown list')", key, w ? w->name : "(none)");
+			return -1;
+		}
+		errno = 0;
+		o->knob[k] = strtoull(val, &end, 10);
+		if (*val < '0' || *val > '9' || *end || errno ||
+		    o->knob[k] < w->knobs[k].lo || o->knob[k] > w->knobs[k].hi) {
+			snprintf(errtxt, len, "--set: %s=%s: %s takes %" PRIu64 "..%"
+				 PRIu64, key, val, key, w->knobs[k].lo, w->knobs[k].hi);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int wl_execute(const struct workload *w, const struct cli_opts *o,
@@ -508,6 +741,11 @@ int wl_execute(const struct workload *w, const struct cli_opts *o,
 	if ((err = shd_machine_create(&cfg, &m)))
 		goto fail;
 	err = w->run(m, o, r);
+	if (err == WL_BAD_INPUT) {	/* the workload refused its knobs */
+		snprintf(errtxt, errlen, "%s", r->errtxt);
+		shd_machine_destroy(m);
+		return err;
+	}
 	if (err == -ETIMEDOUT) {
 		/* A CPU is wedged; the machine cannot be torn down safely. */
 		shd_machine_stats(m, &r->stats);
