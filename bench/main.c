@@ -270,6 +270,7 @@ static void print_help(void)
 	       "side by side\n"
 	       "  run         run one workload under one policy\n"
 	       "  compare     run one workload under several policies and CPU counts\n"
+	       "  sweep       run a workload over a range of one knob; plot, break-even\n"
 	       "  check       random operations with the oracle on; exit 1 on a "
 	       "violation\n"
 	       "  calibrate   measure this host: cache-line and emulated IPI round "
@@ -367,10 +368,12 @@ static void print_run_json(const struct cli_opts *o, const char *policy,
 	out_json_string(stdout, knobs);
 	printf(", \"cpus\": %u, \"seed\": %" PRIu64 ", \"ops\": %" PRIu64
 	       ", \"wall_ns\": %" PRIu64 ", \"check_failures\": %" PRIu64
-	       ", \"modelled_cycles\": %.0f, \"modelled_cycles_per_op\": %.1f, ",
+	       ", \"modelled_cycles\": %.0f, \"modelled_cycles_per_op\": %.1f"
+	       ", \"ipis_sent_per_op\": %.4f, ",
 	       o->cfg.ncpus, o->seed, r->ops, r->wall_ns, r->check_failures,
 	       cost_cycles(&o->cost, &r->stats),
-	       r->ops ? cost_cycles(&o->cost, &r->stats) / (double)r->ops : 0.0);
+	       r->ops ? cost_cycles(&o->cost, &r->stats) / (double)r->ops : 0.0,
+	       r->ops ? (double)r->stats.ipis_sent / (double)r->ops : 0.0);
 	out_stats_json(stdout, &r->stats);
 	printf("}");
 }
