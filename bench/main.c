@@ -252,7 +252,7 @@ static void init_parsed(struct parsed *p)
 static const char machine_help[] =
 "  --set KNOB=VALUE     override a policy knob (repeatable; see 'list')\n"
 "  --inject FAULT[,..]  inject protocol faults (repeatable; see 'list')\n"
-"  --tlb E:W            data TLB entries and ways        (default 64:4)\n"
+"  --tlb E:W            data TLB entries and ways        (default 1536:12)\n"
 "  --itlb E:W           split instruction TLB            (default unified)\n"
 "  --page-shift N       page size 2^N bytes, 12..30      (default 12)\n"
 "  --frames N           simulated physical pages         (default 16384)\n"

@@ -421,6 +421,180 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 	return err;
 }
 
+/* ---- will-it-scale tlb_flush2 ---- */
+
+/*
+ * Each task has a private anonymous region of `pages` pages (1 MiB) and
+ * loops over it one page at a time: store 1, madvise(MADV_DONTNEED) the
+ * page, read it back: it must be 0, as will-it-scale asserts; a flush that
+ * was missed leaves a translation to the old frame and the read returns 1.
+ * processes=0: the tasks are threads of one mm (every madvise must reach
+ * the other CPUs running it); processes=1: one mm each.
+ *
+ * What the read-back can see (scripts/cli-checks keeps this honest): with
+ * tasks pinned, as will-it-scale pins them (migrate=0, the default), a
+ * missed local flush or a range flush one page short leaves the task's own
+ * CPU with a translation to the freed frame and the read returns 1.  A
+ * skipped *remote* flush never shows: a thread only touches its own pages,
+ * on its own CPU.  migrate=1 moves each task to the next CPU after every
+ * step (store; madvise and read), so the old CPU keeps the translation:
+ * under "broadcast" the oracle then catches the task storing through it
+ * when it comes back, but under "linux" the old CPU's next local flush
+ * finds its tlb_gen several generations behind and flushes everything,
+ * before anything uses the stale entry.  So in this loop a missed remote
+ * IPI is repaired by generation catch-up, and will-it-scale's assert could
+ * not catch it on such a kernel either.
+ */
+enum { K_TF_PAGES, K_TF_PROCESSES, K_TF_MIGRATE };
+
+static const struct wl_knob tlbflush_knobs[] = {
+	{ "pages", "pages per task (will-it-scale: 1 MiB)", 256, 1, 65536 },
+	{ "processes", "0: tasks are threads of one mm; 1: one mm each", 0, 0, 1 },
+	{ "migrate", "0: tasks pinned, as will-it-scale; 1: move to the next "
+	  "CPU after each step", 0, 0, 1 },
+	{ NULL, NULL, 0, 0, 0 },
+};
+
+#define TF_BASE (1ull << 32)
+
+struct tf_task {
+	uint64_t page;			/* next page of its region */
+	uint64_t iterations;
+	int phase;			/* 0: store next; 1: madvise and read */
+};
+
+struct tf {
+	struct shd_mm *mm[SHD_MAX_CPUS];	/* [0] only for threads */
+	struct tf_task *task;
+	uint64_t page, pages, iters_per_task;
+	unsigned ntasks, processes, migrate;
+	uint64_t rounds;
+	int32_t arrived;
+	uint64_t round;			/* barrier generation */
+	uint64_t failures;
+	char note[160];
+};
+
+/* Barrier across the CPUs, taking IPIs while waiting. */
+static void tf_barrier(struct shd_cpu *cpu, struct tf *t, uint64_t gen)
+{
+	if (__atomic_add_fetch(&t->arrived, 1, __ATOMIC_ACQ_REL) == (int32_t)t->ntasks) {
+		__atomic_store_n(&t->arrived, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&t->round, gen + 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&t->round, __ATOMIC_ACQUIRE) <= gen) {
+		shd_cpu_poll(cpu);
+		sched_yield();
+	}
+}
+
+static uint64_t tf_va(const struct tf *t, unsigned task, uint64_t page)
+{
+	/* Threads share one mm: regions side by side; processes each own. */
+	return TF_BASE + ((t->processes ? 0 : (uint64_t)task * t->pages) + page) *
+			 t->page;
+}
+
+static int tf_cpu(struct shd_cpu *cpu, void *arg)
+{
+	struct tf *t = arg;
+	unsigned id = shd_cpu_id(cpu);
+	int err = 0;
+
+	for (uint64_t r = 0; r < t->rounds; r++) {
+		unsigned k = (unsigned)((id + (t->migrate ? r : 0)) % t->ntasks);
+		struct tf_task *task = &t->task[k];
+		struct shd_mm *mm = t->mm[t->processes ? k : 0];
+		uint64_t va = tf_va(t, k, task->page), v = 0;
+
+		if (!err && task->iterations < t->iters_per_task) {
+			err = shd_switch_mm(cpu, mm);
+			if (!err && task->phase == 0) {
+				err = shd_store(cpu, va, 1);
+				task->phase = 1;
+			} else if (!err) {
+				err = shd_madvise_dontneed(cpu, mm, va & ~(t->page - 1),
+							   t->page);
+				if (!err)
+					err = shd_load(cpu, va, &v);
+				if (!err && v != 0 &&
+				    __atomic_fetch_add(&t->failures, 1, __ATOMIC_RELAXED) == 0)
+					snprintf(t->note, sizeof(t->note), "task %u read "
+						 "back %" PRIu64 " at 0x%" PRIx64 " on cpu %u "
+						 "after MADV_DONTNEED, expected 0", k, v, va, id);
+				task->phase = 0;
+				task->page = (task->page + 1) % t->pages;
+				task->iterations++;
+			}
+		}
+		/* Keep stepping (and waiting) after an error: the others
+		 * must not wait for us at the barrier forever. */
+		tf_barrier(cpu, t, r);
+	}
+	return err;
+}
+
+static int tf_setup(struct shd_cpu *cpu, void *arg)
+{
+	struct tf *t = arg;
+	unsigned id = shd_cpu_id(cpu);
+	int err;
+
+	if (t->processes)
+		return shd_mmap(cpu, t->mm[id], TF_BASE, t->pages * t->page,
+				SHD_PROT_READ | SHD_PROT_WRITE);
+	if (id != 0)
+		return 0;
+	if ((err = shd_switch_mm(cpu, t->mm[0])))
+		return err;
+	return shd_mmap(cpu, t->mm[0], TF_BASE,
+			(uint64_t)t->ntasks * t->pages * t->page,
+			SHD_PROT_READ | SHD_PROT_WRITE);
+}
+
+static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
+			 struct wl_result *res)
+{
+	struct tf *t = calloc(1, sizeof(*t));
+	unsigned n = shd_machine_ncpus(m);
+	uint64_t t0;
+	int err = 0;
+
+	if (!t)
+		return -ENOMEM;
+	t->page = 1ull << shd_machine_config(m)->page_shift;
+	t->pages = o->knob[K_TF_PAGES];
+	t->processes = (unsigned)o->knob[K_TF_PROCESSES];
+	t->migrate = (unsigned)o->knob[K_TF_MIGRATE];
+	t->ntasks = n;
+	t->iters_per_task = (o->ops + n - 1) / n;
+	t->rounds = 2 * t->iters_per_task;	/* two steps per iteration */
+	t->task = calloc(n, sizeof(*t->task));
+	for (unsigned i = 0; t->task && i < (t->processes ? n : 1); i++)
+		if ((err = shd_mm_create(m, &t->mm[i])))
+			break;
+	if (!t->task || err) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = wl_run_on(m, 0, n, tf_setup, t, res->errtxt, sizeof(res->errtxt));
+	t0 = now_ns();
+	if (!err)
+		err = wl_run_on(m, 0, n, tf_cpu, t, res->errtxt, sizeof(res->errtxt));
+	res->wall_ns = now_ns() - t0;
+	res->ops = t->iters_per_task * n;
+	res->check_failures = t->failures;
+	snprintf(res->note, sizeof(res->note), "%s", t->note);
+out:
+	for (unsigned i = 0; i < n; i++)
+		if (t->mm[i])
+			shd_mm_destroy(t->mm[i]);
+	free(t->task);
+	free(t);
+	return err;
+}
+
 /* ---- random: the check mix ---- */
 
 #define RND_MMS 3
@@ -628,6 +802,9 @@ static const struct workload workloads[] = {
 	{ "rangeflush", "MMTests tlbflush: CPU 0 unmaps and remaps random "
 	  "ranges while the others read their hot sets", 2000, 2,
 	  wl_rangeflush, rangeflush_knobs },
+	{ "tlb_flush2", "will-it-scale tlb_flush2: store, MADV_DONTNEED, read "
+	  "back 0, one page at a time over a private anonymous 1 MiB per task",
+	  8000, 1, wl_tlb_flush2, tlbflush_knobs },
 	{ "random", "random map/unmap/protect/madvise/access/switch/lazy/flush/"
 	  "vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
 	  wl_random, NULL },

@@ -83,8 +83,8 @@ void shd_config_init(struct shd_config *cfg)
 		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ncpus = 8;
-	cfg->dtlb.entries = 64;		/* Skylake L1 dTLB: 64 entries, 4-way */
-	cfg->dtlb.ways = 4;
+	cfg->dtlb.entries = 1536;	/* Skylake STLB: 1536 entries, 12-way */
+	cfg->dtlb.ways = 12;
 	cfg->itlb.entries = 128;	/* L1 iTLB: 128 entries, 8-way */
 	cfg->itlb.ways = 8;
 	cfg->page_shift = 12;

@@ -26,8 +26,8 @@ Test(machine, config_init_describes_a_small_x86_box)
 	memset(&c, 0xa5, sizeof(c));
 	shd_config_init(&c);
 	cr_assert_eq(c.ncpus, 8);
-	cr_assert_eq(c.dtlb.entries, 64);
-	cr_assert_eq(c.dtlb.ways, 4);
+	cr_assert_eq(c.dtlb.entries, 1536);	/* a Skylake STLB */
+	cr_assert_eq(c.dtlb.ways, 12);
 	cr_assert_eq(c.page_shift, 12);
 	cr_assert_str_eq(c.policy.name, "linux");
 	cr_assert(c.oracle);
@@ -61,11 +61,13 @@ Test(machine, rejects_bad_tlb_geometry)
 	c.dtlb.ways = 0;
 	cr_assert_lt(create_err(&c), 0, "0 ways accepted");
 	c = test_config(1, NULL);
+	c.dtlb.ways = 4;
 	c.dtlb.entries = 65;		/* not a multiple of 4 ways */
 	cr_assert_eq(create_err(&c), -EINVAL);
 	cr_assert_not_null(strstr(shd_last_error(), "dtlb"), "'%s'",
 			   shd_last_error());
 	c = test_config(1, NULL);
+	c.dtlb.ways = 4;
 	c.dtlb.entries = 48;		/* 12 sets: not a power of two */
 	cr_assert_eq(create_err(&c), -EINVAL);
 	c = test_config(1, NULL);

@@ -151,7 +151,12 @@ static int reload_set(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, a_fifth_page_in_a_four_way_set_evicts_one)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_config c = test_config(1, NULL);
+	struct shd_machine *m;
+
+	c.dtlb.entries = 64;	/* 16 sets of 4: pages 16 apart share a set */
+	c.dtlb.ways = 4;
+	m = test_machine(&c);
 	struct tlb_scn s = { .mm = test_mm(m) };
 	struct shd_stats a, b, d;
 

@@ -25,7 +25,8 @@ struct shd_tlb_geometry {
 
 /*
  * Machine configuration.  Fill with shd_config_init() (a small x86 box:
- * 8 CPUs, 64-entry 4-way dTLB, 4 KiB pages, the "linux" policy), then change
+ * 8 CPUs, a 1536-entry 12-way TLB (a Skylake STLB), 4 KiB pages, the "linux"
+ * policy), then change
  * what you need.  shd_machine_create() validates every field.
  */
 struct shd_config {
