@@ -421,6 +421,95 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 	return err;
 }
 
+/* ---- mmap_micro: LATR's microbenchmark ---- */
+
+/*
+ * CPU 0 maps `pages` pages; every CPU touches all of them (so every CPU
+ * holds the translations and is in mm_cpumask, running the mm); CPU 0 then
+ * munmaps them (madvise=1: MADV_DONTNEED) and that shootdown is what the
+ * lat_* counters time, as LATR's mmap_micro times munmap/madvise with N
+ * pinned threads.  Lockstep per operation, like rangeflush.
+ */
+enum { K_MM_PAGES, K_MM_MADVISE };
+
+static const struct wl_knob mmap_micro_knobs[] = {
+	{ "pages", "pages mapped, touched by every CPU, then unmapped", 16, 1, 65536 },
+	{ "madvise", "0: munmap (and map again); 1: MADV_DONTNEED", 0, 0, 1 },
+	{ NULL, NULL, 0, 0, 0 },
+};
+
+struct mmu {
+	struct shd_mm *mm;
+	uint64_t page, pages, ops, madvise;
+	unsigned ncpus;
+	uint64_t epoch;			/* mappings made; touch once per */
+	uint64_t *done;			/* per CPU, 64 bytes apart */
+};
+
+static int mmu_task(struct shd_cpu *cpu, void *arg)
+{
+	struct mmu *u = arg;
+	unsigned id = shd_cpu_id(cpu);
+	uint64_t len = u->pages * u->page;
+	int err;
+
+	if ((err = shd_switch_mm(cpu, u->mm)))
+		return err;
+	for (uint64_t e = 0; e < u->ops && !err; e++) {
+		if (id == 0) {
+			if ((e == 0 || !u->madvise) &&
+			    (err = shd_mmap(cpu, u->mm, RF_BASE, len,
+					    SHD_PROT_READ | SHD_PROT_WRITE)))
+				break;
+			__atomic_store_n(&u->epoch, e + 1, __ATOMIC_RELEASE);
+		} else {
+			rf_wait(cpu, &u->epoch, e + 1);
+			if (__atomic_load_n(&u->epoch, __ATOMIC_ACQUIRE) == UINT64_MAX)
+				break;
+		}
+		for (uint64_t p = 0; p < u->pages && !err; p++)
+			err = shd_store(cpu, RF_BASE + p * u->page, e);
+		__atomic_store_n(&u->done[id * 8], e + 1, __ATOMIC_RELEASE);
+		if (id != 0)
+			continue;
+		for (unsigned c = 1; c < u->ncpus; c++)
+			rf_wait(cpu, &u->done[c * 8], e + 1);
+		if (!err)
+			err = u->madvise ? shd_madvise_dontneed(cpu, u->mm, RF_BASE, len)
+					 : shd_munmap(cpu, u->mm, RF_BASE, len);
+	}
+	if (err && id == 0)	/* release the others */
+		__atomic_store_n(&u->epoch, UINT64_MAX, __ATOMIC_RELEASE);
+	return err;
+}
+
+static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
+			 struct wl_result *res)
+{
+	struct mmu u = { 0 };
+	uint64_t t0;
+	int err;
+
+	u.page = 1ull << shd_machine_config(m)->page_shift;
+	u.pages = o->knob[K_MM_PAGES];
+	u.madvise = o->knob[K_MM_MADVISE];
+	u.ops = o->ops;
+	u.ncpus = shd_machine_ncpus(m);
+	u.done = calloc((size_t)u.ncpus * 8, sizeof(uint64_t));
+	if (!u.done || shd_mm_create(m, &u.mm)) {
+		free(u.done);
+		return -ENOMEM;
+	}
+	t0 = now_ns();
+	err = wl_run_on(m, 0, u.ncpus, mmu_task, &u, res->errtxt,
+			sizeof(res->errtxt));
+	res->wall_ns = now_ns() - t0;
+	res->ops = u.ops;
+	shd_mm_destroy(u.mm);
+	free(u.done);
+	return err;
+}
+
 /* ---- will-it-scale tlb_flush2 ---- */
 
 /*
@@ -802,6 +891,9 @@ static const struct workload workloads[] = {
 	{ "rangeflush", "MMTests tlbflush: CPU 0 unmaps and remaps random "
 	  "ranges while the others read their hot sets", 2000, 2,
 	  wl_rangeflush, rangeflush_knobs },
+	{ "mmap_micro", "LATR mmap_micro: every CPU touches the pages, CPU 0 "
+	  "unmaps them; lat_* time that shootdown", 2000, 1, wl_mmap_micro,
+	  mmap_micro_knobs },
 	{ "tlb_flush2", "will-it-scale tlb_flush2: store, MADV_DONTNEED, read "
 	  "back 0, one page at a time over a private anonymous 1 MiB per task",
 	  8000, 1, wl_tlb_flush2, tlbflush_knobs },
