@@ -10,7 +10,7 @@
 
 #define EXIT_USAGE 2
 
-enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV };
+enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_WIS };
 
 /* cost.c: the modelled hardware cost of a run, in cycles. */
 struct cost_model {
@@ -51,6 +51,8 @@ struct cli_opts {
 	struct cost_model cost;		/* cost.* keys applied */
 	uint64_t knob[WL_MAX_KNOBS];	/* the workload's knobs, resolved */
 	char faults_text[256];		/* --inject names, for replay lines */
+	unsigned duration_s;		/* --format wis: measured seconds */
+	unsigned warmup_s;		/* ... and warm-up seconds before */
 	int argc;			/* the command's own arguments, */
 	char **argv;			/* for the replay line */
 };

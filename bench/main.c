@@ -186,8 +186,11 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 				o->format = FMT_JSON;
 			else if (!strcmp(v, "csv") && strstr(allowed, " --csv "))
 				o->format = FMT_CSV;
+			else if (!strcmp(v, "wis") && strstr(allowed, " --wis "))
+				o->format = FMT_WIS;
 			else
 				usage_error("--format: '%s' is not one of %s", v,
+					    strstr(allowed, " --wis ") ? "table, json, csv, wis" :
 					    strstr(allowed, " --csv ") ? "table, json, csv"
 								     : "table, json");
 		} else if (!strcmp(name, "--tlb")) {
@@ -210,6 +213,12 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 			if (val)
 				usage_error("--no-oracle takes no value");
 			o->cfg.oracle = false;
+		} else if (!strcmp(name, "--duration")) {
+			o->duration_s = (unsigned)parse_u64(name, need_value(argc, argv,
+							    &i, name, val), 1, 3600);
+		} else if (!strcmp(name, "--warmup")) {
+			o->warmup_s = (unsigned)parse_u64(name, need_value(argc, argv,
+							  &i, name, val), 0, 3600);
 		} else if (!strcmp(name, "--param")) {
 			snprintf(p->param, sizeof(p->param), "%s",
 				 need_value(argc, argv, &i, name, val));
@@ -244,6 +253,8 @@ static void init_parsed(struct parsed *p)
 	p->o.seed = 1;
 	p->o.policy = "linux";
 	p->o.format = FMT_TABLE;
+	p->o.duration_s = 5;	/* will-it-scale's defaults */
+	p->o.warmup_s = 5;
 }
 
 #define MACHINE_OPTS " --set --tlb --itlb --page-shift --frames --watchdog-ms " \
@@ -432,15 +443,19 @@ static int cmd_run(int argc, char **argv)
 	int rc;
 
 	init_parsed(&p);
-	parse_common(argc, argv, &p, " --workload --policy --cpus --ops --csv"
-		     MACHINE_OPTS);
+	parse_common(argc, argv, &p, " --workload --policy --cpus --ops --csv --wis "
+		     "--duration --warmup" MACHINE_OPTS);
 	if (p.help) {
 		printf("usage: shootdown run --workload NAME [options]\n\n"
 		       "  --workload NAME      munmap, mprotect, random (see 'list')\n"
 		       "  --policy NAME        broadcast or linux     (default linux)\n"
 		       "  --cpus N             simulated CPUs, 1..%u  (default 8)\n"
 		       "  --ops N              operations (default: the workload's)\n"
-		       "  --format table|json|csv                     (default table)\n%s",
+		       "  --format table|json|csv|wis                 (default table)\n"
+		       "                       wis: will-it-scale's min/max/total per second\n"
+		       "                       and average (tlb_flush2; runs for a time)\n"
+		       "  --duration S         wis: measured seconds       (default 5)\n"
+		       "  --warmup S           wis: warm-up seconds first  (default 5)\n%s",
 		       SHD_MAX_CPUS, machine_help);
 		return 0;
 	}
@@ -448,9 +463,18 @@ static int cmd_run(int argc, char **argv)
 		usage_error("run takes one --cpus value (use compare for a list)");
 	w = need_workload(p.o.workload);
 	need_policy(p.o.policy);
+	if (p.o.format == FMT_WIS && strcmp(w->name, "tlb_flush2"))
+		usage_error("--format wis is will-it-scale's output: for tlb_flush2");
+	for (int i = 0; p.o.format != FMT_WIS && i < argc; i++)
+		if (!strncmp(argv[i], "--duration", 10) || !strncmp(argv[i], "--warmup", 8))
+			usage_error("%s is for --format wis (a timed run)", argv[i]);
+	if (p.o.format == FMT_WIS && p.o.ops_set)
+		usage_error("--format wis runs for --duration seconds, not --ops");
 	finish_opts(&p.o, w);
 	run_or_die(w, &p.o, p.o.policy, &r, errtxt, sizeof(errtxt));
-	if (p.o.format == FMT_JSON) {
+	if (p.o.format == FMT_WIS) {
+		/* Printed live by the workload. */
+	} else if (p.o.format == FMT_JSON) {
 		print_run_json(&p.o, p.o.policy, &r, w->name);
 		printf("\n");
 	} else if (p.o.format == FMT_CSV) {

@@ -560,6 +560,8 @@ struct tf {
 	uint64_t rounds;
 	int32_t arrived;
 	uint64_t round;			/* barrier generation */
+	int32_t stop;			/* timed runs: the controller says so */
+	uint64_t halt;			/* ... and the barrier turns it into a round */
 	uint64_t failures;
 	char note[160];
 };
@@ -569,6 +571,9 @@ static void tf_barrier(struct shd_cpu *cpu, struct tf *t, uint64_t gen)
 {
 	if (__atomic_add_fetch(&t->arrived, 1, __ATOMIC_ACQ_REL) == (int32_t)t->ntasks) {
 		__atomic_store_n(&t->arrived, 0, __ATOMIC_RELAXED);
+		/* Everyone stops after the same round (release below). */
+		if (__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&t->halt, gen + 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&t->round, gen + 1, __ATOMIC_RELEASE);
 		return;
 	}
@@ -597,7 +602,8 @@ static int tf_cpu(struct shd_cpu *cpu, void *arg)
 		struct shd_mm *mm = t->mm[t->processes ? k : 0];
 		uint64_t va = tf_va(t, k, task->page), v = 0;
 
-		if (!err && task->iterations < t->iters_per_task) {
+		if (!err && __atomic_load_n(&task->iterations, __ATOMIC_RELAXED) <
+			    t->iters_per_task) {
 			err = shd_switch_mm(cpu, mm);
 			if (!err && task->phase == 0) {
 				err = shd_store(cpu, va, 1);
@@ -614,13 +620,75 @@ static int tf_cpu(struct shd_cpu *cpu, void *arg)
 						 "after MADV_DONTNEED, expected 0", k, v, va, id);
 				task->phase = 0;
 				task->page = (task->page + 1) % t->pages;
-				task->iterations++;
+				/* Relaxed: also read by a sampling controller. */
+				__atomic_store_n(&task->iterations, task->iterations + 1,
+						 __ATOMIC_RELAXED);
 			}
 		}
 		/* Keep stepping (and waiting) after an error: the others
 		 * must not wait for us at the barrier forever. */
 		tf_barrier(cpu, t, r);
+		if (__atomic_load_n(&t->halt, __ATOMIC_RELAXED) == r + 1)
+			break;
 	}
+	return err;
+}
+
+/*
+ * will-it-scale's output (its main.c): "testcase:", "warmup", then one
+ * "min:M max:X total:T" line a second of the per-task iteration counts in
+ * that second, "measurement" after the warm-up, and "average:" (total per
+ * second over the measured seconds).  The tasks run until told to stop.
+ */
+static int tf_timed(struct shd_machine *m, const struct cli_opts *o,
+		    struct tf *t, struct wl_result *res)
+{
+	uint64_t *last = calloc(t->ntasks, sizeof(*last)), sum = 0;
+	unsigned n = t->ntasks;
+	int err = 0, ret;
+
+	if (!last)
+		return -ENOMEM;
+	printf("testcase:%s, %u simulated CPUs, %s policy (shootdown; host "
+	       "time)\n", t->processes ? "tlb_flush2 processes" :
+	       "tlb_flush2 threads", n, o->policy);
+	printf("warmup\n");
+	for (unsigned c = 0; c < n; c++)
+		if ((err = shd_cpu_submit(m, c, tf_cpu, t)))
+			break;
+	for (unsigned s = 0; !err && s < o->warmup_s + o->duration_s; s++) {
+		struct timespec ts = { 1, 0 };
+		uint64_t lo = UINT64_MAX, hi = 0, total = 0;
+
+		if (s == o->warmup_s)
+			printf("measurement\n");
+		nanosleep(&ts, NULL);
+		for (unsigned k = 0; k < n; k++) {
+			uint64_t now = __atomic_load_n(&t->task[k].iterations,
+						       __ATOMIC_RELAXED);
+			uint64_t d = now - last[k];
+
+			last[k] = now;
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+			total += d;
+		}
+		printf("min:%" PRIu64 " max:%" PRIu64 " total:%" PRIu64 "\n", lo,
+		       hi, total);
+		fflush(stdout);
+		if (s >= o->warmup_s)
+			sum += total;
+	}
+	__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
+	for (unsigned c = 0; c < n; c++)
+		if (shd_cpu_join(m, c, &ret) == 0 && ret && !err)
+			err = ret;
+	if (!err)
+		printf("average:%" PRIu64 "\n", o->duration_s ? sum / o->duration_s : 0);
+	res->ops = 0;
+	for (unsigned k = 0; k < n; k++)
+		res->ops += t->task[k].iterations;
+	free(last);
 	return err;
 }
 
@@ -669,10 +737,15 @@ static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
 	}
 	err = wl_run_on(m, 0, n, tf_setup, t, res->errtxt, sizeof(res->errtxt));
 	t0 = now_ns();
-	if (!err)
+	if (!err && o->format == FMT_WIS) {
+		t->iters_per_task = UINT64_MAX;
+		t->rounds = UINT64_MAX;
+		err = tf_timed(m, o, t, res);
+	} else if (!err) {
 		err = wl_run_on(m, 0, n, tf_cpu, t, res->errtxt, sizeof(res->errtxt));
+		res->ops = t->iters_per_task * n;
+	}
 	res->wall_ns = now_ns() - t0;
-	res->ops = t->iters_per_task * n;
 	res->check_failures = t->failures;
 	snprintf(res->note, sizeof(res->note), "%s", t->note);
 out:
