@@ -270,7 +270,9 @@ static const char machine_help[] =
 "  --watchdog-ms N      unacknowledged-IPI report, 0=off (default 5000)\n"
 "  --no-oracle          turn the stale-translation oracle off (default on)\n"
 "  --no-bind            do not pin CPU threads with hwloc (default pinned)\n"
-"  --seed S             seed, reported with every violation (default 1)\n";
+"  --seed S             seed, reported with every violation (default 1)\n"
+"  --perf               (run, compare) count the USDT probes with perf stat\n"
+"                       too (scripts/perf-stat; root)\n";
 
 static void print_help(void)
 {
@@ -1053,6 +1055,45 @@ static int cmd_list(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * --perf on run/compare: re-run this very command under scripts/perf-stat
+ * (from the source tree next to the binary, or installed in share/shootdown),
+ * which registers the USDT probes and counts them with perf stat.
+ */
+static void exec_under_perf(int argc, char **argv)
+{
+	char dir[4096], script[4200], *slash;
+	const char *where[] = { "/../scripts/perf-stat", "/../share/shootdown/perf-stat" };
+	char **args = calloc((size_t)argc + 2, sizeof(*args));
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s", self_path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	script[0] = 0;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(script, sizeof(script), "%s%s", dir, where[i]);
+		if (access(script, X_OK) == 0)
+			break;
+		script[0] = 0;
+	}
+	if (!script[0] || !args)
+		usage_error("--perf needs scripts/perf-stat (in the source tree next "
+			    "to the build, or installed in share/shootdown)");
+	args[n++] = script;
+	args[n++] = self_path;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--perf"))
+			args[n++] = argv[i];
+	args[n] = NULL;
+	fflush(NULL);
+	execv(script, args);
+	fprintf(stderr, "%s: --perf: cannot run %s: %s\n", prog, script,
+		strerror(errno));
+	exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -1074,6 +1115,10 @@ int main(int argc, char **argv)
 		printf("shootdown %s\n", SHD_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "run") || !strcmp(cmd, "compare"))
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "--perf"))
+				exec_under_perf(argc, argv);
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(cmd, "compare"))
