@@ -523,6 +523,10 @@ static int cmd_compare_impl(struct parsed *p, bool defaults)
 	}
 	for (unsigned c = 0; c < ncp; c++) {
 		for (unsigned i = 0; i < npol; i++) {
+			/* A progress line on a terminal; quiet otherwise. */
+			if (isatty(2) && (ncp * npol > 1))
+				fprintf(stderr, "\rcompare: %s on %u CPUs (%u/%u)   ",
+					pol[i], cpus[c], c * npol + i + 1, ncp * npol);
 			p->o.ncpus = cpus[c];
 			finish_opts(&p->o, w);
 			run_or_die(w, &p->o, pol[i], &res[i][c], errtxt[i][c],
@@ -530,6 +534,8 @@ static int cmd_compare_impl(struct parsed *p, bool defaults)
 			rc |= report_failures(pol[i], &res[i][c], errtxt[i][c]);
 		}
 	}
+	if (isatty(2) && ncp * npol > 1)
+		fprintf(stderr, "\r\033[K");
 	if (p->o.format == FMT_JSON) {
 		printf("[");
 		for (unsigned c = 0; c < ncp; c++)
