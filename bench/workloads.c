@@ -518,7 +518,9 @@ static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
  * page, read it back: it must be 0, as will-it-scale asserts; a flush that
  * was missed leaves a translation to the old frame and the read returns 1.
  * processes=0: the tasks are threads of one mm (every madvise must reach
- * the other CPUs running it); processes=1: one mm each.
+ * the other CPUs running it); processes=1: one mm each.  `load` percent of
+ * the CPUs run tasks (will-it-scale's -t, LKP's nr_task=50%); the others
+ * stay idle, which is where pruning pays.
  *
  * What the read-back can see (scripts/cli-checks keeps this honest): with
  * tasks pinned, as will-it-scale pins them (migrate=0, the default), a
@@ -534,13 +536,15 @@ static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
  * IPI is repaired by generation catch-up, and will-it-scale's assert could
  * not catch it on such a kernel either.
  */
-enum { K_TF_PAGES, K_TF_PROCESSES, K_TF_MIGRATE };
+enum { K_TF_PAGES, K_TF_PROCESSES, K_TF_MIGRATE, K_TF_LOAD };
 
 static const struct wl_knob tlbflush_knobs[] = {
 	{ "pages", "pages per task (will-it-scale: 1 MiB)", 256, 1, 65536 },
 	{ "processes", "0: tasks are threads of one mm; 1: one mm each", 0, 0, 1 },
 	{ "migrate", "0: tasks pinned, as will-it-scale; 1: move to the next "
 	  "CPU after each step", 0, 0, 1 },
+	{ "load", "percent of the CPUs that run tasks (LKP's nr_task=50%); "
+	  "the others stay idle", 50, 1, 100 },
 	{ NULL, NULL, 0, 0, 0 },
 };
 
@@ -649,9 +653,9 @@ static int tf_timed(struct shd_machine *m, const struct cli_opts *o,
 
 	if (!last)
 		return -ENOMEM;
-	printf("testcase:%s, %u simulated CPUs, %s policy (shootdown; host "
-	       "time)\n", t->processes ? "tlb_flush2 processes" :
-	       "tlb_flush2 threads", n, o->policy);
+	printf("testcase:%s, %u tasks on %u simulated CPUs, %s policy "
+	       "(shootdown; host time)\n", t->processes ? "tlb_flush2 processes" :
+	       "tlb_flush2 threads", n, shd_machine_ncpus(m), o->policy);
 	printf("warmup\n");
 	for (unsigned c = 0; c < n; c++)
 		if ((err = shd_cpu_submit(m, c, tf_cpu, t)))
@@ -724,6 +728,8 @@ static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
 	t->pages = o->knob[K_TF_PAGES];
 	t->processes = (unsigned)o->knob[K_TF_PROCESSES];
 	t->migrate = (unsigned)o->knob[K_TF_MIGRATE];
+	/* Tasks on the first CPUs; the rest of the machine stays idle. */
+	n = (unsigned)((n * o->knob[K_TF_LOAD] + 99) / 100);
 	t->ntasks = n;
 	t->iters_per_task = (o->ops + n - 1) / n;
 	t->rounds = 2 * t->iters_per_task;	/* two steps per iteration */
@@ -749,7 +755,7 @@ static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
 	res->check_failures = t->failures;
 	snprintf(res->note, sizeof(res->note), "%s", t->note);
 out:
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < SHD_MAX_CPUS; i++)
 		if (t->mm[i])
 			shd_mm_destroy(t->mm[i]);
 	free(t->task);
