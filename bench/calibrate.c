@@ -363,8 +363,10 @@ int cmd_calibrate(int argc, char **argv)
 			       "shootdown and membarrier.  Takes a few seconds.\n");
 			return 0;
 		} else {
-			fprintf(stderr, "shootdown: calibrate: unknown argument '%s' "
-				"(--format table|json)\n", argv[i]);
+			fprintf(stderr, "shootdown: calibrate: '%s%s%s' is not "
+				"understood (calibrate takes --format table|json)\n",
+				argv[i], i + 1 < argc && !strcmp(argv[i], "--format") ? " " : "",
+				i + 1 < argc && !strcmp(argv[i], "--format") ? argv[i + 1] : "");
 			return EXIT_USAGE;
 		}
 	}

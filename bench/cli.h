@@ -108,6 +108,8 @@ int cmd_calibrate(int argc, char **argv);
 int sweep_parse(const char *spec, char *name, size_t namelen, uint64_t *vals,
 		char *err, size_t errlen);
 int sweep_best(const double *cost, int n);
+/* Before running: 0, 1 (no gnuplot) or 2 (bad or unwritable file name). */
+int sweep_plot_check(const char *file, char *err, size_t errlen);
 /* 0, 1 (gnuplot failed: ERR says why) or 2 (bad file name). */
 int sweep_plot(const char *file, const char *workload, const char *name,
 	       const uint64_t *vals, const double *cost, int n, int best,

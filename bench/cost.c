@@ -50,9 +50,14 @@ int cost_set(struct cost_model *c, const char *key, const char *value)
 
 		if (strcmp(key, keys[i].name))
 			continue;
+		/* Decimal only, like every other number: digits, one point. */
+		if (strspn(value, "0123456789.") != strlen(value) ||
+		    strchr(value, '.') != strrchr(value, '.') ||
+		    value[0] < '0' || value[0] > '9')
+			return -EINVAL;
 		errno = 0;
 		v = strtod(value, &end);
-		if (!*value || *end || errno || !(v >= 0 && v <= 1e9))
+		if (*end || errno || !(v >= 0 && v <= 1e9))
 			return -EINVAL;
 		*(double *)((char *)c + keys[i].offset) = v;
 		return 0;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static uint64_t parse_u64(const char *opt, const char *s, uint64_t lo,
 	unsigned long long v;
 
 	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || *s < '0' || *s > '9')	/* no sign, no blanks */
 		usage_error("%s: '%s' is not a non-negative number", opt, s ? s : "");
 	v = strtoull(s, &end, 10);	/* decimal only: 010 is ten */
 	if (*end || errno == ERANGE)
@@ -64,15 +65,22 @@ static void parse_geometry(const char *opt, const char *s,
 static unsigned split_list(char *buf, char **out, unsigned max, const char *opt)
 {
 	unsigned n = 0;
+	char *tok = buf;
 
-	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+	for (;;) {
+		char *comma = strchr(tok, ',');
+
+		if (comma)
+			*comma = 0;
+		if (!*tok)
+			usage_error("%s: an empty item in the list", opt);
 		if (n == max)
 			usage_error("%s: more than %u items", opt, max);
 		out[n++] = tok;
+		if (!comma)
+			return n;
+		tok = comma + 1;
 	}
-	if (!n)
-		usage_error("%s: empty list", opt);
-	return n;
 }
 
 struct parsed {
@@ -132,15 +140,24 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 		} else if (!strcmp(name, "--policy")) {
 			o->policy = need_value(argc, argv, &i, name, val);
 		} else if (!strcmp(name, "--policies")) {
-			snprintf(p->policies, sizeof(p->policies), "%s",
-				 need_value(argc, argv, &i, name, val));
+			const char *v = need_value(argc, argv, &i, name, val);
+
+			if (!*v || strlen(v) >= sizeof(p->policies))
+				usage_error("--policies: give one or more names, "
+					    "comma separated");
+			snprintf(p->policies, sizeof(p->policies), "%s", v);
 		} else if (!strcmp(name, "--cpus")) {
 			const char *v = need_value(argc, argv, &i, name, val);
 
-			if (strchr(v, ','))
+			/* The last --cpus wins, list or not. */
+			if (strchr(v, ',')) {
+				if (strlen(v) >= sizeof(p->cpus_list))
+					usage_error("--cpus: list too long");
 				snprintf(p->cpus_list, sizeof(p->cpus_list), "%s", v);
-			else
+			} else {
 				o->ncpus = (unsigned)parse_u64(name, v, 1, SHD_MAX_CPUS);
+				p->cpus_list[0] = 0;
+			}
 		} else if (!strcmp(name, "--ops")) {
 			o->ops = parse_u64(name, need_value(argc, argv, &i, name, val),
 					   1, 1ull << 40);
@@ -220,8 +237,13 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 			o->warmup_s = (unsigned)parse_u64(name, need_value(argc, argv,
 							  &i, name, val), 0, 3600);
 		} else if (!strcmp(name, "--param")) {
-			snprintf(p->param, sizeof(p->param), "%s",
-				 need_value(argc, argv, &i, name, val));
+			const char *v = need_value(argc, argv, &i, name, val);
+
+			if (!*v)
+				usage_error("--param: give NAME=LO..HI[:STEP|xFACTOR]");
+			if (strlen(v) >= sizeof(p->param))
+				usage_error("--param: '%.40s...' is too long", v);
+			snprintf(p->param, sizeof(p->param), "%s", v);
 		} else if (!strcmp(name, "--plot")) {
 			const char *v = need_value(argc, argv, &i, name, val);
 
@@ -448,8 +470,14 @@ static int cmd_run(int argc, char **argv)
 	parse_common(argc, argv, &p, " --workload --policy --cpus --ops --csv --wis "
 		     "--duration --warmup" MACHINE_OPTS);
 	if (p.help) {
+		size_t nw;
+		const struct workload *all = wl_all(&nw);
+
 		printf("usage: shootdown run --workload NAME [options]\n\n"
-		       "  --workload NAME      munmap, mprotect, random (see 'list')\n"
+		       "  --workload NAME      one of:");
+		for (size_t i = 0; i < nw; i++)
+			printf(" %s", all[i].name);
+		printf(" (knobs: 'list')\n"
 		       "  --policy NAME        broadcast or linux     (default linux)\n"
 		       "  --cpus N             simulated CPUs, 1..%u  (default 8)\n"
 		       "  --ops N              operations (default: the workload's)\n"
@@ -710,13 +738,12 @@ static int cmd_sweep(int argc, char **argv)
 	if (n < 0)
 		usage_error("%s", err);
 	if (p.plot[0]) {
-		const char *ext = strrchr(p.plot, '.');
+		int prc = sweep_plot_check(p.plot, err, sizeof(err));
 
-		if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
-			usage_error("--plot: '%s' must end in .svg or .png", p.plot);
-		if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-			fprintf(stderr, "shootdown: --plot needs gnuplot (apt-get "
-				"install gnuplot-nox, or run scripts/setup)\n");
+		if (prc == 2)
+			usage_error("%s", err);
+		if (prc) {
+			fprintf(stderr, "shootdown: %s\n", err);
 			return 1;
 		}
 	}
@@ -799,14 +826,20 @@ static int cmd_sweep(int argc, char **argv)
 				off += k;
 			close(fds[done]);
 			waitpid(pids[done], NULL, 0);
-			if (off != (ssize_t)sizeof(in)) {
-				fprintf(stderr, "shootdown: sweep point %s=%" PRIu64
-					" died\n", name, vals[done]);
-				return 1;
-			}
-			if (in.rc == WL_BAD_INPUT)
-				usage_error("%s", in.err);
-			if (in.rc < 0) {
+			if (off != (ssize_t)sizeof(in) || in.rc) {
+				/* Stop and reap the points still running. */
+				for (int q = done + 1; q < next; q++) {
+					kill(pids[q], SIGKILL);
+					waitpid(pids[q], NULL, 0);
+					close(fds[q]);
+				}
+				if (off != (ssize_t)sizeof(in)) {
+					fprintf(stderr, "shootdown: sweep point %s=%" PRIu64
+						" died\n", name, vals[done]);
+					return 1;
+				}
+				if (in.rc == WL_BAD_INPUT)
+					usage_error("%s", in.err);
 				fprintf(stderr, "shootdown: sweep point %s=%" PRIu64
 					" failed: %s\n", name, vals[done], in.err);
 				return 1;
@@ -993,6 +1026,8 @@ static int cmd_list(int argc, char **argv)
 	}
 	if (p.o.format == FMT_JSON) {
 		const char *sect[] = { "policies", "knobs", "faults" };
+		const char *const *cn, *const *ch;
+		size_t nc = cost_keys(&cn, &ch);
 
 		printf("{\"workloads\": [");
 		w = wl_all(&n);
@@ -1001,7 +1036,26 @@ static int cmd_list(int argc, char **argv)
 			out_json_string(stdout, w[i].name);
 			printf(", \"help\": ");
 			out_json_string(stdout, w[i].help);
-			printf(", \"default_ops\": %" PRIu64 "}", w[i].default_ops);
+			printf(", \"default_ops\": %" PRIu64 ", \"knobs\": [",
+			       w[i].default_ops);
+			for (unsigned k = 0; w[i].knobs && w[i].knobs[k].name; k++) {
+				printf("%s{\"name\": ", k ? ", " : "");
+				out_json_string(stdout, w[i].knobs[k].name);
+				printf(", \"help\": ");
+				out_json_string(stdout, w[i].knobs[k].help);
+				printf(", \"default\": %" PRIu64 ", \"min\": %" PRIu64
+				       ", \"max\": %" PRIu64 "}", w[i].knobs[k].def,
+				       w[i].knobs[k].lo, w[i].knobs[k].hi);
+			}
+			printf("]}");
+		}
+		printf("], \"cost\": [");
+		for (size_t i = 0; i < nc; i++) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			out_json_string(stdout, cn[i]);
+			printf(", \"help\": ");
+			out_json_string(stdout, ch[i]);
+			printf("}");
 		}
 		printf("]");
 		for (int s = 0; s < 3; s++) {
@@ -1069,7 +1123,8 @@ static int cmd_list(int argc, char **argv)
 static void exec_under_perf(int argc, char **argv)
 {
 	char dir[4096], script[4200], *slash;
-	const char *where[] = { "/../scripts/perf-stat", "/../share/shootdown/perf-stat" };
+	const char *where[] = { "/../scripts/perf-stat", "/../share/shootdown/perf-stat",
+				SHD_SOURCE_DIR "/scripts/perf-stat" };
 	char **args = calloc((size_t)argc + 2, sizeof(*args));
 	int n = 0;
 
@@ -1078,8 +1133,8 @@ static void exec_under_perf(int argc, char **argv)
 	if (slash)
 		*slash = 0;
 	script[0] = 0;
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(script, sizeof(script), "%s%s", dir, where[i]);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(script, sizeof(script), "%s%s", i < 2 ? dir : "", where[i]);
 		if (access(script, X_OK) == 0)
 			break;
 		script[0] = 0;
@@ -1137,6 +1192,6 @@ int main(int argc, char **argv)
 		return cmd_calibrate(argc - 2, argv + 2);
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc - 2, argv + 2);
-	usage_error("unknown command '%s' (commands: run, compare, check, "
+	usage_error("unknown command '%s' (commands: run, compare, sweep, check, "
 		    "calibrate, list; --help)", cmd);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,6 +25,10 @@ int sweep_parse(const char *spec, char *name, size_t namelen, uint64_t *vals,
 	double factor = 0;
 	int n = 0;
 
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "--param: '%.40s...' is too long", spec);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", spec);
 	eq = strchr(buf, '=');
 	dots = eq ? strstr(eq, "..") : NULL;
@@ -72,20 +77,28 @@ int sweep_parse(const char *spec, char *name, size_t namelen, uint64_t *vals,
 		snprintf(err, errlen, "--param: start %llu > end %llu", lo, hi);
 		return -1;
 	}
-	for (double v = (double)lo; v <= (double)hi;) {
+	for (uint64_t v = lo;;) {
+		uint64_t next;
+
 		if (n == SWEEP_MAX_POINTS) {
 			snprintf(err, errlen, "--param: more than %d points",
 				 SWEEP_MAX_POINTS);
 			return -1;
 		}
-		vals[n++] = (uint64_t)v;
+		vals[n++] = v;
 		if (factor) {
-			double next = v ? v * factor : 1;
+			double f = (double)v * factor;
 
-			v = floor(next) > v ? floor(next) : v + 1;
+			next = v == 0 ? 1 : f >= 18446744073709551615.0 ? UINT64_MAX
+					   : (uint64_t)f;
+			if (next <= v)
+				next = v + 1;	/* small values: at least one */
 		} else {
-			v += (double)step;
+			next = v + step;
 		}
+		if (next <= v || next > hi)	/* done, or it would wrap */
+			break;
+		v = next;
 	}
 	return n;
 }
@@ -128,7 +141,8 @@ int sweep_plot(const char *file, const char *workload, const char *name,
 	for (int i = 0; i < n; i++)
 		fprintf(f, "%" PRIu64 " %.3f\n", vals[i], cost[i]);
 	fclose(f);
-	g = popen("gnuplot 2>&1", "w");
+	/* gnuplot's own chatter goes to stderr: stdout holds our CSV/JSON. */
+	g = popen("gnuplot 1>&2", "w");
 	if (!g) {
 		unlink(data);
 		snprintf(err, errlen, "--plot: cannot run gnuplot (install gnuplot-nox)");
@@ -157,7 +171,43 @@ int sweep_plot(const char *file, const char *workload, const char *name,
 	rc = pclose(g);
 	unlink(data);
 	if (rc != 0) {
-		snprintf(err, errlen, "--plot: gnuplot failed (status %d)", rc);
+		snprintf(err, errlen, "--plot: gnuplot failed (%s %d)",
+			 WIFEXITED(rc) ? "exit status" : "signal",
+			 WIFEXITED(rc) ? WEXITSTATUS(rc) : WTERMSIG(rc));
+		return 1;
+	}
+	return 0;
+}
+
+int sweep_plot_check(const char *file, char *err, size_t errlen)
+{
+	const char *ext = strrchr(file, '.');
+	FILE *f;
+	bool existed = access(file, F_OK) == 0;
+
+	if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png"))) {
+		snprintf(err, errlen, "--plot: '%s' must end in .svg or .png", file);
+		return 2;
+	}
+	/* The name goes into a gnuplot script between single quotes. */
+	for (const char *c = file; *c; c++)
+		if (*c == '\'' || *c == '\\' || (unsigned char)*c < 0x20) {
+			snprintf(err, errlen, "--plot: the file name may not contain "
+				 "quotes, backslashes or control characters");
+			return 2;
+		}
+	f = fopen(file, "a");	/* writable?  (before any point runs) */
+	if (!f) {
+		snprintf(err, errlen, "--plot: cannot write '%s': %s", file,
+			 strerror(errno));
+		return 2;
+	}
+	fclose(f);
+	if (!existed)
+		unlink(file);
+	if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+		snprintf(err, errlen, "--plot needs gnuplot (apt-get install "
+			 "gnuplot-nox, or run scripts/setup)");
 		return 1;
 	}
 	return 0;

@@ -294,6 +294,7 @@ struct rf {
 	unsigned ncpus;
 	uint64_t epoch;			/* unmaps done; readers read once per */
 	uint64_t *done;			/* per reader, 64 bytes apart: epochs read */
+	int32_t *abort;			/* set by a CPU that fails: nobody waits */
 };
 
 static uint64_t *rf_done(struct rf *r, unsigned cpu)
@@ -301,13 +302,28 @@ static uint64_t *rf_done(struct rf *r, unsigned cpu)
 	return &r->done[cpu * 8];
 }
 
-/* Wait until *P >= WANT, taking IPIs (the other side may wait for us). */
-static void rf_wait(struct shd_cpu *cpu, const uint64_t *p, uint64_t want)
+/*
+ * Wait until *P >= WANT, taking IPIs (the other side may wait for us).
+ * Returns -ECANCELED once a CPU that failed has set *ABORT.
+ */
+static int rf_wait(struct shd_cpu *cpu, const uint64_t *p, uint64_t want,
+		   const int32_t *abort)
 {
 	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < want) {
+		if (__atomic_load_n(abort, __ATOMIC_ACQUIRE))
+			return -ECANCELED;
 		shd_cpu_poll(cpu);
 		sched_yield();	/* 2 host cores may carry many CPUs */
 	}
+	return 0;
+}
+
+/* A task's error: release every CPU waiting on this one, then report it. */
+static int rf_fail(int32_t *abort, int err)
+{
+	if (err && err != -ECANCELED)
+		__atomic_store_n(abort, 1, __ATOMIC_RELEASE);
+	return err == -ECANCELED ? 0 : err;
 }
 
 static int rf_reader(struct shd_cpu *cpu, void *arg)
@@ -318,17 +334,20 @@ static int rf_reader(struct shd_cpu *cpu, void *arg)
 	int err;
 
 	if ((err = shd_switch_mm(cpu, r->mm)))
-		return err;
-	/* The hot set: consecutive pages at a per-reader random offset. */
-	first = rng_below(&s, r->pages - r->hot + 1);
+		return rf_fail(r->abort, err);
+	/* The hot set: consecutive pages, disjoint between readers while
+	 * they fit, so no two readers race to fault the same page and the
+	 * counts stay the same from run to run. */
+	first = ((uint64_t)(id - 1) * r->hot) % (r->pages - r->hot + 1);
 	for (uint64_t e = 0; e <= r->ops; e++) {
-		rf_wait(cpu, &r->epoch, e);
+		if ((err = rf_wait(cpu, &r->epoch, e, r->abort)))
+			return rf_fail(r->abort, err);
 		for (uint64_t i = 0; i < r->accesses; i++) {
 			uint64_t va = RF_BASE + (first + rng_below(&s, r->hot)) * r->page;
 
 			err = shd_load(cpu, va, &v);
 			if (err)	/* the region is always mapped between unmaps */
-				return err;
+				return rf_fail(r->abort, err);
 		}
 		__atomic_store_n(rf_done(r, id), e + 1, __ATOMIC_RELEASE);
 	}
@@ -342,23 +361,23 @@ static int rf_unmapper(struct shd_cpu *cpu, void *arg)
 	int err;
 
 	if ((err = shd_switch_mm(cpu, r->mm)))
-		return err;
-	for (uint64_t i = 0; i < r->ops; i++) {
+		return rf_fail(r->abort, err);
+	for (uint64_t i = 0; i < r->ops && !err; i++) {
 		uint64_t n = r->rmin + rng_below(&s, r->rmax - r->rmin + 1);
 		uint64_t at = rng_below(&s, r->pages - n + 1);
 		uint64_t va = RF_BASE + at * r->page;
 
-		for (unsigned c = 1; c < r->ncpus; c++)	/* epoch i read */
-			rf_wait(cpu, rf_done(r, c), i + 1);
-		if ((err = shd_munmap(cpu, r->mm, va, n * r->page)) ||
-		    (err = shd_mmap(cpu, r->mm, va, n * r->page,
-				    SHD_PROT_READ | SHD_PROT_WRITE)))
-			break;
-		__atomic_store_n(&r->epoch, i + 1, __ATOMIC_RELEASE);
+		for (unsigned c = 1; c < r->ncpus && !err; c++)	/* epoch i read */
+			err = rf_wait(cpu, rf_done(r, c), i + 1, r->abort);
+		if (!err)
+			err = shd_munmap(cpu, r->mm, va, n * r->page);
+		if (!err)
+			err = shd_mmap(cpu, r->mm, va, n * r->page,
+				       SHD_PROT_READ | SHD_PROT_WRITE);
+		if (!err)
+			__atomic_store_n(&r->epoch, i + 1, __ATOMIC_RELEASE);
 	}
-	if (err)	/* let the readers finish rather than wait forever */
-		__atomic_store_n(&r->epoch, UINT64_MAX, __ATOMIC_RELEASE);
-	return err;
+	return rf_fail(r->abort, err);
 }
 
 static int rf_map_all(struct shd_cpu *cpu, void *arg)
@@ -403,6 +422,9 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 			 "least 2 CPUs (one unmaps, the others read)");
 		return WL_BAD_INPUT;
 	}
+	int32_t abort = 0;
+
+	r.abort = &abort;
 	r.done = calloc((size_t)r.ncpus * 8, sizeof(uint64_t));
 	if (!r.done || (err = shd_mm_create(m, &r.mm))) {
 		free(r.done);
@@ -444,6 +466,7 @@ struct mmu {
 	unsigned ncpus;
 	uint64_t epoch;			/* mappings made; touch once per */
 	uint64_t *done;			/* per CPU, 64 bytes apart */
+	int32_t abort;			/* a CPU failed: nobody waits */
 };
 
 static int mmu_task(struct shd_cpu *cpu, void *arg)
@@ -454,33 +477,32 @@ static int mmu_task(struct shd_cpu *cpu, void *arg)
 	int err;
 
 	if ((err = shd_switch_mm(cpu, u->mm)))
-		return err;
+		return rf_fail(&u->abort, err);
 	for (uint64_t e = 0; e < u->ops && !err; e++) {
 		if (id == 0) {
-			if ((e == 0 || !u->madvise) &&
-			    (err = shd_mmap(cpu, u->mm, RF_BASE, len,
-					    SHD_PROT_READ | SHD_PROT_WRITE)))
+			if (e == 0 || !u->madvise)
+				err = shd_mmap(cpu, u->mm, RF_BASE, len,
+					       SHD_PROT_READ | SHD_PROT_WRITE);
+			if (err)
 				break;
 			__atomic_store_n(&u->epoch, e + 1, __ATOMIC_RELEASE);
-		} else {
-			rf_wait(cpu, &u->epoch, e + 1);
-			if (__atomic_load_n(&u->epoch, __ATOMIC_ACQUIRE) == UINT64_MAX)
-				break;
+		} else if ((err = rf_wait(cpu, &u->epoch, e + 1, &u->abort))) {
+			break;
 		}
 		for (uint64_t p = 0; p < u->pages && !err; p++)
 			err = shd_store(cpu, RF_BASE + p * u->page, e);
+		if (err)
+			break;
 		__atomic_store_n(&u->done[id * 8], e + 1, __ATOMIC_RELEASE);
 		if (id != 0)
 			continue;
-		for (unsigned c = 1; c < u->ncpus; c++)
-			rf_wait(cpu, &u->done[c * 8], e + 1);
+		for (unsigned c = 1; c < u->ncpus && !err; c++)
+			err = rf_wait(cpu, &u->done[c * 8], e + 1, &u->abort);
 		if (!err)
 			err = u->madvise ? shd_madvise_dontneed(cpu, u->mm, RF_BASE, len)
 					 : shd_munmap(cpu, u->mm, RF_BASE, len);
 	}
-	if (err && id == 0)	/* release the others */
-		__atomic_store_n(&u->epoch, UINT64_MAX, __ATOMIC_RELEASE);
-	return err;
+	return rf_fail(&u->abort, err);
 }
 
 static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,

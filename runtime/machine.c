@@ -135,6 +135,17 @@ static int check_config(const struct shd_config *c)
 	if ((c->nframes << c->page_shift) > (64ull << 30))
 		return shd__fail(-ERANGE, "physical memory %" PRIu64 " MiB is "
 				 "over 64 GiB", (c->nframes << c->page_shift) >> 20);
+	{
+		/* Frames are backed by host memory as they are touched: more
+		 * than half the host's RAM would end in the OOM killer. */
+		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+		uint64_t host = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+
+		if (host && (c->nframes << c->page_shift) > host / 2)
+			return shd__fail(-ERANGE, "physical memory %" PRIu64 " MiB "
+					 "is over half of this host's %" PRIu64 " MiB",
+					 (c->nframes << c->page_shift) >> 20, host >> 20);
+	}
 	if (c->policy.ceiling > SHD_CEILING_MAX)
 		return shd__fail(-ERANGE, "ceiling %u is over %u",
 				 c->policy.ceiling, SHD_CEILING_MAX);
