@@ -75,6 +75,8 @@ struct workload {
 	int (*run)(struct shd_machine *m, const struct cli_opts *o,
 		   struct wl_result *r);
 	const struct wl_knob *knobs;	/* NULL-terminated by name */
+	/* Refuse knob combinations before anything runs (may be NULL). */
+	int (*check)(const struct cli_opts *o, char *err, size_t len);
 };
 
 /*

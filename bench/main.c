@@ -453,6 +453,8 @@ static void finish_opts(struct cli_opts *o, const struct workload *w)
 		o->ops = w->default_ops;
 	if (cli_resolve_sets(o, w, err, sizeof(err)) < 0)
 		usage_error("%s", err);
+	if (w->check && w->check(o, err, sizeof(err)) < 0)
+		usage_error("%s", err);
 	if (o->ncpus < w->min_cpus)
 		usage_error("workload %s needs at least %u CPUs", w->name,
 			    w->min_cpus);
@@ -549,6 +551,10 @@ static int cmd_compare_impl(struct parsed *p, bool defaults)
 		ncp = 1;
 		cpus[0] = p->o.ncpus;
 	}
+	for (unsigned c = 0; c < ncp; c++)	/* refuse before running any */
+		if (cpus[c] < w->min_cpus)
+			usage_error("workload %s needs at least %u CPUs (--cpus %u)",
+				    w->name, w->min_cpus, cpus[c]);
 	for (unsigned c = 0; c < ncp; c++) {
 		for (unsigned i = 0; i < npol; i++) {
 			/* A progress line on a terminal; quiet otherwise. */
@@ -766,6 +772,9 @@ static int cmd_sweep(int argc, char **argv)
 	if (p.emit_jobs) {
 		bool seeded = false;
 
+		if (p.plot[0] || p.jobs || p.o.format != FMT_TABLE)
+			usage_error("--emit-jobs only prints the commands: drop "
+				    "--plot, --jobs and --format");
 		for (int a = 0; a < argc; a++)
 			seeded |= !strncmp(argv[a], "--seed", 6);
 		for (int i = 0; i < n; i++) {

@@ -396,6 +396,18 @@ static int rf_task(struct shd_cpu *cpu, void *arg)
 	return shd_cpu_id(cpu) == 0 ? rf_unmapper(cpu, arg) : rf_reader(cpu, arg);
 }
 
+static int rangeflush_check(const struct cli_opts *o, char *err, size_t len)
+{
+	if (o->knob[K_RF_HOT] > o->knob[K_RF_PAGES] ||
+	    o->knob[K_RF_MIN] > o->knob[K_RF_MAX] ||
+	    o->knob[K_RF_MAX] > o->knob[K_RF_PAGES]) {
+		snprintf(err, len, "rangeflush needs hot <= pages and range_min "
+			 "<= range_max <= pages");
+		return -1;
+	}
+	return 0;
+}
+
 static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 			 struct wl_result *res)
 {
@@ -412,16 +424,8 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 	r.ops = o->ops;
 	r.seed = o->seed;
 	r.ncpus = shd_machine_ncpus(m);
-	if (r.hot > r.pages || r.rmin > r.rmax || r.rmax > r.pages) {
-		snprintf(res->errtxt, sizeof(res->errtxt), "rangeflush needs "
-			 "hot <= pages and range_min <= range_max <= pages");
+	if (rangeflush_check(o, res->errtxt, sizeof(res->errtxt)))
 		return WL_BAD_INPUT;
-	}
-	if (r.ncpus < 2) {
-		snprintf(res->errtxt, sizeof(res->errtxt), "rangeflush needs at "
-			 "least 2 CPUs (one unmaps, the others read)");
-		return WL_BAD_INPUT;
-	}
 	int32_t abort = 0;
 
 	r.abort = &abort;
@@ -985,22 +989,22 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 static const struct workload workloads[] = {
 	{ "munmap", "threads of one mm map, touch and unmap their pages; "
 	  "the other CPUs are lazy or run another mm", 4000, 1, wl_munmap,
-	  roles_knobs },
+	  roles_knobs, NULL },
 	{ "mprotect", "threads of one mm flip their pages between RW and RO "
 	  "and touch them; a store while RO must fault", 4000, 1, wl_mprotect,
-	  roles_knobs },
+	  roles_knobs, NULL },
 	{ "rangeflush", "MMTests tlbflush: CPU 0 unmaps and remaps random "
 	  "ranges while the others read their hot sets", 2000, 2,
-	  wl_rangeflush, rangeflush_knobs },
+	  wl_rangeflush, rangeflush_knobs, rangeflush_check },
 	{ "mmap_micro", "LATR mmap_micro: every CPU touches the pages, CPU 0 "
 	  "unmaps them; lat_* time that shootdown", 2000, 1, wl_mmap_micro,
-	  mmap_micro_knobs },
+	  mmap_micro_knobs, NULL },
 	{ "tlb_flush2", "will-it-scale tlb_flush2: store, MADV_DONTNEED, read "
 	  "back 0, one page at a time over a private anonymous 1 MiB per task",
-	  8000, 1, wl_tlb_flush2, tlbflush_knobs },
+	  8000, 1, wl_tlb_flush2, tlbflush_knobs, NULL },
 	{ "random", "random map/unmap/protect/madvise/access/switch/lazy/flush/"
 	  "vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
-	  wl_random, NULL },
+	  wl_random, NULL, NULL },
 };
 
 const struct workload *wl_all(size_t *count)
