@@ -383,7 +383,7 @@ int cmd_calibrate(int argc, char **argv)
 	if (shd_cpu_submit(m, 1, pong_task, pp) || shd_cpu_submit(m, 0, ping_task, pp) ||
 	    shd_cpu_join(m, 0, NULL) || shd_cpu_join(m, 1, NULL))
 		goto fail;
-	floor_ns = median(pp->ns, BATCHES);
+	floor_ns = median(pp->ns, BATCHES);	/* sorts: [0] min, [n-1] max */
 
 	ib.iters = iters;
 	if (shd_run_on(m, 0, 1, ipi_task, &ib))
@@ -423,20 +423,26 @@ int cmd_calibrate(int argc, char **argv)
 		}
 	}
 	if (json) {
-		printf("{\"floor_ns\": %" PRIu64 ", \"ipi_roundtrip_ns\": %" PRIu64
+		printf("{\"floor_ns\": %" PRIu64 ", \"floor_min_ns\": %" PRIu64
+		       ", \"floor_max_ns\": %" PRIu64 ", \"ipi_min_ns\": %" PRIu64
+		       ", \"ipi_max_ns\": %" PRIu64, floor_ns, pp->ns[0],
+		       pp->ns[BATCHES - 1], ib.ns[0], ib.ns[BATCHES - 1]);
+		printf(", \"ipi_roundtrip_ns\": %" PRIu64
 		       ", \"ipi_ratio\": %.3f, \"shootdown_1page_ns\": %" PRIu64
 		       ", \"host_kernel_madvise_ns\": %" PRIu64
 		       ", \"host_kernel_shootdown_ns\": %" PRIu64
 		       ", \"host_membarrier_ns\": %" PRIu64
 		       ", \"tlb_hit_ns\": %.2f, \"tlb_hit_no_oracle_ns\": %.2f}\n",
-		       floor_ns, ipi_ns, floor_ns ? (double)ipi_ns / floor_ns : 0.0,
+		       ipi_ns, floor_ns ? (double)ipi_ns / floor_ns : 0.0,
 		       sd_ns, mad1, mad2, memb, hit_ps / 1000.0, hit_plain_ps / 1000.0);
 	} else {
 		printf("calibrate (medians of %d batches; host time)\n", BATCHES);
-		printf("  %-26s %8" PRIu64 " ns  cache-line round trip, sim CPU 0 <-> 1\n",
-		       "floor_ns", floor_ns);
-		printf("  %-26s %8" PRIu64 " ns  emulated IPI to an idle CPU and back\n",
-		       "ipi_roundtrip_ns", ipi_ns);
+		printf("  %-26s %8" PRIu64 " ns  cache-line round trip, sim CPU 0 <-> 1"
+		       " (batches %" PRIu64 "..%" PRIu64 ")\n", "floor_ns", floor_ns,
+		       pp->ns[0], pp->ns[BATCHES - 1]);
+		printf("  %-26s %8" PRIu64 " ns  emulated IPI to an idle CPU and back"
+		       " (batches %" PRIu64 "..%" PRIu64 ")\n", "ipi_roundtrip_ns",
+		       ipi_ns, ib.ns[0], ib.ns[BATCHES - 1]);
 		printf("  %-26s %8.2f     ipi_roundtrip / floor (goal <= 1.3)\n",
 		       "ipi_ratio", floor_ns ? (double)ipi_ns / floor_ns : 0.0);
 		printf("  %-26s %8" PRIu64 " ns  flush_tlb_page, one remote CPU\n",
@@ -451,6 +457,13 @@ int cmd_calibrate(int argc, char **argv)
 		       "tlb_hit_ns", hit_ps / 1000.0);
 		printf("  %-26s %8.2f ns  ... oracle off\n",
 		       "tlb_hit_no_oracle_ns", hit_plain_ps / 1000.0);
+	}
+	if (pp->ns[BATCHES - 1] > 2 * pp->ns[0]) {
+		/* A VM whose vCPUs moved, or a loaded host: say so. */
+		fprintf(stderr, "calibrate: warning: the floor varied from %" PRIu64
+			" to %" PRIu64 " ns across batches; this host's CPUs are "
+			"not steady, so compare ratios only within one run\n",
+			pp->ns[0], pp->ns[BATCHES - 1]);
 	}
 	free(pp);
 	return 0;
