@@ -2,6 +2,8 @@
 /* Workloads of the shootdown CLI: munmap, mprotect and the random check mix. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1100,6 +1102,62 @@ int cli_resolve_sets(struct cli_opts *o, const struct workload *w,
 	return 0;
 }
 
+/*
+ * A progress line on stderr for runs over a second, when stderr is a
+ * terminal (quiet otherwise): a ticker thread, cleared when the run ends.
+ */
+struct ticker {
+	pthread_t thread;
+	int32_t stop;
+	const char *what;
+	const char *policy;
+	unsigned cpus;
+	bool running;
+};
+
+static void *ticker_main(void *arg)
+{
+	struct ticker *t = arg;
+	uint64_t t0 = now_ns();
+	bool shown = false;
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		uint64_t ms = (now_ns() - t0) / 1000000;
+
+		nanosleep(&ts, NULL);
+		if (ms >= 1000) {
+			fprintf(stderr, "\r%s on %u CPUs under %s: %" PRIu64 ".%" PRIu64
+				" s   ", t->what, t->cpus, t->policy, ms / 1000,
+				ms % 1000 / 100);
+			shown = true;
+		}
+	}
+	if (shown)
+		fprintf(stderr, "\r\033[K");
+	return NULL;
+}
+
+static void ticker_start(struct ticker *t, const char *what,
+			 const char *policy, unsigned cpus)
+{
+	memset(t, 0, sizeof(*t));
+	t->what = what;
+	t->policy = policy;
+	t->cpus = cpus;
+	if (isatty(2) && getenv("SHD_NO_PROGRESS") == NULL)
+		t->running = pthread_create(&t->thread, NULL, ticker_main, t) == 0;
+}
+
+static void ticker_stop(struct ticker *t)
+{
+	if (!t->running)
+		return;
+	__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t->thread, NULL);
+	t->running = false;
+}
+
 int wl_execute(const struct workload *w, const struct cli_opts *o,
 	       const char *policy, struct wl_result *r, char *errtxt,
 	       size_t errlen)
@@ -1114,7 +1172,16 @@ int wl_execute(const struct workload *w, const struct cli_opts *o,
 		goto fail;
 	if ((err = shd_machine_create(&cfg, &m)))
 		goto fail;
-	err = w->run(m, o, r);
+	{
+		struct ticker tk;
+
+		/* The wis format prints live lines of its own. */
+		ticker_start(&tk, w->name, policy, cfg.ncpus);
+		if (o->format == FMT_WIS)
+			ticker_stop(&tk);
+		err = w->run(m, o, r);
+		ticker_stop(&tk);
+	}
 	if (err == WL_BAD_INPUT) {	/* the workload refused its knobs */
 		snprintf(errtxt, errlen, "%s", r->errtxt);
 		shd_machine_destroy(m);
