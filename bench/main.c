@@ -413,6 +413,13 @@ static void print_run_json(const struct cli_opts *o, const char *policy,
 	printf("}");
 }
 
+/* Print S as one shell word (single-quoted if it needs it), for commands
+ * we print for the user to run: replay lines and --emit-jobs. */
+static void print_word(FILE *f, const char *s)
+{
+	fprintf(f, strpbrk(s, " '\"$\\") ? "'%s'" : "%s", s);
+}
+
 /* One CSV header and one row per run, the same for run and compare. */
 static void print_csv_header(void)
 {
@@ -678,15 +685,18 @@ static int cmd_compare(int argc, char **argv)
 	return cmd_compare_impl(&p, false);
 }
 
+/* What a sweep point's child process sends back through its pipe. */
+struct point_result {
+	int rc;
+	struct wl_result r;
+	char err[320];
+};
+
 /* Run one sweep point in a child; the result comes back through FD. */
 static void sweep_child(const struct workload *w, struct cli_opts *o,
 			const char *policy, int fd)
 {
-	struct {
-		int rc;
-		struct wl_result r;
-		char err[320];
-	} out;
+	struct point_result out;
 	ssize_t off = 0;
 
 	memset(&out, 0, sizeof(out));
@@ -778,8 +788,8 @@ static int cmd_sweep(int argc, char **argv)
 		for (int a = 0; a < argc; a++)
 			seeded |= !strncmp(argv[a], "--seed", 6);
 		for (int i = 0; i < n; i++) {
-			printf(strpbrk(self_path, " '\"$\\") ? "'%s' run" : "%s run",
-			       self_path);
+			print_word(stdout, self_path);
+			printf(" run");
 			for (int a = 0; a < argc; a++) {
 				const char *s = argv[a];
 
@@ -791,7 +801,8 @@ static int cmd_sweep(int argc, char **argv)
 				}
 				if (!strcmp(s, "--emit-jobs"))
 					continue;
-				printf(strpbrk(s, " '\"$\\") ? " '%s'" : " %s", s);
+				putchar(' ');
+				print_word(stdout, s);
 			}
 			if (!seeded)
 				printf(" --seed %" PRIu64, p.o.seed);
@@ -821,11 +832,7 @@ static int cmd_sweep(int argc, char **argv)
 				running++;
 			}
 			/* Collect the oldest running point. */
-			struct {
-				int rc;
-				struct wl_result r;
-				char err[320];
-			} in;
+			struct point_result in;
 			ssize_t off = 0, k;
 
 			memset(&in, 0, sizeof(in));
@@ -1008,8 +1015,8 @@ static int cmd_check(int argc, char **argv)
 		fprintf(stderr, "replay: shootdown check");
 		for (int i = 0; i < p.o.argc; i++) {
 			seeded |= !strncmp(p.o.argv[i], "--seed", 6);
-			fprintf(stderr, strpbrk(p.o.argv[i], " '\"$\\") ? " '%s'" : " %s",
-				p.o.argv[i]);
+			fputc(' ', stderr);
+			print_word(stderr, p.o.argv[i]);
 		}
 		if (!seeded)
 			fprintf(stderr, " --seed %" PRIu64, p.o.seed);

@@ -34,6 +34,20 @@ static uint64_t rng_below(uint64_t *s, uint64_t n)
 	return n ? rng_next(s) % n : 0;
 }
 
+/* Count a workload check failure; the first one's text goes to NOTE. */
+__attribute__((format(printf, 4, 5)))
+static void note_first(uint64_t *count, char *note, size_t len,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_fetch_add(count, 1, __ATOMIC_RELAXED) == 0) {
+		va_start(ap, fmt);
+		vsnprintf(note, len, fmt, ap);
+		va_end(ap);
+	}
+}
+
 /*
  * Tasks report errors by return value, but the text that explains one
  * (shd_last_error()) lives on the CPU thread that failed: the trampoline
@@ -144,18 +158,6 @@ static int run_b(struct shd_cpu *cpu, void *arg)
 	return shd_store(cpu, base, 1);
 }
 
-__attribute__((format(printf, 2, 3)))
-static void note_failure(struct shared_wl *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (__atomic_fetch_add(&w->failures, 1, __ATOMIC_RELAXED) == 0) {
-		va_start(ap, fmt);
-		vsnprintf(w->note, sizeof(w->note), fmt, ap);
-		va_end(ap);
-	}
-}
-
 static int busy_loop(struct shd_cpu *cpu, void *arg)
 {
 	struct shared_wl *w = arg;
@@ -200,9 +202,11 @@ static int busy_loop(struct shd_cpu *cpu, void *arg)
 						int st = shd_store(cpu, va, tag);
 
 						if (st == 0)
-							note_failure(w, "cpu %u: store to read-only "
-								     "0x%" PRIx64 " succeeded (stale "
-								     "writable translation)", id, va);
+							note_first(&w->failures, w->note,
+								   sizeof(w->note),
+								   "cpu %u: store to read-only "
+								   "0x%" PRIx64 " succeeded (stale "
+								   "writable translation)", id, va);
 						else if (st != -EACCES)
 							err = st;
 					}
@@ -645,11 +649,11 @@ static int tf_cpu(struct shd_cpu *cpu, void *arg)
 							   t->page);
 				if (!err)
 					err = shd_load(cpu, va, &v);
-				if (!err && v != 0 &&
-				    __atomic_fetch_add(&t->failures, 1, __ATOMIC_RELAXED) == 0)
-					snprintf(t->note, sizeof(t->note), "task %u read "
-						 "back %" PRIu64 " at 0x%" PRIx64 " on cpu %u "
-						 "after MADV_DONTNEED, expected 0", k, v, va, id);
+				if (!err && v != 0)
+					note_first(&t->failures, t->note, sizeof(t->note),
+						   "task %u read back %" PRIu64 " at 0x%"
+						   PRIx64 " on cpu %u after MADV_DONTNEED, "
+						   "expected 0", k, v, va, id);
 				task->phase = 0;
 				task->page = (task->page + 1) % t->pages;
 				/* Relaxed: also read by a sampling controller. */
@@ -824,13 +828,6 @@ static bool expected_err(int err)
 	       err == -ENOMEM;
 }
 
-static void rnd_note(struct rnd *r, const char *what, int err)
-{
-	if (__atomic_fetch_add(&r->unexpected, 1, __ATOMIC_RELAXED) == 0)
-		snprintf(r->note, sizeof(r->note), "%s: %s (%s)", what,
-			 shd_strerror(err), shd_last_error());
-}
-
 /*
  * One CPU's share of the check mix.  Accesses favour a small per-CPU hot set
  * so translations stay cached long enough for a missed flush to be used;
@@ -954,7 +951,9 @@ check:
 		if (err == -ETIMEDOUT)
 			return err;
 		if (!expected_err(err))
-			rnd_note(r, what, err);
+			note_first(&r->unexpected, r->note, sizeof(r->note),
+				   "%s: %s (%s)", what, shd_strerror(err),
+				   shd_last_error());
 		err = 0;
 	}
 	if (kmapped)

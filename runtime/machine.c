@@ -367,10 +367,11 @@ void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
 			const uint64_t *src =
 				(const uint64_t *)((const char *)&cn->s + f[i].offset);
 
-			if (strcmp(f[i].name, "lat_max_ns") == 0)
+			if (f[i].offset == offsetof(struct shd_stats, lat_max_ns))
 				*dst = *src > *dst ? *src : *dst;
-			else if (strncmp(f[i].name, "lat_p", 5) != 0)
-				*dst += *src;
+			else if (f[i].offset != offsetof(struct shd_stats, lat_p50_ns) &&
+				 f[i].offset != offsetof(struct shd_stats, lat_p99_ns))
+				*dst += *src;	/* percentiles come from the histogram */
 		}
 		for (unsigned b = 0; b < SHD_HIST_BUCKETS; b++)
 			hist[b] += cn->hist[b];
