@@ -88,6 +88,31 @@ int cli_resolve_sets(struct cli_opts *o, const struct workload *w,
 		     char *err, size_t len);
 
 const struct workload *wl_find(const char *name);
+
+/* Helpers of the workloads (workloads.c). */
+uint64_t wl_now_ns(void);
+/* Count a workload check failure; the first one's text goes to NOTE. */
+__attribute__((format(printf, 4, 5)))
+void wl_note_first(uint64_t *count, char *note, size_t len, const char *fmt,
+		   ...);
+/* shd_run_on() that keeps the first failure's text in ERRTXT. */
+int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
+	      shd_task_fn fn, void *arg, char *errtxt, size_t len);
+/* A reusable barrier of N CPUs that takes IPIs while it waits. */
+struct wl_barrier {
+	unsigned n;
+	int32_t arrived;
+	uint64_t round;
+};
+void wl_barrier_wait(struct shd_cpu *cpu, struct wl_barrier *b, uint64_t gen);
+
+/* wl_proc.c: fork and exec. */
+extern const struct wl_knob wl_fork_knobs[], wl_exec_knobs[];
+int wl_fork(struct shd_machine *m, const struct cli_opts *o,
+	    struct wl_result *r);
+int wl_fork_check(const struct cli_opts *o, char *err, size_t len);
+int wl_exec(struct shd_machine *m, const struct cli_opts *o,
+	    struct wl_result *r);
 const struct workload *wl_all(size_t *count);
 
 /*

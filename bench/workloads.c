@@ -12,7 +12,7 @@
 
 #include "cli.h"
 
-static uint64_t now_ns(void)
+uint64_t wl_now_ns(void)
 {
 	struct timespec ts;
 
@@ -34,10 +34,8 @@ static uint64_t rng_below(uint64_t *s, uint64_t n)
 	return n ? rng_next(s) % n : 0;
 }
 
-/* Count a workload check failure; the first one's text goes to NOTE. */
-__attribute__((format(printf, 4, 5)))
-static void note_first(uint64_t *count, char *note, size_t len,
-		       const char *fmt, ...)
+void wl_note_first(uint64_t *count, char *note, size_t len, const char *fmt,
+		   ...)
 {
 	va_list ap;
 
@@ -71,9 +69,8 @@ static int trampoline(struct shd_cpu *cpu, void *arg)
 	return err;
 }
 
-/* shd_run_on() that keeps the first failure's text in ERRTXT. */
-static int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
-		     shd_task_fn fn, void *arg, char *errtxt, size_t len)
+int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
+	      shd_task_fn fn, void *arg, char *errtxt, size_t len)
 {
 	struct tramp t = { fn, arg, 0, "" };
 	int err = shd_run_on(m, first, n, trampoline, &t);
@@ -81,6 +78,19 @@ static int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
 	if (err < 0 && t.failed && !errtxt[0])
 		snprintf(errtxt, len, "%s", t.text);
 	return err;
+}
+
+void wl_barrier_wait(struct shd_cpu *cpu, struct wl_barrier *b, uint64_t gen)
+{
+	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == (int32_t)b->n) {
+		__atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->round, gen + 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&b->round, __ATOMIC_ACQUIRE) <= gen) {
+		shd_cpu_poll(cpu);
+		sched_yield();
+	}
 }
 
 /*
@@ -202,7 +212,7 @@ static int busy_loop(struct shd_cpu *cpu, void *arg)
 						int st = shd_store(cpu, va, tag);
 
 						if (st == 0)
-							note_first(&w->failures, w->note,
+							wl_note_first(&w->failures, w->note,
 								   sizeof(w->note),
 								   "cpu %u: store to read-only "
 								   "0x%" PRIx64 " succeeded (stale "
@@ -243,9 +253,9 @@ static int run_roles(struct shd_machine *m, const struct cli_opts *o,
 	/* No reset after the warm-up: it sends no IPIs and flushes nothing,
 	 * and keeping its faults and misses makes the counters match what
 	 * perf counts on the USDT probes for the whole run. */
-	t0 = now_ns();
+	t0 = wl_now_ns();
 	err = wl_run_on(m, 0, ro.busy, busy_loop, &w, r->errtxt, sizeof(r->errtxt));
-	r->wall_ns = now_ns() - t0;
+	r->wall_ns = wl_now_ns() - t0;
 	r->ops = w.ops_per_cpu * ro.busy;
 	r->check_failures = w.failures;
 	snprintf(r->note, sizeof(r->note), "%s", w.note);
@@ -442,11 +452,11 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 	}
 	/* Map the whole region first (CPU 0), then run. */
 	err = wl_run_on(m, 0, 1, rf_map_all, &r, res->errtxt, sizeof(res->errtxt));
-	t0 = now_ns();
+	t0 = wl_now_ns();
 	if (!err)
 		err = wl_run_on(m, 0, r.ncpus, rf_task, &r, res->errtxt,
 				sizeof(res->errtxt));
-	res->wall_ns = now_ns() - t0;
+	res->wall_ns = wl_now_ns() - t0;
 	res->ops = r.ops;
 	shd_mm_destroy(r.mm);
 	free(r.done);
@@ -532,41 +542,47 @@ static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
 		free(u.done);
 		return -ENOMEM;
 	}
-	t0 = now_ns();
+	t0 = wl_now_ns();
 	err = wl_run_on(m, 0, u.ncpus, mmu_task, &u, res->errtxt,
 			sizeof(res->errtxt));
-	res->wall_ns = now_ns() - t0;
+	res->wall_ns = wl_now_ns() - t0;
 	res->ops = u.ops;
 	shd_mm_destroy(u.mm);
 	free(u.done);
 	return err;
 }
 
-/* ---- will-it-scale tlb_flush2 ---- */
+/* ---- will-it-scale tlb_flush1/2/3 ---- */
 
 /*
- * Each task has a private anonymous region of `pages` pages (1 MiB) and
- * loops over it one page at a time: store 1, madvise(MADV_DONTNEED) the
- * page, read it back: it must be 0, as will-it-scale asserts; a flush that
- * was missed leaves a translation to the old frame and the read returns 1.
- * processes=0: the tasks are threads of one mm (every madvise must reach
- * the other CPUs running it); processes=1: one mm each.  `load` percent of
- * the CPUs run tasks (will-it-scale's -t, LKP's nr_task=50%); the others
- * stay idle, which is where pruning pays.
+ * Each task has its own region of `pages` pages (1 MiB): tlb_flush1 a
+ * private mapping of a file of its own, tlb_flush2 private anonymous memory,
+ * tlb_flush3 a shared mapping of its file.  It loops over the region one page
+ * at a time: store 1, madvise(MADV_DONTNEED) the page, read it back.  The
+ * value read must be 0, 0 and 1: the private copy is dropped (the file and
+ * fresh anonymous memory read 0), the shared store is in the page cache.  A
+ * missed flush leaves a translation to the dropped private copy and the read
+ * returns 1 (tlb_flush1/2); under tlb_flush3 it still maps the page cache,
+ * so only the oracle can tell.  processes=0: the tasks are threads of one mm
+ * (every madvise must reach the other CPUs running it); processes=1: one mm
+ * each.  `load` percent of the CPUs run tasks (will-it-scale's -t, LKP's
+ * nr_task=50%); the others stay idle, which is where pruning pays.
  *
- * What the read-back can see (scripts/cli-checks keeps this honest): with
- * tasks pinned, as will-it-scale pins them (migrate=0, the default), a
- * missed local flush or a range flush one page short leaves the task's own
- * CPU with a translation to the freed frame and the read returns 1.  A
- * skipped *remote* flush never shows: a thread only touches its own pages,
- * on its own CPU.  migrate=1 moves each task to the next CPU after every
- * step (store; madvise and read), so the old CPU keeps the translation:
- * under "broadcast" the oracle then catches the task storing through it
- * when it comes back, but under "linux" the old CPU's next local flush
- * finds its tlb_gen several generations behind and flushes everything,
- * before anything uses the stale entry.  So in this loop a missed remote
- * IPI is repaired by generation catch-up, and will-it-scale's assert could
- * not catch it on such a kernel either.
+ * What the read-back can see (scripts/cli-checks keeps this honest).
+ * migrate=0 (the default; will-it-scale pins its tasks): a missed local
+ * flush or a range flush one page short leaves the task's own CPU with the
+ * translation and the read returns 1.  A skipped *remote* flush never shows:
+ * a thread only touches its own pages, on its own CPU; neither would it in
+ * will-it-scale.  migrate=1 moves each task to the next CPU after every step
+ * (store; madvise and read): the old CPU keeps the translation, but under
+ * "linux" its own next flush finds its tlb_gen behind and flushes
+ * everything before anything uses the stale entry, so generation catch-up
+ * repairs the missed IPI (the oracle still catches it under "broadcast").
+ * migrate=2 bounces each task between two CPUs: store on one, madvise on
+ * the other, read back on the first, with the partner's task offset a step
+ * so that the first CPU flushes nothing in between, as when the scheduler
+ * moves a thread for its madvise and back.  Only there does the read-back
+ * (and the oracle) catch a skipped remote IPI in threads mode.
  */
 enum { K_TF_PAGES, K_TF_PROCESSES, K_TF_MIGRATE, K_TF_LOAD };
 
@@ -574,7 +590,8 @@ static const struct wl_knob tlbflush_knobs[] = {
 	{ "pages", "pages per task (will-it-scale: 1 MiB)", 256, 1, 65536 },
 	{ "processes", "0: tasks are threads of one mm; 1: one mm each", 0, 0, 1 },
 	{ "migrate", "0: tasks pinned, as will-it-scale; 1: move to the next "
-	  "CPU after each step", 0, 0, 1 },
+	  "CPU each step; 2: store and read on one CPU, madvise on another", 0,
+	  0, 2 },
 	{ "load", "percent of the CPUs that run tasks (LKP's nr_task=50%); "
 	  "the others stay idle", 50, 1, 100 },
 	{ NULL, NULL, 0, 0, 0 },
@@ -585,14 +602,17 @@ static const struct wl_knob tlbflush_knobs[] = {
 struct tf_task {
 	uint64_t page;			/* next page of its region */
 	uint64_t iterations;
-	int phase;			/* 0: store next; 1: madvise and read */
+	int phase;			/* 0: store; 1: madvise (and read); 2: read */
+	bool warm;			/* migrate=2: first cycle is a half one */
 };
 
 struct tf {
 	struct shd_mm *mm[SHD_MAX_CPUS];	/* [0] only for threads */
+	struct shd_file *file[SHD_MAX_CPUS];	/* tlb_flush1/3: one a task */
 	struct tf_task *task;
 	uint64_t page, pages, iters_per_task;
-	unsigned ntasks, processes, migrate;
+	unsigned ntasks, processes, migrate, kind;
+	uint64_t expect;			/* value read back */
 	uint64_t rounds;
 	int32_t arrived;
 	uint64_t round;			/* barrier generation */
@@ -626,6 +646,64 @@ static uint64_t tf_va(const struct tf *t, unsigned task, uint64_t page)
 			 t->page;
 }
 
+/* The task CPU ID runs in round R. */
+static unsigned tf_task_of(const struct tf *t, unsigned id, uint64_t r)
+{
+	if (t->migrate == 1)
+		return (unsigned)((id + r) % t->ntasks);
+	if (t->migrate == 2 && (r & 1) && (id ^ 1u) < t->ntasks)
+		return id ^ 1u;
+	return id;
+}
+
+static void tf_read_back(struct shd_cpu *cpu, struct tf *t, unsigned k,
+			 uint64_t va, uint64_t v)
+{
+	struct tf_task *task = &t->task[k];
+
+	if (v != t->expect && !task->warm)
+		wl_note_first(&t->failures, t->note, sizeof(t->note),
+			   "task %u read back %" PRIu64 " at 0x%" PRIx64 " on "
+			   "cpu %u after MADV_DONTNEED, expected %" PRIu64, k, v,
+			   va, shd_cpu_id(cpu), t->expect);
+	task->phase = 0;
+	task->page = (task->page + 1) % t->pages;
+	if (task->warm) {
+		task->warm = false;	/* nothing was stored: not an iteration */
+		return;
+	}
+	/* Relaxed: also read by a sampling controller. */
+	__atomic_store_n(&task->iterations, task->iterations + 1,
+			 __ATOMIC_RELAXED);
+}
+
+static int tf_step(struct shd_cpu *cpu, struct tf *t, unsigned k)
+{
+	struct tf_task *task = &t->task[k];
+	struct shd_mm *mm = t->mm[t->processes ? k : 0];
+	uint64_t va = tf_va(t, k, task->page), v = 0;
+	int err = shd_switch_mm(cpu, mm);
+
+	if (err)
+		return err;
+	switch (task->phase) {
+	case 0:
+		task->phase = 1;
+		return shd_store(cpu, va, 1);
+	case 1:
+		err = shd_madvise_dontneed(cpu, mm, va & ~(t->page - 1), t->page);
+		if (err || t->migrate == 2) {
+			task->phase = 2;	/* read back on the next CPU */
+			return err;
+		}
+		/* fall through */
+	default:
+		if (!(err = shd_load(cpu, va, &v)))
+			tf_read_back(cpu, t, k, va, v);
+		return err;
+	}
+}
+
 static int tf_cpu(struct shd_cpu *cpu, void *arg)
 {
 	struct tf *t = arg;
@@ -633,34 +711,11 @@ static int tf_cpu(struct shd_cpu *cpu, void *arg)
 	int err = 0;
 
 	for (uint64_t r = 0; r < t->rounds; r++) {
-		unsigned k = (unsigned)((id + (t->migrate ? r : 0)) % t->ntasks);
-		struct tf_task *task = &t->task[k];
-		struct shd_mm *mm = t->mm[t->processes ? k : 0];
-		uint64_t va = tf_va(t, k, task->page), v = 0;
+		unsigned k = tf_task_of(t, id, r);
 
-		if (!err && __atomic_load_n(&task->iterations, __ATOMIC_RELAXED) <
-			    t->iters_per_task) {
-			err = shd_switch_mm(cpu, mm);
-			if (!err && task->phase == 0) {
-				err = shd_store(cpu, va, 1);
-				task->phase = 1;
-			} else if (!err) {
-				err = shd_madvise_dontneed(cpu, mm, va & ~(t->page - 1),
-							   t->page);
-				if (!err)
-					err = shd_load(cpu, va, &v);
-				if (!err && v != 0)
-					note_first(&t->failures, t->note, sizeof(t->note),
-						   "task %u read back %" PRIu64 " at 0x%"
-						   PRIx64 " on cpu %u after MADV_DONTNEED, "
-						   "expected 0", k, v, va, id);
-				task->phase = 0;
-				task->page = (task->page + 1) % t->pages;
-				/* Relaxed: also read by a sampling controller. */
-				__atomic_store_n(&task->iterations, task->iterations + 1,
-						 __ATOMIC_RELAXED);
-			}
-		}
+		if (!err && __atomic_load_n(&t->task[k].iterations, __ATOMIC_RELAXED) <
+			    t->iters_per_task)
+			err = tf_step(cpu, t, k);
 		/* Keep stepping (and waiting) after an error: the others
 		 * must not wait for us at the barrier forever. */
 		tf_barrier(cpu, t, r);
@@ -670,12 +725,6 @@ static int tf_cpu(struct shd_cpu *cpu, void *arg)
 	return err;
 }
 
-/*
- * will-it-scale's output (its main.c): "testcase:", "warmup", then one
- * "min:M max:X total:T" line a second of the per-task iteration counts in
- * that second, "measurement" after the warm-up, and "average:" (total per
- * second over the measured seconds).  The tasks run until told to stop.
- */
 static int tf_timed(struct shd_machine *m, const struct cli_opts *o,
 		    struct tf *t, struct wl_result *res)
 {
@@ -685,9 +734,10 @@ static int tf_timed(struct shd_machine *m, const struct cli_opts *o,
 
 	if (!last)
 		return -ENOMEM;
-	printf("testcase:%s, %u tasks on %u simulated CPUs, %s policy "
-	       "(shootdown; host time)\n", t->processes ? "tlb_flush2 processes" :
-	       "tlb_flush2 threads", n, shd_machine_ncpus(m), o->policy);
+	printf("testcase:tlb_flush%u %s, %u tasks on %u simulated CPUs, %s "
+	       "policy (shootdown; host time)\n", t->kind,
+	       t->processes ? "processes" : "threads", n, shd_machine_ncpus(m),
+	       o->policy);
 	printf("warmup\n");
 	for (unsigned c = 0; c < n; c++)
 		if ((err = shd_cpu_submit(m, c, tf_cpu, t)))
@@ -728,26 +778,38 @@ static int tf_timed(struct shd_machine *m, const struct cli_opts *o,
 	return err;
 }
 
+/* Map task K's region in MM (with its file for tlb_flush1/3). */
+static int tf_map(struct shd_cpu *cpu, struct tf *t, struct shd_mm *mm,
+		  unsigned k)
+{
+	uint64_t va = tf_va(t, k, 0), len = t->pages * t->page;
+	unsigned prot = SHD_PROT_READ | SHD_PROT_WRITE;
+
+	if (t->kind == 2)
+		return shd_mmap(cpu, mm, va, len, prot);
+	return shd_mmap_file(cpu, mm, va, len, prot, t->kind == 3 ?
+			     SHD_MAP_SHARED : SHD_MAP_PRIVATE, t->file[k], 0);
+}
+
 static int tf_setup(struct shd_cpu *cpu, void *arg)
 {
 	struct tf *t = arg;
 	unsigned id = shd_cpu_id(cpu);
-	int err;
+	int err = 0;
 
 	if (t->processes)
-		return shd_mmap(cpu, t->mm[id], TF_BASE, t->pages * t->page,
-				SHD_PROT_READ | SHD_PROT_WRITE);
+		return tf_map(cpu, t, t->mm[id], id);
 	if (id != 0)
 		return 0;
 	if ((err = shd_switch_mm(cpu, t->mm[0])))
 		return err;
-	return shd_mmap(cpu, t->mm[0], TF_BASE,
-			(uint64_t)t->ntasks * t->pages * t->page,
-			SHD_PROT_READ | SHD_PROT_WRITE);
+	for (unsigned k = 0; !err && k < t->ntasks; k++)
+		err = tf_map(cpu, t, t->mm[0], k);
+	return err;
 }
 
-static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
-			 struct wl_result *res)
+static int tlb_flush_n(struct shd_machine *m, const struct cli_opts *o,
+		       struct wl_result *res, unsigned kind)
 {
 	struct tf *t = calloc(1, sizeof(*t));
 	unsigned n = shd_machine_ncpus(m);
@@ -756,6 +818,8 @@ static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
 
 	if (!t)
 		return -ENOMEM;
+	t->kind = kind;
+	t->expect = kind == 3;
 	t->page = 1ull << shd_machine_config(m)->page_shift;
 	t->pages = o->knob[K_TF_PAGES];
 	t->processes = (unsigned)o->knob[K_TF_PROCESSES];
@@ -764,17 +828,28 @@ static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
 	n = (unsigned)((n * o->knob[K_TF_LOAD] + 99) / 100);
 	t->ntasks = n;
 	t->iters_per_task = (o->ops + n - 1) / n;
-	t->rounds = 2 * t->iters_per_task;	/* two steps per iteration */
+	/* Two steps an iteration, or three when bouncing (plus the offset). */
+	t->rounds = t->migrate == 2 ? 3 * t->iters_per_task + 2 :
+				      2 * t->iters_per_task;
 	t->task = calloc(n, sizeof(*t->task));
 	for (unsigned i = 0; t->task && i < (t->processes ? n : 1); i++)
 		if ((err = shd_mm_create(m, &t->mm[i])))
 			break;
+	for (unsigned k = 0; t->task && !err && kind != 2 && k < n; k++)
+		err = shd_file_create(m, t->pages, &t->file[k]);
 	if (!t->task || err) {
-		err = -ENOMEM;
+		if (err && !res->errtxt[0])
+			snprintf(res->errtxt, sizeof(res->errtxt), "%s",
+				 shd_last_error());
+		err = err ? err : -ENOMEM;
 		goto out;
 	}
+	/* migrate=2: odd tasks run a step behind their partner. */
+	for (unsigned k = 1; t->migrate == 2 && k < n; k += 2)
+		if ((k ^ 1u) < n)
+			t->task[k] = (struct tf_task){ .phase = 1, .warm = true };
 	err = wl_run_on(m, 0, n, tf_setup, t, res->errtxt, sizeof(res->errtxt));
-	t0 = now_ns();
+	t0 = wl_now_ns();
 	if (!err && o->format == FMT_WIS) {
 		t->iters_per_task = UINT64_MAX;
 		t->rounds = UINT64_MAX;
@@ -783,16 +858,37 @@ static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
 		err = wl_run_on(m, 0, n, tf_cpu, t, res->errtxt, sizeof(res->errtxt));
 		res->ops = t->iters_per_task * n;
 	}
-	res->wall_ns = now_ns() - t0;
+	res->wall_ns = wl_now_ns() - t0;
 	res->check_failures = t->failures;
 	snprintf(res->note, sizeof(res->note), "%s", t->note);
 out:
-	for (unsigned i = 0; i < SHD_MAX_CPUS; i++)
+	for (unsigned i = 0; i < SHD_MAX_CPUS; i++) {
 		if (t->mm[i])
 			shd_mm_destroy(t->mm[i]);
+		if (t->file[i])
+			shd_file_destroy(t->file[i]);
+	}
 	free(t->task);
 	free(t);
 	return err;
+}
+
+static int wl_tlb_flush1(struct shd_machine *m, const struct cli_opts *o,
+			 struct wl_result *res)
+{
+	return tlb_flush_n(m, o, res, 1);
+}
+
+static int wl_tlb_flush2(struct shd_machine *m, const struct cli_opts *o,
+			 struct wl_result *res)
+{
+	return tlb_flush_n(m, o, res, 2);
+}
+
+static int wl_tlb_flush3(struct shd_machine *m, const struct cli_opts *o,
+			 struct wl_result *res)
+{
+	return tlb_flush_n(m, o, res, 3);
 }
 
 /* ---- random: the check mix ---- */
@@ -803,6 +899,7 @@ out:
 
 struct rnd {
 	struct shd_mm *mm[RND_MMS];
+	struct shd_file *file;		/* RND_WINDOW pages, mapped at page pg */
 	uint64_t page;
 	uint64_t ops;			/* in all; CPU i does its share */
 	uint64_t seed;
@@ -826,6 +923,33 @@ static bool expected_err(int err)
 {
 	return err == 0 || err == -EFAULT || err == -EACCES || err == -EEXIST ||
 	       err == -ENOMEM;
+}
+
+/*
+ * fork() CUR, run the child here for a few accesses (copy-on-write copies,
+ * with their flush_tlb_page()), and let it exit.
+ */
+static int rnd_fork(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
+		    uint64_t *s)
+{
+	struct shd_mm *child;
+	uint64_t v;
+	int err = shd_mm_dup(cpu, cur, &child);
+
+	if (err)
+		return err;
+	err = shd_switch_mm(cpu, child);
+	for (unsigned i = 0; !err && i < 4; i++) {
+		uint64_t va = rnd_base(r) + rng_below(s, RND_WINDOW) * r->page;
+
+		err = rng_below(s, 2) ? shd_store(cpu, va, i) : shd_load(cpu, va, &v);
+		if (err == -EFAULT || err == -EACCES)
+			err = 0;
+	}
+	if (!err)
+		err = shd_switch_mm(cpu, cur);
+	shd_mm_destroy(child);
+	return err;
 }
 
 /*
@@ -894,10 +1018,16 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 		} else if (dice < 600) {
 			what = "fetch";
 			err = shd_fetch(cpu, va, &v);
-		} else if (dice < 670) {
+		} else if (dice < 645) {
 			what = "mmap";
 			err = shd_mmap(cpu, cur, base + pg * page, npages * page,
 				       prots[rng_below(&s, 5)]);
+		} else if (dice < 670) {
+			what = "mmap(file)";
+			err = shd_mmap_file(cpu, cur, base + pg * page, npages * page,
+					    prots[rng_below(&s, 5)],
+					    rng_below(&s, 2) ? SHD_MAP_SHARED :
+					    SHD_MAP_PRIVATE, r->file, pg);
 		} else if (dice < 720) {
 			what = "munmap";
 			if (rng_below(&s, 4) == 0)	/* sometimes over the ceiling */
@@ -932,6 +1062,9 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 		} else if (dice < 914) {
 			what = "flush_tlb_all";
 			err = shd_flush_tlb_all(cpu);
+		} else if (dice < 918) {
+			what = "fork";
+			err = rnd_fork(cpu, r, cur, &s);
 		} else if (dice < 930) {
 			what = kmapped ? "vunmap" : "vmap";
 			err = kmapped ? shd_vunmap(cpu, kslot(r, id), RND_KSLOT * page)
@@ -951,7 +1084,7 @@ check:
 		if (err == -ETIMEDOUT)
 			return err;
 		if (!expected_err(err))
-			note_first(&r->unexpected, r->note, sizeof(r->note),
+			wl_note_first(&r->unexpected, r->note, sizeof(r->note),
 				   "%s: %s (%s)", what, shd_strerror(err),
 				   shd_last_error());
 		err = 0;
@@ -973,17 +1106,22 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 	r.seed = o->seed;
 	r.ncpus = n;
 	r.ops = o->ops;
-	for (unsigned i = 0; i < RND_MMS; i++)
-		if ((err = shd_mm_create(m, &r.mm[i])))
-			return err;
-	t0 = now_ns();
+	if ((err = shd_file_create(m, RND_WINDOW, &r.file)))
+		return err;
+	for (unsigned i = 0; i < RND_MMS && !err; i++)
+		err = shd_mm_create(m, &r.mm[i]);
+	t0 = wl_now_ns();
+	if (err)
+		goto out;
 	err = wl_run_on(m, 0, n, random_task, &r, res->errtxt, sizeof(res->errtxt));
-	res->wall_ns = now_ns() - t0;
+	res->wall_ns = wl_now_ns() - t0;
 	res->ops = r.ops;
 	res->check_failures = r.unexpected;
 	snprintf(res->note, sizeof(res->note), "%s", r.note);
+out:
 	for (unsigned i = 0; i < RND_MMS; i++)
 		shd_mm_destroy(r.mm[i]);
+	shd_file_destroy(r.file);
 	return err;
 }
 
@@ -1000,11 +1138,24 @@ static const struct workload workloads[] = {
 	{ "mmap_micro", "LATR mmap_micro: every CPU touches the pages, CPU 0 "
 	  "unmaps them; lat_* time that shootdown", 2000, 1, wl_mmap_micro,
 	  mmap_micro_knobs, NULL },
+	{ "tlb_flush1", "will-it-scale tlb_flush1: store, MADV_DONTNEED, read "
+	  "back 0, one page at a time over a private file mapping per task",
+	  8000, 1, wl_tlb_flush1, tlbflush_knobs, NULL },
 	{ "tlb_flush2", "will-it-scale tlb_flush2: store, MADV_DONTNEED, read "
 	  "back 0, one page at a time over a private anonymous 1 MiB per task",
 	  8000, 1, wl_tlb_flush2, tlbflush_knobs, NULL },
-	{ "random", "random map/unmap/protect/madvise/access/switch/lazy/flush/"
-	  "vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
+	{ "tlb_flush3", "will-it-scale tlb_flush3: store, MADV_DONTNEED, read "
+	  "back 1, one page at a time over a shared file mapping per task",
+	  8000, 1, wl_tlb_flush3, tlbflush_knobs, NULL },
+	{ "fork", "threads of a parent store to their pages while CPU 0 forks "
+	  "it; the child copies a page and exits", 1000, 1, wl_fork,
+	  wl_fork_knobs, wl_fork_check },
+	{ "exec", "a threaded process execs over and over: its threads exit "
+	  "(lazy), the old image is torn down, new threads start", 1000, 1,
+	  wl_exec, wl_exec_knobs, NULL },
+	{ "random", "random map (anonymous, file private/shared)/unmap/protect/"
+	  "madvise/access/fork/switch/lazy/flush/vmap on all CPUs over 3 "
+	  "shared mms (the check mix)", 200000, 1,
 	  wl_random, NULL, NULL },
 };
 
@@ -1117,12 +1268,12 @@ struct ticker {
 static void *ticker_main(void *arg)
 {
 	struct ticker *t = arg;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = wl_now_ns();
 	bool shown = false;
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		uint64_t ms = (now_ns() - t0) / 1000000;
+		uint64_t ms = (wl_now_ns() - t0) / 1000000;
 
 		nanosleep(&ts, NULL);
 		if (ms >= 1000) {

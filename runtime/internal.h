@@ -61,6 +61,19 @@ struct shd_pte {
 	uint32_t pad;
 };
 
+/*
+ * struct page, reduced to what the model needs.  `ref` counts the PTEs
+ * that map the frame plus the page cache's own reference; the frame goes
+ * back to the allocator when it drops to 0 (after the flush that removed
+ * the last translation: callers drop references only then).
+ */
+struct shd_frame {
+	uint32_t ref;
+	uint32_t flags;
+};
+#define SHD_FRAME_PAGECACHE 1u	/* belongs to a file's page cache */
+#define SHD_FRAME_ZERO	2u	/* the shared zero page (never freed) */
+
 /* A leaf page-table page; interior levels are arrays of pointers. */
 struct shd_pt_leaf {
 	struct shd_pte pte[SHD_PT_ENTRIES];
@@ -68,7 +81,7 @@ struct shd_pt_leaf {
 	struct rcu_head rcu;
 	struct shd_machine *m;
 	struct shd_pt_leaf *next_free;
-	uint64_t base_vpn;		/* first vpn it maps (while detached) */
+	uint64_t base_vpn;		/* first vpn it maps */
 };
 
 struct shd_pt_dir {
@@ -89,6 +102,9 @@ extern const char *const shd__iface_names[SHD_IF__COUNT];
 struct shd_vma {
 	uint64_t start, end;	/* page aligned, [start, end) */
 	unsigned prot;
+	bool shared;		/* MAP_SHARED (file mappings only) */
+	struct shd_file *file;	/* NULL: anonymous; else a reference held */
+	uint64_t pgoff;		/* file page mapped at start */
 };
 
 struct shd_mm {
@@ -207,6 +223,8 @@ struct shd_machine {
 	/* Physical memory. */
 	uint8_t *mem;
 	uint64_t nframes;
+	struct shd_frame *frames;	/* struct page: one per frame */
+	uint64_t zero_pfn;		/* ZERO_PAGE(0): read faults of anon memory */
 	pthread_mutex_t frame_lock;	/* protects free_pfns/nfree */
 	uint64_t *free_pfns;
 	uint64_t nfree;
@@ -287,6 +305,25 @@ unsigned shd__tlb_flush_page(struct shd_tlb *t, uint64_t vpn, unsigned asid);
 void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid);
 void shd__tlb_flush_global(struct shd_tlb *t);
 void shd__tlb_flush_everything(struct shd_tlb *t);
+
+/* mm.c: frames.  Allocated frames have ref 1; put drops one reference. */
+uint64_t shd__frame_alloc(struct shd_machine *m);
+void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n);
+void shd__frame_zero(struct shd_machine *m, uint64_t pfn);
+void shd__frame_copy(struct shd_machine *m, uint64_t dst, uint64_t src);
+static inline void shd__frame_get(struct shd_machine *m, uint64_t pfn)
+{
+	shd_add_return(&m->frames[pfn].ref, 1);
+}
+
+/* file.c: the page cache. */
+void shd__file_get(struct shd_file *f);
+void shd__file_put(struct shd_file *f);
+/* The frame caching page IDX of F with a reference for the caller (the
+ * page is allocated zeroed on first use); UINT64_MAX when out of frames. */
+uint64_t shd__file_page(struct shd_file *f, uint64_t idx);
+uint64_t shd__file_npages(const struct shd_file *f);
+struct shd_machine *shd__file_machine(const struct shd_file *f);
 
 /* mm.c */
 struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel);

@@ -331,6 +331,7 @@ static const struct shd_stat_field stat_fields[] = {
 	F(tlb_hits, "TLB hits"),
 	F(tlb_misses, "TLB misses (page walks)"),
 	F(page_faults, "page faults"),
+	F(cow_copies, "copy-on-write faults that copied the page"),
 	F(violations, "oracle violations"),
 	F(lat_count, "shootdowns timed"),
 	F(lat_p50_ns, "shootdown latency, median (ns, host time)"),
@@ -510,6 +511,7 @@ static void machine_free(struct shd_machine *m)
 	if (m->mem)
 		munmap(m->mem, m->nframes << m->page_shift);
 	free(m->free_pfns);
+	free(m->frames);
 	if (m->topo)
 		hwloc_topology_destroy(m->topo);
 	free(m);
@@ -576,13 +578,18 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 				 "simulated memory", (cfg->nframes << cfg->page_shift) >> 20);
 	}
 	m->free_pfns = malloc(sizeof(uint64_t) * m->nframes);
+	m->frames = calloc(m->nframes, sizeof(*m->frames));
 	m->cpus = calloc(m->ncpus, sizeof(*m->cpus));
 	m->online_mask = calloc(m->mask_words, sizeof(unsigned long));
-	if (!m->free_pfns || !m->cpus || !m->online_mask)
+	if (!m->free_pfns || !m->frames || !m->cpus || !m->online_mask)
 		goto nomem;
 	for (uint64_t i = 0; i < m->nframes; i++)
 		m->free_pfns[i] = m->nframes - 1 - i;
 	m->nfree = m->nframes;
+	/* The zero page, mapped read-only by read faults of anonymous memory
+	 * (do_anonymous_page()); the machine's reference keeps it. */
+	m->zero_pfn = shd__frame_alloc(m);
+	m->frames[m->zero_pfn].flags = SHD_FRAME_ZERO;
 	for (unsigned i = 0; i < m->ncpus; i++) {
 		if (alloc_cpu(m, i) < 0)
 			goto nomem;

@@ -42,25 +42,40 @@ static bool is_kernel_va(uint64_t va)
 
 /* ---- frames ---- */
 
-static uint64_t frame_alloc(struct shd_machine *m)
+uint64_t shd__frame_alloc(struct shd_machine *m)
 {
 	uint64_t pfn = UINT64_MAX;
 
 	pthread_mutex_lock(&m->frame_lock);
-	if (m->nfree)
+	if (m->nfree) {
 		pfn = m->free_pfns[--m->nfree];
+		m->frames[pfn].flags = 0;
+		shd_store_relaxed(&m->frames[pfn].ref, 1);
+	}
 	pthread_mutex_unlock(&m->frame_lock);
 	return pfn;
 }
 
-static void frames_free(struct shd_machine *m, const uint64_t *pfns, size_t n)
+void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n)
 {
-	if (!n)
-		return;
-	pthread_mutex_lock(&m->frame_lock);
-	for (size_t i = 0; i < n; i++)
+	bool locked = false;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t r = __atomic_sub_fetch(&m->frames[pfns[i]].ref, 1,
+						__ATOMIC_ACQ_REL);
+
+		if (r == UINT32_MAX)
+			shd_die("frame %" PRIu64 " put more often than got", pfns[i]);
+		if (r)
+			continue;
+		if (!locked) {
+			pthread_mutex_lock(&m->frame_lock);
+			locked = true;
+		}
 		m->free_pfns[m->nfree++] = pfns[i];
-	pthread_mutex_unlock(&m->frame_lock);
+	}
+	if (locked)
+		pthread_mutex_unlock(&m->frame_lock);
 }
 
 static inline uint64_t *frame_word(struct shd_machine *m, uint64_t pfn,
@@ -69,12 +84,21 @@ static inline uint64_t *frame_word(struct shd_machine *m, uint64_t pfn,
 	return (uint64_t *)(m->mem + (pfn << m->page_shift) + off);
 }
 
-static void frame_zero(struct shd_machine *m, uint64_t pfn)
+void shd__frame_zero(struct shd_machine *m, uint64_t pfn)
 {
 	/* Relaxed atomics: a CPU using a stale translation (a bug the oracle
 	 * reports) may touch this frame concurrently. */
 	for (uint64_t off = 0; off < m->page_size; off += 8)
 		__atomic_store_n(frame_word(m, pfn, off), 0, __ATOMIC_RELAXED);
+}
+
+void shd__frame_copy(struct shd_machine *m, uint64_t dst, uint64_t src)
+{
+	for (uint64_t off = 0; off < m->page_size; off += 8)
+		__atomic_store_n(frame_word(m, dst, off),
+				 __atomic_load_n(frame_word(m, src, off),
+						 __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
 }
 
 /* A growable list of frames to free after a flush. */
@@ -181,10 +205,14 @@ static struct shd_pt_leaf *pt_leaf_alloc(struct shd_mm *mm, uint64_t vpn)
 		void *child = dir->slot[i];
 
 		if (!child) {
-			if (l == m->pt_levels - 2)
+			if (l == m->pt_levels - 2) {
 				child = leaf_alloc(m);
-			else
+				if (child)
+					((struct shd_pt_leaf *)child)->base_vpn =
+						vpn & ~(uint64_t)(SHD_PT_ENTRIES - 1);
+			} else {
 				child = calloc(1, sizeof(struct shd_pt_dir));
+			}
 			if (!child)
 				return NULL;
 			/* Release: rcu_assign_pointer() that TSan can see. */
@@ -279,17 +307,33 @@ static int vma_reserve(struct shd_mm *mm, size_t more)
 	return 0;
 }
 
-static void vma_insert(struct shd_mm *mm, uint64_t start, uint64_t end,
-		       unsigned prot)
+/* Insert NV (taking over its file reference).  Needs a reserved slot. */
+static void vma_insert(struct shd_mm *mm, const struct shd_vma *nv)
 {
 	size_t i = 0;
 
-	while (i < mm->nvmas && mm->vmas[i].start < start)
+	while (i < mm->nvmas && mm->vmas[i].start < nv->start)
 		i++;
 	memmove(&mm->vmas[i + 1], &mm->vmas[i],
 		(mm->nvmas - i) * sizeof(*mm->vmas));
-	mm->vmas[i] = (struct shd_vma){ start, end, prot };
+	mm->vmas[i] = *nv;
 	mm->nvmas++;
+}
+
+static void vma_drop(struct shd_vma *v)
+{
+	if (v->file)
+		shd__file_put(v->file);
+}
+
+/* B continues A: same protection, same backing, contiguous file pages. */
+static bool vma_mergeable(const struct shd_mm *mm, const struct shd_vma *a,
+			  const struct shd_vma *b)
+{
+	return a->end == b->start && a->prot == b->prot && a->file == b->file &&
+	       a->shared == b->shared &&
+	       (!a->file || a->pgoff + ((a->end - a->start) >> mm->m->page_shift) ==
+			    b->pgoff);
 }
 
 static void vma_merge(struct shd_mm *mm)
@@ -297,42 +341,49 @@ static void vma_merge(struct shd_mm *mm)
 	size_t out = 0;
 
 	for (size_t i = 0; i < mm->nvmas; i++) {
-		if (out && mm->vmas[out - 1].end == mm->vmas[i].start &&
-		    mm->vmas[out - 1].prot == mm->vmas[i].prot)
+		if (out && vma_mergeable(mm, &mm->vmas[out - 1], &mm->vmas[i])) {
 			mm->vmas[out - 1].end = mm->vmas[i].end;
-		else
+			vma_drop(&mm->vmas[i]);
+		} else {
 			mm->vmas[out++] = mm->vmas[i];
+		}
 	}
 	mm->nvmas = out;
+}
+
+/* Make a VMA boundary at AT (split_vma()).  Needs a reserved slot. */
+static void vma_split(struct shd_mm *mm, uint64_t at)
+{
+	struct shd_vma *v = vma_find(mm, at), right;
+
+	if (!v || v->start == at)
+		return;
+	right = *v;
+	right.start = at;
+	if (right.file) {
+		right.pgoff += (at - v->start) >> mm->m->page_shift;
+		shd__file_get(right.file);
+	}
+	v->end = at;
+	vma_insert(mm, &right);
 }
 
 /* Cut [start, end) out of the VMA list (splitting as needed). */
 static int vma_remove(struct shd_mm *mm, uint64_t start, uint64_t end)
 {
-	if (vma_reserve(mm, 1) < 0)
+	size_t out = 0;
+
+	if (vma_reserve(mm, 2) < 0)
 		return -ENOMEM;
+	vma_split(mm, start);
+	vma_split(mm, end);
 	for (size_t i = 0; i < mm->nvmas; i++) {
-		struct shd_vma *v = &mm->vmas[i];
-
-		if (v->end <= start || v->start >= end)
-			continue;
-		if (v->start < start && v->end > end) {
-			uint64_t old_end = v->end;
-
-			v->end = start;
-			vma_insert(mm, end, old_end, v->prot);
-			return 0;
-		}
-		if (v->start < start) {
-			v->end = start;
-		} else if (v->end > end) {
-			v->start = end;
-		} else {
-			memmove(v, v + 1, (mm->nvmas - i - 1) * sizeof(*v));
-			mm->nvmas--;
-			i--;
-		}
+		if (mm->vmas[i].start >= start && mm->vmas[i].end <= end)
+			vma_drop(&mm->vmas[i]);
+		else
+			mm->vmas[out++] = mm->vmas[i];
 	}
+	mm->nvmas = out;
 	return 0;
 }
 
@@ -387,7 +438,7 @@ static void free_frame_of(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 {
 	uint64_t pfn = val >> SHD_PTE_PFN_SHIFT;
 
-	frames_free(mm->m, &pfn, 1);
+	shd__frames_put(mm->m, &pfn, 1);
 }
 
 /* Free everything now: no CPU can reach MM any more. */
@@ -402,6 +453,8 @@ void shd__mm_free_now(struct shd_mm *mm)
 	for (size_t i = 0; i < mm->nvmas; i++)
 		for_each_frame(mm, mm->vmas[i].start >> m->page_shift,
 			       mm->vmas[i].end >> m->page_shift, free_frame_of, NULL);
+	for (size_t i = 0; i < mm->nvmas; i++)
+		vma_drop(&mm->vmas[i]);
 	pt_free_dir(m, mm->pgd, 0);
 	free(mm->vmas);
 	free(mm->cpumask);
@@ -557,6 +610,29 @@ static uint64_t prot_bits(unsigned prot)
 	return b;
 }
 
+static int mmap_common(struct shd_cpu *cpu, struct shd_mm *mm,
+		       const struct shd_vma *nv)
+{
+	int err = 0;
+
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, mm);
+	if (vma_overlaps(mm, nv->start, nv->end)) {
+		err = shd__fail(-EEXIST, "mmap: [0x%" PRIx64 ", +0x%" PRIx64
+				") overlaps a mapping", nv->start,
+				nv->end - nv->start);
+	} else if (vma_reserve(mm, 1) < 0) {
+		err = shd__fail(-ENOMEM, "mmap: out of memory for a VMA");
+	} else {
+		if (nv->file)
+			shd__file_get(nv->file);
+		vma_insert(mm, nv);
+		vma_merge(mm);
+	}
+	shd__mm_unlock(mm);
+	return err;
+}
+
 int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	     uint64_t len, unsigned prot)
 {
@@ -567,19 +643,56 @@ int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		return err;
 	if (prot & ~7u)
 		return shd__fail(-EINVAL, "mmap: unknown protection bits 0x%x", prot);
-	shd__cpu_take_ipis(cpu);
-	shd__mm_lock(cpu, mm);
-	if (vma_overlaps(mm, addr, addr + len)) {
-		err = shd__fail(-EEXIST, "mmap: [0x%" PRIx64 ", +0x%" PRIx64
-				") overlaps a mapping", addr, len);
-	} else if (vma_reserve(mm, 1) < 0) {
-		err = shd__fail(-ENOMEM, "mmap: out of memory for a VMA");
-	} else {
-		vma_insert(mm, addr, addr + len, prot);
-		vma_merge(mm);
-	}
-	shd__mm_unlock(mm);
-	return err;
+	return mmap_common(cpu, mm, &(struct shd_vma){ .start = addr,
+		.end = addr + len, .prot = prot });
+}
+
+int shd_mmap_file(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+		  uint64_t len, unsigned prot, unsigned flags,
+		  struct shd_file *f, uint64_t pgoff)
+{
+	uint64_t pages;
+	int err;
+
+	if ((err = shd__check_user_mm(cpu, mm, "mmap")) ||
+	    (err = check_user_range(cpu->m, "mmap", addr, len)))
+		return err;
+	if (prot & ~7u)
+		return shd__fail(-EINVAL, "mmap: unknown protection bits 0x%x", prot);
+	if (flags & ~SHD_MAP_SHARED)
+		return shd__fail(-EINVAL, "mmap: unknown flags 0x%x", flags);
+	if (!f || shd__file_machine(f) != cpu->m)
+		return shd__fail(-EINVAL, "mmap: not a file of this machine");
+	pages = len >> cpu->m->page_shift;
+	if (pgoff > shd__file_npages(f) || pages > shd__file_npages(f) - pgoff)
+		return shd__fail(-EINVAL, "mmap: pages [%" PRIu64 ", %" PRIu64
+				 ") run past the end of the file (%" PRIu64
+				 " pages)", pgoff, pgoff + pages,
+				 shd__file_npages(f));
+	return mmap_common(cpu, mm, &(struct shd_vma){ .start = addr,
+		.end = addr + len, .prot = prot, .shared = flags & SHD_MAP_SHARED,
+		.file = f, .pgoff = pgoff });
+}
+
+/* The vpn of P in LEAF. */
+static inline uint64_t pte_vpn(const struct shd_pt_leaf *leaf,
+			       const struct shd_pte *p)
+{
+	return leaf->base_vpn + (uint64_t)(p - leaf->pte);
+}
+
+/*
+ * A page that VMA may map but not write yet: private, and the frame is the
+ * zero page, the page cache's, or still shared with another mm after fork.  The reference
+ * count can only fall under us (the other mm lets go), so a stale "shared"
+ * answer costs one needless copy, never a lost one.
+ */
+static bool page_is_cow(struct shd_machine *m, const struct shd_vma *vma,
+			uint64_t pfn)
+{
+	return !vma->shared &&
+	       ((m->frames[pfn].flags & (SHD_FRAME_PAGECACHE | SHD_FRAME_ZERO)) ||
+		shd_load_acquire(&m->frames[pfn].ref) > 1);
 }
 
 struct zap {
@@ -702,7 +815,7 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	 * failed (a CPU did not answer), a CPU may still hold translations to
 	 * them: they are quarantined (never reused) instead of freed. */
 	if (!ferr) {
-		frames_free(m, free_list.v, free_list.n);
+		shd__frames_put(m, free_list.v, free_list.n);
 		leaves_release(mm, leaves, s, e, t);
 	}
 	free(free_list.v);
@@ -727,6 +840,25 @@ int shd_munmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	return unmap_common(cpu, mm, addr, len, true);
 }
 
+int shd_mm_exit(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	uint64_t start = 0, end = 0;
+	int err;
+
+	if ((err = shd__check_user_mm(cpu, mm, "exit_mmap")))
+		return err;
+	shd__mm_lock(cpu, mm);
+	if (mm->nvmas) {
+		start = mm->vmas[0].start;
+		end = mm->vmas[mm->nvmas - 1].end;
+	}
+	shd__mm_unlock(mm);
+	if (end)
+		err = unmap_common(cpu, mm, start, end - start, true);
+	shd_mm_destroy(mm);
+	return err;
+}
+
 int shd_madvise_dontneed(struct shd_cpu *cpu, struct shd_mm *mm,
 			 uint64_t addr, uint64_t len)
 {
@@ -749,6 +881,11 @@ static void protect_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 {
 	struct protect *pc = arg;
 	uint64_t nval = (val & ~(uint64_t)0xfff) | SHD_PTE_FRAME | pc->bits;
+
+	if ((nval & SHD_PTE_WRITE) &&
+	    page_is_cow(mm->m, vma_find(mm, pte_vpn(leaf, p) << mm->m->page_shift),
+			val >> SHD_PTE_PFN_SHIFT))
+		nval &= ~SHD_PTE_WRITE;	/* the next store copies it */
 
 	if (nval == val)
 		return;
@@ -784,8 +921,11 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		shd__mm_unlock(mm);
 		return shd__fail(-ENOMEM, "mprotect: out of memory for VMAs");
 	}
-	vma_remove(mm, addr, addr + len);
-	vma_insert(mm, addr, addr + len, prot);
+	vma_split(mm, addr);
+	vma_split(mm, addr + len);
+	for (size_t i = 0; i < mm->nvmas; i++)
+		if (mm->vmas[i].start >= addr && mm->vmas[i].end <= addr + len)
+			mm->vmas[i].prot = prot;
 	vma_merge(mm);
 	pc.version = clock_next(m);
 	pc.bits = prot_bits(prot);
@@ -835,7 +975,7 @@ int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 	v = clock_next(m);
 	for (uint64_t vpn = s; vpn < e; vpn++) {
 		struct shd_pt_leaf *leaf = pt_leaf_alloc(k, vpn);
-		uint64_t pfn = leaf ? frame_alloc(m) : UINT64_MAX;
+		uint64_t pfn = leaf ? shd__frame_alloc(m) : UINT64_MAX;
 
 		/* Handlers take no mm lock: taking IPIs here is safe, and a
 		 * large vmap must not stall other CPUs' shootdowns. */
@@ -850,7 +990,7 @@ int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 				shd_vunmap(cpu, addr, (vpn - s) << m->page_shift);
 			return shd__fail(-ENOMEM, "vmap: out of simulated memory");
 		}
-		frame_zero(m, pfn);
+		shd__frame_zero(m, pfn);
 		shd__pte_write(&leaf->pte[vpn & (SHD_PT_ENTRIES - 1)],
 			       pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
 			       SHD_PTE_PRESENT | SHD_PTE_WRITE | SHD_PTE_GLOBAL, v, k);
@@ -884,9 +1024,95 @@ int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 		ferr = shd_flush_tlb_kernel_range(cpu, addr, addr + len);
 	shd__mm_unlock(k);
 	if (!ferr)	/* else quarantined, as in unmap_common() */
-		frames_free(m, free_list.v, free_list.n);
+		shd__frames_put(m, free_list.v, free_list.n);
 	free(free_list.v);
 	return ferr ? ferr : err;
+}
+
+/* ---- fork ---- */
+
+struct dup {
+	struct shd_mm *child;
+	const struct shd_vma *vma;
+	uint64_t version;
+	int err;
+};
+
+/* copy_present_pte(): share the frame; write-protect a private page. */
+static void dup_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
+		    struct shd_pte *p, uint64_t val, void *arg)
+{
+	struct dup *d = arg;
+	uint64_t vpn = pte_vpn(leaf, p);
+	struct shd_pt_leaf *cleaf;
+
+	if (d->err)
+		return;
+	cleaf = pt_leaf_alloc(d->child, vpn);
+	if (!cleaf) {
+		d->err = -ENOMEM;
+		return;
+	}
+	if (!d->vma->shared && (val & SHD_PTE_WRITE)) {
+		val &= ~SHD_PTE_WRITE;
+		shd__pte_write(p, val, d->version, mm);
+	}
+	shd__frame_get(mm->m, val >> SHD_PTE_PFN_SHIFT);
+	shd__pte_write(&cleaf->pte[vpn & (SHD_PT_ENTRIES - 1)], val, d->version,
+		       d->child);
+	cleaf->nr_frames++;
+}
+
+int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
+	       struct shd_mm **out)
+{
+	struct shd_machine *m;
+	struct shd_mm *child;
+	struct dup d = { 0 };
+	int err, ferr;
+
+	if ((err = shd__check_user_mm(cpu, parent, "fork")))
+		return err;
+	if (!out)
+		return shd__fail(-EINVAL, "fork: out needed");
+	*out = NULL;
+	m = cpu->m;
+	child = shd__mm_alloc(m, false);
+	if (!child)
+		return shd__fail(-ENOMEM, "fork: out of memory for an mm");
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, parent);
+	if (vma_reserve(child, parent->nvmas) < 0) {
+		d.err = -ENOMEM;
+	} else {
+		for (size_t i = 0; i < parent->nvmas; i++) {
+			child->vmas[i] = parent->vmas[i];
+			if (child->vmas[i].file)
+				shd__file_get(child->vmas[i].file);
+		}
+		child->nvmas = parent->nvmas;
+	}
+	d.child = child;
+	d.version = clock_next(m);
+	for (size_t i = 0; !d.err && i < parent->nvmas; i++) {
+		d.vma = &parent->vmas[i];
+		for_each_frame(parent, d.vma->start >> m->page_shift,
+			       d.vma->end >> m->page_shift, dup_one, &d);
+	}
+	publish_changes(child, d.version);
+	publish_changes(parent, d.version);
+	/* dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable
+	 * translations are now stale on every CPU that runs it. */
+	ferr = shd__flush_tlb_mm_range(cpu, parent, 0, SHD_FLUSH_END_ALL, true,
+				       SHD_IF_MM, NULL);
+	shd__mm_unlock(parent);
+	if (d.err || ferr) {
+		shd_mm_destroy(child);
+		return ferr ? ferr : shd__fail(d.err, "fork: out of memory for "
+					       "page tables");
+	}
+	*out = child;
+	return 0;
 }
 
 /* ---- context switches ---- */
@@ -1022,11 +1248,92 @@ static bool vma_allows(unsigned prot, enum access_kind k)
 	return prot & (SHD_PROT_READ | SHD_PROT_WRITE);
 }
 
+/*
+ * A store to a present, write-protected page of a VMA that allows it
+ * (do_wp_page()): reuse the page if it is ours alone, else copy it.  The
+ * copy replaces a translation other CPUs may cache, so it is flushed with
+ * flush_tlb_page() before the old frame's reference goes (ptep_clear_flush()).
+ * Under the mm lock.
+ */
+static int wp_fault(struct shd_cpu *cpu, struct shd_mm *mm,
+		    const struct shd_vma *vma, struct shd_pte *p, uint64_t val,
+		    uint64_t addr)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t old = val >> SHD_PTE_PFN_SHIFT, pfn = old, v;
+	uint64_t page = addr & ~(m->page_size - 1);
+	bool copy = page_is_cow(m, vma, old);
+	int err = 0;
+
+	if (copy) {
+		pfn = shd__frame_alloc(m);
+		if (pfn == UINT64_MAX)
+			return shd__fail(-ENOMEM, "out of simulated memory (%" PRIu64
+					 " frames)", m->nframes);
+		shd__frame_copy(m, pfn, old);
+		cpu->cnt.s.cow_copies++;
+	}
+	v = clock_next(m);
+	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
+		       prot_bits(vma->prot), v, mm);
+	publish_changes(mm, v);
+	cpu->cnt.s.page_faults++;
+	if (copy) {
+		err = shd__flush_tlb_mm_range(cpu, mm, page, page + m->page_size,
+					      false, SHD_IF_PAGE, NULL);
+		if (!err)	/* else quarantined, as in unmap_common() */
+			shd__frames_put(m, &old, 1);
+	}
+	return err ? err : shd_update_mmu_cache(cpu, mm, addr);
+}
+
+/*
+ * The frame a not-present page of VMA gets, with its PTE bits in *BITS: a
+ * zeroed anonymous page (the zero page, read-only, for a load or fetch), the
+ * page cache's page (read-only under a private
+ * mapping), or for a store to a private file mapping a copy of it
+ * (do_cow_fault()).  UINT64_MAX when out of frames.
+ */
+static uint64_t fault_page(struct shd_cpu *cpu, const struct shd_vma *vma,
+			   uint64_t addr, enum access_kind k, uint64_t *bits)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t pfn, copy;
+
+	*bits = prot_bits(vma->prot);
+	if (!vma->file && k != ACC_WRITE) {
+		shd__frame_get(m, m->zero_pfn);
+		*bits &= ~SHD_PTE_WRITE;
+		return m->zero_pfn;
+	}
+	if (!vma->file) {
+		pfn = shd__frame_alloc(m);
+		if (pfn != UINT64_MAX)
+			shd__frame_zero(m, pfn);
+		return pfn;
+	}
+	pfn = shd__file_page(vma->file, vma->pgoff +
+			     ((addr - vma->start) >> m->page_shift));
+	if (pfn == UINT64_MAX || vma->shared)
+		return pfn;
+	if (k != ACC_WRITE) {
+		*bits &= ~SHD_PTE_WRITE;
+		return pfn;
+	}
+	copy = shd__frame_alloc(m);
+	if (copy != UINT64_MAX) {
+		shd__frame_copy(m, copy, pfn);
+		cpu->cnt.s.cow_copies++;
+	}
+	shd__frames_put(m, &pfn, 1);
+	return copy;
+}
+
 static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 			enum access_kind k)
 {
 	struct shd_machine *m = cpu->m;
-	uint64_t vpn = addr >> m->page_shift, v, pfn;
+	uint64_t vpn = addr >> m->page_shift, v, pfn, bits, val;
 	struct shd_pt_leaf *leaf;
 	struct shd_pte *p;
 	struct shd_vma *vma;
@@ -1051,18 +1358,21 @@ static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		goto out;
 	}
 	p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
-	if (p->val & SHD_PTE_FRAME)
-		goto out;	/* another CPU faulted it in; retry the access */
-	pfn = frame_alloc(m);
+	val = p->val;
+	if (val & SHD_PTE_FRAME) {
+		if (k == ACC_WRITE && (val & SHD_PTE_PRESENT) &&
+		    !(val & SHD_PTE_WRITE))
+			err = wp_fault(cpu, mm, vma, p, val, addr);
+		goto out;	/* else another CPU faulted it in: retry */
+	}
+	pfn = fault_page(cpu, vma, addr, k, &bits);
 	if (pfn == UINT64_MAX) {
 		err = shd__fail(-ENOMEM, "out of simulated memory (%" PRIu64
 				" frames)", m->nframes);
 		goto out;
 	}
-	frame_zero(m, pfn);
 	v = clock_next(m);
-	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
-		       prot_bits(vma->prot), v, mm);
+	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME | bits, v, mm);
 	leaf->nr_frames++;
 	publish_changes(mm, v);
 	cpu->cnt.s.page_faults++;

@@ -26,7 +26,12 @@ extern "C" {
 #define SHD_PROT_WRITE	2u
 #define SHD_PROT_EXEC	4u
 
+/* shd_mmap_file() flags */
+#define SHD_MAP_PRIVATE	0u
+#define SHD_MAP_SHARED	1u
+
 struct shd_mm;	/* opaque address space (struct mm_struct) */
+struct shd_file;	/* opaque file: an inode with its page cache */
 
 /*
  * Create an empty address space with a fresh never-reused context id.  Any
@@ -42,6 +47,17 @@ SHD_EXPORT int shd_mm_create(struct shd_machine *m, struct shd_mm **out);
  */
 SHD_EXPORT void shd_mm_destroy(struct shd_mm *mm);
 
+/*
+ * The last thread of MM exits: exit_mmap() then shd_mm_destroy().  Every
+ * mapping is torn down from CPU (which need not run MM): PTEs cleared, page
+ * tables freed, one flush of the whole span (it reaches lazy CPUs too, as
+ * page tables were freed), and only then are the frames released, so a
+ * fork child that exits gives its pages back to the parent at once.  MM is
+ * gone after the call whatever it returns.  0, -EINVAL, or the flush's
+ * error.  CPU's own thread.
+ */
+SHD_EXPORT int shd_mm_exit(struct shd_cpu *cpu, struct shd_mm *mm);
+
 /* The context id (never reused within a process). */
 SHD_EXPORT uint64_t shd_mm_id(const struct shd_mm *mm);
 
@@ -55,6 +71,43 @@ SHD_EXPORT int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 			uint64_t len, unsigned prot);
 
 /*
+ * A file of NPAGES pages that reads as zeros: its page cache fills on first
+ * touch and its frames count against the machine's memory.  Any thread.
+ * 0, -EINVAL (no pages, or more than the machine has frames), -ENOMEM.
+ */
+SHD_EXPORT int shd_file_create(struct shd_machine *m, uint64_t npages,
+			       struct shd_file **out);
+
+/*
+ * Drop the creator's reference.  Mappings keep the file (and the frames
+ * they map) alive until they go, as an unlinked file stays while mapped.
+ */
+SHD_EXPORT void shd_file_destroy(struct shd_file *f);
+
+/*
+ * mmap(MAP_FIXED_NOREPLACE | flags, fd, PGOFF pages): map pages
+ * [PGOFF, PGOFF + len/pagesize) of F.  SHD_MAP_SHARED maps the page cache
+ * itself (stores reach the file and every other mapping);
+ * SHD_MAP_PRIVATE maps it read-only and copies a page on the first store
+ * to it (copy-on-write).  0, -EINVAL (bad range or flags, or the range runs
+ * past the end of the file), -EEXIST, -ENOMEM.  CPU's own thread.
+ */
+SHD_EXPORT int shd_mmap_file(struct shd_cpu *cpu, struct shd_mm *mm,
+			     uint64_t addr, uint64_t len, unsigned prot,
+			     unsigned flags, struct shd_file *f, uint64_t pgoff);
+
+/*
+ * fork()'s dup_mmap(): a new mm with PARENT's mappings.  Shared mappings
+ * share their frames; private pages are shared read-only by both and
+ * copied on the first store in either (the parent's writable PTEs are
+ * write-protected, then flush_tlb_mm(PARENT), as Linux's dup_mmap() ends).
+ * *CHILD is released with shd_mm_destroy().  0, -EINVAL, -ENOMEM (and any
+ * error of the flush).  CPU's own thread.
+ */
+SHD_EXPORT int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
+			  struct shd_mm **child);
+
+/*
  * munmap(): clear the PTEs, flush_tlb_range(), then free the frames and any
  * page-table page left empty (the latter through RCU; the flush then reaches
  * lazy CPUs too).  Unmapped holes are fine, as in Linux.  0, -EINVAL.
@@ -64,6 +117,9 @@ SHD_EXPORT int shd_munmap(struct shd_cpu *cpu, struct shd_mm *mm,
 
 /*
  * mprotect(): change the VMAs and the present PTEs, flush_tlb_range().
+ * Write permission is not given to a page that is still copy-on-write
+ * (shared after fork, or page cache under a private mapping): the next
+ * store copies it, as in Linux.
  * 0, -EINVAL, -ENOMEM (part of the range is not mapped; nothing changed).
  */
 SHD_EXPORT int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm,
@@ -71,7 +127,9 @@ SHD_EXPORT int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm,
 
 /*
  * madvise(MADV_DONTNEED): drop the pages (the VMA stays; the next touch
- * faults in a zeroed page), flush_tlb_range().  0, -EINVAL, -ENOMEM.
+ * faults in a zeroed page, or the file's page for a file mapping: private
+ * changes are lost, shared ones are in the page cache),
+ * flush_tlb_range().  0, -EINVAL, -ENOMEM.
  */
 SHD_EXPORT int shd_madvise_dontneed(struct shd_cpu *cpu, struct shd_mm *mm,
 				    uint64_t addr, uint64_t len);
@@ -107,7 +165,11 @@ SHD_EXPORT struct shd_mm *shd_cpu_active_mm(const struct shd_cpu *cpu);
  * Simulated 64-bit accesses at an 8-byte aligned address of the current mm
  * (or the kernel's vmap area), through CPU's TLB: a hit uses the cached
  * translation, a miss walks the page table, a not-present page faults in a
- * zeroed frame and ends with update_mmu_cache().  0, -EINVAL (unaligned or
+ * zeroed frame (for a load, the shared zero page, read-only, as Linux
+ * does; for a file mapping, the file's page) and ends with
+ * update_mmu_cache(); a store to a copy-on-write page (the zero page
+ * included) copies it and flushes the old translation
+ * with flush_tlb_page() (ptep_clear_flush()).  0, -EINVAL (unaligned or
  * non-canonical), -EFAULT (no mapping: SIGSEGV), -EACCES (protection),
  * -ENOMEM (out of frames), -EPERM (a user access while CPU is in lazy TLB
  * mode: switch_mm first).  shd_fetch() is an instruction fetch: it needs

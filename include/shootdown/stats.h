@@ -34,6 +34,7 @@ struct shd_stats {
 	uint64_t tlb_hits;
 	uint64_t tlb_misses;
 	uint64_t page_faults;
+	uint64_t cow_copies;		/* copy-on-write faults that copied a page */
 	uint64_t violations;		/* oracle reports */
 	uint64_t lat_count;		/* shootdowns timed */
 	uint64_t lat_p50_ns;		/* initiator latency of flush calls that */
