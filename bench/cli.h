@@ -98,6 +98,12 @@ void wl_note_first(uint64_t *count, char *note, size_t len, const char *fmt,
 /* shd_run_on() that keeps the first failure's text in ERRTXT. */
 int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
 	      shd_task_fn fn, void *arg, char *errtxt, size_t len);
+/* -1 with a reason in ERR when NEED frames (WHY says what for) do not fit
+ * the machine O describes; else 0. */
+int wl_check_frames(const struct cli_opts *o, uint64_t need, const char *why,
+		    char *err, size_t len);
+/* Tasks on LOAD percent of O's CPUs (at least one). */
+unsigned wl_load_tasks(unsigned ncpus, uint64_t load);
 /* A reusable barrier of N CPUs that takes IPIs while it waits. */
 struct wl_barrier {
 	unsigned n;
@@ -113,6 +119,7 @@ int wl_fork(struct shd_machine *m, const struct cli_opts *o,
 int wl_fork_check(const struct cli_opts *o, char *err, size_t len);
 int wl_exec(struct shd_machine *m, const struct cli_opts *o,
 	    struct wl_result *r);
+int wl_exec_check(const struct cli_opts *o, char *err, size_t len);
 const struct workload *wl_all(size_t *count);
 
 /*

@@ -9,11 +9,6 @@
 
 #define PROC_BASE (1ull << 32)
 
-/* The tasks: threads of one process on the first `load` percent of CPUs. */
-static unsigned proc_threads(struct shd_machine *m, uint64_t load)
-{
-	return (unsigned)((shd_machine_ncpus(m) * load + 99) / 100);
-}
 
 struct proc {
 	struct shd_mm *mm;		/* the parent, or the current image */
@@ -78,7 +73,9 @@ int wl_fork_check(const struct cli_opts *o, char *err, size_t len)
 			 o->knob[K_FORK_TOUCH], o->knob[K_FORK_PAGES]);
 		return -1;
 	}
-	return 0;
+	return wl_check_frames(o, wl_load_tasks(o->cfg.ncpus, o->knob[K_FORK_LOAD]) *
+			       o->knob[K_FORK_PAGES] + o->knob[K_FORK_TOUCH],
+			       "threads x pages + touch", err, len);
 }
 
 /* The child: check a page, store to `touch` pages, exit. */
@@ -173,7 +170,7 @@ int wl_fork(struct shd_machine *m, const struct cli_opts *o,
 
 	p.pages = o->knob[K_FORK_PAGES];
 	p.touch = o->knob[K_FORK_TOUCH];
-	p.bar.n = proc_threads(m, o->knob[K_FORK_LOAD]);
+	p.bar.n = wl_load_tasks(shd_machine_ncpus(m), o->knob[K_FORK_LOAD]);
 	return proc_run(m, o, res, &p, fork_task);
 }
 
@@ -197,6 +194,12 @@ const struct wl_knob wl_exec_knobs[] = {
 	  "others stay idle", 50, 1, 100 },
 	{ NULL, NULL, 0, 0, 0 },
 };
+
+int wl_exec_check(const struct cli_opts *o, char *err, size_t len)
+{
+	return wl_check_frames(o, wl_load_tasks(o->cfg.ncpus, o->knob[K_EXEC_LOAD]) *
+			       o->knob[K_EXEC_PAGES], "threads x pages", err, len);
+}
 
 static int exec_image(struct shd_cpu *cpu, struct proc *p)
 {
@@ -241,6 +244,6 @@ int wl_exec(struct shd_machine *m, const struct cli_opts *o,
 	struct proc p = { 0 };
 
 	p.pages = o->knob[K_EXEC_PAGES];
-	p.bar.n = proc_threads(m, o->knob[K_EXEC_LOAD]);
+	p.bar.n = wl_load_tasks(shd_machine_ncpus(m), o->knob[K_EXEC_LOAD]);
 	return proc_run(m, o, res, &p, exec_task);
 }

@@ -80,6 +80,24 @@ int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
 	return err;
 }
 
+int wl_check_frames(const struct cli_opts *o, uint64_t need, const char *why,
+		    char *err, size_t len)
+{
+	/* Less the zero page and a little room for vmap and page faults
+	 * racing with frees. */
+	if (need + 16 <= o->cfg.nframes)
+		return 0;
+	snprintf(err, len, "%s needs about %" PRIu64 " frames (%s) and the "
+		 "machine has %" PRIu64 ": lower the knobs or raise --frames",
+		 o->workload, need + 16, why, o->cfg.nframes);
+	return -1;
+}
+
+unsigned wl_load_tasks(unsigned ncpus, uint64_t load)
+{
+	return (unsigned)((ncpus * load + 99) / 100);
+}
+
 void wl_barrier_wait(struct shd_cpu *cpu, struct wl_barrier *b, uint64_t gen)
 {
 	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == (int32_t)b->n) {
@@ -825,7 +843,7 @@ static int tlb_flush_n(struct shd_machine *m, const struct cli_opts *o,
 	t->processes = (unsigned)o->knob[K_TF_PROCESSES];
 	t->migrate = (unsigned)o->knob[K_TF_MIGRATE];
 	/* Tasks on the first CPUs; the rest of the machine stays idle. */
-	n = (unsigned)((n * o->knob[K_TF_LOAD] + 99) / 100);
+	n = wl_load_tasks(n, o->knob[K_TF_LOAD]);
 	t->ntasks = n;
 	t->iters_per_task = (o->ops + n - 1) / n;
 	/* Two steps an iteration, or three when bouncing (plus the offset). */
@@ -871,6 +889,14 @@ out:
 	free(t->task);
 	free(t);
 	return err;
+}
+
+/* tlb_flush1/3 keep each task's file in the page cache. */
+static int tlb_flush_file_check(const struct cli_opts *o, char *err, size_t len)
+{
+	return wl_check_frames(o, wl_load_tasks(o->cfg.ncpus, o->knob[K_TF_LOAD]) *
+			       (o->knob[K_TF_PAGES] + 1), "tasks x (pages + 1)",
+			       err, len);
 }
 
 static int wl_tlb_flush1(struct shd_machine *m, const struct cli_opts *o,
@@ -1140,19 +1166,19 @@ static const struct workload workloads[] = {
 	  mmap_micro_knobs, NULL },
 	{ "tlb_flush1", "will-it-scale tlb_flush1: store, MADV_DONTNEED, read "
 	  "back 0, one page at a time over a private file mapping per task",
-	  8000, 1, wl_tlb_flush1, tlbflush_knobs, NULL },
+	  8000, 1, wl_tlb_flush1, tlbflush_knobs, tlb_flush_file_check },
 	{ "tlb_flush2", "will-it-scale tlb_flush2: store, MADV_DONTNEED, read "
 	  "back 0, one page at a time over a private anonymous 1 MiB per task",
 	  8000, 1, wl_tlb_flush2, tlbflush_knobs, NULL },
 	{ "tlb_flush3", "will-it-scale tlb_flush3: store, MADV_DONTNEED, read "
 	  "back 1, one page at a time over a shared file mapping per task",
-	  8000, 1, wl_tlb_flush3, tlbflush_knobs, NULL },
+	  8000, 1, wl_tlb_flush3, tlbflush_knobs, tlb_flush_file_check },
 	{ "fork", "threads of a parent store to their pages while CPU 0 forks "
 	  "it; the child copies a page and exits", 1000, 1, wl_fork,
 	  wl_fork_knobs, wl_fork_check },
 	{ "exec", "a threaded process execs over and over: its threads exit "
 	  "(lazy), the old image is torn down, new threads start", 1000, 1,
-	  wl_exec, wl_exec_knobs, NULL },
+	  wl_exec, wl_exec_knobs, wl_exec_check },
 	{ "random", "random map (anonymous, file private/shared)/unmap/protect/"
 	  "madvise/access/fork/switch/lazy/flush/vmap on all CPUs over 3 "
 	  "shared mms (the check mix)", 200000, 1,
