@@ -35,7 +35,8 @@ struct shd_config {
 	bool split_tlb;			/* separate instruction TLB for fetches */
 	struct shd_tlb_geometry itlb;	/* used when split_tlb */
 	unsigned page_shift;		/* 12..30 */
-	uint64_t nframes;		/* physical memory, in pages (16..1<<24) */
+	uint64_t nframes;		/* physical memory, in pages (16..1<<24);
+				 * one is the zero page */
 	struct shd_policy policy;
 	uint64_t seed;			/* reported with every violation */
 	unsigned watchdog_ms;		/* unacknowledged IPI report; 0 = never */
