@@ -62,6 +62,8 @@ struct wl_result {
 	uint64_t ops;			/* operations the workload counts */
 	uint64_t wall_ns;		/* host time of the measured phase */
 	uint64_t check_failures;	/* workload's own read-back failures */
+	uint64_t op_p50_ns;		/* median of the operation the workload
+					 * times itself (0: none), host time */
 	char note[160];			/* first check failure, if any */
 	char errtxt[256];		/* why the run failed, if it did */
 	struct shd_stats stats;
@@ -112,7 +114,7 @@ struct wl_barrier {
 };
 void wl_barrier_wait(struct shd_cpu *cpu, struct wl_barrier *b, uint64_t gen);
 
-/* wl_proc.c: fork and exec. */
+/* wl_proc.c: fork, exec and reclaim. */
 extern const struct wl_knob wl_fork_knobs[], wl_exec_knobs[];
 int wl_fork(struct shd_machine *m, const struct cli_opts *o,
 	    struct wl_result *r);
@@ -120,6 +122,10 @@ int wl_fork_check(const struct cli_opts *o, char *err, size_t len);
 int wl_exec(struct shd_machine *m, const struct cli_opts *o,
 	    struct wl_result *r);
 int wl_exec_check(const struct cli_opts *o, char *err, size_t len);
+extern const struct wl_knob wl_reclaim_knobs[];
+int wl_reclaim(struct shd_machine *m, const struct cli_opts *o,
+	       struct wl_result *r);
+int wl_reclaim_check(const struct cli_opts *o, char *err, size_t len);
 const struct workload *wl_all(size_t *count);
 
 /*

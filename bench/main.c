@@ -404,11 +404,12 @@ static void print_run_json(const struct cli_opts *o, const char *policy,
 	printf(", \"cpus\": %u, \"seed\": %" PRIu64 ", \"ops\": %" PRIu64
 	       ", \"wall_ns\": %" PRIu64 ", \"check_failures\": %" PRIu64
 	       ", \"modelled_cycles\": %.0f, \"modelled_cycles_per_op\": %.1f"
-	       ", \"ipis_sent_per_op\": %.4f, ",
+	       ", \"ipis_sent_per_op\": %.4f, \"op_p50_ns\": %" PRIu64 ", ",
 	       o->cfg.ncpus, o->seed, r->ops, r->wall_ns, r->check_failures,
 	       cost_cycles(&o->cost, &r->stats),
 	       r->ops ? cost_cycles(&o->cost, &r->stats) / (double)r->ops : 0.0,
-	       r->ops ? (double)r->stats.ipis_sent / (double)r->ops : 0.0);
+	       r->ops ? (double)r->stats.ipis_sent / (double)r->ops : 0.0,
+	       r->op_p50_ns);
 	out_stats_json(stdout, &r->stats);
 	printf("}");
 }
@@ -528,6 +529,10 @@ static int cmd_run(int argc, char **argv)
 		       cost_cycles(&p.o.cost, &r.stats));
 		printf("  %-22s %14.1f   ... per op\n", "modelled_cycles/op",
 		       r.ops ? cost_cycles(&p.o.cost, &r.stats) / (double)r.ops : 0.0);
+		if (r.op_p50_ns)
+			printf("  %-22s %14" PRIu64 "   the workload's timed "
+			       "operation, median (ns, host)\n", "op_p50_ns",
+			       r.op_p50_ns);
 	}
 	rc = report_failures(p.o.policy, &r, errtxt);
 	return rc;
@@ -648,6 +653,11 @@ static int cmd_compare_impl(struct parsed *p, bool defaults)
 		printf("\n  %-22s", "wall_ms (host)");
 		for (unsigned i = 0; i < npol; i++)
 			printf(" %14.1f", res[i][c].wall_ns / 1e6);
+		if (res[0][c].op_p50_ns) {
+			printf("\n  %-22s", "op_p50_ns (host)");
+			for (unsigned i = 0; i < npol; i++)
+				printf(" %14" PRIu64, res[i][c].op_p50_ns);
+		}
 		printf("\n\n");
 	}
 	if (defaults && npol == 2 && ncp == 1) {
@@ -1103,7 +1113,7 @@ static int cmd_list(int argc, char **argv)
 	printf("\npolicies (--policy, --policies):\n");
 	v = shd_policy_presets(&n);
 	for (size_t i = 0; i < n; i++)
-		printf("  %-12s %s\n", v[i].name, v[i].help);
+		printf("  %-16s %s\n", v[i].name, v[i].help);
 	printf("\nknobs (--set KNOB=VALUE):\n");
 	v = shd_policy_knobs(&n);
 	for (size_t i = 0; i < n; i++)

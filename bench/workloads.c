@@ -486,10 +486,14 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 /*
  * CPU 0 maps `pages` pages; every CPU touches all of them (so every CPU
  * holds the translations and is in mm_cpumask, running the mm); CPU 0 then
- * munmaps them (madvise=1: MADV_DONTNEED) and that shootdown is what the
- * lat_* counters time, as LATR's mmap_micro times munmap/madvise with N
- * pinned threads.  Lockstep per operation, like rangeflush.
+ * munmaps them (madvise=1: MADV_DONTNEED), as LATR's mmap_micro times
+ * munmap/madvise with N pinned threads: op_p50_ns is the median munmap
+ * (or madvise) call, lat_* its shootdown.  Lockstep per operation, like
+ * rangeflush.  Each mapping takes the next of MMU_SLOTS address ranges, as
+ * mmap(NULL) would hand out a fresh range (under LATR the old one stays
+ * reserved until every CPU has swept its flush).
  */
+#define MMU_SLOTS 16
 enum { K_MM_PAGES, K_MM_MADVISE };
 
 static const struct wl_knob mmap_micro_knobs[] = {
@@ -504,8 +508,16 @@ struct mmu {
 	unsigned ncpus;
 	uint64_t epoch;			/* mappings made; touch once per */
 	uint64_t *done;			/* per CPU, 64 bytes apart */
+	uint64_t *op_ns;		/* CPU 0: each munmap's host time */
 	int32_t abort;			/* a CPU failed: nobody waits */
 };
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 static int mmu_task(struct shd_cpu *cpu, void *arg)
 {
@@ -517,9 +529,12 @@ static int mmu_task(struct shd_cpu *cpu, void *arg)
 	if ((err = shd_switch_mm(cpu, u->mm)))
 		return rf_fail(&u->abort, err);
 	for (uint64_t e = 0; e < u->ops && !err; e++) {
+		uint64_t base = RF_BASE + (u->madvise ? 0 : e % MMU_SLOTS) *
+					  (len + u->page);
+
 		if (id == 0) {
 			if (e == 0 || !u->madvise)
-				err = shd_mmap(cpu, u->mm, RF_BASE, len,
+				err = shd_mmap(cpu, u->mm, base, len,
 					       SHD_PROT_READ | SHD_PROT_WRITE);
 			if (err)
 				break;
@@ -528,7 +543,7 @@ static int mmu_task(struct shd_cpu *cpu, void *arg)
 			break;
 		}
 		for (uint64_t p = 0; p < u->pages && !err; p++)
-			err = shd_store(cpu, RF_BASE + p * u->page, e);
+			err = shd_store(cpu, base + p * u->page, e);
 		if (err)
 			break;
 		__atomic_store_n(&u->done[id * 8], e + 1, __ATOMIC_RELEASE);
@@ -536,9 +551,13 @@ static int mmu_task(struct shd_cpu *cpu, void *arg)
 			continue;
 		for (unsigned c = 1; c < u->ncpus && !err; c++)
 			err = rf_wait(cpu, &u->done[c * 8], e + 1, &u->abort);
-		if (!err)
-			err = u->madvise ? shd_madvise_dontneed(cpu, u->mm, RF_BASE, len)
-					 : shd_munmap(cpu, u->mm, RF_BASE, len);
+		if (!err) {
+			uint64_t t0 = wl_now_ns();
+
+			err = u->madvise ? shd_madvise_dontneed(cpu, u->mm, base, len)
+					 : shd_munmap(cpu, u->mm, base, len);
+			u->op_ns[e] = wl_now_ns() - t0;
+		}
 	}
 	return rf_fail(&u->abort, err);
 }
@@ -556,8 +575,10 @@ static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
 	u.ops = o->ops;
 	u.ncpus = shd_machine_ncpus(m);
 	u.done = calloc((size_t)u.ncpus * 8, sizeof(uint64_t));
-	if (!u.done || shd_mm_create(m, &u.mm)) {
+	u.op_ns = calloc(u.ops, sizeof(uint64_t));
+	if (!u.done || !u.op_ns || shd_mm_create(m, &u.mm)) {
 		free(u.done);
+		free(u.op_ns);
 		return -ENOMEM;
 	}
 	t0 = wl_now_ns();
@@ -565,8 +586,13 @@ static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
 			sizeof(res->errtxt));
 	res->wall_ns = wl_now_ns() - t0;
 	res->ops = u.ops;
+	if (!err && u.ops) {
+		qsort(u.op_ns, u.ops, sizeof(*u.op_ns), cmp_u64);
+		res->op_p50_ns = u.op_ns[u.ops / 2];
+	}
 	shd_mm_destroy(u.mm);
 	free(u.done);
+	free(u.op_ns);
 	return err;
 }
 
@@ -1041,9 +1067,17 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 		} else if (dice < 560) {
 			what = "load";
 			err = shd_load(cpu, va, &v);
-		} else if (dice < 600) {
+		} else if (dice < 565) {
 			what = "fetch";
 			err = shd_fetch(cpu, va, &v);
+		} else if (dice < 599) {
+			what = "try_to_unmap";	/* a reclaim scan of a few pages */
+			for (uint64_t k = 0; k < npages && err >= 0; k++)
+				err = shd_try_to_unmap(cpu, cur, base + (pg + k) * page);
+			err = err > 0 ? 0 : err;
+		} else if (dice < 600 && rng_below(&s, 4) == 0) {
+			what = "try_to_unmap_flush";
+			err = shd_try_to_unmap_flush(cpu);
 		} else if (dice < 645) {
 			what = "mmap";
 			err = shd_mmap(cpu, cur, base + pg * page, npages * page,
@@ -1179,9 +1213,12 @@ static const struct workload workloads[] = {
 	{ "exec", "a threaded process execs over and over: its threads exit "
 	  "(lazy), the old image is torn down, new threads start", 1000, 1,
 	  wl_exec, wl_exec_knobs, wl_exec_check },
+	{ "reclaim", "CPU 0 reclaims pages of several processes running on "
+	  "the other CPUs, SWAP_CLUSTER_MAX at a time (batched flushes)",
+	  4096, 2, wl_reclaim, wl_reclaim_knobs, wl_reclaim_check },
 	{ "random", "random map (anonymous, file private/shared)/unmap/protect/"
-	  "madvise/access/fork/switch/lazy/flush/vmap on all CPUs over 3 "
-	  "shared mms (the check mix)", 200000, 1,
+	  "madvise/access/fork/reclaim/switch/lazy/flush/vmap on all CPUs over "
+	  "3 shared mms (the check mix)", 200000, 1,
 	  wl_random, NULL, NULL },
 };
 
@@ -1346,6 +1383,11 @@ int wl_execute(const struct workload *w, const struct cli_opts *o,
 	errtxt[0] = 0;
 	if ((err = cli_policy(o, policy, &cfg.policy)))
 		goto fail;
+	/* A fault that cannot fire under this policy would pass vacuously. */
+	for (int f = 0; f < SHD_FAULT__COUNT; f++)
+		if (((cfg.faults >> f) & 1) &&
+		    (err = shd_fault_applies(&cfg.policy, (enum shd_fault)f)))
+			goto fail;
 	if ((err = shd_machine_create(&cfg, &m)))
 		goto fail;
 	{

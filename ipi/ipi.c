@@ -70,6 +70,9 @@ bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
 	/* Release: the payload above is visible to the target that takes the
 	 * csd (the queue's own publication is assembly TSan cannot see). */
 	__atomic_store_n(&csd->state, SHD_CSD_QUEUED, __ATOMIC_RELEASE);
+	/* For TSan, the queue hands the csd over: a csd queued with no
+	 * doorbell (LATR) has no other edge to its fresh memory. */
+	SHD_TSAN_RELEASE(csd);
 	/* cds_wfcq_enqueue returns false when the queue was empty. */
 	return !cds_wfcq_enqueue(&q->head, &q->tail, &csd->node);
 }
@@ -96,7 +99,7 @@ static void csd_ack(struct shd_csd *csd)
 }
 
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
-			 void (*batch)(void *target_ctx))
+			 void (*batch)(void *target_ctx, bool rung))
 {
 	struct __cds_wfcq_head batch_head;
 	struct cds_wfcq_tail batch_tail;
@@ -104,15 +107,19 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 	unsigned n = 0;
 
 	/* Seq-cst exchange: clear before splicing (see the theory above). */
-	__atomic_exchange_n(&q->doorbell, SHD_DB_IDLE, __ATOMIC_SEQ_CST);
+	bool rung = __atomic_exchange_n(&q->doorbell, SHD_DB_IDLE,
+					__ATOMIC_SEQ_CST) != SHD_DB_IDLE;
+
 	if (cds_wfcq_empty(&q->head, &q->tail))
 		return 0;
 	__cds_wfcq_init(&batch_head, &batch_tail);
 	__cds_wfcq_splice_blocking(&batch_head, &batch_tail, &q->head, &q->tail);
 	if (batch)
-		batch(target_ctx);
+		batch(target_ctx, rung);
 	__cds_wfcq_for_each_blocking_safe(&batch_head, &batch_tail, node, next) {
 		struct shd_csd *csd = caa_container_of(node, struct shd_csd, node);
+
+		SHD_TSAN_ACQUIRE(csd);
 
 		/* Acq-rel: pairs with the sender's release of QUEUED (the
 		 * payload) and decides against a racing abandon. */

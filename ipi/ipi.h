@@ -18,6 +18,20 @@
 
 #define SHD_CACHELINE 64
 
+/*
+ * The call queues are liburcu's, whose publication is inline assembly that
+ * ThreadSanitizer cannot see; these annotate the hand-over of a csd.
+ */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define SHD_TSAN_ACQUIRE(p) __tsan_acquire(p)
+#define SHD_TSAN_RELEASE(p) __tsan_release(p)
+#else
+#define SHD_TSAN_ACQUIRE(p) ((void)(p))
+#define SHD_TSAN_RELEASE(p) ((void)(p))
+#endif
+
 /* Doorbell states; the doorbell is also the futex a sleeping CPU waits on. */
 enum {
 	SHD_DB_IDLE = 0,	/* nothing to do */
@@ -125,13 +139,20 @@ static inline bool shd__ipi_pending(struct shd_ipi_queue *q)
 
 /*
  * Owner only: clear the doorbell, take every queued request, call
- * BATCH(target_ctx) once (before any request is acknowledged), then run each
+ * BATCH(target_ctx, rung) once (before any request is acknowledged; RUNG:
+ * the doorbell had been rung, else the queue was swept unprompted), then run each
  * func(target_ctx, csd) and acknowledge it (abandoned ones are skipped and
  * freed).  Returns how many were taken (0 for a spurious ring, without
  * calling BATCH).
  */
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
-			 void (*batch)(void *target_ctx));
+			 void (*batch)(void *target_ctx, bool rung));
+
+/* Requests are waiting in Q (whether or not its doorbell was rung). */
+static inline bool shd__ipi_queued(struct shd_ipi_queue *q)
+{
+	return !cds_wfcq_empty(&q->head, &q->tail);
+}
 
 static inline bool shd__csd_done(struct shd_csd *csd)
 {

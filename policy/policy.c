@@ -13,9 +13,17 @@
 /* Presets are data; preset_names below describes them in the same order. */
 static const struct shd_policy presets[] = {
 	{ "broadcast", .prune = false, .lazy = false, .gen = false,
-	  .coalesce = false, .concurrent = false, .ceiling = 33 },
+	  .coalesce = false, .concurrent = false, .ceiling = 33,
+	  .async_us = 1000 },
 	{ "linux", .prune = true, .lazy = true, .gen = true,
-	  .coalesce = true, .concurrent = true, .ceiling = 33 },
+	  .coalesce = true, .concurrent = true, .ceiling = 33,
+	  .batch = SHD_BATCH_X86, .async_us = 1000 },
+	{ "linux-unbatched", .prune = true, .lazy = true, .gen = true,
+	  .coalesce = true, .concurrent = true, .ceiling = 33,
+	  .batch = SHD_BATCH_OFF, .async_us = 1000 },
+	{ "latr", .prune = true, .lazy = true, .gen = true,
+	  .coalesce = true, .concurrent = true, .ceiling = 33,
+	  .batch = SHD_BATCH_X86, .async = true, .async_us = 1000 },
 };
 
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))
@@ -24,7 +32,12 @@ static const struct shd_named preset_names[] = {
 	{ "broadcast", "naive SMP: every flush to every online CPU, no pruning, "
 	  "no lazy skip, no generations, no coalescing" },
 	{ "linux", "Linux x86: mm_cpumask pruning, lazy TLB skip, tlb_gen "
-	  "tracking, coalesced IPIs, concurrent local flush, ceiling 33" },
+	  "tracking, coalesced IPIs, concurrent local flush, ceiling 33, "
+	  "batched reclaim flushes" },
+	{ "linux-unbatched", "linux, but reclaim flushes each page as it "
+	  "unmaps it (before Mel Gorman's 2015 batching)" },
+	{ "latr", "linux with LATR's lazy munmap: remote CPUs sweep the flush "
+	  "at their next switch or tick, an interrupt after async_us" },
 };
 _Static_assert(sizeof(preset_names) / sizeof(preset_names[0]) == NPRESETS,
 	       "one description per preset");
@@ -36,6 +49,9 @@ static const struct shd_named knobs[] = {
 	{ "coalesce", "on|off: ring a doorbell only when the call queue was empty" },
 	{ "concurrent", "on|off: flush locally while remote requests are in flight" },
 	{ "ceiling", "pages: ranges above this become full flushes (0..16777216)" },
+	{ "batch", "off|x86|arm64: how reclaim's unmaps flush (see policy.h)" },
+	{ "async", "on|off: LATR lazy munmap (remote CPUs sweep; frees wait)" },
+	{ "async_us", "µs: LATR's bound before a real interrupt (1..10000000)" },
 };
 
 static const struct shd_named faults[SHD_FAULT__COUNT] = {
@@ -49,6 +65,12 @@ static const struct shd_named faults[SHD_FAULT__COUNT] = {
 		"a CPU leaving lazy TLB mode never flushes" },
 	[SHD_FAULT_RANGE_SHORT] = { "range_short",
 		"page-by-page flushes miss the last page of the range" },
+	[SHD_FAULT_FREE_BEFORE_FLUSH] = { "free_before_flush",
+		"unmapping frees the frames before the TLB flush, not after" },
+	[SHD_FAULT_SKIP_BATCHED_PENDING] = { "skip_batched_pending",
+		"munmap/mprotect/madvise do not wait for a pending reclaim batch" },
+	[SHD_FAULT_ASYNC_EARLY_FREE] = { "async_early_free",
+		"LATR frees frames once posted, not once every CPU has swept" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -102,6 +124,31 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 		p->ceiling = (unsigned)v;
 		return 0;
 	}
+	if (strcmp(key, "async_us") == 0) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end || errno || v < 1 ||
+		    v > 10000000)
+			return shd__fail(-EINVAL, "async_us '%s' is not a number "
+					 "of µs in 1..10000000", value);
+		p->async_us = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "batch") == 0) {
+		static const char *const names[] = { "off", "x86", "arm64" };
+
+		for (unsigned i = 0; i < 3; i++) {
+			if (strcmp(value, names[i]) == 0) {
+				p->batch = i;
+				return 0;
+			}
+		}
+		return shd__fail(-EINVAL, "knob batch takes off, x86 or arm64, "
+				 "not '%s'", value);
+	}
 	if (strcmp(key, "prune") == 0)
 		flag = &p->prune;
 	else if (strcmp(key, "lazy") == 0)
@@ -112,9 +159,11 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 		flag = &p->coalesce;
 	else if (strcmp(key, "concurrent") == 0)
 		flag = &p->concurrent;
+	else if (strcmp(key, "async") == 0)
+		flag = &p->async;
 	if (!flag)
 		return shd__fail(-ENOENT, "unknown knob '%s' (knobs: prune, lazy, "
-				 "gen, coalesce, concurrent, ceiling)", key);
+				 "gen, coalesce, concurrent, ceiling, batch, async, async_us)", key);
 	if (parse_bool(value, flag) < 0)
 		return shd__fail(-EINVAL, "knob %s takes on or off, not '%s'",
 				 key, value);
@@ -128,10 +177,13 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 	if (!p || (!buf && len))
 		return shd__fail(-EINVAL, "shd_policy_format: policy and buffer needed");
 	n = snprintf(buf, len, "prune=%s lazy=%s gen=%s coalesce=%s "
-			 "concurrent=%s ceiling=%u",
+			 "concurrent=%s ceiling=%u batch=%s async=%s async_us=%u",
 			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
 			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
-			 p->concurrent ? "on" : "off", p->ceiling);
+			 p->concurrent ? "on" : "off", p->ceiling,
+			 p->batch == SHD_BATCH_X86 ? "x86" :
+			 p->batch == SHD_BATCH_ARM64 ? "arm64" : "off",
+			 p->async ? "on" : "off", p->async_us);
 	return n < 0 || (size_t)n >= len ? -ERANGE : 0;
 }
 
@@ -154,6 +206,22 @@ const struct shd_named *shd_faults(size_t *count)
 	if (count)
 		*count = SHD_FAULT__COUNT;
 	return faults;
+}
+
+int shd_fault_applies(const struct shd_policy *p, enum shd_fault f)
+{
+	if (!p || (unsigned)f >= SHD_FAULT__COUNT)
+		return shd__fail(-EINVAL, "shd_fault_applies: policy and a fault "
+				 "needed");
+	if (f == SHD_FAULT_ASYNC_EARLY_FREE && !p->async)
+		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
+				 "%s: it needs async=on (e.g. --policy latr)",
+				 faults[f].name, p->name);
+	if (f == SHD_FAULT_SKIP_BATCHED_PENDING && p->batch == SHD_BATCH_OFF)
+		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
+				 "%s: it needs batch=x86 or arm64 (e.g. --policy "
+				 "linux)", faults[f].name, p->name);
+	return 0;
 }
 
 int shd_fault_lookup(const char *name)

@@ -70,6 +70,8 @@ struct shd_pte {
 struct shd_frame {
 	uint32_t ref;
 	uint32_t flags;
+	uint32_t gen;		/* bumped each time it is freed (oracle) */
+	uint32_t pad;
 };
 #define SHD_FRAME_PAGECACHE 1u	/* belongs to a file's page cache */
 #define SHD_FRAME_ZERO	2u	/* the shared zero page (never freed) */
@@ -95,6 +97,7 @@ enum shd_iface {
 	SHD_IF_RANGE,
 	SHD_IF_PAGE,
 	SHD_IF_KERNEL_RANGE,
+	SHD_IF_BATCH,
 	SHD_IF__COUNT
 };
 extern const char *const shd__iface_names[SHD_IF__COUNT];
@@ -127,6 +130,12 @@ struct shd_mm {
 	struct shd_vma *vmas;		/* sorted, non-overlapping */
 	size_t nvmas, cap_vmas;
 
+	/* mm->tlb_flush_batched: reclaim batches that cleared PTEs here, and
+	 * how many of them flush_tlb_batched_pending() has covered.  Under
+	 * the mm lock. */
+	uint32_t batched_pending, batched_flushed;
+	struct shd_latr *latr;		/* LATR flushes in flight; mm lock */
+
 	/* Oracle clocks (see oracle.c). */
 	uint64_t stable_clock;		/* newest complete change (release) */
 	uint64_t full_credit;		/* clock covered by a full flush */
@@ -138,6 +147,8 @@ struct shd_tlbe {
 	uint64_t val;		/* the PTE as walked */
 	uint64_t version;	/* its version (oracle) */
 	struct shd_pte *ptep;	/* where it came from (oracle) */
+	uint32_t fgen;		/* its frame's gen when filled (oracle) */
+	uint32_t pad;
 };
 
 struct shd_tlb {
@@ -148,7 +159,12 @@ struct shd_tlb {
 };
 
 /* The request a flush initiator sends (x86 struct flush_tlb_info). */
-enum shd_flush_kind { SHD_FLUSH_USER, SHD_FLUSH_KERNEL, SHD_FLUSH_ALL };
+enum shd_flush_kind {
+	SHD_FLUSH_USER,
+	SHD_FLUSH_KERNEL,
+	SHD_FLUSH_ALL,
+	SHD_FLUSH_BATCH,	/* x86 arch_tlbbatch_flush(): whatever is loaded */
+};
 #define SHD_FLUSH_END_ALL UINT64_MAX
 
 struct shd_flush_info {
@@ -159,6 +175,33 @@ struct shd_flush_info {
 	bool freed_tables;
 	unsigned initiator;
 } __attribute__((aligned(SHD_CL)));
+
+/*
+ * A CPU's pending reclaim batch (current->tlb_ubc): pages whose PTEs were
+ * cleared and whose flush is deferred.  The frames (and references to their
+ * mms) are held until the batch is flushed.
+ */
+struct shd_tlbbatch_ent {
+	struct shd_mm *mm;
+	uint64_t vpn, pfn;
+	uint64_t t;		/* oracle clock covering the clear */
+};
+
+struct shd_tlbbatch_req {	/* arm64: an invalidation issued, not waited for */
+	struct shd_csd csd;
+	unsigned target;
+};
+
+struct shd_tlbbatch {
+	unsigned long *cpumask;		/* x86: union of the mms' masks */
+	bool any;			/* cpumask has a bit set */
+	struct shd_tlbbatch_ent *e;
+	size_t n;
+	struct shd_flush_info *info;	/* arm64: one a page (SHD_TLBBATCH_MAX) */
+	struct shd_tlbbatch_req *req;	/* arm64: SHD_TLBBATCH_MAX * ncpus */
+	size_t nreq;
+};
+#define SHD_TLBBATCH_MAX 32	/* SWAP_CLUSTER_MAX: pages between flushes */
 
 /* Per-CPU counters, owned by their CPU. Layout mirrors struct shd_stats. */
 struct shd_counters {
@@ -176,6 +219,10 @@ enum { SHD_TASK_NONE, SHD_TASK_PENDING, SHD_TASK_RUNNING, SHD_TASK_DONE };
 struct shd_cpu {
 	/* Written by senders (queue, doorbell). */
 	struct shd_ipi_queue ipi;
+	/* LATR's per-CPU state: requests posted with no doorbell, swept at
+	 * ticks (and with the IPIs, when an interrupt comes anyway). */
+	struct shd_ipi_queue latr_q;
+	int32_t latr_kick;		/* LATR's fallback: sweep at the IPI */
 	/* Read by flushers deciding whether to skip us. */
 	int32_t is_lazy __attribute__((aligned(SHD_CL)));
 	/* Task hand-off with the controlling thread. */
@@ -200,6 +247,9 @@ struct shd_cpu {
 	struct shd_csd *csd;		/* outgoing, one per target */
 	unsigned *targets;		/* scratch: CPUs a flush was sent to */
 	struct shd_flush_info info;	/* outgoing request */
+	struct shd_tlbbatch batch;
+	struct shd_latr *latr;		/* LATR flushes it posted, in flight */
+	uint32_t ticks;			/* accesses, for LATR's sweeps */
 	uint64_t rng;
 	unsigned pu;			/* host PU it is bound to */
 	pthread_t thread;
@@ -285,6 +335,10 @@ static inline void shd__mask_clear(unsigned long *mask, unsigned cpu)
 
 /* machine.c */
 void shd__cpu_take_ipis(struct shd_cpu *cpu);
+/* LATR: sweep CPU's posted requests (a tick or context switch). */
+void shd__cpu_sweep(struct shd_cpu *cpu);
+/* LATR's fallback: interrupt TARGET so that it sweeps now. */
+void shd__cpu_kick(struct shd_cpu *target);
 /* Check we are on CPU's own thread and not inside a handler. */
 int shd__check_cpu(struct shd_cpu *cpu, const char *what);
 /* ... and that MM is a user mm of CPU's machine. */
@@ -342,6 +396,43 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
 			    enum shd_iface iface, uint64_t *t_out);
 void shd__flush_local_asid_ctx(struct shd_cpu *cpu, unsigned asid);
+/* Reclaim: defer (or do) the flush of PFN's translation at VPN in MM, whose
+ * PTE was just cleared under the mm lock (still held); the frame's
+ * reference goes when the flush is done.  0 or a flush error. */
+int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
+		      uint64_t pfn);
+int shd__tlbbatch_flush(struct shd_cpu *cpu);
+int shd__tlbbatch_init(struct shd_cpu *cpu);
+void shd__tlbbatch_free(struct shd_cpu *cpu);
+void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f);
+void shd__flush_ipi_func(void *target_ctx, struct shd_csd *csd);
+int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
+		  shd_csd_fn func, void *info, void (*call)(void));
+/* Whether another CPU C gets a user flush whose CPUs are MASK (counting
+ * the avoided ones). */
+bool shd__is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
+		    bool freed_tables);
+void shd__probe_flush_begin(struct shd_cpu *cpu, enum shd_iface iface,
+			    const struct shd_flush_info *f);
+void shd__probe_flush_end(struct shd_cpu *cpu, enum shd_iface iface,
+			  uint64_t ns, int n);
+/* flush_tlb_batched_pending(): under MM's lock. */
+int shd__flush_tlb_batched_pending(struct shd_cpu *cpu, struct shd_mm *mm);
+
+/* latr.c: asynchronous (LATR) munmap flushes. */
+#define SHD_LATR_TICK 256	/* a CPU sweeps every this many accesses */
+int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
+		   uint64_t e, bool freed_tables, uint64_t **pfns, size_t *npfns,
+		   struct shd_pt_leaf **tables);
+int shd__latr_reap(struct shd_cpu *cpu, bool force);
+int shd__latr_settle(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
+		     uint64_t e);
+void shd__latr_tick(struct shd_cpu *cpu);
+
+/* mm.c: hand detached page tables back after their flush (clock T over
+ * vpns [S, E)). */
+void shd__leaves_release(struct shd_mm *mm, struct shd_pt_leaf *list,
+			 uint64_t s, uint64_t e, uint64_t t);
 
 /* oracle.c */
 /*
@@ -383,6 +474,11 @@ uint64_t shd__oracle_begin(struct shd_mm *mm);
 void shd__oracle_credit_range(struct shd_mm *mm, uint64_t start_vpn,
 			      uint64_t end_vpn, uint64_t t, enum shd_iface iface);
 void shd__oracle_credit_mm(struct shd_mm *mm, uint64_t t, enum shd_iface iface);
+/* Credit T to the PTEs of [start, end) that are now clear (under the mm
+ * lock): no translation of them may be used after the caller returns. */
+void shd__oracle_credit_absent(struct shd_mm *mm, uint64_t start_vpn,
+			       uint64_t end_vpn, uint64_t t,
+			       enum shd_iface iface);
 void shd__oracle_fold_leaf(struct shd_mm *mm, struct shd_pt_leaf *leaf);
 /* Credit T to the slots of a detached LEAF (first vpn BASE) in [s, e). */
 void shd__oracle_credit_leaf(struct shd_pt_leaf *leaf, uint64_t base,

@@ -174,12 +174,45 @@ int shd__check_cpu(struct shd_cpu *cpu, const char *what)
 	return 0;
 }
 
-static void ipi_batch(void *ctx)
+static void ipi_batch(void *ctx, bool rung)
 {
 	struct shd_cpu *cpu = ctx;
 
 	/* Counted before any acknowledgement, so a joiner sees it. */
-	cpu->cnt.s.ipis_received++;
+	if (rung)
+		cpu->cnt.s.ipis_received++;
+}
+
+static void latr_batch(void *ctx, bool rung)
+{
+	struct shd_cpu *cpu = ctx;
+
+	(void)rung;		/* this queue has no doorbell of its own */
+	cpu->cnt.s.async_sweeps++;
+}
+
+static void kick_batch(void *ctx, bool rung)
+{
+	struct shd_cpu *cpu = ctx;
+
+	(void)rung;
+	cpu->cnt.s.ipis_received++;	/* before the acknowledgements */
+}
+
+void shd__cpu_sweep(struct shd_cpu *cpu)
+{
+	if (cpu->in_ipi || !shd__ipi_queued(&cpu->latr_q))
+		return;
+	cpu->in_ipi = true;
+	(void)shd__ipi_handle(&cpu->latr_q, cpu, latr_batch);
+	cpu->in_ipi = false;
+}
+
+void shd__cpu_kick(struct shd_cpu *target)
+{
+	/* Seq-cst: the kick is seen by the handler the ring wakes. */
+	shd_xchg(&target->latr_kick, 1);
+	shd__ipi_ring(&target->ipi);
 }
 
 void shd__cpu_take_ipis(struct shd_cpu *cpu)
@@ -190,6 +223,10 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 		return;		/* handlers do not nest */
 	cpu->in_ipi = true;
 	n = shd__ipi_handle(&cpu->ipi, cpu, ipi_batch);
+	/* LATR's fallback interrupt: sweep now.  One that found only that
+	 * is still an interrupt taken. */
+	if (shd_load_relaxed(&cpu->latr_kick) && shd_xchg(&cpu->latr_kick, 0))
+		n += shd__ipi_handle(&cpu->latr_q, cpu, n ? NULL : kick_batch);
 	cpu->in_ipi = false;
 	if (n)
 		SHD_PROBE2(ipi_handle, cpu->id, n);
@@ -197,8 +234,12 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 
 void shd_cpu_poll(struct shd_cpu *cpu)
 {
-	if (cpu && cpu == shd__this_cpu && shd__ipi_pending(&cpu->ipi))
+	if (!cpu || cpu != shd__this_cpu)
+		return;
+	if (shd__ipi_pending(&cpu->ipi))
 		shd__cpu_take_ipis(cpu);
+	if (cpu->m->cfg.policy.async)
+		shd__latr_tick(cpu);
 }
 
 struct csd_wait_arg {
@@ -332,6 +373,16 @@ static const struct shd_stat_field stat_fields[] = {
 	F(tlb_misses, "TLB misses (page walks)"),
 	F(page_faults, "page faults"),
 	F(cow_copies, "copy-on-write faults that copied the page"),
+	F(gather_batch_flushes, "mmu_gather flushes forced by a full batch (512 frames)"),
+	F(reclaim_pages, "pages unmapped by reclaim (shd_try_to_unmap)"),
+	F(tlbbatch_pages, "... whose flush was deferred to a batch"),
+	F(tlbbatch_flushes, "reclaim batches flushed (arch_tlbbatch_flush)"),
+	F(batched_pending_flushes, "flush_tlb_batched_pending flushes (a batch was pending)"),
+	F(async_flushes, "LATR: flushes posted without waiting for remote CPUs"),
+	F(async_sweeps, "LATR: queues swept at a switch, poll or tick (no interrupt)"),
+	F(async_fallback_ipis, "LATR: interrupts sent to CPUs that had not swept in async_us"),
+	F(async_deferred_frames, "LATR: frames freed only once every CPU had swept"),
+	F(async_reuse_delay_us, "LATR: post-to-free time summed over flushes (µs, host)"),
 	F(violations, "oracle violations"),
 	F(lat_count, "shootdowns timed"),
 	F(lat_p50_ns, "shootdown latency, median (ns, host time)"),
@@ -443,6 +494,15 @@ static void *cpu_main(void *arg)
 		if (shd_load_acquire(&cpu->task.state) == SHD_TASK_PENDING) {
 			shd_store_relaxed(&cpu->task.state, SHD_TASK_RUNNING);
 			cpu->task.ret = cpu->task.fn(cpu, cpu->task.arg);
+			/* As shrink_folio_list() ends in try_to_unmap_flush(),
+			 * no task leaves a reclaim batch behind. */
+			int berr = shd__tlbbatch_flush(cpu);
+			int lerr = shd__latr_reap(cpu, true);
+
+			berr = berr ? berr : lerr;
+
+			if (berr && !cpu->task.ret)
+				cpu->task.ret = berr;
 			shd_enter_lazy_tlb(cpu);
 			/* Release: the task's effects and counters are
 			 * visible to the joiner that acquires DONE. */
@@ -465,6 +525,7 @@ static void free_cpu(struct shd_cpu *cpu)
 		return;
 	shd__tlb_free(&cpu->dtlb);
 	shd__tlb_free(&cpu->itlb);
+	shd__tlbbatch_free(cpu);
 	free(cpu->csd);
 	free(cpu->targets);
 	free(cpu);
@@ -485,9 +546,12 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 	cpu->rng = shd__mix64(m->cfg.seed ^ (0x9e3779b97f4a7c15ull * (id + 1)));
 	cpu->pu = m->host_pus ? id % m->host_pus : 0;
 	shd__ipi_queue_init(&cpu->ipi);
+	shd__ipi_queue_init(&cpu->latr_q);
 	if (shd__tlb_init(&cpu->dtlb, &m->cfg.dtlb) < 0)
 		return -ENOMEM;
 	if (cpu->split && shd__tlb_init(&cpu->itlb, &m->cfg.itlb) < 0)
+		return -ENOMEM;
+	if (shd__tlbbatch_init(cpu) < 0)
 		return -ENOMEM;
 	if (posix_memalign((void **)&cpu->csd, SHD_CL,
 			   sizeof(*cpu->csd) * m->ncpus))

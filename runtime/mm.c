@@ -68,6 +68,9 @@ void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n)
 			shd_die("frame %" PRIu64 " put more often than got", pfns[i]);
 		if (r)
 			continue;
+		/* The oracle's use-after-free check: translations filled
+		 * before this point name the old generation. */
+		shd_add_return(&m->frames[pfns[i]].gen, 1);
 		if (!locked) {
 			pthread_mutex_lock(&m->frame_lock);
 			locked = true;
@@ -617,6 +620,13 @@ static int mmap_common(struct shd_cpu *cpu, struct shd_mm *mm,
 
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, mm);
+	/* LATR: the range is not reused while CPUs may still map it. */
+	if (mm->latr && (err = shd__latr_settle(cpu, mm,
+						nv->start >> cpu->m->page_shift,
+						nv->end >> cpu->m->page_shift))) {
+		shd__mm_unlock(mm);
+		return err;
+	}
 	if (vma_overlaps(mm, nv->start, nv->end)) {
 		err = shd__fail(-EEXIST, "mmap: [0x%" PRIx64 ", +0x%" PRIx64
 				") overlaps a mapping", nv->start,
@@ -633,8 +643,8 @@ static int mmap_common(struct shd_cpu *cpu, struct shd_mm *mm,
 	return err;
 }
 
-int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
-	     uint64_t len, unsigned prot)
+static int mmap_check(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+		      uint64_t len, unsigned prot)
 {
 	int err;
 
@@ -643,8 +653,16 @@ int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		return err;
 	if (prot & ~7u)
 		return shd__fail(-EINVAL, "mmap: unknown protection bits 0x%x", prot);
-	return mmap_common(cpu, mm, &(struct shd_vma){ .start = addr,
-		.end = addr + len, .prot = prot });
+	return 0;
+}
+
+int shd_mmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+	     uint64_t len, unsigned prot)
+{
+	int err = mmap_check(cpu, mm, addr, len, prot);
+
+	return err ? err : mmap_common(cpu, mm, &(struct shd_vma){
+		.start = addr, .end = addr + len, .prot = prot });
 }
 
 int shd_mmap_file(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
@@ -654,11 +672,8 @@ int shd_mmap_file(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	uint64_t pages;
 	int err;
 
-	if ((err = shd__check_user_mm(cpu, mm, "mmap")) ||
-	    (err = check_user_range(cpu->m, "mmap", addr, len)))
+	if ((err = mmap_check(cpu, mm, addr, len, prot)))
 		return err;
-	if (prot & ~7u)
-		return shd__fail(-EINVAL, "mmap: unknown protection bits 0x%x", prot);
 	if (flags & ~SHD_MAP_SHARED)
 		return shd__fail(-EINVAL, "mmap: unknown flags 0x%x", flags);
 	if (!f || shd__file_machine(f) != cpu->m)
@@ -695,39 +710,142 @@ static bool page_is_cow(struct shd_machine *m, const struct shd_vma *vma,
 		shd_load_acquire(&m->frames[pfn].ref) > 1);
 }
 
-struct zap {
-	uint64_t version;
-	struct pfn_list *free_list;
-	uint64_t n;
-	int err;
+/* ---- mmu_gather ---- */
+
+/*
+ * asm-generic/tlb.h's mmu_gather, reduced: PTE changes made under the mm
+ * lock gather the range they cleared, the frames whose references they
+ * dropped and the page tables they unlinked; one flush covers the range,
+ * and only after it has completed on every CPU are the frames released and
+ * the tables handed to call_rcu() (a walker may still be reading them).
+ * The batch is bounded: when it holds SHD_GATHER_BATCH frames, or cannot
+ * grow, it is flushed and freed there and then (tlb_flush_mmu()), so an
+ * unmap of any size makes progress in bounded memory.
+ */
+#define SHD_GATHER_BATCH 512
+
+struct mmu_gather {
+	struct shd_cpu *cpu;
+	struct shd_mm *mm;
+	uint64_t start, end;		/* vpns cleared since the last flush */
+	uint64_t version;		/* of the changes being made */
+	bool freed_tables;
+	struct pfn_list pages;
+	struct shd_pt_leaf *tables;
+	uint64_t n;			/* PTEs cleared in all */
+	unsigned flushes;		/* flushes done so far */
+	bool may_defer;			/* the VMA is gone: LATR may post it */
+	int err;			/* out of memory while gathering */
+	int ferr;			/* the first flush that failed */
 };
+
+static void tlb_gather_mmu(struct mmu_gather *tlb, struct shd_cpu *cpu,
+			   struct shd_mm *mm)
+{
+	memset(tlb, 0, sizeof(*tlb));
+	tlb->cpu = cpu;
+	tlb->mm = mm;
+	tlb->start = UINT64_MAX;
+	tlb->version = clock_next(mm->m);
+}
+
+static void tlb_adjust_range(struct mmu_gather *tlb, uint64_t s, uint64_t e)
+{
+	tlb->start = s < tlb->start ? s : tlb->start;
+	tlb->end = e > tlb->end ? e : tlb->end;
+}
+
+
+/* tlb_flush_mmu(): flush what was gathered, then free it.  Under the lock. */
+static void tlb_flush_mmu(struct mmu_gather *tlb)
+{
+	struct shd_mm *mm = tlb->mm;
+	struct shd_machine *m = mm->m;
+	uint64_t t = 0, s = tlb->start, e = tlb->end;
+	bool early = shd__fault(m, SHD_FAULT_FREE_BEFORE_FLUSH);
+	int err;
+
+	if (s >= e)
+		return;
+	publish_changes(mm, tlb->version);
+	tlb->flushes++;
+	if (tlb->may_defer && m->cfg.policy.async && !mm->is_kernel &&
+	    shd__latr_post(tlb->cpu, mm, s, e, tlb->freed_tables, &tlb->pages.v,
+			   &tlb->pages.n, &tlb->tables) == 0) {
+		tlb->pages = (struct pfn_list){ 0 };
+		goto reset;
+	}
+	if (early)	/* the bug: frames reusable while still mapped in TLBs */
+		shd__frames_put(m, tlb->pages.v, tlb->pages.n);
+	if (mm->is_kernel)
+		err = shd_flush_tlb_kernel_range(tlb->cpu, s << m->page_shift |
+						 (SHD_KERNEL_BASE & ~((1ull << SHD_VA_BITS) - 1)),
+						 e << m->page_shift |
+						 (SHD_KERNEL_BASE & ~((1ull << SHD_VA_BITS) - 1)));
+	else
+		err = shd__flush_tlb_mm_range(tlb->cpu, mm, s << m->page_shift,
+					      e << m->page_shift, tlb->freed_tables,
+					      SHD_IF_RANGE, &t);
+	/* After the flush nobody can reach these frames and tables.  If it
+	 * failed (a CPU did not answer), a CPU may still hold translations to
+	 * them: they are quarantined (never reused) instead of freed. */
+	if (!err) {
+		if (!early)
+			shd__frames_put(m, tlb->pages.v, tlb->pages.n);
+		shd__leaves_release(mm, tlb->tables, s, e, t);
+	} else if (!tlb->ferr) {
+		tlb->ferr = err;
+	}
+reset:
+	tlb->pages.n = 0;
+	tlb->tables = NULL;
+	tlb->freed_tables = false;
+	tlb->start = UINT64_MAX;
+	tlb->end = 0;
+	tlb->version = clock_next(m);	/* later changes need a later flush */
+}
+
+/* tlb_remove_page(): the frame's reference goes after the flush. */
+static void tlb_remove_page(struct mmu_gather *tlb, uint64_t pfn)
+{
+	if (tlb->pages.n >= SHD_GATHER_BATCH) {
+		tlb->cpu->cnt.s.gather_batch_flushes++;
+		tlb_flush_mmu(tlb);
+	}
+	if (pfn_list_add(&tlb->pages, pfn) < 0) {
+		/* Cannot grow: flush what we have, then this one fits. */
+		tlb_flush_mmu(tlb);
+		if (pfn_list_add(&tlb->pages, pfn) < 0)
+			tlb->err = -ENOMEM;	/* leaks the frame */
+	}
+}
+
+/* tlb_finish_mmu(): the last flush.  0 or the first flush's error. */
+static int tlb_finish_mmu(struct mmu_gather *tlb)
+{
+	tlb_flush_mmu(tlb);
+	free(tlb->pages.v);
+	return tlb->ferr;
+}
 
 static void zap_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 		    struct shd_pte *p, uint64_t val, void *arg)
 {
-	struct zap *z = arg;
+	struct mmu_gather *tlb = arg;
+	uint64_t vpn = pte_vpn(leaf, p);
 
-	if (pfn_list_add(z->free_list, val >> SHD_PTE_PFN_SHIFT) < 0)
-		z->err = -ENOMEM;	/* leaks the frame, keeps going */
-	shd__pte_write(p, 0, z->version, mm);
+	shd__pte_write(p, 0, tlb->version, mm);
 	leaf->nr_frames--;
-	z->n++;
+	tlb->n++;
+	tlb_adjust_range(tlb, vpn, vpn + 1);
+	tlb_remove_page(tlb, val >> SHD_PTE_PFN_SHIFT);
 }
 
-/*
- * Clear the PTEs of [s, e) (vpns) in MM that have frames, with version V,
- * collecting the frames in FREE_LIST.  Returns how many were cleared.  Under
- * the mm lock.
- */
-static uint64_t zap_range(struct shd_mm *mm, uint64_t s, uint64_t e,
-			  uint64_t v, struct pfn_list *free_list, int *err)
+/* Clear the PTEs of [s, e) (vpns) that have frames into TLB.  Under the
+ * mm lock. */
+static void zap_range(struct mmu_gather *tlb, uint64_t s, uint64_t e)
 {
-	struct zap z = { v, free_list, 0, 0 };
-
-	for_each_frame(mm, s, e, zap_one, &z);
-	if (z.err)
-		*err = z.err;
-	return z.n;
+	for_each_frame(tlb->mm, s, e, zap_one, tlb);
 }
 
 /* Unlink empty leaves in [s, e) that no VMA uses; collect them in *out. */
@@ -768,8 +886,8 @@ static unsigned free_empty_leaves(struct shd_mm *mm, uint64_t s, uint64_t e,
  * [s, e)) completed: the flush's credit walk could not reach them, so they
  * are credited here before their history goes to the pool.
  */
-static void leaves_release(struct shd_mm *mm, struct shd_pt_leaf *list,
-			   uint64_t s, uint64_t e, uint64_t t)
+void shd__leaves_release(struct shd_mm *mm, struct shd_pt_leaf *list,
+			 uint64_t s, uint64_t e, uint64_t t)
 {
 	while (list) {
 		struct shd_pt_leaf *next = list->next_free;
@@ -787,42 +905,50 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 			uint64_t len, bool drop_vma)
 {
 	struct shd_machine *m = cpu->m;
-	struct pfn_list free_list = { 0 };
-	struct shd_pt_leaf *leaves = NULL;
-	uint64_t s = addr >> m->page_shift, e = (addr + len) >> m->page_shift;
-	uint64_t v, zapped, t = 0;
-	unsigned nleaves = 0;
-	int err = 0, ferr = 0;
-	bool hole = false;
+	struct mmu_gather tlb;
+	uint64_t s = addr >> m->page_shift, e = (addr + len) >> m->page_shift, t0;
+	int err = 0, ferr, err2;
+	bool hole = false, flushed;
 
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, mm);
 	if (!drop_vma)
 		hole = !vma_covers(mm, addr, addr + len);
-	v = clock_next(m);
-	zapped = zap_range(mm, s, e, v, &free_list, &err);
+	/* A reclaim batch may have cleared PTEs here whose flush is still
+	 * pending: finding them clear, we must not return before it. */
+	ferr = shd__flush_tlb_batched_pending(cpu, mm);
+	/* ... and so may a LATR flush not yet swept everywhere. */
+	if (mm->latr && !ferr)
+		ferr = shd__latr_settle(cpu, mm, s, e);
+	t0 = shd__oracle_begin(mm);
+	tlb_gather_mmu(&tlb, cpu, mm);
+	tlb.may_defer = drop_vma;
+	zap_range(&tlb, s, e);
 	if (drop_vma) {
 		if (vma_remove(mm, addr, addr + len) < 0)
 			err = -ENOMEM;
-		nleaves = free_empty_leaves(mm, s, e, &leaves);
+		/* free_pgtables(): the flush must then cover the tables'
+		 * span and reach lazy CPUs too. */
+		if (free_empty_leaves(mm, s, e, &tlb.tables)) {
+			tlb.freed_tables = true;
+			tlb_adjust_range(&tlb, s, e);
+		}
 	}
-	publish_changes(mm, v);
-	if (zapped || nleaves)
-		ferr = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len,
-					       nleaves != 0, SHD_IF_RANGE, &t);
+	flushed = tlb.start < tlb.end || tlb.flushes;
+	if ((err2 = tlb_finish_mmu(&tlb)) && !ferr)
+		ferr = err2;
+	/* The contract: once this returns, no CPU may use a translation of
+	 * the range older than the call.  With nothing to zap there was no
+	 * flush; every older change was flushed by whoever made it (under
+	 * this lock) or by the batched-pending flush above, so the oracle
+	 * holds us to it. */
+	if (!flushed && !ferr)
+		shd__oracle_credit_absent(mm, s, e, t0, SHD_IF_RANGE);
 	shd__mm_unlock(mm);
-	/* After the flush nobody can reach these frames and tables.  If it
-	 * failed (a CPU did not answer), a CPU may still hold translations to
-	 * them: they are quarantined (never reused) instead of freed. */
-	if (!ferr) {
-		shd__frames_put(m, free_list.v, free_list.n);
-		leaves_release(mm, leaves, s, e, t);
-	}
-	free(free_list.v);
 	if (ferr)
 		return ferr;
-	if (err)
-		return shd__fail(err, "out of memory while unmapping");
+	if (err || tlb.err)
+		return shd__fail(-ENOMEM, "out of memory while unmapping");
 	if (hole)
 		return shd__fail(-ENOMEM, "madvise: part of [0x%" PRIx64 ", +0x%"
 				 PRIx64 ") is not mapped", addr, len);
@@ -838,6 +964,46 @@ int shd_munmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	    (err = check_user_range(cpu->m, "munmap", addr, len)))
 		return err;
 	return unmap_common(cpu, mm, addr, len, true);
+}
+
+int shd_try_to_unmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va)
+{
+	struct shd_machine *m;
+	struct shd_pt_leaf *leaf;
+	struct shd_pte *p;
+	uint64_t vpn, val, v;
+	int err;
+
+	if ((err = shd__check_user_mm(cpu, mm, "try_to_unmap")))
+		return err;
+	m = cpu->m;
+	if ((va & (m->page_size - 1)) || va >= SHD_USER_TOP)
+		return shd__fail(-EINVAL, "try_to_unmap: 0x%" PRIx64 " is not a "
+				 "page-aligned user address", va);
+	vpn = va >> m->page_shift;
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, mm);
+	leaf = pt_leaf(mm, vpn);
+	p = leaf ? &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)] : NULL;
+	val = p ? p->val : 0;
+	if (!(val & SHD_PTE_PRESENT) || (val >> SHD_PTE_PFN_SHIFT) == m->zero_pfn) {
+		shd__mm_unlock(mm);
+		return 0;
+	}
+	v = clock_next(m);
+	shd__pte_write(p, 0, v, mm);
+	leaf->nr_frames--;
+	publish_changes(mm, v);
+	err = shd__tlbbatch_add(cpu, mm, vpn, val >> SHD_PTE_PFN_SHIFT);
+	shd__mm_unlock(mm);
+	return err ? err : 1;
+}
+
+int shd_try_to_unmap_flush(struct shd_cpu *cpu)
+{
+	int err = shd__check_cpu(cpu, "try_to_unmap_flush");
+
+	return err ? err : shd__tlbbatch_flush(cpu);
 }
 
 int shd_mm_exit(struct shd_cpu *cpu, struct shd_mm *mm)
@@ -898,7 +1064,7 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 {
 	struct shd_machine *m;
 	struct protect pc = { 0 };
-	uint64_t s, e;
+	uint64_t s, e, t0;
 	int err;
 
 	if ((err = shd__check_user_mm(cpu, mm, "mprotect")) ||
@@ -917,6 +1083,12 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		return shd__fail(-ENOMEM, "mprotect: part of [0x%" PRIx64 ", +0x%"
 				 PRIx64 ") is not mapped", addr, len);
 	}
+	if ((err = shd__flush_tlb_batched_pending(cpu, mm)) ||
+	    (mm->latr && (err = shd__latr_settle(cpu, mm, s, e)))) {
+		shd__mm_unlock(mm);
+		return err;
+	}
+	t0 = shd__oracle_begin(mm);
 	if (vma_reserve(mm, 2) < 0) {
 		shd__mm_unlock(mm);
 		return shd__fail(-ENOMEM, "mprotect: out of memory for VMAs");
@@ -934,6 +1106,10 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	if (pc.changed)
 		err = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len, false,
 					      SHD_IF_RANGE, NULL);
+	/* Pages reclaimed before the call are clear: no translation of them
+	 * may be used once mprotect returns (the batched-pending flush). */
+	if (!err)
+		shd__oracle_credit_absent(mm, s, e, t0, SHD_IF_RANGE);
 	shd__mm_unlock(mm);
 	return err;
 }
@@ -979,8 +1155,9 @@ int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 
 		/* Handlers take no mm lock: taking IPIs here is safe, and a
 		 * large vmap must not stall other CPUs' shootdowns. */
-		if ((vpn & (SHD_PT_ENTRIES - 1)) == 0)
-			shd_cpu_poll(cpu);
+		if ((vpn & (SHD_PT_ENTRIES - 1)) == 0 &&
+		    shd__ipi_pending(&cpu->ipi))
+			shd__cpu_take_ipis(cpu);
 
 		if (pfn == UINT64_MAX) {
 			publish_changes(k, v);
@@ -1005,9 +1182,9 @@ int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 {
 	struct shd_machine *m;
 	struct shd_mm *k;
-	struct pfn_list free_list = { 0 };
-	uint64_t s, v, zapped;
-	int err = 0, ferr = 0;
+	struct mmu_gather tlb;
+	uint64_t s;
+	int err;
 
 	if ((err = shd__check_cpu(cpu, "vunmap")) ||
 	    (err = check_kernel_range(cpu->m, "vunmap", addr, len)))
@@ -1017,16 +1194,13 @@ int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 	s = va_vpn(m, addr);
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, k);
-	v = clock_next(m);
-	zapped = zap_range(k, s, s + (len >> m->page_shift), v, &free_list, &err);
-	publish_changes(k, v);
-	if (zapped)
-		ferr = shd_flush_tlb_kernel_range(cpu, addr, addr + len);
+	tlb_gather_mmu(&tlb, cpu, k);
+	zap_range(&tlb, s, s + (len >> m->page_shift));
+	err = tlb_finish_mmu(&tlb);
 	shd__mm_unlock(k);
-	if (!ferr)	/* else quarantined, as in unmap_common() */
-		shd__frames_put(m, free_list.v, free_list.n);
-	free(free_list.v);
-	return ferr ? ferr : err;
+	if (!err && tlb.err)
+		err = shd__fail(-ENOMEM, "out of memory while unmapping");
+	return err;
 }
 
 /* ---- fork ---- */
@@ -1173,6 +1347,8 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 		return shd__fail(-EINVAL, "switch_mm: mm %" PRIu64 " was destroyed",
 				 next->id);
 	shd__cpu_take_ipis(cpu);
+	if (m->cfg.policy.async)
+		shd__latr_tick(cpu);	/* LATR sweeps at context switches */
 	prev = cpu->loaded_mm;
 	if (next == prev) {
 		if (!next || !shd_load_relaxed(&cpu->is_lazy))
@@ -1398,6 +1574,8 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 	m = cpu->m;
 	if (shd__ipi_pending(&cpu->ipi))
 		shd__cpu_take_ipis(cpu);
+	if (m->cfg.policy.async && !(++cpu->ticks & (SHD_LATR_TICK - 1)))
+		shd__latr_tick(cpu);
 	if (addr & 7)
 		return shd__fail(-EINVAL, "access: 0x%" PRIx64 " is not 8-byte "
 				 "aligned", addr);
@@ -1446,6 +1624,7 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 		rcu_read_unlock();
 		if (p && pte_allows(pte, k)) {
 			e = shd__tlb_fill(tlb, vpn, asid, pte, ver, p);
+			e->fgen = shd_load_acquire(&m->frames[pte >> SHD_PTE_PFN_SHIFT].gen);
 			break;
 		}
 		if (kernel)

@@ -41,6 +41,7 @@ const char *const shd__iface_names[SHD_IF__COUNT] = {
 	[SHD_IF_RANGE] = "flush_tlb_range",
 	[SHD_IF_PAGE] = "flush_tlb_page",
 	[SHD_IF_KERNEL_RANGE] = "flush_tlb_kernel_range",
+	[SHD_IF_BATCH] = "arch_tlbbatch_flush",
 };
 
 /* The newest of P's last two changes that is <= T (0 if neither). */
@@ -103,14 +104,18 @@ void shd__oracle_credit_mm(struct shd_mm *mm, uint64_t t, enum shd_iface iface)
 	}
 }
 
+static void credit_leaf(struct shd_pt_leaf *leaf, uint64_t base, uint64_t s,
+			uint64_t e, uint64_t t, enum shd_iface iface,
+			bool absent_only);
+
 static void credit_dir(struct shd_machine *m, void *node, unsigned level,
 		       uint64_t base, uint64_t s, uint64_t e, uint64_t t,
-		       enum shd_iface iface)
+		       enum shd_iface iface, bool absent_only)
 {
 	unsigned shift = (m->pt_levels - 1 - level) * SHD_PT_BITS;
 
 	if (level == m->pt_levels - 1) {
-		shd__oracle_credit_leaf(node, base, s, e, t, iface);
+		credit_leaf(node, base, s, e, t, iface, absent_only);
 		return;
 	}
 	struct shd_pt_dir *dir = node;
@@ -126,7 +131,8 @@ static void credit_dir(struct shd_machine *m, void *node, unsigned level,
 			break;
 		child = shd_load_acquire(&dir->slot[i]);
 		if (child)
-			credit_dir(m, child, level + 1, cb, s, e, t, iface);
+			credit_dir(m, child, level + 1, cb, s, e, t, iface,
+				   absent_only);
 	}
 }
 
@@ -135,23 +141,42 @@ void shd__oracle_credit_range(struct shd_mm *mm, uint64_t start_vpn,
 			      enum shd_iface iface)
 {
 	rcu_read_lock();
-	credit_dir(mm->m, mm->pgd, 0, 0, start_vpn, end_vpn, t, iface);
+	credit_dir(mm->m, mm->pgd, 0, 0, start_vpn, end_vpn, t, iface, false);
 	rcu_read_unlock();
+}
+
+void shd__oracle_credit_absent(struct shd_mm *mm, uint64_t start_vpn,
+			       uint64_t end_vpn, uint64_t t,
+			       enum shd_iface iface)
+{
+	rcu_read_lock();
+	credit_dir(mm->m, mm->pgd, 0, 0, start_vpn, end_vpn, t, iface, true);
+	rcu_read_unlock();
+}
+
+static void credit_leaf(struct shd_pt_leaf *leaf, uint64_t base, uint64_t s,
+			uint64_t e, uint64_t t, enum shd_iface iface,
+			bool absent_only)
+{
+	uint64_t lo = s > base ? s - base : 0;
+	uint64_t hi = e - base < SHD_PT_ENTRIES ? e - base : SHD_PT_ENTRIES;
+
+	for (uint64_t i = lo; i < hi; i++) {
+		uint64_t c;
+
+		if (absent_only && shd_load_acquire(&leaf->pte[i].val))
+			continue;
+		c = latest_le(&leaf->pte[i], t);
+		if (c)
+			credit_max(&leaf->pte[i], c, iface);
+	}
 }
 
 void shd__oracle_credit_leaf(struct shd_pt_leaf *leaf, uint64_t base,
 			     uint64_t s, uint64_t e, uint64_t t,
 			     enum shd_iface iface)
 {
-	uint64_t lo = s > base ? s - base : 0;
-	uint64_t hi = e - base < SHD_PT_ENTRIES ? e - base : SHD_PT_ENTRIES;
-
-	for (uint64_t i = lo; i < hi; i++) {
-		uint64_t c = latest_le(&leaf->pte[i], t);
-
-		if (c)
-			credit_max(&leaf->pte[i], c, iface);
-	}
+	credit_leaf(leaf, base, s, e, t, iface, false);
 }
 
 void shd__oracle_fold_leaf(struct shd_mm *mm, struct shd_pt_leaf *leaf)
@@ -167,18 +192,57 @@ void shd__oracle_fold_leaf(struct shd_mm *mm, struct shd_pt_leaf *leaf)
 	}
 }
 
+/*
+ * A hit through a translation whose frame has been freed since it was
+ * filled: whatever the flush history says, memory was reused (or may be)
+ * under a live translation (a frame freed before the flush that should
+ * have preceded it).
+ */
+static void report_freed(struct shd_cpu *cpu, struct shd_mm *mm,
+			 struct shd_tlbe *e, uint64_t addr, uint32_t gen)
+{
+	struct shd_violation v;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = SHD_VIOLATION_USE_AFTER_FREE;
+	v.cpu = cpu->id;
+	v.mm_id = mm->is_kernel ? 0 : mm->id;
+	v.addr = addr;
+	v.interface = "none";
+	v.entry_version = e->version;
+	v.pte_version = shd_load_acquire(&e->ptep->version);
+	v.seed = cpu->m->cfg.seed;
+	snprintf(v.text, sizeof(v.text),
+		 "use after free through the TLB: cpu %u %s%" PRIu64 " addr 0x%"
+		 PRIx64 " pfn 0x%" PRIx64 " was freed %" PRIu32 " time(s) since "
+		 "the entry (version %" PRIu64 ") was filled, seed %" PRIu64,
+		 v.cpu, mm->is_kernel ? "kernel mm " : "mm ",
+		 mm->is_kernel ? (uint64_t)0 : mm->id, addr,
+		 e->val >> SHD_PTE_PFN_SHIFT, gen - e->fgen, v.entry_version,
+		 v.seed);
+	cpu->cnt.s.violations++;
+	shd__report(cpu->m, &v);
+}
+
 void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
 			   struct shd_tlbe *e, uint64_t addr)
 {
+	uint32_t gen = shd_load_acquire(&cpu->m->frames[e->val >> SHD_PTE_PFN_SHIFT].gen);
 	struct shd_pte *p = e->ptep;
-	uint64_t full = shd_load_acquire(&mm->full_credit);
-	uint64_t c = shd_load_acquire(&p->credited);
-	uint64_t cf = latest_le(p, full);
+	uint64_t full, c, cf;
 	uint32_t iface;
 	struct shd_violation v;
 
-	if (c <= e->version && cf <= e->version)
+	full = shd_load_acquire(&mm->full_credit);
+	c = shd_load_acquire(&p->credited);
+	cf = latest_le(p, full);
+	if (c <= e->version && cf <= e->version) {
+		/* Not stale by the flush history (a flush may still be in
+		 * flight), but its frame must not have been freed. */
+		if (gen != e->fgen)
+			report_freed(cpu, mm, e, addr, gen);
 		return;
+	}
 	if (cf > c) {
 		c = cf;
 		iface = shd_load_relaxed(&mm->full_credit_iface);

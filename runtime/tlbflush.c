@@ -67,7 +67,7 @@ static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
 }
 
 /* flush_tlb_func(): runs on the CPU whose TLB it flushes. */
-static void flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
+void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 	uint64_t npages, local, mm_gen;
@@ -90,6 +90,31 @@ static void flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 		} else {
 			flush_pages(cpu, f->start_vpn, f->end_vpn, SHD_ASID_GLOBAL);
 		}
+		return;
+	}
+	if (f->kind == SHD_FLUSH_BATCH) {
+		if (!shd__policy_may_miss(p)) {
+			/* Switch-in will not catch up (no pruning, no lazy
+			 * skip): flush every user context now. */
+			for (unsigned a = 0; a < SHD_NR_ASIDS; a++)
+				shd__flush_local_asid_ctx(cpu, a);
+			cpu->cnt.s.flushes_full++;
+			return;
+		}
+		/* arch_tlbbatch_flush(): flush whatever user mm is loaded and
+		 * catch up with its generation; other contexts were bumped by
+		 * add_pending and catch up when switched in. */
+		mm = cpu->loaded_mm;
+		if (!mm || (p->lazy && shd_load_relaxed(&cpu->is_lazy))) {
+			if (mm)
+				shd__cpu_switch_to_init_mm(cpu);
+			cpu->cnt.s.flushes_skipped_gen++;
+			return;
+		}
+		asid = (int)cpu->loaded_asid;
+		flush_full(cpu, (unsigned)asid);
+		if (p->gen)
+			cpu->ctxs[asid].tlb_gen = shd_load_acquire(&mm->tlb_gen);
 		return;
 	}
 	if (mm != cpu->loaded_mm) {
@@ -133,12 +158,12 @@ static void flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 }
 
 /* IPI handler of flush requests. */
-static void flush_ipi_func(void *target_ctx, struct shd_csd *csd)
+void shd__flush_ipi_func(void *target_ctx, struct shd_csd *csd)
 {
 	struct shd_cpu *cpu = target_ctx;
 
 	cpu->cnt.s.ipi_requests++;
-	flush_tlb_func(cpu, csd->info);
+	shd__flush_tlb_func(cpu, csd->info);
 }
 
 /* IPI handler of smp_call_function: the function travels in the csd. */
@@ -154,12 +179,11 @@ static void call_ipi_func(void *target_ctx, struct shd_csd *csd)
  * Queue F to TARGET.  Returns 1 if queued (the caller must wait for it),
  * 0 if not, -ETIMEDOUT if the previous request to it is still stuck.
  */
-static int send_one(struct shd_cpu *cpu, unsigned target, shd_csd_fn func,
-		    void *info, void (*call)(void))
+int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
+		  shd_csd_fn func, void *info, void (*call)(void))
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_cpu *t = m->cpus[target];
-	struct shd_csd *csd = &cpu->csd[target];
 	int err;
 
 	while (!shd__csd_trylock(csd))
@@ -176,6 +200,40 @@ static int send_one(struct shd_cpu *cpu, unsigned target, shd_csd_fn func,
 	return 1;
 }
 
+static int send_one(struct shd_cpu *cpu, unsigned target, shd_csd_fn func,
+		    void *info, void (*call)(void))
+{
+	return shd__send_csd(cpu, target, &cpu->csd[target], func, info, call);
+}
+
+/*
+ * Whether candidate C (another online CPU) gets a user flush whose CPUs
+ * are MASK (NULL: every CPU gets it), counting the ones that do not.
+ */
+bool shd__is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
+		    bool freed_tables)
+{
+	struct shd_machine *m = cpu->m;
+	bool in_mask, lazy;
+
+	if (!mask)
+		return true;
+	in_mask = shd__mask_test(mask, c);
+	lazy = in_mask && m->cfg.policy.lazy &&
+	       __atomic_load_n(&m->cpus[c]->is_lazy, __ATOMIC_SEQ_CST);
+	switch (shd__policy_target(&m->cfg.policy, in_mask, lazy, freed_tables)) {
+	case SHD_TARGET_PRUNED:
+		cpu->cnt.s.ipis_avoided_pruned++;
+		return false;
+	case SHD_TARGET_LAZY:
+		cpu->cnt.s.ipis_avoided_lazy++;
+		return false;
+	case SHD_TARGET_SEND:
+		break;
+	}
+	return true;
+}
+
 /*
  * Send cpu->info to the CPUs that need it; their ids go to TARGETS.
  * Returns how many were queued.  A CPU whose previous request is still
@@ -186,32 +244,17 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 {
 	struct shd_machine *m = cpu->m;
 	const struct shd_flush_info *f = &cpu->info;
+	const unsigned long *mask = f->kind == SHD_FLUSH_USER ? f->mm->cpumask :
+				    f->kind == SHD_FLUSH_BATCH ? cpu->batch.cpumask :
+				    NULL;
 	int n = 0, r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
-		if (c == cpu->id)
+		if (c == cpu->id || !shd__is_target(cpu, c, mask, f->freed_tables))
 			continue;
-		if (f->kind == SHD_FLUSH_USER) {
-			bool in_mask = shd__mask_test(f->mm->cpumask, c);
-			bool lazy = in_mask && m->cfg.policy.lazy &&
-				    __atomic_load_n(&m->cpus[c]->is_lazy,
-						    __ATOMIC_SEQ_CST);
-
-			switch (shd__policy_target(&m->cfg.policy, in_mask, lazy,
-						   f->freed_tables)) {
-			case SHD_TARGET_PRUNED:
-				cpu->cnt.s.ipis_avoided_pruned++;
-				continue;
-			case SHD_TARGET_LAZY:
-				cpu->cnt.s.ipis_avoided_lazy++;
-				continue;
-			case SHD_TARGET_SEND:
-				break;
-			}
-		}
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
 			continue;
-		if ((r = send_one(cpu, c, flush_ipi_func, &cpu->info, NULL)) < 0) {
+		if ((r = send_one(cpu, c, shd__flush_ipi_func, &cpu->info, NULL)) < 0) {
 			*err = r;
 			continue;
 		}
@@ -232,6 +275,20 @@ static int wait_requests(struct shd_cpu *cpu, const unsigned *targets, int n,
 	return err;
 }
 
+/* One site per probe (perf counts each site as its own event). */
+__attribute__((noinline)) void shd__probe_flush_begin(struct shd_cpu *cpu,
+		enum shd_iface iface, const struct shd_flush_info *f)
+{
+	SHD_PROBE5(flush_begin, cpu->id, (int)iface,
+		   f->mm ? f->mm->id : 0, f->start_vpn, f->end_vpn);
+}
+
+__attribute__((noinline)) void shd__probe_flush_end(struct shd_cpu *cpu,
+		enum shd_iface iface, uint64_t ns, int n)
+{
+	SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);
+}
+
 /* The core of every flush interface: send, flush locally, wait. */
 static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 {
@@ -246,13 +303,12 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 	 * must do (nothing if switch-in will catch up, else its slot). */
 	local = !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH);
 	cpu->cnt.s.flush_calls++;
-	SHD_PROBE5(flush_begin, cpu->id, (int)iface,
-		   f->mm ? f->mm->id : 0, f->start_vpn, f->end_vpn);
+	shd__probe_flush_begin(cpu, iface, f);
 	cpu->in_flush = true;
 	if (concurrent)
 		n = send_requests(cpu, targets, &err);
 	if (local)
-		flush_tlb_func(cpu, f);
+		shd__flush_tlb_func(cpu, f);
 	if (!concurrent)
 		n = send_requests(cpu, targets, &err);
 	/* Wait for every queued request even after a failure: once we return,
@@ -268,7 +324,7 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 		cpu->cnt.s.shootdowns++;
 		shd__hist_add(&cpu->cnt, ns);
 	}
-	SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);	/* one site */
+	shd__probe_flush_end(cpu, iface, ns, n);
 	return err;
 }
 
@@ -491,4 +547,234 @@ int shd_smp_call_function_single(struct shd_cpu *cpu, unsigned target,
 		return err;
 	return shd__csd_wait(cpu, &cpu->csd[target], target,
 			     "smp_call_function_single");
+}
+
+/* ---- reclaim batches (mm/rmap.c, arch_tlbbatch_*) ---- */
+
+/*
+ * Reclaim clears one PTE at a time and would pay a shootdown per page.
+ * With policy batch=x86 the flush is deferred when other CPUs may cache the
+ * translation: add_pending bumps the mm's tlb_gen and ORs its mm_cpumask
+ * into the CPU's batch, and the flush is one full flush on every CPU of the
+ * union (their catch-up covers every mm of the batch).  With batch=arm64
+ * each page is invalidated at once (requests queued, not waited for: one
+ * doorbell for a burst) and the flush is one wait for all of them.  Frames
+ * are released only when the batch's flush has completed.  Either way
+ * mm->batched_pending counts the batches that touched the mm, so that a
+ * later munmap/mprotect/madvise that finds the PTE already clear still
+ * waits for the flush (flush_tlb_batched_pending()).
+ */
+int shd__tlbbatch_init(struct shd_cpu *cpu)
+{
+	struct shd_tlbbatch *b = &cpu->batch;
+
+	b->cpumask = calloc(cpu->m->mask_words, sizeof(unsigned long));
+	b->e = calloc(SHD_TLBBATCH_MAX, sizeof(*b->e));
+	return b->cpumask && b->e ? 0 : -ENOMEM;
+}
+
+void shd__tlbbatch_free(struct shd_cpu *cpu)
+{
+	free(cpu->batch.cpumask);
+	free(cpu->batch.e);
+	free(cpu->batch.info);
+	free(cpu->batch.req);
+}
+
+static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+
+	if (p->batch == SHD_BATCH_ARM64)
+		return true;
+	if (p->batch != SHD_BATCH_X86)
+		return false;
+	/* x86 arch_tlbbatch_should_defer(): only if another CPU may cache. */
+	for (unsigned c = 0; c < cpu->m->ncpus; c++)
+		if (c != cpu->id && (!p->prune || shd__mask_test(mm->cpumask, c)))
+			return true;
+	return false;
+}
+
+/* arm64: invalidate VPN in MM everywhere now; the wait comes at the flush. */
+static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_tlbbatch *b = &cpu->batch;
+	struct shd_flush_info *f;
+	int err = 0, r;
+
+	if (!b->info) {
+		if (posix_memalign((void **)&b->info, SHD_CL,
+				   SHD_TLBBATCH_MAX * sizeof(*b->info)) ||
+		    posix_memalign((void **)&b->req, SHD_CL, SHD_TLBBATCH_MAX *
+				   m->ncpus * sizeof(*b->req))) {
+			free(b->info);
+			b->info = NULL;
+			return shd__fail(-ENOMEM, "out of memory for a batch");
+		}
+	}
+	f = &b->info[b->n];
+	memset(f, 0, sizeof(*f));
+	f->mm = mm;
+	f->kind = SHD_FLUSH_USER;
+	f->initiator = cpu->id;
+	f->start_vpn = vpn;
+	f->end_vpn = vpn + 1;
+	f->new_tlb_gen = shd_add_return(&mm->tlb_gen, 1);
+	/* Each page's invalidation is a flush call with its own candidates;
+	 * the batch flush only waits (the DSB). */
+	uint64_t t0 = shd_now_ns();
+	size_t first = b->nreq;
+
+	cpu->cnt.s.flush_calls++;
+	shd__probe_flush_begin(cpu, SHD_IF_PAGE, f);
+	for (unsigned c = 0; c < m->ncpus; c++) {
+		struct shd_tlbbatch_req *q = &b->req[b->nreq];
+
+		if (c == cpu->id || !shd__is_target(cpu, c, mm->cpumask, false) ||
+		    shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
+			continue;
+		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
+		if ((r = shd__send_csd(cpu, c, &q->csd, shd__flush_ipi_func, f, NULL)) < 0) {
+			err = r;
+			continue;
+		}
+		q->target = c;
+		b->nreq++;
+	}
+	if (!shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
+		shd__flush_tlb_func(cpu, f);
+	if (b->nreq > first) {
+		uint64_t ns = shd_now_ns() - t0;
+
+		cpu->cnt.s.shootdowns++;
+		shd__hist_add(&cpu->cnt, ns);	/* issuing; the wait comes later */
+		shd__probe_flush_end(cpu, SHD_IF_PAGE, ns, (int)(b->nreq - first));
+	} else {
+		shd__probe_flush_end(cpu, SHD_IF_PAGE, 0, 0);
+	}
+	return err;
+}
+
+int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
+		      uint64_t pfn)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_tlbbatch *b = &cpu->batch;
+	int err;
+
+	cpu->cnt.s.reclaim_pages++;
+	if (!should_defer(cpu, mm)) {
+		/* ptep_clear_flush(): one page, now. */
+		err = shd__flush_tlb_mm_range(cpu, mm, vpn << m->page_shift,
+					      (vpn + 1) << m->page_shift, false,
+					      SHD_IF_PAGE, NULL);
+		if (!err)	/* else quarantined */
+			shd__frames_put(m, &pfn, 1);
+		return err;
+	}
+	if (b->n == SHD_TLBBATCH_MAX && (err = shd__tlbbatch_flush(cpu)))
+		return err;
+	cpu->cnt.s.tlbbatch_pages++;
+	b->e[b->n] = (struct shd_tlbbatch_ent){ mm, vpn, pfn,
+						shd__oracle_begin(mm) };
+	shd__mm_get(mm);
+	mm->batched_pending++;
+	if (m->cfg.policy.batch == SHD_BATCH_ARM64) {
+		err = arm64_issue(cpu, mm, vpn);
+		b->n++;
+		return err;
+	}
+	/* x86 arch_tlbbatch_add_pending(): a generation, and the CPUs. */
+	shd_add_return(&mm->tlb_gen, 1);
+	for (size_t w = 0; w < m->mask_words; w++) {
+		unsigned long bits = m->cfg.policy.prune ?
+			__atomic_load_n(&mm->cpumask[w], __ATOMIC_SEQ_CST) :
+			m->online_mask[w];
+
+		b->cpumask[w] |= bits;
+		b->any |= bits != 0;
+	}
+	b->n++;
+	return 0;
+}
+
+int shd__tlbbatch_flush(struct shd_cpu *cpu)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_tlbbatch *b = &cpu->batch;
+	struct shd_flush_info *f = &cpu->info;
+	int n, err = 0, werr;
+
+	if (!b->n)
+		return 0;
+	cpu->cnt.s.tlbbatch_flushes++;
+	if (m->cfg.policy.batch == SHD_BATCH_ARM64) {
+		/* The DSB: wait for every invalidation issued. */
+		for (size_t i = 0; i < b->nreq; i++)
+			if ((werr = shd__csd_wait(cpu, &b->req[i].csd, b->req[i].target,
+						  "arch_tlbbatch_flush")) < 0 && !err)
+				err = werr;
+		b->nreq = 0;
+		if (err) {
+			/* A request may still be queued (abandoned): its
+			 * memory is never reused. */
+			b->info = NULL;
+			b->req = NULL;
+		}
+	} else {
+		uint64_t t0 = shd_now_ns(), ns = 0;
+
+		memset(f, 0, sizeof(*f));
+		f->kind = SHD_FLUSH_BATCH;
+		f->initiator = cpu->id;
+		f->end_vpn = SHD_FLUSH_END_ALL;
+		cpu->cnt.s.flush_calls++;
+		shd__probe_flush_begin(cpu, SHD_IF_BATCH, f);
+		cpu->in_flush = true;
+		n = send_requests(cpu, cpu->targets, &err);
+		if (shd__mask_test(b->cpumask, cpu->id) &&
+		    !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
+			shd__flush_tlb_func(cpu, f);
+		werr = wait_requests(cpu, cpu->targets, n, "arch_tlbbatch_flush");
+		if (!err)
+			err = werr;
+		cpu->in_flush = false;
+		memset(b->cpumask, 0, m->mask_words * sizeof(unsigned long));
+		b->any = false;
+		if (n > 0) {
+			ns = shd_now_ns() - t0;
+			cpu->cnt.s.shootdowns++;
+			shd__hist_add(&cpu->cnt, ns);
+		}
+		shd__probe_flush_end(cpu, SHD_IF_BATCH, ns, n);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct shd_tlbbatch_ent *e = &b->e[i];
+
+		if (!err) {	/* else quarantined: a CPU may still map it */
+			shd__oracle_credit_range(e->mm, e->vpn, e->vpn + 1, e->t,
+						 SHD_IF_BATCH);
+			shd__frames_put(m, &e->pfn, 1);
+		}
+		shd__mm_put(e->mm);
+	}
+	b->n = 0;
+	return err;
+}
+
+int shd__flush_tlb_batched_pending(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	int err;
+
+	if (mm->batched_pending == mm->batched_flushed ||
+	    shd__fault(cpu->m, SHD_FAULT_SKIP_BATCHED_PENDING))
+		return 0;
+	cpu->cnt.s.batched_pending_flushes++;
+	err = shd__flush_tlb_mm_range(cpu, mm, 0, SHD_FLUSH_END_ALL, true,
+				      SHD_IF_MM, NULL);
+	if (!err)
+		mm->batched_flushed = mm->batched_pending;
+	return err;
 }

@@ -17,6 +17,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -58,6 +59,19 @@ static inline int t_check(int rc, int want, const char *expr,
 /* Record (not assert) an unexpected result inside a task. */
 #define T_OK(e)		t_check((e), 0, #e, __FILE__, __LINE__)
 #define T_EQ(e, want)	t_check((e), (want), #e, __FILE__, __LINE__)
+
+/* Load ADDR in the current mm and record a mismatch with WANT. */
+#define T_LOAD(cpu, addr, want)						\
+	do {								\
+		uint64_t v_ = 0xdeadbeefull;				\
+		T_OK(shd_load((cpu), (addr), &v_));			\
+		T_EQ((int)(v_ == (want)), 1);				\
+		if (v_ != (want))					\
+			fprintf(stderr, "%s:%d: cpu %u load 0x%" PRIx64 \
+				" read 0x%" PRIx64 ", expected 0x%" PRIx64 "\n", \
+				__FILE__, __LINE__, shd_cpu_id(cpu),	\
+				(uint64_t)(addr), v_, (uint64_t)(want)); \
+	} while (0)
 
 #define assert_tasks_ok() \
 	cr_assert_eq(task_failures.n, 0, "%u failure(s) inside tasks, first: %s", \

@@ -44,19 +44,6 @@ static struct shd_file *test_file(struct shd_machine *m, uint64_t npages)
 	return f;
 }
 
-/* Load ADDR in the current mm and record a mismatch with WANT. */
-#define T_LOAD(cpu, addr, want)						\
-	do {								\
-		uint64_t v_ = 0xdeadbeefull;				\
-		T_OK(shd_load((cpu), (addr), &v_));			\
-		T_EQ((int)(v_ == (want)), 1);				\
-		if (v_ != (want))					\
-			fprintf(stderr, "%s:%d: load 0x%" PRIx64 " read %" \
-				PRIu64 ", expected %" PRIu64 "\n",	\
-				__FILE__, __LINE__, (uint64_t)(addr),	\
-				v_, (uint64_t)(want));			\
-	} while (0)
-
 /* -EINVAL, with an explanation that mentions KEY. */
 static void t_einval(int rc, const char *key, const char *expr,
 		     const char *file, int line)
@@ -234,16 +221,18 @@ static int private_file_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(cow, a_private_file_mapping_copies_on_the_first_store)
+/* FN on one CPU with a file of FILE_PAGES and mms a, b: one copy, clean. */
+static void one_copy_case(int (*fn)(struct shd_cpu *, void *),
+			  uint64_t file_pages)
 {
 	struct shd_machine *m = cow_machine(1, 64, 0);
 	struct cow s = { 0 };
 	struct shd_stats st;
 
-	s.f = test_file(m, 4);
+	s.f = test_file(m, file_pages);
 	s.a = test_mm(m);
 	s.b = test_mm(m);
-	run_one(m, 0, private_file_task, &s);
+	run_one(m, 0, fn, &s);
 	assert_tasks_ok();
 	st = test_stats(m);
 	cr_assert_eq(st.cow_copies, 1, "cow_copies %" PRIu64, st.cow_copies);
@@ -252,6 +241,11 @@ Test(cow, a_private_file_mapping_copies_on_the_first_store)
 	shd_mm_destroy(s.b);
 	shd_file_destroy(s.f);
 	shd_machine_destroy(m);
+}
+
+Test(cow, a_private_file_mapping_copies_on_the_first_store)
+{
+	one_copy_case(private_file_task, 4);
 }
 
 /* ---- 3. shared file mappings ---- */
@@ -737,20 +731,5 @@ static int mprotect_private_file(struct shd_cpu *cpu, void *arg)
 
 Test(cow, mprotect_rw_does_not_make_a_private_file_page_writable)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
-	struct cow s = { 0 };
-	struct shd_stats st;
-
-	s.f = test_file(m, 1);
-	s.a = test_mm(m);
-	s.b = test_mm(m);
-	run_one(m, 0, mprotect_private_file, &s);
-	assert_tasks_ok();
-	st = test_stats(m);
-	cr_assert_eq(st.cow_copies, 1, "cow_copies %" PRIu64, st.cow_copies);
-	cr_assert_eq(st.violations, 0);
-	shd_mm_destroy(s.a);
-	shd_mm_destroy(s.b);
-	shd_file_destroy(s.f);
-	shd_machine_destroy(m);
+	one_copy_case(mprotect_private_file, 1);
 }

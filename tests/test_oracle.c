@@ -7,15 +7,21 @@
 #define RW (SHD_PROT_READ | SHD_PROT_WRITE)
 
 /*
- * Each scenario is small and deterministic and drives exactly the path its
- * fault breaks.  Run without the fault it must report nothing; with it, at
- * least one stale-TLB violation on the CPU that holds the stale entry.
+ * Each scenario is small and drives exactly the path its fault breaks.  Run
+ * without the fault it must report nothing; with it, at least one violation
+ * of the kind the table names (a stale TLB hit, or a hit on a freed frame)
+ * on the CPU that holds the stale entry.  All are deterministic but one
+ * (free_before_flush), whose window only a bounded loop can hit; see there.
  */
 struct orc {
 	struct shd_mm *a, *b;
 	int step;
 	int rc;		/* the access that must not use a stale entry */
 	uint64_t val;
+	/* Racy scenarios: attempts allowed and made, and a stop flag. */
+	unsigned max_tries, tries;
+	int stop;
+	struct shd_machine *m;
 };
 
 struct outcome {
@@ -24,14 +30,19 @@ struct outcome {
 	int rc;
 	uint64_t val;
 	uint64_t mm_id;
+	unsigned tries;		/* attempts a racy scenario made */
 };
 
 typedef void (*scenario_fn)(struct shd_machine *m, struct orc *o);
 
-static struct outcome run_scenario(scenario_fn fn, unsigned ncpus,
-				   uint64_t faults, bool oracle)
+/* The policy a scenario runs under (the faults of LATR need "latr"). */
+static const char *scenario_policy = "linux";
+
+static struct outcome run_scenario_tries(scenario_fn fn, unsigned ncpus,
+					 uint64_t faults, bool oracle,
+					 unsigned max_tries)
 {
-	struct shd_config c = test_config(ncpus, "linux");
+	struct shd_config c = test_config(ncpus, scenario_policy);
 	struct shd_machine *m;
 	struct orc o;
 	struct outcome out;
@@ -43,6 +54,8 @@ static struct outcome run_scenario(scenario_fn fn, unsigned ncpus,
 	memset(&o, 0, sizeof(o));
 	o.a = test_mm(m);
 	o.b = test_mm(m);
+	o.m = m;
+	o.max_tries = max_tries;
 	fn(m, &o);
 	assert_tasks_ok();
 	memset(&out, 0, sizeof(out));
@@ -53,8 +66,15 @@ static struct outcome run_scenario(scenario_fn fn, unsigned ncpus,
 	out.rc = o.rc;
 	out.val = o.val;
 	out.mm_id = shd_mm_id(o.a);
+	out.tries = o.tries;
 	shd_machine_destroy(m);
 	return out;
+}
+
+static struct outcome run_scenario(scenario_fn fn, unsigned ncpus,
+				   uint64_t faults, bool oracle)
+{
+	return run_scenario_tries(fn, ncpus, faults, oracle, 1);
 }
 
 /* ---- skip_remote_ipi: cpu 1 keeps a translation cpu 0 unmapped ---- */
@@ -225,6 +245,176 @@ static void range_short(struct shd_machine *m, struct orc *o)
 	cr_assert_eq(shd_run_on(m, 0, 2, short_task, o), 0);
 }
 
+/*
+ * ---- free_before_flush: cpu 1 reads a frame munmap freed before its flush ----
+ *
+ * With the fault, munmap's mmu_gather releases the frames and only then sends
+ * the flush; cpu 1, which holds a translation of the first page, drops it
+ * when it takes that IPI, at its next access.  Only its loads in between use
+ * the freed frame, and nothing in the library lets a test stop cpu 0 inside
+ * that window (it holds the mm lock and takes no IPIs between freeing the
+ * frames and sending the requests).  So the scenario is a bounded loop: each
+ * attempt unmaps UAF_PAGES touched pages with the watched page the lowest,
+ * first in the gather, so its frame is freed first and the IPI goes only
+ * after the other UAF_PAGES - 1 frames; cpu 1 loads it in a loop until it
+ * faults.  Attempts stop at the first report.  Without the fault every hit
+ * is before the flush and the frame still belongs to the page: nothing.
+ */
+#define UAF_PAGES	64
+#define UAF_TRIES	2000
+#define CLEAN_TRIES	500	/* attempts without the fault, at least */
+
+static int free_early_task(struct shd_cpu *cpu, void *arg)
+{
+	struct orc *o = arg;
+
+	T_OK(shd_switch_mm(cpu, o->a));
+	for (unsigned i = 0; i < o->max_tries; i++) {
+		int base = 4 * (int)i;
+
+		if (shd_cpu_id(cpu) == 0) {
+			T_OK(shd_mmap(cpu, o->a, UBASE, UAF_PAGES * PAGE, RW));
+			for (uint64_t p = 0; p < UAF_PAGES; p++)
+				T_OK(shd_store(cpu, UBASE + p * PAGE + 8, 0x48));
+			step_set(&o->step, base + 1);
+			step_wait(cpu, &o->step, base + 2);
+			T_OK(shd_munmap(cpu, o->a, UBASE, UAF_PAGES * PAGE));
+			step_wait(cpu, &o->step, base + 3);
+			o->tries = i + 1;
+			if (shd_machine_violations(o->m, NULL, 0))
+				__atomic_store_n(&o->stop, 1, __ATOMIC_RELAXED);
+			step_set(&o->step, base + 4);
+		} else {
+			uint64_t before = shd_machine_violations(o->m, NULL, 0);
+			uint64_t v = 0, hit = 0;
+			int rc;
+
+			step_wait(cpu, &o->step, base + 1);
+			T_OK(shd_load(cpu, UBASE + 8, &v));	/* cached */
+			step_set(&o->step, base + 2);
+			/* Hits until the flush reaches this CPU, then a fault. */
+			while ((rc = shd_load(cpu, UBASE + 8, &v)) == 0) {
+				T_EQ((int)v, 0x48);
+				hit = v;
+			}
+			T_EQ(rc, -EFAULT);
+			if (shd_machine_violations(o->m, NULL, 0) > before) {
+				o->rc = 0;	/* one of the hits was reported */
+				o->val = hit;
+			} else {
+				o->rc = rc;
+				o->val = v;
+			}
+			step_set(&o->step, base + 3);
+		}
+		if (shd_cpu_id(cpu) != 0)
+			step_wait(cpu, &o->step, base + 4);
+		if (__atomic_load_n(&o->stop, __ATOMIC_RELAXED))
+			break;
+	}
+	return 0;
+}
+
+static void free_before_flush(struct shd_machine *m, struct orc *o)
+{
+	cr_assert_eq(shd_run_on(m, 0, 2, free_early_task, o), 0);
+}
+
+/*
+ * ---- skip_batched_pending: munmap finds the PTE reclaim cleared ----
+ *
+ * cpu 1 holds a writable translation of P; cpu 0 reclaims P with the flush
+ * deferred to its batch (cpu 1 is in the mm), then munmaps exactly P: there
+ * is nothing left to zap, so only flush_tlb_batched_pending() removes cpu
+ * 1's entry before munmap returns.  The batch itself is flushed only when
+ * cpu 0's task returns, after cpu 1's access.
+ */
+static int batched_pending_task(struct shd_cpu *cpu, void *arg)
+{
+	struct orc *o = arg;
+
+	T_OK(shd_switch_mm(cpu, o->a));
+	if (shd_cpu_id(cpu) == 0) {
+		/* Two pages: unmapping one keeps the page table. */
+		T_OK(shd_mmap(cpu, o->a, UBASE, 2 * PAGE, RW));
+		step_set(&o->step, 1);
+		step_wait(cpu, &o->step, 2);
+		T_EQ(shd_try_to_unmap(cpu, o->a, UBASE), 1);
+		T_OK(shd_munmap(cpu, o->a, UBASE, PAGE));
+		step_set(&o->step, 3);
+		step_wait(cpu, &o->step, 4);
+	} else {
+		step_wait(cpu, &o->step, 1);
+		T_OK(shd_store(cpu, UBASE + 8, 0x49));
+		step_set(&o->step, 2);
+		step_wait(cpu, &o->step, 3);
+		o->rc = shd_load(cpu, UBASE + 8, &o->val);
+		step_set(&o->step, 4);
+	}
+	return 0;
+}
+
+static void skip_batched_pending(struct shd_machine *m, struct orc *o)
+{
+	bool faulty = shd_machine_config(m)->faults &
+		      (1ull << SHD_FAULT_SKIP_BATCHED_PENDING);
+	struct shd_stats st;
+
+	cr_assert_eq(shd_run_on(m, 0, 2, batched_pending_task, o), 0);
+	shd_machine_stats(m, &st);
+	/* The path under test: the reclaim flush was deferred, and only
+	 * the batched-pending flush (if any) ran before cpu 1's access. */
+	cr_assert_eq(st.reclaim_pages, 1);
+	cr_assert_eq(st.tlbbatch_pages, 1);
+	cr_assert_eq(st.tlbbatch_flushes, 1, "flushed at the task's return");
+	cr_assert_eq(st.batched_pending_flushes, faulty ? 0 : 1);
+}
+
+/* ---- async_early_free: LATR frees before cpu 1 has swept ---- */
+
+/*
+ * Under LATR cpu 0's munmap returns before cpu 1 has swept its flush; cpu 1
+ * keeps using its old translation until it does (legal: the frame stays
+ * until then).  Both wait without polling, so nothing sweeps or interrupts
+ * before cpu 1 loads through the entry: clean, that reads the old value;
+ * with the frame freed at the post, it is a use after free.
+ */
+static int early_free_task(struct shd_cpu *cpu, void *arg)
+{
+	struct orc *o = arg;
+
+	T_OK(shd_switch_mm(cpu, o->a));
+	if (shd_cpu_id(cpu) == 0) {
+		T_OK(shd_mmap(cpu, o->a, UBASE, PAGE, RW));
+		T_OK(shd_store(cpu, UBASE + 8, 0x4a));
+		step_set(&o->step, 1);
+		while (__atomic_load_n(&o->step, __ATOMIC_ACQUIRE) < 2)
+			shd_cpu_poll(cpu);
+		T_OK(shd_munmap(cpu, o->a, UBASE, PAGE));
+		step_set(&o->step, 3);
+		/* No polling either: our tick would interrupt cpu 1 once
+		 * async_us passed, and our task's end interrupts it anyway. */
+		while (__atomic_load_n(&o->step, __ATOMIC_ACQUIRE) < 4)
+			sched_yield();
+	} else {
+		step_wait(cpu, &o->step, 1);
+		T_OK(shd_load(cpu, UBASE + 8, &o->val));	/* cached */
+		step_set(&o->step, 2);
+		/* No polling: a LATR sweep would remove the entry. */
+		while (__atomic_load_n(&o->step, __ATOMIC_ACQUIRE) < 3)
+			sched_yield();
+		o->val = 0;
+		o->rc = shd_load(cpu, UBASE + 8, &o->val);
+		step_set(&o->step, 4);
+	}
+	return 0;
+}
+
+static void async_early_free(struct shd_machine *m, struct orc *o)
+{
+	cr_assert_eq(shd_run_on(m, 0, 2, early_free_task, o), 0);
+}
+
 /* ---- the table: one scenario per fault, in enum order ---- */
 
 static const struct {
@@ -234,17 +424,35 @@ static const struct {
 	uint64_t addr;
 	int clean_rc;		/* the access without the fault */
 	uint64_t stale_val;	/* what the stale access reads */
+	enum shd_violation_kind kind;	/* what the oracle reports */
+	const char *iface;	/* the report's interface ("none": a freed frame) */
+	unsigned tries;		/* 0: deterministic; else a racy loop's bound */
+	const char *policy;	/* NULL: "linux" */
 } scenarios[] = {
 	[SHD_FAULT_SKIP_REMOTE_IPI] = { "skip_remote_ipi", skip_remote_ipi, 1,
-		UBASE + 8, -EFAULT, 0x42 },
+		UBASE + 8, -EFAULT, 0x42, SHD_VIOLATION_STALE_TLB,
+		"flush_tlb_range", 0 },
 	[SHD_FAULT_SKIP_LOCAL_FLUSH] = { "skip_local_flush", skip_local_flush, 0,
-		UBASE + 8, -EFAULT, 0x43 },
+		UBASE + 8, -EFAULT, 0x43, SHD_VIOLATION_STALE_TLB,
+		"flush_tlb_range", 0 },
 	[SHD_FAULT_IGNORE_TLB_GEN] = { "ignore_tlb_gen", ignore_tlb_gen, 1,
-		UBASE + 8, 0, 0x44 },
+		UBASE + 8, 0, 0x44, SHD_VIOLATION_STALE_TLB,
+		"flush_tlb_range", 0 },
 	[SHD_FAULT_DROP_LAZY_FLUSH] = { "drop_lazy_flush", drop_lazy_flush, 1,
-		UBASE + 8, 0, 0x45 },
+		UBASE + 8, 0, 0x45, SHD_VIOLATION_STALE_TLB,
+		"flush_tlb_range", 0 },
 	[SHD_FAULT_RANGE_SHORT] = { "range_short", range_short, 1,
-		UBASE + 3 * PAGE + 8, -EFAULT, 0x46 },
+		UBASE + 3 * PAGE + 8, -EFAULT, 0x46, SHD_VIOLATION_STALE_TLB,
+		"flush_tlb_range", 0 },
+	[SHD_FAULT_FREE_BEFORE_FLUSH] = { "free_before_flush", free_before_flush,
+		1, UBASE + 8, -EFAULT, 0x48, SHD_VIOLATION_USE_AFTER_FREE,
+		"none", UAF_TRIES },
+	[SHD_FAULT_SKIP_BATCHED_PENDING] = { "skip_batched_pending",
+		skip_batched_pending, 1, UBASE + 8, -EFAULT, 0x49,
+		SHD_VIOLATION_STALE_TLB, "flush_tlb_range", 0 },
+	[SHD_FAULT_ASYNC_EARLY_FREE] = { "async_early_free", async_early_free,
+		1, UBASE + 8, 0, 0x4a, SHD_VIOLATION_USE_AFTER_FREE, "none", 0,
+		"latr" },
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -256,42 +464,71 @@ Test(oracle, every_injectable_fault_has_a_scenario)
 
 	cr_assert_eq(n, NSCENARIOS, "shd_faults() lists %zu faults, this file "
 		     "tests %zu: add a scenario", n, NSCENARIOS);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_not_null(scenarios[i].fn, "no scenario for %s",
+				   f[i].name);
 		cr_assert_str_eq(f[i].name, scenarios[i].name);
+	}
 }
 
 static void check_fault(enum shd_fault fault)
 {
+	const char *name = scenarios[fault].name;
+	unsigned tries = scenarios[fault].tries ? scenarios[fault].tries : 1;
 	struct outcome clean, bad;
-	char seed[32];
+	char seed[32], who[16];
 
-	clean = run_scenario(scenarios[fault].fn, 2, 0, true);
+	scenario_policy = scenarios[fault].policy ? scenarios[fault].policy :
+			  "linux";
+	/* A racy scenario stops at its first report: run it with the fault
+	 * first, then the same loop without it, as many times and at least
+	 * CLEAN_TRIES (where no attempt may report anything). */
+	bad = run_scenario_tries(scenarios[fault].fn, 2, 1ull << fault, true,
+				 tries);
+	cr_assert_geq(bad.nviol, 1, "oracle missed fault %s (%u attempt(s))",
+		      name, bad.tries);
+	if (scenarios[fault].tries)
+		cr_log_info("%s: caught after %u attempt(s)", name, bad.tries);
+
+	if (scenarios[fault].tries)
+		tries = bad.tries > CLEAN_TRIES ? bad.tries : CLEAN_TRIES;
+	clean = run_scenario_tries(scenarios[fault].fn, 2, 0, true, tries);
 	cr_assert_eq(clean.nviol, 0, "%s scenario without the fault: %s",
-		     scenarios[fault].name, clean.first.text);
+		     name, clean.first.text);
 	cr_assert_eq(clean.rc, scenarios[fault].clean_rc,
 		     "%s scenario without the fault: access returned %d",
-		     scenarios[fault].name, clean.rc);
+		     name, clean.rc);
+	if (scenarios[fault].tries)
+		cr_assert_eq(clean.tries, tries, "%s: the clean loop ran %u "
+			     "attempts of %u", name, clean.tries, tries);
 
-	bad = run_scenario(scenarios[fault].fn, 2, 1ull << fault, true);
-	cr_assert_geq(bad.nviol, 1, "oracle missed fault %s",
-		      scenarios[fault].name);
 	/* The stale hit really used the old translation. */
-	cr_assert_eq(bad.rc, 0, "%s: %d", scenarios[fault].name, bad.rc);
+	cr_assert_eq(bad.rc, 0, "%s: %d", name, bad.rc);
 	cr_assert_eq(bad.val, scenarios[fault].stale_val);
 
-	cr_assert_eq(bad.first.kind, SHD_VIOLATION_STALE_TLB);
+	cr_assert_eq(bad.first.kind, scenarios[fault].kind, "%s: %s", name,
+		     bad.first.text);
 	cr_assert_eq(bad.first.cpu, scenarios[fault].cpu);
 	cr_assert_eq(bad.first.mm_id, bad.mm_id);
 	cr_assert_eq(bad.first.addr, scenarios[fault].addr);
 	cr_assert_eq(bad.first.seed, TEST_SEED);
-	cr_assert_str_eq(bad.first.interface, "flush_tlb_range");
-	cr_assert_lt(bad.first.entry_version, bad.first.flushed_version);
+	cr_assert_str_eq(bad.first.interface, scenarios[fault].iface);
 	snprintf(seed, sizeof(seed), "seed %" PRIu64, (uint64_t)TEST_SEED);
-	cr_assert_not_null(strstr(bad.first.text, scenarios[fault].cpu ?
-				  "cpu 1" : "cpu 0"), "%s", bad.first.text);
-	cr_assert_not_null(strstr(bad.first.text, "flush_tlb_range"), "%s",
-			   bad.first.text);
+	snprintf(who, sizeof(who), "cpu %u", scenarios[fault].cpu);
+	cr_assert_not_null(strstr(bad.first.text, who), "%s", bad.first.text);
 	cr_assert_not_null(strstr(bad.first.text, seed), "%s", bad.first.text);
+	if (scenarios[fault].kind == SHD_VIOLATION_STALE_TLB) {
+		cr_assert_lt(bad.first.entry_version, bad.first.flushed_version);
+		cr_assert_not_null(strstr(bad.first.text, scenarios[fault].iface),
+				   "%s", bad.first.text);
+	} else {
+		/* Not stale by the flush history (its flush was in flight),
+		 * but the PTE changed since the fill and its frame is gone. */
+		cr_assert_eq(bad.first.flushed_version, 0);
+		cr_assert_lt(bad.first.entry_version, bad.first.pte_version);
+		cr_assert_not_null(strstr(bad.first.text, "use after free"),
+				   "%s", bad.first.text);
+	}
 }
 
 Test(oracle, catches_skip_remote_ipi)
@@ -317,6 +554,21 @@ Test(oracle, catches_drop_lazy_flush)
 Test(oracle, catches_range_short)
 {
 	check_fault(SHD_FAULT_RANGE_SHORT);
+}
+
+Test(oracle, catches_free_before_flush)
+{
+	check_fault(SHD_FAULT_FREE_BEFORE_FLUSH);
+}
+
+Test(oracle, catches_skip_batched_pending)
+{
+	check_fault(SHD_FAULT_SKIP_BATCHED_PENDING);
+}
+
+Test(oracle, catches_async_early_free)
+{
+	check_fault(SHD_FAULT_ASYNC_EARLY_FREE);
 }
 
 Test(oracle, a_fault_outside_the_scenarios_path_is_not_reported)

@@ -176,10 +176,11 @@ Test(policy, every_listed_knob_can_be_set)
 	size_t n = 0;
 	const struct shd_named *k = shd_policy_knobs(&n);
 
-	cr_assert_eq(n, 6);
+	cr_assert_eq(n, 9);
 	for (size_t i = 0; i < n; i++) {
 		struct shd_policy p = preset("linux");
-		const char *v = strcmp(k[i].name, "ceiling") == 0 ? "7" : "off";
+		const char *v = strcmp(k[i].name, "ceiling") == 0 ||
+				strcmp(k[i].name, "async_us") == 0 ? "7" : "off";
 
 		cr_assert_str_not_empty(k[i].help);
 		cr_assert_eq(shd_policy_set(&p, k[i].name, v), 0,
@@ -194,12 +195,16 @@ Test(policy, format_prints_every_knob)
 
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=on coalesce=on "
-			 "concurrent=on ceiling=33");
+			 "concurrent=on ceiling=33 batch=x86 async=off async_us=1000");
 	cr_assert_eq(shd_policy_set(&p, "gen", "off"), 0);
 	cr_assert_eq(shd_policy_set(&p, "ceiling", "5"), 0);
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=off coalesce=on "
-			 "concurrent=on ceiling=5");
+			 "concurrent=on ceiling=5 batch=x86 async=off async_us=1000");
+	cr_assert_eq(shd_policy_set(&p, "batch", "arm64"), 0);
+	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
+	cr_assert_eq(shd_policy_set(&p, "batch", "on"), -EINVAL);
+	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
 	cr_assert_eq(shd_policy_format(&p, tiny, sizeof(tiny)), -ERANGE);
 }
 

@@ -116,6 +116,27 @@ SHD_EXPORT int shd_munmap(struct shd_cpu *cpu, struct shd_mm *mm,
 			  uint64_t addr, uint64_t len);
 
 /*
+ * Reclaim one page, try_to_unmap(TTU_BATCH_FLUSH): clear VA's PTE in MM
+ * and, as the policy's `batch` says, flush it now (ptep_clear_flush) or add
+ * it to CPU's pending batch (arch_tlbbatch_add_pending).  The page is
+ * treated as clean (a lazily freed anonymous page, or a clean file page):
+ * its contents are dropped, and the next touch faults in a zeroed page (or
+ * the file's).  The frame is released when its flush has completed.  1 if a
+ * page was unmapped, 0 if none is mapped there (or it is the zero page),
+ * -EINVAL, or a flush error.  CPU's own thread.
+ */
+SHD_EXPORT int shd_try_to_unmap(struct shd_cpu *cpu, struct shd_mm *mm,
+				uint64_t va);
+
+/*
+ * try_to_unmap_flush(): flush CPU's pending batch (x86: one full flush on
+ * every CPU of the union of the mms' masks; arm64: wait for the
+ * invalidations already issued), then release its frames.  A task's batch
+ * is also flushed when the task returns.  0 or a flush error.
+ */
+SHD_EXPORT int shd_try_to_unmap_flush(struct shd_cpu *cpu);
+
+/*
  * mprotect(): change the VMAs and the present PTEs, flush_tlb_range().
  * Write permission is not given to a page that is still copy-on-write
  * (shared after fork, or page cache under a private mapping): the next

@@ -31,6 +31,19 @@ extern "C" {
  *   ceiling     ranges of more than this many pages become full flushes
  *               (Linux x86 tlb_single_page_flush_ceiling, default 33; 0 means
  *               every range is a full flush)
+ *   batch       how shd_try_to_unmap() (reclaim) flushes: off (each page at
+ *               once, ptep_clear_flush), x86 (defer to the CPU's batch: bump
+ *               the mm's tlb_gen, gather mm_cpumask; one full flush of the
+ *               union at shd_try_to_unmap_flush()), arm64 (invalidate each
+ *               page at once without waiting; one wait for all at the end)
+ *   async       LATR: munmap (and exit) does not wait for remote CPUs.  The
+ *               initiator flushes itself, queues the request without an
+ *               interrupt and returns; each CPU sweeps its queue at its
+ *               next context switch, poll or tick (every 256 accesses).
+ *               Frames and page tables are freed, and the range may be
+ *               mapped again, only when every CPU has swept it
+ *   async_us    LATR's bound: a request not swept this long (host time,
+ *               checked at the initiator's ticks) gets a real interrupt
  */
 struct shd_policy {
 	char name[32];
@@ -40,7 +53,12 @@ struct shd_policy {
 	bool coalesce;
 	bool concurrent;
 	unsigned ceiling;
+	unsigned batch;		/* enum shd_batch */
+	bool async;
+	unsigned async_us;
 };
+
+enum shd_batch { SHD_BATCH_OFF, SHD_BATCH_X86, SHD_BATCH_ARM64 };
 
 #define SHD_CEILING_MAX (1u << 24)
 
@@ -78,10 +96,20 @@ enum shd_fault {
 	SHD_FAULT_IGNORE_TLB_GEN,	/* switch_mm treats a behind context as current */
 	SHD_FAULT_DROP_LAZY_FLUSH,	/* leaving lazy mode never flushes */
 	SHD_FAULT_RANGE_SHORT,		/* a partial flush misses the last page */
+	SHD_FAULT_FREE_BEFORE_FLUSH,	/* mmu_gather frees frames before its flush */
+	SHD_FAULT_SKIP_BATCHED_PENDING,	/* no flush_tlb_batched_pending() */
+	SHD_FAULT_ASYNC_EARLY_FREE,	/* LATR frees before every CPU has swept */
 	SHD_FAULT__COUNT
 };
 
 SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
+
+/*
+ * Whether fault F can change anything under policy P: async_early_free
+ * needs async, skip_batched_pending a batching mode.  0 if it can, else
+ * -EINVAL with the reason in shd_last_error().
+ */
+SHD_EXPORT int shd_fault_applies(const struct shd_policy *p, enum shd_fault f);
 
 /* The fault called NAME, or -ENOENT. */
 SHD_EXPORT int shd_fault_lookup(const char *name);

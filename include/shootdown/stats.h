@@ -35,6 +35,16 @@ struct shd_stats {
 	uint64_t tlb_misses;
 	uint64_t page_faults;
 	uint64_t cow_copies;		/* copy-on-write faults that copied a page */
+	uint64_t gather_batch_flushes;	/* mmu_gather flushes forced by a full batch */
+	uint64_t reclaim_pages;		/* pages unmapped by shd_try_to_unmap */
+	uint64_t tlbbatch_pages;	/* ... whose flush was deferred to a batch */
+	uint64_t tlbbatch_flushes;	/* batches flushed */
+	uint64_t batched_pending_flushes; /* flush_tlb_batched_pending flushes */
+	uint64_t async_flushes;		/* LATR: flushes posted without waiting */
+	uint64_t async_sweeps;		/* ... request batches swept with no interrupt */
+	uint64_t async_fallback_ipis;	/* ... interrupts sent after async_us */
+	uint64_t async_deferred_frames;	/* ... frames freed only after the sweeps */
+	uint64_t async_reuse_delay_us;	/* ... sum over flushes of post-to-free time */
 	uint64_t violations;		/* oracle reports */
 	uint64_t lat_count;		/* shootdowns timed */
 	uint64_t lat_p50_ns;		/* initiator latency of flush calls that */
@@ -62,6 +72,7 @@ SHD_EXPORT void shd_machine_stats_reset(struct shd_machine *m);
 enum shd_violation_kind {
 	SHD_VIOLATION_STALE_TLB,	/* a hit on a translation a completed flush removed */
 	SHD_VIOLATION_WATCHDOG,		/* a CPU did not acknowledge an IPI in time */
+	SHD_VIOLATION_USE_AFTER_FREE,	/* a hit on a translation to a freed frame */
 };
 
 /*
