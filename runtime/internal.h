@@ -428,6 +428,7 @@ int shd__latr_reap(struct shd_cpu *cpu, bool force);
 int shd__latr_settle(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 		     uint64_t e);
 void shd__latr_tick(struct shd_cpu *cpu);
+int shd__latr_relieve(struct shd_cpu *cpu, struct shd_mm *mm);
 
 /* mm.c: hand detached page tables back after their flush (clock T over
  * vpns [S, E)). */

@@ -272,3 +272,25 @@ void shd__latr_tick(struct shd_cpu *cpu)
 	if (cpu->latr)
 		(void)shd__latr_reap(cpu, false);
 }
+
+/*
+ * Out of frames under LATR: some may only be waiting for sweeps.  Settle
+ * MM's flushes in flight (interrupting the CPUs that owe a sweep), complete
+ * our own posts, and give the other posters a moment to release theirs.
+ * No lock held.  0 (worth retrying) or an error.
+ */
+int shd__latr_relieve(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	int err;
+
+	shd__mm_lock(cpu, mm);
+	err = mm->latr ? shd__latr_settle(cpu, mm, 0, UINT64_MAX) : 0;
+	shd__mm_unlock(mm);
+	if (!err)
+		err = shd__latr_reap(cpu, true);
+	if (!err) {
+		shd__cpu_sweep(cpu);
+		sched_yield();
+	}
+	return err;
+}

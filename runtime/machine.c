@@ -382,7 +382,7 @@ static const struct shd_stat_field stat_fields[] = {
 	F(batched_pending_flushes, "flush_tlb_batched_pending flushes (a batch was pending)"),
 	F(async_flushes, "LATR: flushes posted without waiting for remote CPUs"),
 	F(async_sweeps, "LATR: queues swept at a switch, poll or tick (no interrupt)"),
-	F(async_fallback_ipis, "LATR: interrupts sent to CPUs that had not swept in async_us"),
+	F(async_fallback_ipis, "LATR: interrupts to CPUs that had not swept in async_us or whose range was reused"),
 	F(async_deferred_frames, "LATR: frames freed only once every CPU had swept"),
 	F(async_reuse_delay_us, "LATR: post-to-free time summed over flushes (µs, host)"),
 	F(violations, "oracle violations"),
@@ -502,6 +502,7 @@ static void *cpu_main(void *arg)
 			int lerr = shd__latr_reap(cpu, true);
 
 			berr = berr ? berr : lerr;
+			shd__cpu_sweep(cpu);	/* a switch to idle */
 
 			if (berr && !cpu->task.ret)
 				cpu->task.ret = berr;
@@ -514,6 +515,7 @@ static void *cpu_main(void *arg)
 		}
 		if (shd_load_acquire(&m->stopping))
 			break;
+		shd__cpu_sweep(cpu);	/* idle: LATR's state too */
 		shd__ipi_idle_wait(&cpu->ipi, cpu_has_work, cpu, m->spin_ns, 0);
 	}
 	shd__cpu_switch_to_init_mm(cpu);

@@ -908,7 +908,7 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	struct mmu_gather tlb;
 	uint64_t s = addr >> m->page_shift, e = (addr + len) >> m->page_shift, t0;
 	int err = 0, ferr, err2;
-	bool hole = false, flushed;
+	bool hole = false;
 
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, mm);
@@ -925,8 +925,10 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	tlb.may_defer = drop_vma;
 	zap_range(&tlb, s, e);
 	if (drop_vma) {
-		if (vma_remove(mm, addr, addr + len) < 0)
+		if (vma_remove(mm, addr, addr + len) < 0) {
 			err = -ENOMEM;
+			tlb.may_defer = false;	/* the VMA stays: flush now */
+		}
 		/* free_pgtables(): the flush must then cover the tables'
 		 * span and reach lazy CPUs too. */
 		if (free_empty_leaves(mm, s, e, &tlb.tables)) {
@@ -934,15 +936,14 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 			tlb_adjust_range(&tlb, s, e);
 		}
 	}
-	flushed = tlb.start < tlb.end || tlb.flushes;
 	if ((err2 = tlb_finish_mmu(&tlb)) && !ferr)
 		ferr = err2;
 	/* The contract: once this returns, no CPU may use a translation of
-	 * the range older than the call.  With nothing to zap there was no
-	 * flush; every older change was flushed by whoever made it (under
-	 * this lock) or by the batched-pending flush above, so the oracle
-	 * holds us to it. */
-	if (!flushed && !ferr)
+	 * the range older than the call.  PTEs that were already clear were
+	 * flushed by whoever cleared them (under this lock), by the
+	 * batched-pending flush or the LATR settle above: the oracle holds
+	 * us to it, whatever this call flushed itself. */
+	if (!ferr)
 		shd__oracle_credit_absent(mm, s, e, t0, SHD_IF_RANGE);
 	shd__mm_unlock(mm);
 	if (ferr)
@@ -1448,18 +1449,24 @@ static int wp_fault(struct shd_cpu *cpu, struct shd_mm *mm,
 					 " frames)", m->nframes);
 		shd__frame_copy(m, pfn, old);
 		cpu->cnt.s.cow_copies++;
+		/* wp_page_copy(): clear the PTE and flush before the new one
+		 * goes in, or one CPU could store to the copy while another
+		 * still reads the old page through its entry. */
+		v = clock_next(m);
+		shd__pte_write(p, 0, v, mm);
+		publish_changes(mm, v);
+		err = shd__flush_tlb_mm_range(cpu, mm, page, page + m->page_size,
+					      false, SHD_IF_PAGE, NULL);
+		if (err) {	/* quarantined: neither frame is reused */
+			return err;
+		}
+		shd__frames_put(m, &old, 1);
 	}
 	v = clock_next(m);
 	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
 		       prot_bits(vma->prot), v, mm);
 	publish_changes(mm, v);
 	cpu->cnt.s.page_faults++;
-	if (copy) {
-		err = shd__flush_tlb_mm_range(cpu, mm, page, page + m->page_size,
-					      false, SHD_IF_PAGE, NULL);
-		if (!err)	/* else quarantined, as in unmap_common() */
-			shd__frames_put(m, &old, 1);
-	}
 	return err ? err : shd_update_mmu_cache(cpu, mm, addr);
 }
 
@@ -1566,7 +1573,7 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 	struct shd_tlbe *e;
 	struct shd_mm *mm;
 	uint64_t vpn, pte, ver;
-	unsigned asid;
+	unsigned asid, relieved = 0;
 	bool kernel;
 
 	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi)
@@ -1638,6 +1645,13 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 					 " did not resolve", cpu->id, addr);
 		int err = handle_fault(cpu, mm, addr, k);
 
+		/* LATR holds frames until every CPU has swept: out of memory,
+		 * hurry the sweeps along and try again (no lock held). */
+		if (err == -ENOMEM && m->cfg.policy.async && relieved++ < 64 &&
+		    !shd__latr_relieve(cpu, mm)) {
+			tries--;
+			continue;
+		}
 		if (err)
 			return err;
 	}

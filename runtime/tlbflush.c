@@ -112,9 +112,14 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 			return;
 		}
 		asid = (int)cpu->loaded_asid;
+		mm_gen = shd_load_acquire(&mm->tlb_gen);
+		if (p->gen && cpu->ctxs[asid].tlb_gen == mm_gen) {
+			cpu->cnt.s.flushes_skipped_gen++;	/* already current */
+			return;
+		}
 		flush_full(cpu, (unsigned)asid);
 		if (p->gen)
-			cpu->ctxs[asid].tlb_gen = shd_load_acquire(&mm->tlb_gen);
+			cpu->ctxs[asid].tlb_gen = mm_gen;
 		return;
 	}
 	if (mm != cpu->loaded_mm) {
@@ -597,6 +602,25 @@ static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
 }
 
 /* arm64: invalidate VPN in MM everywhere now; the wait comes at the flush. */
+/* arm64's request slots, allocated on first use.  0 or -ENOMEM. */
+static int arm64_slots(struct shd_cpu *cpu)
+{
+	struct shd_tlbbatch *b = &cpu->batch;
+
+	if (b->info)
+		return 0;
+	if (posix_memalign((void **)&b->info, SHD_CL,
+			   SHD_TLBBATCH_MAX * sizeof(*b->info)))
+		b->info = NULL;
+	else if (posix_memalign((void **)&b->req, SHD_CL, SHD_TLBBATCH_MAX *
+				cpu->m->ncpus * sizeof(*b->req))) {
+		free(b->info);
+		b->info = NULL;
+		b->req = NULL;
+	}
+	return b->info ? 0 : -ENOMEM;
+}
+
 static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 {
 	struct shd_machine *m = cpu->m;
@@ -604,16 +628,6 @@ static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 	struct shd_flush_info *f;
 	int err = 0, r;
 
-	if (!b->info) {
-		if (posix_memalign((void **)&b->info, SHD_CL,
-				   SHD_TLBBATCH_MAX * sizeof(*b->info)) ||
-		    posix_memalign((void **)&b->req, SHD_CL, SHD_TLBBATCH_MAX *
-				   m->ncpus * sizeof(*b->req))) {
-			free(b->info);
-			b->info = NULL;
-			return shd__fail(-ENOMEM, "out of memory for a batch");
-		}
-	}
 	f = &b->info[b->n];
 	memset(f, 0, sizeof(*f));
 	f->mm = mm;
@@ -657,6 +671,20 @@ static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 	return err;
 }
 
+/* ptep_clear_flush(): one page, now; the frame goes once it is done. */
+static int flush_one_now(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
+			 uint64_t pfn)
+{
+	struct shd_machine *m = cpu->m;
+	int err = shd__flush_tlb_mm_range(cpu, mm, vpn << m->page_shift,
+					  (vpn + 1) << m->page_shift, false,
+					  SHD_IF_PAGE, NULL);
+
+	if (!err)	/* else quarantined */
+		shd__frames_put(m, &pfn, 1);
+	return err;
+}
+
 int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 		      uint64_t pfn)
 {
@@ -665,17 +693,18 @@ int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 	int err;
 
 	cpu->cnt.s.reclaim_pages++;
-	if (!should_defer(cpu, mm)) {
-		/* ptep_clear_flush(): one page, now. */
-		err = shd__flush_tlb_mm_range(cpu, mm, vpn << m->page_shift,
-					      (vpn + 1) << m->page_shift, false,
-					      SHD_IF_PAGE, NULL);
-		if (!err)	/* else quarantined */
-			shd__frames_put(m, &pfn, 1);
-		return err;
+	if (!should_defer(cpu, mm))
+		return flush_one_now(cpu, mm, vpn, pfn);
+	/* The batch cannot take the page (full and its flush failed, or no
+	 * memory for arm64's slots): this page is flushed on its own, so
+	 * that its cleared PTE never goes without a flush. */
+	if (b->n == SHD_TLBBATCH_MAX && (err = shd__tlbbatch_flush(cpu))) {
+		int e2 = flush_one_now(cpu, mm, vpn, pfn);
+
+		return e2 ? e2 : err;
 	}
-	if (b->n == SHD_TLBBATCH_MAX && (err = shd__tlbbatch_flush(cpu)))
-		return err;
+	if (m->cfg.policy.batch == SHD_BATCH_ARM64 && arm64_slots(cpu) < 0)
+		return flush_one_now(cpu, mm, vpn, pfn);
 	cpu->cnt.s.tlbbatch_pages++;
 	b->e[b->n] = (struct shd_tlbbatch_ent){ mm, vpn, pfn,
 						shd__oracle_begin(mm) };

@@ -42,7 +42,8 @@ struct shd_stats {
 	uint64_t batched_pending_flushes; /* flush_tlb_batched_pending flushes */
 	uint64_t async_flushes;		/* LATR: flushes posted without waiting */
 	uint64_t async_sweeps;		/* ... request batches swept with no interrupt */
-	uint64_t async_fallback_ipis;	/* ... interrupts sent after async_us */
+	uint64_t async_fallback_ipis;	/* ... interrupts: async_us passed, or
+					 * the range is mapped again */
 	uint64_t async_deferred_frames;	/* ... frames freed only after the sweeps */
 	uint64_t async_reuse_delay_us;	/* ... sum over flushes of post-to-free time */
 	uint64_t violations;		/* oracle reports */
