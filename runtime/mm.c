@@ -168,13 +168,18 @@ static void leaf_free_rcu(struct rcu_head *head)
 
 void shd__pt_leaf_release_all(struct shd_machine *m)
 {
-	struct shd_pt_leaf *leaf = m->leaf_free, *next;
+	struct shd_pt_leaf *leaf, *next;
 
+	/* The lock orders us after the last callback's leaf_to_pool() for
+	 * TSan too (rcu_barrier()'s own wait is invisible to it). */
+	pthread_mutex_lock(&m->leaf_lock);
+	leaf = m->leaf_free;
+	m->leaf_free = NULL;
+	pthread_mutex_unlock(&m->leaf_lock);
 	for (; leaf; leaf = next) {
 		next = leaf->next_free;
 		free(leaf);
 	}
-	m->leaf_free = NULL;
 }
 
 /* Leaf holding VPN, or NULL.  Under rcu_read_lock() or the mm lock. */
