@@ -210,6 +210,11 @@ static void parse_common(int argc, char **argv, struct parsed *p,
 					    strstr(allowed, " --wis ") ? "table, json, csv, wis" :
 					    strstr(allowed, " --csv ") ? "table, json, csv"
 								     : "table, json");
+		} else if (!strcmp(name, "--arch")) {
+			const char *v = need_value(argc, argv, &i, name, val);
+
+			if (shd_arch_preset(v, &o->cfg.arch) < 0)
+				usage_error("--arch: %s", shd_last_error());
 		} else if (!strcmp(name, "--tlb")) {
 			parse_geometry(name, need_value(argc, argv, &i, name, val),
 				       &o->cfg.dtlb);
@@ -279,12 +284,14 @@ static void init_parsed(struct parsed *p)
 	p->o.warmup_s = 5;
 }
 
-#define MACHINE_OPTS " --set --tlb --itlb --page-shift --frames --watchdog-ms " \
+#define MACHINE_OPTS " --set --arch --tlb --itlb --page-shift --frames --watchdog-ms " \
 	"--no-oracle --no-bind --seed --format --inject "
 
 static const char machine_help[] =
 "  --set KNOB=VALUE     override a policy knob (repeatable; see 'list')\n"
 "  --inject FAULT[,..]  inject protocol faults (repeatable; see 'list')\n"
+"  --arch NAME          caches of an architecture profile (default x86;\n"
+"                       see 'list')\n"
 "  --tlb E:W            data TLB entries and ways        (default 1536:12)\n"
 "  --itlb E:W           split instruction TLB            (default unified)\n"
 "  --page-shift N       page size 2^N bytes, 12..30      (default 12)\n"
@@ -1112,6 +1119,10 @@ static int cmd_list(int argc, char **argv)
 	}
 	printf("\npolicies (--policy, --policies):\n");
 	v = shd_policy_presets(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("  %-16s %s\n", v[i].name, v[i].help);
+	printf("\narchitectures (--arch):\n");
+	v = shd_arch_presets(&n);
 	for (size_t i = 0; i < n; i++)
 		printf("  %-16s %s\n", v[i].name, v[i].help);
 	printf("\nknobs (--set KNOB=VALUE):\n");

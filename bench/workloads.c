@@ -948,10 +948,13 @@ static int wl_tlb_flush3(struct shd_machine *m, const struct cli_opts *o,
 #define RND_MMS 3
 #define RND_WINDOW 64			/* pages per mm, shared by all CPUs */
 #define RND_KSLOT 4			/* vmap pages per CPU */
+#define RND_FILE2 2			/* pages of file2 */
 
 struct rnd {
 	struct shd_mm *mm[RND_MMS];
 	struct shd_file *file;		/* RND_WINDOW pages, mapped at page pg */
+	struct shd_file *file2;		/* RND_FILE2 pages, mapped only for a
+					 * moment (flush_dcache_page defers) */
 	uint64_t page;
 	uint64_t ops;			/* in all; CPU i does its share */
 	uint64_t seed;
@@ -1005,6 +1008,32 @@ static int rnd_fork(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 }
 
 /*
+ * A program maps a page of the seldom-mapped file2 at its own address,
+ * reads it, unmaps it; write(2) changes the page (nobody maps the file:
+ * flush_dcache_page defers to the next mapping); it maps and reads the page
+ * again, which must show the write (update_mmu_cache runs the deferred
+ * flush on the CPU that wrote).
+ */
+static int rnd_remap_poke(struct shd_cpu *cpu, struct rnd *r,
+			  struct shd_mm *cur, uint64_t *s, uint64_t i)
+{
+	uint64_t pg = rng_below(s, RND_FILE2), off = 8 * rng_below(s, 32), v;
+	uint64_t uva = 0x50000000ull + (uint64_t)shd_cpu_id(cpu) * 8 * r->page;
+	int err = 0;
+
+	for (int round = 0; round < 2 && !err; round++) {
+		if ((err = shd_mmap_file(cpu, cur, uva, r->page, SHD_PROT_READ,
+					 SHD_MAP_SHARED, r->file2, pg)))
+			return err;
+		err = shd_load(cpu, uva + off, &v);
+		shd_munmap(cpu, cur, uva, r->page);
+		if (!err && round == 0)
+			err = shd_file_write(cpu, r->file2, pg * r->page + off, i);
+	}
+	return err;
+}
+
+/*
  * One CPU's share of the check mix.  Accesses favour a small per-CPU hot set
  * so translations stay cached long enough for a missed flush to be used;
  * lazy spells last several operations (kernel work only), so flushes really
@@ -1036,7 +1065,11 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 		uint64_t dice = rng_below(&s, 1000);
 		uint64_t pg = rng_below(&s, 4) ? hot[rng_below(&s, 8)] :
 			      rng_below(&s, RND_WINDOW);
-		uint64_t va = base + pg * page + 8 * rng_below(&s, page / 8);
+		/* Half the accesses go to a page's first 4 lines, where the
+		 * kernel's file writes go too (D-cache aliases need the same
+		 * line read through two colours). */
+		uint64_t va = base + pg * page + 8 * rng_below(&s, rng_below(&s, 2) ?
+							       32 : page / 8);
 		uint64_t npages = 1 + rng_below(&s, 8), v;
 		const char *what = "op";
 
@@ -1082,12 +1115,15 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 			what = "mmap";
 			err = shd_mmap(cpu, cur, base + pg * page, npages * page,
 				       prots[rng_below(&s, 5)]);
-		} else if (dice < 670) {
+		} else if (dice < 668) {
 			what = "mmap(file)";
 			err = shd_mmap_file(cpu, cur, base + pg * page, npages * page,
 					    prots[rng_below(&s, 5)],
 					    rng_below(&s, 2) ? SHD_MAP_SHARED :
 					    SHD_MAP_PRIVATE, r->file, pg);
+		} else if (dice < 670) {
+			what = "remap poke";
+			err = rnd_remap_poke(cpu, r, cur, &s, i);
 		} else if (dice < 720) {
 			what = "munmap";
 			if (rng_below(&s, 4) == 0)	/* sometimes over the ceiling */
@@ -1109,6 +1145,32 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 			what = "enter_lazy_tlb";
 			shd_enter_lazy_tlb(cpu);
 			lazy = true;
+		} else if (dice < 895) {
+			/* The kernel's write(2)/read(2) of a file page. */
+			struct shd_file *f = rng_below(&s, 3) ? r->file : r->file2;
+			uint64_t fp = f == r->file ? pg : pg % RND_FILE2;
+			uint64_t off = fp * page + 8 * rng_below(&s, 32);
+			uint64_t uva = base + pg * page + (off & (page - 1));
+
+			switch (rng_below(&s, 3)) {
+			case 0:
+				what = "file write";
+				err = shd_file_write(cpu, f, off, i);
+				break;
+			case 1:
+				what = "file read";
+				err = shd_file_read(cpu, f, off, &v);
+				break;
+			default:
+				/* A program reads its mapping, write(2)s the
+				 * file there, reads the mapping again. */
+				what = "file poke";
+				shd_load(cpu, uva, &v);
+				err = shd_file_write(cpu, f, off, i);
+				if (!err)
+					err = shd_load(cpu, uva, &v);
+				break;
+			}
 		} else if (dice < 900) {
 			what = "flush_tlb_page";
 			err = shd_flush_tlb_page(cpu, cur, base + pg * page);
@@ -1168,6 +1230,10 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 	r.ops = o->ops;
 	if ((err = shd_file_create(m, RND_WINDOW, &r.file)))
 		return err;
+	if ((err = shd_file_create(m, RND_FILE2, &r.file2))) {
+		shd_file_destroy(r.file);
+		return err;
+	}
 	for (unsigned i = 0; i < RND_MMS && !err; i++)
 		err = shd_mm_create(m, &r.mm[i]);
 	t0 = wl_now_ns();
@@ -1182,6 +1248,7 @@ out:
 	for (unsigned i = 0; i < RND_MMS; i++)
 		shd_mm_destroy(r.mm[i]);
 	shd_file_destroy(r.file);
+	shd_file_destroy(r.file2);
 	return err;
 }
 
@@ -1217,8 +1284,8 @@ static const struct workload workloads[] = {
 	  "the other CPUs, SWAP_CLUSTER_MAX at a time (batched flushes)",
 	  4096, 2, wl_reclaim, wl_reclaim_knobs, wl_reclaim_check },
 	{ "random", "random map (anonymous, file private/shared)/unmap/protect/"
-	  "madvise/access/fork/reclaim/switch/lazy/flush/vmap on all CPUs over "
-	  "3 shared mms (the check mix)", 200000, 1,
+	  "madvise/access/fork/reclaim/file write and read/switch/lazy/flush/"
+	  "vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
 	  wl_random, NULL, NULL },
 };
 
@@ -1386,7 +1453,9 @@ int wl_execute(const struct workload *w, const struct cli_opts *o,
 	/* A fault that cannot fire under this policy would pass vacuously. */
 	for (int f = 0; f < SHD_FAULT__COUNT; f++)
 		if (((cfg.faults >> f) & 1) &&
-		    (err = shd_fault_applies(&cfg.policy, (enum shd_fault)f)))
+		    (err = shd_fault_applies(&cfg.policy, cfg.arch.alias_dcache,
+					     cfg.arch.deferred_dcache,
+					     (enum shd_fault)f)))
 			goto fail;
 	if ((err = shd_machine_create(&cfg, &m)))
 		goto fail;

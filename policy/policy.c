@@ -71,6 +71,11 @@ static const struct shd_named faults[SHD_FAULT__COUNT] = {
 		"munmap/mprotect/madvise do not wait for a pending reclaim batch" },
 	[SHD_FAULT_ASYNC_EARLY_FREE] = { "async_early_free",
 		"LATR frees frames once posted, not once every CPU has swept" },
+	[SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE] = { "skip_flush_dcache_page",
+		"the kernel's write to a page-cache page skips flush_dcache_page" },
+	[SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU] = { "deferred_flush_wrong_cpu",
+		"update_mmu_cache runs a deferred D-cache flush on another CPU "
+		"than the one that dirtied the page" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -208,7 +213,8 @@ const struct shd_named *shd_faults(size_t *count)
 	return faults;
 }
 
-int shd_fault_applies(const struct shd_policy *p, enum shd_fault f)
+int shd_fault_applies(const struct shd_policy *p, bool alias, bool deferred,
+		      enum shd_fault f)
 {
 	if (!p || (unsigned)f >= SHD_FAULT__COUNT)
 		return shd__fail(-EINVAL, "shd_fault_applies: policy and a fault "
@@ -221,6 +227,14 @@ int shd_fault_applies(const struct shd_policy *p, enum shd_fault f)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs batch=x86 or arm64 (e.g. --policy "
 				 "linux)", faults[f].name, p->name);
+	if (f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE && !alias)
+		return shd__fail(-EINVAL, "fault %s cannot happen on a coherent "
+				 "D-cache: it needs an aliasing one (e.g. --arch "
+				 "sparc64)", faults[f].name);
+	if (f == SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU && !(alias && deferred))
+		return shd__fail(-EINVAL, "fault %s needs a D-cache that defers "
+				 "flush_dcache_page (e.g. --arch sparc64)",
+				 faults[f].name);
 	return 0;
 }
 

@@ -24,6 +24,7 @@ struct shd_file {
 	pthread_mutex_t lock;		/* protects pfn[] */
 	uint64_t npages;
 	uint64_t *pfn;			/* UINT64_MAX: not cached */
+	uint32_t nvmas;			/* VMAs mapping it: mapping_mapped() */
 };
 
 int shd_file_create(struct shd_machine *m, uint64_t npages,
@@ -76,6 +77,23 @@ void shd__file_put(struct shd_file *f)
 	urcu_ref_put(&f->ref, file_release);
 }
 
+void shd__file_map(struct shd_file *f)
+{
+	shd__file_get(f);
+	shd_add_return(&f->nvmas, 1);
+}
+
+void shd__file_unmap(struct shd_file *f)
+{
+	__atomic_sub_fetch(&f->nvmas, 1, __ATOMIC_SEQ_CST);
+	shd__file_put(f);
+}
+
+bool shd__file_mapped(struct shd_file *f)
+{
+	return __atomic_load_n(&f->nvmas, __ATOMIC_SEQ_CST) != 0;
+}
+
 void shd_file_destroy(struct shd_file *f)
 {
 	if (f)
@@ -110,4 +128,111 @@ uint64_t shd__file_page(struct shd_file *f, uint64_t idx)
 		shd__frame_get(f->m, pfn);
 	pthread_mutex_unlock(&f->lock);
 	return pfn;
+}
+
+/* ---- the kernel's accesses through the linear map ---- */
+
+static int file_check(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
+		      const char *what)
+{
+	int err = shd__check_cpu(cpu, what);
+
+	if (err)
+		return err;
+	if (!f || f->m != cpu->m)
+		return shd__fail(-EINVAL, "%s: not a file of this machine", what);
+	if ((off & 7) || off >= f->npages << f->m->page_shift)
+		return shd__fail(-EINVAL, "%s: offset 0x%" PRIx64 " is not an "
+				 "8-byte aligned offset inside the file (%"
+				 PRIu64 " pages)", what, off, f->npages);
+	return 0;
+}
+
+/* The page-cache frame at OFF, or UINT64_MAX (out of frames).  No ref. */
+static uint64_t file_frame(struct shd_file *f, uint64_t off)
+{
+	uint64_t pfn = shd__file_page(f, off >> f->m->page_shift);
+
+	if (pfn != UINT64_MAX)	/* the page cache keeps its own reference */
+		shd__frames_put(f->m, &pfn, 1);
+	return pfn;
+}
+
+static void kernel_access(struct shd_cpu *cpu, uint64_t pa, bool write,
+			  uint64_t *val)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t va = SHD_PAGE_OFFSET + pa;
+	uint64_t *w = (uint64_t *)(m->mem + pa);
+
+	if (m->cache) {
+		if (write)
+			shd__dcache_store(cpu, va, pa, *val);
+		else
+			*val = shd__dcache_load(cpu, va, pa);
+	} else if (write) {
+		__atomic_store_n(w, *val, __ATOMIC_RELAXED);
+	} else {
+		*val = __atomic_load_n(w, __ATOMIC_RELAXED);
+	}
+}
+
+int shd_file_write(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
+		   uint64_t val)
+{
+	uint64_t pfn;
+	int err = file_check(cpu, f, off, "file write");
+
+	if (err)
+		return err;
+	shd__cpu_take_ipis(cpu);
+	pfn = file_frame(f, off);
+	if (pfn == UINT64_MAX)
+		return shd__fail(-ENOMEM, "file write: out of simulated memory");
+	kernel_access(cpu, (pfn << f->m->page_shift) + (off & (f->m->page_size - 1)),
+		      true, &val);
+	/* generic_perform_write(): flush_dcache_folio() after the copy. */
+	if (!shd__fault(cpu->m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
+		return shd__flush_dcache_page(cpu, pfn, f);
+	return 0;
+}
+
+int shd_file_read(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
+		  uint64_t *val)
+{
+	uint64_t pfn, tmp;
+	int err = file_check(cpu, f, off, "file read");
+
+	if (err)
+		return err;
+	shd__cpu_take_ipis(cpu);
+	pfn = file_frame(f, off);
+	if (pfn == UINT64_MAX)
+		return shd__fail(-ENOMEM, "file read: out of simulated memory");
+	/* Users may have written through shared mappings: flush first
+	 * (cachetlb.rst's corollary case). */
+	if (shd__file_mapped(f) && (err = shd__flush_dcache_page(cpu, pfn, f)))
+		return err;
+	kernel_access(cpu, (pfn << f->m->page_shift) + (off & (f->m->page_size - 1)),
+		      false, val ? val : &tmp);
+	return 0;
+}
+
+int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
+			  uint64_t pgoff)
+{
+	uint64_t pfn;
+	int err = file_check(cpu, f, 0, "flush_dcache_page");
+
+	if (err)
+		return err;
+	if (pgoff >= f->npages)
+		return shd__fail(-EINVAL, "flush_dcache_page: page %" PRIu64
+				 " is past the end of the file (%" PRIu64 " pages)",
+				 pgoff, f->npages);
+	pfn = file_frame(f, pgoff << f->m->page_shift);
+	if (pfn == UINT64_MAX)
+		return shd__fail(-ENOMEM, "flush_dcache_page: out of simulated "
+				 "memory");
+	return shd__flush_dcache_page(cpu, pfn, f);
 }

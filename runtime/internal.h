@@ -71,7 +71,11 @@ struct shd_frame {
 	uint32_t ref;
 	uint32_t flags;
 	uint32_t gen;		/* bumped each time it is freed (oracle) */
-	uint32_t pad;
+	uint32_t arch1;		/* PG_arch_1: dirtying CPU + 1 (low 16 bits;
+				 * 0: clean) and a mark count (high 16, never
+				 * reset) */
+	uint16_t store_colour;	/* the last store's colour and CPU (reports) */
+	uint16_t store_cpu;
 };
 #define SHD_FRAME_PAGECACHE 1u	/* belongs to a file's page cache */
 #define SHD_FRAME_ZERO	2u	/* the shared zero page (never freed) */
@@ -241,6 +245,7 @@ struct shd_cpu {
 	struct shd_asid_ctx ctxs[SHD_NR_ASIDS];
 	unsigned next_asid;
 	struct shd_tlb dtlb, itlb;
+	struct shd_dcache *dcache;	/* NULL: coherent (not simulated) */
 	bool split;
 	bool in_ipi;			/* running an IPI handler */
 	bool in_flush;			/* initiating a flush */
@@ -275,6 +280,7 @@ struct shd_machine {
 	uint64_t nframes;
 	struct shd_frame *frames;	/* struct page: one per frame */
 	uint64_t zero_pfn;		/* ZERO_PAGE(0): read faults of anon memory */
+	struct shd_cache_machine *cache;	/* NULL: coherent D-cache */
 	pthread_mutex_t frame_lock;	/* protects free_pfns/nfree */
 	uint64_t *free_pfns;
 	uint64_t nfree;
@@ -377,6 +383,11 @@ void shd__file_put(struct shd_file *f);
  * page is allocated zeroed on first use); UINT64_MAX when out of frames. */
 uint64_t shd__file_page(struct shd_file *f, uint64_t idx);
 uint64_t shd__file_npages(const struct shd_file *f);
+/* A VMA takes (gives back) a reference and counts as a mapping of F. */
+void shd__file_map(struct shd_file *f);
+void shd__file_unmap(struct shd_file *f);
+/* mapping_mapped(): some VMA maps F. */
+bool shd__file_mapped(struct shd_file *f);
 struct shd_machine *shd__file_machine(const struct shd_file *f);
 
 /* mm.c */
@@ -434,6 +445,27 @@ int shd__latr_relieve(struct shd_cpu *cpu, struct shd_mm *mm);
  * vpns [S, E)). */
 void shd__leaves_release(struct shd_mm *mm, struct shd_pt_leaf *list,
 			 uint64_t s, uint64_t e, uint64_t t);
+
+/* cache.c: aliasing D-caches (docs/caches.md).  All no-ops or absent when
+ * the profile's D-cache is coherent (m->cache NULL). */
+int shd__cache_machine_init(struct shd_machine *m);
+void shd__cache_machine_free(struct shd_machine *m);
+int shd__dcache_init(struct shd_cpu *cpu);
+void shd__dcache_free(struct shd_cpu *cpu);
+unsigned shd__cache_colour(const struct shd_machine *m, uint64_t va);
+uint64_t shd__dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa);
+void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
+		       uint64_t val);
+/* Invalidate CPU's own lines of frame PFN, every colour; how many. */
+unsigned shd__dcache_flush_page(struct shd_cpu *cpu, uint64_t pfn);
+/* flush_dcache_page() of frame PFN (of file F, or NULL), per profile. */
+int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
+			   struct shd_file *f);
+/* update_mmu_cache()'s half: a deferred flush of PFN, on its CPU. */
+int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn);
+/* Memory of PFN was just written behind the caches (clearing, copying,
+ * device I/O): drop its lines on every CPU, as coherent DMA does. */
+void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn);
 
 /* oracle.c */
 /*

@@ -90,6 +90,7 @@ void shd_config_init(struct shd_config *cfg)
 	cfg->page_shift = 12;
 	cfg->nframes = 16384;		/* 64 MiB */
 	shd_policy_preset("linux", &cfg->policy);
+	shd_arch_preset("x86", &cfg->arch);
 	cfg->seed = 1;
 	cfg->watchdog_ms = 5000;	/* CSD_LOCK_TIMEOUT */
 	cfg->oracle = true;
@@ -129,6 +130,19 @@ static int check_config(const struct shd_config *c)
 	if (c->page_shift < 12 || c->page_shift > 30)
 		return shd__fail(-ERANGE, "page_shift %u is out of range 12..30",
 				 c->page_shift);
+	if (c->arch.alias_dcache) {
+		const struct shd_arch *a = &c->arch;
+
+		if (a->line < 8 || a->line > 4096 || (a->line & (a->line - 1)) ||
+		    !a->dcache_sets || (a->dcache_sets & (a->dcache_sets - 1)) ||
+		    a->dcache_sets > (1u << 16) || !a->dcache_ways ||
+		    a->dcache_ways > 64)
+			return shd__fail(-EINVAL, "arch %s: D-cache of %u sets x "
+					 "%u ways x %u-byte lines: sets and line "
+					 "must be powers of two (line 8..4096, "
+					 "sets up to 65536, ways 1..64)", a->name,
+					 a->dcache_sets, a->dcache_ways, a->line);
+	}
 	if (c->nframes < 16 || c->nframes > (1ull << 24))
 		return shd__fail(-ERANGE, "nframes %" PRIu64 " is out of range "
 				 "16..16777216", c->nframes);
@@ -385,6 +399,12 @@ static const struct shd_stat_field stat_fields[] = {
 	F(async_fallback_ipis, "LATR: interrupts to CPUs that had not swept in async_us or whose range was reused"),
 	F(async_deferred_frames, "LATR: frames freed only once every CPU had swept"),
 	F(async_reuse_delay_us, "LATR: post-to-free time summed over flushes (µs, host)"),
+	F(dcache_misses, "aliasing D-cache line fills"),
+	F(dcache_flushes, "flush_dcache_page flushes done at once"),
+	F(dcache_deferred, "flush_dcache_page flushes deferred (PG_arch_1)"),
+	F(dcache_deferred_done, "deferred D-cache flushes done by update_mmu_cache"),
+	F(dcache_cross_cpu, "D-cache flushes run on another CPU (IPI)"),
+	F(dcache_lines_invalidated, "D-cache lines dropped by flushes"),
 	F(violations, "oracle violations"),
 	F(lat_count, "shootdowns timed"),
 	F(lat_p50_ns, "shootdown latency, median (ns, host time)"),
@@ -530,6 +550,7 @@ static void free_cpu(struct shd_cpu *cpu)
 	shd__tlb_free(&cpu->dtlb);
 	shd__tlb_free(&cpu->itlb);
 	shd__tlbbatch_free(cpu);
+	shd__dcache_free(cpu);
 	free(cpu->csd);
 	free(cpu->targets);
 	free(cpu);
@@ -555,7 +576,7 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 		return -ENOMEM;
 	if (cpu->split && shd__tlb_init(&cpu->itlb, &m->cfg.itlb) < 0)
 		return -ENOMEM;
-	if (shd__tlbbatch_init(cpu) < 0)
+	if (shd__tlbbatch_init(cpu) < 0 || shd__dcache_init(cpu) < 0)
 		return -ENOMEM;
 	if (posix_memalign((void **)&cpu->csd, SHD_CL,
 			   sizeof(*cpu->csd) * m->ncpus))
@@ -580,6 +601,7 @@ static void machine_free(struct shd_machine *m)
 		munmap(m->mem, m->nframes << m->page_shift);
 	free(m->free_pfns);
 	free(m->frames);
+	shd__cache_machine_free(m);
 	if (m->topo)
 		hwloc_topology_destroy(m->topo);
 	free(m);
@@ -658,6 +680,8 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 	 * (do_anonymous_page()); the machine's reference keeps it. */
 	m->zero_pfn = shd__frame_alloc(m);
 	m->frames[m->zero_pfn].flags = SHD_FRAME_ZERO;
+	if (shd__cache_machine_init(m) < 0)
+		goto nomem;
 	for (unsigned i = 0; i < m->ncpus; i++) {
 		if (alloc_cpu(m, i) < 0)
 			goto nomem;

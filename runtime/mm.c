@@ -93,6 +93,9 @@ void shd__frame_zero(struct shd_machine *m, uint64_t pfn)
 	 * reports) may touch this frame concurrently. */
 	for (uint64_t off = 0; off < m->page_size; off += 8)
 		__atomic_store_n(frame_word(m, pfn, off), 0, __ATOMIC_RELAXED);
+	/* clear_user_page() at the user's colour (sparc64's colouring): no
+	 * CPU keeps an older line of the page. */
+	shd__dcache_dma_page(m, pfn);
 }
 
 void shd__frame_copy(struct shd_machine *m, uint64_t dst, uint64_t src)
@@ -102,6 +105,7 @@ void shd__frame_copy(struct shd_machine *m, uint64_t dst, uint64_t src)
 				 __atomic_load_n(frame_word(m, src, off),
 						 __ATOMIC_RELAXED),
 				 __ATOMIC_RELAXED);
+	shd__dcache_dma_page(m, dst);	/* copy_user_page(), coloured */
 }
 
 /* A growable list of frames to free after a flush. */
@@ -331,7 +335,7 @@ static void vma_insert(struct shd_mm *mm, const struct shd_vma *nv)
 static void vma_drop(struct shd_vma *v)
 {
 	if (v->file)
-		shd__file_put(v->file);
+		shd__file_unmap(v->file);
 }
 
 /* B continues A: same protection, same backing, contiguous file pages. */
@@ -370,7 +374,7 @@ static void vma_split(struct shd_mm *mm, uint64_t at)
 	right.start = at;
 	if (right.file) {
 		right.pgoff += (at - v->start) >> mm->m->page_shift;
-		shd__file_get(right.file);
+		shd__file_map(right.file);
 	}
 	v->end = at;
 	vma_insert(mm, &right);
@@ -640,7 +644,7 @@ static int mmap_common(struct shd_cpu *cpu, struct shd_mm *mm,
 		err = shd__fail(-ENOMEM, "mmap: out of memory for a VMA");
 	} else {
 		if (nv->file)
-			shd__file_get(nv->file);
+			shd__file_map(nv->file);
 		vma_insert(mm, nv);
 		vma_merge(mm);
 	}
@@ -1268,7 +1272,7 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 		for (size_t i = 0; i < parent->nvmas; i++) {
 			child->vmas[i] = parent->vmas[i];
 			if (child->vmas[i].file)
-				shd__file_get(child->vmas[i].file);
+				shd__file_map(child->vmas[i].file);
 		}
 		child->nvmas = parent->nvmas;
 	}
@@ -1660,8 +1664,20 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 		if (err)
 			return err;
 	}
-	uint64_t *w = frame_word(m, e->val >> SHD_PTE_PFN_SHIFT,
-				 addr & (m->page_size - 1));
+	uint64_t pfn = e->val >> SHD_PTE_PFN_SHIFT, off = addr & (m->page_size - 1);
+
+	/* An aliasing D-cache sits between loads/stores and memory (the
+	 * I-cache snoops: fetches read memory). */
+	if (m->cache && k != ACC_FETCH) {
+		uint64_t pa = (pfn << m->page_shift) + off;
+
+		if (k == ACC_WRITE)
+			shd__dcache_store(cpu, addr, pa, *val);
+		else
+			*val = shd__dcache_load(cpu, addr, pa);
+		return 0;
+	}
+	uint64_t *w = frame_word(m, pfn, off);
 
 	/* Relaxed atomics: simulated memory is shared by all CPUs. */
 	if (k == ACC_WRITE)

@@ -524,7 +524,21 @@ int shd_update_mmu_cache(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
 	if (!(addr < SHD_USER_TOP || (addr >= SHD_KERNEL_BASE && addr < SHD_KERNEL_TOP)))
 		return shd__fail(-EINVAL, "update_mmu_cache: 0x%" PRIx64 " is not "
 				 "a user or vmap address", addr);
-	/* x86: the hardware walker loads the TLB; nothing to do. */
+	/* x86: the hardware walker loads the TLB; nothing to do.  sparc64:
+	 * a deferred flush_dcache_page() is done now, on its CPU. */
+	if (cpu->m->cache && cpu->m->cfg.arch.deferred_dcache &&
+	    addr < SHD_USER_TOP) {
+		struct shd_pte *p;
+		uint64_t val = 0, ver;
+
+		rcu_read_lock();
+		p = shd__pte_lookup(mm, addr >> cpu->m->page_shift);
+		if (p)
+			val = shd__pte_read(p, &ver);
+		rcu_read_unlock();
+		if (val & SHD_PTE_FRAME)
+			return shd__dcache_update_mmu(cpu, val >> SHD_PTE_PFN_SHIFT);
+	}
 	return 0;
 }
 

@@ -15,6 +15,7 @@
  */
 struct orc {
 	struct shd_mm *a, *b;
+	struct shd_file *f;
 	int step;
 	int rc;		/* the access that must not use a stale entry */
 	uint64_t val;
@@ -35,8 +36,10 @@ struct outcome {
 
 typedef void (*scenario_fn)(struct shd_machine *m, struct orc *o);
 
-/* The policy a scenario runs under (the faults of LATR need "latr"). */
+/* The policy and architecture a scenario runs under (the faults of LATR
+ * need "latr", the cache faults an aliasing D-cache). */
 static const char *scenario_policy = "linux";
+static const char *scenario_arch = "x86";
 
 static struct outcome run_scenario_tries(scenario_fn fn, unsigned ncpus,
 					 uint64_t faults, bool oracle,
@@ -45,6 +48,8 @@ static struct outcome run_scenario_tries(scenario_fn fn, unsigned ncpus,
 	struct shd_config c = test_config(ncpus, scenario_policy);
 	struct shd_machine *m;
 	struct orc o;
+
+	cr_assert_eq(shd_arch_preset(scenario_arch, &c.arch), 0);
 	struct outcome out;
 	struct shd_stats st;
 
@@ -415,6 +420,77 @@ static void async_early_free(struct shd_machine *m, struct orc *o)
 	cr_assert_eq(shd_run_on(m, 0, 2, early_free_task, o), 0);
 }
 
+/* ---- cache faults (sparc64: aliasing, write-through D-cache) ---- */
+
+/*
+ * The file's page is the first frame a fresh machine hands out after the
+ * zero page (frame 1: kernel colour 1); the user maps it at UBASE (colour
+ * 0).  Cpu 0 reads it (a colour-0 line), the kernel writes the same word
+ * through colour 1: without flush_dcache_page cpu 0's colour-0 line stays
+ * stale.
+ */
+static int skip_dflush_task(struct shd_cpu *cpu, void *arg)
+{
+	struct orc *o = arg;
+	uint64_t v;
+
+	T_OK(shd_switch_mm(cpu, o->a));
+	T_OK(shd_mmap_file(cpu, o->a, UBASE, PAGE, SHD_PROT_READ, SHD_MAP_SHARED,
+			   o->f, 0));
+	T_OK(shd_load(cpu, UBASE + 8, &v));
+	T_OK(shd_file_write(cpu, o->f, 8, 0x4b));
+	o->rc = shd_load(cpu, UBASE + 8, &o->val);
+	return 0;
+}
+
+static void skip_flush_dcache_page(struct shd_machine *m, struct orc *o)
+{
+	cr_assert_eq(shd_file_create(m, 1, &o->f), 0);
+	cr_assert_eq(shd_run_on(m, 0, 1, skip_dflush_task, o), 0);
+	shd_file_destroy(o->f);
+}
+
+/*
+ * Cpu 0 reads the page (colour-0 line), unmaps it, and writes it through
+ * the kernel: nobody maps the file, so flush_dcache_page only marks the
+ * page for cpu 0.  Cpu 1 maps and reads it: its update_mmu_cache must flush
+ * on cpu 0.  Cpu 0 then reads through cpu 1's mapping without faulting.
+ */
+static int wrong_cpu_task(struct shd_cpu *cpu, void *arg)
+{
+	struct orc *o = arg;
+	uint64_t v;
+
+	T_OK(shd_switch_mm(cpu, o->a));
+	if (shd_cpu_id(cpu) == 0) {
+		T_OK(shd_mmap_file(cpu, o->a, UBASE, PAGE, SHD_PROT_READ,
+				   SHD_MAP_SHARED, o->f, 0));
+		T_OK(shd_load(cpu, UBASE + 8, &v));
+		T_OK(shd_munmap(cpu, o->a, UBASE, PAGE));
+		T_OK(shd_file_write(cpu, o->f, 8, 0x4c));
+		step_set(&o->step, 1);
+		step_wait(cpu, &o->step, 2);
+		o->rc = shd_load(cpu, UBASE + 8, &o->val);
+		step_set(&o->step, 3);
+	} else {
+		step_wait(cpu, &o->step, 1);
+		T_OK(shd_mmap_file(cpu, o->a, UBASE, PAGE, SHD_PROT_READ,
+				   SHD_MAP_SHARED, o->f, 0));
+		T_OK(shd_load(cpu, UBASE + 8, &v));
+		T_EQ((int)(v == 0x4c), 1);
+		step_set(&o->step, 2);
+		step_wait(cpu, &o->step, 3);
+	}
+	return 0;
+}
+
+static void deferred_flush_wrong_cpu(struct shd_machine *m, struct orc *o)
+{
+	cr_assert_eq(shd_file_create(m, 1, &o->f), 0);
+	cr_assert_eq(shd_run_on(m, 0, 2, wrong_cpu_task, o), 0);
+	shd_file_destroy(o->f);
+}
+
 /* ---- the table: one scenario per fault, in enum order ---- */
 
 static const struct {
@@ -428,6 +504,7 @@ static const struct {
 	const char *iface;	/* the report's interface ("none": a freed frame) */
 	unsigned tries;		/* 0: deterministic; else a racy loop's bound */
 	const char *policy;	/* NULL: "linux" */
+	const char *arch;	/* NULL: "x86" */
 } scenarios[] = {
 	[SHD_FAULT_SKIP_REMOTE_IPI] = { "skip_remote_ipi", skip_remote_ipi, 1,
 		UBASE + 8, -EFAULT, 0x42, SHD_VIOLATION_STALE_TLB,
@@ -453,6 +530,12 @@ static const struct {
 	[SHD_FAULT_ASYNC_EARLY_FREE] = { "async_early_free", async_early_free,
 		1, UBASE + 8, 0, 0x4a, SHD_VIOLATION_USE_AFTER_FREE, "none", 0,
 		"latr" },
+	[SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE] = { "skip_flush_dcache_page",
+		skip_flush_dcache_page, 0, UBASE + 8, 0, 0,
+		SHD_VIOLATION_STALE_DATA, "flush_dcache_page", 0, NULL, "sparc64" },
+	[SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU] = { "deferred_flush_wrong_cpu",
+		deferred_flush_wrong_cpu, 0, UBASE + 8, 0, 0,
+		SHD_VIOLATION_STALE_DATA, "flush_dcache_page", 0, NULL, "sparc64" },
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -480,6 +563,7 @@ static void check_fault(enum shd_fault fault)
 
 	scenario_policy = scenarios[fault].policy ? scenarios[fault].policy :
 			  "linux";
+	scenario_arch = scenarios[fault].arch ? scenarios[fault].arch : "x86";
 	/* A racy scenario stops at its first report: run it with the fault
 	 * first, then the same loop without it, as many times and at least
 	 * CLEAN_TRIES (where no attempt may report anything). */
@@ -517,7 +601,10 @@ static void check_fault(enum shd_fault fault)
 	snprintf(who, sizeof(who), "cpu %u", scenarios[fault].cpu);
 	cr_assert_not_null(strstr(bad.first.text, who), "%s", bad.first.text);
 	cr_assert_not_null(strstr(bad.first.text, seed), "%s", bad.first.text);
-	if (scenarios[fault].kind == SHD_VIOLATION_STALE_TLB) {
+	if (scenarios[fault].kind == SHD_VIOLATION_STALE_DATA) {
+		cr_assert_not_null(strstr(bad.first.text, "stale data"), "%s",
+				   bad.first.text);
+	} else if (scenarios[fault].kind == SHD_VIOLATION_STALE_TLB) {
 		cr_assert_lt(bad.first.entry_version, bad.first.flushed_version);
 		cr_assert_not_null(strstr(bad.first.text, scenarios[fault].iface),
 				   "%s", bad.first.text);
@@ -569,6 +656,33 @@ Test(oracle, catches_skip_batched_pending)
 Test(oracle, catches_async_early_free)
 {
 	check_fault(SHD_FAULT_ASYNC_EARLY_FREE);
+}
+
+Test(oracle, catches_skip_flush_dcache_page)
+{
+	check_fault(SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE);
+}
+
+Test(oracle, catches_deferred_flush_wrong_cpu)
+{
+	check_fault(SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU);
+}
+
+/* The cache scenarios on x86: the same runs, the faults cannot matter
+ * (and are refused by the CLI): no violation. */
+Test(oracle, the_cache_scenarios_are_clean_on_x86)
+{
+	scenario_policy = "linux";
+	scenario_arch = "x86";
+	for (int f = SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE;
+	     f <= SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU; f++) {
+		struct outcome o = run_scenario(scenarios[f].fn, 2, 1ull << f, true);
+
+		cr_assert_eq(o.nviol, 0, "%s on x86: %s", scenarios[f].name,
+			     o.first.text);
+		cr_assert_eq(o.rc, 0);
+		cr_assert_eq(o.val, f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE ? 0x4b : 0x4c);
+	}
 }
 
 Test(oracle, a_fault_outside_the_scenarios_path_is_not_reported)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <shootdown/export.h>
 #include <shootdown/policy.h>
+#include <shootdown/arch.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,7 @@ struct shd_config {
 	uint64_t nframes;		/* physical memory, in pages (16..1<<24);
 				 * one is the zero page */
 	struct shd_policy policy;
+	struct shd_arch arch;		/* caches; default "x86" (coherent) */
 	uint64_t seed;			/* reported with every violation */
 	unsigned watchdog_ms;		/* unacknowledged IPI report; 0 = never */
 	uint64_t faults;		/* bit mask of 1 << enum shd_fault */

@@ -20,6 +20,7 @@ extern "C" {
 #define SHD_USER_TOP	0x0000800000000000ull
 #define SHD_KERNEL_BASE	0xffffc90000000000ull	/* vmalloc area */
 #define SHD_KERNEL_TOP	0xffffe90000000000ull
+#define SHD_PAGE_OFFSET	0xffff888000000000ull	/* the linear map of memory */
 
 #define SHD_PROT_NONE	0u
 #define SHD_PROT_READ	1u
@@ -83,6 +84,19 @@ SHD_EXPORT int shd_file_create(struct shd_machine *m, uint64_t npages,
  * they map) alive until they go, as an unlinked file stays while mapped.
  */
 SHD_EXPORT void shd_file_destroy(struct shd_file *f);
+
+/*
+ * The kernel's write(2) / read(2) of the 8 bytes at byte OFF (8-byte
+ * aligned) of F, on CPU: through the page-cache page's linear-map address
+ * (SHD_PAGE_OFFSET + its physical address), so through that colour of an
+ * aliasing D-cache.  The write ends with flush_dcache_page(), as
+ * generic_perform_write() does; the read starts with it when user mappings
+ * exist (they may have written).  0, -EINVAL, -ENOMEM.  CPU's own thread.
+ */
+SHD_EXPORT int shd_file_write(struct shd_cpu *cpu, struct shd_file *f,
+			      uint64_t off, uint64_t val);
+SHD_EXPORT int shd_file_read(struct shd_cpu *cpu, struct shd_file *f,
+			     uint64_t off, uint64_t *val);
 
 /*
  * mmap(MAP_FIXED_NOREPLACE | flags, fd, PGOFF pages): map pages

@@ -99,17 +99,22 @@ enum shd_fault {
 	SHD_FAULT_FREE_BEFORE_FLUSH,	/* mmu_gather frees frames before its flush */
 	SHD_FAULT_SKIP_BATCHED_PENDING,	/* no flush_tlb_batched_pending() */
 	SHD_FAULT_ASYNC_EARLY_FREE,	/* LATR frees before every CPU has swept */
+	SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE, /* a kernel write skips flush_dcache_page */
+	SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU, /* ... on a CPU other than the dirtier */
 	SHD_FAULT__COUNT
 };
 
 SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
 
 /*
- * Whether fault F can change anything under policy P: async_early_free
- * needs async, skip_batched_pending a batching mode.  0 if it can, else
- * -EINVAL with the reason in shd_last_error().
+ * Whether fault F can change anything under policy P on a machine whose
+ * D-cache aliases (ALIAS) and defers flush_dcache_page (DEFERRED):
+ * async_early_free needs async, skip_batched_pending a batching mode, the
+ * cache faults an aliasing D-cache (deferred_flush_wrong_cpu a deferring
+ * one).  0 if it can, else -EINVAL with the reason in shd_last_error().
  */
-SHD_EXPORT int shd_fault_applies(const struct shd_policy *p, enum shd_fault f);
+SHD_EXPORT int shd_fault_applies(const struct shd_policy *p, bool alias,
+				 bool deferred, enum shd_fault f);
 
 /* The fault called NAME, or -ENOENT. */
 SHD_EXPORT int shd_fault_lookup(const char *name);

@@ -5,6 +5,7 @@
 
 #include <shootdown/error.h>
 #include <shootdown/policy.h>
+#include <shootdown/arch.h>
 #include <shootdown/machine.h>
 #include <shootdown/mm.h>
 #include <shootdown/tlbflush.h>

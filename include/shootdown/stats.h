@@ -46,6 +46,12 @@ struct shd_stats {
 					 * the range is mapped again */
 	uint64_t async_deferred_frames;	/* ... frames freed only after the sweeps */
 	uint64_t async_reuse_delay_us;	/* ... sum over flushes of post-to-free time */
+	uint64_t dcache_misses;		/* aliasing D-cache line fills */
+	uint64_t dcache_flushes;	/* flush_dcache_page flushes done at once */
+	uint64_t dcache_deferred;	/* ... deferred (PG_arch_1 set) */
+	uint64_t dcache_deferred_done;	/* ... deferred flushes done at update_mmu_cache */
+	uint64_t dcache_cross_cpu;	/* ... flushes run on another CPU (IPI) */
+	uint64_t dcache_lines_invalidated; /* D-cache lines dropped by flushes */
 	uint64_t violations;		/* oracle reports */
 	uint64_t lat_count;		/* shootdowns timed */
 	uint64_t lat_p50_ns;		/* initiator latency of flush calls that */
@@ -74,6 +80,7 @@ enum shd_violation_kind {
 	SHD_VIOLATION_STALE_TLB,	/* a hit on a translation a completed flush removed */
 	SHD_VIOLATION_WATCHDOG,		/* a CPU did not acknowledge an IPI in time */
 	SHD_VIOLATION_USE_AFTER_FREE,	/* a hit on a translation to a freed frame */
+	SHD_VIOLATION_STALE_DATA,	/* a load returned a stale cache line */
 };
 
 /*
