@@ -1283,6 +1283,9 @@ static const struct workload workloads[] = {
 	{ "reclaim", "CPU 0 reclaims pages of several processes running on "
 	  "the other CPUs, SWAP_CLUSTER_MAX at a time (batched flushes)",
 	  4096, 2, wl_reclaim, wl_reclaim_knobs, wl_reclaim_check },
+	{ "pagecache", "CPU 0 writes page-cache pages nobody maps; the other "
+	  "CPUs, then CPU 0, map and read them (deferred D-cache flushes)",
+	  1600, 1, wl_pagecache, wl_pagecache_knobs, wl_pagecache_check },
 	{ "random", "random map (anonymous, file private/shared)/unmap/protect/"
 	  "madvise/access/fork/reclaim/file write and read/switch/lazy/flush/"
 	  "vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
