@@ -130,6 +130,9 @@ extern const struct wl_knob wl_pagecache_knobs[];
 int wl_pagecache(struct shd_machine *m, const struct cli_opts *o,
 		 struct wl_result *r);
 int wl_pagecache_check(const struct cli_opts *o, char *err, size_t len);
+extern const struct wl_knob wl_ptrace_knobs[];
+int wl_ptrace(struct shd_machine *m, const struct cli_opts *o,
+	      struct wl_result *r);
 const struct workload *wl_all(size_t *count);
 
 /*

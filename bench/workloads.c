@@ -1083,6 +1083,13 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 				what = "switch_mm(lazy exit)";
 				err = shd_switch_mm(cpu, cur);
 				lazy = false;
+				/* The task resumes where it was: its hot pages,
+				 * through whatever the TLB kept meanwhile. */
+				for (unsigned h = 0; !err && h < 8; h++) {
+					int e = shd_load(cpu, base + hot[h] * page, &v);
+
+					err = expected_err(e) ? 0 : e;
+				}
 			} else if (kmapped && dice < 500) {
 				what = "kernel store";
 				err = shd_store(cpu, kslot(r, id) +
@@ -1152,7 +1159,16 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 			uint64_t off = fp * page + 8 * rng_below(&s, 32);
 			uint64_t uva = base + pg * page + (off & (page - 1));
 
-			switch (rng_below(&s, 3)) {
+			switch (rng_below(&s, 4)) {
+			case 3:
+				/* A tracer pokes the current mm (ptrace) and
+				 * the tracee reads it on this CPU. */
+				what = "ptrace poke";
+				shd_load(cpu, uva, &v);
+				err = shd_ptrace_poke(cpu, cur, uva, i);
+				if (!err)
+					err = shd_load(cpu, uva, &v);
+				break;
 			case 0:
 				what = "file write";
 				err = shd_file_write(cpu, f, off, i);
@@ -1171,23 +1187,23 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 					err = shd_load(cpu, uva, &v);
 				break;
 			}
-		} else if (dice < 900) {
+		} else if (dice < 915) {
 			what = "flush_tlb_page";
 			err = shd_flush_tlb_page(cpu, cur, base + pg * page);
-		} else if (dice < 910) {
+		} else if (dice < 925) {
 			what = "flush_tlb_range";
 			err = shd_flush_tlb_range(cpu, cur, base + pg * page,
 						  base + (pg + npages) * page);
-		} else if (dice < 913) {
+		} else if (dice < 928) {
 			what = "flush_tlb_mm";
 			err = shd_flush_tlb_mm(cpu, cur);
-		} else if (dice < 914) {
+		} else if (dice < 929) {
 			what = "flush_tlb_all";
 			err = shd_flush_tlb_all(cpu);
-		} else if (dice < 918) {
+		} else if (dice < 933) {
 			what = "fork";
 			err = rnd_fork(cpu, r, cur, &s);
-		} else if (dice < 930) {
+		} else if (dice < 945) {
 			what = kmapped ? "vunmap" : "vmap";
 			err = kmapped ? shd_vunmap(cpu, kslot(r, id), RND_KSLOT * page)
 				      : shd_vmap(cpu, kslot(r, id), RND_KSLOT * page);
@@ -1216,6 +1232,22 @@ check:
 	return 0;
 }
 
+/* The remap pokes' slots (0x50000000 + cpu x 8 pages) share page tables
+ * with a guard page each mm keeps, so unmapping a slot never frees a page
+ * table (whose flush would reach lazy CPUs and hide other faults). */
+#define RND_SLOT_GUARD (0x50000000ull + 511 * 4096ull)
+
+static int rnd_setup(struct shd_cpu *cpu, void *arg)
+{
+	struct rnd *r = arg;
+	int err = 0;
+
+	for (unsigned i = 0; !err && i < RND_MMS; i++)
+		err = shd_mmap(cpu, r->mm[i], RND_SLOT_GUARD, r->page,
+			       SHD_PROT_READ);
+	return err;
+}
+
 static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 		     struct wl_result *res)
 {
@@ -1236,6 +1268,9 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 	}
 	for (unsigned i = 0; i < RND_MMS && !err; i++)
 		err = shd_mm_create(m, &r.mm[i]);
+	if (!err && r.page == 4096)
+		err = wl_run_on(m, 0, 1, rnd_setup, &r, res->errtxt,
+				sizeof(res->errtxt));
 	t0 = wl_now_ns();
 	if (err)
 		goto out;
@@ -1286,9 +1321,12 @@ static const struct workload workloads[] = {
 	{ "pagecache", "CPU 0 writes page-cache pages nobody maps; the other "
 	  "CPUs, then CPU 0, map and read them (deferred D-cache flushes)",
 	  1600, 1, wl_pagecache, wl_pagecache_knobs, wl_pagecache_check },
+	{ "ptrace", "a tracer pokes words into its tracee on the same CPU "
+	  "(copy_to_user_page); the tracee reads and runs them", 4096, 1,
+	  wl_ptrace, wl_ptrace_knobs, NULL },
 	{ "random", "random map (anonymous, file private/shared)/unmap/protect/"
-	  "madvise/access/fork/reclaim/file write and read/switch/lazy/flush/"
-	  "vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
+	  "madvise/access/fork/reclaim/file write and read/ptrace/switch/lazy/"
+	  "flush/vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
 	  wl_random, NULL, NULL },
 };
 

@@ -76,6 +76,9 @@ static const struct shd_named faults[SHD_FAULT__COUNT] = {
 	[SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU] = { "deferred_flush_wrong_cpu",
 		"update_mmu_cache runs a deferred D-cache flush on another CPU "
 		"than the one that dirtied the page" },
+	[SHD_FAULT_SKIP_PTRACE_FLUSH] = { "skip_ptrace_flush",
+		"copy_to_user_page (a ptrace poke) leaves the tracer's D-cache "
+		"lines of the page unflushed" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -227,7 +230,8 @@ int shd_fault_applies(const struct shd_policy *p, bool alias, bool deferred,
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs batch=x86 or arm64 (e.g. --policy "
 				 "linux)", faults[f].name, p->name);
-	if (f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE && !alias)
+	if ((f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE ||
+	     f == SHD_FAULT_SKIP_PTRACE_FLUSH) && !alias)
 		return shd__fail(-EINVAL, "fault %s cannot happen on a coherent "
 				 "D-cache: it needs an aliasing one (e.g. --arch "
 				 "sparc64)", faults[f].name);

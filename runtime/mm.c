@@ -1687,6 +1687,96 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 	return 0;
 }
 
+/* ---- ptrace: access_process_vm() through the kernel alias ---- */
+
+/*
+ * The frame behind VA in MM for a ptrace access, faulting it in as
+ * get_user_pages(FOLL_FORCE) would (a write to a private page copies it).
+ * UINT64_MAX with the error in *ERR.
+ */
+static uint64_t gup_frame(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
+			  bool write, int *err)
+{
+	struct shd_machine *m = cpu->m;
+
+	for (int tries = 0; tries < 3; tries++) {
+		struct shd_pte *p;
+		uint64_t val = 0, ver;
+
+		rcu_read_lock();
+		p = shd__pte_lookup(mm, va >> m->page_shift);
+		if (p)
+			val = shd__pte_read(p, &ver);
+		rcu_read_unlock();
+		if ((val & SHD_PTE_PRESENT) && (!write || (val & SHD_PTE_WRITE)))
+			return val >> SHD_PTE_PFN_SHIFT;
+		if ((*err = handle_fault(cpu, mm, va, write ? ACC_WRITE : ACC_READ)))
+			return UINT64_MAX;
+	}
+	*err = shd__fail(-EFAULT, "ptrace: fault at 0x%" PRIx64 " did not "
+			 "resolve", va);
+	return UINT64_MAX;
+}
+
+static int ptrace_access(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
+			 uint64_t *val, bool write)
+{
+	struct shd_machine *m;
+	uint64_t pfn, pa, kva;
+	int err;
+
+	if ((err = shd__check_user_mm(cpu, mm, "ptrace")))
+		return err;
+	m = cpu->m;
+	if ((va & 7) || va >= SHD_USER_TOP)
+		return shd__fail(-EINVAL, "ptrace: 0x%" PRIx64 " is not an "
+				 "8-byte aligned user address", va);
+	shd__cpu_take_ipis(cpu);
+	pfn = gup_frame(cpu, mm, va, write, &err);
+	if (pfn == UINT64_MAX)
+		return err;
+	pa = (pfn << m->page_shift) + (va & (m->page_size - 1));
+	kva = SHD_PAGE_OFFSET + pa;
+	if (!m->cache) {
+		if (write)
+			__atomic_store_n(frame_word(m, pfn, va & (m->page_size - 1)),
+					 *val, __ATOMIC_RELAXED);
+		else
+			*val = __atomic_load_n(frame_word(m, pfn, va & (m->page_size - 1)),
+					       __ATOMIC_RELAXED);
+		return 0;
+	}
+	/* copy_to_user_page() / copy_from_user_page(): through the kernel
+	 * alias, then (to user) flush this CPU's lines of the page, as
+	 * sparc64's flush_ptrace_access() does; from user, flush first so
+	 * the kernel alias reads what the tracee stored. */
+	if (!write) {
+		shd__dcache_flush_page(cpu, pfn);
+		*val = shd__dcache_load(cpu, kva, pa);
+		return 0;
+	}
+	shd__dcache_store(cpu, kva, pa, *val);
+	if (!shd__fault(m, SHD_FAULT_SKIP_PTRACE_FLUSH)) {
+		shd__dcache_flush_page(cpu, pfn);
+		cpu->cnt.s.dcache_flushes++;
+	}
+	return 0;
+}
+
+int shd_ptrace_poke(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
+		    uint64_t val)
+{
+	return ptrace_access(cpu, mm, va, &val, true);
+}
+
+int shd_ptrace_peek(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
+		    uint64_t *val)
+{
+	uint64_t tmp;
+
+	return ptrace_access(cpu, mm, va, val ? val : &tmp, false);
+}
+
 int shd_load(struct shd_cpu *cpu, uint64_t addr, uint64_t *val)
 {
 	uint64_t tmp;

@@ -491,6 +491,33 @@ static void deferred_flush_wrong_cpu(struct shd_machine *m, struct orc *o)
 	shd_file_destroy(o->f);
 }
 
+/*
+ * The tracee reads its page at UBASE (colour 0; its frame is frame 1,
+ * kernel colour 1); the tracer on the same CPU pokes the word through the
+ * kernel alias: without copy_to_user_page's flush the tracee's colour-0
+ * line stays stale.
+ */
+static int ptrace_task(struct shd_cpu *cpu, void *arg)
+{
+	struct orc *o = arg;
+	uint64_t v;
+
+	T_OK(shd_switch_mm(cpu, o->a));
+	T_OK(shd_mmap(cpu, o->a, UBASE, PAGE, RW));
+	T_OK(shd_store(cpu, UBASE + 8, 1));
+	T_OK(shd_load(cpu, UBASE + 8, &v));
+	shd_enter_lazy_tlb(cpu);
+	T_OK(shd_ptrace_poke(cpu, o->a, UBASE + 8, 0x4d));
+	T_OK(shd_switch_mm(cpu, o->a));
+	o->rc = shd_load(cpu, UBASE + 8, &o->val);
+	return 0;
+}
+
+static void skip_ptrace_flush(struct shd_machine *m, struct orc *o)
+{
+	cr_assert_eq(shd_run_on(m, 0, 1, ptrace_task, o), 0);
+}
+
 /* ---- the table: one scenario per fault, in enum order ---- */
 
 static const struct {
@@ -536,6 +563,9 @@ static const struct {
 	[SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU] = { "deferred_flush_wrong_cpu",
 		deferred_flush_wrong_cpu, 0, UBASE + 8, 0, 0,
 		SHD_VIOLATION_STALE_DATA, "flush_dcache_page", 0, NULL, "sparc64" },
+	[SHD_FAULT_SKIP_PTRACE_FLUSH] = { "skip_ptrace_flush", skip_ptrace_flush,
+		0, UBASE + 8, 0, 1, SHD_VIOLATION_STALE_DATA, "flush_dcache_page",
+		0, NULL, "sparc64" },
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -668,20 +698,27 @@ Test(oracle, catches_deferred_flush_wrong_cpu)
 	check_fault(SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU);
 }
 
+Test(oracle, catches_skip_ptrace_flush)
+{
+	check_fault(SHD_FAULT_SKIP_PTRACE_FLUSH);
+}
+
 /* The cache scenarios on x86: the same runs, the faults cannot matter
  * (and are refused by the CLI): no violation. */
 Test(oracle, the_cache_scenarios_are_clean_on_x86)
 {
 	scenario_policy = "linux";
 	scenario_arch = "x86";
+	static const uint64_t want[] = { 0x4b, 0x4c, 0x4d };
+
 	for (int f = SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE;
-	     f <= SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU; f++) {
+	     f <= SHD_FAULT_SKIP_PTRACE_FLUSH; f++) {
 		struct outcome o = run_scenario(scenarios[f].fn, 2, 1ull << f, true);
 
 		cr_assert_eq(o.nviol, 0, "%s on x86: %s", scenarios[f].name,
 			     o.first.text);
 		cr_assert_eq(o.rc, 0);
-		cr_assert_eq(o.val, f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE ? 0x4b : 0x4c);
+		cr_assert_eq(o.val, want[f - SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE]);
 	}
 }
 

@@ -99,6 +99,20 @@ SHD_EXPORT int shd_file_read(struct shd_cpu *cpu, struct shd_file *f,
 			     uint64_t off, uint64_t *val);
 
 /*
+ * ptrace(PTRACE_POKEDATA / PEEKDATA): the tracer on CPU writes (reads) the
+ * 8 bytes at VA of MM, which CPU need not run (access_process_vm()): the
+ * page is faulted in as get_user_pages() would (a poke into a private page
+ * copies it), and the bytes go through the page's kernel address
+ * (copy_to_user_page() / copy_from_user_page()), which on an aliasing
+ * D-cache flushes this CPU's lines of the page.  0, -EINVAL, -EFAULT,
+ * -EACCES, -ENOMEM.  CPU's own thread.
+ */
+SHD_EXPORT int shd_ptrace_poke(struct shd_cpu *cpu, struct shd_mm *mm,
+			       uint64_t va, uint64_t val);
+SHD_EXPORT int shd_ptrace_peek(struct shd_cpu *cpu, struct shd_mm *mm,
+			       uint64_t va, uint64_t *val);
+
+/*
  * mmap(MAP_FIXED_NOREPLACE | flags, fd, PGOFF pages): map pages
  * [PGOFF, PGOFF + len/pagesize) of F.  SHD_MAP_SHARED maps the page cache
  * itself (stores reach the file and every other mapping);

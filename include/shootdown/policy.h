@@ -101,6 +101,7 @@ enum shd_fault {
 	SHD_FAULT_ASYNC_EARLY_FREE,	/* LATR frees before every CPU has swept */
 	SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE, /* a kernel write skips flush_dcache_page */
 	SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU, /* ... on a CPU other than the dirtier */
+	SHD_FAULT_SKIP_PTRACE_FLUSH,	/* copy_to_user_page does not flush */
 	SHD_FAULT__COUNT
 };
 
