@@ -528,8 +528,9 @@ static int cmd_run(int argc, char **argv)
 		print_csv_header();
 		print_csv_row(&p.o, w->name, p.o.policy, p.o.cfg.ncpus, &r);
 	} else {
-		printf("%s on %u CPUs under %s: %" PRIu64 " ops in %.3f s (host time)\n",
-		       w->name, p.o.cfg.ncpus, p.o.policy, r.ops, r.wall_ns / 1e9);
+		printf("%s on %u CPUs under %s on %s: %" PRIu64 " ops in %.3f s "
+		       "(host time)\n", w->name, p.o.cfg.ncpus, p.o.policy,
+		       p.o.cfg.arch.name, r.ops, r.wall_ns / 1e9);
 		print_stats_table(&r);
 		printf("  %-22s %14.0f   modelled hardware cost: counters x "
 		       "cost.* (cycles)\n", "modelled_cycles",
@@ -1015,13 +1016,19 @@ static int cmd_check(int argc, char **argv)
 		print_run_json(&p.o, p.o.policy, &r, "check");
 		printf("\n");
 	} else {
-		printf("check: %" PRIu64 " random ops on %u CPUs under %s, seed %"
-		       PRIu64 "%s: %s\n", r.ops, p.o.cfg.ncpus, p.o.policy, p.o.seed,
-		       p.o.faults_text, rc ? "FAILED" : "clean");
+		printf("check: %" PRIu64 " random ops on %u CPUs under %s on %s, "
+		       "seed %" PRIu64 "%s: %s\n", r.ops, p.o.cfg.ncpus, p.o.policy,
+		       p.o.cfg.arch.name, p.o.seed, p.o.faults_text,
+		       rc ? "FAILED" : "clean");
 		printf("  %" PRIu64 " flush calls, %" PRIu64 " IPIs, %" PRIu64
-		       " TLB hits checked, %" PRIu64 " violations\n",
-		       r.stats.flush_calls, r.stats.ipis_sent, r.stats.tlb_hits,
-		       r.stats.violations);
+		       " TLB hits checked, %" PRIu64 " violations", r.stats.flush_calls,
+		       r.stats.ipis_sent, r.stats.tlb_hits, r.stats.violations);
+		if (p.o.cfg.arch.alias_dcache)
+			printf(", %" PRIu64 " D-cache fills, %" PRIu64
+			       " D-cache flushes (%" PRIu64 " deferred)",
+			       r.stats.dcache_misses, r.stats.dcache_flushes +
+			       r.stats.dcache_deferred_done, r.stats.dcache_deferred);
+		printf("\n");
 	}
 	if (rc) {
 		report_failures(p.o.policy, &r, errtxt);
