@@ -99,7 +99,7 @@ static void csd_ack(struct shd_csd *csd)
 }
 
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
-			 void (*batch)(void *target_ctx, bool rung))
+			 void (*batch)(void *target_ctx))
 {
 	struct __cds_wfcq_head batch_head;
 	struct cds_wfcq_tail batch_tail;
@@ -107,15 +107,13 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 	unsigned n = 0;
 
 	/* Seq-cst exchange: clear before splicing (see the theory above). */
-	bool rung = __atomic_exchange_n(&q->doorbell, SHD_DB_IDLE,
-					__ATOMIC_SEQ_CST) != SHD_DB_IDLE;
-
+	__atomic_exchange_n(&q->doorbell, SHD_DB_IDLE, __ATOMIC_SEQ_CST);
 	if (cds_wfcq_empty(&q->head, &q->tail))
 		return 0;
 	__cds_wfcq_init(&batch_head, &batch_tail);
 	__cds_wfcq_splice_blocking(&batch_head, &batch_tail, &q->head, &q->tail);
 	if (batch)
-		batch(target_ctx, rung);
+		batch(target_ctx);
 	__cds_wfcq_for_each_blocking_safe(&batch_head, &batch_tail, node, next) {
 		struct shd_csd *csd = caa_container_of(node, struct shd_csd, node);
 

@@ -139,14 +139,13 @@ static inline bool shd__ipi_pending(struct shd_ipi_queue *q)
 
 /*
  * Owner only: clear the doorbell, take every queued request, call
- * BATCH(target_ctx, rung) once (before any request is acknowledged; RUNG:
- * the doorbell had been rung, else the queue was swept unprompted), then run each
+ * BATCH(target_ctx) once (before any request is acknowledged), then run each
  * func(target_ctx, csd) and acknowledge it (abandoned ones are skipped and
  * freed).  Returns how many were taken (0 for a spurious ring, without
  * calling BATCH).
  */
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
-			 void (*batch)(void *target_ctx, bool rung));
+			 void (*batch)(void *target_ctx));
 
 /* Requests are waiting in Q (whether or not its doorbell was rung). */
 static inline bool shd__ipi_queued(struct shd_ipi_queue *q)

@@ -255,17 +255,31 @@ void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	pthread_mutex_unlock(st);
 }
 
-unsigned shd__dcache_flush_page(struct shd_cpu *cpu, uint64_t pfn)
+void shd__kernel_access(struct shd_cpu *cpu, uint64_t pa, bool write,
+			uint64_t *val)
 {
 	struct shd_machine *m = cpu->m;
+	uint64_t *w = (uint64_t *)(m->mem + pa);
+
+	if (m->cache && write)
+		shd__dcache_store(cpu, SHD_PAGE_OFFSET + pa, pa, *val);
+	else if (m->cache)
+		*val = shd__dcache_load(cpu, SHD_PAGE_OFFSET + pa, pa);
+	else if (write)
+		__atomic_store_n(w, *val, __ATOMIC_RELAXED);
+	else
+		*val = __atomic_load_n(w, __ATOMIC_RELAXED);
+}
+
+/* Drop every line of frame PFN from D, at every colour; how many. */
+static unsigned drop_page(struct shd_machine *m, struct shd_dcache *d,
+			  uint64_t pfn)
+{
 	struct shd_cache_machine *c = m->cache;
-	struct shd_dcache *d = cpu->dcache;
 	uint64_t lo = (pfn << m->page_shift) >> c->line_shift;
 	uint64_t hi = ((pfn + 1) << m->page_shift) >> c->line_shift;
 	unsigned n = 0;
 
-	if (!d)
-		return 0;
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < (size_t)c->sets * c->ways; i++) {
 		if (d->tag[i] > lo && d->tag[i] <= hi) {
@@ -274,27 +288,26 @@ unsigned shd__dcache_flush_page(struct shd_cpu *cpu, uint64_t pfn)
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+unsigned shd__dcache_flush_page(struct shd_cpu *cpu, uint64_t pfn)
+{
+	unsigned n;
+
+	if (!cpu->dcache)
+		return 0;
+	n = drop_page(cpu->m, cpu->dcache, pfn);
 	cpu->cnt.s.dcache_lines_invalidated += n;
 	return n;
 }
 
 void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn)
 {
-	struct shd_cache_machine *c = m->cache;
-
-	if (!c)
+	if (!m->cache)
 		return;
-	for (unsigned k = 0; k < m->ncpus; k++) {
-		struct shd_dcache *d = m->cpus[k]->dcache;
-		uint64_t lo = (pfn << m->page_shift) >> c->line_shift;
-		uint64_t hi = ((pfn + 1) << m->page_shift) >> c->line_shift;
-
-		pthread_mutex_lock(&d->lock);
-		for (size_t i = 0; i < (size_t)c->sets * c->ways; i++)
-			if (d->tag[i] > lo && d->tag[i] <= hi)
-				d->tag[i] = 0;
-		pthread_mutex_unlock(&d->lock);
-	}
+	for (unsigned k = 0; k < m->ncpus; k++)
+		drop_page(m, m->cpus[k]->dcache, pfn);
 }
 
 /* ---- flush_dcache_page() and its deferral (sparc64) ---- */

@@ -110,7 +110,7 @@ struct shd_machine *shd__file_machine(const struct shd_file *f)
 	return f->m;
 }
 
-uint64_t shd__file_page(struct shd_file *f, uint64_t idx)
+static uint64_t file_page(struct shd_file *f, uint64_t idx, bool ref)
 {
 	uint64_t pfn;
 
@@ -124,10 +124,15 @@ uint64_t shd__file_page(struct shd_file *f, uint64_t idx)
 			f->pfn[idx] = pfn;
 		}
 	}
-	if (pfn != UINT64_MAX)
+	if (pfn != UINT64_MAX && ref)
 		shd__frame_get(f->m, pfn);
 	pthread_mutex_unlock(&f->lock);
 	return pfn;
+}
+
+uint64_t shd__file_page(struct shd_file *f, uint64_t idx)
+{
+	return file_page(f, idx, true);
 }
 
 /* ---- the kernel's accesses through the linear map ---- */
@@ -148,74 +153,57 @@ static int file_check(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 	return 0;
 }
 
-/* The page-cache frame at OFF, or UINT64_MAX (out of frames).  No ref. */
-static uint64_t file_frame(struct shd_file *f, uint64_t off)
+/* The page-cache frame of page IDX, or UINT64_MAX (out of frames).  The
+ * page cache keeps its own reference; the caller takes none. */
+static uint64_t file_frame(struct shd_file *f, uint64_t idx)
 {
-	uint64_t pfn = shd__file_page(f, off >> f->m->page_shift);
-
-	if (pfn != UINT64_MAX)	/* the page cache keeps its own reference */
-		shd__frames_put(f->m, &pfn, 1);
-	return pfn;
+	return file_page(f, idx, false);
 }
 
-static void kernel_access(struct shd_cpu *cpu, uint64_t pa, bool write,
-			  uint64_t *val)
+/*
+ * The kernel's access to the 8 bytes at OFF of F through the page's
+ * linear-map address: read(2) (after a flush when user mappings may have
+ * written) or write(2) (then flush_dcache_page(), as generic_perform_write()
+ * does).
+ */
+static int kernel_access(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
+			 bool write, uint64_t *val)
 {
 	struct shd_machine *m = cpu->m;
-	uint64_t va = SHD_PAGE_OFFSET + pa;
-	uint64_t *w = (uint64_t *)(m->mem + pa);
+	uint64_t pfn;
+	int err = file_check(cpu, f, off, write ? "file write" : "file read");
 
-	if (m->cache) {
-		if (write)
-			shd__dcache_store(cpu, va, pa, *val);
-		else
-			*val = shd__dcache_load(cpu, va, pa);
-	} else if (write) {
-		__atomic_store_n(w, *val, __ATOMIC_RELAXED);
-	} else {
-		*val = __atomic_load_n(w, __ATOMIC_RELAXED);
-	}
+	if (err)
+		return err;
+	shd__cpu_take_ipis(cpu);
+	pfn = file_frame(f, off >> m->page_shift);
+	if (pfn == UINT64_MAX)
+		return shd__fail(-ENOMEM, "file %s: out of simulated memory",
+				 write ? "write" : "read");
+	/* Users may have written through shared mappings: flush first
+	 * (cachetlb.rst's corollary case). */
+	if (!write && shd__file_mapped(f) &&
+	    (err = shd__flush_dcache_page(cpu, pfn, f)))
+		return err;
+	shd__kernel_access(cpu, (pfn << m->page_shift) + (off & (m->page_size - 1)),
+			   write, val);
+	if (write && !shd__fault(m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
+		return shd__flush_dcache_page(cpu, pfn, f);
+	return 0;
 }
 
 int shd_file_write(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 		   uint64_t val)
 {
-	uint64_t pfn;
-	int err = file_check(cpu, f, off, "file write");
-
-	if (err)
-		return err;
-	shd__cpu_take_ipis(cpu);
-	pfn = file_frame(f, off);
-	if (pfn == UINT64_MAX)
-		return shd__fail(-ENOMEM, "file write: out of simulated memory");
-	kernel_access(cpu, (pfn << f->m->page_shift) + (off & (f->m->page_size - 1)),
-		      true, &val);
-	/* generic_perform_write(): flush_dcache_folio() after the copy. */
-	if (!shd__fault(cpu->m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
-		return shd__flush_dcache_page(cpu, pfn, f);
-	return 0;
+	return kernel_access(cpu, f, off, true, &val);
 }
 
 int shd_file_read(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 		  uint64_t *val)
 {
-	uint64_t pfn, tmp;
-	int err = file_check(cpu, f, off, "file read");
+	uint64_t tmp;
 
-	if (err)
-		return err;
-	shd__cpu_take_ipis(cpu);
-	pfn = file_frame(f, off);
-	if (pfn == UINT64_MAX)
-		return shd__fail(-ENOMEM, "file read: out of simulated memory");
-	/* Users may have written through shared mappings: flush first
-	 * (cachetlb.rst's corollary case). */
-	if (shd__file_mapped(f) && (err = shd__flush_dcache_page(cpu, pfn, f)))
-		return err;
-	kernel_access(cpu, (pfn << f->m->page_shift) + (off & (f->m->page_size - 1)),
-		      false, val ? val : &tmp);
-	return 0;
+	return kernel_access(cpu, f, off, false, val ? val : &tmp);
 }
 
 int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
@@ -230,7 +218,7 @@ int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
 		return shd__fail(-EINVAL, "flush_dcache_page: page %" PRIu64
 				 " is past the end of the file (%" PRIu64 " pages)",
 				 pgoff, f->npages);
-	pfn = file_frame(f, pgoff << f->m->page_shift);
+	pfn = file_frame(f, pgoff);
 	if (pfn == UINT64_MAX)
 		return shd__fail(-ENOMEM, "flush_dcache_page: out of simulated "
 				 "memory");

@@ -416,6 +416,16 @@ int shd__tlbbatch_flush(struct shd_cpu *cpu);
 int shd__tlbbatch_init(struct shd_cpu *cpu);
 void shd__tlbbatch_free(struct shd_cpu *cpu);
 void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f);
+/* init_flush_tlb_info() for MM's vpns [S, E) (ceiling applied) and the
+ * generation bump. */
+void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
+			  struct shd_mm *mm, uint64_t s_vpn, uint64_t e_vpn,
+			  bool freed_tables);
+/* Queue F to every CPU that must get it (REQ: one slot a CPU), ringing
+ * doorbells, or QUIET: onto LATR's queues with none.  How many; a send
+ * that failed sets *ERR. */
+unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
+			     struct shd_tlbbatch_req *req, bool quiet, int *err);
 void shd__flush_ipi_func(void *target_ctx, struct shd_csd *csd);
 int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
 		  shd_csd_fn func, void *info, void (*call)(void));
@@ -456,6 +466,10 @@ unsigned shd__cache_colour(const struct shd_machine *m, uint64_t va);
 uint64_t shd__dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa);
 void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 		       uint64_t val);
+/* The kernel's 8-byte access at PA through its linear-map address
+ * (SHD_PAGE_OFFSET + PA): through CPU's D-cache when it aliases. */
+void shd__kernel_access(struct shd_cpu *cpu, uint64_t pa, bool write,
+			uint64_t *val);
 /* Invalidate CPU's own lines of frame PFN, every colour; how many. */
 unsigned shd__dcache_flush_page(struct shd_cpu *cpu, uint64_t pfn);
 /* flush_dcache_page() of frame PFN (of file F, or NULL), per profile. */

@@ -108,7 +108,7 @@ int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	struct shd_flush_info *f;
 	struct shd_latr *l;
 	uint64_t t0 = shd_now_ns();
-	int r;
+	int err = 0;
 
 	if (posix_memalign((void **)&l, SHD_CL, sizeof(*l) +
 			   m->ncpus * sizeof(l->req[0])))
@@ -119,35 +119,11 @@ int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	l->e = e;
 	l->t = shd__oracle_begin(mm);
 	f = &l->info;
-	f->mm = mm;
-	f->kind = SHD_FLUSH_USER;
-	f->initiator = cpu->id;
-	f->freed_tables = freed_tables;
-	f->start_vpn = s;
-	f->end_vpn = e;
-	if (e - s > m->cfg.policy.ceiling) {
-		f->start_vpn = 0;
-		f->end_vpn = SHD_FLUSH_END_ALL;
-	}
-	f->new_tlb_gen = shd_add_return(&mm->tlb_gen, 1);
+	shd__flush_info_init(cpu, f, mm, s, e, freed_tables);
 	cpu->cnt.s.flush_calls++;
 	cpu->cnt.s.async_flushes++;
 	shd__probe_flush_begin(cpu, SHD_IF_RANGE, f);
-	for (unsigned c = 0; c < m->ncpus; c++) {
-		struct shd_tlbbatch_req *q = &l->req[l->nreq];
-
-		if (c == cpu->id || !shd__is_target(cpu, c, mm->cpumask, freed_tables) ||
-		    shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
-			continue;
-		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
-		q->target = c;
-		/* Queued with no doorbell: swept at the target's next tick. */
-		while (!shd__csd_trylock(&q->csd))
-			;	/* fresh: free at once */
-		(void)shd__ipi_enqueue(&m->cpus[c]->latr_q, &q->csd,
-				       shd__flush_ipi_func, f, NULL);
-		l->nreq++;
-	}
+	l->nreq = shd__queue_requests(cpu, f, l->req, true, &err);	/* cannot fail */
 	if (!shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
 		shd__flush_tlb_func(cpu, f);
 	l->pfns = *pfns;
@@ -165,13 +141,12 @@ int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	mm->latr = l;
 	l->next_cpu = cpu->latr;
 	cpu->latr = l;
-	r = (int)l->nreq;
-	if (r) {
+	if (l->nreq) {
 		uint64_t ns = l->posted_ns - t0;
 
 		cpu->cnt.s.shootdowns++;
 		shd__hist_add(&cpu->cnt, ns);	/* the initiator's wait: none */
-		shd__probe_flush_end(cpu, SHD_IF_RANGE, ns, r);
+		shd__probe_flush_end(cpu, SHD_IF_RANGE, ns, (int)l->nreq);
 	} else {
 		shd__probe_flush_end(cpu, SHD_IF_RANGE, 0, 0);
 	}

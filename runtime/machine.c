@@ -188,31 +188,22 @@ int shd__check_cpu(struct shd_cpu *cpu, const char *what)
 	return 0;
 }
 
-static void ipi_batch(void *ctx, bool rung)
+/* An interrupt taken (LATR's fallback kick included).  Counted before any
+ * acknowledgement, so a joiner sees it; also when the doorbell had not rung
+ * yet: the sender rings right after queueing (a ring that then finds
+ * nothing is not counted). */
+static void ipi_batch(void *ctx)
 {
 	struct shd_cpu *cpu = ctx;
 
-	/* Counted before any acknowledgement, so a joiner sees it.  Also
-	 * when the doorbell had not rung yet: the sender rings right after
-	 * queueing (a ring that then finds nothing is not counted). */
-	(void)rung;
 	cpu->cnt.s.ipis_received++;
 }
 
-static void latr_batch(void *ctx, bool rung)
+static void latr_batch(void *ctx)
 {
 	struct shd_cpu *cpu = ctx;
 
-	(void)rung;		/* this queue has no doorbell of its own */
-	cpu->cnt.s.async_sweeps++;
-}
-
-static void kick_batch(void *ctx, bool rung)
-{
-	struct shd_cpu *cpu = ctx;
-
-	(void)rung;
-	cpu->cnt.s.ipis_received++;	/* before the acknowledgements */
+	cpu->cnt.s.async_sweeps++;	/* swept with no interrupt */
 }
 
 void shd__cpu_sweep(struct shd_cpu *cpu)
@@ -242,7 +233,7 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	/* LATR's fallback interrupt: sweep now.  One that found only that
 	 * is still an interrupt taken. */
 	if (shd_load_relaxed(&cpu->latr_kick) && shd_xchg(&cpu->latr_kick, 0))
-		n += shd__ipi_handle(&cpu->latr_q, cpu, n ? NULL : kick_batch);
+		n += shd__ipi_handle(&cpu->latr_q, cpu, n ? NULL : ipi_batch);
 	cpu->in_ipi = false;
 	if (n)
 		SHD_PROBE2(ipi_handle, cpu->id, n);

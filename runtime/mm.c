@@ -1722,7 +1722,7 @@ static int ptrace_access(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 			 uint64_t *val, bool write)
 {
 	struct shd_machine *m;
-	uint64_t pfn, pa, kva;
+	uint64_t pfn, pa;
 	int err;
 
 	if ((err = shd__check_user_mm(cpu, mm, "ptrace")))
@@ -1736,27 +1736,15 @@ static int ptrace_access(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 	if (pfn == UINT64_MAX)
 		return err;
 	pa = (pfn << m->page_shift) + (va & (m->page_size - 1));
-	kva = SHD_PAGE_OFFSET + pa;
-	if (!m->cache) {
-		if (write)
-			__atomic_store_n(frame_word(m, pfn, va & (m->page_size - 1)),
-					 *val, __ATOMIC_RELAXED);
-		else
-			*val = __atomic_load_n(frame_word(m, pfn, va & (m->page_size - 1)),
-					       __ATOMIC_RELAXED);
-		return 0;
-	}
 	/* copy_to_user_page() / copy_from_user_page(): through the kernel
 	 * alias, then (to user) flush this CPU's lines of the page, as
 	 * sparc64's flush_ptrace_access() does; from user, flush first so
-	 * the kernel alias reads what the tracee stored. */
-	if (!write) {
+	 * the kernel alias reads what the tracee stored.  (No-ops when the
+	 * D-cache does not alias.) */
+	if (!write)
 		shd__dcache_flush_page(cpu, pfn);
-		*val = shd__dcache_load(cpu, kva, pa);
-		return 0;
-	}
-	shd__dcache_store(cpu, kva, pa, *val);
-	if (!shd__fault(m, SHD_FAULT_SKIP_PTRACE_FLUSH)) {
+	shd__kernel_access(cpu, pa, write, val);
+	if (write && m->cache && !shd__fault(m, SHD_FAULT_SKIP_PTRACE_FLUSH)) {
 		shd__dcache_flush_page(cpu, pfn);
 		cpu->cnt.s.dcache_flushes++;
 	}

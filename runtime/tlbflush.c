@@ -333,6 +333,59 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 	return err;
 }
 
+void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
+			  struct shd_mm *mm, uint64_t s_vpn, uint64_t e_vpn,
+			  bool freed_tables)
+{
+	memset(f, 0, sizeof(*f));
+	f->mm = mm;
+	f->kind = SHD_FLUSH_USER;
+	f->initiator = cpu->id;
+	f->freed_tables = freed_tables;
+	f->start_vpn = s_vpn;
+	f->end_vpn = e_vpn;
+	/* Linux init_flush_tlb_info(): over the ceiling, flush everything. */
+	if (e_vpn != SHD_FLUSH_END_ALL && e_vpn - s_vpn > cpu->m->cfg.policy.ceiling) {
+		f->start_vpn = 0;
+		f->end_vpn = SHD_FLUSH_END_ALL;
+	}
+	/* Seq-cst RMW: the generation bump is ordered before we read
+	 * mm_cpumask and is_lazy (pairs with switch_mm / lazy exit). */
+	f->new_tlb_gen = shd_add_return(&mm->tlb_gen, 1);
+}
+
+unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
+			     struct shd_tlbbatch_req *req, bool quiet, int *err)
+{
+	struct shd_machine *m = cpu->m;
+	unsigned n = 0;
+	int r;
+
+	for (unsigned c = 0; c < m->ncpus; c++) {
+		struct shd_tlbbatch_req *q = &req[n];
+
+		if (c == cpu->id ||
+		    !shd__is_target(cpu, c, f->mm->cpumask, f->freed_tables) ||
+		    shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
+			continue;
+		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
+		if (quiet) {
+			/* No doorbell: swept at the target's next tick. */
+			while (!shd__csd_trylock(&q->csd))
+				;	/* fresh: free at once */
+			(void)shd__ipi_enqueue(&m->cpus[c]->latr_q, &q->csd,
+					       shd__flush_ipi_func, f, NULL);
+		} else if ((r = shd__send_csd(cpu, c, &q->csd, shd__flush_ipi_func,
+					      f, NULL)) < 0) {
+			*err = r;
+			continue;
+		}
+		q->target = c;
+		n++;
+	}
+	return n;
+}
+
 int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
 			    enum shd_iface iface, uint64_t *t_out)
@@ -345,21 +398,7 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 
 	s_vpn = start >> m->page_shift;
 	e_vpn = end == SHD_FLUSH_END_ALL ? SHD_FLUSH_END_ALL : end >> m->page_shift;
-	memset(f, 0, sizeof(*f));
-	f->mm = mm;
-	f->kind = SHD_FLUSH_USER;
-	f->initiator = cpu->id;
-	f->freed_tables = freed_tables;
-	f->start_vpn = s_vpn;
-	f->end_vpn = e_vpn;
-	/* Linux init_flush_tlb_info(): over the ceiling, flush everything. */
-	if (e_vpn != SHD_FLUSH_END_ALL && e_vpn - s_vpn > m->cfg.policy.ceiling) {
-		f->start_vpn = 0;
-		f->end_vpn = SHD_FLUSH_END_ALL;
-	}
-	/* Seq-cst RMW: the generation bump is ordered before we read
-	 * mm_cpumask and is_lazy (pairs with switch_mm / lazy exit). */
-	f->new_tlb_gen = shd_add_return(&mm->tlb_gen, 1);
+	shd__flush_info_init(cpu, f, mm, s_vpn, e_vpn, freed_tables);
 	err = do_flush(cpu, iface);
 	if (err)
 		return err;
@@ -640,16 +679,12 @@ static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 	struct shd_machine *m = cpu->m;
 	struct shd_tlbbatch *b = &cpu->batch;
 	struct shd_flush_info *f;
-	int err = 0, r;
+	int err = 0;
 
 	f = &b->info[b->n];
-	memset(f, 0, sizeof(*f));
-	f->mm = mm;
-	f->kind = SHD_FLUSH_USER;
-	f->initiator = cpu->id;
-	f->start_vpn = vpn;
+	shd__flush_info_init(cpu, f, mm, vpn, vpn + 1, false);
+	f->start_vpn = vpn;	/* a TLBI by address: no ceiling applies */
 	f->end_vpn = vpn + 1;
-	f->new_tlb_gen = shd_add_return(&mm->tlb_gen, 1);
 	/* Each page's invalidation is a flush call with its own candidates;
 	 * the batch flush only waits (the DSB). */
 	uint64_t t0 = shd_now_ns();
@@ -657,20 +692,7 @@ static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 
 	cpu->cnt.s.flush_calls++;
 	shd__probe_flush_begin(cpu, SHD_IF_PAGE, f);
-	for (unsigned c = 0; c < m->ncpus; c++) {
-		struct shd_tlbbatch_req *q = &b->req[b->nreq];
-
-		if (c == cpu->id || !shd__is_target(cpu, c, mm->cpumask, false) ||
-		    shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
-			continue;
-		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
-		if ((r = shd__send_csd(cpu, c, &q->csd, shd__flush_ipi_func, f, NULL)) < 0) {
-			err = r;
-			continue;
-		}
-		q->target = c;
-		b->nreq++;
-	}
+	b->nreq += shd__queue_requests(cpu, f, &b->req[b->nreq], false, &err);
 	if (!shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
 		shd__flush_tlb_func(cpu, f);
 	if (b->nreq > first) {
