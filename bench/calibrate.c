@@ -35,26 +35,6 @@
 
 #define BATCHES 9
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[n / 2];
-}
 
 /* ---- floor: one line, two CPUs ---- */
 
@@ -70,7 +50,7 @@ static int ping_task(struct shd_cpu *cpu, void *arg)
 	uint64_t v = 0;
 
 	for (unsigned b = 0; b < BATCHES; b++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = wl_now_ns();
 
 		for (unsigned i = 0; i < p->iters; i++) {
 			/* Release/acquire: the round trip itself, nothing more. */
@@ -79,7 +59,7 @@ static int ping_task(struct shd_cpu *cpu, void *arg)
 				__builtin_ia32_pause();
 			v++;
 		}
-		p->ns[b] = (now_ns() - t0) / p->iters;
+		p->ns[b] = (wl_now_ns() - t0) / p->iters;
 	}
 	__atomic_store_n(&p->line, UINT64_MAX, __ATOMIC_RELEASE);
 	return 0;
@@ -129,12 +109,12 @@ static int ipi_task(struct shd_cpu *cpu, void *arg)
 		if ((err = shd_smp_call_function_single(cpu, 1, noop, NULL)))
 			return err;
 	for (unsigned k = 0; k < BATCHES; k++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = wl_now_ns();
 
 		for (unsigned i = 0; i < b->iters; i++)
 			if ((err = shd_smp_call_function_single(cpu, 1, noop, NULL)))
 				return err;
-		b->ns[k] = (now_ns() - t0) / b->iters;
+		b->ns[k] = (wl_now_ns() - t0) / b->iters;
 	}
 	return 0;
 }
@@ -180,9 +160,9 @@ static int flusher(struct shd_cpu *cpu, void *arg)
 
 			if ((err = shd_store(cpu, BENCH_VA, i)))
 				break;
-			t0 = now_ns();
+			t0 = wl_now_ns();
 			err = shd_flush_tlb_page(cpu, b->mm, BENCH_VA);
-			total += now_ns() - t0;
+			total += wl_now_ns() - t0;
 		}
 		b->ns[k] = total / b->iters;
 	}
@@ -213,14 +193,14 @@ static int hit_task(struct shd_cpu *cpu, void *arg)
 		if ((err = shd_store(cpu, BENCH_VA + p * 4096, p)))
 			return err;
 	for (unsigned k = 0; k < BATCHES; k++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = wl_now_ns();
 
 		for (unsigned i = 0; i < h->iters; i++) {
 			if ((err = shd_load(cpu, BENCH_VA + (i & 3) * 4096 + 8, &v)))
 				return err;
 			sum += v;
 		}
-		h->ns[k] = (now_ns() - t0) * 1000 / h->iters;	/* ps */
+		h->ns[k] = (wl_now_ns() - t0) * 1000 / h->iters;	/* ps */
 	}
 	return sum == UINT64_MAX;	/* keep the loads */
 }
@@ -244,7 +224,7 @@ static uint64_t tlb_hit_ps(bool oracle)
 		shd_mm_destroy(h.mm);
 	}
 	shd_machine_destroy(m);
-	return ret ? 0 : median(h.ns, BATCHES);
+	return ret ? 0 : wl_median(h.ns, BATCHES);
 }
 
 /* ---- the real kernel ---- */
@@ -285,13 +265,13 @@ static uint64_t host_madvise(volatile uint64_t *page, unsigned iters)
 			uint64_t t0;
 
 			page[0] = i + 1;
-			t0 = now_ns();
+			t0 = wl_now_ns();
 			madvise((void *)page, 4096, MADV_DONTNEED);
-			total += now_ns() - t0;
+			total += wl_now_ns() - t0;
 		}
 		ns[k] = total / iters;
 	}
-	return median(ns, BATCHES);
+	return wl_median(ns, BATCHES);
 }
 
 static uint64_t host_membarrier(unsigned iters)
@@ -301,13 +281,13 @@ static uint64_t host_membarrier(unsigned iters)
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
 		return 0;
 	for (unsigned k = 0; k < BATCHES; k++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = wl_now_ns();
 
 		for (unsigned i = 0; i < iters; i++)
 			syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-		ns[k] = (now_ns() - t0) / iters;
+		ns[k] = (wl_now_ns() - t0) / iters;
 	}
-	return median(ns, BATCHES);
+	return wl_median(ns, BATCHES);
 }
 
 /* Two distinct CPUs this process may run on, or -1. */
@@ -383,12 +363,12 @@ int cmd_calibrate(int argc, char **argv)
 	if (shd_cpu_submit(m, 1, pong_task, pp) || shd_cpu_submit(m, 0, ping_task, pp) ||
 	    shd_cpu_join(m, 0, NULL) || shd_cpu_join(m, 1, NULL))
 		goto fail;
-	floor_ns = median(pp->ns, BATCHES);	/* sorts: [0] min, [n-1] max */
+	floor_ns = wl_median(pp->ns, BATCHES);	/* sorts: [0] min, [n-1] max */
 
 	ib.iters = iters;
 	if (shd_run_on(m, 0, 1, ipi_task, &ib))
 		goto fail;
-	ipi_ns = median(ib.ns, BATCHES);
+	ipi_ns = wl_median(ib.ns, BATCHES);
 
 	sb.iters = iters / 4;
 	if (shd_mm_create(m, &sb.mm))
@@ -396,7 +376,7 @@ int cmd_calibrate(int argc, char **argv)
 	if (shd_cpu_submit(m, 1, mm_runner, &sb) || shd_cpu_submit(m, 0, flusher, &sb) ||
 	    shd_cpu_join(m, 0, &err) || err || shd_cpu_join(m, 1, &err) || err)
 		goto fail;
-	sd_ns = median(sb.ns, BATCHES);
+	sd_ns = wl_median(sb.ns, BATCHES);
 	shd_mm_destroy(sb.mm);
 	shd_machine_destroy(m);
 	hit_ps = tlb_hit_ps(true);

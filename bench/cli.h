@@ -93,6 +93,8 @@ const struct workload *wl_find(const char *name);
 
 /* Helpers of the workloads (workloads.c). */
 uint64_t wl_now_ns(void);
+/* The median of V[0..N) (N > 0; V is sorted in place). */
+uint64_t wl_median(uint64_t *v, size_t n);
 /* Count a workload check failure; the first one's text goes to NOTE. */
 __attribute__((format(printf, 4, 5)))
 void wl_note_first(uint64_t *count, char *note, size_t len, const char *fmt,
@@ -106,11 +108,15 @@ int wl_check_frames(const struct cli_opts *o, uint64_t need, const char *why,
 		    char *err, size_t len);
 /* Tasks on LOAD percent of O's CPUs (at least one). */
 unsigned wl_load_tasks(unsigned ncpus, uint64_t load);
-/* A reusable barrier of N CPUs that takes IPIs while it waits. */
+/* A reusable barrier of N CPUs that takes IPIs while it waits.  A
+ * controller may set STOP; the barrier then sets HALT to the round after
+ * which everyone stops (the same round for all). */
 struct wl_barrier {
 	unsigned n;
 	int32_t arrived;
 	uint64_t round;
+	int32_t stop;
+	uint64_t halt;
 };
 void wl_barrier_wait(struct shd_cpu *cpu, struct wl_barrier *b, uint64_t gen);
 

@@ -792,10 +792,7 @@ static int cmd_sweep(int argc, char **argv)
 		if (strlen(kv) >= sizeof(po[i].sets[0]))
 			usage_error("--param: '%s' is too long", kv);
 		memcpy(po[i].sets[po[i].nsets++], kv, strlen(kv) + 1);
-		finish_opts(&po[i], w);
-		if (strcmp(name, "ceiling") == 0 && vals[i] > SHD_CEILING_MAX)
-			usage_error("--param: ceiling %" PRIu64 " is over %u",
-				    vals[i], SHD_CEILING_MAX);
+		finish_opts(&po[i], w);	/* the knob's own range check */
 	}
 	if (p.emit_jobs) {
 		bool seeded = false;
@@ -959,9 +956,7 @@ static int cmd_sweep(int argc, char **argv)
 		int prc = sweep_plot(p.plot, w->name, name, vals, cost, n, best,
 				     err, sizeof(err));
 
-		if (prc == 2)
-			usage_error("%s", err);
-		if (prc) {
+		if (prc) {	/* the name was checked before the points ran */
 			fprintf(stderr, "shootdown: %s\n", err);
 			return 1;
 		}

@@ -124,14 +124,9 @@ int sweep_plot(const char *file, const char *workload, const char *name,
 	FILE *f, *g;
 	int fd, rc;
 
-	if (ext && !strcmp(ext, ".svg"))
-		term = "svg size 800,500 dynamic background '#ffffff'";
-	else if (ext && !strcmp(ext, ".png"))
-		term = "pngcairo size 800,500";
-	else {
-		snprintf(err, errlen, "--plot: '%s' must end in .svg or .png", file);
-		return 2;
-	}
+	/* sweep_plot_check() accepted only .svg and .png. */
+	term = ext && !strcmp(ext, ".png") ? "pngcairo size 800,500" :
+	       "svg size 800,500 dynamic background '#ffffff'";
 	fd = mkstemp(data);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		snprintf(err, errlen, "--plot: cannot write a data file: %s",

@@ -12,6 +12,19 @@
 
 #include "cli.h"
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t wl_median(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[n / 2];
+}
+
 uint64_t wl_now_ns(void)
 {
 	struct timespec ts;
@@ -102,6 +115,9 @@ void wl_barrier_wait(struct shd_cpu *cpu, struct wl_barrier *b, uint64_t gen)
 {
 	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == (int32_t)b->n) {
 		__atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED);
+		/* Everyone stops after the same round (release below). */
+		if (__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&b->halt, gen + 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&b->round, gen + 1, __ATOMIC_RELEASE);
 		return;
 	}
@@ -458,8 +474,6 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 	r.ops = o->ops;
 	r.seed = o->seed;
 	r.ncpus = shd_machine_ncpus(m);
-	if (rangeflush_check(o, res->errtxt, sizeof(res->errtxt)))
-		return WL_BAD_INPUT;
 	int32_t abort = 0;
 
 	r.abort = &abort;
@@ -512,12 +526,7 @@ struct mmu {
 	int32_t abort;			/* a CPU failed: nobody waits */
 };
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	return x < y ? -1 : x > y;
-}
 
 static int mmu_task(struct shd_cpu *cpu, void *arg)
 {
@@ -587,8 +596,7 @@ static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
 	res->wall_ns = wl_now_ns() - t0;
 	res->ops = u.ops;
 	if (!err && u.ops) {
-		qsort(u.op_ns, u.ops, sizeof(*u.op_ns), cmp_u64);
-		res->op_p50_ns = u.op_ns[u.ops / 2];
+		res->op_p50_ns = wl_median(u.op_ns, u.ops);
 	}
 	shd_mm_destroy(u.mm);
 	free(u.done);
@@ -658,30 +666,10 @@ struct tf {
 	unsigned ntasks, processes, migrate, kind;
 	uint64_t expect;			/* value read back */
 	uint64_t rounds;
-	int32_t arrived;
-	uint64_t round;			/* barrier generation */
-	int32_t stop;			/* timed runs: the controller says so */
-	uint64_t halt;			/* ... and the barrier turns it into a round */
+	struct wl_barrier bar;		/* timed runs: bar.stop ends them */
 	uint64_t failures;
 	char note[160];
 };
-
-/* Barrier across the CPUs, taking IPIs while waiting. */
-static void tf_barrier(struct shd_cpu *cpu, struct tf *t, uint64_t gen)
-{
-	if (__atomic_add_fetch(&t->arrived, 1, __ATOMIC_ACQ_REL) == (int32_t)t->ntasks) {
-		__atomic_store_n(&t->arrived, 0, __ATOMIC_RELAXED);
-		/* Everyone stops after the same round (release below). */
-		if (__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))
-			__atomic_store_n(&t->halt, gen + 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&t->round, gen + 1, __ATOMIC_RELEASE);
-		return;
-	}
-	while (__atomic_load_n(&t->round, __ATOMIC_ACQUIRE) <= gen) {
-		shd_cpu_poll(cpu);
-		sched_yield();
-	}
-}
 
 static uint64_t tf_va(const struct tf *t, unsigned task, uint64_t page)
 {
@@ -762,8 +750,8 @@ static int tf_cpu(struct shd_cpu *cpu, void *arg)
 			err = tf_step(cpu, t, k);
 		/* Keep stepping (and waiting) after an error: the others
 		 * must not wait for us at the barrier forever. */
-		tf_barrier(cpu, t, r);
-		if (__atomic_load_n(&t->halt, __ATOMIC_RELAXED) == r + 1)
+		wl_barrier_wait(cpu, &t->bar, r);
+		if (__atomic_load_n(&t->bar.halt, __ATOMIC_RELAXED) == r + 1)
 			break;
 	}
 	return err;
@@ -809,7 +797,7 @@ static int tf_timed(struct shd_machine *m, const struct cli_opts *o,
 		if (s >= o->warmup_s)
 			sum += total;
 	}
-	__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->bar.stop, 1, __ATOMIC_RELEASE);
 	for (unsigned c = 0; c < n; c++)
 		if (shd_cpu_join(m, c, &ret) == 0 && ret && !err)
 			err = ret;
@@ -871,6 +859,7 @@ static int tlb_flush_n(struct shd_machine *m, const struct cli_opts *o,
 	/* Tasks on the first CPUs; the rest of the machine stays idle. */
 	n = wl_load_tasks(n, o->knob[K_TF_LOAD]);
 	t->ntasks = n;
+	t->bar.n = n;
 	t->iters_per_task = (o->ops + n - 1) / n;
 	/* Two steps an iteration, or three when bouncing (plus the offset). */
 	t->rounds = t->migrate == 2 ? 3 * t->iters_per_task + 2 :
@@ -1501,19 +1490,13 @@ int wl_execute(const struct workload *w, const struct cli_opts *o,
 	if ((err = shd_machine_create(&cfg, &m)))
 		goto fail;
 	{
-		struct ticker tk;
+		struct ticker tk = { 0 };
 
 		/* The wis format prints live lines of its own. */
-		ticker_start(&tk, w->name, policy, cfg.ncpus);
-		if (o->format == FMT_WIS)
-			ticker_stop(&tk);
+		if (o->format != FMT_WIS)
+			ticker_start(&tk, w->name, policy, cfg.ncpus);
 		err = w->run(m, o, r);
 		ticker_stop(&tk);
-	}
-	if (err == WL_BAD_INPUT) {	/* the workload refused its knobs */
-		snprintf(errtxt, errlen, "%s", r->errtxt);
-		shd_machine_destroy(m);
-		return err;
 	}
 	if (err == -ETIMEDOUT) {
 		/* A CPU is wedged; the machine cannot be torn down safely. */
