@@ -113,6 +113,20 @@ static int parse_bool(const char *v, bool *out)
 	return -EINVAL;
 }
 
+/* A decimal number in LO..HI into *OUT (unchanged on error).  0 or -1. */
+static int parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || errno || n < lo || n > hi)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
 int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 {
 	bool *flag = NULL;
@@ -120,29 +134,15 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 	if (!p || !key || !value)
 		return shd__fail(-EINVAL, "policy knob needs a policy and key=value");
 	if (strcmp(key, "ceiling") == 0) {
-		char *end;
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(value, &end, 10);
-		if (*value < '0' || *value > '9' || *end || errno ||
-		    v > SHD_CEILING_MAX)
+		if (parse_uint(value, 0, SHD_CEILING_MAX, &p->ceiling) < 0)
 			return shd__fail(-EINVAL, "ceiling '%s' is not a page "
 					 "count in 0..%u", value, SHD_CEILING_MAX);
-		p->ceiling = (unsigned)v;
 		return 0;
 	}
 	if (strcmp(key, "async_us") == 0) {
-		char *end;
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(value, &end, 10);
-		if (*value < '0' || *value > '9' || *end || errno || v < 1 ||
-		    v > 10000000)
+		if (parse_uint(value, 1, 10000000, &p->async_us) < 0)
 			return shd__fail(-EINVAL, "async_us '%s' is not a number "
 					 "of µs in 1..10000000", value);
-		p->async_us = (unsigned)v;
 		return 0;
 	}
 	if (strcmp(key, "batch") == 0) {

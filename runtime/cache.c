@@ -210,9 +210,8 @@ uint64_t shd__dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
 		d->victim[set] = (uint8_t)((w + 1) % c->ways);
 		i = (int)(set * c->ways + w);
 		d->tag[i] = pline + 1;
-		for (uint64_t o = 0; o < c->line; o += 8)
-			memcpy(d->data + (size_t)i * c->line + o,
-			       mem_word(m, (pline << c->line_shift) + o), 8);
+		memcpy(d->data + (size_t)i * c->line,
+		       mem_word(m, pline << c->line_shift), c->line);
 		cpu->cnt.s.dcache_misses++;
 	}
 	memcpy(&val, d->data + (size_t)i * c->line + (pa & c->line_mask), 8);
@@ -255,16 +254,17 @@ void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	pthread_mutex_unlock(st);
 }
 
-void shd__kernel_access(struct shd_cpu *cpu, uint64_t pa, bool write,
-			uint64_t *val)
+void shd__mem_access(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
+		     bool write, uint64_t *val)
 {
 	struct shd_machine *m = cpu->m;
 	uint64_t *w = (uint64_t *)(m->mem + pa);
 
+	/* Relaxed atomics: simulated memory is shared by all CPUs. */
 	if (m->cache && write)
-		shd__dcache_store(cpu, SHD_PAGE_OFFSET + pa, pa, *val);
+		shd__dcache_store(cpu, va, pa, *val);
 	else if (m->cache)
-		*val = shd__dcache_load(cpu, SHD_PAGE_OFFSET + pa, pa);
+		*val = shd__dcache_load(cpu, va, pa);
 	else if (write)
 		__atomic_store_n(w, *val, __ATOMIC_RELAXED);
 	else

@@ -170,7 +170,7 @@ static int kernel_access(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 			 bool write, uint64_t *val)
 {
 	struct shd_machine *m = cpu->m;
-	uint64_t pfn;
+	uint64_t pfn, pa;
 	int err = file_check(cpu, f, off, write ? "file write" : "file read");
 
 	if (err)
@@ -185,8 +185,8 @@ static int kernel_access(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 	if (!write && shd__file_mapped(f) &&
 	    (err = shd__flush_dcache_page(cpu, pfn, f)))
 		return err;
-	shd__kernel_access(cpu, (pfn << m->page_shift) + (off & (m->page_size - 1)),
-			   write, val);
+	pa = (pfn << m->page_shift) + (off & (m->page_size - 1));
+	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
 	if (write && !shd__fault(m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
 		return shd__flush_dcache_page(cpu, pfn, f);
 	return 0;

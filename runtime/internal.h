@@ -198,7 +198,6 @@ struct shd_tlbbatch_req {	/* arm64: an invalidation issued, not waited for */
 
 struct shd_tlbbatch {
 	unsigned long *cpumask;		/* x86: union of the mms' masks */
-	bool any;			/* cpumask has a bit set */
 	struct shd_tlbbatch_ent *e;
 	size_t n;
 	struct shd_flush_info *info;	/* arm64: one a page (SHD_TLBBATCH_MAX) */
@@ -435,8 +434,10 @@ bool shd__is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
 		    bool freed_tables);
 void shd__probe_flush_begin(struct shd_cpu *cpu, enum shd_iface iface,
 			    const struct shd_flush_info *f);
-void shd__probe_flush_end(struct shd_cpu *cpu, enum shd_iface iface,
-			  uint64_t ns, int n);
+/* The end of a flush call that queued N requests: a shootdown (counted
+ * and timed from T0) if N > 0, and the flush_end probe either way. */
+void shd__flush_end(struct shd_cpu *cpu, enum shd_iface iface, uint64_t t0,
+		    int n);
 /* flush_tlb_batched_pending(): under MM's lock. */
 int shd__flush_tlb_batched_pending(struct shd_cpu *cpu, struct shd_mm *mm);
 
@@ -466,10 +467,11 @@ unsigned shd__cache_colour(const struct shd_machine *m, uint64_t va);
 uint64_t shd__dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa);
 void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 		       uint64_t val);
-/* The kernel's 8-byte access at PA through its linear-map address
- * (SHD_PAGE_OFFSET + PA): through CPU's D-cache when it aliases. */
-void shd__kernel_access(struct shd_cpu *cpu, uint64_t pa, bool write,
-			uint64_t *val);
+/* An 8-byte load or store at PA through virtual address VA: through CPU's
+ * D-cache when it aliases, else straight to memory.  The kernel's own
+ * accesses use the linear map: VA = SHD_PAGE_OFFSET + PA. */
+void shd__mem_access(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
+		     bool write, uint64_t *val);
 /* Invalidate CPU's own lines of frame PFN, every colour; how many. */
 unsigned shd__dcache_flush_page(struct shd_cpu *cpu, uint64_t pfn);
 /* flush_dcache_page() of frame PFN (of file F, or NULL), per profile. */

@@ -141,15 +141,7 @@ int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	mm->latr = l;
 	l->next_cpu = cpu->latr;
 	cpu->latr = l;
-	if (l->nreq) {
-		uint64_t ns = l->posted_ns - t0;
-
-		cpu->cnt.s.shootdowns++;
-		shd__hist_add(&cpu->cnt, ns);	/* the initiator's wait: none */
-		shd__probe_flush_end(cpu, SHD_IF_RANGE, ns, (int)l->nreq);
-	} else {
-		shd__probe_flush_end(cpu, SHD_IF_RANGE, 0, 0);
-	}
+	shd__flush_end(cpu, SHD_IF_RANGE, t0, (int)l->nreq);	/* no wait */
 	return 0;
 }
 

@@ -1466,9 +1466,8 @@ static int wp_fault(struct shd_cpu *cpu, struct shd_mm *mm,
 		publish_changes(mm, v);
 		err = shd__flush_tlb_mm_range(cpu, mm, page, page + m->page_size,
 					      false, SHD_IF_PAGE, NULL);
-		if (err) {	/* quarantined: neither frame is reused */
+		if (err)	/* quarantined: neither frame is reused */
 			return err;
-		}
 		shd__frames_put(m, &old, 1);
 	}
 	v = clock_next(m);
@@ -1476,7 +1475,7 @@ static int wp_fault(struct shd_cpu *cpu, struct shd_mm *mm,
 		       prot_bits(vma->prot), v, mm);
 	publish_changes(mm, v);
 	cpu->cnt.s.page_faults++;
-	return err ? err : shd_update_mmu_cache(cpu, mm, addr);
+	return shd__dcache_update_mmu(cpu, pfn);	/* update_mmu_cache() */
 }
 
 /*
@@ -1568,7 +1567,7 @@ static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	leaf->nr_frames++;
 	publish_changes(mm, v);
 	cpu->cnt.s.page_faults++;
-	err = shd_update_mmu_cache(cpu, mm, addr);
+	err = shd__dcache_update_mmu(cpu, pfn);	/* update_mmu_cache() */
 out:
 	shd__mm_unlock(mm);
 	return err;
@@ -1640,7 +1639,8 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 		rcu_read_unlock();
 		if (p && pte_allows(pte, k)) {
 			e = shd__tlb_fill(tlb, vpn, asid, pte, ver, p);
-			e->fgen = shd_load_acquire(&m->frames[pte >> SHD_PTE_PFN_SHIFT].gen);
+			if (m->cfg.oracle)	/* only the oracle reads it */
+				e->fgen = shd_load_acquire(&m->frames[pte >> SHD_PTE_PFN_SHIFT].gen);
 			break;
 		}
 		if (kernel)
@@ -1664,26 +1664,14 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 		if (err)
 			return err;
 	}
-	uint64_t pfn = e->val >> SHD_PTE_PFN_SHIFT, off = addr & (m->page_size - 1);
+	uint64_t pa = ((e->val >> SHD_PTE_PFN_SHIFT) << m->page_shift) +
+		      (addr & (m->page_size - 1));
 
-	/* An aliasing D-cache sits between loads/stores and memory (the
-	 * I-cache snoops: fetches read memory). */
-	if (m->cache && k != ACC_FETCH) {
-		uint64_t pa = (pfn << m->page_shift) + off;
-
-		if (k == ACC_WRITE)
-			shd__dcache_store(cpu, addr, pa, *val);
-		else
-			*val = shd__dcache_load(cpu, addr, pa);
-		return 0;
-	}
-	uint64_t *w = frame_word(m, pfn, off);
-
-	/* Relaxed atomics: simulated memory is shared by all CPUs. */
-	if (k == ACC_WRITE)
-		__atomic_store_n(w, *val, __ATOMIC_RELAXED);
+	/* The I-cache snoops: fetches read memory. */
+	if (k == ACC_FETCH)
+		*val = __atomic_load_n((uint64_t *)(m->mem + pa), __ATOMIC_RELAXED);
 	else
-		*val = __atomic_load_n(w, __ATOMIC_RELAXED);
+		shd__mem_access(cpu, addr, pa, k == ACC_WRITE, val);
 	return 0;
 }
 
@@ -1743,7 +1731,7 @@ static int ptrace_access(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 	 * D-cache does not alias.) */
 	if (!write)
 		shd__dcache_flush_page(cpu, pfn);
-	shd__kernel_access(cpu, pa, write, val);
+	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
 	if (write && m->cache && !shd__fault(m, SHD_FAULT_SKIP_PTRACE_FLUSH)) {
 		shd__dcache_flush_page(cpu, pfn);
 		cpu->cnt.s.dcache_flushes++;

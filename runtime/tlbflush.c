@@ -288,9 +288,16 @@ __attribute__((noinline)) void shd__probe_flush_begin(struct shd_cpu *cpu,
 		   f->mm ? f->mm->id : 0, f->start_vpn, f->end_vpn);
 }
 
-__attribute__((noinline)) void shd__probe_flush_end(struct shd_cpu *cpu,
-		enum shd_iface iface, uint64_t ns, int n)
+__attribute__((noinline)) void shd__flush_end(struct shd_cpu *cpu,
+		enum shd_iface iface, uint64_t t0, int n)
 {
+	uint64_t ns = 0;
+
+	if (n > 0) {	/* a shootdown: timed from T0 */
+		ns = shd_now_ns() - t0;
+		cpu->cnt.s.shootdowns++;
+		shd__hist_add(&cpu->cnt, ns);
+	}
 	SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);
 }
 
@@ -322,14 +329,7 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 	if (!err)
 		err = werr;
 	cpu->in_flush = false;
-	uint64_t ns = 0;
-
-	if (n > 0) {
-		ns = shd_now_ns() - t0;
-		cpu->cnt.s.shootdowns++;
-		shd__hist_add(&cpu->cnt, ns);
-	}
-	shd__probe_flush_end(cpu, iface, ns, n);
+	shd__flush_end(cpu, iface, t0, n);
 	return err;
 }
 
@@ -695,15 +695,8 @@ static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 	b->nreq += shd__queue_requests(cpu, f, &b->req[b->nreq], false, &err);
 	if (!shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
 		shd__flush_tlb_func(cpu, f);
-	if (b->nreq > first) {
-		uint64_t ns = shd_now_ns() - t0;
-
-		cpu->cnt.s.shootdowns++;
-		shd__hist_add(&cpu->cnt, ns);	/* issuing; the wait comes later */
-		shd__probe_flush_end(cpu, SHD_IF_PAGE, ns, (int)(b->nreq - first));
-	} else {
-		shd__probe_flush_end(cpu, SHD_IF_PAGE, 0, 0);
-	}
+	/* Timed: the issuing; the wait comes at the batch flush. */
+	shd__flush_end(cpu, SHD_IF_PAGE, t0, (int)(b->nreq - first));
 	return err;
 }
 
@@ -759,7 +752,6 @@ int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 			m->online_mask[w];
 
 		b->cpumask[w] |= bits;
-		b->any |= bits != 0;
 	}
 	b->n++;
 	return 0;
@@ -789,7 +781,7 @@ int shd__tlbbatch_flush(struct shd_cpu *cpu)
 			b->req = NULL;
 		}
 	} else {
-		uint64_t t0 = shd_now_ns(), ns = 0;
+		uint64_t t0 = shd_now_ns();
 
 		memset(f, 0, sizeof(*f));
 		f->kind = SHD_FLUSH_BATCH;
@@ -807,13 +799,7 @@ int shd__tlbbatch_flush(struct shd_cpu *cpu)
 			err = werr;
 		cpu->in_flush = false;
 		memset(b->cpumask, 0, m->mask_words * sizeof(unsigned long));
-		b->any = false;
-		if (n > 0) {
-			ns = shd_now_ns() - t0;
-			cpu->cnt.s.shootdowns++;
-			shd__hist_add(&cpu->cnt, ns);
-		}
-		shd__probe_flush_end(cpu, SHD_IF_BATCH, ns, n);
+		shd__flush_end(cpu, SHD_IF_BATCH, t0, n);
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct shd_tlbbatch_ent *e = &b->e[i];
