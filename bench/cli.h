@@ -108,6 +108,9 @@ int wl_check_frames(const struct cli_opts *o, uint64_t need, const char *why,
 		    char *err, size_t len);
 /* Tasks on LOAD percent of O's CPUs (at least one). */
 unsigned wl_load_tasks(unsigned ncpus, uint64_t load);
+/* The measured phase: FN on CPUs 0..N-1, host time into res->wall_ns. */
+int wl_run_timed(struct shd_machine *m, unsigned n, shd_task_fn fn, void *arg,
+		 struct wl_result *res);
 /* A reusable barrier of N CPUs that takes IPIs while it waits.  A
  * controller may set STOP; the barrier then sets HALT to the round after
  * which everyone stops (the same round for all). */

@@ -143,7 +143,6 @@ static int proc_setup(struct shd_cpu *cpu, void *arg)
 static int proc_run(struct shd_machine *m, const struct cli_opts *o,
 		    struct wl_result *res, struct proc *p, shd_task_fn fn)
 {
-	uint64_t t0;
 	int err;
 
 	p->page = 1ull << shd_machine_config(m)->page_shift;
@@ -151,11 +150,8 @@ static int proc_run(struct shd_machine *m, const struct cli_opts *o,
 	if ((err = shd_mm_create(m, &p->mm)))
 		return err;
 	err = wl_run_on(m, 0, 1, proc_setup, p, res->errtxt, sizeof(res->errtxt));
-	t0 = wl_now_ns();
 	if (!err)
-		err = wl_run_on(m, 0, p->bar.n, fn, p, res->errtxt,
-				sizeof(res->errtxt));
-	res->wall_ns = wl_now_ns() - t0;
+		err = wl_run_timed(m, p->bar.n, fn, p, res);
 	res->ops = p->rounds;
 	res->check_failures = p->failures;
 	snprintf(res->note, sizeof(res->note), "%s", p->note);
@@ -348,7 +344,6 @@ int wl_reclaim(struct shd_machine *m, const struct cli_opts *o,
 	       struct wl_result *res)
 {
 	struct rc w = { 0 };
-	uint64_t t0;
 	int err = 0;
 
 	w.page = 1ull << shd_machine_config(m)->page_shift;
@@ -362,11 +357,8 @@ int wl_reclaim(struct shd_machine *m, const struct cli_opts *o,
 	if (!err)
 		err = wl_run_on(m, 0, 1, rc_setup, &w, res->errtxt,
 				sizeof(res->errtxt));
-	t0 = wl_now_ns();
 	if (!err)
-		err = wl_run_on(m, 0, w.bar.n, rc_task, &w, res->errtxt,
-				sizeof(res->errtxt));
-	res->wall_ns = wl_now_ns() - t0;
+		err = wl_run_timed(m, w.bar.n, rc_task, &w, res);
 	res->ops = w.rounds * w.scan;
 	res->check_failures = w.failures;
 	snprintf(res->note, sizeof(res->note), "%s", w.note);
@@ -453,7 +445,6 @@ int wl_pagecache(struct shd_machine *m, const struct cli_opts *o,
 		 struct wl_result *res)
 {
 	struct pc w = { 0 };
-	uint64_t t0;
 	int err;
 
 	w.page = 1ull << shd_machine_config(m)->page_shift;
@@ -466,10 +457,7 @@ int wl_pagecache(struct shd_machine *m, const struct cli_opts *o,
 		shd_mm_destroy(w.mm);
 		return err;
 	}
-	t0 = wl_now_ns();
-	err = wl_run_on(m, 0, w.bar.n, pc_task, &w, res->errtxt,
-			sizeof(res->errtxt));
-	res->wall_ns = wl_now_ns() - t0;
+	err = wl_run_timed(m, w.bar.n, pc_task, &w, res);
 	res->ops = w.rounds * w.pages;
 	res->check_failures = w.failures;
 	snprintf(res->note, sizeof(res->note), "%s", w.note);
@@ -542,7 +530,6 @@ int wl_ptrace(struct shd_machine *m, const struct cli_opts *o,
 {
 	struct pt *w = calloc(1, sizeof(*w));
 	unsigned n = shd_machine_ncpus(m);
-	uint64_t t0;
 	int err = 0;
 
 	if (!w)
@@ -554,11 +541,8 @@ int wl_ptrace(struct shd_machine *m, const struct cli_opts *o,
 	w->rounds = (o->ops + n * w->words - 1) / (n * w->words);
 	for (unsigned i = 0; !err && i < n; i++)
 		err = shd_mm_create(m, &w->mm[i]);
-	t0 = wl_now_ns();
 	if (!err)
-		err = wl_run_on(m, 0, n, pt_task, w, res->errtxt,
-				sizeof(res->errtxt));
-	res->wall_ns = wl_now_ns() - t0;
+		err = wl_run_timed(m, n, pt_task, w, res);
 	res->ops = w->rounds * n * w->words;
 	res->check_failures = w->failures;
 	snprintf(res->note, sizeof(res->note), "%s", w->note);

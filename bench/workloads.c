@@ -111,6 +111,16 @@ unsigned wl_load_tasks(unsigned ncpus, uint64_t load)
 	return (unsigned)((ncpus * load + 99) / 100);
 }
 
+int wl_run_timed(struct shd_machine *m, unsigned n, shd_task_fn fn, void *arg,
+		 struct wl_result *res)
+{
+	uint64_t t0 = wl_now_ns();
+	int err = wl_run_on(m, 0, n, fn, arg, res->errtxt, sizeof(res->errtxt));
+
+	res->wall_ns = wl_now_ns() - t0;
+	return err;
+}
+
 void wl_barrier_wait(struct shd_cpu *cpu, struct wl_barrier *b, uint64_t gen)
 {
 	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == (int32_t)b->n) {
@@ -269,7 +279,6 @@ static int run_roles(struct shd_machine *m, const struct cli_opts *o,
 	unsigned n = shd_machine_ncpus(m);
 	struct roles ro = roles_for(n);
 	struct shared_wl w = { 0 };
-	uint64_t t0;
 	int err;
 
 	w.page = 1ull << shd_machine_config(m)->page_shift;
@@ -287,9 +296,7 @@ static int run_roles(struct shd_machine *m, const struct cli_opts *o,
 	/* No reset after the warm-up: it sends no IPIs and flushes nothing,
 	 * and keeping its faults and misses makes the counters match what
 	 * perf counts on the USDT probes for the whole run. */
-	t0 = wl_now_ns();
-	err = wl_run_on(m, 0, ro.busy, busy_loop, &w, r->errtxt, sizeof(r->errtxt));
-	r->wall_ns = wl_now_ns() - t0;
+	err = wl_run_timed(m, ro.busy, busy_loop, &w, r);
 	r->ops = w.ops_per_cpu * ro.busy;
 	r->check_failures = w.failures;
 	snprintf(r->note, sizeof(r->note), "%s", w.note);
@@ -462,7 +469,6 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 			 struct wl_result *res)
 {
 	struct rf r = { 0 };
-	uint64_t t0;
 	int err;
 
 	r.page = 1ull << shd_machine_config(m)->page_shift;
@@ -484,11 +490,8 @@ static int wl_rangeflush(struct shd_machine *m, const struct cli_opts *o,
 	}
 	/* Map the whole region first (CPU 0), then run. */
 	err = wl_run_on(m, 0, 1, rf_map_all, &r, res->errtxt, sizeof(res->errtxt));
-	t0 = wl_now_ns();
 	if (!err)
-		err = wl_run_on(m, 0, r.ncpus, rf_task, &r, res->errtxt,
-				sizeof(res->errtxt));
-	res->wall_ns = wl_now_ns() - t0;
+		err = wl_run_timed(m, r.ncpus, rf_task, &r, res);
 	res->ops = r.ops;
 	shd_mm_destroy(r.mm);
 	free(r.done);
@@ -575,7 +578,6 @@ static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
 			 struct wl_result *res)
 {
 	struct mmu u = { 0 };
-	uint64_t t0;
 	int err;
 
 	u.page = 1ull << shd_machine_config(m)->page_shift;
@@ -590,10 +592,7 @@ static int wl_mmap_micro(struct shd_machine *m, const struct cli_opts *o,
 		free(u.op_ns);
 		return -ENOMEM;
 	}
-	t0 = wl_now_ns();
-	err = wl_run_on(m, 0, u.ncpus, mmu_task, &u, res->errtxt,
-			sizeof(res->errtxt));
-	res->wall_ns = wl_now_ns() - t0;
+	err = wl_run_timed(m, u.ncpus, mmu_task, &u, res);
 	res->ops = u.ops;
 	if (!err && u.ops) {
 		res->op_p50_ns = wl_median(u.op_ns, u.ops);
@@ -1242,7 +1241,6 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 {
 	struct rnd r = { 0 };
 	unsigned n = shd_machine_ncpus(m);
-	uint64_t t0;
 	int err = 0;
 
 	r.page = 1ull << shd_machine_config(m)->page_shift;
@@ -1260,11 +1258,9 @@ static int wl_random(struct shd_machine *m, const struct cli_opts *o,
 	if (!err && r.page == 4096)
 		err = wl_run_on(m, 0, 1, rnd_setup, &r, res->errtxt,
 				sizeof(res->errtxt));
-	t0 = wl_now_ns();
 	if (err)
 		goto out;
-	err = wl_run_on(m, 0, n, random_task, &r, res->errtxt, sizeof(res->errtxt));
-	res->wall_ns = wl_now_ns() - t0;
+	err = wl_run_timed(m, n, random_task, &r, res);
 	res->ops = r.ops;
 	res->check_failures = r.unexpected;
 	snprintf(res->note, sizeof(res->note), "%s", r.note);
