@@ -139,6 +139,13 @@ extern const struct wl_knob wl_pagecache_knobs[];
 int wl_pagecache(struct shd_machine *m, const struct cli_opts *o,
 		 struct wl_result *r);
 int wl_pagecache_check(const struct cli_opts *o, char *err, size_t len);
+extern const struct wl_knob wl_modload_knobs[], wl_vmapio_knobs[];
+int wl_modload(struct shd_machine *m, const struct cli_opts *o,
+	       struct wl_result *res);
+int wl_modload_check(const struct cli_opts *o, char *err, size_t len);
+int wl_vmapio(struct shd_machine *m, const struct cli_opts *o,
+	      struct wl_result *res);
+int wl_vmapio_check(const struct cli_opts *o, char *err, size_t len);
 extern const struct wl_knob wl_ptrace_knobs[];
 int wl_ptrace(struct shd_machine *m, const struct cli_opts *o,
 	      struct wl_result *r);

@@ -552,3 +552,189 @@ int wl_ptrace(struct shd_machine *m, const struct cli_opts *o,
 	free(w);
 	return err;
 }
+
+/* ---- modload ---- */
+
+/*
+ * Module loading: each round CPU 0 vmaps `pages` fresh pages at the module
+ * area, writes a word of "code" into each line it uses, and calls
+ * flush_icache_range() (arm64: invalidate I everywhere, then kick every
+ * CPU); every CPU then runs the module (fetches each word, which must be
+ * the round's); CPU 0 unloads it (vunmap: flush_cache_vunmap, then the
+ * kernel TLB flush).  The next round's pages are likely the same frames,
+ * so an I-cache that kept the old code would run it.  One operation is one
+ * page loaded and run on every CPU.
+ */
+enum { K_ML_PAGES };
+
+const struct wl_knob wl_modload_knobs[] = {
+	{ "pages", "pages of module code loaded each round", 4, 1, 1024 },
+	{ NULL, NULL, 0, 0, 0 },
+};
+
+#define ML_BASE (SHD_KERNEL_BASE + (1ull << 30))
+#define ML_WORDS 8	/* code words per page, one per 64-byte line */
+
+struct ml {
+	struct wl_barrier bar;
+	uint64_t page, pages, rounds;
+	uint64_t failures;
+	char note[160];
+};
+
+int wl_modload_check(const struct cli_opts *o, char *err, size_t len)
+{
+	return wl_check_frames(o, o->knob[K_ML_PAGES], "pages", err, len);
+}
+
+static uint64_t ml_code(uint64_t r, uint64_t p, uint64_t w)
+{
+	return (r + 1) << 32 | p << 8 | w;
+}
+
+static int ml_task(struct shd_cpu *cpu, void *arg)
+{
+	struct ml *w = arg;
+	unsigned id = shd_cpu_id(cpu);
+	uint64_t len = w->pages * w->page;
+	int err = 0;
+
+	for (uint64_t r = 0; r < w->rounds; r++) {
+		if (!err && id == 0) {	/* load_module() */
+			err = shd_vmap(cpu, ML_BASE, len);
+			for (uint64_t p = 0; !err && p < w->pages; p++)
+				for (uint64_t k = 0; !err && k < ML_WORDS; k++)
+					err = shd_store(cpu, ML_BASE + p * w->page +
+							64 * k, ml_code(r, p, k));
+			if (!err)
+				err = shd_flush_icache_range(cpu, ML_BASE,
+							     ML_BASE + len);
+		}
+		wl_barrier_wait(cpu, &w->bar, 3 * r);
+		for (uint64_t p = 0; !err && p < w->pages; p++) {
+			for (uint64_t k = 0; !err && k < ML_WORDS; k++) {
+				uint64_t v = 0;
+
+				err = shd_fetch(cpu, ML_BASE + p * w->page + 64 * k, &v);
+				if (!err && v != ml_code(r, p, k))
+					wl_note_first(&w->failures, w->note,
+						      sizeof(w->note), "cpu %u ran "
+						      "%#" PRIx64 " where round %"
+						      PRIu64 " loaded %#" PRIx64, id,
+						      v, r, ml_code(r, p, k));
+			}
+		}
+		wl_barrier_wait(cpu, &w->bar, 3 * r + 1);
+		if (!err && id == 0)	/* delete_module() */
+			err = shd_vunmap(cpu, ML_BASE, len);
+		wl_barrier_wait(cpu, &w->bar, 3 * r + 2);
+	}
+	return err;
+}
+
+int wl_modload(struct shd_machine *m, const struct cli_opts *o,
+	       struct wl_result *res)
+{
+	struct ml w = { 0 };
+	int err;
+
+	w.page = 1ull << shd_machine_config(m)->page_shift;
+	w.pages = o->knob[K_ML_PAGES];
+	w.bar.n = shd_machine_ncpus(m);
+	w.rounds = (o->ops + w.pages - 1) / w.pages;
+	err = wl_run_timed(m, w.bar.n, ml_task, &w, res);
+	res->ops = w.rounds * w.pages;
+	res->check_failures = w.failures;
+	snprintf(res->note, sizeof(res->note), "%s", w.note);
+	return err;
+}
+
+/* ---- vmapio ---- */
+
+/*
+ * I/O through a vmap alias (a filesystem's log buffer, XFS-style): each CPU
+ * owns a buffer of `pages` vmap'd pages.  Each round it writes a word into
+ * every line of the buffer through the alias, flush_kernel_vmap_range()s
+ * it and lets the device read it (DMA out, checked); then the device writes
+ * the buffer (DMA in), the CPU invalidate_kernel_vmap_range()s it and reads
+ * the device's words through the alias (checked).  A D-cache the device
+ * does not snoop (hypersparc) keeps the old words without the invalidate.
+ * One operation is one page written out and read back.
+ */
+enum { K_VI_PAGES };
+
+const struct wl_knob wl_vmapio_knobs[] = {
+	{ "pages", "pages in each CPU's I/O buffer", 4, 1, 256 },
+	{ NULL, NULL, 0, 0, 0 },
+};
+
+struct vi {
+	uint64_t page, pages, rounds, words;
+	uint64_t failures;
+	char note[160];
+};
+
+int wl_vmapio_check(const struct cli_opts *o, char *err, size_t len)
+{
+	return wl_check_frames(o, o->knob[K_VI_PAGES] * o->ncpus,
+			       "pages x cpus", err, len);
+}
+
+static int vi_task(struct shd_cpu *cpu, void *arg)
+{
+	struct vi *w = arg;
+	unsigned id = shd_cpu_id(cpu);
+	uint64_t len = w->pages * w->page, v = 0;
+	uint64_t buf = SHD_KERNEL_BASE + (2ull << 30) + id * (len + w->page);
+	int err = shd_vmap(cpu, buf, len);
+
+	for (uint64_t r = 0; !err && r < w->rounds; r++) {
+		uint64_t out = (r + 1) << 40 | (uint64_t)id << 32;
+		uint64_t in = out | 1ull << 63;
+
+		for (uint64_t k = 0; !err && k < w->words; k++)
+			err = shd_store(cpu, buf + 64 * k, out | k);
+		if (!err)
+			err = shd_flush_kernel_vmap_range(cpu, buf, len);
+		for (uint64_t k = 0; !err && k < w->words; k++) {
+			if (!(err = shd_dma_read(cpu, buf + 64 * k, &v)) &&
+			    v != (out | k))
+				wl_note_first(&w->failures, w->note, sizeof(w->note),
+					      "the device read %#" PRIx64 " from "
+					      "cpu %u's buffer, which holds %#"
+					      PRIx64, v, id, out | k);
+		}
+		for (uint64_t k = 0; !err && k < w->words; k++)
+			err = shd_dma_write(cpu, buf + 64 * k, in | k);
+		if (!err)
+			err = shd_invalidate_kernel_vmap_range(cpu, buf, len);
+		for (uint64_t k = 0; !err && k < w->words; k++) {
+			if (!(err = shd_load(cpu, buf + 64 * k, &v)) && v != (in | k))
+				wl_note_first(&w->failures, w->note, sizeof(w->note),
+					      "cpu %u read %#" PRIx64 " from its "
+					      "buffer after the device wrote %#"
+					      PRIx64, id, v, in | k);
+		}
+	}
+	if (!err)
+		err = shd_vunmap(cpu, buf, len);
+	return err;
+}
+
+int wl_vmapio(struct shd_machine *m, const struct cli_opts *o,
+	      struct wl_result *res)
+{
+	struct vi w = { 0 };
+	unsigned n = shd_machine_ncpus(m);
+	int err;
+
+	w.page = 1ull << shd_machine_config(m)->page_shift;
+	w.pages = o->knob[K_VI_PAGES];
+	w.words = w.pages * w.page / 64;
+	w.rounds = (o->ops + n * w.pages - 1) / (n * w.pages);
+	err = wl_run_timed(m, n, vi_task, &w, res);
+	res->ops = w.rounds * n * w.pages;
+	res->check_failures = w.failures;
+	snprintf(res->note, sizeof(res->note), "%s", w.note);
+	return err;
+}

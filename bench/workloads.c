@@ -935,8 +935,12 @@ static int wl_tlb_flush3(struct shd_machine *m, const struct cli_opts *o,
 
 #define RND_MMS 3
 #define RND_WINDOW 64			/* pages per mm, shared by all CPUs */
-#define RND_KSLOT 4			/* vmap pages per CPU */
-#define RND_FILE2 2			/* pages of file2 */
+#define RND_KSLOT 4			/* vmap pages per CPU; the last is an
+					 * I/O buffer only its CPU reads */
+#define RND_FILE2 4			/* pages of file2 */
+#define RND_F2_OFF 2048			/* where in a page file2's traffic goes:
+					 * sets the window's hot lines (the
+					 * first 4 of a page) do not evict */
 
 struct rnd {
 	struct shd_mm *mm[RND_MMS];
@@ -947,6 +951,7 @@ struct rnd {
 	uint64_t ops;			/* in all; CPU i does its share */
 	uint64_t seed;
 	unsigned ncpus;
+	uint64_t revisit[SHD_MAX_CPUS];	/* file2 page + 1 a CPU left marked */
 	uint64_t unexpected;		/* library errors the mix should not get */
 	char note[160];
 };
@@ -995,30 +1000,83 @@ static int rnd_fork(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 	return err;
 }
 
+/* A program maps page PG of file2 at its slot, reads the 32 words the
+ * kernel writes (caching their 4 lines at the mapping's colour) and runs
+ * the one at OFF. */
+static int rnd_slot_read(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
+			 uint64_t pg, uint64_t off)
+{
+	uint64_t uva = 0x50000000ull + ((uint64_t)shd_cpu_id(cpu) * 8 + pg) * r->page;
+	uint64_t v;
+	int err = shd_mmap_file(cpu, cur, uva, r->page, SHD_PROT_READ |
+				SHD_PROT_EXEC, SHD_MAP_SHARED, r->file2, pg);
+
+	for (uint64_t w = 0; !err && w < 32; w++)
+		err = shd_load(cpu, uva + RND_F2_OFF + 8 * w, &v);
+	if (!err)
+		err = shd_fetch(cpu, uva + off, &v);
+	shd_munmap(cpu, cur, uva, r->page);
+	return err;
+}
+
 /*
- * A program maps a page of the seldom-mapped file2 at its own address,
- * reads it, unmaps it; write(2) changes the page (nobody maps the file:
- * flush_dcache_page defers to the next mapping); it maps and reads the page
- * again, which must show the write (update_mmu_cache runs the deferred
- * flush on the CPU that wrote).
+ * The seldom-mapped file2, through a slot of the program's own.  Either
+ * it maps a page, reads and runs it, unmaps it, and write(2)s it: nobody
+ * maps the file, so flush_dcache_page defers to the next mapping (sparc64;
+ * arm64 clears PG_dcache_clean), and the program may map it again at once
+ * (update_mmu_cache then runs the deferred flush on the CPU that wrote;
+ * set_pte_at syncs the I-cache) or leave the page marked for whoever maps
+ * it next, perhaps after another CPU wrote it too.  Or a debugger sets
+ * breakpoints in the program's text (a private mapping it cannot write):
+ * the first poke copies the page, the second lands in the copy; the
+ * program runs the word after each (copy_to_user_page invalidates the
+ * I-cache).
  */
 static int rnd_remap_poke(struct shd_cpu *cpu, struct rnd *r,
 			  struct shd_mm *cur, uint64_t *s, uint64_t i)
 {
-	uint64_t pg = rng_below(s, RND_FILE2), off = 8 * rng_below(s, 32), v;
-	uint64_t uva = 0x50000000ull + (uint64_t)shd_cpu_id(cpu) * 8 * r->page;
+	uint64_t pg = rng_below(s, RND_FILE2), v;
+	uint64_t off = RND_F2_OFF + 8 * rng_below(s, 32);
+	uint64_t uva = 0x50000000ull + ((uint64_t)shd_cpu_id(cpu) * 8 + pg) * r->page;
+	uint64_t *revisit = &r->revisit[shd_cpu_id(cpu)];
 	int err = 0;
 
-	for (int round = 0; round < 2 && !err; round++) {
-		if ((err = shd_mmap_file(cpu, cur, uva, r->page, SHD_PROT_READ,
-					 SHD_MAP_SHARED, r->file2, pg)))
-			return err;
-		err = shd_load(cpu, uva + off, &v);
-		shd_munmap(cpu, cur, uva, r->page);
-		if (!err && round == 0)
-			err = shd_file_write(cpu, r->file2, pg * r->page + off, i);
+	/* Back to a page this CPU wrote and left marked: its lines of the
+	 * page must have been flushed, whoever took the mark over since. */
+	if (*revisit) {
+		pg = *revisit - 1;
+		*revisit = 0;
+		return rnd_slot_read(cpu, r, cur, pg, off);
 	}
-	return err;
+	switch (rng_below(s, 4)) {
+	case 0:
+		if ((err = shd_mmap_file(cpu, cur, uva, r->page, SHD_PROT_READ |
+					 SHD_PROT_EXEC, SHD_MAP_PRIVATE, r->file2, pg)))
+			return err;
+		err = shd_fetch(cpu, uva + off, &v);
+		for (int k = 0; k < 2 && !err; k++) {
+			err = shd_ptrace_poke(cpu, cur, uva + off, i << 1 | (unsigned)k);
+			if (!err)
+				err = shd_fetch(cpu, uva + off, &v);
+		}
+		shd_munmap(cpu, cur, uva, r->page);
+		return err;
+	case 1:
+	case 2:
+		err = rnd_slot_read(cpu, r, cur, pg, off);
+		if (!err)
+			err = shd_file_write(cpu, r->file2, pg * r->page + off, i);
+		if (!err)
+			*revisit = pg + 1;
+		return err;
+	default:
+		err = rnd_slot_read(cpu, r, cur, pg, off);
+		if (!err)
+			err = shd_file_write(cpu, r->file2, pg * r->page + off, i);
+		if (!err)
+			err = rnd_slot_read(cpu, r, cur, pg, off);
+		return err;
+	}
 }
 
 /*
@@ -1085,7 +1143,7 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 			} else {
 				what = "kernel load";
 				err = shd_load(cpu, kslot(r, (unsigned)rng_below(&s, r->ncpus)) +
-					       rng_below(&s, RND_KSLOT) * page, &v);
+					       rng_below(&s, RND_KSLOT - 1) * page, &v);
 			}
 			goto check;
 		}
@@ -1116,7 +1174,7 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 					    prots[rng_below(&s, 5)],
 					    rng_below(&s, 2) ? SHD_MAP_SHARED :
 					    SHD_MAP_PRIVATE, r->file, pg);
-		} else if (dice < 670) {
+		} else if (dice < 680) {
 			what = "remap poke";
 			err = rnd_remap_poke(cpu, r, cur, &s, i);
 		} else if (dice < 720) {
@@ -1142,20 +1200,25 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 			lazy = true;
 		} else if (dice < 895) {
 			/* The kernel's write(2)/read(2) of a file page. */
-			struct shd_file *f = rng_below(&s, 3) ? r->file : r->file2;
+			struct shd_file *f = rng_below(&s, 2) ? r->file : r->file2;
 			uint64_t fp = f == r->file ? pg : pg % RND_FILE2;
-			uint64_t off = fp * page + 8 * rng_below(&s, 32);
+			uint64_t off = fp * page + 8 * rng_below(&s, 32) +
+				       (f == r->file2 ? RND_F2_OFF : 0);
 			uint64_t uva = base + pg * page + (off & (page - 1));
 
 			switch (rng_below(&s, 4)) {
 			case 3:
-				/* A tracer pokes the current mm (ptrace) and
-				 * the tracee reads it on this CPU. */
+				/* A tracer pokes the current mm (ptrace: a
+				 * breakpoint, where the program may execute)
+				 * and the tracee reads and runs it here. */
 				what = "ptrace poke";
 				shd_load(cpu, uva, &v);
+				shd_fetch(cpu, uva, &v);
 				err = shd_ptrace_poke(cpu, cur, uva, i);
 				if (!err)
 					err = shd_load(cpu, uva, &v);
+				if (!err)
+					err = shd_fetch(cpu, uva, &v);
 				break;
 			case 0:
 				what = "file write";
@@ -1196,10 +1259,56 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 			err = kmapped ? shd_vunmap(cpu, kslot(r, id), RND_KSLOT * page)
 				      : shd_vmap(cpu, kslot(r, id), RND_KSLOT * page);
 			kmapped = !kmapped;
+		} else if (dice < 950 && kmapped) {
+			/* A module load: new code in this CPU's vmap slot,
+			 * flush_icache_range, run it (it ran before). */
+			uint64_t kva = kslot(r, id) + rng_below(&s, RND_KSLOT) * page +
+				       8 * rng_below(&s, 32);
+
+			what = "module load";
+			err = shd_fetch(cpu, kva, &v);
+			if (!err)
+				err = shd_store(cpu, kva, i);
+			if (!err)
+				err = shd_flush_icache_range(cpu, kva & ~(page - 1),
+							     (kva & ~(page - 1)) + page);
+			if (!err)
+				err = shd_fetch(cpu, kva, &v);
+		} else if (dice < 955 && kmapped) {
+			/* A driver's I/O through its vmap'd buffer: the device
+			 * writes memory (DMA), the driver invalidates its alias
+			 * and reads (and the other way: it writes, flushes the
+			 * alias, the device reads). */
+			uint64_t kva = kslot(r, id) + (RND_KSLOT - 1) * page +
+				       8 * rng_below(&s, 32);
+
+			what = "vmap I/O";
+			err = shd_load(cpu, kva, &v);
+			if (!err)
+				err = shd_dma_write(cpu, kva, i);
+			if (!err)
+				err = shd_invalidate_kernel_vmap_range(cpu, kva, 8);
+			if (!err)
+				err = shd_load(cpu, kva, &v);
+			if (!err)
+				err = shd_store(cpu, kva, ~i);
+			if (!err)
+				err = shd_flush_kernel_vmap_range(cpu, kva, 8);
+			if (!err)
+				err = shd_dma_read(cpu, kva, &v);
+			if (!err && v != ~i)
+				wl_note_first(&r->unexpected, r->note, sizeof(r->note),
+					      "vmap I/O: the device read %#" PRIx64
+					      " where cpu %u wrote %#" PRIx64, v, id, ~i);
 		} else if (dice < 980) {
+			/* Kernel code runs other CPUs' modules too. */
+			uint64_t kva = kslot(r, (unsigned)rng_below(&s, r->ncpus)) +
+				       rng_below(&s, RND_KSLOT - 1) * page +
+				       8 * rng_below(&s, 32);
+
 			what = "kernel load";
-			err = shd_load(cpu, kslot(r, (unsigned)rng_below(&s, r->ncpus)) +
-				       rng_below(&s, RND_KSLOT) * page, &v);
+			err = rng_below(&s, 4) ? shd_load(cpu, kva, &v) :
+			      shd_fetch(cpu, kva, &v);
 		} else {
 			what = "kernel store";
 			if (kmapped)
@@ -1309,6 +1418,13 @@ static const struct workload workloads[] = {
 	{ "ptrace", "a tracer pokes words into its tracee on the same CPU "
 	  "(copy_to_user_page); the tracee reads and runs them", 4096, 1,
 	  wl_ptrace, wl_ptrace_knobs, NULL },
+	{ "modload", "CPU 0 loads a module (vmap, write code, "
+	  "flush_icache_range), every CPU runs it, CPU 0 unloads it", 1024, 1,
+	  wl_modload, wl_modload_knobs, wl_modload_check },
+	{ "vmapio", "each CPU does I/O through a vmap'd buffer: write, "
+	  "flush_kernel_vmap_range, DMA out; DMA in, "
+	  "invalidate_kernel_vmap_range, read", 4096, 1, wl_vmapio,
+	  wl_vmapio_knobs, wl_vmapio_check },
 	{ "random", "random map (anonymous, file private/shared)/unmap/protect/"
 	  "madvise/access/fork/reclaim/file write and read/ptrace/switch/lazy/"
 	  "flush/vmap on all CPUs over 3 shared mms (the check mix)", 200000, 1,
@@ -1479,8 +1595,7 @@ int wl_execute(const struct workload *w, const struct cli_opts *o,
 	/* A fault that cannot fire under this policy would pass vacuously. */
 	for (int f = 0; f < SHD_FAULT__COUNT; f++)
 		if (((cfg.faults >> f) & 1) &&
-		    (err = shd_fault_applies(&cfg.policy, cfg.arch.alias_dcache,
-					     cfg.arch.deferred_dcache,
+		    (err = shd_fault_applies(&cfg.policy, &cfg.arch,
 					     (enum shd_fault)f)))
 			goto fail;
 	if ((err = shd_machine_create(&cfg, &m)))

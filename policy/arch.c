@@ -13,11 +13,28 @@
  * 64-byte lines: a 16 KiB way, so 4 colours at 4 KiB pages and 2 at sparc64's
  * 8 KiB), coherent across CPUs, aliasing within one; flush_dcache_page
  * deferred with PG_arch_1 and the dirtying CPU.
+ * arm64: PIPT coherent D-cache, I-cache that does not snoop (no DIC): the
+ * kernel cleans D and invalidates I when it maps a page executable whose
+ * PG_dcache_clean is clear, when ptrace pokes an executable mapping and in
+ * flush_icache_range().
+ * hypersparc: a sun4m HyperSparc: its virtually indexed cache is flushed by
+ * virtual address through the MMU, so flush_cache_* must run while the
+ * translation still exists (cachetlb.rst's "cache flush first" rule), on
+ * every CPU of the mm (cross-calls); DMA does not snoop it.  Modelled
+ * write-through, like sparc64's D-cache, and without a deferred
+ * flush_dcache_page (sun4m flushes at once).
  */
 static const struct shd_arch arches[] = {
 	{ "x86", .alias_dcache = false },
 	{ "sparc64", .alias_dcache = true, .dcache_sets = 256, .dcache_ways = 4,
-	  .line = 64, .deferred_dcache = true },
+	  .line = 64, .deferred_dcache = true, .colour_kmap = true },
+	/* A Neoverse-N1-like 64 KiB 4-way PIPT I-cache, CTR_EL0.DIC = 0 */
+	{ "arm64", .line = 64, .icache_nosnoop = true, .icache_sets = 256,
+	  .icache_ways = 4 },
+	/* A 64 KiB direct-mapped, 32-byte-line cache (16 colours at 4 KiB) */
+	{ "hypersparc", .alias_dcache = true, .dcache_sets = 2048,
+	  .dcache_ways = 1, .line = 32, .flush_needs_mapping = true,
+	  .dma_noncoherent = true },
 };
 
 #define NARCHES (sizeof(arches) / sizeof(arches[0]))
@@ -27,23 +44,65 @@ static const struct shd_named arch_names[] = {
 	  "interface is a no-op (the default)" },
 	{ "sparc64", "write-through VIPT D-cache, 64 KiB 4-way (4 colours at "
 	  "4 KiB pages): aliases within a CPU; flush_dcache_page deferred to "
-	  "update_mmu_cache on the dirtying CPU" },
+	  "update_mmu_cache on the dirtying CPU; ',colour=off': page clears "
+	  "and copies through the linear map, then a flush" },
+	{ "arm64", "PIPT coherent D-cache, 64 KiB 4-way I-cache that does not "
+	  "snoop stores: set_pte_at of an executable page, ptrace pokes and "
+	  "flush_icache_range invalidate it on every CPU" },
+	{ "hypersparc", "VIPT D-cache, 64 KiB direct-mapped (16 colours): "
+	  "flush_cache_* need the translation (cache flush, then PTE change, "
+	  "then TLB flush: checked), cross-called to the mm's CPUs; DMA does "
+	  "not snoop (invalidate_kernel_vmap_range after I/O)" },
 };
 _Static_assert(sizeof(arch_names) / sizeof(arch_names[0]) == NARCHES,
 	       "one description per profile");
 
+static int arch_option(struct shd_arch *a, const char *opt, size_t len)
+{
+	if (len == 10 && !strncmp(opt, "colour=off", len) && a->alias_dcache) {
+		a->colour_kmap = false;
+		return 0;
+	}
+	if (len == 9 && !strncmp(opt, "colour=on", len) && a->alias_dcache) {
+		a->colour_kmap = true;
+		return 0;
+	}
+	return shd__fail(-EINVAL, "architecture %s has no option '%.*s' "
+			 "(%s)", a->name, (int)len, opt, a->alias_dcache ?
+			 "colour=on|off is the one option" :
+			 "it takes no options");
+}
+
 int shd_arch_preset(const char *name, struct shd_arch *out)
 {
+	const char *comma;
+	size_t len;
+
 	if (!out)
 		return shd__fail(-EINVAL, "shd_arch_preset: no profile to fill");
-	for (size_t i = 0; name && i < NARCHES; i++) {
-		if (strcmp(name, arches[i].name) == 0) {
-			*out = arches[i];
-			return 0;
+	if (!name)
+		return shd__fail(-ENOENT, "unknown architecture '(null)'");
+	comma = strchr(name, ',');
+	len = comma ? (size_t)(comma - name) : strlen(name);
+	for (size_t i = 0; i < NARCHES; i++) {
+		if (strlen(arches[i].name) != len ||
+		    strncmp(name, arches[i].name, len))
+			continue;
+		struct shd_arch a = arches[i];
+
+		for (const char *o = comma; o; o = strchr(o + 1, ',')) {
+			const char *end = strchr(o + 1, ',');
+			int err = arch_option(&a, o + 1, end ? (size_t)(end - o - 1)
+					      : strlen(o + 1));
+
+			if (err)
+				return err;
 		}
+		*out = a;
+		return 0;
 	}
-	return shd__fail(-ENOENT, "unknown architecture '%s' (see 'shootdown "
-			 "list')", name ? name : "(null)");
+	return shd__fail(-ENOENT, "unknown architecture '%.*s' (see "
+			 "'shootdown list')", (int)len, name);
 }
 
 const struct shd_named *shd_arch_presets(size_t *count)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <shootdown/arch.h>
 #include <shootdown/error.h>
 #include <shootdown/policy.h>
 #include "../runtime/errors.h"
@@ -79,6 +80,25 @@ static const struct shd_named faults[SHD_FAULT__COUNT] = {
 	[SHD_FAULT_SKIP_PTRACE_FLUSH] = { "skip_ptrace_flush",
 		"copy_to_user_page (a ptrace poke) leaves the tracer's D-cache "
 		"lines of the page unflushed" },
+	[SHD_FAULT_ARCH1_OVERWRITTEN] = { "arch1_overwritten",
+		"flush_dcache_page takes over a page marked dirty by another CPU "
+		"without flushing it there first (sparc64)" },
+	[SHD_FAULT_ARCH1_NOT_CLEARED] = { "arch1_not_cleared",
+		"flush_dcache_page leaves PG_dcache_clean set, so mapping the "
+		"page executable skips the I-cache sync (arm64)" },
+	[SHD_FAULT_SKIP_PTRACE_ICACHE] = { "skip_ptrace_icache",
+		"copy_to_user_page into an executable mapping does not "
+		"invalidate the I-cache (arm64)" },
+	[SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE] = { "skip_flush_icache_range",
+		"flush_icache_range does nothing: code the kernel wrote is "
+		"fetched from stale I-cache lines (arm64)" },
+	[SHD_FAULT_TLB_BEFORE_CACHE] = { "tlb_before_cache",
+		"the mm changes PTEs and flushes the TLB before flushing the "
+		"cache, whose flush needs the translation (hypersparc)" },
+	[SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE] = {
+		"skip_kernel_vmap_invalidate",
+		"invalidate_kernel_vmap_range does nothing: a read through the "
+		"vmap alias after DMA sees stale lines (hypersparc)" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -216,12 +236,12 @@ const struct shd_named *shd_faults(size_t *count)
 	return faults;
 }
 
-int shd_fault_applies(const struct shd_policy *p, bool alias, bool deferred,
+int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 		      enum shd_fault f)
 {
-	if (!p || (unsigned)f >= SHD_FAULT__COUNT)
-		return shd__fail(-EINVAL, "shd_fault_applies: policy and a fault "
-				 "needed");
+	if (!p || !a || (unsigned)f >= SHD_FAULT__COUNT)
+		return shd__fail(-EINVAL, "shd_fault_applies: policy, architecture "
+				 "and a fault needed");
 	if (f == SHD_FAULT_ASYNC_EARLY_FREE && !p->async)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs async=on (e.g. --policy latr)",
@@ -230,15 +250,37 @@ int shd_fault_applies(const struct shd_policy *p, bool alias, bool deferred,
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs batch=x86 or arm64 (e.g. --policy "
 				 "linux)", faults[f].name, p->name);
-	if ((f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE ||
-	     f == SHD_FAULT_SKIP_PTRACE_FLUSH) && !alias)
-		return shd__fail(-EINVAL, "fault %s cannot happen on a coherent "
-				 "D-cache: it needs an aliasing one (e.g. --arch "
-				 "sparc64)", faults[f].name);
-	if (f == SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU && !(alias && deferred))
-		return shd__fail(-EINVAL, "fault %s needs a D-cache that defers "
-				 "flush_dcache_page (e.g. --arch sparc64)",
-				 faults[f].name);
+	if (f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE && !a->alias_dcache &&
+	    !a->icache_nosnoop)
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs an aliasing D-cache or an I-cache that does "
+				 "not snoop (e.g. --arch sparc64 or arm64)",
+				 faults[f].name, a->name);
+	if (f == SHD_FAULT_SKIP_PTRACE_FLUSH && !a->alias_dcache)
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs an aliasing D-cache (e.g. --arch sparc64)",
+				 faults[f].name, a->name);
+	if ((f == SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU ||
+	     f == SHD_FAULT_ARCH1_OVERWRITTEN) &&
+	    !(a->alias_dcache && a->deferred_dcache))
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs a D-cache that defers flush_dcache_page "
+				 "(e.g. --arch sparc64)", faults[f].name, a->name);
+	if ((f == SHD_FAULT_ARCH1_NOT_CLEARED ||
+	     f == SHD_FAULT_SKIP_PTRACE_ICACHE ||
+	     f == SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE) && !a->icache_nosnoop)
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs an I-cache that does not snoop (e.g. "
+				 "--arch arm64)", faults[f].name, a->name);
+	if (f == SHD_FAULT_TLB_BEFORE_CACHE && !a->flush_needs_mapping)
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs a cache whose flush needs the translation "
+				 "(e.g. --arch hypersparc)", faults[f].name, a->name);
+	if (f == SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE &&
+	    !(a->alias_dcache && a->dma_noncoherent))
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs a D-cache that DMA does not snoop (e.g. "
+				 "--arch hypersparc)", faults[f].name, a->name);
 	return 0;
 }
 

@@ -31,6 +31,17 @@
 
 #define STRIPES 256
 
+#define ILOG 4096u
+
+struct shd_ilog {
+	uint64_t head __attribute__((aligned(SHD_CL)));	/* next slot */
+	struct {
+		uint64_t seq;		/* position + 1 once written */
+		uint64_t pfn;
+	} slot[ILOG];
+};
+
+
 struct shd_dcache {
 	pthread_mutex_t lock;
 	uint64_t *tag;		/* physical line + 1; 0: invalid */
@@ -49,6 +60,8 @@ int shd__cache_machine_init(struct shd_machine *m)
 	const struct shd_arch *a = &m->cfg.arch;
 	struct shd_cache_machine *c;
 
+	if (a->icache_nosnoop && !(m->ilog = calloc(1, sizeof(*m->ilog))))
+		return -ENOMEM;
 	if (!a->alias_dcache)
 		return 0;
 	c = calloc(1, sizeof(*c));
@@ -70,6 +83,8 @@ int shd__cache_machine_init(struct shd_machine *m)
 
 void shd__cache_machine_free(struct shd_machine *m)
 {
+	free(m->ilog);
+	m->ilog = NULL;
 	if (!m->cache)
 		return;
 	for (unsigned i = 0; i < STRIPES; i++)
@@ -176,16 +191,28 @@ static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	v.cpu = cpu->id;
 	v.mm_id = cpu->loaded_mm ? cpu->loaded_mm->id : 0;
 	v.addr = va;
-	v.interface = "flush_dcache_page";
 	v.seed = m->cfg.seed;
-	snprintf(v.text, sizeof(v.text),
-		 "stale data: cpu %u read 0x%" PRIx64 " at va 0x%" PRIx64
-		 " (pa 0x%" PRIx64 ", colour %u) from its D-cache; memory holds "
-		 "0x%" PRIx64 ", stored through colour %u on cpu %u: a "
-		 "flush_dcache_page was missed or ran on another CPU, seed %"
-		 PRIu64, cpu->id, got, va, pa, shd__cache_colour(m, va), want,
-		 shd_load_relaxed(&fr->store_colour),
-		 shd_load_relaxed(&fr->store_cpu), v.seed);
+	if (shd_load_relaxed(&fr->store_cpu) == SHD_STORE_DEVICE) {
+		v.interface = "invalidate_kernel_vmap_range";
+		snprintf(v.text, sizeof(v.text),
+			 "stale data: cpu %u read 0x%" PRIx64 " at va 0x%" PRIx64
+			 " (pa 0x%" PRIx64 ", colour %u) from its D-cache; memory "
+			 "holds 0x%" PRIx64 ", written by a device (DMA, not "
+			 "snooped): an invalidate_kernel_vmap_range was missed, "
+			 "seed %" PRIu64, cpu->id, got, va, pa,
+			 shd__cache_colour(m, va), want, v.seed);
+	} else {
+		v.interface = "flush_dcache_page";
+		snprintf(v.text, sizeof(v.text),
+			 "stale data: cpu %u read 0x%" PRIx64 " at va 0x%" PRIx64
+			 " (pa 0x%" PRIx64 ", colour %u) from its D-cache; memory "
+			 "holds 0x%" PRIx64 ", stored through colour %u on cpu "
+			 "%u: a flush_dcache_page was missed or ran on another "
+			 "CPU, seed %" PRIu64, cpu->id, got, va, pa,
+			 shd__cache_colour(m, va), want,
+			 shd_load_relaxed(&fr->store_colour),
+			 shd_load_relaxed(&fr->store_cpu), v.seed);
+	}
 	cpu->cnt.s.violations++;
 	shd__report(m, &v);
 }
@@ -254,6 +281,36 @@ void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	pthread_mutex_unlock(st);
 }
 
+void shd__dcache_device_store(struct shd_machine *m, uint64_t pa, uint64_t val)
+{
+	struct shd_cache_machine *c = m->cache;
+	struct shd_frame *fr = &m->frames[pa >> m->page_shift];
+	pthread_mutex_t *st;
+
+	if (m->ilog)
+		shd__ikernel_write_begin(m, pa >> m->page_shift);
+	if (!c) {
+		__atomic_store_n(mem_word(m, pa), val, __ATOMIC_RELAXED);
+		if (m->ilog)
+			shd__ikernel_write_end(m, pa >> m->page_shift);
+		return;
+	}
+	st = stripe_of(c, pa >> c->line_shift);
+	pthread_mutex_lock(st);
+	__atomic_store_n(mem_word(m, pa), val, __ATOMIC_RELAXED);
+	if (!m->cfg.arch.dma_noncoherent) {	/* the bus snoops */
+		for (unsigned k = 0; k < m->ncpus; k++) {
+			struct shd_dcache *o = m->cpus[k]->dcache;
+
+			pthread_mutex_lock(&o->lock);
+			invalidate_line(m, o, pa);
+			pthread_mutex_unlock(&o->lock);
+		}
+	}
+	shd_store_relaxed(&fr->store_cpu, SHD_STORE_DEVICE);
+	pthread_mutex_unlock(st);
+}
+
 void shd__mem_access(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 		     bool write, uint64_t *val)
 {
@@ -302,12 +359,104 @@ unsigned shd__dcache_flush_page(struct shd_cpu *cpu, uint64_t pfn)
 	return n;
 }
 
+unsigned shd__dcache_flush_va_page(struct shd_cpu *cpu, uint64_t va,
+				   uint64_t pfn)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_cache_machine *c = m->cache;
+	struct shd_dcache *d = cpu->dcache;
+	uint64_t pline = pfn << (m->page_shift - c->line_shift);
+	unsigned lines = (unsigned)(m->page_size >> c->line_shift), n = 0;
+
+	va &= ~(m->page_size - 1);
+	pthread_mutex_lock(&d->lock);
+	for (unsigned l = 0; l < lines; l++) {
+		int i = find(c, d, set_of(c, va + ((uint64_t)l << c->line_shift)),
+			     pline + l);
+
+		if (i >= 0) {
+			d->tag[i] = 0;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	cpu->cnt.s.dcache_lines_invalidated += n;
+	return n;
+}
+
+unsigned shd__dcache_flush_all(struct shd_cpu *cpu)
+{
+	struct shd_cache_machine *c = cpu->m->cache;
+	struct shd_dcache *d = cpu->dcache;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < (size_t)c->sets * c->ways; i++) {
+		if (d->tag[i]) {
+			d->tag[i] = 0;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	cpu->cnt.s.dcache_lines_invalidated += n;
+	return n;
+}
+
 void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn)
 {
 	if (!m->cache)
 		return;
 	for (unsigned k = 0; k < m->ncpus; k++)
 		drop_page(m, m->cpus[k]->dcache, pfn);
+}
+
+/*
+ * clear_user_page() / copy_user_page(): the kernel writes a fresh frame for
+ * user address UVA.  With colour_kmap (sparc64) it writes through a kernel
+ * address of UVA's colour: the stores update this CPU's lines at that
+ * colour (here: drop them, the same to every later load) and invalidate
+ * the page on every other CPU, as any store does; the lines this CPU holds
+ * at other colours are left alone, the user never uses them, and no flush
+ * is needed.  Without it the kernel writes through the linear map and then
+ * flushes the page (flush_dcache_page()).  The frame is not yet mapped, so
+ * no load can race these writes.
+ */
+void shd__user_page_fill(struct shd_cpu *cpu, uint64_t dst, uint64_t src,
+			 uint64_t uva)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t *d = (uint64_t *)(m->mem + (dst << m->page_shift));
+	const uint64_t *sp = src == UINT64_MAX ? NULL :
+			     (const uint64_t *)(m->mem + (src << m->page_shift));
+
+	if (m->ilog)
+		shd__ikernel_write_begin(m, dst);
+	/* Relaxed atomics: a CPU using a stale translation (a bug the oracle
+	 * reports) may touch these frames concurrently. */
+	for (uint64_t w = 0; w < m->page_size / 8; w++)
+		__atomic_store_n(&d[w], sp ? __atomic_load_n(&sp[w], __ATOMIC_RELAXED)
+				 : 0, __ATOMIC_RELAXED);
+	if (m->ilog)
+		shd__ikernel_write_end(m, dst);
+	if (!m->cache)
+		return;
+	for (unsigned k = 0; k < m->ncpus; k++)
+		if (k != cpu->id)
+			drop_page(m, m->cpus[k]->dcache, dst);
+	if (m->cfg.arch.colour_kmap) {
+		/* the stores' own lines: updated, here dropped (not counted as
+		 * a flush: none happened) */
+		uint64_t before = cpu->cnt.s.dcache_lines_invalidated;
+
+		shd__dcache_flush_va_page(cpu, uva, dst);
+		cpu->cnt.s.dcache_lines_invalidated = before;
+		cpu->cnt.s.dcache_flushes_avoided++;
+	} else {
+		shd__dcache_flush_page(cpu, dst);
+		cpu->cnt.s.dcache_flushes++;
+	}
 }
 
 /* ---- flush_dcache_page() and its deferral (sparc64) ---- */
@@ -336,6 +485,13 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
 	uint32_t cur;
 	int err;
 
+	if (m->ilog) {
+		/* arm64: the page is no longer known clean; the next
+		 * executable mapping syncs the I-cache (set_pte_at). */
+		if (!shd__fault(m, SHD_FAULT_ARCH1_NOT_CLEARED))
+			__atomic_store_n(&fr->arch1, 0, __ATOMIC_SEQ_CST);
+		return 0;
+	}
 	if (!m->cache)
 		return 0;	/* coherent: nothing to do, and nothing done */
 	if (m->cfg.arch.deferred_dcache && f && !shd__file_mapped(f)) {
@@ -350,6 +506,7 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
 			 * holds the folio lock here; two CPUs can race for
 			 * the mark in the model, so it is a CAS loop.) */
 			if ((cur & 0xffff) && (cur & 0xffff) != cpu->id + 1 &&
+			    !shd__fault(m, SHD_FAULT_ARCH1_OVERWRITTEN) &&
 			    (err = flush_on(cpu, (cur & 0xffff) - 1, pfn)))
 				return err;
 			if (shd_cas(&fr->arch1, &cur, (cpu->id + 1) |
@@ -385,4 +542,264 @@ int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn)
 	 * so a later mark never looks like this one again (no ABA). */
 	shd_cas(&fr->arch1, &cur, cur & 0xffff0000u);
 	return 0;
+}
+
+/* ---- non-snooping I-caches (arm64) ---- */
+
+/*
+ * Each CPU has a physically indexed I-cache filled from memory (the D-side
+ * is coherent, so memory is the point of unification) that no store
+ * touches.  Invalidation is arm64's `ic ivau`, broadcast in hardware
+ * without interrupting anyone: the model appends the page to a machine-wide
+ * log, and every CPU drops the logged pages from its own I-cache before its
+ * next fetch (the one rule: a cache is touched only by its CPU's thread).
+ * Completion is the append: after it, no CPU can fetch an older line.
+ * A CPU more than ILOG entries behind invalidates its whole I-cache.
+ *
+ * The oracle.  A fetch is stale when the line differs from memory.  That
+ * is the kernel's fault only if every write behind the difference was one
+ * the kernel must make visible to instruction fetch and the invalidation
+ * that does so had completed when the fetch began.  Kernel writes of a
+ * frame count themselves in iwriters while they run and in iseq when done
+ * (a writer that invalidates, as copy_to_user_page() does, finishes only
+ * after its invalidation).  The contract points credit isynced with the
+ * iseq they saw before invalidating: set_pte_at() of an executable PTE,
+ * copy_to_user_page() into an executable mapping, flush_icache_range().  A
+ * fetch is judged only when no kernel write ran across it, none finished
+ * uncredited before it, and no user store ever reached the frame (a
+ * program syncs its own instructions, which the model does not offer).
+ */
+struct shd_icache {
+	uint64_t *tag;		/* physical line + 1; 0: invalid */
+	uint8_t *data;		/* sets * ways * line */
+	uint8_t *victim;
+	uint64_t done;		/* log entries applied */
+	unsigned sets, ways, line_shift;
+};
+
+int shd__icache_init(struct shd_cpu *cpu)
+{
+	struct shd_machine *m = cpu->m;
+	const struct shd_arch *a = &m->cfg.arch;
+	struct shd_icache *ic;
+	size_t n;
+
+	if (!m->ilog)
+		return 0;
+	if (!(ic = calloc(1, sizeof(*ic))))
+		return -ENOMEM;
+	cpu->icache = ic;
+	ic->sets = a->icache_sets;
+	ic->ways = a->icache_ways;
+	ic->line_shift = (unsigned)__builtin_ctz(a->line);
+	n = (size_t)ic->sets * ic->ways;
+	ic->tag = calloc(n, sizeof(*ic->tag));
+	ic->data = malloc(n << ic->line_shift);
+	ic->victim = calloc(ic->sets, 1);
+	return ic->tag && ic->data && ic->victim ? 0 : -ENOMEM;
+}
+
+void shd__icache_free(struct shd_cpu *cpu)
+{
+	struct shd_icache *ic = cpu->icache;
+
+	if (!ic)
+		return;
+	free(ic->tag);
+	free(ic->data);
+	free(ic->victim);
+	free(ic);
+	cpu->icache = NULL;
+}
+
+static unsigned icache_drop_page(struct shd_cpu *cpu, uint64_t pfn)
+{
+	struct shd_icache *ic = cpu->icache;
+	uint64_t lo = (pfn << cpu->m->page_shift) >> ic->line_shift;
+	uint64_t hi = ((pfn + 1) << cpu->m->page_shift) >> ic->line_shift;
+	unsigned n = 0;
+
+	for (size_t i = 0; i < (size_t)ic->sets * ic->ways; i++) {
+		if (ic->tag[i] > lo && ic->tag[i] <= hi) {
+			ic->tag[i] = 0;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Apply the invalidations logged since this CPU last looked. */
+static void icache_catch_up(struct shd_cpu *cpu)
+{
+	struct shd_ilog *log = cpu->m->ilog;
+	struct shd_icache *ic = cpu->icache;
+	uint64_t head = shd_load_acquire(&log->head);
+
+	while (ic->done < head) {
+		uint64_t p = ic->done, seq, pfn;
+
+		if (head - p > ILOG)
+			goto overrun;
+		while ((seq = __atomic_load_n(&log->slot[p % ILOG].seq,
+					      __ATOMIC_SEQ_CST)) < p + 1)
+			caa_cpu_relax();	/* its writer is mid-append */
+		pfn = __atomic_load_n(&log->slot[p % ILOG].pfn, __ATOMIC_SEQ_CST);
+		if (seq > p + 1 || __atomic_load_n(&log->slot[p % ILOG].seq,
+						   __ATOMIC_SEQ_CST) != seq)
+			goto overrun;		/* overwritten: we fell behind */
+		cpu->cnt.s.icache_lines_invalidated += icache_drop_page(cpu, pfn);
+		ic->done = p + 1;
+	}
+	return;
+overrun:
+	for (size_t i = 0; i < (size_t)ic->sets * ic->ways; i++)
+		if (ic->tag[i]) {
+			ic->tag[i] = 0;
+			cpu->cnt.s.icache_lines_invalidated++;
+		}
+	ic->done = head;
+}
+
+static void report_stale_insn(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
+			      uint64_t got, uint64_t want)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_violation v;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = SHD_VIOLATION_STALE_INSN;
+	v.cpu = cpu->id;
+	v.mm_id = cpu->loaded_mm ? cpu->loaded_mm->id : 0;
+	v.addr = va;
+	v.interface = "flush_icache_range";
+	v.seed = m->cfg.seed;
+	snprintf(v.text, sizeof(v.text),
+		 "stale instruction: cpu %u fetched 0x%" PRIx64 " at va 0x%"
+		 PRIx64 " (pa 0x%" PRIx64 ") from its I-cache; memory holds "
+		 "0x%" PRIx64 ", written by the kernel and synced: an I-cache "
+		 "invalidation (set_pte_at, copy_to_user_page or "
+		 "flush_icache_range) was missed, seed %" PRIu64,
+		 cpu->id, got, va, pa, want, v.seed);
+	cpu->cnt.s.violations++;
+	shd__report(m, &v);
+}
+
+uint64_t shd__icache_fetch(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_icache *ic = cpu->icache;
+	struct shd_frame *fr = &m->frames[pa >> m->page_shift];
+	uint64_t pline = pa >> ic->line_shift, val, mem;
+	unsigned set = (unsigned)(pline & (ic->sets - 1));
+	uint32_t synced = __atomic_load_n(&fr->isynced, __ATOMIC_SEQ_CST);
+	uint32_t w1 = __atomic_load_n(&fr->iwriters, __ATOMIC_SEQ_CST);
+	uint32_t s1 = __atomic_load_n(&fr->iseq, __ATOMIC_SEQ_CST);
+	int i = -1;
+
+	icache_catch_up(cpu);
+	for (unsigned w = 0; w < ic->ways && i < 0; w++)
+		if (ic->tag[set * ic->ways + w] == pline + 1)
+			i = (int)(set * ic->ways + w);
+	if (i < 0) {
+		unsigned w = ic->victim[set];
+
+		ic->victim[set] = (uint8_t)((w + 1) % ic->ways);
+		i = (int)(set * ic->ways + w);
+		ic->tag[i] = pline + 1;
+		for (unsigned k = 0; k < (1u << ic->line_shift); k += 8) {
+			uint64_t x = __atomic_load_n((uint64_t *)(m->mem +
+				((pline << ic->line_shift) + k)), __ATOMIC_RELAXED);
+
+			memcpy(ic->data + ((size_t)i << ic->line_shift) + k, &x, 8);
+		}
+		cpu->cnt.s.icache_misses++;
+	}
+	memcpy(&val, ic->data + ((size_t)i << ic->line_shift) +
+	       (pa & ((1u << ic->line_shift) - 1)), 8);
+	mem = __atomic_load_n((uint64_t *)(m->mem + pa), __ATOMIC_SEQ_CST);
+	if (val != mem && m->cfg.oracle && !w1 && s1 == synced &&
+	    !__atomic_load_n(&fr->iuser, __ATOMIC_SEQ_CST) &&
+	    !__atomic_load_n(&fr->iwriters, __ATOMIC_SEQ_CST) &&
+	    __atomic_load_n(&fr->iseq, __ATOMIC_SEQ_CST) == s1)
+		report_stale_insn(cpu, va, pa, val, mem);
+	return val;
+}
+
+void shd__ikernel_write_begin(struct shd_machine *m, uint64_t pfn)
+{
+	__atomic_add_fetch(&m->frames[pfn].iwriters, 1, __ATOMIC_SEQ_CST);
+}
+
+void shd__ikernel_write_end(struct shd_machine *m, uint64_t pfn)
+{
+	__atomic_add_fetch(&m->frames[pfn].iseq, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&m->frames[pfn].iwriters, 1, __ATOMIC_SEQ_CST);
+}
+
+void shd__icache_invalidate(struct shd_cpu *cpu, uint64_t pfn)
+{
+	struct shd_ilog *log = cpu->m->ilog;
+	uint64_t p = __atomic_fetch_add(&log->head, 1, __ATOMIC_SEQ_CST);
+
+	/* A writer ILOG appends ahead would share the slot: wait our turn
+	 * (readers that fell that far behind flush everything anyway). */
+	for (uint64_t q; (q = __atomic_load_n(&log->slot[p % ILOG].seq,
+					      __ATOMIC_SEQ_CST)) + ILOG < p + 1 ||
+			 (q == 0 && p >= ILOG);)
+		caa_cpu_relax();
+	/* Readers check seq on both sides of reading pfn (a seqlock). */
+	__atomic_store_n(&log->slot[p % ILOG].seq, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&log->slot[p % ILOG].pfn, pfn, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&log->slot[p % ILOG].seq, p + 1, __ATOMIC_SEQ_CST);
+	cpu->cnt.s.icache_flushes++;
+}
+
+void shd__icache_credit(struct shd_machine *m, uint64_t pfn, uint32_t seq)
+{
+	struct shd_frame *fr = &m->frames[pfn];
+	uint32_t cur = __atomic_load_n(&fr->isynced, __ATOMIC_SEQ_CST);
+
+	while ((int32_t)(seq - cur) > 0 &&
+	       !__atomic_compare_exchange_n(&fr->isynced, &cur, seq, 0,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+}
+
+uint32_t shd__icache_seq(struct shd_machine *m, uint64_t pfn)
+{
+	return __atomic_load_n(&m->frames[pfn].iseq, __ATOMIC_SEQ_CST);
+}
+
+void shd__icache_sync_page(struct shd_cpu *cpu, uint64_t pfn)
+{
+	uint32_t s;
+
+	if (!cpu->m->ilog)
+		return;
+	s = shd__icache_seq(cpu->m, pfn);
+	shd__icache_invalidate(cpu, pfn);
+	shd__icache_credit(cpu->m, pfn, s);
+}
+
+/*
+ * __sync_icache_dcache(), from set_pte_at() of a user-executable PTE: if
+ * the page is not known clean (PG_dcache_clean, our arch1), clean D and
+ * invalidate I, then mark it.  The oracle counts the page synced either
+ * way: once an executable PTE is set, the kernel promises fetches see its
+ * own writes (flush_dcache_page() clears the mark when it writes).
+ */
+void shd__icache_set_pte_exec(struct shd_cpu *cpu, uint64_t pfn)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_frame *fr = &m->frames[pfn];
+	uint32_t s;
+
+	if (!m->ilog)
+		return;
+	s = shd__icache_seq(m, pfn);
+	if (!__atomic_load_n(&fr->arch1, __ATOMIC_SEQ_CST)) {
+		shd__icache_invalidate(cpu, pfn);
+		__atomic_store_n(&fr->arch1, 1, __ATOMIC_SEQ_CST);
+	}
+	shd__icache_credit(m, pfn, s);
 }

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <shootdown/cacheflush.h>
 #include "internal.h"
 
 struct shd_file {
@@ -186,10 +187,14 @@ static int kernel_access(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 	    (err = shd__flush_dcache_page(cpu, pfn, f)))
 		return err;
 	pa = (pfn << m->page_shift) + (off & (m->page_size - 1));
+	if (write && m->ilog)	/* the I-cache oracle: ends after the flush */
+		shd__ikernel_write_begin(m, pfn);
 	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
 	if (write && !shd__fault(m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
-		return shd__flush_dcache_page(cpu, pfn, f);
-	return 0;
+		err = shd__flush_dcache_page(cpu, pfn, f);
+	if (write && m->ilog)
+		shd__ikernel_write_end(m, pfn);
+	return err;
 }
 
 int shd_file_write(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
@@ -223,4 +228,20 @@ int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
 		return shd__fail(-ENOMEM, "flush_dcache_page: out of simulated "
 				 "memory");
 	return shd__flush_dcache_page(cpu, pfn, f);
+}
+
+int shd_flush_dcache_folio(struct shd_cpu *cpu, struct shd_file *f,
+			   uint64_t pgoff, uint64_t nr)
+{
+	int err = file_check(cpu, f, 0, "flush_dcache_folio");
+
+	if (err)
+		return err;
+	if (!nr || pgoff >= f->npages || nr > f->npages - pgoff)
+		return shd__fail(-EINVAL, "flush_dcache_folio: pages [%" PRIu64
+				 ", +%" PRIu64 ") are not inside the file (%"
+				 PRIu64 " pages)", pgoff, nr, f->npages);
+	for (uint64_t i = 0; !err && i < nr; i++)
+		err = shd_flush_dcache_page(cpu, f, pgoff + i);
+	return err;
 }

@@ -76,6 +76,11 @@ struct shd_frame {
 				 * reset) */
 	uint16_t store_colour;	/* the last store's colour and CPU (reports) */
 	uint16_t store_cpu;
+	/* The I-cache oracle (non-snooping I-caches only, cache.c): kernel
+	 * writes running (iwriters) and done (iseq); isynced, the newest iseq
+	 * an I-cache invalidation of the page has covered; iuser, set by a
+	 * user store (its I-cache upkeep is the program's business). */
+	uint32_t iwriters, iseq, isynced, iuser;
 };
 #define SHD_FRAME_PAGECACHE 1u	/* belongs to a file's page cache */
 #define SHD_FRAME_ZERO	2u	/* the shared zero page (never freed) */
@@ -245,6 +250,11 @@ struct shd_cpu {
 	unsigned next_asid;
 	struct shd_tlb dtlb, itlb;
 	struct shd_dcache *dcache;	/* NULL: coherent (not simulated) */
+	struct shd_icache *icache;	/* NULL: snooping (not simulated) */
+	/* hypersparc: the range this CPU's last flush_cache_* covered, which
+	 * the ordering oracle requires of each PTE it then changes */
+	struct shd_mm *cwin_mm;
+	uint64_t cwin_s, cwin_e;
 	bool split;
 	bool in_ipi;			/* running an IPI handler */
 	bool in_flush;			/* initiating a flush */
@@ -280,6 +290,7 @@ struct shd_machine {
 	struct shd_frame *frames;	/* struct page: one per frame */
 	uint64_t zero_pfn;		/* ZERO_PAGE(0): read faults of anon memory */
 	struct shd_cache_machine *cache;	/* NULL: coherent D-cache */
+	struct shd_ilog *ilog;		/* NULL: snooping I-cache */
 	pthread_mutex_t frame_lock;	/* protects free_pfns/nfree */
 	uint64_t *free_pfns;
 	uint64_t nfree;
@@ -348,6 +359,11 @@ void shd__cpu_kick(struct shd_cpu *target);
 int shd__check_cpu(struct shd_cpu *cpu, const char *what);
 /* ... and that MM is a user mm of CPU's machine. */
 int shd__check_user_mm(struct shd_cpu *cpu, struct shd_mm *mm, const char *what);
+/* Page-aligned, non-empty, inside user space / the vmap area: 0 or -EINVAL. */
+int shd__check_user_range(struct shd_machine *m, const char *what,
+			  uint64_t addr, uint64_t len);
+int shd__check_kernel_range(struct shd_machine *m, const char *what,
+			    uint64_t addr, uint64_t len);
 void shd__report(struct shd_machine *m, const struct shd_violation *v);
 void shd__hist_add(struct shd_counters *c, uint64_t ns);
 /* Wait for CSD's ack, taking our own IPIs meanwhile; -ETIMEDOUT. */
@@ -369,7 +385,6 @@ void shd__tlb_flush_everything(struct shd_tlb *t);
 uint64_t shd__frame_alloc(struct shd_machine *m);
 void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n);
 void shd__frame_zero(struct shd_machine *m, uint64_t pfn);
-void shd__frame_copy(struct shd_machine *m, uint64_t dst, uint64_t src);
 static inline void shd__frame_get(struct shd_machine *m, uint64_t pfn)
 {
 	shd_add_return(&m->frames[pfn].ref, 1);
@@ -479,9 +494,52 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
 			   struct shd_file *f);
 /* update_mmu_cache()'s half: a deferred flush of PFN, on its CPU. */
 int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn);
-/* Memory of PFN was just written behind the caches (clearing, copying,
- * device I/O): drop its lines on every CPU, as coherent DMA does. */
+/* Memory of PFN was just written behind the caches (device I/O): drop
+ * its lines on every CPU, as coherent DMA does. */
 void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn);
+/* clear_user_page() / copy_user_page() of frame DST (from SRC, or zeroes
+ * when SRC is UINT64_MAX) for user address UVA, on CPU (NULL: no CPU, the
+ * frame is not yet visible to any cache) */
+void shd__user_page_fill(struct shd_cpu *cpu, uint64_t dst, uint64_t src,
+			 uint64_t uva);
+
+/* A device's 8-byte DMA write at PA: memory, and on a bus that snoops,
+ * every CPU's lines of it. */
+void shd__dcache_device_store(struct shd_machine *m, uint64_t pa, uint64_t val);
+#define SHD_STORE_DEVICE 0xffffu	/* frame.store_cpu: the last store was DMA */
+/* Drop CPU's lines of frame PFN at the colour of virtual page VA (a
+ * flush by virtual address); how many. */
+unsigned shd__dcache_flush_va_page(struct shd_cpu *cpu, uint64_t va,
+				   uint64_t pfn);
+/* Drop every line of CPU's D-cache (a flush of the whole cache). */
+unsigned shd__dcache_flush_all(struct shd_cpu *cpu);
+/* mm.c, hypersparc: flush_cache_range() of MM's [S, E) vpns on every CPU
+ * of MM (all for the kernel's), while the translations exist; records
+ * the window the ordering oracle checks.  Under MM's lock. */
+int shd__cache_flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
+			      uint64_t s, uint64_t e);
+/* ... of every mapping of MM (flush_cache_mm). */
+int shd__cache_flush_mm(struct shd_cpu *cpu, struct shd_mm *mm);
+
+/* Non-snooping I-caches (m->ilog non-NULL). */
+int shd__icache_init(struct shd_cpu *cpu);
+void shd__icache_free(struct shd_cpu *cpu);
+uint64_t shd__icache_fetch(struct shd_cpu *cpu, uint64_t va, uint64_t pa);
+/* A kernel write of frame PFN begins / ends (the I-cache oracle must not
+ * judge fetches of it in between, nor count it synced). */
+void shd__ikernel_write_begin(struct shd_machine *m, uint64_t pfn);
+void shd__ikernel_write_end(struct shd_machine *m, uint64_t pfn);
+/* Clean D / invalidate I of PFN on every CPU (ic ivau, broadcast): each
+ * CPU drops its lines before its next fetch. */
+void shd__icache_invalidate(struct shd_cpu *cpu, uint64_t pfn);
+/* The oracle: kernel writes of PFN up to SEQ (shd__icache_seq()) are now
+ * visible to every fetch. */
+void shd__icache_credit(struct shd_machine *m, uint64_t pfn, uint32_t seq);
+uint32_t shd__icache_seq(struct shd_machine *m, uint64_t pfn);
+/* Both, for writes that finished before the call. */
+void shd__icache_sync_page(struct shd_cpu *cpu, uint64_t pfn);
+/* set_pte_at() of a user-executable PTE for PFN (__sync_icache_dcache). */
+void shd__icache_set_pte_exec(struct shd_cpu *cpu, uint64_t pfn);
 
 /* oracle.c */
 /*

@@ -143,6 +143,19 @@ static int check_config(const struct shd_config *c)
 					 "sets up to 65536, ways 1..64)", a->name,
 					 a->dcache_sets, a->dcache_ways, a->line);
 	}
+	if (c->arch.icache_nosnoop) {
+		const struct shd_arch *a = &c->arch;
+
+		if (a->line < 8 || a->line > 4096 || (a->line & (a->line - 1)) ||
+		    !a->icache_sets || (a->icache_sets & (a->icache_sets - 1)) ||
+		    a->icache_sets > (1u << 16) || !a->icache_ways ||
+		    a->icache_ways > 64)
+			return shd__fail(-EINVAL, "arch %s: I-cache of %u sets x "
+					 "%u ways x %u-byte lines: sets and line "
+					 "must be powers of two (line 8..4096, "
+					 "sets up to 65536, ways 1..64)", a->name,
+					 a->icache_sets, a->icache_ways, a->line);
+	}
 	if (c->nframes < 16 || c->nframes > (1ull << 24))
 		return shd__fail(-ERANGE, "nframes %" PRIu64 " is out of range "
 				 "16..16777216", c->nframes);
@@ -396,6 +409,11 @@ static const struct shd_stat_field stat_fields[] = {
 	F(dcache_deferred_done, "deferred D-cache flushes done by update_mmu_cache"),
 	F(dcache_cross_cpu, "D-cache flushes run on another CPU (IPI)"),
 	F(dcache_lines_invalidated, "D-cache lines dropped by flushes"),
+	F(dcache_flushes_avoided, "page clears/copies at the user's colour "
+	  "(no flush needed)"),
+	F(icache_misses, "non-snooping I-cache line fills"),
+	F(icache_flushes, "pages invalidated in every I-cache"),
+	F(icache_lines_invalidated, "I-cache lines dropped"),
 	F(violations, "oracle violations"),
 	F(lat_count, "shootdowns timed"),
 	F(lat_p50_ns, "shootdown latency, median (ns, host time)"),
@@ -542,6 +560,7 @@ static void free_cpu(struct shd_cpu *cpu)
 	shd__tlb_free(&cpu->itlb);
 	shd__tlbbatch_free(cpu);
 	shd__dcache_free(cpu);
+	shd__icache_free(cpu);
 	free(cpu->csd);
 	free(cpu->targets);
 	free(cpu);
@@ -567,7 +586,8 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 		return -ENOMEM;
 	if (cpu->split && shd__tlb_init(&cpu->itlb, &m->cfg.itlb) < 0)
 		return -ENOMEM;
-	if (shd__tlbbatch_init(cpu) < 0 || shd__dcache_init(cpu) < 0)
+	if (shd__tlbbatch_init(cpu) < 0 || shd__dcache_init(cpu) < 0 ||
+	    shd__icache_init(cpu) < 0)
 		return -ENOMEM;
 	if (posix_memalign((void **)&cpu->csd, SHD_CL,
 			   sizeof(*cpu->csd) * m->ncpus))

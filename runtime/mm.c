@@ -50,6 +50,10 @@ uint64_t shd__frame_alloc(struct shd_machine *m)
 	if (m->nfree) {
 		pfn = m->free_pfns[--m->nfree];
 		m->frames[pfn].flags = 0;
+		if (m->ilog) {	/* page flags start clear (PG_dcache_clean too) */
+			shd_store_relaxed(&m->frames[pfn].arch1, 0);
+			shd_store_relaxed(&m->frames[pfn].iuser, 0);
+		}
 		shd_store_relaxed(&m->frames[pfn].ref, 1);
 	}
 	pthread_mutex_unlock(&m->frame_lock);
@@ -87,25 +91,20 @@ static inline uint64_t *frame_word(struct shd_machine *m, uint64_t pfn,
 	return (uint64_t *)(m->mem + (pfn << m->page_shift) + off);
 }
 
+/* A fresh page-cache or vmalloc page: zeroed behind the caches (the
+ * device or the kernel's own colour-independent clear), so no CPU keeps an
+ * older line of it. */
 void shd__frame_zero(struct shd_machine *m, uint64_t pfn)
 {
+	if (m->ilog)
+		shd__ikernel_write_begin(m, pfn);
 	/* Relaxed atomics: a CPU using a stale translation (a bug the oracle
 	 * reports) may touch this frame concurrently. */
 	for (uint64_t off = 0; off < m->page_size; off += 8)
 		__atomic_store_n(frame_word(m, pfn, off), 0, __ATOMIC_RELAXED);
-	/* clear_user_page() at the user's colour (sparc64's colouring): no
-	 * CPU keeps an older line of the page. */
+	if (m->ilog)
+		shd__ikernel_write_end(m, pfn);
 	shd__dcache_dma_page(m, pfn);
-}
-
-void shd__frame_copy(struct shd_machine *m, uint64_t dst, uint64_t src)
-{
-	for (uint64_t off = 0; off < m->page_size; off += 8)
-		__atomic_store_n(frame_word(m, dst, off),
-				 __atomic_load_n(frame_word(m, src, off),
-						 __ATOMIC_RELAXED),
-				 __ATOMIC_RELAXED);
-	shd__dcache_dma_page(m, dst);	/* copy_user_page(), coloured */
 }
 
 /* A growable list of frames to free after a flush. */
@@ -556,7 +555,7 @@ void shd__mm_unlock(struct shd_mm *mm)
 
 /* ---- argument checks ---- */
 
-static int check_user_range(struct shd_machine *m, const char *what,
+int shd__check_user_range(struct shd_machine *m, const char *what,
 			    uint64_t addr, uint64_t len)
 {
 	if (addr & (m->page_size - 1) || len & (m->page_size - 1))
@@ -571,7 +570,7 @@ static int check_user_range(struct shd_machine *m, const char *what,
 	return 0;
 }
 
-static int check_kernel_range(struct shd_machine *m, const char *what,
+int shd__check_kernel_range(struct shd_machine *m, const char *what,
 			      uint64_t addr, uint64_t len)
 {
 	if (addr & (m->page_size - 1) || len & (m->page_size - 1))
@@ -658,7 +657,7 @@ static int mmap_check(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	int err;
 
 	if ((err = shd__check_user_mm(cpu, mm, "mmap")) ||
-	    (err = check_user_range(cpu->m, "mmap", addr, len)))
+	    (err = shd__check_user_range(cpu->m, "mmap", addr, len)))
 		return err;
 	if (prot & ~7u)
 		return shd__fail(-EINVAL, "mmap: unknown protection bits 0x%x", prot);
@@ -717,6 +716,168 @@ static bool page_is_cow(struct shd_machine *m, const struct shd_vma *vma,
 	return !vma->shared &&
 	       ((m->frames[pfn].flags & (SHD_FRAME_PAGECACHE | SHD_FRAME_ZERO)) ||
 		shd_load_acquire(&m->frames[pfn].ref) > 1);
+}
+
+/* ---- hypersparc: the cache flush comes first ---- */
+
+/*
+ * On a cache flushed by virtual address through the MMU (HyperSparc), the
+ * flush of a mapping must run while its translation exists: cache flush,
+ * then PTE change, then TLB flush (cachetlb.rst).  Every path below that
+ * removes, replaces or write-protects a present PTE flushes the range
+ * first; the flush records the range it covered on the CPU, and changing a
+ * PTE outside it is an ordering violation (the oracle).  The flush runs on
+ * every CPU of the mm (sun4m's cross-calls): each drops its own lines of the
+ * mapped frames (write-through: nothing to write back).
+ */
+/* The vpns MM's mappings span, [*S, *E) (empty without any).  Under the
+ * mm lock. */
+static void mm_span(const struct shd_mm *mm, uint64_t *s, uint64_t *e)
+{
+	*s = *e = 0;
+	if (mm->nvmas) {
+		*s = mm->vmas[0].start >> mm->m->page_shift;
+		*e = mm->vmas[mm->nvmas - 1].end >> mm->m->page_shift;
+	}
+}
+
+#define CFLUSH_MAX 64	/* more pages: each CPU flushes its whole cache */
+
+struct cflush {
+	uint64_t pfn[CFLUSH_MAX], va[CFLUSH_MAX];
+	size_t n;
+};
+
+static void cflush_fn(struct shd_cpu *cpu, void *info)
+{
+	const struct cflush *cf = info;
+
+	if (cf->n > CFLUSH_MAX) {
+		shd__dcache_flush_all(cpu);
+		return;
+	}
+	for (size_t i = 0; i < cf->n; i++)
+		shd__dcache_flush_va_page(cpu, cf->va[i], cf->pfn[i]);
+}
+
+static void cflush_collect(struct shd_mm *mm, struct shd_pt_leaf *leaf,
+			   struct shd_pte *p, uint64_t val, void *arg)
+{
+	struct cflush *cf = arg;
+
+	if (!(val & SHD_PTE_PRESENT))
+		return;
+	if (cf->n < CFLUSH_MAX) {
+		cf->pfn[cf->n] = val >> SHD_PTE_PFN_SHIFT;
+		cf->va[cf->n] = pte_vpn(leaf, p) << mm->m->page_shift;
+	}
+	cf->n++;
+}
+
+int shd__cache_flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
+			      uint64_t s, uint64_t e)
+{
+	struct shd_machine *m = cpu->m;
+	struct cflush cf;
+	int err = 0;
+
+	if (!m->cfg.arch.flush_needs_mapping)
+		return 0;
+	cf.n = 0;
+	if (!mm->is_kernel) {	/* walk only where mappings are */
+		uint64_t ms, me;
+
+		mm_span(mm, &ms, &me);
+		for_each_frame(mm, s > ms ? s : ms, e < me ? e : me,
+			       cflush_collect, &cf);
+	} else {
+		for_each_frame(mm, s, e, cflush_collect, &cf);
+	}
+	cpu->cwin_mm = mm;
+	cpu->cwin_s = s;
+	cpu->cwin_e = e;
+	if (!cf.n)
+		return 0;
+	cpu->cnt.s.dcache_flushes++;
+	cflush_fn(cpu, &cf);
+	for (unsigned t = 0; t < m->ncpus; t++) {
+		int r;
+
+		if (t == cpu->id || !shd__mask_test(m->online_mask, t) ||
+		    (!mm->is_kernel && !shd__mask_test(mm->cpumask, t)))
+			continue;
+		cpu->cnt.s.dcache_cross_cpu++;
+		if ((r = shd_smp_call_function_single(cpu, t, cflush_fn, &cf)) &&
+		    !err)
+			err = r;
+	}
+	return err;
+}
+
+int shd__cache_flush_mm(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	uint64_t s, e;
+
+	mm_span(mm, &s, &e);
+	return shd__cache_flush_mm_range(cpu, mm, s, e);
+}
+
+/* The flush comes after the PTE change and the TLB flush: the fault. */
+static bool cache_flush_late(struct shd_machine *m)
+{
+	return m->cfg.arch.flush_needs_mapping &&
+	       shd__fault(m, SHD_FAULT_TLB_BEFORE_CACHE);
+}
+
+static int cache_flush_first(struct shd_cpu *cpu, struct shd_mm *mm,
+			     uint64_t s, uint64_t e)
+{
+	return cache_flush_late(cpu->m) ? 0 :
+	       shd__cache_flush_mm_range(cpu, mm, s, e);
+}
+
+/* After the TLB flush: the faulty order's flush (which finds nothing left
+ * to flush), and the end of the window either way. */
+static int cache_flush_done(struct shd_cpu *cpu, struct shd_mm *mm,
+			    uint64_t s, uint64_t e)
+{
+	int err = cache_flush_late(cpu->m) ?
+		  shd__cache_flush_mm_range(cpu, mm, s, e) : 0;
+
+	cpu->cwin_mm = NULL;
+	return err;
+}
+
+/* A present PTE of MM at VPN is about to change (under the mm lock); IFACE
+ * is the flush that must have come first. */
+static void cache_order_check(struct shd_mm *mm, uint64_t vpn,
+			      const char *iface)
+{
+	struct shd_machine *m = mm->m;
+	struct shd_cpu *cpu = shd__this_cpu;
+	struct shd_violation v;
+	uint64_t va;
+
+	if (!m->cfg.arch.flush_needs_mapping || !m->cfg.oracle || !cpu ||
+	    (cpu->cwin_mm == mm && vpn >= cpu->cwin_s && vpn < cpu->cwin_e))
+		return;
+	va = vpn << m->page_shift;
+	if (mm->is_kernel)
+		va |= 0xffff000000000000ull;
+	memset(&v, 0, sizeof(v));
+	v.kind = SHD_VIOLATION_ORDERING;
+	v.cpu = cpu->id;
+	v.mm_id = mm->is_kernel ? 0 : mm->id;
+	v.addr = va;
+	v.interface = mm->is_kernel ? "flush_cache_vunmap" : iface;
+	v.seed = m->cfg.seed;
+	snprintf(v.text, sizeof(v.text), "ordering: cpu %u changed the PTE of "
+		 "va 0x%" PRIx64 " in mm %" PRIu64 " before flushing the cache "
+		 "there (%s needs the translation: cache flush, PTE change, TLB "
+		 "flush), seed %" PRIu64, cpu->id, va, v.mm_id, v.interface,
+		 v.seed);
+	cpu->cnt.s.violations++;
+	shd__report(m, &v);
 }
 
 /* ---- mmu_gather ---- */
@@ -843,6 +1004,7 @@ static void zap_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 	struct mmu_gather *tlb = arg;
 	uint64_t vpn = pte_vpn(leaf, p);
 
+	cache_order_check(mm, vpn, "flush_cache_range");
 	shd__pte_write(p, 0, tlb->version, mm);
 	leaf->nr_frames--;
 	tlb->n++;
@@ -929,6 +1091,9 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	/* ... and so may a LATR flush not yet swept everywhere. */
 	if (mm->latr && !ferr)
 		ferr = shd__latr_settle(cpu, mm, s, e);
+	/* flush_cache_range() (tlb_start_vma()), while the PTEs exist */
+	if ((err2 = cache_flush_first(cpu, mm, s, e)) && !ferr)
+		ferr = err2;
 	t0 = shd__oracle_begin(mm);
 	tlb_gather_mmu(&tlb, cpu, mm);
 	tlb.may_defer = drop_vma;
@@ -946,6 +1111,8 @@ static int unmap_common(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		}
 	}
 	if ((err2 = tlb_finish_mmu(&tlb)) && !ferr)
+		ferr = err2;
+	if ((err2 = cache_flush_done(cpu, mm, s, e)) && !ferr)
 		ferr = err2;
 	/* The contract: once this returns, no CPU may use a translation of
 	 * the range older than the call.  PTEs that were already clear were
@@ -971,7 +1138,7 @@ int shd_munmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	int err;
 
 	if ((err = shd__check_user_mm(cpu, mm, "munmap")) ||
-	    (err = check_user_range(cpu->m, "munmap", addr, len)))
+	    (err = shd__check_user_range(cpu->m, "munmap", addr, len)))
 		return err;
 	return unmap_common(cpu, mm, addr, len, true);
 }
@@ -1000,11 +1167,19 @@ int shd_try_to_unmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va)
 		shd__mm_unlock(mm);
 		return 0;
 	}
+	/* flush_cache_page(), while the PTE exists */
+	if ((err = cache_flush_first(cpu, mm, vpn, vpn + 1))) {
+		shd__mm_unlock(mm);
+		return err;
+	}
+	cache_order_check(mm, vpn, "flush_cache_page");
 	v = clock_next(m);
 	shd__pte_write(p, 0, v, mm);
 	leaf->nr_frames--;
 	publish_changes(mm, v);
 	err = shd__tlbbatch_add(cpu, mm, vpn, val >> SHD_PTE_PFN_SHIFT);
+	if (!err)
+		err = cache_flush_done(cpu, mm, vpn, vpn + 1);
 	shd__mm_unlock(mm);
 	return err ? err : 1;
 }
@@ -1041,12 +1216,13 @@ int shd_madvise_dontneed(struct shd_cpu *cpu, struct shd_mm *mm,
 	int err;
 
 	if ((err = shd__check_user_mm(cpu, mm, "madvise")) ||
-	    (err = check_user_range(cpu->m, "madvise", addr, len)))
+	    (err = shd__check_user_range(cpu->m, "madvise", addr, len)))
 		return err;
 	return unmap_common(cpu, mm, addr, len, false);
 }
 
 struct protect {
+	struct shd_cpu *cpu;
 	uint64_t version;
 	uint64_t bits;
 	uint64_t changed;
@@ -1065,6 +1241,10 @@ static void protect_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 
 	if (nval == val)
 		return;
+	if (val & SHD_PTE_PRESENT)
+		cache_order_check(mm, pte_vpn(leaf, p), "flush_cache_range");
+	if ((nval & SHD_PTE_EXEC) && (nval & SHD_PTE_PRESENT))
+		shd__icache_set_pte_exec(pc->cpu, nval >> SHD_PTE_PFN_SHIFT);
 	shd__pte_write(p, nval, pc->version, mm);
 	pc->changed++;
 }
@@ -1078,7 +1258,7 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	int err;
 
 	if ((err = shd__check_user_mm(cpu, mm, "mprotect")) ||
-	    (err = check_user_range(cpu->m, "mprotect", addr, len)))
+	    (err = shd__check_user_range(cpu->m, "mprotect", addr, len)))
 		return err;
 	if (prot & ~7u)
 		return shd__fail(-EINVAL, "mprotect: unknown protection bits 0x%x",
@@ -1103,6 +1283,11 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		shd__mm_unlock(mm);
 		return shd__fail(-ENOMEM, "mprotect: out of memory for VMAs");
 	}
+	/* flush_cache_range() (change_protection()), while the PTEs exist */
+	if ((err = cache_flush_first(cpu, mm, s, e))) {
+		shd__mm_unlock(mm);
+		return err;
+	}
 	vma_split(mm, addr);
 	vma_split(mm, addr + len);
 	for (size_t i = 0; i < mm->nvmas; i++)
@@ -1111,11 +1296,17 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	vma_merge(mm);
 	pc.version = clock_next(m);
 	pc.bits = prot_bits(prot);
+	pc.cpu = cpu;
 	for_each_frame(mm, s, e, protect_one, &pc);
 	publish_changes(mm, pc.version);
 	if (pc.changed)
 		err = shd__flush_tlb_mm_range(cpu, mm, addr, addr + len, false,
 					      SHD_IF_RANGE, NULL);
+	{
+		int cerr = cache_flush_done(cpu, mm, s, e);
+
+		err = err ? err : cerr;
+	}
 	/* Pages reclaimed before the call are clear: no translation of them
 	 * may be used once mprotect returns (the batched-pending flush). */
 	if (!err)
@@ -1132,7 +1323,7 @@ int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 	int err;
 
 	if ((err = shd__check_cpu(cpu, "vmap")) ||
-	    (err = check_kernel_range(cpu->m, "vmap", addr, len)))
+	    (err = shd__check_kernel_range(cpu->m, "vmap", addr, len)))
 		return err;
 	m = cpu->m;
 	if ((len >> m->page_shift) > m->nframes)
@@ -1180,7 +1371,8 @@ int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 		shd__frame_zero(m, pfn);
 		shd__pte_write(&leaf->pte[vpn & (SHD_PT_ENTRIES - 1)],
 			       pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
-			       SHD_PTE_PRESENT | SHD_PTE_WRITE | SHD_PTE_GLOBAL, v, k);
+			       SHD_PTE_PRESENT | SHD_PTE_WRITE | SHD_PTE_EXEC |
+			       SHD_PTE_GLOBAL, v, k);
 		leaf->nr_frames++;
 	}
 	publish_changes(k, v);
@@ -1197,16 +1389,23 @@ int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 	int err;
 
 	if ((err = shd__check_cpu(cpu, "vunmap")) ||
-	    (err = check_kernel_range(cpu->m, "vunmap", addr, len)))
+	    (err = shd__check_kernel_range(cpu->m, "vunmap", addr, len)))
 		return err;
 	m = cpu->m;
 	k = m->kernel_mm;
 	s = va_vpn(m, addr);
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, k);
+	/* flush_cache_vunmap(), while the PTEs exist */
+	err = cache_flush_first(cpu, k, s, s + (len >> m->page_shift));
 	tlb_gather_mmu(&tlb, cpu, k);
 	zap_range(&tlb, s, s + (len >> m->page_shift));
-	err = tlb_finish_mmu(&tlb);
+	{
+		int ferr = tlb_finish_mmu(&tlb);
+		int cerr = cache_flush_done(cpu, k, s, s + (len >> m->page_shift));
+
+		err = err ? err : ferr ? ferr : cerr;
+	}
 	shd__mm_unlock(k);
 	if (!err && tlb.err)
 		err = shd__fail(-ENOMEM, "out of memory while unmapping");
@@ -1239,6 +1438,7 @@ static void dup_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 	}
 	if (!d->vma->shared && (val & SHD_PTE_WRITE)) {
 		val &= ~SHD_PTE_WRITE;
+		cache_order_check(mm, vpn, "flush_cache_dup_mm");
 		shd__pte_write(p, val, d->version, mm);
 	}
 	shd__frame_get(mm->m, val >> SHD_PTE_PFN_SHIFT);
@@ -1253,6 +1453,7 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 	struct shd_machine *m;
 	struct shd_mm *child;
 	struct dup d = { 0 };
+	uint64_t span_s, span_e;
 	int err, ferr;
 
 	if ((err = shd__check_user_mm(cpu, parent, "fork")))
@@ -1277,6 +1478,10 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 		child->nvmas = parent->nvmas;
 	}
 	d.child = child;
+	/* flush_cache_dup_mm(), before the parent's PTEs are write-protected */
+	mm_span(parent, &span_s, &span_e);
+	if (!d.err)
+		d.err = cache_flush_first(cpu, parent, span_s, span_e);
 	d.version = clock_next(m);
 	for (size_t i = 0; !d.err && i < parent->nvmas; i++) {
 		d.vma = &parent->vmas[i];
@@ -1289,6 +1494,11 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 	 * translations are now stale on every CPU that runs it. */
 	ferr = shd__flush_tlb_mm_range(cpu, parent, 0, SHD_FLUSH_END_ALL, true,
 				       SHD_IF_MM, NULL);
+	{
+		int cerr = cache_flush_done(cpu, parent, span_s, span_e);
+
+		ferr = ferr ? ferr : cerr;
+	}
 	shd__mm_unlock(parent);
 	if (d.err || ferr) {
 		shd_mm_destroy(child);
@@ -1412,7 +1622,10 @@ struct shd_mm *shd_cpu_active_mm(const struct shd_cpu *cpu)
 
 /* ---- accesses ---- */
 
-enum access_kind { ACC_READ, ACC_WRITE, ACC_FETCH };
+/* ACC_FORCE: a debugger's write, get_user_pages(FOLL_FORCE | FOLL_WRITE):
+ * allowed into a private mapping the program cannot write (its text),
+ * where it breaks copy-on-write and leaves the PTE read-only. */
+enum access_kind { ACC_READ, ACC_WRITE, ACC_FETCH, ACC_FORCE };
 
 static bool pte_allows(uint64_t val, enum access_kind k)
 {
@@ -1425,8 +1638,13 @@ static bool pte_allows(uint64_t val, enum access_kind k)
 	return true;
 }
 
-static bool vma_allows(unsigned prot, enum access_kind k)
+static bool vma_allows(const struct shd_vma *vma, enum access_kind k)
 {
+	unsigned prot = vma->prot;
+
+	if (k == ACC_FORCE)
+		return (prot & SHD_PROT_WRITE) ||
+		       (!vma->shared && (prot & (SHD_PROT_READ | SHD_PROT_EXEC)));
 	if (k == ACC_WRITE)
 		return prot & SHD_PROT_WRITE;
 	if (k == ACC_FETCH)
@@ -1456,20 +1674,30 @@ static int wp_fault(struct shd_cpu *cpu, struct shd_mm *mm,
 		if (pfn == UINT64_MAX)
 			return shd__fail(-ENOMEM, "out of simulated memory (%" PRIu64
 					 " frames)", m->nframes);
-		shd__frame_copy(m, pfn, old);
+		shd__user_page_fill(cpu, pfn, old, addr);	/* copy_user_page() */
 		cpu->cnt.s.cow_copies++;
-		/* wp_page_copy(): clear the PTE and flush before the new one
+		/* wp_page_copy(): flush_cache_page() while the old PTE is
+		 * there, then clear it and flush the TLB before the new one
 		 * goes in, or one CPU could store to the copy while another
 		 * still reads the old page through its entry. */
+		if ((err = cache_flush_first(cpu, mm, page >> m->page_shift,
+					     (page >> m->page_shift) + 1)))
+			return err;
+		cache_order_check(mm, page >> m->page_shift, "flush_cache_page");
 		v = clock_next(m);
 		shd__pte_write(p, 0, v, mm);
 		publish_changes(mm, v);
 		err = shd__flush_tlb_mm_range(cpu, mm, page, page + m->page_size,
 					      false, SHD_IF_PAGE, NULL);
+		if (!err)
+			err = cache_flush_done(cpu, mm, page >> m->page_shift,
+					       (page >> m->page_shift) + 1);
 		if (err)	/* quarantined: neither frame is reused */
 			return err;
 		shd__frames_put(m, &old, 1);
 	}
+	if (prot_bits(vma->prot) & SHD_PTE_EXEC)	/* set_pte_at() */
+		shd__icache_set_pte_exec(cpu, pfn);
 	v = clock_next(m);
 	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
 		       prot_bits(vma->prot), v, mm);
@@ -1492,6 +1720,8 @@ static uint64_t fault_page(struct shd_cpu *cpu, const struct shd_vma *vma,
 	uint64_t pfn, copy;
 
 	*bits = prot_bits(vma->prot);
+	if (k == ACC_FORCE)
+		k = ACC_WRITE;
 	if (!vma->file && k != ACC_WRITE) {
 		shd__frame_get(m, m->zero_pfn);
 		*bits &= ~SHD_PTE_WRITE;
@@ -1499,8 +1729,8 @@ static uint64_t fault_page(struct shd_cpu *cpu, const struct shd_vma *vma,
 	}
 	if (!vma->file) {
 		pfn = shd__frame_alloc(m);
-		if (pfn != UINT64_MAX)
-			shd__frame_zero(m, pfn);
+		if (pfn != UINT64_MAX)	/* clear_user_page() */
+			shd__user_page_fill(cpu, pfn, UINT64_MAX, addr);
 		return pfn;
 	}
 	pfn = shd__file_page(vma->file, vma->pgoff +
@@ -1513,7 +1743,7 @@ static uint64_t fault_page(struct shd_cpu *cpu, const struct shd_vma *vma,
 	}
 	copy = shd__frame_alloc(m);
 	if (copy != UINT64_MAX) {
-		shd__frame_copy(m, copy, pfn);
+		shd__user_page_fill(cpu, copy, pfn, addr);	/* copy_user_page() */
 		cpu->cnt.s.cow_copies++;
 	}
 	shd__frames_put(m, &pfn, 1);
@@ -1537,9 +1767,9 @@ static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 				" in mm %" PRIu64, cpu->id, addr, mm->id);
 		goto out;
 	}
-	if (!vma_allows(vma->prot, k)) {
+	if (!vma_allows(vma, k)) {
 		err = shd__fail(-EACCES, "cpu %u: %s of 0x%" PRIx64 " not allowed",
-				cpu->id, k == ACC_WRITE ? "write" :
+				cpu->id, k == ACC_WRITE || k == ACC_FORCE ? "write" :
 				k == ACC_FETCH ? "fetch" : "read", addr);
 		goto out;
 	}
@@ -1554,6 +1784,11 @@ static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		if (k == ACC_WRITE && (val & SHD_PTE_PRESENT) &&
 		    !(val & SHD_PTE_WRITE))
 			err = wp_fault(cpu, mm, vma, p, val, addr);
+		else if (k == ACC_FORCE && (val & SHD_PTE_PRESENT) &&
+			 !(val & SHD_PTE_WRITE) &&
+			 ((vma->prot & SHD_PROT_WRITE) ||
+			  page_is_cow(m, vma, val >> SHD_PTE_PFN_SHIFT)))
+			err = wp_fault(cpu, mm, vma, p, val, addr);
 		goto out;	/* else another CPU faulted it in: retry */
 	}
 	pfn = fault_page(cpu, vma, addr, k, &bits);
@@ -1562,6 +1797,8 @@ static int handle_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 				" frames)", m->nframes);
 		goto out;
 	}
+	if (bits & SHD_PTE_EXEC)	/* set_pte_at(): __sync_icache_dcache() */
+		shd__icache_set_pte_exec(cpu, pfn);
 	v = clock_next(m);
 	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME | bits, v, mm);
 	leaf->nr_frames++;
@@ -1667,23 +1904,48 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 	uint64_t pa = ((e->val >> SHD_PTE_PFN_SHIFT) << m->page_shift) +
 		      (addr & (m->page_size - 1));
 
-	/* The I-cache snoops: fetches read memory. */
-	if (k == ACC_FETCH)
+	if (k == ACC_FETCH && m->ilog) {
+		*val = shd__icache_fetch(cpu, addr, pa);
+	} else if (k == ACC_FETCH) {	/* the I-cache snoops: memory */
 		*val = __atomic_load_n((uint64_t *)(m->mem + pa), __ATOMIC_RELAXED);
-	else
+	} else if (k == ACC_WRITE && m->ilog) {
+		/* For the I-cache oracle: a user store is the program's to
+		 * sync; a kernel one (through vmap) the kernel's. */
+		uint64_t pfn = pa >> m->page_shift;
+
+		if (kernel)
+			shd__ikernel_write_begin(m, pfn);
+		else
+			__atomic_store_n(&m->frames[pfn].iuser, 1, __ATOMIC_SEQ_CST);
+		shd__mem_access(cpu, addr, pa, true, val);
+		if (kernel)
+			shd__ikernel_write_end(m, pfn);
+	} else {
 		shd__mem_access(cpu, addr, pa, k == ACC_WRITE, val);
+	}
 	return 0;
 }
 
 /* ---- ptrace: access_process_vm() through the kernel alias ---- */
 
+/* A write-protected PTE whose page is this mapping's own: a forced write
+ * may go there (the COW was broken, or the program's own page). */
+static bool frame_exclusive(struct shd_machine *m, uint64_t pte)
+{
+	const struct shd_frame *fr = &m->frames[pte >> SHD_PTE_PFN_SHIFT];
+
+	return !(fr->flags & (SHD_FRAME_PAGECACHE | SHD_FRAME_ZERO)) &&
+	       shd_load_acquire(&fr->ref) == 1;
+}
+
 /*
  * The frame behind VA in MM for a ptrace access, faulting it in as
- * get_user_pages(FOLL_FORCE) would (a write to a private page copies it).
- * UINT64_MAX with the error in *ERR.
+ * get_user_pages(FOLL_FORCE) would (a write to a private page copies it,
+ * even where the program may not write, as into its text).  *PTE gets the
+ * PTE.  UINT64_MAX with the error in *ERR.
  */
 static uint64_t gup_frame(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
-			  bool write, int *err)
+			  bool write, uint64_t *pte, int *err)
 {
 	struct shd_machine *m = cpu->m;
 
@@ -1696,9 +1958,11 @@ static uint64_t gup_frame(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 		if (p)
 			val = shd__pte_read(p, &ver);
 		rcu_read_unlock();
-		if ((val & SHD_PTE_PRESENT) && (!write || (val & SHD_PTE_WRITE)))
+		*pte = val;
+		if ((val & SHD_PTE_PRESENT) && (!write || (val & SHD_PTE_WRITE) ||
+						   frame_exclusive(m, val)))
 			return val >> SHD_PTE_PFN_SHIFT;
-		if ((*err = handle_fault(cpu, mm, va, write ? ACC_WRITE : ACC_READ)))
+		if ((*err = handle_fault(cpu, mm, va, write ? ACC_FORCE : ACC_READ)))
 			return UINT64_MAX;
 	}
 	*err = shd__fail(-EFAULT, "ptrace: fault at 0x%" PRIx64 " did not "
@@ -1710,7 +1974,9 @@ static int ptrace_access(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 			 uint64_t *val, bool write)
 {
 	struct shd_machine *m;
-	uint64_t pfn, pa;
+	uint64_t pfn, pa, pte = 0;
+	bool exec, isync;
+	uint32_t seq = 0;
 	int err;
 
 	if ((err = shd__check_user_mm(cpu, mm, "ptrace")))
@@ -1720,21 +1986,43 @@ static int ptrace_access(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 		return shd__fail(-EINVAL, "ptrace: 0x%" PRIx64 " is not an "
 				 "8-byte aligned user address", va);
 	shd__cpu_take_ipis(cpu);
-	pfn = gup_frame(cpu, mm, va, write, &err);
+	pfn = gup_frame(cpu, mm, va, write, &pte, &err);
 	if (pfn == UINT64_MAX)
 		return err;
 	pa = (pfn << m->page_shift) + (va & (m->page_size - 1));
+	exec = pte & SHD_PTE_EXEC;
+	isync = write && m->ilog && exec;
 	/* copy_to_user_page() / copy_from_user_page(): through the kernel
 	 * alias, then (to user) flush this CPU's lines of the page, as
 	 * sparc64's flush_ptrace_access() does; from user, flush first so
 	 * the kernel alias reads what the tracee stored.  (No-ops when the
-	 * D-cache does not alias.) */
+	 * D-cache does not alias.)  Into an executable mapping, arm64's
+	 * flush_ptrace_access() also cleans D and invalidates I on every CPU
+	 * (the poke has not returned until then: the I-cache oracle counts
+	 * it a kernel write that ends after its invalidation).  A poke where
+	 * the program cannot execute is, for the I-cache, like the program's
+	 * own store. */
 	if (!write)
 		shd__dcache_flush_page(cpu, pfn);
+	if (isync) {
+		shd__ikernel_write_begin(m, pfn);
+		seq = shd__icache_seq(m, pfn);
+	} else if (write && m->ilog) {
+		__atomic_store_n(&m->frames[pfn].iuser, 1, __ATOMIC_SEQ_CST);
+	}
 	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
 	if (write && m->cache && !shd__fault(m, SHD_FAULT_SKIP_PTRACE_FLUSH)) {
 		shd__dcache_flush_page(cpu, pfn);
 		cpu->cnt.s.dcache_flushes++;
+	}
+	if (isync) {
+		if (!shd__fault(m, SHD_FAULT_SKIP_PTRACE_ICACHE))
+			shd__icache_invalidate(cpu, pfn);
+		shd__ikernel_write_end(m, pfn);
+		/* Credit this write, and the ones finished before the
+		 * invalidation; not one that ended meanwhile (unknown). */
+		shd__icache_credit(m, pfn, shd__icache_seq(m, pfn) == seq + 1 ?
+				   seq + 1 : seq);
 	}
 	return 0;
 }

@@ -29,15 +29,49 @@ extern "C" {
  *                 flush_dcache_page() on a page-cache page no user maps only
  *                 marks it (PG_arch_1) and records the CPU; update_mmu_cache()
  *                 flushes it on that CPU (sparc64)
+ *   colour_kmap   clear_user_page()/copy_user_page() write through a kernel
+ *                 address of the user address's colour, so no D-cache flush
+ *                 follows (the aliasing email's scheme); false: through the
+ *                 linear map, then a flush of the page
+ *   icache_nosnoop
+ *                 per-CPU physically indexed I-cache that does not see
+ *                 stores: instructions written by the kernel are fetched
+ *                 only after an explicit invalidation (arm64 without DIC).
+ *                 PG_arch_1 then means "D and I clean" (PG_dcache_clean):
+ *                 flush_dcache_page() clears it, mapping the page
+ *                 executable (set_pte_at) syncs the I-cache if it is clear.
+ *                 false: the I-cache snoops, not simulated.
+ *   icache_sets, icache_ways
+ *                 its geometry, with `line`-byte lines
+ *   flush_needs_mapping
+ *                 flush_cache_{mm,range,page} work by virtual address and
+ *                 need the translation (HyperSparc): the mm's paths flush
+ *                 the cache, then change the PTEs, then flush the TLB, and
+ *                 the oracle reports a PTE changed before its cache flush
+ *   dma_noncoherent
+ *                 device I/O does not snoop the D-cache: a driver reading a
+ *                 buffer through a vmap alias after a device wrote it must
+ *                 invalidate_kernel_vmap_range() first
  */
 struct shd_arch {
 	char name[16];
 	bool alias_dcache;
 	unsigned dcache_sets, dcache_ways, line;
 	bool deferred_dcache;
+	bool colour_kmap;
+	bool icache_nosnoop;
+	unsigned icache_sets, icache_ways;
+	bool flush_needs_mapping;
+	bool dma_noncoherent;
 };
 
-/* Fill *out with the profile NAME.  0, or -ENOENT. */
+/*
+ * Fill *out with the profile NAME, optionally followed by options:
+ * "sparc64,colour=off" (the kernel's page clears and copies go through the
+ * linear map and flush, instead of a colour-matched kmap).  0, -ENOENT
+ * (no such profile), -EINVAL (a bad option, or one the profile has no use
+ * for).
+ */
 SHD_EXPORT int shd_arch_preset(const char *name, struct shd_arch *out);
 
 /* The profiles, for listings.  *count is set. */

@@ -102,20 +102,33 @@ enum shd_fault {
 	SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE, /* a kernel write skips flush_dcache_page */
 	SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU, /* ... on a CPU other than the dirtier */
 	SHD_FAULT_SKIP_PTRACE_FLUSH,	/* copy_to_user_page does not flush */
+	SHD_FAULT_ARCH1_OVERWRITTEN,	/* flush_dcache_page takes over another
+					 * CPU's mark without flushing there */
+	SHD_FAULT_ARCH1_NOT_CLEARED,	/* flush_dcache_page leaves
+					 * PG_dcache_clean set (arm64) */
+	SHD_FAULT_SKIP_PTRACE_ICACHE,	/* copy_to_user_page into an executable
+					 * mapping does not invalidate I */
+	SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE, /* flush_icache_range does nothing */
+	SHD_FAULT_TLB_BEFORE_CACHE,	/* the mm flushes caches after the PTE
+					 * change and TLB flush (hypersparc) */
+	SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE, /* invalidate_kernel_vmap_range
+					 * does nothing */
 	SHD_FAULT__COUNT
 };
 
 SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
 
 /*
- * Whether fault F can change anything under policy P on a machine whose
- * D-cache aliases (ALIAS) and defers flush_dcache_page (DEFERRED):
+ * Whether fault F can change anything under policy P on architecture A:
  * async_early_free needs async, skip_batched_pending a batching mode, the
- * cache faults an aliasing D-cache (deferred_flush_wrong_cpu a deferring
- * one).  0 if it can, else -EINVAL with the reason in shd_last_error().
+ * D-cache faults an aliasing D-cache (deferred_flush_wrong_cpu and
+ * arch1_overwritten one that defers), the I-cache faults an I-cache that
+ * does not snoop.  0 if it can, else -EINVAL with the reason in
+ * shd_last_error().
  */
-SHD_EXPORT int shd_fault_applies(const struct shd_policy *p, bool alias,
-				 bool deferred, enum shd_fault f);
+struct shd_arch;
+SHD_EXPORT int shd_fault_applies(const struct shd_policy *p,
+				 const struct shd_arch *a, enum shd_fault f);
 
 /* The fault called NAME, or -ENOENT. */
 SHD_EXPORT int shd_fault_lookup(const char *name);

@@ -9,6 +9,7 @@
 #include <shootdown/machine.h>
 #include <shootdown/mm.h>
 #include <shootdown/tlbflush.h>
+#include <shootdown/cacheflush.h>
 #include <shootdown/stats.h>
 
 #define SHD_VERSION "0.1.0"

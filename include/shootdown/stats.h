@@ -52,6 +52,11 @@ struct shd_stats {
 	uint64_t dcache_deferred_done;	/* ... deferred flushes done at update_mmu_cache */
 	uint64_t dcache_cross_cpu;	/* ... flushes run on another CPU (IPI) */
 	uint64_t dcache_lines_invalidated; /* D-cache lines dropped by flushes */
+	uint64_t dcache_flushes_avoided; /* page clears/copies through a kmap of
+					 * the user's colour: no flush needed */
+	uint64_t icache_misses;		/* non-snooping I-cache line fills */
+	uint64_t icache_flushes;	/* pages invalidated in every I-cache */
+	uint64_t icache_lines_invalidated; /* I-cache lines dropped */
 	uint64_t violations;		/* oracle reports */
 	uint64_t lat_count;		/* shootdowns timed */
 	uint64_t lat_p50_ns;		/* initiator latency of flush calls that */
@@ -81,6 +86,8 @@ enum shd_violation_kind {
 	SHD_VIOLATION_WATCHDOG,		/* a CPU did not acknowledge an IPI in time */
 	SHD_VIOLATION_USE_AFTER_FREE,	/* a hit on a translation to a freed frame */
 	SHD_VIOLATION_STALE_DATA,	/* a load returned a stale cache line */
+	SHD_VIOLATION_STALE_INSN,	/* a fetch returned a stale I-cache line */
+	SHD_VIOLATION_ORDERING,		/* a PTE changed before its cache flush */
 };
 
 /*
@@ -98,7 +105,7 @@ struct shd_violation {
 	uint64_t pte_version;
 	uint64_t flushed_version;
 	uint64_t seed;
-	char text[256];		/* the whole report, one line */
+	char text[384];		/* the whole report, one line */
 };
 
 /*

@@ -51,19 +51,6 @@ SHD_EXPORT int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,
 SHD_EXPORT int shd_update_mmu_cache(struct shd_cpu *cpu, struct shd_mm *mm,
 				    uint64_t addr);
 
-/*
- * flush_dcache_page(): the kernel wrote page PGOFF of F through its kernel
- * address (or is about to read it while user mappings may have written),
- * and user mappings at other colours must see it.  On a coherent D-cache a
- * no-op.  On an aliasing one (sparc64): if no user maps the file, only mark
- * the page (PG_arch_1) with this CPU, flushing first on a CPU that marked
- * it before; update_mmu_cache() then flushes on the marked CPU when a user
- * maps it.  Otherwise flush this CPU's lines of the page now.  0, -EINVAL,
- * -ENOMEM, -ETIMEDOUT.  CPU's own thread.
- */
-struct shd_file;
-SHD_EXPORT int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
-				     uint64_t pgoff);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/* The cache flushing interfaces of cachetlb.rst, per architecture profile. */
+
+/*
+ * The caches themselves, their coherence and the stale-data oracles are in
+ * cache.c; flush_dcache_page() is next to the page cache (file.c) and the
+ * ptrace copies next to get_user_pages() (mm.c).  Here: argument checks,
+ * then what the profile needs.  A call a profile does not need returns
+ * after its checks, as in Linux, where it is an empty inline.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include <shootdown/cacheflush.h>
+#include "internal.h"
+
+static int check_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t start,
+		       uint64_t end, const char *what)
+{
+	int err = shd__check_user_mm(cpu, mm, what);
+
+	if (err)
+		return err;
+	if (start > end)
+		return shd__fail(-EINVAL, "%s: start 0x%" PRIx64 " is above end "
+				 "0x%" PRIx64, what, start, end);
+	return start == end ? 0 :
+	       shd__check_user_range(cpu->m, what, start, end - start);
+}
+
+static int check_kernel(struct shd_cpu *cpu, uint64_t start, uint64_t end,
+			const char *what)
+{
+	int err = shd__check_cpu(cpu, what);
+
+	if (err)
+		return err;
+	if (start > end)
+		return shd__fail(-EINVAL, "%s: start 0x%" PRIx64 " is above end "
+				 "0x%" PRIx64, what, start, end);
+	return start == end ? 0 :
+	       shd__check_kernel_range(cpu->m, what, start, end - start);
+}
+
+/* hypersparc: flush MM's mapped pages of vpns [S, E) on its CPUs. */
+static int flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
+			  uint64_t e)
+{
+	int err;
+
+	if (!cpu->m->cfg.arch.flush_needs_mapping || s >= e)
+		return 0;
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, mm);
+	err = shd__cache_flush_mm_range(cpu, mm, s, e);
+	cpu->cwin_mm = NULL;	/* no change of ours follows */
+	shd__mm_unlock(mm);
+	return err;
+}
+
+static int flush_mm_all(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	int err;
+
+	if (!cpu->m->cfg.arch.flush_needs_mapping)
+		return 0;
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, mm);
+	err = shd__cache_flush_mm(cpu, mm);
+	cpu->cwin_mm = NULL;
+	shd__mm_unlock(mm);
+	return err;
+}
+
+int shd_flush_cache_mm(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	int err = shd__check_user_mm(cpu, mm, "flush_cache_mm");
+
+	return err ? err : flush_mm_all(cpu, mm);
+}
+
+int shd_flush_cache_dup_mm(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	int err = shd__check_user_mm(cpu, mm, "flush_cache_dup_mm");
+
+	return err ? err : flush_mm_all(cpu, mm);
+}
+
+int shd_flush_cache_range(struct shd_cpu *cpu, struct shd_mm *mm,
+			  uint64_t start, uint64_t end)
+{
+	int err = check_range(cpu, mm, start, end, "flush_cache_range");
+
+	return err ? err : flush_mm_range(cpu, mm, start >> cpu->m->page_shift,
+					  end >> cpu->m->page_shift);
+}
+
+static int check_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+		      const char *what)
+{
+	int err = shd__check_user_mm(cpu, mm, what);
+
+	return err ? err : shd__check_user_range(cpu->m, what,
+						 addr & ~(cpu->m->page_size - 1),
+						 cpu->m->page_size);
+}
+
+int shd_flush_cache_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
+{
+	int err = check_page(cpu, mm, addr, "flush_cache_page");
+	uint64_t vpn;
+
+	if (err)
+		return err;
+	vpn = addr >> cpu->m->page_shift;
+	return flush_mm_range(cpu, mm, vpn, vpn + 1);
+}
+
+/* The vmap area's vpns (va_vpn() in mm.c: the low 48 bits). */
+static uint64_t kvpn(const struct shd_machine *m, uint64_t va)
+{
+	return (va & ((1ull << SHD_VA_BITS) - 1)) >> m->page_shift;
+}
+
+int shd_flush_cache_vmap(struct shd_cpu *cpu, uint64_t start, uint64_t end)
+{
+	int err = check_kernel(cpu, start, end, "flush_cache_vmap");
+
+	return err ? err : flush_mm_range(cpu, cpu->m->kernel_mm,
+					  kvpn(cpu->m, start), kvpn(cpu->m, end));
+}
+
+int shd_flush_cache_vunmap(struct shd_cpu *cpu, uint64_t start, uint64_t end)
+{
+	int err = check_kernel(cpu, start, end, "flush_cache_vunmap");
+
+	return err ? err : flush_mm_range(cpu, cpu->m->kernel_mm,
+					  kvpn(cpu->m, start), kvpn(cpu->m, end));
+}
+
+static void flush_all_fn(struct shd_cpu *cpu, void *info)
+{
+	(void)info;
+	shd__dcache_flush_all(cpu);
+}
+
+/* hypersparc: flush_cache_all() on every CPU (there is no kmap area to
+ * flush by address: the kernel's highmem slots are all of them). */
+int shd_flush_cache_kmaps(struct shd_cpu *cpu)
+{
+	struct shd_machine *m;
+	int err = shd__check_cpu(cpu, "flush_cache_kmaps");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	if (!m->cfg.arch.flush_needs_mapping)
+		return 0;
+	cpu->cnt.s.dcache_flushes++;
+	for (unsigned t = 0; t < m->ncpus && !err; t++)
+		if (shd__mask_test(m->online_mask, t))
+			err = shd_smp_call_function_single(cpu, t, flush_all_fn,
+							   NULL);
+	return err;
+}
+
+int shd_flush_anon_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
+{
+	return check_page(cpu, mm, addr, "flush_anon_page");
+}
+
+/* A byte range of the vmap area, widened to whole pages in place. */
+static int vmap_range_check(struct shd_cpu *cpu, uint64_t *addr, uint64_t *len,
+			    const char *what)
+{
+	int err = shd__check_cpu(cpu, what);
+	uint64_t mask;
+
+	if (err)
+		return err;
+	mask = cpu->m->page_size - 1;
+	if (*len && *addr <= UINT64_MAX - *len - mask) {
+		*len = ((*addr + *len + mask) & ~mask) - (*addr & ~mask);
+		*addr &= ~mask;
+	}
+	return shd__check_kernel_range(cpu->m, what, *addr, *len);
+}
+
+int shd_flush_kernel_vmap_range(struct shd_cpu *cpu, uint64_t addr,
+				uint64_t len)
+{
+	return vmap_range_check(cpu, &addr, &len, "flush_kernel_vmap_range");
+}
+
+/* The frame behind kernel address VA, or UINT64_MAX. */
+static uint64_t kernel_pfn(struct shd_machine *m, uint64_t va)
+{
+	struct shd_pte *p;
+	uint64_t val = 0, ver;
+
+	rcu_read_lock();
+	p = shd__pte_lookup(m->kernel_mm, kvpn(m, va));
+	if (p)
+		val = shd__pte_read(p, &ver);
+	rcu_read_unlock();
+	return val & SHD_PTE_PRESENT ? val >> SHD_PTE_PFN_SHIFT : UINT64_MAX;
+}
+
+/* hypersparc: DMA does not snoop, so the lines this CPU holds of the
+ * buffer predate the device's writes: drop them (local, as in Linux). */
+int shd_invalidate_kernel_vmap_range(struct shd_cpu *cpu, uint64_t addr,
+				     uint64_t len)
+{
+	struct shd_machine *m;
+	int err = vmap_range_check(cpu, &addr, &len,
+				   "invalidate_kernel_vmap_range");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	if (!m->cache || !m->cfg.arch.dma_noncoherent ||
+	    shd__fault(m, SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE))
+		return 0;
+	for (uint64_t va = addr; va < addr + len; va += m->page_size) {
+		uint64_t pfn = kernel_pfn(m, va);
+
+		if (pfn != UINT64_MAX)
+			shd__dcache_flush_page(cpu, pfn);
+	}
+	cpu->cnt.s.dcache_flushes++;
+	return 0;
+}
+
+/*
+ * The device: DMA of 8 bytes to or from the memory behind kernel address
+ * KVA.  A coherent bus (every profile but hypersparc) snoops: a write drops
+ * the line from every CPU's D-cache.  Without snooping the caches keep what
+ * they had, and the driver must invalidate_kernel_vmap_range().
+ */
+static int dma(struct shd_cpu *cpu, uint64_t kva, uint64_t *val, bool write)
+{
+	const char *what = write ? "dma_write" : "dma_read";
+	struct shd_machine *m;
+	uint64_t pfn, pa;
+	int err = shd__check_cpu(cpu, what);
+
+	if (err)
+		return err;
+	m = cpu->m;
+	if (kva & 7)
+		return shd__fail(-EINVAL, "%s: 0x%" PRIx64 " is not 8-byte "
+				 "aligned", what, kva);
+	if ((err = shd__check_kernel_range(m, what, kva & ~(m->page_size - 1),
+					   m->page_size)))
+		return err;
+	pfn = kernel_pfn(m, kva);
+	if (pfn == UINT64_MAX)
+		return shd__fail(-EFAULT, "%s: 0x%" PRIx64 " is not mapped", what,
+				 kva);
+	pa = (pfn << m->page_shift) | (kva & (m->page_size - 1));
+	if (!write) {
+		*val = __atomic_load_n((uint64_t *)(m->mem + pa), __ATOMIC_RELAXED);
+		return 0;
+	}
+	shd__dcache_device_store(m, pa, *val);
+	return 0;
+}
+
+int shd_dma_write(struct shd_cpu *cpu, uint64_t kva, uint64_t val)
+{
+	return dma(cpu, kva, &val, true);
+}
+
+int shd_dma_read(struct shd_cpu *cpu, uint64_t kva, uint64_t *val)
+{
+	uint64_t tmp;
+
+	return dma(cpu, kva, val ? val : &tmp, false);
+}
+
+/* ---- the I-cache ---- */
+
+static void kick_fn(struct shd_cpu *cpu, void *info)
+{
+	(void)cpu;
+	(void)info;
+}
+
+/*
+ * arm64: caches_clean_inval_pou() over the range (dc cvau + ic ivau, both
+ * broadcast), then kick_all_cpus_sync(): an interrupt to every other CPU,
+ * so none keeps executing instructions it fetched before.
+ */
+int shd_flush_icache_range(struct shd_cpu *cpu, uint64_t start, uint64_t end)
+{
+	struct shd_machine *m;
+	int err = shd__check_cpu(cpu, "flush_icache_range");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	/* Byte ranges, as kprobes flush one instruction: whole pages here. */
+	if (start <= end && end <= UINT64_MAX - m->page_size) {
+		start &= ~(m->page_size - 1);
+		end = (end + m->page_size - 1) & ~(m->page_size - 1);
+	}
+	if ((err = check_kernel(cpu, start, end, "flush_icache_range")))
+		return err;
+	if (!m->ilog)
+		return 0;
+	for (uint64_t va = start; va < end; va += m->page_size) {
+		struct shd_pte *p;
+		uint64_t val = 0, ver;
+		uint32_t seq;
+
+		rcu_read_lock();
+		p = shd__pte_lookup(m->kernel_mm, va >> m->page_shift);
+		if (p)
+			val = shd__pte_read(p, &ver);
+		rcu_read_unlock();
+		if (!(val & SHD_PTE_PRESENT))
+			continue;	/* nothing there to run */
+		seq = shd__icache_seq(m, val >> SHD_PTE_PFN_SHIFT);
+		if (!shd__fault(m, SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE))
+			shd__icache_invalidate(cpu, val >> SHD_PTE_PFN_SHIFT);
+		/* The contract holds at return, whatever was done. */
+		shd__icache_credit(m, val >> SHD_PTE_PFN_SHIFT, seq);
+	}
+	if (shd__fault(m, SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE))
+		return 0;
+	for (unsigned t = 0; t < m->ncpus && !err; t++)
+		if (t != cpu->id && shd__mask_test(m->online_mask, t))
+			err = shd_smp_call_function_single(cpu, t, kick_fn, NULL);
+	return err;
+}
+
+int shd_flush_icache_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
+{
+	return check_page(cpu, mm, addr, "flush_icache_page");
+}
