@@ -329,7 +329,7 @@ static void print_stats_table(const struct wl_result *r)
 	const struct shd_stat_field *f = shd_stat_fields(&n);
 
 	for (size_t i = 0; i < n; i++)
-		printf("  %-22s %14" PRIu64 "   %s\n", f[i].name,
+		printf("  %-24s %12" PRIu64 "   %s\n", f[i].name,
 		       *(const uint64_t *)((const char *)&r->stats + f[i].offset),
 		       f[i].help);
 }
@@ -532,13 +532,13 @@ static int cmd_run(int argc, char **argv)
 		       "(host time)\n", w->name, p.o.cfg.ncpus, p.o.policy,
 		       p.o.cfg.arch.name, r.ops, r.wall_ns / 1e9);
 		print_stats_table(&r);
-		printf("  %-22s %14.0f   modelled hardware cost: counters x "
+		printf("  %-24s %12.0f   modelled hardware cost: counters x "
 		       "cost.* (cycles)\n", "modelled_cycles",
 		       cost_cycles(&p.o.cost, &r.stats));
-		printf("  %-22s %14.1f   ... per op\n", "modelled_cycles/op",
+		printf("  %-24s %12.1f   ... per op\n", "modelled_cycles/op",
 		       r.ops ? cost_cycles(&p.o.cost, &r.stats) / (double)r.ops : 0.0);
 		if (r.op_p50_ns)
-			printf("  %-22s %14" PRIu64 "   the workload's timed "
+			printf("  %-24s %12" PRIu64 "   the workload's timed "
 			       "operation, median (ns, host)\n", "op_p50_ns",
 			       r.op_p50_ns);
 	}
@@ -1023,6 +1023,10 @@ static int cmd_check(int argc, char **argv)
 			       " D-cache flushes (%" PRIu64 " deferred)",
 			       r.stats.dcache_misses, r.stats.dcache_flushes +
 			       r.stats.dcache_deferred_done, r.stats.dcache_deferred);
+		if (p.o.cfg.arch.icache_nosnoop)
+			printf(", %" PRIu64 " I-cache fills, %" PRIu64
+			       " I-cache page invalidations", r.stats.icache_misses,
+			       r.stats.icache_flushes);
 		printf("\n");
 	}
 	if (rc) {
