@@ -298,6 +298,8 @@ void shd__dcache_device_store(struct shd_machine *m, uint64_t pa, uint64_t val)
 	st = stripe_of(c, pa >> c->line_shift);
 	pthread_mutex_lock(st);
 	__atomic_store_n(mem_word(m, pa), val, __ATOMIC_RELAXED);
+	if (m->ilog)
+		shd__ikernel_write_end(m, pa >> m->page_shift);
 	if (!m->cfg.arch.dma_noncoherent) {	/* the bus snoops */
 		for (unsigned k = 0; k < m->ncpus; k++) {
 			struct shd_dcache *o = m->cpus[k]->dcache;
@@ -486,10 +488,18 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
 	int err;
 
 	if (m->ilog) {
-		/* arm64: the page is no longer known clean; the next
-		 * executable mapping syncs the I-cache (set_pte_at). */
-		if (!shd__fault(m, SHD_FAULT_ARCH1_NOT_CLEARED))
-			__atomic_store_n(&fr->arch1, 0, __ATOMIC_SEQ_CST);
+		/* arm64: the page is no longer known clean (bit 0); the next
+		 * executable mapping syncs the I-cache (set_pte_at).  The
+		 * write count above it stops a sync that began before this
+		 * write from marking the page clean after it (Linux holds
+		 * the folio lock across both instead).  (cur | 1) + 1 clears
+		 * the bit and counts one more. */
+		cur = __atomic_load_n(&fr->arch1, __ATOMIC_SEQ_CST);
+		while (!shd__fault(m, SHD_FAULT_ARCH1_NOT_CLEARED) &&
+		       !__atomic_compare_exchange_n(&fr->arch1, &cur, (cur | 1) + 1,
+						    0, __ATOMIC_SEQ_CST,
+						    __ATOMIC_SEQ_CST))
+			;
 		return 0;
 	}
 	if (!m->cache)
@@ -792,14 +802,21 @@ void shd__icache_set_pte_exec(struct shd_cpu *cpu, uint64_t pfn)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_frame *fr = &m->frames[pfn];
-	uint32_t s;
+	uint32_t s, cur;
 
 	if (!m->ilog)
 		return;
 	s = shd__icache_seq(m, pfn);
-	if (!__atomic_load_n(&fr->arch1, __ATOMIC_SEQ_CST)) {
+	cur = __atomic_load_n(&fr->arch1, __ATOMIC_SEQ_CST);
+	if (!(cur & 1)) {
+		/* Not clean since the last write: sync, then mark it clean,
+		 * unless a write came meanwhile (the CAS fails on its count;
+		 * the next mapping syncs again, and nothing is credited). */
 		shd__icache_invalidate(cpu, pfn);
-		__atomic_store_n(&fr->arch1, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_compare_exchange_n(&fr->arch1, &cur, cur | 1, 0,
+						 __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+			return;
 	}
 	shd__icache_credit(m, pfn, s);
 }

@@ -169,27 +169,34 @@ int shd_flush_anon_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
 	return check_page(cpu, mm, addr, "flush_anon_page");
 }
 
-/* A byte range of the vmap area, widened to whole pages in place. */
+/* A byte range of the vmap area, widened to whole pages in place; 1 when
+ * it is empty (nothing to do). */
 static int vmap_range_check(struct shd_cpu *cpu, uint64_t *addr, uint64_t *len,
 			    const char *what)
 {
 	int err = shd__check_cpu(cpu, what);
-	uint64_t mask;
+	uint64_t mask, end;
 
 	if (err)
 		return err;
+	if (!*len)
+		return 1;
 	mask = cpu->m->page_size - 1;
-	if (*len && *addr <= UINT64_MAX - *len - mask) {
-		*len = ((*addr + *len + mask) & ~mask) - (*addr & ~mask);
-		*addr &= ~mask;
-	}
+	if (*len > UINT64_MAX - *addr || *addr + *len > UINT64_MAX - mask)
+		return shd__fail(-EINVAL, "%s: [0x%" PRIx64 ", +0x%" PRIx64 ") "
+				 "wraps around", what, *addr, *len);
+	end = (*addr + *len + mask) & ~mask;
+	*addr &= ~mask;
+	*len = end - *addr;
 	return shd__check_kernel_range(cpu->m, what, *addr, *len);
 }
 
 int shd_flush_kernel_vmap_range(struct shd_cpu *cpu, uint64_t addr,
 				uint64_t len)
 {
-	return vmap_range_check(cpu, &addr, &len, "flush_kernel_vmap_range");
+	int err = vmap_range_check(cpu, &addr, &len, "flush_kernel_vmap_range");
+
+	return err < 0 ? err : 0;
 }
 
 /* The frame behind kernel address VA, or UINT64_MAX. */
@@ -206,8 +213,10 @@ static uint64_t kernel_pfn(struct shd_machine *m, uint64_t va)
 	return val & SHD_PTE_PRESENT ? val >> SHD_PTE_PFN_SHIFT : UINT64_MAX;
 }
 
-/* hypersparc: DMA does not snoop, so the lines this CPU holds of the
- * buffer predate the device's writes: drop them (local, as in Linux). */
+/* hypersparc: DMA does not snoop (this model's assumption: see
+ * docs/caches.md), so the lines this CPU holds of the buffer predate the
+ * device's writes: drop them, on this CPU, as the ARM VIVT and parisc
+ * implementations do. */
 int shd_invalidate_kernel_vmap_range(struct shd_cpu *cpu, uint64_t addr,
 				     uint64_t len)
 {
@@ -216,7 +225,7 @@ int shd_invalidate_kernel_vmap_range(struct shd_cpu *cpu, uint64_t addr,
 				   "invalidate_kernel_vmap_range");
 
 	if (err)
-		return err;
+		return err < 0 ? err : 0;
 	m = cpu->m;
 	if (!m->cache || !m->cfg.arch.dma_noncoherent ||
 	    shd__fault(m, SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE))
@@ -300,7 +309,9 @@ int shd_flush_icache_range(struct shd_cpu *cpu, uint64_t start, uint64_t end)
 		return err;
 	m = cpu->m;
 	/* Byte ranges, as kprobes flush one instruction: whole pages here. */
-	if (start <= end && end <= UINT64_MAX - m->page_size) {
+	if (start == end)
+		return 0;
+	if (start < end && end <= UINT64_MAX - m->page_size) {
 		start &= ~(m->page_size - 1);
 		end = (end + m->page_size - 1) & ~(m->page_size - 1);
 	}

@@ -71,9 +71,11 @@ struct shd_frame {
 	uint32_t ref;
 	uint32_t flags;
 	uint32_t gen;		/* bumped each time it is freed (oracle) */
-	uint32_t arch1;		/* PG_arch_1: dirtying CPU + 1 (low 16 bits;
-				 * 0: clean) and a mark count (high 16, never
-				 * reset) */
+	uint32_t arch1;		/* PG_arch_1.  sparc64: dirtying CPU + 1 (low
+				 * 16 bits; 0: clean) and a mark count (high
+				 * 16, never reset).  arm64: PG_dcache_clean
+				 * (bit 0) and a count of the writes that
+				 * cleared it (above) */
 	uint16_t store_colour;	/* the last store's colour and CPU (reports) */
 	uint16_t store_cpu;
 	/* The I-cache oracle (non-snooping I-caches only, cache.c): kernel

@@ -143,6 +143,15 @@ static int check_config(const struct shd_config *c)
 					 "sets up to 65536, ways 1..64)", a->name,
 					 a->dcache_sets, a->dcache_ways, a->line);
 	}
+	if ((c->arch.flush_needs_mapping || c->arch.dma_noncoherent ||
+	     c->arch.deferred_dcache) && !c->arch.alias_dcache)
+		return shd__fail(-EINVAL, "arch %s: flush_needs_mapping, "
+				 "dma_noncoherent and deferred_dcache need an "
+				 "aliasing D-cache (alias_dcache)", c->arch.name);
+	if (c->arch.alias_dcache && c->arch.icache_nosnoop)
+		return shd__fail(-EINVAL, "arch %s: an aliasing D-cache with a "
+				 "non-snooping I-cache is not modelled (their "
+				 "PG_arch_1 protocols differ)", c->arch.name);
 	if (c->arch.icache_nosnoop) {
 		const struct shd_arch *a = &c->arch;
 

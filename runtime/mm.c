@@ -550,6 +550,12 @@ void shd__mm_lock(struct shd_cpu *cpu, struct shd_mm *mm)
 
 void shd__mm_unlock(struct shd_mm *mm)
 {
+	struct shd_cpu *cpu = shd__this_cpu;
+
+	/* hypersparc's ordering window covers one operation under the lock,
+	 * whatever path it leaves by. */
+	if (cpu && cpu->cwin_mm == mm)
+		cpu->cwin_mm = NULL;
 	pthread_mutex_unlock(&mm->lock);
 }
 
@@ -1412,6 +1418,117 @@ int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 	return err;
 }
 
+/* ---- kmap ---- */
+
+/*
+ * kmap()/kunmap() of a page-cache page, as highmem's pkmap area does it: a
+ * global kernel mapping in a slot of this CPU's, unmapped with the cache
+ * flushed first (flush_cache_kmaps()'s job; here the vunmap path's
+ * flush_cache_vunmap) and then flush_tlb_kernel_range().  Each slot spans
+ * SHD_KMAP_COLOURS pages, so a page can be mapped at any colour: the
+ * user's, when the profile colours kernel addresses (the email's scheme),
+ * else its linear map's.
+ */
+#define SHD_KMAP_BASE (SHD_KERNEL_BASE + (1ull << 40))
+#define SHD_KMAP_SLOTS 8	/* per CPU */
+#define SHD_KMAP_COLOURS 64	/* pages a slot spans: up to 64 colours */
+
+static uint64_t kmap_va(const struct shd_machine *m, unsigned cpu, unsigned slot,
+			unsigned colour)
+{
+	return SHD_KMAP_BASE + ((((uint64_t)cpu * SHD_KMAP_SLOTS + slot) *
+				 SHD_KMAP_COLOURS + colour) << m->page_shift);
+}
+
+int shd_kmap(struct shd_cpu *cpu, struct shd_file *f, uint64_t pgoff,
+	     uint64_t colour_va, uint64_t *kva)
+{
+	struct shd_machine *m;
+	struct shd_mm *k;
+	uint64_t pfn, v;
+	unsigned colour;
+	int err = shd__check_cpu(cpu, "kmap");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	if (!f || shd__file_machine(f) != m || !kva)
+		return shd__fail(-EINVAL, "kmap: a file of this machine and a "
+				 "place for the address are needed");
+	if (pgoff >= shd__file_npages(f))
+		return shd__fail(-EINVAL, "kmap: page %" PRIu64 " is past the end "
+				 "of the file (%" PRIu64 " pages)", pgoff,
+				 shd__file_npages(f));
+	if (colour_va >= SHD_USER_TOP)
+		return shd__fail(-EINVAL, "kmap: 0x%" PRIx64 " is not a user "
+				 "address to match the colour of", colour_va);
+	shd__cpu_take_ipis(cpu);
+	pfn = shd__file_page(f, pgoff);		/* a reference for the PTE */
+	if (pfn == UINT64_MAX)
+		return shd__fail(-ENOMEM, "kmap: out of simulated memory");
+	colour = shd__cache_colour(m, pfn << m->page_shift);
+	if (m->cache && m->cfg.arch.colour_kmap && colour_va &&
+	    shd__cache_colour(m, colour_va) != colour) {
+		colour = shd__cache_colour(m, colour_va);
+		cpu->cnt.s.dcache_flushes_avoided++;
+	}
+	k = m->kernel_mm;
+	shd__mm_lock(cpu, k);
+	for (unsigned slot = 0; slot < SHD_KMAP_SLOTS; slot++) {
+		uint64_t va = kmap_va(m, cpu->id, slot, colour);
+		uint64_t vpn = va_vpn(m, va);
+		struct shd_pt_leaf *leaf = pt_leaf_alloc(k, vpn);
+		struct shd_pte *p;
+
+		if (!leaf)
+			break;
+		p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
+		if (p->val)
+			continue;
+		v = clock_next(m);
+		shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
+			       SHD_PTE_PRESENT | SHD_PTE_WRITE | SHD_PTE_GLOBAL,
+			       v, k);
+		leaf->nr_frames++;
+		publish_changes(k, v);
+		shd__mm_unlock(k);
+		*kva = va;
+		return 0;
+	}
+	shd__mm_unlock(k);
+	shd__frames_put(m, &pfn, 1);
+	return shd__fail(-ENOSPC, "kmap: cpu %u has all its %u kmap slots of "
+			 "colour %u in use (kunmap some)", cpu->id,
+			 SHD_KMAP_SLOTS, colour);
+}
+
+int shd_kunmap(struct shd_cpu *cpu, uint64_t kva)
+{
+	struct shd_machine *m;
+	uint64_t first, end;
+	int err = shd__check_cpu(cpu, "kunmap");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	first = kmap_va(m, cpu->id, 0, 0);
+	end = kmap_va(m, cpu->id + 1, 0, 0);
+	if (kva < first || kva >= end || (kva & (m->page_size - 1)))
+		return shd__fail(-EINVAL, "kunmap: 0x%" PRIx64 " is not one of "
+				 "cpu %u's kmap addresses", kva, cpu->id);
+	rcu_read_lock();
+	{
+		struct shd_pte *p = shd__pte_lookup(m->kernel_mm, va_vpn(m, kva));
+		uint64_t ver, val = p ? shd__pte_read(p, &ver) : 0;
+
+		rcu_read_unlock();
+		if (!(val & SHD_PTE_PRESENT))
+			return shd__fail(-EINVAL, "kunmap: 0x%" PRIx64 " is not "
+					 "mapped", kva);
+	}
+	return shd_vunmap(cpu, kva, m->page_size);
+}
+
 /* ---- fork ---- */
 
 struct dup {
@@ -1442,6 +1559,8 @@ static void dup_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 		shd__pte_write(p, val, d->version, mm);
 	}
 	shd__frame_get(mm->m, val >> SHD_PTE_PFN_SHIFT);
+	if ((val & SHD_PTE_EXEC) && (val & SHD_PTE_PRESENT) && shd__this_cpu)
+		shd__icache_set_pte_exec(shd__this_cpu, val >> SHD_PTE_PFN_SHIFT);
 	shd__pte_write(&cleaf->pte[vpn & (SHD_PT_ENTRIES - 1)], val, d->version,
 		       d->child);
 	cleaf->nr_frames++;
@@ -1624,8 +1743,9 @@ struct shd_mm *shd_cpu_active_mm(const struct shd_cpu *cpu)
 
 /* ACC_FORCE: a debugger's write, get_user_pages(FOLL_FORCE | FOLL_WRITE):
  * allowed into a private mapping the program cannot write (its text),
- * where it breaks copy-on-write and leaves the PTE read-only. */
-enum access_kind { ACC_READ, ACC_WRITE, ACC_FETCH, ACC_FORCE };
+ * where it breaks copy-on-write and leaves the PTE read-only.  ACC_PEEK: a
+ * debugger's read (FOLL_FORCE): any accessible mapping, execute-only too. */
+enum access_kind { ACC_READ, ACC_WRITE, ACC_FETCH, ACC_FORCE, ACC_PEEK };
 
 static bool pte_allows(uint64_t val, enum access_kind k)
 {
@@ -1645,6 +1765,8 @@ static bool vma_allows(const struct shd_vma *vma, enum access_kind k)
 	if (k == ACC_FORCE)
 		return (prot & SHD_PROT_WRITE) ||
 		       (!vma->shared && (prot & (SHD_PROT_READ | SHD_PROT_EXEC)));
+	if (k == ACC_PEEK)
+		return prot & (SHD_PROT_READ | SHD_PROT_WRITE | SHD_PROT_EXEC);
 	if (k == ACC_WRITE)
 		return prot & SHD_PROT_WRITE;
 	if (k == ACC_FETCH)
@@ -1695,6 +1817,12 @@ static int wp_fault(struct shd_cpu *cpu, struct shd_mm *mm,
 		if (err)	/* quarantined: neither frame is reused */
 			return err;
 		shd__frames_put(m, &old, 1);
+	}
+	if (!copy) {	/* wp_page_reuse(): flush_cache_page() first */
+		if ((err = cache_flush_first(cpu, mm, page >> m->page_shift,
+					     (page >> m->page_shift) + 1)))
+			return err;
+		cache_order_check(mm, page >> m->page_shift, "flush_cache_page");
 	}
 	if (prot_bits(vma->prot) & SHD_PTE_EXEC)	/* set_pte_at() */
 		shd__icache_set_pte_exec(cpu, pfn);
@@ -1948,6 +2076,7 @@ static uint64_t gup_frame(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 			  bool write, uint64_t *pte, int *err)
 {
 	struct shd_machine *m = cpu->m;
+	bool forced = false;
 
 	for (int tries = 0; tries < 3; tries++) {
 		struct shd_pte *p;
@@ -1959,11 +2088,15 @@ static uint64_t gup_frame(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 			val = shd__pte_read(p, &ver);
 		rcu_read_unlock();
 		*pte = val;
+		/* A read-only PTE takes a forced write only once the fault
+		 * has run (can_follow_write_pte()): it makes the page
+		 * writable where the VMA allows, else breaks COW. */
 		if ((val & SHD_PTE_PRESENT) && (!write || (val & SHD_PTE_WRITE) ||
-						   frame_exclusive(m, val)))
+						   (forced && frame_exclusive(m, val))))
 			return val >> SHD_PTE_PFN_SHIFT;
-		if ((*err = handle_fault(cpu, mm, va, write ? ACC_FORCE : ACC_READ)))
+		if ((*err = handle_fault(cpu, mm, va, write ? ACC_FORCE : ACC_PEEK)))
 			return UINT64_MAX;
+		forced = write;
 	}
 	*err = shd__fail(-EFAULT, "ptrace: fault at 0x%" PRIx64 " did not "
 			 "resolve", va);

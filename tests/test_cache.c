@@ -200,7 +200,8 @@ static int contract_task(struct shd_cpu *cpu, void *arg)
 	T_EINVAL(shd_flush_kernel_vmap_range(cpu, UBASE, PAGE),
 		 "flush_kernel_vmap_range");
 	T_OK(shd_flush_kernel_vmap_range(cpu, KBASE + 8, 8));
-	T_EINVAL(shd_flush_kernel_vmap_range(cpu, KBASE, 0),
+	T_OK(shd_flush_kernel_vmap_range(cpu, KBASE, 0));	/* empty: nothing to do */
+	T_EINVAL(shd_flush_kernel_vmap_range(cpu, KBASE + 0x800, UINT64_MAX - 0x100),
 		 "flush_kernel_vmap_range");
 	T_EINVAL(shd_flush_kernel_vmap_range(cpu, SHD_KERNEL_TOP - PAGE,
 					     2 * PAGE), "flush_kernel_vmap_range");
@@ -210,7 +211,8 @@ static int contract_task(struct shd_cpu *cpu, void *arg)
 	T_EINVAL(shd_invalidate_kernel_vmap_range(cpu, UBASE, PAGE),
 		 "invalidate_kernel_vmap_range");
 	T_OK(shd_invalidate_kernel_vmap_range(cpu, KBASE + 8, 8));
-	T_EINVAL(shd_invalidate_kernel_vmap_range(cpu, KBASE, 0),
+	T_OK(shd_invalidate_kernel_vmap_range(cpu, KBASE, 0));	/* empty: nothing to do */
+	T_EINVAL(shd_invalidate_kernel_vmap_range(cpu, KBASE + 0x800, UINT64_MAX - 0x100),
 		 "invalidate_kernel_vmap_range");
 	T_EINVAL(shd_invalidate_kernel_vmap_range(cpu, SHD_KERNEL_TOP - PAGE,
 						  2 * PAGE),

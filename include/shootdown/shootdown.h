@@ -12,6 +12,6 @@
 #include <shootdown/cacheflush.h>
 #include <shootdown/stats.h>
 
-#define SHD_VERSION "0.1.0"
+#define SHD_VERSION "0.2.0"
 
 #endif
