@@ -106,6 +106,14 @@ int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
  * the machine O describes; else 0. */
 int wl_check_frames(const struct cli_opts *o, uint64_t need, const char *why,
 		    char *err, size_t len);
+/* Shared file mappings must sit at their file offset's colour (SHMLBA:
+ * Linux's sparc refuses others).  WL_SHMLBA_PAGES pages cover every
+ * profile's colours (hypersparc has 16). */
+#define WL_SHMLBA_PAGES 64
+static inline uint64_t wl_colour_round(uint64_t pages)
+{
+	return (pages + WL_SHMLBA_PAGES - 1) / WL_SHMLBA_PAGES * WL_SHMLBA_PAGES;
+}
 /* Tasks on LOAD percent of O's CPUs (at least one). */
 unsigned wl_load_tasks(unsigned ncpus, uint64_t load);
 /* The measured phase: FN on CPUs 0..N-1, host time into res->wall_ns. */

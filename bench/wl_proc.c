@@ -403,7 +403,8 @@ int wl_pagecache_check(const struct cli_opts *o, char *err, size_t len)
 
 static int pc_read_all(struct shd_cpu *cpu, struct pc *w, uint64_t r)
 {
-	uint64_t va = PROC_BASE + (uint64_t)shd_cpu_id(cpu) * (w->pages + 1) * w->page;
+	uint64_t va = PROC_BASE + (uint64_t)shd_cpu_id(cpu) *
+		      wl_colour_round(w->pages + 1) * w->page;
 	int err = shd_mmap_file(cpu, w->mm, va, w->pages * w->page, SHD_PROT_READ,
 				SHD_MAP_SHARED, w->f, 0);
 

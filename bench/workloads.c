@@ -672,9 +672,10 @@ struct tf {
 
 static uint64_t tf_va(const struct tf *t, unsigned task, uint64_t page)
 {
-	/* Threads share one mm: regions side by side; processes each own. */
-	return TF_BASE + ((t->processes ? 0 : (uint64_t)task * t->pages) + page) *
-			 t->page;
+	/* Threads share one mm: regions side by side (each starting at a
+	 * colour boundary: shared file mappings must); processes each own. */
+	return TF_BASE + ((t->processes ? 0 : (uint64_t)task *
+			   wl_colour_round(t->pages)) + page) * t->page;
 }
 
 /* The task CPU ID runs in round R. */
@@ -1006,7 +1007,8 @@ static int rnd_fork(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 static int rnd_slot_read(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 			 uint64_t pg, uint64_t off)
 {
-	uint64_t uva = 0x50000000ull + ((uint64_t)shd_cpu_id(cpu) * 8 + pg) * r->page;
+	uint64_t uva = 0x50000000ull + ((uint64_t)shd_cpu_id(cpu) * WL_SHMLBA_PAGES +
+					 pg) * r->page;
 	uint64_t v;
 	int err = shd_mmap_file(cpu, cur, uva, r->page, SHD_PROT_READ |
 				SHD_PROT_EXEC, SHD_MAP_SHARED, r->file2, pg);
@@ -1037,7 +1039,8 @@ static int rnd_remap_poke(struct shd_cpu *cpu, struct rnd *r,
 {
 	uint64_t pg = rng_below(s, RND_FILE2), v;
 	uint64_t off = RND_F2_OFF + 8 * rng_below(s, 32);
-	uint64_t uva = 0x50000000ull + ((uint64_t)shd_cpu_id(cpu) * 8 + pg) * r->page;
+	uint64_t uva = 0x50000000ull + ((uint64_t)shd_cpu_id(cpu) * WL_SHMLBA_PAGES +
+					 pg) * r->page;
 	uint64_t *revisit = &r->revisit[shd_cpu_id(cpu)];
 	int err = 0;
 
@@ -1329,19 +1332,22 @@ check:
 	return 0;
 }
 
-/* The remap pokes' slots (0x50000000 + cpu x 8 pages) share page tables
- * with a guard page each mm keeps, so unmapping a slot never frees a page
- * table (whose flush would reach lazy CPUs and hide other faults). */
-#define RND_SLOT_GUARD (0x50000000ull + 511 * 4096ull)
-
+/* The remap pokes' slots (0x50000000 + cpu x WL_SHMLBA_PAGES pages, so
+ * that file2's page PG sits at PG's colour) share page tables with a guard
+ * page each mm keeps at the end of each table, so unmapping a slot never
+ * frees a page table (whose flush would reach lazy CPUs and hide other
+ * faults).  A slot uses its first RND_FILE2 pages: never a guard. */
 static int rnd_setup(struct shd_cpu *cpu, void *arg)
 {
 	struct rnd *r = arg;
+	uint64_t tables = (r->ncpus * WL_SHMLBA_PAGES + 511) / 512;
 	int err = 0;
 
 	for (unsigned i = 0; !err && i < RND_MMS; i++)
-		err = shd_mmap(cpu, r->mm[i], RND_SLOT_GUARD, r->page,
-			       SHD_PROT_READ);
+		for (uint64_t t = 0; !err && t < tables; t++)
+			err = shd_mmap(cpu, r->mm[i], 0x50000000ull +
+				       (t * 512 + 511) * 4096ull, r->page,
+				       SHD_PROT_READ);
 	return err;
 }
 

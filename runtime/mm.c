@@ -698,6 +698,16 @@ int shd_mmap_file(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 				 ") run past the end of the file (%" PRIu64
 				 " pages)", pgoff, pgoff + pages,
 				 shd__file_npages(f));
+	/* sparc's arch_get_unmapped_area(): a shared mapping whose colour is
+	 * not its file offset's would alias other mappings of the file. */
+	if ((flags & SHD_MAP_SHARED) && cpu->m->cache &&
+	    shd__cache_colour(cpu->m, addr) !=
+	    shd__cache_colour(cpu->m, pgoff << cpu->m->page_shift))
+		return shd__fail(-EINVAL, "mmap: a shared mapping of page %" PRIu64
+				 " at 0x%" PRIx64 " would have colour %u, not the "
+				 "file offset's %u (SHMLBA: it would alias other "
+				 "mappings)", pgoff, addr, shd__cache_colour(cpu->m, addr),
+				 shd__cache_colour(cpu->m, pgoff << cpu->m->page_shift));
 	return mmap_common(cpu, mm, &(struct shd_vma){ .start = addr,
 		.end = addr + len, .prot = prot, .shared = flags & SHD_MAP_SHARED,
 		.file = f, .pgoff = pgoff });

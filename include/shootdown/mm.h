@@ -117,7 +117,9 @@ SHD_EXPORT int shd_ptrace_peek(struct shd_cpu *cpu, struct shd_mm *mm,
  * [PGOFF, PGOFF + len/pagesize) of F.  SHD_MAP_SHARED maps the page cache
  * itself (stores reach the file and every other mapping);
  * SHD_MAP_PRIVATE maps it read-only and copies a page on the first store
- * to it (copy-on-write).  0, -EINVAL (bad range or flags, or the range runs
+ * to it (copy-on-write).  On an aliasing D-cache a shared mapping must have
+ * the colour of its file offset (sparc's SHMLBA rule).  0, -EINVAL (bad
+ * range or flags, a shared mapping at the wrong colour, or the range runs
  * past the end of the file), -EEXIST, -ENOMEM.  CPU's own thread.
  */
 SHD_EXPORT int shd_mmap_file(struct shd_cpu *cpu, struct shd_mm *mm,
