@@ -57,8 +57,26 @@ static const struct shd_named arch_names[] = {
 _Static_assert(sizeof(arch_names) / sizeof(arch_names[0]) == NARCHES,
 	       "one description per profile");
 
+/* "KEY=N" with N a decimal number up to 2^31: N, or -1. */
+static long option_number(const char *opt, size_t len, const char *key)
+{
+	size_t k = strlen(key);
+	long n = 0;
+
+	if (len <= k + 1 || strncmp(opt, key, k) || opt[k] != '=')
+		return -1;
+	for (size_t i = k + 1; i < len; i++) {
+		if (opt[i] < '0' || opt[i] > '9' || n > (1l << 31) / 10)
+			return -1;
+		n = n * 10 + (opt[i] - '0');
+	}
+	return n;
+}
+
 static int arch_option(struct shd_arch *a, const char *opt, size_t len)
 {
+	long n;
+
 	if (len == 10 && !strncmp(opt, "colour=off", len) && a->alias_dcache) {
 		a->colour_kmap = false;
 		return 0;
@@ -67,10 +85,28 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len)
 		a->colour_kmap = true;
 		return 0;
 	}
+	/* Geometry: the simulated cache's (the D-cache where it aliases,
+	 * else the I-cache); shd_machine_create() checks the values. */
+	if ((n = option_number(opt, len, "sets")) >= 0 &&
+	    (a->alias_dcache || a->icache_nosnoop)) {
+		*(a->alias_dcache ? &a->dcache_sets : &a->icache_sets) = (unsigned)n;
+		return 0;
+	}
+	if ((n = option_number(opt, len, "ways")) >= 0 &&
+	    (a->alias_dcache || a->icache_nosnoop)) {
+		*(a->alias_dcache ? &a->dcache_ways : &a->icache_ways) = (unsigned)n;
+		return 0;
+	}
+	if ((n = option_number(opt, len, "line")) >= 0 &&
+	    (a->alias_dcache || a->icache_nosnoop)) {
+		a->line = (unsigned)n;
+		return 0;
+	}
 	return shd__fail(-EINVAL, "architecture %s has no option '%.*s' "
 			 "(%s)", a->name, (int)len, opt, a->alias_dcache ?
-			 "colour=on|off is the one option" :
-			 "it takes no options");
+			 "it takes colour=on|off, sets=N, ways=N, line=N" :
+			 a->icache_nosnoop ? "it takes sets=N, ways=N, line=N "
+			 "(its I-cache)" : "it takes no options");
 }
 
 int shd_arch_preset(const char *name, struct shd_arch *out)
@@ -98,6 +134,11 @@ int shd_arch_preset(const char *name, struct shd_arch *out)
 			if (err)
 				return err;
 		}
+		if (strlen(name) >= sizeof(a.name))
+			return shd__fail(-EINVAL, "architecture '%.20s...' is "
+					 "longer than %zu characters", name,
+					 sizeof(a.name) - 1);
+		memcpy(a.name, name, strlen(name) + 1);
 		*out = a;
 		return 0;
 	}

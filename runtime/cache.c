@@ -192,27 +192,24 @@ static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	v.mm_id = cpu->loaded_mm ? cpu->loaded_mm->id : 0;
 	v.addr = va;
 	v.seed = m->cfg.seed;
-	if (shd_load_relaxed(&fr->store_cpu) == SHD_STORE_DEVICE) {
-		v.interface = "invalidate_kernel_vmap_range";
-		snprintf(v.text, sizeof(v.text),
-			 "stale data: cpu %u read 0x%" PRIx64 " at va 0x%" PRIx64
-			 " (pa 0x%" PRIx64 ", colour %u) from its D-cache; memory "
-			 "holds 0x%" PRIx64 ", written by a device (DMA, not "
-			 "snooped): an invalidate_kernel_vmap_range was missed, "
-			 "seed %" PRIu64, cpu->id, got, va, pa,
-			 shd__cache_colour(m, va), want, v.seed);
-	} else {
-		v.interface = "flush_dcache_page";
-		snprintf(v.text, sizeof(v.text),
-			 "stale data: cpu %u read 0x%" PRIx64 " at va 0x%" PRIx64
-			 " (pa 0x%" PRIx64 ", colour %u) from its D-cache; memory "
-			 "holds 0x%" PRIx64 ", stored through colour %u on cpu "
-			 "%u: a flush_dcache_page was missed or ran on another "
-			 "CPU, seed %" PRIu64, cpu->id, got, va, pa,
-			 shd__cache_colour(m, va), want,
+	bool dma = shd_load_relaxed(&fr->store_cpu) == SHD_STORE_DEVICE;
+	char who[64];
+
+	if (dma)
+		snprintf(who, sizeof(who), "written by a device (DMA, not "
+			 "snooped)");
+	else
+		snprintf(who, sizeof(who), "stored through colour %u on cpu %u",
 			 shd_load_relaxed(&fr->store_colour),
-			 shd_load_relaxed(&fr->store_cpu), v.seed);
-	}
+			 shd_load_relaxed(&fr->store_cpu));
+	v.interface = dma ? "invalidate_kernel_vmap_range" : "flush_dcache_page";
+	snprintf(v.text, sizeof(v.text),
+		 "stale data: cpu %u read 0x%" PRIx64 " at va 0x%" PRIx64
+		 " (pa 0x%" PRIx64 ", colour %u) from its D-cache; memory holds "
+		 "0x%" PRIx64 ", %s: a%s %s was missed%s, seed %" PRIu64,
+		 cpu->id, got, va, pa, shd__cache_colour(m, va), want, who,
+		 dma ? "n" : "", v.interface, dma ? "" : " or ran on another CPU",
+		 v.seed);
 	cpu->cnt.s.violations++;
 	shd__report(m, &v);
 }

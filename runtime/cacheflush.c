@@ -14,32 +14,37 @@
 #include <shootdown/cacheflush.h>
 #include "internal.h"
 
-static int check_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t start,
-		       uint64_t end, const char *what)
+/* [START, END) of MM's user space, or of the vmap area when MM is NULL:
+ * page aligned, START <= END; empty is fine. */
+static int check_span(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t start,
+		      uint64_t end, const char *what)
 {
-	int err = shd__check_user_mm(cpu, mm, what);
+	int err = mm ? shd__check_user_mm(cpu, mm, what) :
+		       shd__check_cpu(cpu, what);
 
 	if (err)
 		return err;
 	if (start > end)
 		return shd__fail(-EINVAL, "%s: start 0x%" PRIx64 " is above end "
 				 "0x%" PRIx64, what, start, end);
-	return start == end ? 0 :
-	       shd__check_user_range(cpu->m, what, start, end - start);
+	if (start == end)
+		return 0;
+	return mm ? shd__check_user_range(cpu->m, what, start, end - start) :
+		    shd__check_kernel_range(cpu->m, what, start, end - start);
+}
+
+static int check_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t start,
+		       uint64_t end, const char *what)
+{
+	if (!mm)	/* check_span() would take it for the kernel's */
+		return shd__check_user_mm(cpu, mm, what);
+	return check_span(cpu, mm, start, end, what);
 }
 
 static int check_kernel(struct shd_cpu *cpu, uint64_t start, uint64_t end,
 			const char *what)
 {
-	int err = shd__check_cpu(cpu, what);
-
-	if (err)
-		return err;
-	if (start > end)
-		return shd__fail(-EINVAL, "%s: start 0x%" PRIx64 " is above end "
-				 "0x%" PRIx64, what, start, end);
-	return start == end ? 0 :
-	       shd__check_kernel_range(cpu->m, what, start, end - start);
+	return check_span(cpu, NULL, start, end, what);
 }
 
 /* hypersparc: flush MM's mapped pages of vpns [S, E) on its CPUs. */
@@ -144,8 +149,8 @@ static void flush_all_fn(struct shd_cpu *cpu, void *info)
 	shd__dcache_flush_all(cpu);
 }
 
-/* hypersparc: flush_cache_all() on every CPU (there is no kmap area to
- * flush by address: the kernel's highmem slots are all of them). */
+/* hypersparc: flush_cache_all() on every CPU, as sun4m's flush_cache_kmaps
+ * does (the pkmap area is recycled: every slot's lines go). */
 int shd_flush_cache_kmaps(struct shd_cpu *cpu)
 {
 	struct shd_machine *m;

@@ -116,6 +116,19 @@ static int check_tlb(const char *which, const struct shd_tlb_geometry *g)
 	return 0;
 }
 
+static int check_cache(const struct shd_arch *a, const char *which,
+		       unsigned sets, unsigned ways)
+{
+	if (a->line < 8 || a->line > 4096 || (a->line & (a->line - 1)) ||
+	    !sets || (sets & (sets - 1)) || sets > (1u << 16) || !ways ||
+	    ways > 64)
+		return shd__fail(-EINVAL, "arch %s: %s-cache of %u sets x %u ways "
+				 "x %u-byte lines: sets and line must be powers "
+				 "of two (line 8..4096, sets up to 65536, ways "
+				 "1..64)", a->name, which, sets, ways, a->line);
+	return 0;
+}
+
 static int check_config(const struct shd_config *c)
 {
 	int err;
@@ -130,19 +143,17 @@ static int check_config(const struct shd_config *c)
 	if (c->page_shift < 12 || c->page_shift > 30)
 		return shd__fail(-ERANGE, "page_shift %u is out of range 12..30",
 				 c->page_shift);
-	if (c->arch.alias_dcache) {
-		const struct shd_arch *a = &c->arch;
-
-		if (a->line < 8 || a->line > 4096 || (a->line & (a->line - 1)) ||
-		    !a->dcache_sets || (a->dcache_sets & (a->dcache_sets - 1)) ||
-		    a->dcache_sets > (1u << 16) || !a->dcache_ways ||
-		    a->dcache_ways > 64)
-			return shd__fail(-EINVAL, "arch %s: D-cache of %u sets x "
-					 "%u ways x %u-byte lines: sets and line "
-					 "must be powers of two (line 8..4096, "
-					 "sets up to 65536, ways 1..64)", a->name,
-					 a->dcache_sets, a->dcache_ways, a->line);
-	}
+	if (c->arch.alias_dcache &&
+	    (err = check_cache(&c->arch, "D", c->arch.dcache_sets,
+			       c->arch.dcache_ways)) < 0)
+		return err;
+	if (c->arch.alias_dcache && c->arch.line && c->arch.dcache_sets &&
+	    (((uint64_t)c->arch.dcache_sets * c->arch.line) >> c->page_shift) > 64)
+		return shd__fail(-EINVAL, "arch %s: %" PRIu64 " colours; the model "
+				 "has room for 64 (kmap slots, workloads' "
+				 "SHMLBA)", c->arch.name,
+				 ((uint64_t)c->arch.dcache_sets * c->arch.line) >>
+				 c->page_shift);
 	if ((c->arch.flush_needs_mapping || c->arch.dma_noncoherent ||
 	     c->arch.deferred_dcache) && !c->arch.alias_dcache)
 		return shd__fail(-EINVAL, "arch %s: flush_needs_mapping, "
@@ -152,19 +163,10 @@ static int check_config(const struct shd_config *c)
 		return shd__fail(-EINVAL, "arch %s: an aliasing D-cache with a "
 				 "non-snooping I-cache is not modelled (their "
 				 "PG_arch_1 protocols differ)", c->arch.name);
-	if (c->arch.icache_nosnoop) {
-		const struct shd_arch *a = &c->arch;
-
-		if (a->line < 8 || a->line > 4096 || (a->line & (a->line - 1)) ||
-		    !a->icache_sets || (a->icache_sets & (a->icache_sets - 1)) ||
-		    a->icache_sets > (1u << 16) || !a->icache_ways ||
-		    a->icache_ways > 64)
-			return shd__fail(-EINVAL, "arch %s: I-cache of %u sets x "
-					 "%u ways x %u-byte lines: sets and line "
-					 "must be powers of two (line 8..4096, "
-					 "sets up to 65536, ways 1..64)", a->name,
-					 a->icache_sets, a->icache_ways, a->line);
-	}
+	if (c->arch.icache_nosnoop &&
+	    (err = check_cache(&c->arch, "I", c->arch.icache_sets,
+			       c->arch.icache_ways)) < 0)
+		return err;
 	if (c->nframes < 16 || c->nframes > (1ull << 24))
 		return shd__fail(-ERANGE, "nframes %" PRIu64 " is out of range "
 				 "16..16777216", c->nframes);

@@ -1477,8 +1477,13 @@ int shd_kmap(struct shd_cpu *cpu, struct shd_file *f, uint64_t pgoff,
 	if (pfn == UINT64_MAX)
 		return shd__fail(-ENOMEM, "kmap: out of simulated memory");
 	colour = shd__cache_colour(m, pfn << m->page_shift);
+	/* Only while users map the file: then flush_dcache_page() flushes
+	 * at once.  With nobody mapping it, sparc64 defers the flush to the
+	 * next user mapping and assumes the kernel wrote through the linear
+	 * map (its kmap is page_address()), so a kmap of another colour
+	 * would leave the linear alias stale. */
 	if (m->cache && m->cfg.arch.colour_kmap && colour_va &&
-	    shd__cache_colour(m, colour_va) != colour) {
+	    shd__file_mapped(f) && shd__cache_colour(m, colour_va) != colour) {
 		colour = shd__cache_colour(m, colour_va);
 		cpu->cnt.s.dcache_flushes_avoided++;
 	}
@@ -1490,8 +1495,12 @@ int shd_kmap(struct shd_cpu *cpu, struct shd_file *f, uint64_t pgoff,
 		struct shd_pt_leaf *leaf = pt_leaf_alloc(k, vpn);
 		struct shd_pte *p;
 
-		if (!leaf)
-			break;
+		if (!leaf) {
+			shd__mm_unlock(k);
+			shd__frames_put(m, &pfn, 1);
+			return shd__fail(-ENOMEM, "kmap: out of memory for a page "
+					 "table");
+		}
 		p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
 		if (p->val)
 			continue;
@@ -1775,7 +1784,7 @@ static bool vma_allows(const struct shd_vma *vma, enum access_kind k)
 	if (k == ACC_FORCE)
 		return (prot & SHD_PROT_WRITE) ||
 		       (!vma->shared && (prot & (SHD_PROT_READ | SHD_PROT_EXEC)));
-	if (k == ACC_PEEK)
+	if (k == ACC_PEEK || k == ACC_READ)	/* x86: executable is readable */
 		return prot & (SHD_PROT_READ | SHD_PROT_WRITE | SHD_PROT_EXEC);
 	if (k == ACC_WRITE)
 		return prot & SHD_PROT_WRITE;

@@ -54,7 +54,7 @@ extern "C" {
  *                 invalidate_kernel_vmap_range() first
  */
 struct shd_arch {
-	char name[16];
+	char name[64];		/* as given, options included */
 	bool alias_dcache;
 	unsigned dcache_sets, dcache_ways, line;
 	bool deferred_dcache;
@@ -68,7 +68,10 @@ struct shd_arch {
 /*
  * Fill *out with the profile NAME, optionally followed by options:
  * "sparc64,colour=off" (the kernel's page clears and copies go through the
- * linear map and flush, instead of a colour-matched kmap).  0, -ENOENT
+ * linear map and flush, instead of a colour-matched kmap), and the
+ * simulated cache's geometry, "sets=N", "ways=N", "line=N" (the D-cache
+ * where it aliases, else arm64's I-cache; e.g. "sparc64,sets=512,ways=1":
+ * 8 colours).  The values are checked by shd_machine_create().  0, -ENOENT
  * (no such profile), -EINVAL (a bad option, or one the profile has no use
  * for).
  */

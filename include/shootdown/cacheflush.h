@@ -120,8 +120,9 @@ SHD_EXPORT int shd_invalidate_kernel_vmap_range(struct shd_cpu *cpu,
 /*
  * kmap(): map page PGOFF of F at a kernel address of one of CPU's kmap
  * slots, into *KVA, for the kernel's loads and stores (shd_load/shd_store
- * on CPU).  On a profile that colours kernel addresses (sparc64) the
- * address has the colour of user address COLOUR_VA (0: no preference), so
+ * on CPU).  On a profile that colours kernel addresses (sparc64), while
+ * users map the file, the address has the colour of user address
+ * COLOUR_VA (0: no preference), so
  * a user mapping there shares the kernel's lines and the flush a different
  * colour would need is avoided (dcache_flushes_avoided); otherwise it has
  * the colour of the page's linear map.  kunmap(): unmap it (the cache
