@@ -1167,17 +1167,17 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 		} else if (dice < 600 && rng_below(&s, 4) == 0) {
 			what = "try_to_unmap_flush";
 			err = shd_try_to_unmap_flush(cpu);
-		} else if (dice < 645) {
+		} else if (dice < 635) {
 			what = "mmap";
 			err = shd_mmap(cpu, cur, base + pg * page, npages * page,
 				       prots[rng_below(&s, 5)]);
-		} else if (dice < 668) {
+		} else if (dice < 658) {
 			what = "mmap(file)";
 			err = shd_mmap_file(cpu, cur, base + pg * page, npages * page,
 					    prots[rng_below(&s, 5)],
 					    rng_below(&s, 2) ? SHD_MAP_SHARED :
 					    SHD_MAP_PRIVATE, r->file, pg);
-		} else if (dice < 680) {
+		} else if (dice < 670) {
 			what = "remap poke";
 			err = rnd_remap_poke(cpu, r, cur, &s, i);
 		} else if (dice < 720) {
@@ -1241,6 +1241,17 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 					err = shd_load(cpu, uva, &v);
 				break;
 			}
+		} else if (dice < 903) {
+			/* Reclaim takes a page (its flush batched while other
+			 * CPUs may still hold the translation), and the
+			 * program drops it at once: madvise finds the PTE
+			 * clear and must wait for the batch
+			 * (flush_tlb_batched_pending) before it returns. */
+			what = "reclaim, then madvise";
+			err = shd_try_to_unmap(cpu, cur, base + pg * page);
+			if (err >= 0)
+				err = shd_madvise_dontneed(cpu, cur, base + pg * page,
+							   page);
 		} else if (dice < 915) {
 			what = "flush_tlb_page";
 			err = shd_flush_tlb_page(cpu, cur, base + pg * page);
