@@ -939,6 +939,8 @@ static int wl_tlb_flush3(struct shd_machine *m, const struct cli_opts *o,
 #define RND_KSLOT 4			/* vmap pages per CPU; the last is an
 					 * I/O buffer only its CPU reads */
 #define RND_FILE2 4			/* pages of file2 */
+#define RND_REVISIT 256		/* ops before a CPU looks again at a file2
+					 * page it left marked */
 #define RND_F2_OFF 2048			/* where in a page file2's traffic goes:
 					 * sets the window's hot lines (the
 					 * first 4 of a page) do not evict */
@@ -952,7 +954,8 @@ struct rnd {
 	uint64_t ops;			/* in all; CPU i does its share */
 	uint64_t seed;
 	unsigned ncpus;
-	uint64_t revisit[SHD_MAX_CPUS];	/* file2 page + 1 a CPU left marked */
+	uint64_t revisit[SHD_MAX_CPUS];	/* op << 8 | file2 page + 1 that a CPU
+					 * left marked at op */
 	uint64_t unexpected;		/* library errors the mix should not get */
 	char note[160];
 };
@@ -1001,18 +1004,27 @@ static int rnd_fork(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 	return err;
 }
 
-/* A program maps page PG of file2 at its slot, reads the 32 words the
- * kernel writes (caching their 4 lines at the mapping's colour) and runs
- * the one at OFF. */
+/* A program maps page PG of file2 at its slot twice, shared (at the page's
+ * colour, as SHMLBA wants) and private read-only one colour up, so that
+ * one of the two differs from the kernel's linear alias whatever frame
+ * the page has; it reads the 32 words the kernel writes through both
+ * (caching their 4 lines at both colours) and runs the one at OFF. */
 static int rnd_slot_read(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 			 uint64_t pg, uint64_t off)
 {
-	uint64_t uva = 0x50000000ull + ((uint64_t)shd_cpu_id(cpu) * WL_SHMLBA_PAGES +
-					 pg) * r->page;
+	uint64_t slot = 0x50000000ull + (uint64_t)shd_cpu_id(cpu) *
+				       WL_SHMLBA_PAGES * r->page;
+	uint64_t uva = slot + pg * r->page, uva2 = slot + (9 + pg) * r->page;
 	uint64_t v;
 	int err = shd_mmap_file(cpu, cur, uva, r->page, SHD_PROT_READ |
 				SHD_PROT_EXEC, SHD_MAP_SHARED, r->file2, pg);
 
+	if (!err && !(err = shd_mmap_file(cpu, cur, uva2, r->page, SHD_PROT_READ,
+					  SHD_MAP_PRIVATE, r->file2, pg))) {
+		for (uint64_t w = 0; !err && w < 32; w++)
+			err = shd_load(cpu, uva2 + RND_F2_OFF + 8 * w, &v);
+		shd_munmap(cpu, cur, uva2, r->page);
+	}
 	for (uint64_t w = 0; !err && w < 32; w++)
 		err = shd_load(cpu, uva + RND_F2_OFF + 8 * w, &v);
 	if (!err)
@@ -1037,17 +1049,22 @@ static int rnd_slot_read(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 static int rnd_remap_poke(struct shd_cpu *cpu, struct rnd *r,
 			  struct shd_mm *cur, uint64_t *s, uint64_t i)
 {
-	uint64_t pg = rng_below(s, RND_FILE2), v;
+	/* Each page is mapped by its own CPUs only (others write it), so a
+	 * page one CPU left marked stays so until that CPU comes back. */
+	unsigned id = shd_cpu_id(cpu);
+	uint64_t pg = r->ncpus >= RND_FILE2 ? id % RND_FILE2 :
+		      id + r->ncpus * rng_below(s, RND_FILE2 / r->ncpus), v;
 	uint64_t off = RND_F2_OFF + 8 * rng_below(s, 32);
-	uint64_t uva = 0x50000000ull + ((uint64_t)shd_cpu_id(cpu) * WL_SHMLBA_PAGES +
-					 pg) * r->page;
-	uint64_t *revisit = &r->revisit[shd_cpu_id(cpu)];
+	uint64_t uva = 0x50000000ull + ((uint64_t)id * WL_SHMLBA_PAGES + pg) *
+				       r->page;
+	uint64_t *revisit = &r->revisit[id];
 	int err = 0;
 
-	/* Back to a page this CPU wrote and left marked: its lines of the
-	 * page must have been flushed, whoever took the mark over since. */
-	if (*revisit) {
-		pg = *revisit - 1;
+	/* Back, a while later, to a page this CPU wrote and left marked:
+	 * its lines of the page must have been flushed, whichever CPU
+	 * wrote the page and took the mark over meanwhile. */
+	if (*revisit && i >= (*revisit >> 8) + RND_REVISIT) {
+		pg = (*revisit & 0xff) - 1;
 		*revisit = 0;
 		return rnd_slot_read(cpu, r, cur, pg, off);
 	}
@@ -1069,8 +1086,8 @@ static int rnd_remap_poke(struct shd_cpu *cpu, struct rnd *r,
 		err = rnd_slot_read(cpu, r, cur, pg, off);
 		if (!err)
 			err = shd_file_write(cpu, r->file2, pg * r->page + off, i);
-		if (!err)
-			*revisit = pg + 1;
+		if (!err && !*revisit)
+			*revisit = i << 8 | (pg + 1);
 		return err;
 	default:
 		err = rnd_slot_read(cpu, r, cur, pg, off);
@@ -1167,11 +1184,11 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 		} else if (dice < 600 && rng_below(&s, 4) == 0) {
 			what = "try_to_unmap_flush";
 			err = shd_try_to_unmap_flush(cpu);
-		} else if (dice < 635) {
+		} else if (dice < 627) {
 			what = "mmap";
 			err = shd_mmap(cpu, cur, base + pg * page, npages * page,
 				       prots[rng_below(&s, 5)]);
-		} else if (dice < 658) {
+		} else if (dice < 650) {
 			what = "mmap(file)";
 			err = shd_mmap_file(cpu, cur, base + pg * page, npages * page,
 					    prots[rng_below(&s, 5)],
@@ -1241,7 +1258,7 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 					err = shd_load(cpu, uva, &v);
 				break;
 			}
-		} else if (dice < 903) {
+		} else if (dice < 910) {
 			/* Reclaim takes a page (its flush batched while other
 			 * CPUs may still hold the translation), and the
 			 * program drops it at once: madvise finds the PTE
