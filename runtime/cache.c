@@ -179,6 +179,19 @@ static unsigned invalidate_line(struct shd_machine *m, struct shd_dcache *d,
 	return n;
 }
 
+/* A report of KIND by CPU at VA, in the mm it runs; the text is the
+ * caller's. */
+static void violation_init(struct shd_violation *v, struct shd_cpu *cpu,
+			   enum shd_violation_kind kind, uint64_t va)
+{
+	memset(v, 0, sizeof(*v));
+	v->kind = kind;
+	v->cpu = cpu->id;
+	v->mm_id = cpu->loaded_mm ? cpu->loaded_mm->id : 0;
+	v->addr = va;
+	v->seed = cpu->m->cfg.seed;
+}
+
 static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 			 uint64_t got, uint64_t want)
 {
@@ -186,12 +199,7 @@ static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	struct shd_frame *fr = &m->frames[pa >> m->page_shift];
 	struct shd_violation v;
 
-	memset(&v, 0, sizeof(v));
-	v.kind = SHD_VIOLATION_STALE_DATA;
-	v.cpu = cpu->id;
-	v.mm_id = cpu->loaded_mm ? cpu->loaded_mm->id : 0;
-	v.addr = va;
-	v.seed = m->cfg.seed;
+	violation_init(&v, cpu, SHD_VIOLATION_STALE_DATA, va);
 	bool dma = shd_load_relaxed(&fr->store_cpu) == SHD_STORE_DEVICE;
 	char who[64];
 
@@ -673,13 +681,8 @@ static void report_stale_insn(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	struct shd_machine *m = cpu->m;
 	struct shd_violation v;
 
-	memset(&v, 0, sizeof(v));
-	v.kind = SHD_VIOLATION_STALE_INSN;
-	v.cpu = cpu->id;
-	v.mm_id = cpu->loaded_mm ? cpu->loaded_mm->id : 0;
-	v.addr = va;
+	violation_init(&v, cpu, SHD_VIOLATION_STALE_INSN, va);
 	v.interface = "flush_icache_range";
-	v.seed = m->cfg.seed;
 	snprintf(v.text, sizeof(v.text),
 		 "stale instruction: cpu %u fetched 0x%" PRIx64 " at va 0x%"
 		 PRIx64 " (pa 0x%" PRIx64 ") from its I-cache; memory holds "
