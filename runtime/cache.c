@@ -24,6 +24,7 @@
  * other CPUs' stores invalidate in it.  Order: stripe, then caches.
  */
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -192,6 +193,22 @@ static void violation_init(struct shd_violation *v, struct shd_cpu *cpu,
 	v->seed = cpu->m->cfg.seed;
 }
 
+/* A store to PA reaches every CPU but SKIP: drop the line, every colour.
+ * Under PA's stripe lock. */
+static void invalidate_elsewhere(struct shd_machine *m, uint64_t pa,
+				 unsigned skip)
+{
+	for (unsigned k = 0; k < m->ncpus; k++) {
+		struct shd_dcache *o = m->cpus[k]->dcache;
+
+		if (k == skip)
+			continue;
+		pthread_mutex_lock(&o->lock);
+		invalidate_line(m, o, pa);
+		pthread_mutex_unlock(&o->lock);
+	}
+}
+
 static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 			 uint64_t got, uint64_t want)
 {
@@ -222,7 +239,7 @@ static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	shd__report(m, &v);
 }
 
-uint64_t shd__dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
+static uint64_t dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_cache_machine *c = m->cache;
@@ -254,8 +271,8 @@ uint64_t shd__dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
 	return val;
 }
 
-void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
-		       uint64_t val)
+static void dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
+			uint64_t val)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_cache_machine *c = m->cache;
@@ -272,15 +289,7 @@ void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	if (i >= 0)	/* write-through; no allocation on a miss */
 		memcpy(d->data + (size_t)i * c->line + (pa & c->line_mask), &val, 8);
 	pthread_mutex_unlock(&d->lock);
-	for (unsigned k = 0; k < m->ncpus; k++) {
-		struct shd_dcache *o = m->cpus[k]->dcache;
-
-		if (k == cpu->id)
-			continue;
-		pthread_mutex_lock(&o->lock);
-		invalidate_line(m, o, pa);
-		pthread_mutex_unlock(&o->lock);
-	}
+	invalidate_elsewhere(m, pa, cpu->id);
 	shd_store_relaxed(&fr->store_colour, shd__cache_colour(m, va));
 	shd_store_relaxed(&fr->store_cpu, cpu->id);
 	pthread_mutex_unlock(st);
@@ -305,15 +314,8 @@ void shd__dcache_device_store(struct shd_machine *m, uint64_t pa, uint64_t val)
 	__atomic_store_n(mem_word(m, pa), val, __ATOMIC_RELAXED);
 	if (m->ilog)
 		shd__ikernel_write_end(m, pa >> m->page_shift);
-	if (!m->cfg.arch.dma_noncoherent) {	/* the bus snoops */
-		for (unsigned k = 0; k < m->ncpus; k++) {
-			struct shd_dcache *o = m->cpus[k]->dcache;
-
-			pthread_mutex_lock(&o->lock);
-			invalidate_line(m, o, pa);
-			pthread_mutex_unlock(&o->lock);
-		}
-	}
+	if (!m->cfg.arch.dma_noncoherent)	/* the bus snoops */
+		invalidate_elsewhere(m, pa, UINT_MAX);
 	shd_store_relaxed(&fr->store_cpu, SHD_STORE_DEVICE);
 	pthread_mutex_unlock(st);
 }
@@ -326,9 +328,9 @@ void shd__mem_access(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 
 	/* Relaxed atomics: simulated memory is shared by all CPUs. */
 	if (m->cache && write)
-		shd__dcache_store(cpu, va, pa, *val);
+		dcache_store(cpu, va, pa, *val);
 	else if (m->cache)
-		*val = shd__dcache_load(cpu, va, pa);
+		*val = dcache_load(cpu, va, pa);
 	else if (write)
 		__atomic_store_n(w, *val, __ATOMIC_RELAXED);
 	else
@@ -366,12 +368,11 @@ unsigned shd__dcache_flush_page(struct shd_cpu *cpu, uint64_t pfn)
 	return n;
 }
 
-unsigned shd__dcache_flush_va_page(struct shd_cpu *cpu, uint64_t va,
-				   uint64_t pfn)
+/* Drop D's lines of frame PFN at the colour of virtual page VA; how many. */
+static unsigned drop_va_page(struct shd_machine *m, struct shd_dcache *d,
+			     uint64_t va, uint64_t pfn)
 {
-	struct shd_machine *m = cpu->m;
 	struct shd_cache_machine *c = m->cache;
-	struct shd_dcache *d = cpu->dcache;
 	uint64_t pline = pfn << (m->page_shift - c->line_shift);
 	unsigned lines = (unsigned)(m->page_size >> c->line_shift), n = 0;
 
@@ -387,6 +388,14 @@ unsigned shd__dcache_flush_va_page(struct shd_cpu *cpu, uint64_t va,
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+unsigned shd__dcache_flush_va_page(struct shd_cpu *cpu, uint64_t va,
+				   uint64_t pfn)
+{
+	unsigned n = drop_va_page(cpu->m, cpu->dcache, va, pfn);
+
 	cpu->cnt.s.dcache_lines_invalidated += n;
 	return n;
 }
@@ -419,6 +428,23 @@ void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn)
 		drop_page(m, m->cpus[k]->dcache, pfn);
 }
 
+void shd__frame_fill(struct shd_machine *m, uint64_t dst, uint64_t src)
+{
+	uint64_t *d = (uint64_t *)(m->mem + (dst << m->page_shift));
+	const uint64_t *sp = src == UINT64_MAX ? NULL :
+			     (const uint64_t *)(m->mem + (src << m->page_shift));
+
+	if (m->ilog)
+		shd__ikernel_write_begin(m, dst);
+	/* Relaxed atomics: a CPU using a stale translation (a bug the oracle
+	 * reports) may touch these frames concurrently. */
+	for (uint64_t w = 0; w < m->page_size / 8; w++)
+		__atomic_store_n(&d[w], sp ? __atomic_load_n(&sp[w], __ATOMIC_RELAXED)
+				 : 0, __ATOMIC_RELAXED);
+	if (m->ilog)
+		shd__ikernel_write_end(m, dst);
+}
+
 /*
  * clear_user_page() / copy_user_page(): the kernel writes a fresh frame for
  * user address UVA.  With colour_kmap (sparc64) it writes through a kernel
@@ -434,31 +460,16 @@ void shd__user_page_fill(struct shd_cpu *cpu, uint64_t dst, uint64_t src,
 			 uint64_t uva)
 {
 	struct shd_machine *m = cpu->m;
-	uint64_t *d = (uint64_t *)(m->mem + (dst << m->page_shift));
-	const uint64_t *sp = src == UINT64_MAX ? NULL :
-			     (const uint64_t *)(m->mem + (src << m->page_shift));
 
-	if (m->ilog)
-		shd__ikernel_write_begin(m, dst);
-	/* Relaxed atomics: a CPU using a stale translation (a bug the oracle
-	 * reports) may touch these frames concurrently. */
-	for (uint64_t w = 0; w < m->page_size / 8; w++)
-		__atomic_store_n(&d[w], sp ? __atomic_load_n(&sp[w], __ATOMIC_RELAXED)
-				 : 0, __ATOMIC_RELAXED);
-	if (m->ilog)
-		shd__ikernel_write_end(m, dst);
+	shd__frame_fill(m, dst, src);
 	if (!m->cache)
 		return;
 	for (unsigned k = 0; k < m->ncpus; k++)
 		if (k != cpu->id)
 			drop_page(m, m->cpus[k]->dcache, dst);
 	if (m->cfg.arch.colour_kmap) {
-		/* the stores' own lines: updated, here dropped (not counted as
-		 * a flush: none happened) */
-		uint64_t before = cpu->cnt.s.dcache_lines_invalidated;
-
-		shd__dcache_flush_va_page(cpu, uva, dst);
-		cpu->cnt.s.dcache_lines_invalidated = before;
+		/* the stores' own lines: updated (here dropped), not flushed */
+		drop_va_page(m, cpu->dcache, uva, dst);
 		cpu->cnt.s.dcache_flushes_avoided++;
 	} else {
 		shd__dcache_flush_page(cpu, dst);
@@ -778,17 +789,6 @@ void shd__icache_credit(struct shd_machine *m, uint64_t pfn, uint32_t seq)
 uint32_t shd__icache_seq(struct shd_machine *m, uint64_t pfn)
 {
 	return __atomic_load_n(&m->frames[pfn].iseq, __ATOMIC_SEQ_CST);
-}
-
-void shd__icache_sync_page(struct shd_cpu *cpu, uint64_t pfn)
-{
-	uint32_t s;
-
-	if (!cpu->m->ilog)
-		return;
-	s = shd__icache_seq(cpu->m, pfn);
-	shd__icache_invalidate(cpu, pfn);
-	shd__icache_credit(cpu->m, pfn, s);
 }
 
 /*

@@ -14,13 +14,13 @@
 #include <shootdown/cacheflush.h>
 #include "internal.h"
 
-/* [START, END) of MM's user space, or of the vmap area when MM is NULL:
- * page aligned, START <= END; empty is fine. */
-static int check_span(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t start,
-		      uint64_t end, const char *what)
+/* [START, END) of MM's user space (USER), or of the vmap area: page
+ * aligned, START <= END; empty is fine. */
+static int check_span(struct shd_cpu *cpu, bool user, struct shd_mm *mm,
+		      uint64_t start, uint64_t end, const char *what)
 {
-	int err = mm ? shd__check_user_mm(cpu, mm, what) :
-		       shd__check_cpu(cpu, what);
+	int err = user ? shd__check_user_mm(cpu, mm, what) :
+			 shd__check_cpu(cpu, what);
 
 	if (err)
 		return err;
@@ -29,22 +29,8 @@ static int check_span(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t start,
 				 "0x%" PRIx64, what, start, end);
 	if (start == end)
 		return 0;
-	return mm ? shd__check_user_range(cpu->m, what, start, end - start) :
-		    shd__check_kernel_range(cpu->m, what, start, end - start);
-}
-
-static int check_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t start,
-		       uint64_t end, const char *what)
-{
-	if (!mm)	/* check_span() would take it for the kernel's */
-		return shd__check_user_mm(cpu, mm, what);
-	return check_span(cpu, mm, start, end, what);
-}
-
-static int check_kernel(struct shd_cpu *cpu, uint64_t start, uint64_t end,
-			const char *what)
-{
-	return check_span(cpu, NULL, start, end, what);
+	return user ? shd__check_user_range(cpu->m, what, start, end - start) :
+		      shd__check_kernel_range(cpu->m, what, start, end - start);
 }
 
 /* hypersparc: flush MM's mapped pages of vpns [S, E) on its CPUs. */
@@ -58,21 +44,6 @@ static int flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, mm);
 	err = shd__cache_flush_mm_range(cpu, mm, s, e);
-	cpu->cwin_mm = NULL;	/* no change of ours follows */
-	shd__mm_unlock(mm);
-	return err;
-}
-
-static int flush_mm_all(struct shd_cpu *cpu, struct shd_mm *mm)
-{
-	int err;
-
-	if (!cpu->m->cfg.arch.flush_needs_mapping)
-		return 0;
-	shd__cpu_take_ipis(cpu);
-	shd__mm_lock(cpu, mm);
-	err = shd__cache_flush_mm(cpu, mm);
-	cpu->cwin_mm = NULL;
 	shd__mm_unlock(mm);
 	return err;
 }
@@ -81,20 +52,22 @@ int shd_flush_cache_mm(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	int err = shd__check_user_mm(cpu, mm, "flush_cache_mm");
 
-	return err ? err : flush_mm_all(cpu, mm);
+	return err ? err : flush_mm_range(cpu, mm, 0,
+					  SHD_USER_TOP >> cpu->m->page_shift);
 }
 
 int shd_flush_cache_dup_mm(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	int err = shd__check_user_mm(cpu, mm, "flush_cache_dup_mm");
 
-	return err ? err : flush_mm_all(cpu, mm);
+	return err ? err : flush_mm_range(cpu, mm, 0,
+					  SHD_USER_TOP >> cpu->m->page_shift);
 }
 
 int shd_flush_cache_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			  uint64_t start, uint64_t end)
 {
-	int err = check_range(cpu, mm, start, end, "flush_cache_range");
+	int err = check_span(cpu, true, mm, start, end, "flush_cache_range");
 
 	return err ? err : flush_mm_range(cpu, mm, start >> cpu->m->page_shift,
 					  end >> cpu->m->page_shift);
@@ -121,26 +94,20 @@ int shd_flush_cache_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
 	return flush_mm_range(cpu, mm, vpn, vpn + 1);
 }
 
-/* The vmap area's vpns (va_vpn() in mm.c: the low 48 bits). */
-static uint64_t kvpn(const struct shd_machine *m, uint64_t va)
-{
-	return (va & ((1ull << SHD_VA_BITS) - 1)) >> m->page_shift;
-}
-
 int shd_flush_cache_vmap(struct shd_cpu *cpu, uint64_t start, uint64_t end)
 {
-	int err = check_kernel(cpu, start, end, "flush_cache_vmap");
+	int err = check_span(cpu, false, NULL, start, end, "flush_cache_vmap");
 
 	return err ? err : flush_mm_range(cpu, cpu->m->kernel_mm,
-					  kvpn(cpu->m, start), kvpn(cpu->m, end));
+					  shd__va_vpn(cpu->m, start), shd__va_vpn(cpu->m, end));
 }
 
 int shd_flush_cache_vunmap(struct shd_cpu *cpu, uint64_t start, uint64_t end)
 {
-	int err = check_kernel(cpu, start, end, "flush_cache_vunmap");
+	int err = check_span(cpu, false, NULL, start, end, "flush_cache_vunmap");
 
 	return err ? err : flush_mm_range(cpu, cpu->m->kernel_mm,
-					  kvpn(cpu->m, start), kvpn(cpu->m, end));
+					  shd__va_vpn(cpu->m, start), shd__va_vpn(cpu->m, end));
 }
 
 static void flush_all_fn(struct shd_cpu *cpu, void *info)
@@ -211,7 +178,7 @@ static uint64_t kernel_pfn(struct shd_machine *m, uint64_t va)
 	uint64_t val = 0, ver;
 
 	rcu_read_lock();
-	p = shd__pte_lookup(m->kernel_mm, kvpn(m, va));
+	p = shd__pte_lookup(m->kernel_mm, shd__va_vpn(m, va));
 	if (p)
 		val = shd__pte_read(p, &ver);
 	rcu_read_unlock();
@@ -320,27 +287,21 @@ int shd_flush_icache_range(struct shd_cpu *cpu, uint64_t start, uint64_t end)
 		start &= ~(m->page_size - 1);
 		end = (end + m->page_size - 1) & ~(m->page_size - 1);
 	}
-	if ((err = check_kernel(cpu, start, end, "flush_icache_range")))
+	if ((err = check_span(cpu, false, NULL, start, end, "flush_icache_range")))
 		return err;
 	if (!m->ilog)
 		return 0;
 	for (uint64_t va = start; va < end; va += m->page_size) {
-		struct shd_pte *p;
-		uint64_t val = 0, ver;
+		uint64_t pfn = kernel_pfn(m, va);
 		uint32_t seq;
 
-		rcu_read_lock();
-		p = shd__pte_lookup(m->kernel_mm, va >> m->page_shift);
-		if (p)
-			val = shd__pte_read(p, &ver);
-		rcu_read_unlock();
-		if (!(val & SHD_PTE_PRESENT))
+		if (pfn == UINT64_MAX)
 			continue;	/* nothing there to run */
-		seq = shd__icache_seq(m, val >> SHD_PTE_PFN_SHIFT);
+		seq = shd__icache_seq(m, pfn);
 		if (!shd__fault(m, SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE))
-			shd__icache_invalidate(cpu, val >> SHD_PTE_PFN_SHIFT);
+			shd__icache_invalidate(cpu, pfn);
 		/* The contract holds at return, whatever was done. */
-		shd__icache_credit(m, val >> SHD_PTE_PFN_SHIFT, seq);
+		shd__icache_credit(m, pfn, seq);
 	}
 	if (shd__fault(m, SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE))
 		return 0;

@@ -316,6 +316,12 @@ struct shd_machine {
 	hwloc_topology_t topo;
 };
 
+/* The page number of VA (user or kernel: the low SHD_VA_BITS bits). */
+static inline uint64_t shd__va_vpn(const struct shd_machine *m, uint64_t va)
+{
+	return (va & ((1ull << SHD_VA_BITS) - 1)) >> m->page_shift;
+}
+
 /*
  * The CPU whose thread this is (NULL on other threads).  Initial-exec TLS:
  * every simulated access checks it, and the default model for a shared
@@ -481,9 +487,6 @@ void shd__cache_machine_free(struct shd_machine *m);
 int shd__dcache_init(struct shd_cpu *cpu);
 void shd__dcache_free(struct shd_cpu *cpu);
 unsigned shd__cache_colour(const struct shd_machine *m, uint64_t va);
-uint64_t shd__dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa);
-void shd__dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
-		       uint64_t val);
 /* An 8-byte load or store at PA through virtual address VA: through CPU's
  * D-cache when it aliases, else straight to memory.  The kernel's own
  * accesses use the linear map: VA = SHD_PAGE_OFFSET + PA. */
@@ -499,6 +502,9 @@ int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn);
 /* Memory of PFN was just written behind the caches (device I/O): drop
  * its lines on every CPU, as coherent DMA does. */
 void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn);
+/* Write frame DST with SRC's bytes (UINT64_MAX: zeroes) behind every cache:
+ * a kernel write of DST for the I-cache oracle. */
+void shd__frame_fill(struct shd_machine *m, uint64_t dst, uint64_t src);
 /* clear_user_page() / copy_user_page() of frame DST (from SRC, or zeroes
  * when SRC is UINT64_MAX) for user address UVA, on CPU (NULL: no CPU, the
  * frame is not yet visible to any cache) */
@@ -520,8 +526,6 @@ unsigned shd__dcache_flush_all(struct shd_cpu *cpu);
  * the window the ordering oracle checks.  Under MM's lock. */
 int shd__cache_flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			      uint64_t s, uint64_t e);
-/* ... of every mapping of MM (flush_cache_mm). */
-int shd__cache_flush_mm(struct shd_cpu *cpu, struct shd_mm *mm);
 
 /* Non-snooping I-caches (m->ilog non-NULL). */
 int shd__icache_init(struct shd_cpu *cpu);
@@ -538,8 +542,6 @@ void shd__icache_invalidate(struct shd_cpu *cpu, uint64_t pfn);
  * visible to every fetch. */
 void shd__icache_credit(struct shd_machine *m, uint64_t pfn, uint32_t seq);
 uint32_t shd__icache_seq(struct shd_machine *m, uint64_t pfn);
-/* Both, for writes that finished before the call. */
-void shd__icache_sync_page(struct shd_cpu *cpu, uint64_t pfn);
 /* set_pte_at() of a user-executable PTE for PFN (__sync_icache_dcache). */
 void shd__icache_set_pte_exec(struct shd_cpu *cpu, uint64_t pfn);
 

@@ -23,11 +23,6 @@
 #include "internal.h"
 #include "probes.h"
 
-static inline uint64_t va_vpn(const struct shd_machine *m, uint64_t va)
-{
-	return (va & ((1ull << SHD_VA_BITS) - 1)) >> m->page_shift;
-}
-
 static inline unsigned pt_index(const struct shd_machine *m, uint64_t vpn,
 				unsigned level)
 {
@@ -85,25 +80,12 @@ void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n)
 		pthread_mutex_unlock(&m->frame_lock);
 }
 
-static inline uint64_t *frame_word(struct shd_machine *m, uint64_t pfn,
-				   uint64_t off)
-{
-	return (uint64_t *)(m->mem + (pfn << m->page_shift) + off);
-}
-
 /* A fresh page-cache or vmalloc page: zeroed behind the caches (the
  * device or the kernel's own colour-independent clear), so no CPU keeps an
  * older line of it. */
 void shd__frame_zero(struct shd_machine *m, uint64_t pfn)
 {
-	if (m->ilog)
-		shd__ikernel_write_begin(m, pfn);
-	/* Relaxed atomics: a CPU using a stale translation (a bug the oracle
-	 * reports) may touch this frame concurrently. */
-	for (uint64_t off = 0; off < m->page_size; off += 8)
-		__atomic_store_n(frame_word(m, pfn, off), 0, __ATOMIC_RELAXED);
-	if (m->ilog)
-		shd__ikernel_write_end(m, pfn);
+	shd__frame_fill(m, pfn, UINT64_MAX);
 	shd__dcache_dma_page(m, pfn);
 }
 
@@ -459,8 +441,8 @@ void shd__mm_free_now(struct shd_mm *mm)
 
 	/* Frames go back to the allocator. */
 	if (mm->is_kernel)
-		for_each_frame(mm, va_vpn(m, SHD_KERNEL_BASE),
-			       va_vpn(m, SHD_KERNEL_TOP), free_frame_of, NULL);
+		for_each_frame(mm, shd__va_vpn(m, SHD_KERNEL_BASE),
+			       shd__va_vpn(m, SHD_KERNEL_TOP), free_frame_of, NULL);
 	for (size_t i = 0; i < mm->nvmas; i++)
 		for_each_frame(mm, mm->vmas[i].start >> m->page_shift,
 			       mm->vmas[i].end >> m->page_shift, free_frame_of, NULL);
@@ -830,14 +812,6 @@ int shd__cache_flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 	return err;
 }
 
-int shd__cache_flush_mm(struct shd_cpu *cpu, struct shd_mm *mm)
-{
-	uint64_t s, e;
-
-	mm_span(mm, &s, &e);
-	return shd__cache_flush_mm_range(cpu, mm, s, e);
-}
-
 /* The flush comes after the PTE change and the TLB flush: the fault. */
 static bool cache_flush_late(struct shd_machine *m)
 {
@@ -853,15 +827,12 @@ static int cache_flush_first(struct shd_cpu *cpu, struct shd_mm *mm,
 }
 
 /* After the TLB flush: the faulty order's flush (which finds nothing left
- * to flush), and the end of the window either way. */
+ * to flush).  The window ends with the mm lock (shd__mm_unlock()). */
 static int cache_flush_done(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t s, uint64_t e)
 {
-	int err = cache_flush_late(cpu->m) ?
-		  shd__cache_flush_mm_range(cpu, mm, s, e) : 0;
-
-	cpu->cwin_mm = NULL;
-	return err;
+	return cache_flush_late(cpu->m) ?
+	       shd__cache_flush_mm_range(cpu, mm, s, e) : 0;
 }
 
 /* A present PTE of MM at VPN is about to change (under the mm lock); IFACE
@@ -1347,7 +1318,7 @@ int shd_vmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 				 "the machine's %" PRIu64 " frames",
 				 len >> m->page_shift, m->nframes);
 	k = m->kernel_mm;
-	s = va_vpn(m, addr);
+	s = shd__va_vpn(m, addr);
 	e = s + (len >> m->page_shift);
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, k);
@@ -1409,7 +1380,7 @@ int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 		return err;
 	m = cpu->m;
 	k = m->kernel_mm;
-	s = va_vpn(m, addr);
+	s = shd__va_vpn(m, addr);
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, k);
 	/* flush_cache_vunmap(), while the PTEs exist */
@@ -1491,7 +1462,7 @@ int shd_kmap(struct shd_cpu *cpu, struct shd_file *f, uint64_t pgoff,
 	shd__mm_lock(cpu, k);
 	for (unsigned slot = 0; slot < SHD_KMAP_SLOTS; slot++) {
 		uint64_t va = kmap_va(m, cpu->id, slot, colour);
-		uint64_t vpn = va_vpn(m, va);
+		uint64_t vpn = shd__va_vpn(m, va);
 		struct shd_pt_leaf *leaf = pt_leaf_alloc(k, vpn);
 		struct shd_pte *p;
 
@@ -1537,7 +1508,7 @@ int shd_kunmap(struct shd_cpu *cpu, uint64_t kva)
 				 "cpu %u's kmap addresses", kva, cpu->id);
 	rcu_read_lock();
 	{
-		struct shd_pte *p = shd__pte_lookup(m->kernel_mm, va_vpn(m, kva));
+		struct shd_pte *p = shd__pte_lookup(m->kernel_mm, shd__va_vpn(m, kva));
 		uint64_t ver, val = p ? shd__pte_read(p, &ver) : 0;
 
 		rcu_read_unlock();
@@ -1591,7 +1562,6 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 	struct shd_machine *m;
 	struct shd_mm *child;
 	struct dup d = { 0 };
-	uint64_t span_s, span_e;
 	int err, ferr;
 
 	if ((err = shd__check_user_mm(cpu, parent, "fork")))
@@ -1617,9 +1587,9 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 	}
 	d.child = child;
 	/* flush_cache_dup_mm(), before the parent's PTEs are write-protected */
-	mm_span(parent, &span_s, &span_e);
 	if (!d.err)
-		d.err = cache_flush_first(cpu, parent, span_s, span_e);
+		d.err = cache_flush_first(cpu, parent, 0,
+					  SHD_USER_TOP >> m->page_shift);
 	d.version = clock_next(m);
 	for (size_t i = 0; !d.err && i < parent->nvmas; i++) {
 		d.vma = &parent->vmas[i];
@@ -1633,7 +1603,8 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 	ferr = shd__flush_tlb_mm_range(cpu, parent, 0, SHD_FLUSH_END_ALL, true,
 				       SHD_IF_MM, NULL);
 	{
-		int cerr = cache_flush_done(cpu, parent, span_s, span_e);
+		int cerr = cache_flush_done(cpu, parent, 0,
+					    SHD_USER_TOP >> m->page_shift);
 
 		ferr = ferr ? ferr : cerr;
 	}
@@ -1999,7 +1970,7 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 		return shd__fail(-EFAULT, "cpu %u: 0x%" PRIx64 " is kernel space "
 				 "outside the vmap area", cpu->id, addr);
 	}
-	vpn = va_vpn(m, addr);
+	vpn = shd__va_vpn(m, addr);
 	tlb = (k == ACC_FETCH && cpu->split) ? &cpu->itlb : &cpu->dtlb;
 
 	for (int tries = 0;; tries++) {
@@ -2062,7 +2033,7 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 
 		if (kernel)
 			shd__ikernel_write_begin(m, pfn);
-		else
+		else if (!shd_load_relaxed(&m->frames[pfn].iuser))	/* set once */
 			__atomic_store_n(&m->frames[pfn].iuser, 1, __ATOMIC_SEQ_CST);
 		shd__mem_access(cpu, addr, pa, true, val);
 		if (kernel)
