@@ -1928,6 +1928,14 @@ out:
 	return err;
 }
 
+/* The I-cache oracle: a store the program must sync itself reached PFN
+ * (set before the store, once). */
+static inline void user_store(struct shd_machine *m, uint64_t pfn)
+{
+	if (!shd_load_relaxed(&m->frames[pfn].iuser))
+		__atomic_store_n(&m->frames[pfn].iuser, 1, __ATOMIC_SEQ_CST);
+}
+
 static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 		  uint64_t *val)
 {
@@ -2033,8 +2041,8 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 
 		if (kernel)
 			shd__ikernel_write_begin(m, pfn);
-		else if (!shd_load_relaxed(&m->frames[pfn].iuser))	/* set once */
-			__atomic_store_n(&m->frames[pfn].iuser, 1, __ATOMIC_SEQ_CST);
+		else
+			user_store(m, pfn);
 		shd__mem_access(cpu, addr, pa, true, val);
 		if (kernel)
 			shd__ikernel_write_end(m, pfn);
@@ -2131,7 +2139,7 @@ static int ptrace_access(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 		shd__ikernel_write_begin(m, pfn);
 		seq = shd__icache_seq(m, pfn);
 	} else if (write && m->ilog) {
-		__atomic_store_n(&m->frames[pfn].iuser, 1, __ATOMIC_SEQ_CST);
+		user_store(m, pfn);
 	}
 	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
 	if (write && m->cache && !shd__fault(m, SHD_FAULT_SKIP_PTRACE_FLUSH)) {
