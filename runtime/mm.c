@@ -2030,6 +2030,15 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr, enum access_kind k,
 	uint64_t pa = ((e->val >> SHD_PTE_PFN_SHIFT) << m->page_shift) +
 		      (addr & (m->page_size - 1));
 
+	if (!m->cache && !m->ilog) {	/* coherent caches: memory, at once */
+		uint64_t *w = (uint64_t *)(m->mem + pa);
+
+		if (k == ACC_WRITE)
+			__atomic_store_n(w, *val, __ATOMIC_RELAXED);
+		else
+			*val = __atomic_load_n(w, __ATOMIC_RELAXED);
+		return 0;
+	}
 	if (k == ACC_FETCH && m->ilog) {
 		*val = shd__icache_fetch(cpu, addr, pa);
 	} else if (k == ACC_FETCH) {	/* the I-cache snoops: memory */
