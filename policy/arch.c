@@ -5,7 +5,7 @@
 
 #include <shootdown/arch.h>
 #include <shootdown/error.h>
-#include "../runtime/errors.h"
+#include "../common/error.h"
 
 /*
  * x86: PIPT, coherent, snooping I-cache: every cache interface is a no-op.

@@ -9,7 +9,7 @@
 #include <shootdown/arch.h>
 #include <shootdown/error.h>
 #include <shootdown/policy.h>
-#include "../runtime/errors.h"
+#include "../common/error.h"
 
 /* Presets are data; preset_names below describes them in the same order. */
 static const struct shd_policy presets[] = {

@@ -19,8 +19,8 @@
 #include <shootdown/shootdown.h>
 #include "../ipi/ipi.h"
 #include "../policy/decide.h"
-#include "atomics.h"
-#include "errors.h"
+#include "../common/atomics.h"
+#include "../common/error.h"
 
 #define SHD_CL SHD_CACHELINE
 #define SHD_NR_ASIDS 6		/* TLB_NR_DYN_ASIDS on x86 */
@@ -31,12 +31,6 @@
 #define SHD_VA_BITS 48
 #define SHD_MAX_VIOLATIONS 16
 #define SHD_HIST_BUCKETS (64 * 8)
-
-/* Die on a failure a correct program cannot have (pthread_create...). */
-#define shd_die(...) shd__die(__FILE__, __LINE__, __func__, __VA_ARGS__)
-__attribute__((noreturn, format(printf, 4, 5)))
-void shd__die(const char *file, int line, const char *func, const char *fmt, ...);
-
 
 /* PTE value bits (the pfn sits above bit 12 whatever the page size). */
 #define SHD_PTE_PRESENT	1ull

@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "probes.h"
+#include "../common/probes.h"
 
 struct shd_latr {
 	struct shd_flush_info info;	/* read by the targets */

@@ -21,57 +21,9 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "probes.h"
+#include "../common/probes.h"
 
 __thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
-static __thread char errbuf[256];
-
-void shd__die(const char *file, int line, const char *func, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "shootdown: fatal: %s:%d %s(): ", file, line, func);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
-
-int shd__fail(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-const char *shd_last_error(void)
-{
-	return errbuf;
-}
-
-const char *shd_strerror(int err)
-{
-	switch (err) {
-	case 0: return "success";
-	case -EINVAL: return "invalid argument";
-	case -ERANGE: return "value out of range";
-	case -ENOMEM: return "out of memory";
-	case -ENOENT: return "no such name";
-	case -EEXIST: return "already mapped";
-	case -EFAULT: return "bad address (no mapping)";
-	case -EACCES: return "protection fault";
-	case -EPERM: return "not allowed from this thread or state";
-	case -EBUSY: return "busy";
-	case -ESRCH: return "no task";
-	case -ETIMEDOUT: return "IPI not acknowledged (watchdog)";
-	default: return "unknown error";
-	}
-}
-
 static long sys_futex(int32_t *uaddr, int op, int32_t val)
 {
 	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
@@ -386,50 +338,8 @@ void shd__hist_add(struct shd_counters *c, uint64_t ns)
 }
 
 static const struct shd_stat_field stat_fields[] = {
-#define F(n, h) { #n, offsetof(struct shd_stats, n), h }
-	F(flush_calls, "flush interface calls"),
-	F(shootdowns, "flush calls that sent at least one request"),
-	F(ipis_sent, "doorbells rung (interrupts sent)"),
-	F(ipis_received, "doorbells answered (interrupts taken)"),
-	F(ipis_coalesced, "requests queued behind an earlier doorbell"),
-	F(ipis_avoided_pruned, "candidate CPUs skipped: not in mm_cpumask"),
-	F(ipis_avoided_lazy, "candidate CPUs skipped: lazy TLB mode"),
-	F(ipi_requests, "flush requests run by target CPUs"),
-	F(flushes_full, "full flushes (context or whole TLB)"),
-	F(flushes_partial, "page-by-page flushes"),
-	F(flushes_skipped_gen, "requests already satisfied (tlb_gen, wrong mm)"),
-	F(switch_flushes, "flushes done by switch_mm or leaving lazy mode"),
-	F(pages_invalidated, "single-page invalidations (INVLPG)"),
-	F(tlb_hits, "TLB hits"),
-	F(tlb_misses, "TLB misses (page walks)"),
-	F(page_faults, "page faults"),
-	F(cow_copies, "copy-on-write faults that copied the page"),
-	F(gather_batch_flushes, "mmu_gather flushes forced by a full batch (512 frames)"),
-	F(reclaim_pages, "pages unmapped by reclaim (shd_try_to_unmap)"),
-	F(tlbbatch_pages, "... whose flush was deferred to a batch"),
-	F(tlbbatch_flushes, "reclaim batches flushed (arch_tlbbatch_flush)"),
-	F(batched_pending_flushes, "flush_tlb_batched_pending flushes (a batch was pending)"),
-	F(async_flushes, "LATR: flushes posted without waiting for remote CPUs"),
-	F(async_sweeps, "LATR: queues swept at a switch, poll or tick (no interrupt)"),
-	F(async_fallback_ipis, "LATR: interrupts to CPUs that had not swept in async_us or whose range was reused"),
-	F(async_deferred_frames, "LATR: frames freed only once every CPU had swept"),
-	F(async_reuse_delay_us, "LATR: post-to-free time summed over flushes (µs, host)"),
-	F(dcache_misses, "aliasing D-cache line fills"),
-	F(dcache_flushes, "flush_dcache_page flushes done at once"),
-	F(dcache_deferred, "flush_dcache_page flushes deferred (PG_arch_1)"),
-	F(dcache_deferred_done, "deferred D-cache flushes done by update_mmu_cache"),
-	F(dcache_cross_cpu, "D-cache flushes run on another CPU (IPI)"),
-	F(dcache_lines_invalidated, "D-cache lines dropped by flushes"),
-	F(dcache_flushes_avoided, "page clears/copies at the user's colour "
-	  "(no flush needed)"),
-	F(icache_misses, "non-snooping I-cache line fills"),
-	F(icache_flushes, "pages invalidated in every I-cache"),
-	F(icache_lines_invalidated, "I-cache lines dropped"),
-	F(violations, "oracle violations"),
-	F(lat_count, "shootdowns timed"),
-	F(lat_p50_ns, "shootdown latency, median (ns, host time)"),
-	F(lat_p99_ns, "shootdown latency, 99th percentile (ns, host time)"),
-	F(lat_max_ns, "shootdown latency, maximum (ns, host time)"),
+#define F(n, g, fl, h) { #n, offsetof(struct shd_stats, n), h, #g, fl },
+	SHD_STATS_MAP(F)
 #undef F
 };
 
@@ -461,11 +371,15 @@ void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
 			const uint64_t *src =
 				(const uint64_t *)((const char *)&cn->s + f[i].offset);
 
-			if (f[i].offset == offsetof(struct shd_stats, lat_max_ns))
+			switch (f[i].flags & SHD_STAT_AGG_MASK) {
+			case SHD_STAT_MAX:
 				*dst = *src > *dst ? *src : *dst;
-			else if (f[i].offset != offsetof(struct shd_stats, lat_p50_ns) &&
-				 f[i].offset != offsetof(struct shd_stats, lat_p99_ns))
-				*dst += *src;	/* percentiles come from the histogram */
+				break;
+			case SHD_STAT_PCTL:	/* from the histogram below */
+				break;
+			default:
+				*dst += *src;
+			}
 		}
 		for (unsigned b = 0; b < SHD_HIST_BUCKETS; b++)
 			hist[b] += cn->hist[b];

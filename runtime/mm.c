@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "probes.h"
+#include "../common/probes.h"
 
 static inline unsigned pt_index(const struct shd_machine *m, uint64_t vpn,
 				unsigned level)

@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "probes.h"
+#include "../common/probes.h"
 
 static void flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
 			unsigned asid)

@@ -13,62 +13,123 @@ extern "C" {
 #endif
 
 /*
- * The machine's counters, summed over CPUs.  Every IPI candidate of a flush
- * (an online CPU other than the initiator) ends in exactly one of
+ * The machine's counters, declared once: SHD_STATS_MAP(X) calls
+ * X(name, group, flags, help) for each, in the order every output prints
+ * them.  It generates struct shd_stats, the field table below and the
+ * CLI's help, groups and headline rows.  Every IPI candidate of a flush (an
+ * online CPU other than the initiator) ends in exactly one of
  * ipis_avoided_pruned, ipis_avoided_lazy, ipis_coalesced or ipis_sent.
+ *
+ * flags: how per-CPU values combine (SHD_STAT_SUM, SHD_STAT_MAX, or
+ * SHD_STAT_PCTL, a percentile of the merged latency histogram), and
+ * SHD_STAT_HEADLINE for the rows a summary always shows.
  */
+#define SHD_STAT_SUM		0u
+#define SHD_STAT_MAX		1u
+#define SHD_STAT_PCTL		2u
+#define SHD_STAT_AGG_MASK	3u
+#define SHD_STAT_HEADLINE	4u
+
+#define SHD_STATS_MAP(X) \
+	X(flush_calls, flush, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "flush interface calls") \
+	X(shootdowns, flush, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "flush calls that sent at least one request") \
+	X(ipis_sent, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "doorbells rung (interrupts sent)") \
+	X(ipis_received, ipi, SHD_STAT_SUM, \
+	  "doorbells answered (interrupts taken)") \
+	X(ipis_coalesced, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "requests queued behind an earlier doorbell") \
+	X(ipis_avoided_pruned, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "candidate CPUs skipped: not in mm_cpumask") \
+	X(ipis_avoided_lazy, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "candidate CPUs skipped: lazy TLB mode") \
+	X(ipi_requests, ipi, SHD_STAT_SUM, \
+	  "flush requests run by target CPUs") \
+	X(flushes_full, tlb, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "full flushes (context or whole TLB)") \
+	X(flushes_partial, tlb, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "page-by-page flushes") \
+	X(flushes_skipped_gen, tlb, SHD_STAT_SUM, \
+	  "requests already satisfied (tlb_gen, wrong mm)") \
+	X(switch_flushes, tlb, SHD_STAT_SUM, \
+	  "flushes done by switch_mm or leaving lazy mode") \
+	X(pages_invalidated, tlb, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "single-page invalidations (INVLPG)") \
+	X(tlb_hits, tlb, SHD_STAT_SUM, \
+	  "TLB hits") \
+	X(tlb_misses, tlb, SHD_STAT_SUM, \
+	  "TLB misses (page walks)") \
+	X(page_faults, mm, SHD_STAT_SUM, \
+	  "page faults") \
+	X(cow_copies, mm, SHD_STAT_SUM, \
+	  "copy-on-write faults that copied the page") \
+	X(gather_batch_flushes, mm, SHD_STAT_SUM, \
+	  "mmu_gather flushes forced by a full batch (512 frames)") \
+	X(reclaim_pages, reclaim, SHD_STAT_SUM, \
+	  "pages unmapped by reclaim (shd_try_to_unmap)") \
+	X(tlbbatch_pages, reclaim, SHD_STAT_SUM, \
+	  "... whose flush was deferred to a batch") \
+	X(tlbbatch_flushes, reclaim, SHD_STAT_SUM, \
+	  "reclaim batches flushed (arch_tlbbatch_flush)") \
+	X(batched_pending_flushes, reclaim, SHD_STAT_SUM, \
+	  "flush_tlb_batched_pending flushes (a batch was pending)") \
+	X(async_flushes, async, SHD_STAT_SUM, \
+	  "LATR: flushes posted without waiting for remote CPUs") \
+	X(async_sweeps, async, SHD_STAT_SUM, \
+	  "LATR: queues swept at a switch, poll or tick (no interrupt)") \
+	X(async_fallback_ipis, async, SHD_STAT_SUM, \
+	  "LATR: interrupts to CPUs that had not swept in async_us or whose range was reused") \
+	X(async_deferred_frames, async, SHD_STAT_SUM, \
+	  "LATR: frames freed only once every CPU had swept") \
+	X(async_reuse_delay_us, async, SHD_STAT_SUM, \
+	  "LATR: post-to-free time summed over flushes (µs, host)") \
+	X(dcache_misses, dcache, SHD_STAT_SUM, \
+	  "aliasing D-cache line fills") \
+	X(dcache_flushes, dcache, SHD_STAT_SUM, \
+	  "flush_dcache_page flushes done at once") \
+	X(dcache_deferred, dcache, SHD_STAT_SUM, \
+	  "flush_dcache_page flushes deferred (PG_arch_1)") \
+	X(dcache_deferred_done, dcache, SHD_STAT_SUM, \
+	  "deferred D-cache flushes done by update_mmu_cache") \
+	X(dcache_cross_cpu, dcache, SHD_STAT_SUM, \
+	  "D-cache flushes run on another CPU (IPI)") \
+	X(dcache_lines_invalidated, dcache, SHD_STAT_SUM, \
+	  "D-cache lines dropped by flushes") \
+	X(dcache_flushes_avoided, dcache, SHD_STAT_SUM, \
+	  "page clears/copies at the user's colour (no flush needed)") \
+	X(icache_misses, icache, SHD_STAT_SUM, \
+	  "non-snooping I-cache line fills") \
+	X(icache_flushes, icache, SHD_STAT_SUM, \
+	  "pages invalidated in every I-cache") \
+	X(icache_lines_invalidated, icache, SHD_STAT_SUM, \
+	  "I-cache lines dropped") \
+	X(violations, oracle, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
+	  "oracle violations") \
+	X(lat_count, latency, SHD_STAT_SUM, \
+	  "shootdowns timed") \
+	X(lat_p50_ns, latency, SHD_STAT_PCTL | SHD_STAT_HEADLINE, \
+	  "shootdown latency, median (ns, host time)") \
+	X(lat_p99_ns, latency, SHD_STAT_PCTL, \
+	  "shootdown latency, 99th percentile (ns, host time)") \
+	X(lat_max_ns, latency, SHD_STAT_MAX, \
+	  "shootdown latency, maximum (ns, host time)")
+
 struct shd_stats {
-	uint64_t flush_calls;		/* flush interface calls */
-	uint64_t shootdowns;		/* calls that sent at least one request */
-	uint64_t ipis_sent;		/* doorbells rung (interrupts) */
-	uint64_t ipis_received;		/* doorbells answered */
-	uint64_t ipis_coalesced;	/* requests that rode an earlier doorbell */
-	uint64_t ipis_avoided_pruned;	/* candidates not in mm_cpumask */
-	uint64_t ipis_avoided_lazy;	/* candidates skipped in lazy TLB mode */
-	uint64_t ipi_requests;		/* requests handled by targets */
-	uint64_t flushes_full;		/* whole-context (or whole-TLB) flushes */
-	uint64_t flushes_partial;	/* page-by-page flushes */
-	uint64_t flushes_skipped_gen;	/* requests already satisfied by tlb_gen */
-	uint64_t switch_flushes;	/* flushes done by switch_mm / lazy exit */
-	uint64_t pages_invalidated;	/* single-page invalidations (INVLPG) */
-	uint64_t tlb_hits;
-	uint64_t tlb_misses;
-	uint64_t page_faults;
-	uint64_t cow_copies;		/* copy-on-write faults that copied a page */
-	uint64_t gather_batch_flushes;	/* mmu_gather flushes forced by a full batch */
-	uint64_t reclaim_pages;		/* pages unmapped by shd_try_to_unmap */
-	uint64_t tlbbatch_pages;	/* ... whose flush was deferred to a batch */
-	uint64_t tlbbatch_flushes;	/* batches flushed */
-	uint64_t batched_pending_flushes; /* flush_tlb_batched_pending flushes */
-	uint64_t async_flushes;		/* LATR: flushes posted without waiting */
-	uint64_t async_sweeps;		/* ... request batches swept with no interrupt */
-	uint64_t async_fallback_ipis;	/* ... interrupts: async_us passed, or
-					 * the range is mapped again */
-	uint64_t async_deferred_frames;	/* ... frames freed only after the sweeps */
-	uint64_t async_reuse_delay_us;	/* ... sum over flushes of post-to-free time */
-	uint64_t dcache_misses;		/* aliasing D-cache line fills */
-	uint64_t dcache_flushes;	/* flush_dcache_page flushes done at once */
-	uint64_t dcache_deferred;	/* ... deferred (PG_arch_1 set) */
-	uint64_t dcache_deferred_done;	/* ... deferred flushes done at update_mmu_cache */
-	uint64_t dcache_cross_cpu;	/* ... flushes run on another CPU (IPI) */
-	uint64_t dcache_lines_invalidated; /* D-cache lines dropped by flushes */
-	uint64_t dcache_flushes_avoided; /* page clears/copies through a kmap of
-					 * the user's colour: no flush needed */
-	uint64_t icache_misses;		/* non-snooping I-cache line fills */
-	uint64_t icache_flushes;	/* pages invalidated in every I-cache */
-	uint64_t icache_lines_invalidated; /* I-cache lines dropped */
-	uint64_t violations;		/* oracle reports */
-	uint64_t lat_count;		/* shootdowns timed */
-	uint64_t lat_p50_ns;		/* initiator latency of flush calls that */
-	uint64_t lat_p99_ns;		/* sent requests, from the call to the */
-	uint64_t lat_max_ns;		/* last acknowledgement */
+#define SHD_STATS_FIELD_(name, group, flags, help) uint64_t name;
+	SHD_STATS_MAP(SHD_STATS_FIELD_)
+#undef SHD_STATS_FIELD_
 };
 
-/* Name and meaning of each field, in struct order, for generic printing. */
+/* One counter: its name, place in struct shd_stats, group ("ipi", "tlb",
+ * "dcache"...), flags and meaning, in SHD_STATS_MAP order. */
 struct shd_stat_field {
 	const char *name;
 	size_t offset;
 	const char *help;
+	const char *group;
+	unsigned flags;
 };
 SHD_EXPORT const struct shd_stat_field *shd_stat_fields(size_t *count);
 
