@@ -16,8 +16,10 @@
  * clears the doorbell *before* splicing the queue: a request enqueued after
  * the splice found the queue empty and rang again, and one enqueued before
  * the clear is in the splice.  Either way nothing is left behind without a
- * doorbell.  Each request is run and then acknowledged by setting the csd's
- * `unlocked` flag with release ordering (the kernel's csd_unlock()).
+ * doorbell.  Each request is run and then acknowledged by storing FREE
+ * in its csd's state (the kernel's csd_unlock()): a sequentially consistent
+ * store, a release for the handler's effects and ordered before the
+ * initiator's doorbell is read (see Sleeping).
  *
  * Sleeping: a CPU with nothing to do spins a little, then moves its doorbell
  * IDLE -> SLEEPING, re-checks its wait condition, and futex-waits on the
@@ -69,7 +71,7 @@ bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
 	csd->call = call;
 	/* Release: the payload above is visible to the target that takes the
 	 * csd (the queue's own publication is assembly TSan cannot see). */
-	__atomic_store_n(&csd->state, SHD_CSD_QUEUED, __ATOMIC_RELEASE);
+	shd_store_release(&csd->state, SHD_CSD_QUEUED);
 	/* For TSan, the queue hands the csd over: a csd queued with no
 	 * doorbell (LATR) has no other edge to its fresh memory. */
 	SHD_TSAN_RELEASE(csd);
@@ -80,7 +82,7 @@ bool shd__ipi_enqueue(struct shd_ipi_queue *q, struct shd_csd *csd,
 void shd__ipi_ring(struct shd_ipi_queue *q)
 {
 	/* Seq-cst: pairs with the sleeper's IDLE->SLEEPING then re-check. */
-	if (__atomic_exchange_n(&q->doorbell, SHD_DB_RUNG, __ATOMIC_SEQ_CST) ==
+	if (shd_xchg(&q->doorbell, SHD_DB_RUNG) ==
 	    SHD_DB_SLEEPING)
 		sys_futex(&q->doorbell, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
@@ -92,8 +94,8 @@ static void csd_ack(struct shd_csd *csd)
 	/* Seq-cst store (release and more): publishes func's effects to the
 	 * initiator, and orders before the doorbell read below (Dekker).
 	 * After it the csd may be reused at once: read src_q first. */
-	__atomic_store_n(&csd->state, SHD_CSD_FREE, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&src_q->doorbell, __ATOMIC_SEQ_CST) ==
+	shd_store_seq(&csd->state, SHD_CSD_FREE);
+	if (shd_load_seq(&src_q->doorbell) ==
 	    SHD_DB_SLEEPING)
 		shd__ipi_ring(src_q);
 }
@@ -107,7 +109,7 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 	unsigned n = 0;
 
 	/* Seq-cst exchange: clear before splicing (see the theory above). */
-	__atomic_exchange_n(&q->doorbell, SHD_DB_IDLE, __ATOMIC_SEQ_CST);
+	shd_xchg(&q->doorbell, SHD_DB_IDLE);
 	if (cds_wfcq_empty(&q->head, &q->tail))
 		return 0;
 	__cds_wfcq_init(&batch_head, &batch_tail);
@@ -121,8 +123,7 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 
 		/* Acq-rel: pairs with the sender's release of QUEUED (the
 		 * payload) and decides against a racing abandon. */
-		if (__atomic_exchange_n(&csd->state, SHD_CSD_RUNNING,
-					__ATOMIC_ACQ_REL) == SHD_CSD_QUEUED)
+		if (shd_xchg_acq_rel(&csd->state, SHD_CSD_RUNNING) == SHD_CSD_QUEUED)
 			csd->func(target_ctx, csd);
 		csd_ack(csd);
 		n++;
@@ -150,8 +151,7 @@ void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
 				break;
 		}
 	}
-	if (!__atomic_compare_exchange_n(&q->doorbell, &expect, SHD_DB_SLEEPING,
-					 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	if (!shd_cas(&q->doorbell, &expect, SHD_DB_SLEEPING))
 		return;		/* rung meanwhile */
 	if (!(done && done(arg))) {
 		struct timespec ts, *tsp = NULL;
@@ -167,6 +167,5 @@ void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
 		sys_futex(&q->doorbell, FUTEX_WAIT_PRIVATE, SHD_DB_SLEEPING, tsp);
 	}
 	expect = SHD_DB_SLEEPING;
-	__atomic_compare_exchange_n(&q->doorbell, &expect, SHD_DB_IDLE, 0,
-				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	shd_cas(&q->doorbell, &expect, SHD_DB_IDLE);
 }

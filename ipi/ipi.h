@@ -5,10 +5,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #define _LGPL_SOURCE
 #include <urcu/wfcqueue.h>
+
+#include "../common/atomics.h"
+#include "../common/clock.h"
 
 /*
  * This layer knows nothing of TLBs: it moves "call FUNC(target, INFO)"
@@ -96,9 +98,7 @@ static inline bool shd__csd_trylock(struct shd_csd *csd)
 	int32_t free_state = SHD_CSD_FREE;
 
 	/* Acquire: the previous request's handler is finished with it. */
-	return __atomic_compare_exchange_n(&csd->state, &free_state,
-					   SHD_CSD_LOCKED, 0, __ATOMIC_ACQUIRE,
-					   __ATOMIC_RELAXED);
+	return shd_cas_acquire(&csd->state, &free_state, SHD_CSD_LOCKED);
 }
 
 /*
@@ -109,14 +109,12 @@ static inline bool shd__csd_abandon(struct shd_csd *csd)
 {
 	int32_t queued = SHD_CSD_QUEUED;
 
-	return __atomic_compare_exchange_n(&csd->state, &queued,
-					   SHD_CSD_ABANDONED, 0, __ATOMIC_SEQ_CST,
-					   __ATOMIC_SEQ_CST);
+	return shd_cas(&csd->state, &queued, SHD_CSD_ABANDONED);
 }
 
 static inline int32_t shd__csd_state(struct shd_csd *csd)
 {
-	return __atomic_load_n(&csd->state, __ATOMIC_SEQ_CST);
+	return shd_load_seq(&csd->state);
 }
 
 /*
@@ -134,7 +132,7 @@ void shd__ipi_ring(struct shd_ipi_queue *q);
 static inline bool shd__ipi_pending(struct shd_ipi_queue *q)
 {
 	/* Relaxed: only a hint; shd__ipi_handle() orders what matters. */
-	return __atomic_load_n(&q->doorbell, __ATOMIC_RELAXED) == SHD_DB_RUNG;
+	return shd_load_relaxed(&q->doorbell) == SHD_DB_RUNG;
 }
 
 /*
@@ -158,7 +156,7 @@ static inline bool shd__csd_done(struct shd_csd *csd)
 	/* Seq-cst (a plain load on x86): pairs with the target's seq-cst
 	 * store of FREE, so func's effects are visible, and with the
 	 * sleeper's Dekker check in shd__ipi_idle_wait(). */
-	return __atomic_load_n(&csd->state, __ATOMIC_SEQ_CST) == SHD_CSD_FREE;
+	return shd_load_seq(&csd->state) == SHD_CSD_FREE;
 }
 
 /*
@@ -169,12 +167,5 @@ static inline bool shd__csd_done(struct shd_csd *csd)
 void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
 			void *arg, uint64_t spin_ns, uint64_t deadline_ns);
 
-static inline uint64_t shd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 #endif
