@@ -28,20 +28,12 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "internal.h"
+#include <shootdown/smp.h>
+#include "cache.h"
+#include "icache.h"
+#include "report.h"
 
 #define STRIPES 256
-
-#define ILOG 4096u
-
-struct shd_ilog {
-	uint64_t head __attribute__((aligned(SHD_CL)));	/* next slot */
-	struct {
-		uint64_t seq;		/* position + 1 once written */
-		uint64_t pfn;
-	} slot[ILOG];
-};
-
 
 struct shd_dcache {
 	pthread_mutex_t lock;
@@ -61,8 +53,6 @@ int shd__cache_machine_init(struct shd_machine *m)
 	const struct shd_arch *a = &m->cfg.arch;
 	struct shd_cache_machine *c;
 
-	if (a->icache_nosnoop && !(m->ilog = calloc(1, sizeof(*m->ilog))))
-		return -ENOMEM;
 	if (!a->alias_dcache)
 		return 0;
 	c = calloc(1, sizeof(*c));
@@ -84,8 +74,6 @@ int shd__cache_machine_init(struct shd_machine *m)
 
 void shd__cache_machine_free(struct shd_machine *m)
 {
-	free(m->ilog);
-	m->ilog = NULL;
 	if (!m->cache)
 		return;
 	for (unsigned i = 0; i < STRIPES; i++)
@@ -180,19 +168,6 @@ static unsigned invalidate_line(struct shd_machine *m, struct shd_dcache *d,
 	return n;
 }
 
-/* A report of KIND by CPU at VA, in the mm it runs; the text is the
- * caller's. */
-static void violation_init(struct shd_violation *v, struct shd_cpu *cpu,
-			   enum shd_violation_kind kind, uint64_t va)
-{
-	memset(v, 0, sizeof(*v));
-	v->kind = kind;
-	v->cpu = cpu->id;
-	v->mm_id = cpu->loaded_mm ? cpu->loaded_mm->id : 0;
-	v->addr = va;
-	v->seed = cpu->m->cfg.seed;
-}
-
 /* A store to PA reaches every CPU but SKIP: drop the line, every colour.
  * Under PA's stripe lock. */
 static void invalidate_elsewhere(struct shd_machine *m, uint64_t pa,
@@ -214,11 +189,14 @@ static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_frame *fr = &m->frames[pa >> m->page_shift];
-	struct shd_violation v;
-
-	violation_init(&v, cpu, SHD_VIOLATION_STALE_DATA, va);
 	bool dma = shd_load_relaxed(&fr->store_cpu) == SHD_STORE_DEVICE;
+	struct shd_violation v;
 	char who[64];
+
+	shd__violation_init(&v, m, SHD_VIOLATION_STALE_DATA, cpu->id,
+			    cpu->loaded_mm ? cpu->loaded_mm->id : 0, va,
+			    dma ? "invalidate_kernel_vmap_range" :
+				  "flush_dcache_page");
 
 	if (dma)
 		snprintf(who, sizeof(who), "written by a device (DMA, not "
@@ -227,7 +205,6 @@ static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 		snprintf(who, sizeof(who), "stored through colour %u on cpu %u",
 			 shd_load_relaxed(&fr->store_colour),
 			 shd_load_relaxed(&fr->store_cpu));
-	v.interface = dma ? "invalidate_kernel_vmap_range" : "flush_dcache_page";
 	snprintf(v.text, sizeof(v.text),
 		 "stale data: cpu %u read 0x%" PRIx64 " at va 0x%" PRIx64
 		 " (pa 0x%" PRIx64 ", colour %u) from its D-cache; memory holds "
@@ -251,7 +228,7 @@ static uint64_t dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
 
 	pthread_mutex_lock(st);
 	pthread_mutex_lock(&d->lock);
-	mem = __atomic_load_n(mem_word(m, pa), __ATOMIC_RELAXED);
+	mem = shd_load_relaxed(mem_word(m, pa));
 	i = find(c, d, set, pline);
 	if (i < 0) {
 		unsigned w = d->victim[set];
@@ -283,7 +260,7 @@ static void dcache_store(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	int i;
 
 	pthread_mutex_lock(st);
-	__atomic_store_n(mem_word(m, pa), val, __ATOMIC_RELAXED);
+	shd_store_relaxed(mem_word(m, pa), val);
 	pthread_mutex_lock(&d->lock);
 	i = find(c, d, set_of(c, va), pline);
 	if (i >= 0)	/* write-through; no allocation on a miss */
@@ -304,14 +281,14 @@ void shd__dcache_device_store(struct shd_machine *m, uint64_t pa, uint64_t val)
 	if (m->ilog)
 		shd__ikernel_write_begin(m, pa >> m->page_shift);
 	if (!c) {
-		__atomic_store_n(mem_word(m, pa), val, __ATOMIC_RELAXED);
+		shd_store_relaxed(mem_word(m, pa), val);
 		if (m->ilog)
 			shd__ikernel_write_end(m, pa >> m->page_shift);
 		return;
 	}
 	st = stripe_of(c, pa >> c->line_shift);
 	pthread_mutex_lock(st);
-	__atomic_store_n(mem_word(m, pa), val, __ATOMIC_RELAXED);
+	shd_store_relaxed(mem_word(m, pa), val);
 	if (m->ilog)
 		shd__ikernel_write_end(m, pa >> m->page_shift);
 	if (!m->cfg.arch.dma_noncoherent)	/* the bus snoops */
@@ -332,9 +309,9 @@ void shd__mem_access(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 	else if (m->cache)
 		*val = dcache_load(cpu, va, pa);
 	else if (write)
-		__atomic_store_n(w, *val, __ATOMIC_RELAXED);
+		shd_store_relaxed(w, *val);
 	else
-		*val = __atomic_load_n(w, __ATOMIC_RELAXED);
+		*val = shd_load_relaxed(w);
 }
 
 /* Drop every line of frame PFN from D, at every colour; how many. */
@@ -439,10 +416,18 @@ void shd__frame_fill(struct shd_machine *m, uint64_t dst, uint64_t src)
 	/* Relaxed atomics: a CPU using a stale translation (a bug the oracle
 	 * reports) may touch these frames concurrently. */
 	for (uint64_t w = 0; w < m->page_size / 8; w++)
-		__atomic_store_n(&d[w], sp ? __atomic_load_n(&sp[w], __ATOMIC_RELAXED)
-				 : 0, __ATOMIC_RELAXED);
+		shd_store_relaxed(&d[w], sp ? shd_load_relaxed(&sp[w]) : 0);
 	if (m->ilog)
 		shd__ikernel_write_end(m, dst);
+}
+
+/* A fresh page-cache or vmalloc page: zeroed behind the caches (the
+ * device or the kernel's own colour-independent clear), so no CPU keeps an
+ * older line of it. */
+void shd__frame_zero(struct shd_machine *m, uint64_t pfn)
+{
+	shd__frame_fill(m, pfn, UINT64_MAX);
+	shd__dcache_dma_page(m, pfn);
 }
 
 /*
@@ -495,8 +480,7 @@ static int flush_on(struct shd_cpu *cpu, unsigned target, uint64_t pfn)
 	return shd_smp_call_function_single(cpu, target, flush_page_fn, &pfn);
 }
 
-int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
-			   struct shd_file *f)
+int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn, bool mapped)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_frame *fr = &m->frames[pfn];
@@ -510,17 +494,15 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
 		 * write from marking the page clean after it (Linux holds
 		 * the folio lock across both instead).  (cur | 1) + 1 clears
 		 * the bit and counts one more. */
-		cur = __atomic_load_n(&fr->arch1, __ATOMIC_SEQ_CST);
+		cur = shd_load_seq(&fr->arch1);
 		while (!shd__fault(m, SHD_FAULT_ARCH1_NOT_CLEARED) &&
-		       !__atomic_compare_exchange_n(&fr->arch1, &cur, (cur | 1) + 1,
-						    0, __ATOMIC_SEQ_CST,
-						    __ATOMIC_SEQ_CST))
+		       !shd_cas(&fr->arch1, &cur, (cur | 1) + 1))
 			;
 		return 0;
 	}
 	if (!m->cache)
 		return 0;	/* coherent: nothing to do, and nothing done */
-	if (m->cfg.arch.deferred_dcache && f && !shd__file_mapped(f)) {
+	if (m->cfg.arch.deferred_dcache && !mapped) {
 		/* No user maps it: mark it dirty on this CPU; the flush
 		 * happens on it when a user maps the page.  The mark carries
 		 * a count, so that update_mmu_cache() cannot clear a re-dirty
@@ -568,255 +550,4 @@ int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn)
 	 * so a later mark never looks like this one again (no ABA). */
 	shd_cas(&fr->arch1, &cur, cur & 0xffff0000u);
 	return 0;
-}
-
-/* ---- non-snooping I-caches (arm64) ---- */
-
-/*
- * Each CPU has a physically indexed I-cache filled from memory (the D-side
- * is coherent, so memory is the point of unification) that no store
- * touches.  Invalidation is arm64's `ic ivau`, broadcast in hardware
- * without interrupting anyone: the model appends the page to a machine-wide
- * log, and every CPU drops the logged pages from its own I-cache before its
- * next fetch (the one rule: a cache is touched only by its CPU's thread).
- * Completion is the append: after it, no CPU can fetch an older line.
- * A CPU more than ILOG entries behind invalidates its whole I-cache.
- *
- * The oracle.  A fetch is stale when the line differs from memory.  That
- * is the kernel's fault only if every write behind the difference was one
- * the kernel must make visible to instruction fetch and the invalidation
- * that does so had completed when the fetch began.  Kernel writes of a
- * frame count themselves in iwriters while they run and in iseq when done
- * (a writer that invalidates, as copy_to_user_page() does, finishes only
- * after its invalidation).  The contract points credit isynced with the
- * iseq they saw before invalidating: set_pte_at() of an executable PTE,
- * copy_to_user_page() into an executable mapping, flush_icache_range().  A
- * fetch is judged only when no kernel write ran across it, none finished
- * uncredited before it, and no user store ever reached the frame (a
- * program syncs its own instructions, which the model does not offer).
- */
-struct shd_icache {
-	uint64_t *tag;		/* physical line + 1; 0: invalid */
-	uint8_t *data;		/* sets * ways * line */
-	uint8_t *victim;
-	uint64_t done;		/* log entries applied */
-	unsigned sets, ways, line_shift;
-};
-
-int shd__icache_init(struct shd_cpu *cpu)
-{
-	struct shd_machine *m = cpu->m;
-	const struct shd_arch *a = &m->cfg.arch;
-	struct shd_icache *ic;
-	size_t n;
-
-	if (!m->ilog)
-		return 0;
-	if (!(ic = calloc(1, sizeof(*ic))))
-		return -ENOMEM;
-	cpu->icache = ic;
-	ic->sets = a->icache_sets;
-	ic->ways = a->icache_ways;
-	ic->line_shift = (unsigned)__builtin_ctz(a->line);
-	n = (size_t)ic->sets * ic->ways;
-	ic->tag = calloc(n, sizeof(*ic->tag));
-	ic->data = malloc(n << ic->line_shift);
-	ic->victim = calloc(ic->sets, 1);
-	return ic->tag && ic->data && ic->victim ? 0 : -ENOMEM;
-}
-
-void shd__icache_free(struct shd_cpu *cpu)
-{
-	struct shd_icache *ic = cpu->icache;
-
-	if (!ic)
-		return;
-	free(ic->tag);
-	free(ic->data);
-	free(ic->victim);
-	free(ic);
-	cpu->icache = NULL;
-}
-
-static unsigned icache_drop_page(struct shd_cpu *cpu, uint64_t pfn)
-{
-	struct shd_icache *ic = cpu->icache;
-	uint64_t lo = (pfn << cpu->m->page_shift) >> ic->line_shift;
-	uint64_t hi = ((pfn + 1) << cpu->m->page_shift) >> ic->line_shift;
-	unsigned n = 0;
-
-	for (size_t i = 0; i < (size_t)ic->sets * ic->ways; i++) {
-		if (ic->tag[i] > lo && ic->tag[i] <= hi) {
-			ic->tag[i] = 0;
-			n++;
-		}
-	}
-	return n;
-}
-
-/* Apply the invalidations logged since this CPU last looked. */
-static void icache_catch_up(struct shd_cpu *cpu)
-{
-	struct shd_ilog *log = cpu->m->ilog;
-	struct shd_icache *ic = cpu->icache;
-	uint64_t head = shd_load_acquire(&log->head);
-
-	while (ic->done < head) {
-		uint64_t p = ic->done, seq, pfn;
-
-		if (head - p > ILOG)
-			goto overrun;
-		while ((seq = __atomic_load_n(&log->slot[p % ILOG].seq,
-					      __ATOMIC_SEQ_CST)) < p + 1)
-			caa_cpu_relax();	/* its writer is mid-append */
-		pfn = __atomic_load_n(&log->slot[p % ILOG].pfn, __ATOMIC_SEQ_CST);
-		if (seq > p + 1 || __atomic_load_n(&log->slot[p % ILOG].seq,
-						   __ATOMIC_SEQ_CST) != seq)
-			goto overrun;		/* overwritten: we fell behind */
-		cpu->cnt.s.icache_lines_invalidated += icache_drop_page(cpu, pfn);
-		ic->done = p + 1;
-	}
-	return;
-overrun:
-	for (size_t i = 0; i < (size_t)ic->sets * ic->ways; i++)
-		if (ic->tag[i]) {
-			ic->tag[i] = 0;
-			cpu->cnt.s.icache_lines_invalidated++;
-		}
-	ic->done = head;
-}
-
-static void report_stale_insn(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
-			      uint64_t got, uint64_t want)
-{
-	struct shd_machine *m = cpu->m;
-	struct shd_violation v;
-
-	violation_init(&v, cpu, SHD_VIOLATION_STALE_INSN, va);
-	v.interface = "flush_icache_range";
-	snprintf(v.text, sizeof(v.text),
-		 "stale instruction: cpu %u fetched 0x%" PRIx64 " at va 0x%"
-		 PRIx64 " (pa 0x%" PRIx64 ") from its I-cache; memory holds "
-		 "0x%" PRIx64 ", written by the kernel and synced: an I-cache "
-		 "invalidation (set_pte_at, copy_to_user_page or "
-		 "flush_icache_range) was missed, seed %" PRIu64,
-		 cpu->id, got, va, pa, want, v.seed);
-	cpu->cnt.s.violations++;
-	shd__report(m, &v);
-}
-
-uint64_t shd__icache_fetch(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
-{
-	struct shd_machine *m = cpu->m;
-	struct shd_icache *ic = cpu->icache;
-	struct shd_frame *fr = &m->frames[pa >> m->page_shift];
-	uint64_t pline = pa >> ic->line_shift, val, mem;
-	unsigned set = (unsigned)(pline & (ic->sets - 1));
-	uint32_t synced = __atomic_load_n(&fr->isynced, __ATOMIC_SEQ_CST);
-	uint32_t w1 = __atomic_load_n(&fr->iwriters, __ATOMIC_SEQ_CST);
-	uint32_t s1 = __atomic_load_n(&fr->iseq, __ATOMIC_SEQ_CST);
-	int i = -1;
-
-	icache_catch_up(cpu);
-	for (unsigned w = 0; w < ic->ways && i < 0; w++)
-		if (ic->tag[set * ic->ways + w] == pline + 1)
-			i = (int)(set * ic->ways + w);
-	if (i < 0) {
-		unsigned w = ic->victim[set];
-
-		ic->victim[set] = (uint8_t)((w + 1) % ic->ways);
-		i = (int)(set * ic->ways + w);
-		ic->tag[i] = pline + 1;
-		for (unsigned k = 0; k < (1u << ic->line_shift); k += 8) {
-			uint64_t x = __atomic_load_n((uint64_t *)(m->mem +
-				((pline << ic->line_shift) + k)), __ATOMIC_RELAXED);
-
-			memcpy(ic->data + ((size_t)i << ic->line_shift) + k, &x, 8);
-		}
-		cpu->cnt.s.icache_misses++;
-	}
-	memcpy(&val, ic->data + ((size_t)i << ic->line_shift) +
-	       (pa & ((1u << ic->line_shift) - 1)), 8);
-	mem = __atomic_load_n((uint64_t *)(m->mem + pa), __ATOMIC_SEQ_CST);
-	if (val != mem && m->cfg.oracle && !w1 && s1 == synced &&
-	    !__atomic_load_n(&fr->iuser, __ATOMIC_SEQ_CST) &&
-	    !__atomic_load_n(&fr->iwriters, __ATOMIC_SEQ_CST) &&
-	    __atomic_load_n(&fr->iseq, __ATOMIC_SEQ_CST) == s1)
-		report_stale_insn(cpu, va, pa, val, mem);
-	return val;
-}
-
-void shd__ikernel_write_begin(struct shd_machine *m, uint64_t pfn)
-{
-	__atomic_add_fetch(&m->frames[pfn].iwriters, 1, __ATOMIC_SEQ_CST);
-}
-
-void shd__ikernel_write_end(struct shd_machine *m, uint64_t pfn)
-{
-	__atomic_add_fetch(&m->frames[pfn].iseq, 1, __ATOMIC_SEQ_CST);
-	__atomic_sub_fetch(&m->frames[pfn].iwriters, 1, __ATOMIC_SEQ_CST);
-}
-
-void shd__icache_invalidate(struct shd_cpu *cpu, uint64_t pfn)
-{
-	struct shd_ilog *log = cpu->m->ilog;
-	uint64_t p = __atomic_fetch_add(&log->head, 1, __ATOMIC_SEQ_CST);
-
-	/* A writer ILOG appends ahead would share the slot: wait our turn
-	 * (readers that fell that far behind flush everything anyway). */
-	for (uint64_t q; (q = __atomic_load_n(&log->slot[p % ILOG].seq,
-					      __ATOMIC_SEQ_CST)) + ILOG < p + 1 ||
-			 (q == 0 && p >= ILOG);)
-		caa_cpu_relax();
-	/* Readers check seq on both sides of reading pfn (a seqlock). */
-	__atomic_store_n(&log->slot[p % ILOG].seq, 0, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&log->slot[p % ILOG].pfn, pfn, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&log->slot[p % ILOG].seq, p + 1, __ATOMIC_SEQ_CST);
-	cpu->cnt.s.icache_flushes++;
-}
-
-void shd__icache_credit(struct shd_machine *m, uint64_t pfn, uint32_t seq)
-{
-	struct shd_frame *fr = &m->frames[pfn];
-	uint32_t cur = __atomic_load_n(&fr->isynced, __ATOMIC_SEQ_CST);
-
-	while ((int32_t)(seq - cur) > 0 &&
-	       !__atomic_compare_exchange_n(&fr->isynced, &cur, seq, 0,
-					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		;
-}
-
-uint32_t shd__icache_seq(struct shd_machine *m, uint64_t pfn)
-{
-	return __atomic_load_n(&m->frames[pfn].iseq, __ATOMIC_SEQ_CST);
-}
-
-/*
- * __sync_icache_dcache(), from set_pte_at() of a user-executable PTE: if
- * the page is not known clean (PG_dcache_clean, our arch1), clean D and
- * invalidate I, then mark it.  The oracle counts the page synced either
- * way: once an executable PTE is set, the kernel promises fetches see its
- * own writes (flush_dcache_page() clears the mark when it writes).
- */
-void shd__icache_set_pte_exec(struct shd_cpu *cpu, uint64_t pfn)
-{
-	struct shd_machine *m = cpu->m;
-	struct shd_frame *fr = &m->frames[pfn];
-	uint32_t s, cur;
-
-	if (!m->ilog)
-		return;
-	s = shd__icache_seq(m, pfn);
-	cur = __atomic_load_n(&fr->arch1, __ATOMIC_SEQ_CST);
-	if (!(cur & 1)) {
-		/* Not clean since the last write: sync, then mark it clean,
-		 * unless a write came meanwhile (the CAS fails on its count;
-		 * the next mapping syncs again, and nothing is credited). */
-		shd__icache_invalidate(cpu, pfn);
-		if (!__atomic_compare_exchange_n(&fr->arch1, &cur, cur | 1, 0,
-						 __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST))
-			return;
-	}
-	shd__icache_credit(m, pfn, s);
 }

@@ -3,16 +3,162 @@
 
 /*
  * The caches themselves, their coherence and the stale-data oracles are in
- * cache.c; flush_dcache_page() is next to the page cache (file.c) and the
- * ptrace copies next to get_user_pages() (mm.c).  Here: argument checks,
- * then what the profile needs.  A call a profile does not need returns
- * after its checks, as in Linux, where it is an empty inline.
+ * cache.c and icache.c; the ptrace copies (copy_to/from_user_page) are in
+ * ptrace.c.  Here: argument checks, then what the profile needs.  A call a
+ * profile does not need returns after its checks, as in Linux, where it is
+ * an empty inline.  And, for the mm's own paths, the cache flush that must
+ * come first on hypersparc.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include <shootdown/cacheflush.h>
-#include "internal.h"
+#include <shootdown/smp.h>
+#include "cache.h"
+#include "cacheflush.h"
+#include "file.h"
+#include "icache.h"
+#include "mm.h"
+#include "oracle.h"
+#include "pgtable.h"
+#include "report.h"
+#include "smp.h"
+#include "vma.h"
+
+/*
+ * On a cache flushed by virtual address through the MMU (HyperSparc), the
+ * flush of a mapping must run while its translation exists: cache flush,
+ * then PTE change, then TLB flush (cachetlb.rst).  Every path below that
+ * removes, replaces or write-protects a present PTE flushes the range
+ * first; the flush records the range it covered on the CPU, and changing a
+ * PTE outside it is an ordering violation (the oracle).  The flush runs on
+ * every CPU of the mm (sun4m's cross-calls): each drops its own lines of the
+ * mapped frames (write-through: nothing to write back).
+ */
+#define CFLUSH_MAX 64	/* more pages: each CPU flushes its whole cache */
+
+struct cflush {
+	uint64_t pfn[CFLUSH_MAX], va[CFLUSH_MAX];
+	size_t n;
+};
+
+static void cflush_fn(struct shd_cpu *cpu, void *info)
+{
+	const struct cflush *cf = info;
+
+	if (cf->n > CFLUSH_MAX) {
+		shd__dcache_flush_all(cpu);
+		return;
+	}
+	for (size_t i = 0; i < cf->n; i++)
+		shd__dcache_flush_va_page(cpu, cf->va[i], cf->pfn[i]);
+}
+
+static void cflush_collect(struct shd_mm *mm, struct shd_pt_leaf *leaf,
+			   struct shd_pte *p, uint64_t val, void *arg)
+{
+	struct cflush *cf = arg;
+
+	if (!(val & SHD_PTE_PRESENT))
+		return;
+	if (cf->n < CFLUSH_MAX) {
+		cf->pfn[cf->n] = val >> SHD_PTE_PFN_SHIFT;
+		cf->va[cf->n] = shd__pte_vpn(leaf, p) << mm->m->page_shift;
+	}
+	cf->n++;
+}
+
+int shd__cache_flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
+			      uint64_t s, uint64_t e)
+{
+	struct shd_machine *m = cpu->m;
+	struct cflush cf;
+	int err = 0;
+
+	if (!m->cfg.arch.flush_needs_mapping)
+		return 0;
+	cf.n = 0;
+	if (!mm->is_kernel) {	/* walk only where mappings are */
+		uint64_t ms, me;
+
+		shd__mm_span(mm, &ms, &me);
+		shd__for_each_frame(mm, s > ms ? s : ms, e < me ? e : me,
+			       cflush_collect, &cf);
+	} else {
+		shd__for_each_frame(mm, s, e, cflush_collect, &cf);
+	}
+	cpu->cwin_mm = mm;
+	cpu->cwin_s = s;
+	cpu->cwin_e = e;
+	if (!cf.n)
+		return 0;
+	cpu->cnt.s.dcache_flushes++;
+	cflush_fn(cpu, &cf);
+	for (unsigned t = 0; t < m->ncpus; t++) {
+		int r;
+
+		if (t == cpu->id || !shd__mask_test(m->online_mask, t) ||
+		    (!mm->is_kernel && !shd__mask_test(mm->cpumask, t)))
+			continue;
+		cpu->cnt.s.dcache_cross_cpu++;
+		if ((r = shd_smp_call_function_single(cpu, t, cflush_fn, &cf)) &&
+		    !err)
+			err = r;
+	}
+	return err;
+}
+
+/* The flush comes after the PTE change and the TLB flush: the fault. */
+static bool cache_flush_late(struct shd_machine *m)
+{
+	return m->cfg.arch.flush_needs_mapping &&
+	       shd__fault(m, SHD_FAULT_TLB_BEFORE_CACHE);
+}
+
+int shd__flush_cache_first(struct shd_cpu *cpu, struct shd_mm *mm,
+			     uint64_t s, uint64_t e)
+{
+	return cache_flush_late(cpu->m) ? 0 :
+	       shd__cache_flush_mm_range(cpu, mm, s, e);
+}
+
+/* After the TLB flush: the faulty order's flush (which finds nothing left
+ * to flush).  The window ends with the mm lock (shd__mm_unlock()). */
+int shd__flush_cache_done(struct shd_cpu *cpu, struct shd_mm *mm,
+			    uint64_t s, uint64_t e)
+{
+	return cache_flush_late(cpu->m) ?
+	       shd__cache_flush_mm_range(cpu, mm, s, e) : 0;
+}
+
+void shd__cache_order_check(struct shd_mm *mm, uint64_t vpn,
+			   const char *iface)
+{
+	struct shd_machine *m = mm->m;
+	struct shd_cpu *cpu = shd__this_cpu;
+	struct shd_violation v;
+	uint64_t va;
+
+	if (!m->cfg.arch.flush_needs_mapping || !m->cfg.oracle || !cpu ||
+	    (cpu->cwin_mm == mm && vpn >= cpu->cwin_s && vpn < cpu->cwin_e))
+		return;
+	va = vpn << m->page_shift;
+	if (mm->is_kernel)
+		va |= 0xffff000000000000ull;
+	shd__violation_init(&v, m, SHD_VIOLATION_ORDERING, cpu->id,
+			    mm->is_kernel ? 0 : mm->id, va,
+			    mm->is_kernel ? "flush_cache_vunmap" : iface);
+	snprintf(v.text, sizeof(v.text), "ordering: cpu %u changed the PTE of "
+		 "va 0x%" PRIx64 " in mm %" PRIu64 " before flushing the cache "
+		 "there (%s needs the translation: cache flush, PTE change, TLB "
+		 "flush), seed %" PRIu64, cpu->id, va, v.mm_id, v.interface,
+		 v.seed);
+	cpu->cnt.s.violations++;
+	shd__report(m, &v);
+}
+
+/* ---- the interfaces ---- */
 
 /* [START, END) of MM's user space (USER), or of the vmap area: page
  * aligned, START <= END; empty is fine. */
@@ -141,6 +287,41 @@ int shd_flush_anon_page(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
 	return check_page(cpu, mm, addr, "flush_anon_page");
 }
 
+int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
+			  uint64_t pgoff)
+{
+	uint64_t pfn;
+	int err = shd__file_check(cpu, f, 0, "flush_dcache_page");
+
+	if (err)
+		return err;
+	if (pgoff >= shd__file_npages(f))
+		return shd__fail(-EINVAL, "flush_dcache_page: page %" PRIu64
+				 " is past the end of the file (%" PRIu64 " pages)",
+				 pgoff, shd__file_npages(f));
+	pfn = shd__file_frame(f, pgoff);
+	if (pfn == UINT64_MAX)
+		return shd__fail(-ENOMEM, "flush_dcache_page: out of simulated "
+				 "memory");
+	return shd__flush_dcache_page(cpu, pfn, shd__file_mapped(f));
+}
+
+int shd_flush_dcache_folio(struct shd_cpu *cpu, struct shd_file *f,
+			   uint64_t pgoff, uint64_t nr)
+{
+	int err = shd__file_check(cpu, f, 0, "flush_dcache_folio");
+
+	if (err)
+		return err;
+	if (!nr || pgoff >= shd__file_npages(f) || nr > shd__file_npages(f) - pgoff)
+		return shd__fail(-EINVAL, "flush_dcache_folio: pages [%" PRIu64
+				 ", +%" PRIu64 ") are not inside the file (%"
+				 PRIu64 " pages)", pgoff, nr, shd__file_npages(f));
+	for (uint64_t i = 0; !err && i < nr; i++)
+		err = shd_flush_dcache_page(cpu, f, pgoff + i);
+	return err;
+}
+
 /* A byte range of the vmap area, widened to whole pages in place; 1 when
  * it is empty (nothing to do). */
 static int vmap_range_check(struct shd_cpu *cpu, uint64_t *addr, uint64_t *len,
@@ -240,7 +421,7 @@ static int dma(struct shd_cpu *cpu, uint64_t kva, uint64_t *val, bool write)
 				 kva);
 	pa = (pfn << m->page_shift) | (kva & (m->page_size - 1));
 	if (!write) {
-		*val = __atomic_load_n((uint64_t *)(m->mem + pa), __ATOMIC_RELAXED);
+		*val = shd_load_relaxed((uint64_t *)(m->mem + pa));
 		return 0;
 	}
 	shd__dcache_device_store(m, pa, *val);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Files: an inode's page cache, shared by every mapping of the file. */
+/* Files: an inode's page cache, shared by every mapping of the file (mm/filemap.c). */
 
 /*
  * A file is a fixed number of pages that read as zeros until written.  Its
@@ -16,8 +16,12 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include <shootdown/cacheflush.h>
-#include "internal.h"
+#include <shootdown/file.h>
+#include "cache.h"
+#include "file.h"
+#include "icache.h"
+#include "page_alloc.h"
+#include "smp.h"
 
 struct shd_file {
 	struct shd_machine *m;
@@ -86,13 +90,13 @@ void shd__file_map(struct shd_file *f)
 
 void shd__file_unmap(struct shd_file *f)
 {
-	__atomic_sub_fetch(&f->nvmas, 1, __ATOMIC_SEQ_CST);
+	shd_sub_return(&f->nvmas, 1);
 	shd__file_put(f);
 }
 
 bool shd__file_mapped(struct shd_file *f)
 {
-	return __atomic_load_n(&f->nvmas, __ATOMIC_SEQ_CST) != 0;
+	return shd_load_seq(&f->nvmas) != 0;
 }
 
 void shd_file_destroy(struct shd_file *f)
@@ -138,8 +142,8 @@ uint64_t shd__file_page(struct shd_file *f, uint64_t idx)
 
 /* ---- the kernel's accesses through the linear map ---- */
 
-static int file_check(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
-		      const char *what)
+int shd__file_check(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
+		    const char *what)
 {
 	int err = shd__check_cpu(cpu, what);
 
@@ -154,9 +158,7 @@ static int file_check(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 	return 0;
 }
 
-/* The page-cache frame of page IDX, or UINT64_MAX (out of frames).  The
- * page cache keeps its own reference; the caller takes none. */
-static uint64_t file_frame(struct shd_file *f, uint64_t idx)
+uint64_t shd__file_frame(struct shd_file *f, uint64_t idx)
 {
 	return file_page(f, idx, false);
 }
@@ -172,26 +174,26 @@ static int kernel_access(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 {
 	struct shd_machine *m = cpu->m;
 	uint64_t pfn, pa;
-	int err = file_check(cpu, f, off, write ? "file write" : "file read");
+	int err = shd__file_check(cpu, f, off, write ? "file write" : "file read");
 
 	if (err)
 		return err;
 	shd__cpu_take_ipis(cpu);
-	pfn = file_frame(f, off >> m->page_shift);
+	pfn = shd__file_frame(f, off >> m->page_shift);
 	if (pfn == UINT64_MAX)
 		return shd__fail(-ENOMEM, "file %s: out of simulated memory",
 				 write ? "write" : "read");
 	/* Users may have written through shared mappings: flush first
 	 * (cachetlb.rst's corollary case). */
 	if (!write && shd__file_mapped(f) &&
-	    (err = shd__flush_dcache_page(cpu, pfn, f)))
+	    (err = shd__flush_dcache_page(cpu, pfn, true)))
 		return err;
 	pa = (pfn << m->page_shift) + (off & (m->page_size - 1));
 	if (write && m->ilog)	/* the I-cache oracle: ends after the flush */
 		shd__ikernel_write_begin(m, pfn);
 	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
 	if (write && !shd__fault(m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
-		err = shd__flush_dcache_page(cpu, pfn, f);
+		err = shd__flush_dcache_page(cpu, pfn, shd__file_mapped(f));
 	if (write && m->ilog)
 		shd__ikernel_write_end(m, pfn);
 	return err;
@@ -209,39 +211,4 @@ int shd_file_read(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 	uint64_t tmp;
 
 	return kernel_access(cpu, f, off, false, val ? val : &tmp);
-}
-
-int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
-			  uint64_t pgoff)
-{
-	uint64_t pfn;
-	int err = file_check(cpu, f, 0, "flush_dcache_page");
-
-	if (err)
-		return err;
-	if (pgoff >= f->npages)
-		return shd__fail(-EINVAL, "flush_dcache_page: page %" PRIu64
-				 " is past the end of the file (%" PRIu64 " pages)",
-				 pgoff, f->npages);
-	pfn = file_frame(f, pgoff);
-	if (pfn == UINT64_MAX)
-		return shd__fail(-ENOMEM, "flush_dcache_page: out of simulated "
-				 "memory");
-	return shd__flush_dcache_page(cpu, pfn, f);
-}
-
-int shd_flush_dcache_folio(struct shd_cpu *cpu, struct shd_file *f,
-			   uint64_t pgoff, uint64_t nr)
-{
-	int err = file_check(cpu, f, 0, "flush_dcache_folio");
-
-	if (err)
-		return err;
-	if (!nr || pgoff >= f->npages || nr > f->npages - pgoff)
-		return shd__fail(-EINVAL, "flush_dcache_folio: pages [%" PRIu64
-				 ", +%" PRIu64 ") are not inside the file (%"
-				 PRIu64 " pages)", pgoff, nr, f->npages);
-	for (uint64_t i = 0; !err && i < nr; i++)
-		err = shd_flush_dcache_page(cpu, f, pgoff + i);
-	return err;
 }

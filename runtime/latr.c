@@ -26,8 +26,14 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "internal.h"
 #include "../common/probes.h"
+#include "latr.h"
+#include "mm.h"
+#include "oracle.h"
+#include "page_alloc.h"
+#include "pgtable.h"
+#include "smp.h"
+#include "tlbflush.h"
 
 struct shd_latr {
 	struct shd_flush_info info;	/* read by the targets */

@@ -30,9 +30,9 @@
  * against a monotonic history instead of reading freed memory.
  */
 #include <inttypes.h>
-#include <string.h>
 
-#include "internal.h"
+#include "oracle.h"
+#include "report.h"
 
 const char *const shd__iface_names[SHD_IF__COUNT] = {
 	[SHD_IF_NONE] = "none",
@@ -203,15 +203,10 @@ static void report_freed(struct shd_cpu *cpu, struct shd_mm *mm,
 {
 	struct shd_violation v;
 
-	memset(&v, 0, sizeof(v));
-	v.kind = SHD_VIOLATION_USE_AFTER_FREE;
-	v.cpu = cpu->id;
-	v.mm_id = mm->is_kernel ? 0 : mm->id;
-	v.addr = addr;
-	v.interface = "none";
+	shd__violation_init(&v, cpu->m, SHD_VIOLATION_USE_AFTER_FREE, cpu->id,
+			    mm->is_kernel ? 0 : mm->id, addr, "none");
 	v.entry_version = e->version;
 	v.pte_version = shd_load_acquire(&e->ptep->version);
-	v.seed = cpu->m->cfg.seed;
 	snprintf(v.text, sizeof(v.text),
 		 "use after free through the TLB: cpu %u %s%" PRIu64 " addr 0x%"
 		 PRIx64 " pfn 0x%" PRIx64 " was freed %" PRIu32 " time(s) since "
@@ -249,16 +244,12 @@ void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
 	} else {
 		iface = shd_load_relaxed(&p->credit_iface);
 	}
-	memset(&v, 0, sizeof(v));
-	v.kind = SHD_VIOLATION_STALE_TLB;
-	v.cpu = cpu->id;
-	v.mm_id = mm->is_kernel ? 0 : mm->id;
-	v.addr = addr;
-	v.interface = shd__iface_names[iface < SHD_IF__COUNT ? iface : 0];
+	shd__violation_init(&v, cpu->m, SHD_VIOLATION_STALE_TLB, cpu->id,
+			    mm->is_kernel ? 0 : mm->id, addr,
+			    shd__iface_names[iface < SHD_IF__COUNT ? iface : 0]);
 	v.entry_version = e->version;
 	v.pte_version = shd_load_acquire(&p->version);
 	v.flushed_version = c;
-	v.seed = cpu->m->cfg.seed;
 	snprintf(v.text, sizeof(v.text),
 		 "stale TLB hit: cpu %u %s%" PRIu64 " addr 0x%" PRIx64
 		 " pfn 0x%" PRIx64 ": entry version %" PRIu64 " but %s returned "

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "tlb.h"
 
 static inline uint64_t tlb_tag(uint64_t vpn, unsigned asid)
 {
@@ -112,4 +112,39 @@ void shd__tlb_flush_everything(struct shd_tlb *t)
 
 	for (size_t i = 0; i < n; i++)
 		t->e[i].tag = 0;
+}
+
+void shd__local_flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
+			    unsigned asid)
+{
+	if (shd__fault(cpu->m, SHD_FAULT_RANGE_SHORT) && e > s)
+		e--;
+	for (uint64_t vpn = s; vpn < e; vpn++) {
+		shd__tlb_flush_page(&cpu->dtlb, vpn, asid);
+		if (cpu->split)
+			shd__tlb_flush_page(&cpu->itlb, vpn, asid);
+	}
+	cpu->cnt.s.pages_invalidated += e - s;
+	cpu->cnt.s.flushes_partial++;
+}
+
+void shd__local_flush_asid(struct shd_cpu *cpu, unsigned asid)
+{
+	shd__tlb_flush_asid(&cpu->dtlb, asid);
+	if (cpu->split)
+		shd__tlb_flush_asid(&cpu->itlb, asid);
+}
+
+void shd__local_flush_global(struct shd_cpu *cpu)
+{
+	shd__tlb_flush_global(&cpu->dtlb);
+	if (cpu->split)
+		shd__tlb_flush_global(&cpu->itlb);
+}
+
+void shd__local_flush_everything(struct shd_cpu *cpu)
+{
+	shd__tlb_flush_everything(&cpu->dtlb);
+	if (cpu->split)
+		shd__tlb_flush_everything(&cpu->itlb);
 }

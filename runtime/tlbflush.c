@@ -19,7 +19,8 @@
  * reading tlb_gen, and CPUs leaving lazy mode clear is_lazy before reading
  * it: so either the flusher sees them and sends a request, or they see the
  * new generation and flush themselves.  Lazy CPUs are skipped unless page
- * tables were freed; one that still gets a request drops to init_mm.
+ * tables were freed; one that still gets a request drops to init_mm
+ * (leave_mm(), here as in Linux).
  *
  * The one rule: a TLB is touched only by its own CPU's thread.  Everything
  * remote is a request through ipi/.
@@ -28,33 +29,20 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "internal.h"
+#include <shootdown/tlbflush.h>
 #include "../common/probes.h"
-
-static void flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
-			unsigned asid)
-{
-	if (shd__fault(cpu->m, SHD_FAULT_RANGE_SHORT) && e > s)
-		e--;
-	for (uint64_t vpn = s; vpn < e; vpn++) {
-		shd__tlb_flush_page(&cpu->dtlb, vpn, asid);
-		if (cpu->split)
-			shd__tlb_flush_page(&cpu->itlb, vpn, asid);
-	}
-	cpu->cnt.s.pages_invalidated += e - s;
-	cpu->cnt.s.flushes_partial++;
-}
-
-void shd__flush_local_asid_ctx(struct shd_cpu *cpu, unsigned asid)
-{
-	shd__tlb_flush_asid(&cpu->dtlb, asid);
-	if (cpu->split)
-		shd__tlb_flush_asid(&cpu->itlb, asid);
-}
+#include "cache.h"
+#include "mm.h"
+#include "oracle.h"
+#include "pgtable.h"
+#include "smp.h"
+#include "stats.h"
+#include "tlb.h"
+#include "tlbflush.h"
 
 static void flush_full(struct shd_cpu *cpu, unsigned asid)
 {
-	shd__flush_local_asid_ctx(cpu, asid);
+	shd__local_flush_asid(cpu, asid);
 	cpu->cnt.s.flushes_full++;
 }
 
@@ -66,62 +54,51 @@ static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
 	return -1;
 }
 
-/* flush_tlb_func(): runs on the CPU whose TLB it flushes. */
-void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
+/* A batch flush (x86 arch_tlbbatch_flush()) on this CPU. */
+static void flush_tlb_batch_func(struct shd_cpu *cpu)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	struct shd_mm *mm;
+	uint64_t mm_gen;
+	int asid;
+
+	if (!shd__policy_may_miss(p)) {
+		/* Switch-in will not catch up (no pruning, no lazy
+		 * skip): flush every user context now. */
+		for (unsigned a = 0; a < SHD_NR_ASIDS; a++)
+			shd__local_flush_asid(cpu, a);
+		cpu->cnt.s.flushes_full++;
+		return;
+	}
+	/* arch_tlbbatch_flush(): flush whatever user mm is loaded and
+	 * catch up with its generation; other contexts were bumped by
+	 * add_pending and catch up when switched in. */
+	mm = cpu->loaded_mm;
+	if (!mm || (p->lazy && shd_load_relaxed(&cpu->is_lazy))) {
+		if (mm)
+			shd__leave_mm(cpu);
+		cpu->cnt.s.flushes_skipped_gen++;
+		return;
+	}
+	asid = (int)cpu->loaded_asid;
+	mm_gen = shd_load_acquire(&mm->tlb_gen);
+	if (p->gen && cpu->ctxs[asid].tlb_gen == mm_gen) {
+		cpu->cnt.s.flushes_skipped_gen++;	/* already current */
+		return;
+	}
+	flush_full(cpu, (unsigned)asid);
+	if (p->gen)
+		cpu->ctxs[asid].tlb_gen = mm_gen;
+}
+
+/* A flush of user mm F->mm on this CPU: what it needs, by generation. */
+static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 	uint64_t npages, local, mm_gen;
 	struct shd_mm *mm = f->mm;
 	int asid;
 
-	if (f->kind == SHD_FLUSH_ALL) {
-		shd__tlb_flush_everything(&cpu->dtlb);
-		if (cpu->split)
-			shd__tlb_flush_everything(&cpu->itlb);
-		cpu->cnt.s.flushes_full++;
-		return;
-	}
-	if (f->kind == SHD_FLUSH_KERNEL) {
-		if (f->end_vpn == SHD_FLUSH_END_ALL) {
-			shd__tlb_flush_global(&cpu->dtlb);
-			if (cpu->split)
-				shd__tlb_flush_global(&cpu->itlb);
-			cpu->cnt.s.flushes_full++;
-		} else {
-			flush_pages(cpu, f->start_vpn, f->end_vpn, SHD_ASID_GLOBAL);
-		}
-		return;
-	}
-	if (f->kind == SHD_FLUSH_BATCH) {
-		if (!shd__policy_may_miss(p)) {
-			/* Switch-in will not catch up (no pruning, no lazy
-			 * skip): flush every user context now. */
-			for (unsigned a = 0; a < SHD_NR_ASIDS; a++)
-				shd__flush_local_asid_ctx(cpu, a);
-			cpu->cnt.s.flushes_full++;
-			return;
-		}
-		/* arch_tlbbatch_flush(): flush whatever user mm is loaded and
-		 * catch up with its generation; other contexts were bumped by
-		 * add_pending and catch up when switched in. */
-		mm = cpu->loaded_mm;
-		if (!mm || (p->lazy && shd_load_relaxed(&cpu->is_lazy))) {
-			if (mm)
-				shd__cpu_switch_to_init_mm(cpu);
-			cpu->cnt.s.flushes_skipped_gen++;
-			return;
-		}
-		asid = (int)cpu->loaded_asid;
-		mm_gen = shd_load_acquire(&mm->tlb_gen);
-		if (p->gen && cpu->ctxs[asid].tlb_gen == mm_gen) {
-			cpu->cnt.s.flushes_skipped_gen++;	/* already current */
-			return;
-		}
-		flush_full(cpu, (unsigned)asid);
-		if (p->gen)
-			cpu->ctxs[asid].tlb_gen = mm_gen;
-		return;
-	}
 	if (mm != cpu->loaded_mm) {
 		/* Not running it: if flushes can bypass us, switch-in will
 		 * catch up; if not (broadcast), flush its slot now. */
@@ -131,7 +108,7 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 			return;
 		}
 		if (f->end_vpn != SHD_FLUSH_END_ALL)
-			flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
+			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
 		else
 			flush_full(cpu, (unsigned)asid);
 		return;
@@ -139,7 +116,7 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 	if (p->lazy && shd_load_relaxed(&cpu->is_lazy)) {
 		/* A lazy CPU that got a request anyway (page tables freed):
 		 * stop using the mm; switch-in will check the generation. */
-		shd__cpu_switch_to_init_mm(cpu);
+		shd__leave_mm(cpu);
 		cpu->cnt.s.flushes_skipped_gen++;
 		return;
 	}
@@ -152,7 +129,7 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 		cpu->cnt.s.flushes_skipped_gen++;
 		return;
 	case SHD_ACTION_PARTIAL:
-		flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
+		shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
 		break;
 	case SHD_ACTION_FULL:
 		flush_full(cpu, (unsigned)asid);
@@ -162,8 +139,31 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 		cpu->ctxs[asid].tlb_gen = mm_gen;
 }
 
+/* flush_tlb_func(): runs on the CPU whose TLB it flushes. */
+void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
+{
+	if (f->kind == SHD_FLUSH_ALL) {
+		shd__local_flush_everything(cpu);
+		cpu->cnt.s.flushes_full++;
+		return;
+	}
+	if (f->kind == SHD_FLUSH_KERNEL) {
+		if (f->end_vpn == SHD_FLUSH_END_ALL) {
+			shd__local_flush_global(cpu);
+			cpu->cnt.s.flushes_full++;
+		} else {
+			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, SHD_ASID_GLOBAL);
+		}
+		return;
+	}
+	if (f->kind == SHD_FLUSH_BATCH)
+		flush_tlb_batch_func(cpu);
+	else
+		flush_tlb_user_func(cpu, f);
+}
+
 /* IPI handler of flush requests. */
-void shd__flush_ipi_func(void *target_ctx, struct shd_csd *csd)
+static void flush_ipi_func(void *target_ctx, struct shd_csd *csd)
 {
 	struct shd_cpu *cpu = target_ctx;
 
@@ -171,51 +171,11 @@ void shd__flush_ipi_func(void *target_ctx, struct shd_csd *csd)
 	shd__flush_tlb_func(cpu, csd->info);
 }
 
-/* IPI handler of smp_call_function: the function travels in the csd. */
-static void call_ipi_func(void *target_ctx, struct shd_csd *csd)
-{
-	struct shd_cpu *cpu = target_ctx;
-
-	cpu->cnt.s.ipi_requests++;
-	((shd_smp_call_fn)csd->call)(cpu, csd->info);
-}
-
-/*
- * Queue F to TARGET.  Returns 1 if queued (the caller must wait for it),
- * 0 if not, -ETIMEDOUT if the previous request to it is still stuck.
- */
-int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
-		  shd_csd_fn func, void *info, void (*call)(void))
-{
-	struct shd_machine *m = cpu->m;
-	struct shd_cpu *t = m->cpus[target];
-	int err;
-
-	while (!shd__csd_trylock(csd))
-		if ((err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
-			return err;
-	if (shd__ipi_enqueue(&t->ipi, csd, func, info, call) ||
-	    !m->cfg.policy.coalesce) {
-		shd__ipi_ring(&t->ipi);
-		cpu->cnt.s.ipis_sent++;
-		SHD_PROBE2(ipi_send, cpu->id, target);
-	} else {
-		cpu->cnt.s.ipis_coalesced++;
-	}
-	return 1;
-}
-
-static int send_one(struct shd_cpu *cpu, unsigned target, shd_csd_fn func,
-		    void *info, void (*call)(void))
-{
-	return shd__send_csd(cpu, target, &cpu->csd[target], func, info, call);
-}
-
 /*
  * Whether candidate C (another online CPU) gets a user flush whose CPUs
  * are MASK (NULL: every CPU gets it), counting the ones that do not.
  */
-bool shd__is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
+static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
 		    bool freed_tables)
 {
 	struct shd_machine *m = cpu->m;
@@ -225,7 +185,7 @@ bool shd__is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
 		return true;
 	in_mask = shd__mask_test(mask, c);
 	lazy = in_mask && m->cfg.policy.lazy &&
-	       __atomic_load_n(&m->cpus[c]->is_lazy, __ATOMIC_SEQ_CST);
+	       shd_load_seq(&m->cpus[c]->is_lazy);
 	switch (shd__policy_target(&m->cfg.policy, in_mask, lazy, freed_tables)) {
 	case SHD_TARGET_PRUNED:
 		cpu->cnt.s.ipis_avoided_pruned++;
@@ -255,11 +215,12 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 	int n = 0, r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
-		if (c == cpu->id || !shd__is_target(cpu, c, mask, f->freed_tables))
+		if (c == cpu->id || !is_target(cpu, c, mask, f->freed_tables))
 			continue;
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
 			continue;
-		if ((r = send_one(cpu, c, shd__flush_ipi_func, &cpu->info, NULL)) < 0) {
+		if ((r = shd__send_csd(cpu, c, &cpu->csd[c], flush_ipi_func,
+					 &cpu->info, NULL)) < 0) {
 			*err = r;
 			continue;
 		}
@@ -365,7 +326,7 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 		struct shd_tlbbatch_req *q = &req[n];
 
 		if (c == cpu->id ||
-		    !shd__is_target(cpu, c, f->mm->cpumask, f->freed_tables) ||
+		    !is_target(cpu, c, f->mm->cpumask, f->freed_tables) ||
 		    shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
 			continue;
 		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
@@ -374,8 +335,8 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 			while (!shd__csd_trylock(&q->csd))
 				;	/* fresh: free at once */
 			(void)shd__ipi_enqueue(&m->cpus[c]->latr_q, &q->csd,
-					       shd__flush_ipi_func, f, NULL);
-		} else if ((r = shd__send_csd(cpu, c, &q->csd, shd__flush_ipi_func,
+					       flush_ipi_func, f, NULL);
+		} else if ((r = shd__send_csd(cpu, c, &q->csd, flush_ipi_func,
 					      f, NULL)) < 0) {
 			*err = r;
 			continue;
@@ -581,251 +542,47 @@ int shd_update_mmu_cache(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr)
 	return 0;
 }
 
-int shd_smp_call_function_single(struct shd_cpu *cpu, unsigned target,
-				 shd_smp_call_fn fn, void *info)
-{
-	struct shd_machine *m;
-	int err = shd__check_cpu(cpu, "smp_call_function_single");
-
-	if (err)
-		return err;
-	m = cpu->m;
-	if (!fn)
-		return shd__fail(-EINVAL, "smp_call_function_single: no function");
-	if (target >= m->ncpus)
-		return shd__fail(-ERANGE, "smp_call_function_single: cpu %u does "
-				 "not exist (machine has %u)", target, m->ncpus);
-	if (target == cpu->id) {
-		cpu->in_ipi = true;	/* the same rules as on a remote CPU */
-		fn(cpu, info);
-		cpu->in_ipi = false;
-		return 0;
-	}
-	if ((err = send_one(cpu, target, call_ipi_func, info, (void (*)(void))fn)) < 0)
-		return err;
-	return shd__csd_wait(cpu, &cpu->csd[target], target,
-			     "smp_call_function_single");
-}
-
-/* ---- reclaim batches (mm/rmap.c, arch_tlbbatch_*) ---- */
-
-/*
- * Reclaim clears one PTE at a time and would pay a shootdown per page.
- * With policy batch=x86 the flush is deferred when other CPUs may cache the
- * translation: add_pending bumps the mm's tlb_gen and ORs its mm_cpumask
- * into the CPU's batch, and the flush is one full flush on every CPU of the
- * union (their catch-up covers every mm of the batch).  With batch=arm64
- * each page is invalidated at once (requests queued, not waited for: one
- * doorbell for a burst) and the flush is one wait for all of them.  Frames
- * are released only when the batch's flush has completed.  Either way
- * mm->batched_pending counts the batches that touched the mm, so that a
- * later munmap/mprotect/madvise that finds the PTE already clear still
- * waits for the flush (flush_tlb_batched_pending()).
- */
-int shd__tlbbatch_init(struct shd_cpu *cpu)
-{
-	struct shd_tlbbatch *b = &cpu->batch;
-
-	b->cpumask = calloc(cpu->m->mask_words, sizeof(unsigned long));
-	b->e = calloc(SHD_TLBBATCH_MAX, sizeof(*b->e));
-	return b->cpumask && b->e ? 0 : -ENOMEM;
-}
-
-void shd__tlbbatch_free(struct shd_cpu *cpu)
-{
-	free(cpu->batch.cpumask);
-	free(cpu->batch.e);
-	free(cpu->batch.info);
-	free(cpu->batch.req);
-}
-
-static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
-{
-	const struct shd_policy *p = &cpu->m->cfg.policy;
-
-	if (p->batch == SHD_BATCH_ARM64)
-		return true;
-	if (p->batch != SHD_BATCH_X86)
-		return false;
-	/* x86 arch_tlbbatch_should_defer(): only if another CPU may cache. */
-	for (unsigned c = 0; c < cpu->m->ncpus; c++)
-		if (c != cpu->id && (!p->prune || shd__mask_test(mm->cpumask, c)))
-			return true;
-	return false;
-}
-
-/* arm64: invalidate VPN in MM everywhere now; the wait comes at the flush. */
-/* arm64's request slots, allocated on first use.  0 or -ENOMEM. */
-static int arm64_slots(struct shd_cpu *cpu)
-{
-	struct shd_tlbbatch *b = &cpu->batch;
-
-	if (b->info)
-		return 0;
-	if (posix_memalign((void **)&b->info, SHD_CL,
-			   SHD_TLBBATCH_MAX * sizeof(*b->info)))
-		b->info = NULL;
-	else if (posix_memalign((void **)&b->req, SHD_CL, SHD_TLBBATCH_MAX *
-				cpu->m->ncpus * sizeof(*b->req))) {
-		free(b->info);
-		b->info = NULL;
-		b->req = NULL;
-	}
-	return b->info ? 0 : -ENOMEM;
-}
-
-static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
-{
-	struct shd_machine *m = cpu->m;
-	struct shd_tlbbatch *b = &cpu->batch;
-	struct shd_flush_info *f;
-	int err = 0;
-
-	f = &b->info[b->n];
-	shd__flush_info_init(cpu, f, mm, vpn, vpn + 1, false);
-	f->start_vpn = vpn;	/* a TLBI by address: no ceiling applies */
-	f->end_vpn = vpn + 1;
-	/* Each page's invalidation is a flush call with its own candidates;
-	 * the batch flush only waits (the DSB). */
-	uint64_t t0 = shd_now_ns();
-	size_t first = b->nreq;
-
-	cpu->cnt.s.flush_calls++;
-	shd__probe_flush_begin(cpu, SHD_IF_PAGE, f);
-	b->nreq += shd__queue_requests(cpu, f, &b->req[b->nreq], false, &err);
-	if (!shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
-		shd__flush_tlb_func(cpu, f);
-	/* Timed: the issuing; the wait comes at the batch flush. */
-	shd__flush_end(cpu, SHD_IF_PAGE, t0, (int)(b->nreq - first));
-	return err;
-}
-
-/* ptep_clear_flush(): one page, now; the frame goes once it is done. */
-static int flush_one_now(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
-			 uint64_t pfn)
-{
-	struct shd_machine *m = cpu->m;
-	int err = shd__flush_tlb_mm_range(cpu, mm, vpn << m->page_shift,
-					  (vpn + 1) << m->page_shift, false,
-					  SHD_IF_PAGE, NULL);
-
-	if (!err)	/* else quarantined */
-		shd__frames_put(m, &pfn, 1);
-	return err;
-}
-
-int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
-		      uint64_t pfn)
-{
-	struct shd_machine *m = cpu->m;
-	struct shd_tlbbatch *b = &cpu->batch;
-	int err;
-
-	cpu->cnt.s.reclaim_pages++;
-	if (!should_defer(cpu, mm))
-		return flush_one_now(cpu, mm, vpn, pfn);
-	/* The batch cannot take the page (full and its flush failed, or no
-	 * memory for arm64's slots): this page is flushed on its own, so
-	 * that its cleared PTE never goes without a flush. */
-	if (b->n == SHD_TLBBATCH_MAX && (err = shd__tlbbatch_flush(cpu))) {
-		int e2 = flush_one_now(cpu, mm, vpn, pfn);
-
-		return e2 ? e2 : err;
-	}
-	if (m->cfg.policy.batch == SHD_BATCH_ARM64 && arm64_slots(cpu) < 0)
-		return flush_one_now(cpu, mm, vpn, pfn);
-	cpu->cnt.s.tlbbatch_pages++;
-	b->e[b->n] = (struct shd_tlbbatch_ent){ mm, vpn, pfn,
-						shd__oracle_begin(mm) };
-	shd__mm_get(mm);
-	mm->batched_pending++;
-	if (m->cfg.policy.batch == SHD_BATCH_ARM64) {
-		err = arm64_issue(cpu, mm, vpn);
-		b->n++;
-		return err;
-	}
-	/* x86 arch_tlbbatch_add_pending(): a generation, and the CPUs. */
-	shd_add_return(&mm->tlb_gen, 1);
-	for (size_t w = 0; w < m->mask_words; w++) {
-		unsigned long bits = m->cfg.policy.prune ?
-			__atomic_load_n(&mm->cpumask[w], __ATOMIC_SEQ_CST) :
-			m->online_mask[w];
-
-		b->cpumask[w] |= bits;
-	}
-	b->n++;
-	return 0;
-}
-
-int shd__tlbbatch_flush(struct shd_cpu *cpu)
+int shd__arch_tlbbatch_flush(struct shd_cpu *cpu)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_tlbbatch *b = &cpu->batch;
 	struct shd_flush_info *f = &cpu->info;
+	uint64_t t0 = shd_now_ns();
 	int n, err = 0, werr;
 
-	if (!b->n)
-		return 0;
-	cpu->cnt.s.tlbbatch_flushes++;
-	if (m->cfg.policy.batch == SHD_BATCH_ARM64) {
-		/* The DSB: wait for every invalidation issued. */
-		for (size_t i = 0; i < b->nreq; i++)
-			if ((werr = shd__csd_wait(cpu, &b->req[i].csd, b->req[i].target,
-						  "arch_tlbbatch_flush")) < 0 && !err)
-				err = werr;
-		b->nreq = 0;
-		if (err) {
-			/* A request may still be queued (abandoned): its
-			 * memory is never reused. */
-			b->info = NULL;
-			b->req = NULL;
-		}
-	} else {
-		uint64_t t0 = shd_now_ns();
-
-		memset(f, 0, sizeof(*f));
-		f->kind = SHD_FLUSH_BATCH;
-		f->initiator = cpu->id;
-		f->end_vpn = SHD_FLUSH_END_ALL;
-		cpu->cnt.s.flush_calls++;
-		shd__probe_flush_begin(cpu, SHD_IF_BATCH, f);
-		cpu->in_flush = true;
-		n = send_requests(cpu, cpu->targets, &err);
-		if (shd__mask_test(b->cpumask, cpu->id) &&
-		    !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
-			shd__flush_tlb_func(cpu, f);
-		werr = wait_requests(cpu, cpu->targets, n, "arch_tlbbatch_flush");
-		if (!err)
-			err = werr;
-		cpu->in_flush = false;
-		memset(b->cpumask, 0, m->mask_words * sizeof(unsigned long));
-		shd__flush_end(cpu, SHD_IF_BATCH, t0, n);
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		struct shd_tlbbatch_ent *e = &b->e[i];
-
-		if (!err) {	/* else quarantined: a CPU may still map it */
-			shd__oracle_credit_range(e->mm, e->vpn, e->vpn + 1, e->t,
-						 SHD_IF_BATCH);
-			shd__frames_put(m, &e->pfn, 1);
-		}
-		shd__mm_put(e->mm);
-	}
-	b->n = 0;
+	memset(f, 0, sizeof(*f));
+	f->kind = SHD_FLUSH_BATCH;
+	f->initiator = cpu->id;
+	f->end_vpn = SHD_FLUSH_END_ALL;
+	cpu->cnt.s.flush_calls++;
+	shd__probe_flush_begin(cpu, SHD_IF_BATCH, f);
+	cpu->in_flush = true;
+	n = send_requests(cpu, cpu->targets, &err);
+	if (shd__mask_test(b->cpumask, cpu->id) &&
+	    !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
+		shd__flush_tlb_func(cpu, f);
+	werr = wait_requests(cpu, cpu->targets, n, "arch_tlbbatch_flush");
+	if (!err)
+		err = werr;
+	cpu->in_flush = false;
+	memset(b->cpumask, 0, m->mask_words * sizeof(unsigned long));
+	shd__flush_end(cpu, SHD_IF_BATCH, t0, n);
 	return err;
 }
 
-int shd__flush_tlb_batched_pending(struct shd_cpu *cpu, struct shd_mm *mm)
+void shd__leave_mm(struct shd_cpu *cpu)
 {
-	int err;
+	struct shd_mm *prev = cpu->loaded_mm;
 
-	if (mm->batched_pending == mm->batched_flushed ||
-	    shd__fault(cpu->m, SHD_FAULT_SKIP_BATCHED_PENDING))
-		return 0;
-	cpu->cnt.s.batched_pending_flushes++;
-	err = shd__flush_tlb_mm_range(cpu, mm, 0, SHD_FLUSH_END_ALL, true,
-				      SHD_IF_MM, NULL);
-	if (!err)
-		mm->batched_flushed = mm->batched_pending;
-	return err;
+	/* Relaxed: ordered before the mask clear below (a seq-cst RMW) for a
+	 * flusher, which reads the mask first.  One that still sees us lazy
+	 * sends nothing; one that sees us not lazy finds us out of the mask
+	 * or gets a request for an mm we no longer run: a no-op. */
+	shd_store_relaxed(&cpu->is_lazy, 0);
+	if (!prev)
+		return;
+	shd__mask_clear(prev->cpumask, cpu->id);
+	cpu->loaded_mm = NULL;
+	cpu->loaded_asid = SHD_ASID_NONE;
+	shd__mm_put(prev);
 }

@@ -5,12 +5,15 @@
 
 #include <stdint.h>
 #include <shootdown/export.h>
-#include <shootdown/machine.h>
 #include <shootdown/mm.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct shd_cpu;
+struct shd_mm;
+struct shd_file;
 
 /*
  * Each call does what the machine's architecture profile (shd_config.arch,
@@ -23,7 +26,7 @@ extern "C" {
  *
  * What the profiles do today:
  *   sparc64  flush_dcache_page (deferred), copy_to_user_page /
- *            copy_from_user_page (the ptrace calls in mm.h); the rest are
+ *            copy_from_user_page (the ptrace calls in ptrace.h); the rest are
  *            no-ops, as in Linux (its D-cache is write-through and DMA is
  *            coherent; the flush_cache_* calls only spill register windows)
  *   arm64    flush_dcache_page (clears PG_dcache_clean), copy_to_user_page
@@ -116,24 +119,6 @@ SHD_EXPORT int shd_flush_kernel_vmap_range(struct shd_cpu *cpu, uint64_t addr,
 					   uint64_t len);
 SHD_EXPORT int shd_invalidate_kernel_vmap_range(struct shd_cpu *cpu,
 						uint64_t addr, uint64_t len);
-
-/*
- * kmap(): map page PGOFF of F at a kernel address of one of CPU's kmap
- * slots, into *KVA, for the kernel's loads and stores (shd_load/shd_store
- * on CPU).  On a profile that colours kernel addresses (sparc64), while
- * users map the file, the address has the colour of user address
- * COLOUR_VA (0: no preference), so
- * a user mapping there shares the kernel's lines and the flush a different
- * colour would need is avoided (dcache_flushes_avoided); otherwise it has
- * the colour of the page's linear map.  kunmap(): unmap it (the cache
- * flushed first where that needs the translation, then
- * flush_tlb_kernel_range()).  A page-cache page written through a kmap
- * still needs flush_dcache_page() for its other aliases.  0, -EINVAL,
- * -ENOMEM, -ENOSPC (all 8 slots of that colour in use).
- */
-SHD_EXPORT int shd_kmap(struct shd_cpu *cpu, struct shd_file *f, uint64_t pgoff,
-			uint64_t colour_va, uint64_t *kva);
-SHD_EXPORT int shd_kunmap(struct shd_cpu *cpu, uint64_t kva);
 
 /*
  * A device's DMA of the 8 bytes behind kernel vmap address KVA (8-byte

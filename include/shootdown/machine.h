@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* shootdown machine: simulated CPUs as pinned worker threads, and tasks on them. */
+/* shootdown machine: its configuration, construction and teardown. */
 #ifndef SHOOTDOWN_MACHINE_H
 #define SHOOTDOWN_MACHINE_H
 
@@ -70,52 +70,6 @@ SHD_EXPORT unsigned shd_machine_ncpus(const struct shd_machine *m);
 SHD_EXPORT const struct shd_config *shd_machine_config(const struct shd_machine *m);
 /* Host PUs the CPUs were spread over (1 when not bound). */
 SHD_EXPORT unsigned shd_machine_host_pus(const struct shd_machine *m);
-
-/*
- * A task runs on one simulated CPU, like a kernel running a task there.  It
- * receives that CPU; every shootdown call it makes takes pending IPIs first,
- * as a CPU takes interrupts between instructions.  A task that computes for a
- * long time without calling the library should call shd_cpu_poll().
- * Its return value is handed to shd_cpu_join().
- */
-typedef int (*shd_task_fn)(struct shd_cpu *cpu, void *arg);
-
-/*
- * Start FN(cpu, ARG) on CPU (asynchronous; pair with shd_cpu_join()).
- * 0, -ERANGE (no such CPU), -EBUSY (a task is already running there).
- * Not from a CPU thread.
- */
-SHD_EXPORT int shd_cpu_submit(struct shd_machine *m, unsigned cpu,
-			      shd_task_fn fn, void *arg);
-
-/*
- * Wait for the task on CPU to finish; *ret (may be NULL) gets its return
- * value.  0, -ERANGE, -ESRCH (nothing submitted).  Not from a CPU thread.
- */
-SHD_EXPORT int shd_cpu_join(struct shd_machine *m, unsigned cpu, int *ret);
-
-/* Submit FN on CPUs first..first+n-1 and join them all; first error wins. */
-SHD_EXPORT int shd_run_on(struct shd_machine *m, unsigned first, unsigned n,
-			  shd_task_fn fn, void *arg);
-
-/* Accessors for tasks. */
-SHD_EXPORT unsigned shd_cpu_id(const struct shd_cpu *cpu);
-SHD_EXPORT struct shd_machine *shd_cpu_machine(const struct shd_cpu *cpu);
-
-/* Take any pending IPIs now.  Only on CPU's own thread. */
-SHD_EXPORT void shd_cpu_poll(struct shd_cpu *cpu);
-
-/*
- * Emulated smp_call_function_single(): run FN(target_cpu, INFO) on TARGET
- * through its IPI queue and wait for it to finish (FN runs on TARGET's own
- * thread).  If TARGET is CPU itself FN runs directly.  0, -ERANGE,
- * -ETIMEDOUT (watchdog; the report names the CPU).  Only from CPU's thread,
- * not from inside an IPI handler.
- */
-typedef void (*shd_smp_call_fn)(struct shd_cpu *cpu, void *info);
-SHD_EXPORT int shd_smp_call_function_single(struct shd_cpu *cpu,
-					    unsigned target,
-					    shd_smp_call_fn fn, void *info);
 
 #ifdef __cplusplus
 }

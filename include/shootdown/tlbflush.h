@@ -5,12 +5,13 @@
 
 #include <stdint.h>
 #include <shootdown/export.h>
-#include <shootdown/machine.h>
-#include <shootdown/mm.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct shd_cpu;
+struct shd_mm;
 
 /*
  * The contract of every call here: when it returns, no CPU holds a

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/* Page faults, simulated accesses, and the unmap of a range (mm/memory.c). */
+
+/*
+ * An access is what a CPU's MMU and the kernel's fault path do together: a
+ * TLB hit (the oracle checks it), else a walk of the page table, else
+ * handle_mm_fault() under the mm lock, which maps the page (the zero page
+ * for a read of anonymous memory, the page cache's for a file, a copy for
+ * a private store) and ends with update_mmu_cache().  A store to a
+ * write-protected copy-on-write page copies it and flushes the old
+ * translation before the old frame's reference goes (wp_page_copy()).
+ * The data then goes through memory, or through the CPU's caches where
+ * the profile's caches do not cohere.
+ *
+ * The unmap of a range (munmap, madvise, exit_mmap) clears PTEs into an
+ * mmu_gather, unlinks empty page tables (free_pgtables()), and flushes once
+ * before anything is freed; the oracle holds it to the contract for every
+ * PTE of the range, cleared here or earlier.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <shootdown/memory.h>
+#include "../common/probes.h"
+#include "cache.h"
+#include "cacheflush.h"
+#include "file.h"
+#include "icache.h"
+#include "latr.h"
+#include "memory.h"
+#include "mm.h"
+#include "mmu_gather.h"
+#include "oracle.h"
+#include "page_alloc.h"
+#include "pgtable.h"
+#include "rmap.h"
+#include "smp.h"
+#include "tlb.h"
+#include "tlbflush.h"
+#include "vma.h"
+
+/*
+ * A page that VMA may map but not write yet: private, and the frame is the
+ * zero page, the page cache's, or still shared with another mm after fork.  The reference
+ * count can only fall under us (the other mm lets go), so a stale "shared"
+ * answer costs one needless copy, never a lost one.
+ */
+bool shd__page_is_cow(struct shd_machine *m, const struct shd_vma *vma,
+			uint64_t pfn)
+{
+	return !vma->shared &&
+	       ((m->frames[pfn].flags & (SHD_FRAME_PAGECACHE | SHD_FRAME_ZERO)) ||
+		shd_load_acquire(&m->frames[pfn].ref) > 1);
+}
+
+/* ---- unmapping a range ---- */
+
+static void zap_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
+		    struct shd_pte *p, uint64_t val, void *arg)
+{
+	struct shd_mmu_gather *tlb = arg;
+	uint64_t vpn = shd__pte_vpn(leaf, p);
+
+	shd__cache_order_check(mm, vpn, "flush_cache_range");
+	shd__pte_write(p, 0, tlb->version, mm);
+	leaf->nr_frames--;
+	tlb->n++;
+	shd__tlb_adjust_range(tlb, vpn, vpn + 1);
+	shd__tlb_remove_page(tlb, val >> SHD_PTE_PFN_SHIFT);
+}
+
+void shd__zap_range(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e)
+{
+	shd__for_each_frame(tlb->mm, s, e, zap_one, tlb);
+}
+
+/* Unlink empty leaves in [s, e) that no VMA uses; collect them in *out. */
+static unsigned free_empty_leaves(struct shd_mm *mm, uint64_t s, uint64_t e,
+				  struct shd_pt_leaf **out)
+{
+	struct shd_machine *m = mm->m;
+	unsigned n = 0;
+
+	for (uint64_t base = s & ~(uint64_t)(SHD_PT_ENTRIES - 1); base < e;
+	     base += SHD_PT_ENTRIES) {
+		struct shd_pt_dir *dir = mm->pgd;
+		struct shd_pt_leaf *leaf;
+		unsigned l;
+
+		for (l = 0; dir && l < m->pt_levels - 2; l++)
+			dir = dir->slot[shd__pt_index(m, base, l)];
+		if (!dir)
+			continue;
+		leaf = dir->slot[shd__pt_index(m, base, m->pt_levels - 2)];
+		if (!leaf || leaf->nr_frames)
+			continue;
+		if (shd__vma_overlaps(mm, base << m->page_shift,
+				 (base + SHD_PT_ENTRIES) << m->page_shift))
+			continue;
+		shd_store_release(&dir->slot[shd__pt_index(m, base, m->pt_levels - 2)],
+				  (void *)NULL);
+		leaf->base_vpn = base;
+		leaf->next_free = *out;
+		*out = leaf;
+		n++;
+	}
+	return n;
+}
+
+int shd__unmap_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+			uint64_t len, bool drop_vma)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_mmu_gather tlb;
+	uint64_t s = addr >> m->page_shift, e = (addr + len) >> m->page_shift, t0;
+	int err = 0, ferr, err2;
+	bool hole = false;
+
+	shd__cpu_take_ipis(cpu);
+	shd__mm_lock(cpu, mm);
+	if (!drop_vma)
+		hole = !shd__vma_covers(mm, addr, addr + len);
+	/* A reclaim batch may have cleared PTEs here whose flush is still
+	 * pending: finding them clear, we must not return before it. */
+	ferr = shd__flush_tlb_batched_pending(cpu, mm);
+	/* ... and so may a LATR flush not yet swept everywhere. */
+	if (mm->latr && !ferr)
+		ferr = shd__latr_settle(cpu, mm, s, e);
+	/* flush_cache_range() (tlb_start_vma()), while the PTEs exist */
+	if ((err2 = shd__flush_cache_first(cpu, mm, s, e)) && !ferr)
+		ferr = err2;
+	t0 = shd__oracle_begin(mm);
+	shd__tlb_gather_mmu(&tlb, cpu, mm);
+	tlb.may_defer = drop_vma;
+	shd__zap_range(&tlb, s, e);
+	if (drop_vma) {
+		if (shd__vma_remove(mm, addr, addr + len) < 0) {
+			err = -ENOMEM;
+			tlb.may_defer = false;	/* the VMA stays: flush now */
+		}
+		/* free_pgtables(): the flush must then cover the tables'
+		 * span and reach lazy CPUs too. */
+		if (free_empty_leaves(mm, s, e, &tlb.tables)) {
+			tlb.freed_tables = true;
+			shd__tlb_adjust_range(&tlb, s, e);
+		}
+	}
+	if ((err2 = shd__tlb_finish_mmu(&tlb)) && !ferr)
+		ferr = err2;
+	if ((err2 = shd__flush_cache_done(cpu, mm, s, e)) && !ferr)
+		ferr = err2;
+	/* The contract: once this returns, no CPU may use a translation of
+	 * the range older than the call.  PTEs that were already clear were
+	 * flushed by whoever cleared them (under this lock), by the
+	 * batched-pending flush or the LATR settle above: the oracle holds
+	 * us to it, whatever this call flushed itself. */
+	if (!ferr)
+		shd__oracle_credit_absent(mm, s, e, t0, SHD_IF_RANGE);
+	shd__mm_unlock(mm);
+	if (ferr)
+		return ferr;
+	if (err || tlb.err)
+		return shd__fail(-ENOMEM, "out of memory while unmapping");
+	if (hole)
+		return shd__fail(-ENOMEM, "madvise: part of [0x%" PRIx64 ", +0x%"
+				 PRIx64 ") is not mapped", addr, len);
+	return 0;
+}
+
+/* ---- faults ---- */
+
+static bool pte_allows(uint64_t val, enum shd_access_kind k)
+{
+	if (!(val & SHD_PTE_PRESENT))
+		return false;
+	if (k == ACC_WRITE)
+		return val & SHD_PTE_WRITE;
+	if (k == ACC_FETCH)
+		return val & SHD_PTE_EXEC;
+	return true;
+}
+
+static bool vma_allows(const struct shd_vma *vma, enum shd_access_kind k)
+{
+	unsigned prot = vma->prot;
+
+	if (k == ACC_FORCE)
+		return (prot & SHD_PROT_WRITE) ||
+		       (!vma->shared && (prot & (SHD_PROT_READ | SHD_PROT_EXEC)));
+	if (k == ACC_PEEK || k == ACC_READ)	/* x86: executable is readable */
+		return prot & (SHD_PROT_READ | SHD_PROT_WRITE | SHD_PROT_EXEC);
+	if (k == ACC_WRITE)
+		return prot & SHD_PROT_WRITE;
+	if (k == ACC_FETCH)
+		return prot & SHD_PROT_EXEC;
+	return prot & (SHD_PROT_READ | SHD_PROT_WRITE);
+}
+
+/*
+ * A store to a present, write-protected page of a VMA that allows it
+ * (do_wp_page()): reuse the page if it is ours alone, else copy it.  The
+ * copy replaces a translation other CPUs may cache, so it is flushed with
+ * flush_tlb_page() before the old frame's reference goes (ptep_clear_flush()).
+ * Under the mm lock.
+ */
+static int wp_fault(struct shd_cpu *cpu, struct shd_mm *mm,
+		    const struct shd_vma *vma, struct shd_pte *p, uint64_t val,
+		    uint64_t addr)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t old = val >> SHD_PTE_PFN_SHIFT, pfn = old, v;
+	uint64_t page = addr & ~(m->page_size - 1);
+	bool copy = shd__page_is_cow(m, vma, old);
+	int err = 0;
+
+	if (copy) {
+		pfn = shd__frame_alloc(m);
+		if (pfn == UINT64_MAX)
+			return shd__fail(-ENOMEM, "out of simulated memory (%" PRIu64
+					 " frames)", m->nframes);
+		shd__user_page_fill(cpu, pfn, old, addr);	/* copy_user_page() */
+		cpu->cnt.s.cow_copies++;
+		/* wp_page_copy(): flush_cache_page() while the old PTE is
+		 * there, then clear it and flush the TLB before the new one
+		 * goes in, or one CPU could store to the copy while another
+		 * still reads the old page through its entry. */
+		if ((err = shd__flush_cache_first(cpu, mm, page >> m->page_shift,
+					     (page >> m->page_shift) + 1)))
+			return err;
+		shd__cache_order_check(mm, page >> m->page_shift, "flush_cache_page");
+		v = shd__clock_next(m);
+		shd__pte_write(p, 0, v, mm);
+		shd__publish_changes(mm, v);
+		err = shd__flush_tlb_mm_range(cpu, mm, page, page + m->page_size,
+					      false, SHD_IF_PAGE, NULL);
+		if (!err)
+			err = shd__flush_cache_done(cpu, mm, page >> m->page_shift,
+					       (page >> m->page_shift) + 1);
+		if (err)	/* quarantined: neither frame is reused */
+			return err;
+		shd__frames_put(m, &old, 1);
+	}
+	if (!copy) {	/* wp_page_reuse(): flush_cache_page() first */
+		if ((err = shd__flush_cache_first(cpu, mm, page >> m->page_shift,
+					     (page >> m->page_shift) + 1)))
+			return err;
+		shd__cache_order_check(mm, page >> m->page_shift, "flush_cache_page");
+	}
+	if (shd__prot_bits(vma->prot) & SHD_PTE_EXEC)	/* set_pte_at() */
+		shd__icache_set_pte_exec(cpu, pfn);
+	v = shd__clock_next(m);
+	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
+		       shd__prot_bits(vma->prot), v, mm);
+	shd__publish_changes(mm, v);
+	cpu->cnt.s.page_faults++;
+	return shd__dcache_update_mmu(cpu, pfn);	/* update_mmu_cache() */
+}
+
+/*
+ * The frame a not-present page of VMA gets, with its PTE bits in *BITS: a
+ * zeroed anonymous page (the zero page, read-only, for a load or fetch), the
+ * page cache's page (read-only under a private
+ * mapping), or for a store to a private file mapping a copy of it
+ * (do_cow_fault()).  UINT64_MAX when out of frames.
+ */
+static uint64_t fault_page(struct shd_cpu *cpu, const struct shd_vma *vma,
+			   uint64_t addr, enum shd_access_kind k, uint64_t *bits)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t pfn, copy;
+
+	*bits = shd__prot_bits(vma->prot);
+	if (k == ACC_FORCE)
+		k = ACC_WRITE;
+	if (!vma->file && k != ACC_WRITE) {
+		shd__frame_get(m, m->zero_pfn);
+		*bits &= ~SHD_PTE_WRITE;
+		return m->zero_pfn;
+	}
+	if (!vma->file) {
+		pfn = shd__frame_alloc(m);
+		if (pfn != UINT64_MAX)	/* clear_user_page() */
+			shd__user_page_fill(cpu, pfn, UINT64_MAX, addr);
+		return pfn;
+	}
+	pfn = shd__file_page(vma->file, vma->pgoff +
+			     ((addr - vma->start) >> m->page_shift));
+	if (pfn == UINT64_MAX || vma->shared)
+		return pfn;
+	if (k != ACC_WRITE) {
+		*bits &= ~SHD_PTE_WRITE;
+		return pfn;
+	}
+	copy = shd__frame_alloc(m);
+	if (copy != UINT64_MAX) {
+		shd__user_page_fill(cpu, copy, pfn, addr);	/* copy_user_page() */
+		cpu->cnt.s.cow_copies++;
+	}
+	shd__frames_put(m, &pfn, 1);
+	return copy;
+}
+
+int shd__handle_mm_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
+			enum shd_access_kind k)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t vpn = addr >> m->page_shift, v, pfn, bits, val;
+	struct shd_pt_leaf *leaf;
+	struct shd_pte *p;
+	struct shd_vma *vma;
+	int err = 0;
+
+	shd__mm_lock(cpu, mm);
+	vma = shd__vma_find(mm, addr);
+	if (!vma) {
+		err = shd__fail(-EFAULT, "cpu %u: no mapping at 0x%" PRIx64
+				" in mm %" PRIu64, cpu->id, addr, mm->id);
+		goto out;
+	}
+	if (!vma_allows(vma, k)) {
+		err = shd__fail(-EACCES, "cpu %u: %s of 0x%" PRIx64 " not allowed",
+				cpu->id, k == ACC_WRITE || k == ACC_FORCE ? "write" :
+				k == ACC_FETCH ? "fetch" : "read", addr);
+		goto out;
+	}
+	leaf = shd__pt_leaf_alloc(mm, vpn);
+	if (!leaf) {
+		err = shd__fail(-ENOMEM, "out of memory for a page table");
+		goto out;
+	}
+	p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
+	val = p->val;
+	if (val & SHD_PTE_FRAME) {
+		if (k == ACC_WRITE && (val & SHD_PTE_PRESENT) &&
+		    !(val & SHD_PTE_WRITE))
+			err = wp_fault(cpu, mm, vma, p, val, addr);
+		else if (k == ACC_FORCE && (val & SHD_PTE_PRESENT) &&
+			 !(val & SHD_PTE_WRITE) &&
+			 ((vma->prot & SHD_PROT_WRITE) ||
+			  shd__page_is_cow(m, vma, val >> SHD_PTE_PFN_SHIFT)))
+			err = wp_fault(cpu, mm, vma, p, val, addr);
+		goto out;	/* else another CPU faulted it in: retry */
+	}
+	pfn = fault_page(cpu, vma, addr, k, &bits);
+	if (pfn == UINT64_MAX) {
+		err = shd__fail(-ENOMEM, "out of simulated memory (%" PRIu64
+				" frames)", m->nframes);
+		goto out;
+	}
+	if (bits & SHD_PTE_EXEC)	/* set_pte_at(): __sync_icache_dcache() */
+		shd__icache_set_pte_exec(cpu, pfn);
+	v = shd__clock_next(m);
+	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME | bits, v, mm);
+	leaf->nr_frames++;
+	shd__publish_changes(mm, v);
+	cpu->cnt.s.page_faults++;
+	err = shd__dcache_update_mmu(cpu, pfn);	/* update_mmu_cache() */
+out:
+	shd__mm_unlock(mm);
+	return err;
+}
+
+/* ---- accesses ---- */
+
+/* The mm and ASID an access to ADDR uses, or an error for an address no
+ * access may use (unaligned, no mm, lazy, non-canonical, outside vmap). */
+static int access_space(struct shd_cpu *cpu, uint64_t addr, struct shd_mm **mmp,
+			unsigned *asidp)
+{
+	struct shd_machine *m = cpu->m;
+
+	if (addr & 7)
+		return shd__fail(-EINVAL, "access: 0x%" PRIx64 " is not 8-byte "
+				 "aligned", addr);
+	if (shd__is_kernel_va(addr)) {
+		*mmp = m->kernel_mm;
+		*asidp = SHD_ASID_GLOBAL;
+	} else if (addr < SHD_USER_TOP) {
+		*mmp = cpu->loaded_mm;
+		if (!*mmp)
+			return shd__fail(-EFAULT, "cpu %u: user access at 0x%" PRIx64
+					 " with no mm (switch_mm first)",
+					 cpu->id, addr);
+		if (shd_load_relaxed(&cpu->is_lazy))
+			return shd__fail(-EPERM, "cpu %u: user access in lazy TLB "
+					 "mode (switch_mm first)", cpu->id);
+		*asidp = cpu->loaded_asid;
+	} else if (addr < 0xffff800000000000ull) {
+		return shd__fail(-EINVAL, "cpu %u: 0x%" PRIx64 " is not a "
+				 "canonical address", cpu->id, addr);
+	} else {
+		return shd__fail(-EFAULT, "cpu %u: 0x%" PRIx64 " is kernel space "
+				 "outside the vmap area", cpu->id, addr);
+	}
+	return 0;
+}
+
+/*
+ * The TLB entry that translates ADDR in MM (ASID) for an access of kind K:
+ * a hit (checked by the oracle), or a walk and a fill, faulting the page
+ * in as needed.  0 with *EP set, or the fault's error.
+ */
+static int access_translate(struct shd_cpu *cpu, struct shd_mm *mm,
+			    unsigned asid, uint64_t addr,
+			    enum shd_access_kind k, struct shd_tlbe **ep)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_tlb *tlb = (k == ACC_FETCH && cpu->split) ? &cpu->itlb :
+							       &cpu->dtlb;
+	uint64_t vpn = shd__va_vpn(m, addr), pte, ver = 0;
+	bool kernel = mm == m->kernel_mm;
+	unsigned relieved = 0;
+	struct shd_tlbe *e;
+
+	for (int tries = 0;; tries++) {
+		e = shd__tlb_lookup(tlb, vpn, asid);
+		if (e) {
+			cpu->cnt.s.tlb_hits++;
+			if (m->cfg.oracle)
+				shd__oracle_check_hit(cpu, mm, e, addr);
+			if (pte_allows(e->val, k)) {
+				*ep = e;
+				return 0;
+			}
+			/* A stricter cached entry: spurious fault if the PTE
+			 * now allows it (x86 flushes the one entry). */
+			e->tag = 0;
+		}
+		cpu->cnt.s.tlb_misses++;
+		SHD_PROBE3(tlb_miss, cpu->id, mm->id, addr);
+		rcu_read_lock();
+		struct shd_pte *p = shd__pte_lookup(mm, vpn);
+
+		pte = p ? shd__pte_read(p, &ver) : 0;
+		rcu_read_unlock();
+		if (p && pte_allows(pte, k)) {
+			e = shd__tlb_fill(tlb, vpn, asid, pte, ver, p);
+			if (m->cfg.oracle)	/* only the oracle reads it */
+				e->fgen = shd_load_acquire(&m->frames[pte >> SHD_PTE_PFN_SHIFT].gen);
+			*ep = e;
+			return 0;
+		}
+		if (kernel)
+			return shd__fail(p && (pte & SHD_PTE_PRESENT) ? -EACCES : -EFAULT,
+					 "cpu %u: kernel access at 0x%" PRIx64
+					 " %s", cpu->id, addr,
+					 p && (pte & SHD_PTE_PRESENT) ?
+					 "not allowed" : "not mapped");
+		if (tries >= 2)
+			return shd__fail(-EFAULT, "cpu %u: fault at 0x%" PRIx64
+					 " did not resolve", cpu->id, addr);
+		int err = shd__handle_mm_fault(cpu, mm, addr, k);
+
+		/* LATR holds frames until every CPU has swept: out of memory,
+		 * hurry the sweeps along and try again (no lock held). */
+		if (err == -ENOMEM && m->cfg.policy.async && relieved++ < 64 &&
+		    !shd__latr_relieve(cpu, mm)) {
+			tries--;
+			continue;
+		}
+		if (err)
+			return err;
+	}
+}
+
+/* The data path of an access through E: memory, or the caches where
+ * they do not cohere. */
+static void access_data(struct shd_cpu *cpu, const struct shd_tlbe *e,
+			uint64_t addr, enum shd_access_kind k, uint64_t *val)
+{
+	struct shd_machine *m = cpu->m;
+	bool kernel = shd__is_kernel_va(addr);
+	uint64_t pa = ((e->val >> SHD_PTE_PFN_SHIFT) << m->page_shift) +
+		      (addr & (m->page_size - 1));
+
+	if (!m->cache && !m->ilog) {	/* coherent caches: memory, at once */
+		uint64_t *w = (uint64_t *)(m->mem + pa);
+
+		if (k == ACC_WRITE)
+			shd_store_relaxed(w, *val);
+		else
+			*val = shd_load_relaxed(w);
+		return;
+	}
+	if (k == ACC_FETCH && m->ilog) {
+		*val = shd__icache_fetch(cpu, addr, pa);
+	} else if (k == ACC_FETCH) {	/* the I-cache snoops: memory */
+		*val = shd_load_relaxed((uint64_t *)(m->mem + pa));
+	} else if (k == ACC_WRITE && m->ilog) {
+		/* For the I-cache oracle: a user store is the program's to
+		 * sync; a kernel one (through vmap) the kernel's. */
+		uint64_t pfn = pa >> m->page_shift;
+
+		if (kernel)
+			shd__ikernel_write_begin(m, pfn);
+		else
+			shd__icache_user_store(m, pfn);
+		shd__mem_access(cpu, addr, pa, true, val);
+		if (kernel)
+			shd__ikernel_write_end(m, pfn);
+	} else {
+		shd__mem_access(cpu, addr, pa, k == ACC_WRITE, val);
+	}
+}
+
+static int do_access(struct shd_cpu *cpu, uint64_t addr,
+		     enum shd_access_kind k, uint64_t *val)
+{
+	struct shd_tlbe *e = NULL;
+	struct shd_mm *mm = NULL;
+	unsigned asid = 0;
+	int err;
+
+	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi)
+		return shd__check_cpu(cpu, "access");
+	if (shd__ipi_pending(&cpu->ipi))
+		shd__cpu_take_ipis(cpu);
+	if (cpu->m->cfg.policy.async && !(++cpu->ticks & (SHD_LATR_TICK - 1)))
+		shd__latr_tick(cpu);
+	if ((err = access_space(cpu, addr, &mm, &asid)) ||
+	    (err = access_translate(cpu, mm, asid, addr, k, &e)))
+		return err;
+	access_data(cpu, e, addr, k, val);
+	return 0;
+}
+
+int shd_load(struct shd_cpu *cpu, uint64_t addr, uint64_t *val)
+{
+	uint64_t tmp;
+
+	return do_access(cpu, addr, ACC_READ, val ? val : &tmp);
+}
+
+int shd_store(struct shd_cpu *cpu, uint64_t addr, uint64_t val)
+{
+	return do_access(cpu, addr, ACC_WRITE, &val);
+}
+
+int shd_fetch(struct shd_cpu *cpu, uint64_t addr, uint64_t *val)
+{
+	uint64_t tmp;
+
+	return do_access(cpu, addr, ACC_FETCH, val ? val : &tmp);
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* The CPUs' threads: the idle loop, and tasks handed to them. */
+#ifndef SHD_RUNTIME_SCHED_H
+#define SHD_RUNTIME_SCHED_H
+
+#include "types.h"
+
+/* The thread of simulated CPU ARG (a struct shd_cpu): bind, then take
+ * IPIs, run tasks, sleep, until the machine stops. */
+void *shd__cpu_main(void *arg);
+
+#endif

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/* Cross-CPU calls: send, take, wait with a watchdog (after kernel/smp.c). */
+
+/*
+ * The order a call takes, as in kernel/smp.c: the sender locks the csd it
+ * owns for that target, queues it (ipi/: the doorbell is rung only for the
+ * first request of a batch), and waits for the acknowledgement while taking
+ * its own IPIs, since two CPUs flushing each other must not deadlock.  The
+ * target takes its queue between library calls and while idle
+ * (shd__cpu_take_ipis(), generic_smp_call_function_single_interrupt()),
+ * runs each function on its own thread (the one rule: its TLB and caches
+ * are touched by no one else) and acknowledges it.
+ *
+ * The watchdog (csd_lock_wait_toolong()): a wait that passes the bound
+ * withdraws a request its target has not taken, reports the CPU that did
+ * not answer, and returns -ETIMEDOUT instead of hanging; a request the
+ * target is already running is waited for, unbounded.
+ *
+ * LATR's queue is a second, doorbell-less queue per CPU: swept at ticks and
+ * switches (shd__cpu_sweep()), or at an interrupt once the poster kicks.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <shootdown/smp.h>
+#include "../common/probes.h"
+#include "report.h"
+#include "smp.h"
+
+__thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
+
+int shd__check_cpu(struct shd_cpu *cpu, const char *what)
+{
+	if (!cpu)
+		return shd__fail(-EINVAL, "%s: no CPU given", what);
+	if (shd__this_cpu != cpu)
+		return shd__fail(-EPERM, "%s: must run on CPU %u's own thread "
+				 "(inside a task on it)", what, cpu->id);
+	if (cpu->in_ipi)
+		return shd__fail(-EPERM, "%s: not allowed from an IPI handler",
+				 what);
+	return 0;
+}
+
+int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
+		  shd_csd_fn func, void *info, void (*call)(void))
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_cpu *t = m->cpus[target];
+	int err;
+
+	while (!shd__csd_trylock(csd))
+		if ((err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
+			return err;
+	if (shd__ipi_enqueue(&t->ipi, csd, func, info, call) ||
+	    !m->cfg.policy.coalesce) {
+		shd__ipi_ring(&t->ipi);
+		cpu->cnt.s.ipis_sent++;
+		SHD_PROBE2(ipi_send, cpu->id, target);
+	} else {
+		cpu->cnt.s.ipis_coalesced++;
+	}
+	return 1;
+}
+
+static bool csd_done_cb(void *arg)
+{
+	return shd__csd_done(arg);
+}
+
+int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
+		  const char *what)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t deadline = 0;
+	struct shd_violation v;
+	int32_t st;
+
+	/* Fast path: spin on the ack (and our own doorbell) before reading
+	 * the clock; the watchdog bound starts when this spin gives up. */
+	for (uint64_t i = 0; i < m->spin_iters; i++) {
+		if (shd__csd_done(csd))
+			return 0;
+		if (shd__ipi_pending(&cpu->ipi))
+			shd__cpu_take_ipis(cpu);
+		caa_cpu_relax();
+	}
+	if (m->watchdog_ns)
+		deadline = shd_now_ns() + m->watchdog_ns;
+	for (;;) {
+		if (shd__ipi_pending(&cpu->ipi))
+			shd__cpu_take_ipis(cpu);
+		if (shd__csd_done(csd))
+			return 0;
+		if (deadline && shd_now_ns() >= deadline) {
+			/* Withdraw it if the target has not taken it; if it
+			 * is running, it will finish: wait on, unbounded. */
+			if (shd__csd_abandon(csd) ||
+			    (st = shd__csd_state(csd)) == SHD_CSD_ABANDONED)
+				break;
+			if (st == SHD_CSD_FREE)
+				return 0;
+			deadline = 0;
+		}
+		shd__ipi_idle_wait(&cpu->ipi, csd_done_cb, csd, m->spin_ns,
+				   deadline);
+	}
+	shd__violation_init(&v, m, SHD_VIOLATION_WATCHDOG, target, 0, 0, what);
+	snprintf(v.text, sizeof(v.text),
+		 "watchdog: cpu %u did not take %s from cpu %u within %u ms (not "
+		 "taking IPIs: a task that never calls the library?); the request "
+		 "is withdrawn, seed %" PRIu64, target, what, cpu->id,
+		 m->cfg.watchdog_ms, m->cfg.seed);
+	shd__report(m, &v);
+	return shd__fail(-ETIMEDOUT, "%s", v.text);
+}
+
+/* An interrupt taken (LATR's fallback kick included).  Counted before any
+ * acknowledgement, so a joiner sees it; also when the doorbell had not rung
+ * yet: the sender rings right after queueing (a ring that then finds
+ * nothing is not counted). */
+static void ipi_batch(void *ctx)
+{
+	struct shd_cpu *cpu = ctx;
+
+	cpu->cnt.s.ipis_received++;
+}
+
+static void latr_batch(void *ctx)
+{
+	struct shd_cpu *cpu = ctx;
+
+	cpu->cnt.s.async_sweeps++;	/* swept with no interrupt */
+}
+
+void shd__cpu_take_ipis(struct shd_cpu *cpu)
+{
+	unsigned n;
+
+	if (cpu->in_ipi)
+		return;		/* handlers do not nest */
+	cpu->in_ipi = true;
+	n = shd__ipi_handle(&cpu->ipi, cpu, ipi_batch);
+	/* LATR's fallback interrupt: sweep now.  One that found only that
+	 * is still an interrupt taken. */
+	if (shd_load_relaxed(&cpu->latr_kick) && shd_xchg(&cpu->latr_kick, 0))
+		n += shd__ipi_handle(&cpu->latr_q, cpu, n ? NULL : ipi_batch);
+	cpu->in_ipi = false;
+	if (n)
+		SHD_PROBE2(ipi_handle, cpu->id, n);
+}
+
+void shd__cpu_sweep(struct shd_cpu *cpu)
+{
+	if (cpu->in_ipi || !shd__ipi_queued(&cpu->latr_q))
+		return;
+	cpu->in_ipi = true;
+	(void)shd__ipi_handle(&cpu->latr_q, cpu, latr_batch);
+	cpu->in_ipi = false;
+}
+
+void shd__cpu_kick(struct shd_cpu *target)
+{
+	/* Seq-cst: the kick is seen by the handler the ring wakes. */
+	shd_xchg(&target->latr_kick, 1);
+	shd__ipi_ring(&target->ipi);
+}
+
+/* IPI handler of smp_call_function: the function travels in the csd. */
+static void call_ipi_func(void *target_ctx, struct shd_csd *csd)
+{
+	struct shd_cpu *cpu = target_ctx;
+
+	cpu->cnt.s.ipi_requests++;
+	((shd_smp_call_fn)csd->call)(cpu, csd->info);
+}
+
+int shd_smp_call_function_single(struct shd_cpu *cpu, unsigned target,
+				 shd_smp_call_fn fn, void *info)
+{
+	struct shd_machine *m;
+	int err = shd__check_cpu(cpu, "smp_call_function_single");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	if (!fn)
+		return shd__fail(-EINVAL, "smp_call_function_single: no function");
+	if (target >= m->ncpus)
+		return shd__fail(-ERANGE, "smp_call_function_single: cpu %u does "
+				 "not exist (machine has %u)", target, m->ncpus);
+	if (target == cpu->id) {
+		cpu->in_ipi = true;	/* the same rules as on a remote CPU */
+		fn(cpu, info);
+		cpu->in_ipi = false;
+		return 0;
+	}
+	if ((err = shd__send_csd(cpu, target, &cpu->csd[target], call_ipi_func,
+				 info, (void (*)(void))fn)) < 0)
+		return err;
+	return shd__csd_wait(cpu, &cpu->csd[target], target,
+			     "smp_call_function_single");
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Cross-CPU calls: send, take, wait with a watchdog (kernel/smp.c). */
+#ifndef SHD_RUNTIME_SMP_H
+#define SHD_RUNTIME_SMP_H
+
+#include "types.h"
+
+/* Check we are on CPU's own thread and not inside a handler: 0, -EINVAL
+ * (no CPU), -EPERM.  WHAT names the caller in the message. */
+int shd__check_cpu(struct shd_cpu *cpu, const char *what);
+
+/* Queue CSD (FUNC, INFO, CALL) to TARGET, ringing its doorbell unless the
+ * request rides an earlier one (coalesced).  1 if queued (wait for it), or
+ * -ETIMEDOUT if CSD's previous request is still stuck.  CPU's thread. */
+int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
+		  shd_csd_fn func, void *info, void (*call)(void));
+/* Wait for CSD's acknowledgement from TARGET, taking our own IPIs
+ * meanwhile; past the watchdog bound, withdraw it and report: -ETIMEDOUT.
+ * WHAT names the request in the report. */
+int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
+		  const char *what);
+
+/* Take CPU's pending IPIs now (an interrupt; handlers do not nest). */
+void shd__cpu_take_ipis(struct shd_cpu *cpu);
+/* LATR: run CPU's posted requests with no interrupt (a tick or switch). */
+void shd__cpu_sweep(struct shd_cpu *cpu);
+/* LATR's fallback: interrupt TARGET so that it sweeps now. */
+void shd__cpu_kick(struct shd_cpu *target);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* A CPU's TLBs: set-associative, touched only by their CPU's thread. */
+#ifndef SHD_RUNTIME_TLB_H
+#define SHD_RUNTIME_TLB_H
+
+#include "types.h"
+
+int shd__tlb_init(struct shd_tlb *t, const struct shd_tlb_geometry *g);
+void shd__tlb_free(struct shd_tlb *t);
+struct shd_tlbe *shd__tlb_lookup(struct shd_tlb *t, uint64_t vpn, unsigned asid);
+struct shd_tlbe *shd__tlb_fill(struct shd_tlb *t, uint64_t vpn, unsigned asid,
+			       uint64_t val, uint64_t version, struct shd_pte *ptep);
+unsigned shd__tlb_flush_page(struct shd_tlb *t, uint64_t vpn, unsigned asid);
+void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid);
+void shd__tlb_flush_global(struct shd_tlb *t);
+void shd__tlb_flush_everything(struct shd_tlb *t);
+
+/*
+ * The local flushes of CPU (the data TLB and, when split, the instruction
+ * TLB), by its own thread: INVLPG of vpns [S, E) in ASID, counted as one
+ * partial flush (fault range_short skips the last page); every entry of
+ * ASID (INVPCID single-context); every global entry; everything.
+ */
+void shd__local_flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
+			    unsigned asid);
+void shd__local_flush_asid(struct shd_cpu *cpu, unsigned asid);
+void shd__local_flush_global(struct shd_cpu *cpu);
+void shd__local_flush_everything(struct shd_cpu *cpu);
+
+#endif

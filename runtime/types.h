@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/* The private types of the simulated machine (Linux's mm_types.h and percpu state); never installed. */
+#ifndef SHD_RUNTIME_TYPES_H
+#define SHD_RUNTIME_TYPES_H
+
+/*
+ * Every runtime file includes this header and the private headers of the
+ * files it calls, which sit below it in the order the README's Layout
+ * section gives.  The structures are shared; the functions are not.
+ *
+ * Lock nesting, outermost first (each lock is described where it is
+ * declared below):
+ *   mm->lock (mmap_lock + page-table lock)
+ *     file->lock (page cache)       m->frame_lock (free frames)
+ *     m->leaf_lock (page-table pool)
+ *   cache stripe lock, then a CPU's dcache->lock (cache.c)
+ *   m->viol_lock, m->mms_lock: leaves, nothing nests inside them
+ * A CPU waiting for mm->lock keeps taking IPIs (mm.c); IPI handlers take
+ * no mm lock.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define _LGPL_SOURCE
+#include <urcu.h>
+#include <urcu/list.h>
+#include <urcu/rculist.h>
+#include <urcu/ref.h>
+#include <hwloc.h>
+
+#include <shootdown/machine.h>
+#include <shootdown/mm.h>
+#include <shootdown/report.h>
+#include <shootdown/sched.h>
+#include <shootdown/stats.h>
+#include "../ipi/ipi.h"
+#include "../policy/decide.h"
+#include "../common/atomics.h"
+#include "../common/clock.h"
+#include "../common/error.h"
+#include "../common/rng.h"
+
+#define SHD_CL SHD_CACHELINE
+#define SHD_NR_ASIDS 6		/* TLB_NR_DYN_ASIDS on x86 */
+#define SHD_ASID_GLOBAL 7	/* tag of kernel (global) entries */
+#define SHD_ASID_NONE 0xffu	/* init_mm loaded: no user ASID */
+#define SHD_PT_BITS 9
+#define SHD_PT_ENTRIES (1u << SHD_PT_BITS)
+#define SHD_VA_BITS 48
+#define SHD_MAX_VIOLATIONS 16
+#define SHD_HIST_BUCKETS (64 * 8)
+
+/* PTE value bits (the pfn sits above bit 12 whatever the page size). */
+#define SHD_PTE_PRESENT	1ull
+#define SHD_PTE_WRITE	2ull
+#define SHD_PTE_EXEC	4ull
+#define SHD_PTE_GLOBAL	8ull
+#define SHD_PTE_FRAME	16ull	/* a frame is attached (even if PROT_NONE) */
+#define SHD_PTE_PFN_SHIFT 12
+
+/*
+ * One page-table entry with the oracle's bookkeeping.  `val` and the
+ * versions are written under the mm lock as a seqlock (version 0 while a
+ * change is being written) and read lock-free by page walks.  `credited` is
+ * raised by completed flushes (CAS max) without the lock.
+ */
+struct shd_pte {
+	uint64_t version;	/* clock value of the latest change */
+	uint64_t val;
+	uint64_t prev;		/* version of the change before it */
+	uint64_t credited;	/* newest change a completed flush covers */
+	uint32_t credit_iface;	/* enum shd_iface of that flush */
+	uint32_t pad;
+};
+
+/*
+ * struct page, reduced to what the model needs.  `ref` counts the PTEs
+ * that map the frame plus the page cache's own reference; the frame goes
+ * back to the allocator when it drops to 0 (after the flush that removed
+ * the last translation: callers drop references only then).
+ */
+struct shd_frame {
+	uint32_t ref;
+	uint32_t flags;
+	uint32_t gen;		/* bumped each time it is freed (oracle) */
+	uint32_t arch1;		/* PG_arch_1.  sparc64: dirtying CPU + 1 (low
+				 * 16 bits; 0: clean) and a mark count (high
+				 * 16, never reset).  arm64: PG_dcache_clean
+				 * (bit 0) and a count of the writes that
+				 * cleared it (above) */
+	uint16_t store_colour;	/* the last store's colour and CPU (reports) */
+	uint16_t store_cpu;
+	/* The I-cache oracle (non-snooping I-caches only, cache.c): kernel
+	 * writes running (iwriters) and done (iseq); isynced, the newest iseq
+	 * an I-cache invalidation of the page has covered; iuser, set by a
+	 * user store (its I-cache upkeep is the program's business). */
+	uint32_t iwriters, iseq, isynced, iuser;
+};
+#define SHD_FRAME_PAGECACHE 1u	/* belongs to a file's page cache */
+#define SHD_FRAME_ZERO	2u	/* the shared zero page (never freed) */
+
+/* A leaf page-table page; interior levels are arrays of pointers. */
+struct shd_pt_leaf {
+	struct shd_pte pte[SHD_PT_ENTRIES];
+	unsigned nr_frames;		/* PTEs with a frame; under the mm lock */
+	struct rcu_head rcu;
+	struct shd_machine *m;
+	struct shd_pt_leaf *next_free;
+	uint64_t base_vpn;		/* first vpn it maps */
+};
+
+struct shd_pt_dir {
+	void *slot[SHD_PT_ENTRIES];	/* rcu pointers to dirs or leaves */
+};
+
+enum shd_iface {
+	SHD_IF_NONE,
+	SHD_IF_ALL,
+	SHD_IF_MM,
+	SHD_IF_RANGE,
+	SHD_IF_PAGE,
+	SHD_IF_KERNEL_RANGE,
+	SHD_IF_BATCH,
+	SHD_IF__COUNT
+};
+extern const char *const shd__iface_names[SHD_IF__COUNT];
+
+struct shd_vma {
+	uint64_t start, end;	/* page aligned, [start, end) */
+	unsigned prot;
+	bool shared;		/* MAP_SHARED (file mappings only) */
+	struct shd_file *file;	/* NULL: anonymous; else a reference held */
+	uint64_t pgoff;		/* file page mapped at start */
+};
+
+struct shd_mm {
+	/* Read and bumped by every flusher of this mm: its own line. */
+	uint64_t tlb_gen __attribute__((aligned(SHD_CL)));
+	/* mm_cpumask: CPUs that may hold translations.  Atomic bit ops. */
+	unsigned long *cpumask;
+
+	struct shd_machine *m;
+	uint64_t id;			/* ctx_id: never reused */
+	bool is_kernel;
+	struct urcu_ref ref;		/* creator + each CPU that loads it */
+	struct rcu_head rcu;
+	struct cds_list_head node;	/* m->mms, RCU list */
+	bool dead;			/* shd_mm_destroy() called */
+
+	/* mmap_lock + page table lock; waiters keep taking IPIs. */
+	pthread_mutex_t lock;
+	struct shd_pt_dir *pgd;
+	struct shd_vma *vmas;		/* sorted, non-overlapping */
+	size_t nvmas, cap_vmas;
+
+	/* mm->tlb_flush_batched: reclaim batches that cleared PTEs here, and
+	 * how many of them flush_tlb_batched_pending() has covered.  Under
+	 * the mm lock. */
+	uint32_t batched_pending, batched_flushed;
+	struct shd_latr *latr;		/* LATR flushes in flight; mm lock */
+
+	/* Oracle clocks (see oracle.c). */
+	uint64_t stable_clock;		/* newest complete change (release) */
+	uint64_t full_credit;		/* clock covered by a full flush */
+	uint32_t full_credit_iface;
+};
+
+struct shd_tlbe {
+	uint64_t tag;		/* vpn << 4 | asid << 1 | valid */
+	uint64_t val;		/* the PTE as walked */
+	uint64_t version;	/* its version (oracle) */
+	struct shd_pte *ptep;	/* where it came from (oracle) */
+	uint32_t fgen;		/* its frame's gen when filled (oracle) */
+	uint32_t pad;
+};
+
+struct shd_tlb {
+	struct shd_tlbe *e;	/* nsets * ways */
+	uint8_t *victim;	/* round-robin way per set */
+	unsigned ways, nsets;
+	uint64_t set_mask;
+};
+
+/* The request a flush initiator sends (x86 struct flush_tlb_info). */
+enum shd_flush_kind {
+	SHD_FLUSH_USER,
+	SHD_FLUSH_KERNEL,
+	SHD_FLUSH_ALL,
+	SHD_FLUSH_BATCH,	/* x86 arch_tlbbatch_flush(): whatever is loaded */
+};
+#define SHD_FLUSH_END_ALL UINT64_MAX
+
+struct shd_flush_info {
+	struct shd_mm *mm;
+	uint64_t start_vpn, end_vpn;	/* end SHD_FLUSH_END_ALL: whole mm */
+	uint64_t new_tlb_gen;
+	enum shd_flush_kind kind;
+	bool freed_tables;
+	unsigned initiator;
+} __attribute__((aligned(SHD_CL)));
+
+/*
+ * A CPU's pending reclaim batch (current->tlb_ubc): pages whose PTEs were
+ * cleared and whose flush is deferred.  The frames (and references to their
+ * mms) are held until the batch is flushed.
+ */
+struct shd_tlbbatch_ent {
+	struct shd_mm *mm;
+	uint64_t vpn, pfn;
+	uint64_t t;		/* oracle clock covering the clear */
+};
+
+struct shd_tlbbatch_req {	/* arm64: an invalidation issued, not waited for */
+	struct shd_csd csd;
+	unsigned target;
+};
+
+struct shd_tlbbatch {
+	unsigned long *cpumask;		/* x86: union of the mms' masks */
+	struct shd_tlbbatch_ent *e;
+	size_t n;
+	struct shd_flush_info *info;	/* arm64: one a page (SHD_TLBBATCH_MAX) */
+	struct shd_tlbbatch_req *req;	/* arm64: SHD_TLBBATCH_MAX * ncpus */
+	size_t nreq;
+};
+#define SHD_TLBBATCH_MAX 32	/* SWAP_CLUSTER_MAX: pages between flushes */
+
+/* Per-CPU counters, owned by their CPU. Layout mirrors struct shd_stats. */
+struct shd_counters {
+	struct shd_stats s;
+	uint32_t hist[SHD_HIST_BUCKETS];	/* shootdown latency */
+} __attribute__((aligned(SHD_CL)));
+
+struct shd_asid_ctx {
+	uint64_t ctx_id;	/* 0: free */
+	uint64_t tlb_gen;
+};
+
+enum { SHD_TASK_NONE, SHD_TASK_PENDING, SHD_TASK_RUNNING, SHD_TASK_DONE };
+
+struct shd_cpu {
+	/* Written by senders (queue, doorbell). */
+	struct shd_ipi_queue ipi;
+	/* LATR's per-CPU state: requests posted with no doorbell, swept at
+	 * ticks (and with the IPIs, when an interrupt comes anyway). */
+	struct shd_ipi_queue latr_q;
+	int32_t latr_kick;		/* LATR's fallback: sweep at the IPI */
+	/* Read by flushers deciding whether to skip us. */
+	int32_t is_lazy __attribute__((aligned(SHD_CL)));
+	/* Task hand-off with the controlling thread. */
+	struct {
+		shd_task_fn fn;
+		void *arg;
+		int ret;
+		int32_t state;		/* SHD_TASK_*, futex for join */
+	} task __attribute__((aligned(SHD_CL)));
+
+	/* Owned by the CPU's thread from here on. */
+	unsigned id __attribute__((aligned(SHD_CL)));
+	struct shd_machine *m;
+	struct shd_mm *loaded_mm;	/* reference held; NULL = init_mm */
+	unsigned loaded_asid;		/* SHD_ASID_NONE with init_mm */
+	struct shd_asid_ctx ctxs[SHD_NR_ASIDS];
+	unsigned next_asid;
+	struct shd_tlb dtlb, itlb;
+	struct shd_dcache *dcache;	/* NULL: coherent (not simulated) */
+	struct shd_icache *icache;	/* NULL: snooping (not simulated) */
+	/* hypersparc: the range this CPU's last flush_cache_* covered, which
+	 * the ordering oracle requires of each PTE it then changes */
+	struct shd_mm *cwin_mm;
+	uint64_t cwin_s, cwin_e;
+	bool split;
+	bool in_ipi;			/* running an IPI handler */
+	bool in_flush;			/* initiating a flush */
+	struct shd_csd *csd;		/* outgoing, one per target */
+	unsigned *targets;		/* scratch: CPUs a flush was sent to */
+	struct shd_flush_info info;	/* outgoing request */
+	struct shd_tlbbatch batch;
+	struct shd_latr *latr;		/* LATR flushes it posted, in flight */
+	uint32_t ticks;			/* accesses, for LATR's sweeps */
+	uint64_t rng;
+	unsigned pu;			/* host PU it is bound to */
+	pthread_t thread;
+	struct shd_counters cnt;
+};
+
+struct shd_machine {
+	struct shd_config cfg;
+	unsigned ncpus;
+	unsigned host_pus;
+	struct shd_cpu **cpus;
+	unsigned page_shift;
+	uint64_t page_size;
+	unsigned pt_levels;		/* including the leaf level */
+	uint64_t spin_ns;
+	uint64_t spin_iters;		/* fast spin before reading the clock */
+	uint64_t watchdog_ns;
+	size_t mask_words;
+	unsigned long *online_mask;
+
+	/* Physical memory. */
+	uint8_t *mem;
+	uint64_t nframes;
+	struct shd_frame *frames;	/* struct page: one per frame */
+	uint64_t zero_pfn;		/* ZERO_PAGE(0): read faults of anon memory */
+	struct shd_cache_machine *cache;	/* NULL: coherent D-cache */
+	struct shd_ilog *ilog;		/* NULL: snooping I-cache */
+	pthread_mutex_t frame_lock;	/* protects free_pfns/nfree */
+	uint64_t *free_pfns;
+	uint64_t nfree;
+
+	/* Leaf page tables return here after a grace period (see oracle.c:
+	 * their versions must stay monotonic across reuse). */
+	pthread_mutex_t leaf_lock;	/* protects leaf_free */
+	struct shd_pt_leaf *leaf_free;
+
+	uint64_t clock __attribute__((aligned(SHD_CL)));	/* version clock */
+	uint64_t next_ctx_id;
+	struct shd_mm *kernel_mm;
+	pthread_mutex_t mms_lock;	/* writers of mms; readers use RCU */
+	struct cds_list_head mms;
+
+	pthread_mutex_t viol_lock;	/* protects viol[], nviol */
+	struct shd_violation viol[SHD_MAX_VIOLATIONS];
+	uint64_t nviol;
+
+	int32_t stopping;
+	hwloc_topology_t topo;
+};
+
+/* VA is in the kernel's vmap area. */
+static inline bool shd__is_kernel_va(uint64_t va)
+{
+	return va >= SHD_KERNEL_BASE && va < SHD_KERNEL_TOP;
+}
+
+/* The page number of VA (user or kernel: the low SHD_VA_BITS bits). */
+static inline uint64_t shd__va_vpn(const struct shd_machine *m, uint64_t va)
+{
+	return (va & ((1ull << SHD_VA_BITS) - 1)) >> m->page_shift;
+}
+
+/*
+ * The CPU whose thread this is (NULL on other threads).  Initial-exec TLS:
+ * every simulated access checks it, and the default model for a shared
+ * library would call __tls_get_addr each time.  (The library is linked, not
+ * dlopen()ed late, so the static TLS block has room for one pointer.)
+ * Defined in smp.c.
+ */
+extern __thread struct shd_cpu *shd__this_cpu
+	__attribute__((tls_model("initial-exec")));
+
+static inline bool shd__fault(const struct shd_machine *m, enum shd_fault f)
+{
+	return (m->cfg.faults >> f) & 1;
+}
+
+
+/*
+ * cpumask helpers.  Sequentially consistent, as the kernel's atomic bitops
+ * are full barriers: switch_mm's set pairs with a flusher's tlb_gen bump
+ * before its test (tlbflush.c's theory).
+ */
+static inline bool shd__mask_test(const unsigned long *mask, unsigned cpu)
+{
+	return (shd_load_seq(&mask[cpu / 64]) >> (cpu % 64)) & 1;
+}
+static inline void shd__mask_set(unsigned long *mask, unsigned cpu)
+{
+	shd_fetch_or(&mask[cpu / 64], 1ul << (cpu % 64));
+}
+static inline void shd__mask_clear(unsigned long *mask, unsigned cpu)
+{
+	shd_fetch_and(&mask[cpu / 64], ~(1ul << (cpu % 64)));
+}
+
+#endif
