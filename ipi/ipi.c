@@ -151,6 +151,8 @@ void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
 				break;
 		}
 	}
+	/* Seq-cst: the sleeper's half of the Dekker pair with csd_ack()
+	 * (FREE, then the doorbell) and shd__ipi_ring(). */
 	if (!shd_cas(&q->doorbell, &expect, SHD_DB_SLEEPING))
 		return;		/* rung meanwhile */
 	if (!(done && done(arg))) {
@@ -167,5 +169,6 @@ void shd__ipi_idle_wait(struct shd_ipi_queue *q, bool (*done)(void *),
 		sys_futex(&q->doorbell, FUTEX_WAIT_PRIVATE, SHD_DB_SLEEPING, tsp);
 	}
 	expect = SHD_DB_SLEEPING;
+	/* Seq-cst: back to IDLE unless a ringer set RUNG meanwhile. */
 	shd_cas(&q->doorbell, &expect, SHD_DB_IDLE);
 }

@@ -109,11 +109,14 @@ static inline bool shd__csd_abandon(struct shd_csd *csd)
 {
 	int32_t queued = SHD_CSD_QUEUED;
 
+	/* Seq-cst: races the target's acq-rel exchange to RUNNING
+	 * (shd__ipi_handle()); exactly one wins. */
 	return shd_cas(&csd->state, &queued, SHD_CSD_ABANDONED);
 }
 
 static inline int32_t shd__csd_state(struct shd_csd *csd)
 {
+	/* Seq-cst: pairs with csd_ack()'s store of FREE. */
 	return shd_load_seq(&csd->state);
 }
 

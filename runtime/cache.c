@@ -517,6 +517,8 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn, bool mapped)
 			    !shd__fault(m, SHD_FAULT_ARCH1_OVERWRITTEN) &&
 			    (err = flush_on(cpu, (cur & 0xffff) - 1, pfn)))
 				return err;
+			/* Seq-cst CAS: pairs with update_mmu_cache()'s acquire
+			 * of the mark and its clearing CAS (shd__dcache_update_mmu()). */
 			if (shd_cas(&fr->arch1, &cur, (cpu->id + 1) |
 				    (((cur >> 16) + 1) << 16)))
 				break;
@@ -533,6 +535,8 @@ int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_frame *fr = &m->frames[pfn];
+	/* Acquire: pairs with the marking CAS in shd__flush_dcache_page()
+	 * (the dirtying CPU stored before it marked). */
 	uint32_t cur = shd_load_acquire(&fr->arch1);
 	unsigned target;
 	int err;

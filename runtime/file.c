@@ -82,6 +82,9 @@ void shd__file_put(struct shd_file *f)
 	urcu_ref_put(&f->ref, file_release);
 }
 
+/* nvmas is mapping_mapped()'s count, seq-cst: a write(2) on another CPU
+ * that reads 0 defers its flush to update_mmu_cache(), which the first
+ * fault of a mapping counted here runs after the count. */
 void shd__file_map(struct shd_file *f)
 {
 	shd__file_get(f);

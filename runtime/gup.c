@@ -14,6 +14,8 @@ static bool frame_exclusive(struct shd_machine *m, uint64_t pte)
 {
 	const struct shd_frame *fr = &m->frames[pte >> SHD_PTE_PFN_SHIFT];
 
+	/* Acquire: pairs with shd__frames_put()'s acq-rel drop by the
+	 * mm that let go of the page. */
 	return !(fr->flags & (SHD_FRAME_PAGECACHE | SHD_FRAME_ZERO)) &&
 	       shd_load_acquire(&fr->ref) == 1;
 }

@@ -23,6 +23,18 @@
  * fetch is judged only when no kernel write ran across it, none finished
  * uncredited before it, and no user store ever reached the frame (a
  * program syncs its own instructions, which the model does not offer).
+ *
+ * Ordering.  Every access to iwriters, iseq, isynced, iuser and the log is
+ * sequentially consistent, so they fall in one order with the memory word
+ * the fetch compares against.  A writer raises iwriters, stores, then
+ * raises iseq and lowers iwriters; a fetch reads isynced, iwriters and
+ * iseq, then its line and memory, then iuser, iwriters and iseq again.  A
+ * fetch that finds no writer and the same iseq on both sides, with iseq
+ * credited, read memory with no kernel write in flight and every finished
+ * one synced; a user store raises iuser before it stores.  The log's slots
+ * are seqlocks: the appender claims a position with head (fetch_add),
+ * zeroes the slot's seq, writes the pfn, then writes seq = position + 1;
+ * a reader waits for that seq, reads the pfn, and re-reads seq.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -118,6 +130,8 @@ static void icache_catch_up(struct shd_cpu *cpu)
 {
 	struct shd_ilog *log = cpu->m->ilog;
 	struct shd_icache *ic = cpu->icache;
+	/* Acquire: pairs with the appender's fetch_add; the slots are then
+	 * read as seqlocks (see Ordering). */
 	uint64_t head = shd_load_acquire(&log->head);
 
 	while (ic->done < head) {
@@ -170,6 +184,7 @@ uint64_t shd__icache_fetch(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
 	struct shd_frame *fr = &m->frames[pa >> m->page_shift];
 	uint64_t pline = pa >> ic->line_shift, val, mem;
 	unsigned set = (unsigned)(pline & (ic->sets - 1));
+	/* Seq-cst, all of them: see Ordering above. */
 	uint32_t synced = shd_load_seq(&fr->isynced);
 	uint32_t w1 = shd_load_seq(&fr->iwriters);
 	uint32_t s1 = shd_load_seq(&fr->iseq);
@@ -195,6 +210,8 @@ uint64_t shd__icache_fetch(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
 	}
 	memcpy(&val, ic->data + ((size_t)i << ic->line_shift) +
 	       (pa & ((1u << ic->line_shift) - 1)), 8);
+	/* Seq-cst: after the line, before the second look at the
+	 * writers (Ordering). */
 	mem = shd_load_seq((uint64_t *)(m->mem + pa));
 	if (val != mem && m->cfg.oracle && !w1 && s1 == synced &&
 	    !shd_load_seq(&fr->iuser) &&
@@ -206,17 +223,21 @@ uint64_t shd__icache_fetch(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
 
 void shd__ikernel_write_begin(struct shd_machine *m, uint64_t pfn)
 {
+	/* Seq-cst: before the write's stores (Ordering). */
 	shd_add_return(&m->frames[pfn].iwriters, 1);
 }
 
 void shd__ikernel_write_end(struct shd_machine *m, uint64_t pfn)
 {
+	/* Seq-cst: after the write's stores; iseq moves before iwriters
+	 * drops, so a fetch never sees neither (Ordering). */
 	shd_add_return(&m->frames[pfn].iseq, 1);
 	shd_sub_return(&m->frames[pfn].iwriters, 1);
 }
 
 void shd__icache_user_store(struct shd_machine *m, uint64_t pfn)
 {
+	/* Seq-cst: before the user's store (Ordering). */
 	if (!shd_load_relaxed(&m->frames[pfn].iuser))
 		shd_store_seq(&m->frames[pfn].iuser, 1);
 }
@@ -224,6 +245,7 @@ void shd__icache_user_store(struct shd_machine *m, uint64_t pfn)
 void shd__icache_invalidate(struct shd_cpu *cpu, uint64_t pfn)
 {
 	struct shd_ilog *log = cpu->m->ilog;
+	/* Seq-cst: claims slot p; readers acquire head (icache_catch_up()). */
 	uint64_t p = shd_fetch_add(&log->head, 1);
 
 	/* A writer ILOG appends ahead would share the slot: wait our turn
@@ -241,6 +263,7 @@ void shd__icache_invalidate(struct shd_cpu *cpu, uint64_t pfn)
 void shd__icache_credit(struct shd_machine *m, uint64_t pfn, uint32_t seq)
 {
 	struct shd_frame *fr = &m->frames[pfn];
+	/* Seq-cst: credits only grow; pairs with the fetch's load of isynced. */
 	uint32_t cur = shd_load_seq(&fr->isynced);
 
 	while ((int32_t)(seq - cur) > 0 &&
@@ -250,6 +273,7 @@ void shd__icache_credit(struct shd_machine *m, uint64_t pfn, uint32_t seq)
 
 uint32_t shd__icache_seq(struct shd_machine *m, uint64_t pfn)
 {
+	/* Seq-cst: read before the invalidation it will credit (Ordering). */
 	return shd_load_seq(&m->frames[pfn].iseq);
 }
 
@@ -269,6 +293,8 @@ void shd__icache_set_pte_exec(struct shd_cpu *cpu, uint64_t pfn)
 	if (!m->ilog)
 		return;
 	s = shd__icache_seq(m, pfn);
+	/* Seq-cst: pairs with flush_dcache_page()'s CAS that clears the
+	 * bit and counts the write (shd__flush_dcache_page()). */
 	cur = shd_load_seq(&fr->arch1);
 	if (!(cur & 1)) {
 		/* Not clean since the last write: sync, then mark it clean,

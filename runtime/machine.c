@@ -342,6 +342,7 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 	}
 	*out = m;
 	return 0;
+/* Release: pairs with the CPU loops' acquire (sched.c). */
 stop:
 	shd_store_release(&m->stopping, 1);
 	for (unsigned i = 0; i < started; i++) {
@@ -371,6 +372,7 @@ void shd_machine_destroy(struct shd_machine *m)
 			  "(cpu %u); nothing was freed", shd__this_cpu->id);
 		return;
 	}
+	/* Release: pairs with the CPU loops' acquire (sched.c). */
 	shd_store_release(&m->stopping, 1);
 	for (unsigned i = 0; i < m->ncpus; i++) {
 		shd__ipi_ring(&m->cpus[i]->ipi);

@@ -49,6 +49,7 @@
 bool shd__page_is_cow(struct shd_machine *m, const struct shd_vma *vma,
 			uint64_t pfn)
 {
+	/* Acquire: pairs with shd__frames_put()'s acq-rel drop. */
 	return !vma->shared &&
 	       ((m->frames[pfn].flags & (SHD_FRAME_PAGECACHE | SHD_FRAME_ZERO)) ||
 		shd_load_acquire(&m->frames[pfn].ref) > 1);
@@ -98,6 +99,8 @@ static unsigned free_empty_leaves(struct shd_mm *mm, uint64_t s, uint64_t e,
 		if (shd__vma_overlaps(mm, base << m->page_shift,
 				 (base + SHD_PT_ENTRIES) << m->page_shift))
 			continue;
+		/* Release: rcu_assign_pointer(NULL), paired with the walkers'
+		 * acquire (shd__pt_leaf()); the leaf is freed after a grace period. */
 		shd_store_release(&dir->slot[shd__pt_index(m, base, m->pt_levels - 2)],
 				  (void *)NULL);
 		leaf->base_vpn = base;

@@ -60,6 +60,8 @@ static void credit_max(struct shd_pte *p, uint64_t c, enum shd_iface iface)
 	uint64_t cur = shd_load_relaxed(&p->credited);
 
 	while (c > cur) {
+		/* Seq-cst CAS: credits only grow; pairs with the hit's acquire
+		 * (shd__oracle_check_hit()). */
 		if (shd_cas(&p->credited, &cur, c)) {
 			/* Relaxed: the interface name is only for the report. */
 			shd_store_relaxed(&p->credit_iface, (uint32_t)iface);
@@ -72,6 +74,9 @@ void shd__pte_write(struct shd_pte *p, uint64_t val, uint64_t version,
 		    struct shd_mm *mm)
 {
 	uint64_t old = shd_load_relaxed(&p->version);
+	/* Acquire: pairs with shd__oracle_credit_mm()'s CAS. */
+	/* Acquire: pairs with the credit CASes (credit_max(),
+	 * shd__oracle_credit_mm()). */
 	uint64_t full = shd_load_acquire(&mm->full_credit);
 	uint64_t fold = latest_le(p, full);
 
@@ -97,6 +102,8 @@ void shd__oracle_credit_mm(struct shd_mm *mm, uint64_t t, enum shd_iface iface)
 	uint64_t cur = shd_load_relaxed(&mm->full_credit);
 
 	while (t > cur) {
+		/* Seq-cst CAS: the credit only grows; pairs with the acquire
+		 * loads of full_credit (PTE writes, hits, leaf folds). */
 		if (shd_cas(&mm->full_credit, &cur, t)) {
 			shd_store_relaxed(&mm->full_credit_iface, (uint32_t)iface);
 			return;
@@ -129,6 +136,8 @@ static void credit_dir(struct shd_machine *m, void *node, unsigned level,
 			continue;
 		if (cb >= e)
 			break;
+		/* Acquire: pairs with the release that published the
+		 * table (shd__pt_leaf_alloc()). */
 		child = shd_load_acquire(&dir->slot[i]);
 		if (child)
 			credit_dir(m, child, level + 1, cb, s, e, t, iface,
@@ -164,6 +173,7 @@ static void credit_leaf(struct shd_pt_leaf *leaf, uint64_t base, uint64_t s,
 	for (uint64_t i = lo; i < hi; i++) {
 		uint64_t c;
 
+		/* Acquire: pairs with shd__pte_write()'s release of val. */
 		if (absent_only && shd_load_acquire(&leaf->pte[i].val))
 			continue;
 		c = latest_le(&leaf->pte[i], t);
@@ -181,6 +191,7 @@ void shd__oracle_credit_leaf(struct shd_pt_leaf *leaf, uint64_t base,
 
 void shd__oracle_fold_leaf(struct shd_mm *mm, struct shd_pt_leaf *leaf)
 {
+	/* Acquire: pairs with shd__oracle_credit_mm()'s CAS. */
 	uint64_t full = shd_load_acquire(&mm->full_credit);
 	uint32_t iface = shd_load_relaxed(&mm->full_credit_iface);
 
@@ -206,6 +217,7 @@ static void report_freed(struct shd_cpu *cpu, struct shd_mm *mm,
 	shd__violation_init(&v, cpu->m, SHD_VIOLATION_USE_AFTER_FREE, cpu->id,
 			    mm->is_kernel ? 0 : mm->id, addr, "none");
 	v.entry_version = e->version;
+	/* Acquire: pairs with shd__pte_write()'s release. */
 	v.pte_version = shd_load_acquire(&e->ptep->version);
 	snprintf(v.text, sizeof(v.text),
 		 "use after free through the TLB: cpu %u %s%" PRIu64 " addr 0x%"
@@ -222,6 +234,7 @@ static void report_freed(struct shd_cpu *cpu, struct shd_mm *mm,
 void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
 			   struct shd_tlbe *e, uint64_t addr)
 {
+	/* Acquire: pairs with the generation bump of shd__frames_put(). */
 	uint32_t gen = shd_load_acquire(&cpu->m->frames[e->val >> SHD_PTE_PFN_SHIFT].gen);
 	struct shd_pte *p = e->ptep;
 	uint64_t full, c, cf;
@@ -248,6 +261,7 @@ void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
 			    mm->is_kernel ? 0 : mm->id, addr,
 			    shd__iface_names[iface < SHD_IF__COUNT ? iface : 0]);
 	v.entry_version = e->version;
+	/* Acquire: pairs with shd__pte_write()'s release. */
 	v.pte_version = shd_load_acquire(&p->version);
 	v.flushed_version = c;
 	snprintf(v.text, sizeof(v.text),

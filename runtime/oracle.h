@@ -16,11 +16,13 @@ static inline void shd__pte_snapshot(struct shd_pte *p, uint64_t *version,
 	uint64_t v;
 
 	for (;;) {
+		/* Acquire: pairs with the writer's release of the version. */
 		v = shd_load_acquire(&p->version);
 		if (v == 0) {
 			caa_cpu_relax();
 			continue;
 		}
+		/* Acquire: the version re-read below comes after these. */
 		*val = shd_load_acquire(&p->val);
 		*prev = shd_load_acquire(&p->prev);
 		if (shd_load_relaxed(&p->version) == v)

@@ -17,6 +17,8 @@ void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n);
 
 static inline void shd__frame_get(struct shd_machine *m, uint64_t pfn)
 {
+	/* Seq-cst RMW: taken while the caller holds a reference (the page
+	 * cache's or a PTE's); the drop it pairs with is shd__frames_put(). */
 	shd_add_return(&m->frames[pfn].ref, 1);
 }
 

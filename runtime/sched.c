@@ -34,6 +34,8 @@ static bool cpu_has_work(void *arg)
 {
 	struct shd_cpu *cpu = arg;
 
+	/* Acquire: pairs with the release of PENDING (shd_cpu_submit())
+	 * and of stopping (the machine's teardown). */
 	return shd_load_acquire(&cpu->task.state) == SHD_TASK_PENDING ||
 	       shd_load_acquire(&cpu->m->stopping);
 }
@@ -62,6 +64,8 @@ void *shd__cpu_main(void *arg)
 	for (;;) {
 		if (shd__ipi_pending(&cpu->ipi))
 			shd__cpu_take_ipis(cpu);
+		/* Acquire: pairs with shd_cpu_submit()'s release of PENDING:
+		 * fn and arg are visible. */
 		if (shd_load_acquire(&cpu->task.state) == SHD_TASK_PENDING) {
 			shd_store_relaxed(&cpu->task.state, SHD_TASK_RUNNING);
 			cpu->task.ret = cpu->task.fn(cpu, cpu->task.arg);
@@ -82,6 +86,7 @@ void *shd__cpu_main(void *arg)
 			sys_futex(&cpu->task.state, FUTEX_WAKE_PRIVATE, INT_MAX);
 			continue;
 		}
+		/* Acquire: pairs with the teardown's release. */
 		if (shd_load_acquire(&m->stopping))
 			break;
 		shd__cpu_sweep(cpu);	/* idle: LATR's state too */
@@ -126,6 +131,7 @@ int shd_cpu_submit(struct shd_machine *m, unsigned id, shd_task_fn fn,
 		return shd__fail(-ERANGE, "cpu %u does not exist (machine has "
 				 "%u)", id, m->ncpus);
 	cpu = m->cpus[id];
+	/* Acquire: pairs with the CPU's release of DONE. */
 	st = shd_load_acquire(&cpu->task.state);
 	if (st == SHD_TASK_PENDING || st == SHD_TASK_RUNNING ||
 	    st == SHD_TASK_DONE)
@@ -152,6 +158,8 @@ int shd_cpu_join(struct shd_machine *m, unsigned id, int *ret)
 		return shd__fail(-ERANGE, "cpu %u does not exist (machine has "
 				 "%u)", id, m->ncpus);
 	cpu = m->cpus[id];
+	/* Acquire: pairs with the CPU's release of DONE: the task's
+	 * effects and counters are visible. */
 	while ((st = shd_load_acquire(&cpu->task.state)) != SHD_TASK_DONE) {
 		if (st == SHD_TASK_NONE)
 			return shd__fail(-ESRCH, "cpu %u has no task", id);

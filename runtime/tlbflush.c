@@ -81,6 +81,8 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu)
 		return;
 	}
 	asid = (int)cpu->loaded_asid;
+	/* Acquire: pairs with the initiators' seq-cst bumps
+	 * (shd__flush_info_init()). */
 	mm_gen = shd_load_acquire(&mm->tlb_gen);
 	if (p->gen && cpu->ctxs[asid].tlb_gen == mm_gen) {
 		cpu->cnt.s.flushes_skipped_gen++;	/* already current */
@@ -122,6 +124,8 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 	}
 	asid = (int)cpu->loaded_asid;
 	local = cpu->ctxs[asid].tlb_gen;
+	/* Acquire: pairs with the initiators' seq-cst bumps
+	 * (shd__flush_info_init()): the PTE changes behind them are visible. */
 	mm_gen = shd_load_acquire(&mm->tlb_gen);
 	npages = f->end_vpn == SHD_FLUSH_END_ALL ? 0 : f->end_vpn - f->start_vpn;
 	switch (shd__policy_flush_action(p, local, f->new_tlb_gen, mm_gen, npages)) {
@@ -184,6 +188,8 @@ static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask
 	if (!mask)
 		return true;
 	in_mask = shd__mask_test(mask, c);
+	/* Seq-cst loads after our seq-cst tlb_gen bump: Dekker with switch_mm
+	 * (mask set, then tlb_gen) and leaving lazy mode (is_lazy, then tlb_gen). */
 	lazy = in_mask && m->cfg.policy.lazy &&
 	       shd_load_seq(&m->cpus[c]->is_lazy);
 	switch (shd__policy_target(&m->cfg.policy, in_mask, lazy, freed_tables)) {

@@ -370,10 +370,12 @@ static inline bool shd__mask_test(const unsigned long *mask, unsigned cpu)
 }
 static inline void shd__mask_set(unsigned long *mask, unsigned cpu)
 {
+	/* Seq-cst RMW: see above. */
 	shd_fetch_or(&mask[cpu / 64], 1ul << (cpu % 64));
 }
 static inline void shd__mask_clear(unsigned long *mask, unsigned cpu)
 {
+	/* Seq-cst RMW: see above. */
 	shd_fetch_and(&mask[cpu / 64], ~(1ul << (cpu % 64)));
 }
 
