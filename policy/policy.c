@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Flush policies: knobs, named presets and injectable faults, as data. */
+/* Flush policies: knobs and named presets, as data. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <shootdown/arch.h>
 #include <shootdown/error.h>
 #include <shootdown/policy.h>
 #include "../common/error.h"
@@ -53,52 +52,6 @@ static const struct shd_named knobs[] = {
 	{ "batch", "off|x86|arm64: how reclaim's unmaps flush (see policy.h)" },
 	{ "async", "on|off: LATR lazy munmap (remote CPUs sweep; frees wait)" },
 	{ "async_us", "µs: LATR's bound before a real interrupt (1..10000000)" },
-};
-
-static const struct shd_named faults[SHD_FAULT__COUNT] = {
-	[SHD_FAULT_SKIP_REMOTE_IPI] = { "skip_remote_ipi",
-		"flushes never reach other CPUs" },
-	[SHD_FAULT_SKIP_LOCAL_FLUSH] = { "skip_local_flush",
-		"the initiating CPU does not flush its own TLB" },
-	[SHD_FAULT_IGNORE_TLB_GEN] = { "ignore_tlb_gen",
-		"switch_mm treats a context whose tlb_gen is behind as current" },
-	[SHD_FAULT_DROP_LAZY_FLUSH] = { "drop_lazy_flush",
-		"a CPU leaving lazy TLB mode never flushes" },
-	[SHD_FAULT_RANGE_SHORT] = { "range_short",
-		"page-by-page flushes miss the last page of the range" },
-	[SHD_FAULT_FREE_BEFORE_FLUSH] = { "free_before_flush",
-		"unmapping frees the frames before the TLB flush, not after" },
-	[SHD_FAULT_SKIP_BATCHED_PENDING] = { "skip_batched_pending",
-		"munmap/mprotect/madvise do not wait for a pending reclaim batch" },
-	[SHD_FAULT_ASYNC_EARLY_FREE] = { "async_early_free",
-		"LATR frees frames once posted, not once every CPU has swept" },
-	[SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE] = { "skip_flush_dcache_page",
-		"the kernel's write to a page-cache page skips flush_dcache_page" },
-	[SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU] = { "deferred_flush_wrong_cpu",
-		"update_mmu_cache runs a deferred D-cache flush on another CPU "
-		"than the one that dirtied the page" },
-	[SHD_FAULT_SKIP_PTRACE_FLUSH] = { "skip_ptrace_flush",
-		"copy_to_user_page (a ptrace poke) leaves the tracer's D-cache "
-		"lines of the page unflushed" },
-	[SHD_FAULT_ARCH1_OVERWRITTEN] = { "arch1_overwritten",
-		"flush_dcache_page takes over a page marked dirty by another CPU "
-		"without flushing it there first (sparc64)" },
-	[SHD_FAULT_ARCH1_NOT_CLEARED] = { "arch1_not_cleared",
-		"flush_dcache_page leaves PG_dcache_clean set, so mapping the "
-		"page executable skips the I-cache sync (arm64)" },
-	[SHD_FAULT_SKIP_PTRACE_ICACHE] = { "skip_ptrace_icache",
-		"copy_to_user_page into an executable mapping does not "
-		"invalidate the I-cache (arm64)" },
-	[SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE] = { "skip_flush_icache_range",
-		"flush_icache_range does nothing: code the kernel wrote is "
-		"fetched from stale I-cache lines (arm64)" },
-	[SHD_FAULT_TLB_BEFORE_CACHE] = { "tlb_before_cache",
-		"the mm changes PTEs and flushes the TLB before flushing the "
-		"cache, whose flush needs the translation (hypersparc)" },
-	[SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE] = {
-		"skip_kernel_vmap_invalidate",
-		"invalidate_kernel_vmap_range does nothing: a read through the "
-		"vmap alias after DMA sees stale lines (hypersparc)" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -227,68 +180,4 @@ const struct shd_named *shd_policy_knobs(size_t *count)
 	if (count)
 		*count = sizeof(knobs) / sizeof(knobs[0]);
 	return knobs;
-}
-
-const struct shd_named *shd_faults(size_t *count)
-{
-	if (count)
-		*count = SHD_FAULT__COUNT;
-	return faults;
-}
-
-int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
-		      enum shd_fault f)
-{
-	if (!p || !a || (unsigned)f >= SHD_FAULT__COUNT)
-		return shd__fail(-EINVAL, "shd_fault_applies: policy, architecture "
-				 "and a fault needed");
-	if (f == SHD_FAULT_ASYNC_EARLY_FREE && !p->async)
-		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
-				 "%s: it needs async=on (e.g. --policy latr)",
-				 faults[f].name, p->name);
-	if (f == SHD_FAULT_SKIP_BATCHED_PENDING && p->batch == SHD_BATCH_OFF)
-		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
-				 "%s: it needs batch=x86 or arm64 (e.g. --policy "
-				 "linux)", faults[f].name, p->name);
-	if (f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE && !a->alias_dcache &&
-	    !a->icache_nosnoop)
-		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
-				 "needs an aliasing D-cache or an I-cache that does "
-				 "not snoop (e.g. --arch sparc64 or arm64)",
-				 faults[f].name, a->name);
-	if (f == SHD_FAULT_SKIP_PTRACE_FLUSH && !a->alias_dcache)
-		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
-				 "needs an aliasing D-cache (e.g. --arch sparc64)",
-				 faults[f].name, a->name);
-	if ((f == SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU ||
-	     f == SHD_FAULT_ARCH1_OVERWRITTEN) &&
-	    !(a->alias_dcache && a->deferred_dcache))
-		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
-				 "needs a D-cache that defers flush_dcache_page "
-				 "(e.g. --arch sparc64)", faults[f].name, a->name);
-	if ((f == SHD_FAULT_ARCH1_NOT_CLEARED ||
-	     f == SHD_FAULT_SKIP_PTRACE_ICACHE ||
-	     f == SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE) && !a->icache_nosnoop)
-		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
-				 "needs an I-cache that does not snoop (e.g. "
-				 "--arch arm64)", faults[f].name, a->name);
-	if (f == SHD_FAULT_TLB_BEFORE_CACHE && !a->flush_needs_mapping)
-		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
-				 "needs a cache whose flush needs the translation "
-				 "(e.g. --arch hypersparc)", faults[f].name, a->name);
-	if (f == SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE &&
-	    !(a->alias_dcache && a->dma_noncoherent))
-		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
-				 "needs a D-cache that DMA does not snoop (e.g. "
-				 "--arch hypersparc)", faults[f].name, a->name);
-	return 0;
-}
-
-int shd_fault_lookup(const char *name)
-{
-	for (int i = 0; name && i < SHD_FAULT__COUNT; i++)
-		if (strcmp(name, faults[i].name) == 0)
-			return i;
-	return shd__fail(-ENOENT, "unknown fault '%s' (see 'shootdown list')",
-			 name ? name : "(null)");
 }

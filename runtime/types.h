@@ -31,6 +31,7 @@
 #include <urcu/ref.h>
 #include <hwloc.h>
 
+#include <shootdown/fault.h>
 #include <shootdown/machine.h>
 #include <shootdown/mm.h>
 #include <shootdown/report.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* shootdown flush policies: the knobs, the named presets, the injectable faults. */
+/* shootdown flush policies: the knobs and the named presets. */
 #ifndef SHOOTDOWN_POLICY_H
 #define SHOOTDOWN_POLICY_H
 
@@ -82,56 +82,9 @@ struct shd_named {
 	const char *help;
 };
 
-/* The presets, the knobs and the faults, for listings.  *count is set. */
+/* The presets and the knobs, for listings.  *count is set. */
 SHD_EXPORT const struct shd_named *shd_policy_presets(size_t *count);
 SHD_EXPORT const struct shd_named *shd_policy_knobs(size_t *count);
-
-/*
- * Injectable faults: each breaks one step of the protocol, so that a test can
- * show the oracle catches it.  Selected as a bit mask in shd_config.faults.
- */
-enum shd_fault {
-	SHD_FAULT_SKIP_REMOTE_IPI,	/* no request reaches another CPU */
-	SHD_FAULT_SKIP_LOCAL_FLUSH,	/* the initiator does not flush itself */
-	SHD_FAULT_IGNORE_TLB_GEN,	/* switch_mm treats a behind context as current */
-	SHD_FAULT_DROP_LAZY_FLUSH,	/* leaving lazy mode never flushes */
-	SHD_FAULT_RANGE_SHORT,		/* a partial flush misses the last page */
-	SHD_FAULT_FREE_BEFORE_FLUSH,	/* mmu_gather frees frames before its flush */
-	SHD_FAULT_SKIP_BATCHED_PENDING,	/* no flush_tlb_batched_pending() */
-	SHD_FAULT_ASYNC_EARLY_FREE,	/* LATR frees before every CPU has swept */
-	SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE, /* a kernel write skips flush_dcache_page */
-	SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU, /* ... on a CPU other than the dirtier */
-	SHD_FAULT_SKIP_PTRACE_FLUSH,	/* copy_to_user_page does not flush */
-	SHD_FAULT_ARCH1_OVERWRITTEN,	/* flush_dcache_page takes over another
-					 * CPU's mark without flushing there */
-	SHD_FAULT_ARCH1_NOT_CLEARED,	/* flush_dcache_page leaves
-					 * PG_dcache_clean set (arm64) */
-	SHD_FAULT_SKIP_PTRACE_ICACHE,	/* copy_to_user_page into an executable
-					 * mapping does not invalidate I */
-	SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE, /* flush_icache_range does nothing */
-	SHD_FAULT_TLB_BEFORE_CACHE,	/* the mm flushes caches after the PTE
-					 * change and TLB flush (hypersparc) */
-	SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE, /* invalidate_kernel_vmap_range
-					 * does nothing */
-	SHD_FAULT__COUNT
-};
-
-SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
-
-/*
- * Whether fault F can change anything under policy P on architecture A:
- * async_early_free needs async, skip_batched_pending a batching mode, the
- * D-cache faults an aliasing D-cache (deferred_flush_wrong_cpu and
- * arch1_overwritten one that defers), the I-cache faults an I-cache that
- * does not snoop.  0 if it can, else -EINVAL with the reason in
- * shd_last_error().
- */
-struct shd_arch;
-SHD_EXPORT int shd_fault_applies(const struct shd_policy *p,
-				 const struct shd_arch *a, enum shd_fault f);
-
-/* The fault called NAME, or -ENOENT. */
-SHD_EXPORT int shd_fault_lookup(const char *name);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include <shootdown/error.h>
 #include <shootdown/policy.h>
 #include <shootdown/arch.h>
+#include <shootdown/fault.h>
 #include <shootdown/machine.h>
 #include <shootdown/sched.h>
 #include <shootdown/smp.h>

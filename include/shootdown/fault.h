@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* shootdown injectable faults: each breaks one step of a protocol, so a test can show the oracle catches it. */
+#ifndef SHOOTDOWN_FAULT_H
+#define SHOOTDOWN_FAULT_H
+
+#include <stddef.h>
+#include <shootdown/export.h>
+#include <shootdown/policy.h>
+#include <shootdown/arch.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The faults, declared once: SHD_FAULTS_MAP(X) calls X(ENUM, name, help)
+ * for each, generating enum shd_fault and the table shd_faults() returns.
+ * A run selects them as a bit mask (1 << SHD_FAULT_...) in
+ * shd_config.faults.
+ */
+#define SHD_FAULTS_MAP(X) \
+	X(SKIP_REMOTE_IPI, skip_remote_ipi, \
+	  "flushes never reach other CPUs") \
+	X(SKIP_LOCAL_FLUSH, skip_local_flush, \
+	  "the initiating CPU does not flush its own TLB") \
+	X(IGNORE_TLB_GEN, ignore_tlb_gen, \
+	  "switch_mm treats a context whose tlb_gen is behind as " \
+	  "current") \
+	X(DROP_LAZY_FLUSH, drop_lazy_flush, \
+	  "a CPU leaving lazy TLB mode never flushes") \
+	X(RANGE_SHORT, range_short, \
+	  "page-by-page flushes miss the last page of the range") \
+	X(FREE_BEFORE_FLUSH, free_before_flush, \
+	  "unmapping frees the frames before the TLB flush, not after") \
+	X(SKIP_BATCHED_PENDING, skip_batched_pending, \
+	  "munmap/mprotect/madvise do not wait for a pending reclaim " \
+	  "batch") \
+	X(ASYNC_EARLY_FREE, async_early_free, \
+	  "LATR frees frames once posted, not once every CPU has swept") \
+	X(SKIP_FLUSH_DCACHE_PAGE, skip_flush_dcache_page, \
+	  "the kernel's write to a page-cache page skips " \
+	  "flush_dcache_page") \
+	X(DEFERRED_FLUSH_WRONG_CPU, deferred_flush_wrong_cpu, \
+	  "update_mmu_cache runs a deferred D-cache flush on another " \
+	  "CPU than the one that dirtied the page") \
+	X(SKIP_PTRACE_FLUSH, skip_ptrace_flush, \
+	  "copy_to_user_page (a ptrace poke) leaves the tracer's " \
+	  "D-cache lines of the page unflushed") \
+	X(ARCH1_OVERWRITTEN, arch1_overwritten, \
+	  "flush_dcache_page takes over a page marked dirty by another " \
+	  "CPU without flushing it there first (sparc64)") \
+	X(ARCH1_NOT_CLEARED, arch1_not_cleared, \
+	  "flush_dcache_page leaves PG_dcache_clean set, so mapping the " \
+	  "page executable skips the I-cache sync (arm64)") \
+	X(SKIP_PTRACE_ICACHE, skip_ptrace_icache, \
+	  "copy_to_user_page into an executable mapping does not " \
+	  "invalidate the I-cache (arm64)") \
+	X(SKIP_FLUSH_ICACHE_RANGE, skip_flush_icache_range, \
+	  "flush_icache_range does nothing: code the kernel wrote is " \
+	  "fetched from stale I-cache lines (arm64)") \
+	X(TLB_BEFORE_CACHE, tlb_before_cache, \
+	  "the mm changes PTEs and flushes the TLB before flushing the " \
+	  "cache, whose flush needs the translation (hypersparc)") \
+	X(SKIP_KERNEL_VMAP_INVALIDATE, skip_kernel_vmap_invalidate, \
+	  "invalidate_kernel_vmap_range does nothing: a read through " \
+	  "the vmap alias after DMA sees stale lines (hypersparc)")
+
+enum shd_fault {
+#define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,
+	SHD_FAULTS_MAP(SHD_FAULT_ENUM_)
+#undef SHD_FAULT_ENUM_
+	SHD_FAULT__COUNT
+};
+
+SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
+
+/*
+ * Whether fault F can change anything under policy P on architecture A:
+ * async_early_free needs async, skip_batched_pending a batching mode, the
+ * D-cache faults an aliasing D-cache (deferred_flush_wrong_cpu and
+ * arch1_overwritten one that defers), the I-cache faults an I-cache that
+ * does not snoop.  0 if it can, else -EINVAL with the reason in
+ * shd_last_error().
+ */
+SHD_EXPORT int shd_fault_applies(const struct shd_policy *p,
+				 const struct shd_arch *a, enum shd_fault f);
+
+/* The fault called NAME, or -ENOENT. */
+SHD_EXPORT int shd_fault_lookup(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

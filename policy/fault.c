@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* Injectable faults: their names, and where each can fire. */
+#include <errno.h>
+#include <string.h>
+
+#include <shootdown/error.h>
+#include <shootdown/fault.h>
+#include "../common/error.h"
+
+static const struct shd_named faults[SHD_FAULT__COUNT] = {
+#define SHD_FAULT_NAME_(e, name, help) [SHD_FAULT_##e] = { #name, help },
+	SHD_FAULTS_MAP(SHD_FAULT_NAME_)
+#undef SHD_FAULT_NAME_
+};
+
+const struct shd_named *shd_faults(size_t *count)
+{
+	if (count)
+		*count = SHD_FAULT__COUNT;
+	return faults;
+}
+
+int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
+		      enum shd_fault f)
+{
+	if (!p || !a || (unsigned)f >= SHD_FAULT__COUNT)
+		return shd__fail(-EINVAL, "shd_fault_applies: policy, architecture "
+				 "and a fault needed");
+	if (f == SHD_FAULT_ASYNC_EARLY_FREE && !p->async)
+		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
+				 "%s: it needs async=on (e.g. --policy latr)",
+				 faults[f].name, p->name);
+	if (f == SHD_FAULT_SKIP_BATCHED_PENDING && p->batch == SHD_BATCH_OFF)
+		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
+				 "%s: it needs batch=x86 or arm64 (e.g. --policy "
+				 "linux)", faults[f].name, p->name);
+	if (f == SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE && !a->alias_dcache &&
+	    !a->icache_nosnoop)
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs an aliasing D-cache or an I-cache that does "
+				 "not snoop (e.g. --arch sparc64 or arm64)",
+				 faults[f].name, a->name);
+	if (f == SHD_FAULT_SKIP_PTRACE_FLUSH && !a->alias_dcache)
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs an aliasing D-cache (e.g. --arch sparc64)",
+				 faults[f].name, a->name);
+	if ((f == SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU ||
+	     f == SHD_FAULT_ARCH1_OVERWRITTEN) &&
+	    !(a->alias_dcache && a->deferred_dcache))
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs a D-cache that defers flush_dcache_page "
+				 "(e.g. --arch sparc64)", faults[f].name, a->name);
+	if ((f == SHD_FAULT_ARCH1_NOT_CLEARED ||
+	     f == SHD_FAULT_SKIP_PTRACE_ICACHE ||
+	     f == SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE) && !a->icache_nosnoop)
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs an I-cache that does not snoop (e.g. "
+				 "--arch arm64)", faults[f].name, a->name);
+	if (f == SHD_FAULT_TLB_BEFORE_CACHE && !a->flush_needs_mapping)
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs a cache whose flush needs the translation "
+				 "(e.g. --arch hypersparc)", faults[f].name, a->name);
+	if (f == SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE &&
+	    !(a->alias_dcache && a->dma_noncoherent))
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+				 "needs a D-cache that DMA does not snoop (e.g. "
+				 "--arch hypersparc)", faults[f].name, a->name);
+	return 0;
+}
+
+int shd_fault_lookup(const char *name)
+{
+	for (int i = 0; name && i < SHD_FAULT__COUNT; i++)
+		if (strcmp(name, faults[i].name) == 0)
+			return i;
+	return shd__fail(-ENOENT, "unknown fault '%s' (see 'shootdown list')",
+			 name ? name : "(null)");
+}
