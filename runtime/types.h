@@ -94,7 +94,7 @@ struct shd_frame {
 				 * cleared it (above) */
 	uint16_t store_colour;	/* the last store's colour and CPU (reports) */
 	uint16_t store_cpu;
-	/* The I-cache oracle (non-snooping I-caches only, cache.c): kernel
+	/* The I-cache oracle (non-snooping I-caches only, icache.c): kernel
 	 * writes running (iwriters) and done (iseq); isynced, the newest iseq
 	 * an I-cache invalidation of the page has covered; iuser, set by a
 	 * user store (its I-cache upkeep is the program's business). */
