@@ -84,7 +84,7 @@ static unsigned split_list(char *buf, char **out, unsigned max, const char *opt)
 }
 
 struct parsed {
-	struct cli_opts o;
+	struct wl_opts o;
 	char policies[256];
 	char cpus_list[256];
 	char param[128];
@@ -107,7 +107,7 @@ static const char *need_value(int argc, char **argv, int *i, const char *opt,
 static void parse_common(int argc, char **argv, struct parsed *p,
 			 const char *allowed)
 {
-	struct cli_opts *o = &p->o;
+	struct wl_opts *o = &p->o;
 
 	o->argc = argc;
 	o->argv = argv;
@@ -373,7 +373,7 @@ static void need_policy(const char *name)
 		usage_error("%s", shd_last_error());
 }
 
-static int run_or_die(const struct workload *w, struct cli_opts *o,
+static int run_or_die(const struct workload *w, struct wl_opts *o,
 		      const char *policy, struct wl_result *r, char *errtxt,
 		      size_t len)
 {
@@ -394,13 +394,13 @@ static int run_or_die(const struct workload *w, struct cli_opts *o,
 	return 0;
 }
 
-static void print_run_json(const struct cli_opts *o, const char *policy,
+static void print_run_json(const struct wl_opts *o, const char *policy,
 			   const struct wl_result *r, const char *w)
 {
 	char knobs[160];
 	struct shd_config cfg = o->cfg;
 
-	cli_policy(o, policy, &cfg.policy);	/* validated by the run */
+	wl_policy(o, policy, &cfg.policy);	/* validated by the run */
 	shd_policy_format(&cfg.policy, knobs, sizeof(knobs));
 	printf("{\"workload\": ");
 	out_json_string(stdout, w);
@@ -440,7 +440,7 @@ static void print_csv_header(void)
 	printf("\n");
 }
 
-static void print_csv_row(const struct cli_opts *o, const char *workload,
+static void print_csv_row(const struct wl_opts *o, const char *workload,
 			  const char *policy, unsigned cpus,
 			  const struct wl_result *r)
 {
@@ -458,7 +458,7 @@ static void print_csv_row(const struct cli_opts *o, const char *workload,
 	printf("\n");
 }
 
-static void finish_opts(struct cli_opts *o, const struct workload *w)
+static void finish_opts(struct wl_opts *o, const struct workload *w)
 {
 	char err[256];
 
@@ -488,12 +488,12 @@ static int cmd_run(int argc, char **argv)
 		     "--duration --warmup" MACHINE_OPTS);
 	if (p.help) {
 		size_t nw;
-		const struct workload *all = wl_all(&nw);
+		const struct workload *const *all = wl_all(&nw);
 
 		printf("usage: shootdown run --workload NAME [options]\n\n"
 		       "  --workload NAME      one of:");
 		for (size_t i = 0; i < nw; i++)
-			printf(" %s", all[i].name);
+			printf(" %s", all[i]->name);
 		printf(" (knobs: 'list')\n"
 		       "  --policy NAME        broadcast or linux     (default linux)\n"
 		       "  --cpus N             simulated CPUs, 1..%u  (default 8)\n"
@@ -711,7 +711,7 @@ struct point_result {
 };
 
 /* Run one sweep point in a child; the result comes back through FD. */
-static void sweep_child(const struct workload *w, struct cli_opts *o,
+static void sweep_child(const struct workload *w, struct wl_opts *o,
 			const char *policy, int fd)
 {
 	struct point_result out;
@@ -732,7 +732,7 @@ static void sweep_child(const struct workload *w, struct cli_opts *o,
 static int cmd_sweep(int argc, char **argv)
 {
 	static uint64_t vals[1000];
-	static struct cli_opts po[1000];
+	static struct wl_opts po[1000];
 	static struct wl_result res[1000];
 	static double cost[1000];
 	struct parsed p;
@@ -1055,7 +1055,7 @@ static int cmd_list(int argc, char **argv)
 	struct parsed p;
 	size_t n;
 	const struct shd_named *v;
-	const struct workload *w;
+	const struct workload *const *w;
 
 	init_parsed(&p);
 	parse_common(argc, argv, &p, " --format ");
@@ -1072,19 +1072,19 @@ static int cmd_list(int argc, char **argv)
 		w = wl_all(&n);
 		for (size_t i = 0; i < n; i++) {
 			printf("%s{\"name\": ", i ? ", " : "");
-			out_json_string(stdout, w[i].name);
+			out_json_string(stdout, w[i]->name);
 			printf(", \"help\": ");
-			out_json_string(stdout, w[i].help);
+			out_json_string(stdout, w[i]->help);
 			printf(", \"default_ops\": %" PRIu64 ", \"knobs\": [",
-			       w[i].default_ops);
-			for (unsigned k = 0; w[i].knobs && w[i].knobs[k].name; k++) {
+			       w[i]->default_ops);
+			for (unsigned k = 0; w[i]->knobs && w[i]->knobs[k].name; k++) {
 				printf("%s{\"name\": ", k ? ", " : "");
-				out_json_string(stdout, w[i].knobs[k].name);
+				out_json_string(stdout, w[i]->knobs[k].name);
 				printf(", \"help\": ");
-				out_json_string(stdout, w[i].knobs[k].help);
+				out_json_string(stdout, w[i]->knobs[k].help);
 				printf(", \"default\": %" PRIu64 ", \"min\": %" PRIu64
-				       ", \"max\": %" PRIu64 "}", w[i].knobs[k].def,
-				       w[i].knobs[k].lo, w[i].knobs[k].hi);
+				       ", \"max\": %" PRIu64 "}", w[i]->knobs[k].def,
+				       w[i]->knobs[k].lo, w[i]->knobs[k].hi);
 			}
 			printf("]}");
 		}
@@ -1116,12 +1116,12 @@ static int cmd_list(int argc, char **argv)
 	printf("workloads (--workload) and their knobs (--set KNOB=N):\n");
 	w = wl_all(&n);
 	for (size_t i = 0; i < n; i++) {
-		printf("  %-12s %s (default --ops %" PRIu64 ")\n", w[i].name,
-		       w[i].help, w[i].default_ops);
-		for (unsigned k = 0; w[i].knobs && w[i].knobs[k].name; k++)
+		printf("  %-12s %s (default --ops %" PRIu64 ")\n", w[i]->name,
+		       w[i]->help, w[i]->default_ops);
+		for (unsigned k = 0; w[i]->knobs && w[i]->knobs[k].name; k++)
 			printf("    %-14s %s (default %" PRIu64 ", %" PRIu64 "..%"
-			       PRIu64 ")\n", w[i].knobs[k].name, w[i].knobs[k].help,
-			       w[i].knobs[k].def, w[i].knobs[k].lo, w[i].knobs[k].hi);
+			       PRIu64 ")\n", w[i]->knobs[k].name, w[i]->knobs[k].help,
+			       w[i]->knobs[k].def, w[i]->knobs[k].lo, w[i]->knobs[k].hi);
 	}
 	printf("\npolicies (--policy, --policies):\n");
 	v = shd_policy_presets(&n);
