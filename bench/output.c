@@ -162,6 +162,18 @@ static unsigned cell_knobs(const struct cell *c, char *buf, size_t len,
 	return n;
 }
 
+/* A knob whose help says "on|off" is a boolean (batch=off is not). */
+static bool knob_is_bool(const char *word)
+{
+	size_t n, len = strcspn(word, "=");
+	const struct shd_named *k = shd_policy_knobs(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(k[i].name) == len && !strncmp(k[i].name, word, len))
+			return !strncmp(k[i].help, "on|off", 6);
+	return false;
+}
+
 static void knob_json(FILE *f, const char *word, bool first)
 {
 	const char *eq = strchr(word, '=');
@@ -169,7 +181,7 @@ static void knob_json(FILE *f, const char *word, bool first)
 
 	fprintf(f, "%s\"%.*s\": ", first ? "" : ", ", (int)(eq ? eq - word : 0),
 		word);
-	if (!strcmp(v, "on") || !strcmp(v, "off"))
+	if (knob_is_bool(word))
 		fprintf(f, "%s", !strcmp(v, "on") ? "true" : "false");
 	else if (*v && strspn(v, "0123456789") == strlen(v))
 		fprintf(f, "%s", v);
@@ -281,8 +293,9 @@ static const char *knob_csv(char **words, unsigned nk, const char *name)
 		if (!strncmp(words[i], name, len) && words[i][len] == '=') {
 			const char *v = words[i] + len + 1;
 
-			return !strcmp(v, "on") ? "true" : !strcmp(v, "off") ?
-			       "false" : v;
+			if (!knob_is_bool(words[i]))
+				return v;
+			return !strcmp(v, "on") ? "true" : "false";
 		}
 	return "";
 }
