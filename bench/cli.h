@@ -29,6 +29,12 @@ enum cli_cmd {
 	CMD_DEFAULT = 1u << 6,
 };
 
+/* usage.c: the program's name and path; bad input ends here (exit 2). */
+extern const char *const cli_prog;
+extern char cli_self[4096];	/* this binary, for commands we print */
+__attribute__((noreturn, format(printf, 1, 2)))
+void usage_error(const char *fmt, ...);
+
 /* cost.c: the modelled hardware cost of a run, in cycles. */
 void cost_defaults(struct cost_model *c);
 /* KEY is "cost.NAME": 0, -ENOENT (no such key), -EINVAL (bad value). */
@@ -37,7 +43,8 @@ size_t cost_keys(const char *const **names, const char *const **helps);
 double cost_get(const struct cost_model *c, size_t k);
 double cost_cycles(const struct cost_model *c, const struct shd_stats *s);
 
-/* options.c: a command's options, parsed from one table. */
+/* options.c: a command's options, parsed from one table (names.c: the
+ * names they take, "did you mean", --set). */
 struct parsed {
 	struct wl_opts o;
 	unsigned cmd;			/* the CMD_* being parsed */
@@ -50,11 +57,6 @@ struct parsed {
 	bool help;
 };
 
-extern const char *const cli_prog;
-extern char cli_self[4096];	/* this binary, for commands we print */
-
-__attribute__((noreturn, format(printf, 1, 2)))
-void usage_error(const char *fmt, ...);
 void cli_init(struct parsed *p, unsigned cmd);
 void cli_parse(int argc, char **argv, struct parsed *p);
 /* USAGE and ABOUT, then every option CMD takes, lists from the tables. */
@@ -70,6 +72,10 @@ void cli_finish(struct wl_opts *o, const struct workload *w);
 const char *cli_suggest(const char *word, const char *const *names, size_t n);
 const char *cli_suggest_named(const char *word, const struct shd_named *v,
 			      size_t n);
+/* "unknown WHAT 'WORD'; did you mean 'SUGGESTION'?" and exit 2. */
+__attribute__((noreturn))
+void cli_unknown_name(const char *what, const char *word,
+		      const char *suggestion);
 /* Print S as one shell word, single-quoted if it needs it. */
 void cli_print_word(FILE *f, const char *s);
 

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "proc.h"
-#include "registry.h"
 
 /*
  * A threaded process that execs over and over.  Each round every thread

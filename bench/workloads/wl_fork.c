@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "proc.h"
-#include "registry.h"
 static uint64_t proc_va(const struct proc *p, unsigned thread, uint64_t page)
 {
 	return PROC_BASE + ((uint64_t)thread * p->pages + page) * p->page;

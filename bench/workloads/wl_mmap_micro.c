@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "workload.h"
-#include "registry.h"
 
 /*
  * CPU 0 maps `pages` pages; every CPU touches all of them (so every CPU

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "workload.h"
-#include "registry.h"
 
 /*
  * Module loading: each round CPU 0 vmaps `pages` fresh pages at the module

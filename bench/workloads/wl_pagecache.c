@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "proc.h"
-#include "registry.h"
 
 /*
  * The kernel writes page-cache pages, then users map and read them: each

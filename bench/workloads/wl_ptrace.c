@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "proc.h"
-#include "registry.h"
 
 /*
  * A debugger and its tracee share each CPU (ptrace stops the tracee, the

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "workload.h"
-#include "registry.h"
 
 #define RND_MMS 3
 #define RND_WINDOW 64			/* pages per mm, shared by all CPUs */

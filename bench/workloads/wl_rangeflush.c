@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "workload.h"
-#include "registry.h"
 
 /*
  * CPU 0 unmaps a random range of range_min..range_max pages of a shared

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "proc.h"
-#include "registry.h"
 
 /*
  * kswapd against running processes (mm/vmscan.c): `mms` processes run

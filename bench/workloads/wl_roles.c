@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "workload.h"
-#include "registry.h"
 
 /*
  * The CPU roles of the munmap and mprotect workloads, like a process whose

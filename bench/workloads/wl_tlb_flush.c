@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "workload.h"
-#include "registry.h"
 
 /*
  * Each task has its own region of `pages` pages (1 MiB): tlb_flush1 a

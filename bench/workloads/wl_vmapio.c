@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "workload.h"
-#include "registry.h"
 
 /*
  * I/O through a vmap alias (a filesystem's log buffer, XFS-style): each CPU
