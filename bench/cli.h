@@ -57,10 +57,11 @@ struct parsed {
 	bool help;
 };
 
-void cli_init(struct parsed *p, unsigned cmd);
-void cli_parse(int argc, char **argv, struct parsed *p);
-/* USAGE and ABOUT, then every option CMD takes, lists from the tables. */
-void cli_help(unsigned cmd, const char *usage, const char *about);
+/* Parse ARGV for CMD into P; true if it asked for --help, which is then
+ * printed: USAGE and ABOUT, then every option CMD takes, names from the
+ * library's tables and the registry. */
+bool cli_start(struct parsed *p, unsigned cmd, int argc, char **argv,
+	       const char *usage, const char *about);
 uint64_t cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi);
 /* Split "a,b,c" into at most MAX pieces of BUF. */
 unsigned cli_split(char *buf, char **out, unsigned max, const char *opt);

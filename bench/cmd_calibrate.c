@@ -436,18 +436,14 @@ int cmd_calibrate(int argc, char **argv)
 	struct parsed p;
 	struct calib c = { 0 };
 
-	cli_init(&p, CMD_CALIBRATE);
-	cli_parse(argc, argv, &p);
-	if (p.help) {
-		cli_help(CMD_CALIBRATE, "calibrate [--format table|json]",
-			 "Measures, in one run on this host: the cache-line round "
-			 "trip between two\nsimulated CPUs' threads (floor_ns), the "
-			 "emulated IPI round trip to an idle\nCPU (ipi_roundtrip_ns) "
-			 "and their ratio (goal <= 1.3), a one-page shootdown,\nand "
-			 "the real kernel's madvise shootdown and membarrier.  Takes "
-			 "a few seconds.\n");
+	if (cli_start(&p, CMD_CALIBRATE, argc, argv, "calibrate [--format table|json]",
+		      "Measures, in one run on this host: the cache-line round "
+		      "trip between two\nsimulated CPUs' threads (floor_ns), the "
+		      "emulated IPI round trip to an idle\nCPU (ipi_roundtrip_ns) "
+		      "and their ratio (goal <= 1.3), a one-page shootdown,\nand "
+		      "the real kernel's madvise shootdown and membarrier.  Takes "
+		      "a few seconds.\n"))
 		return 0;
-	}
 	if (calib_sim(&c, 20000) < 0) {
 		fprintf(stderr, "%s: calibrate failed: %s\n", cli_prog,
 			shd_last_error());

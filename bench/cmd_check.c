@@ -88,17 +88,13 @@ int cmd_check(int argc, char **argv)
 	struct cells cs = { .command = "check", .cell = &cell, .n = 1,
 			    .finish = check_finish };
 
-	cli_init(&p, CMD_CHECK);
-	cli_parse(argc, argv, &p);
-	if (p.help) {
-		cli_help(CMD_CHECK, "check [options]",
-			 "Random map/unmap/protect/madvise/access/fork/reclaim/file/"
-			 "ptrace/switch/lazy/\nflush/vmap operations on every CPU with "
-			 "the oracle on.  Exit 0 when clean,\n1 on a violation (the "
-			 "first is printed with a command that replays it),\n3 when "
-			 "the run could not complete (a watchdog fired).\n");
+	if (cli_start(&p, CMD_CHECK, argc, argv, "check [options]",
+		      "Random map/unmap/protect/madvise/access/fork/reclaim/file/"
+		      "ptrace/switch/lazy/\nflush/vmap operations on every CPU with "
+		      "the oracle on.  Exit 0 when clean,\n1 on a violation (the "
+		      "first is printed with a command that replays it),\n3 when "
+		      "the run could not complete (a watchdog fired).\n"))
 		return 0;
-	}
 	cs.w = wl_find("random");
 	cli_finish(&p.o, cs.w);
 	cell.policy = p.o.policy;

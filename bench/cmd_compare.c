@@ -179,15 +179,11 @@ int cmd_compare(int argc, char **argv)
 {
 	struct parsed p;
 
-	cli_init(&p, CMD_COMPARE);
-	cli_parse(argc, argv, &p);
-	if (p.help) {
-		cli_help(CMD_COMPARE, "compare --workload NAME [options]",
-			 "Runs the workload under each policy at each CPU count, "
-			 "each on a fresh\nmachine, and prints the counters side by "
-			 "side with ratios against the\nfirst policy.  JSON and CSV "
-			 "print each run as it finishes.\n");
+	if (cli_start(&p, CMD_COMPARE, argc, argv, "compare --workload NAME [options]",
+		      "Runs the workload under each policy at each CPU count, "
+		      "each on a fresh\nmachine, and prints the counters side by "
+		      "side with ratios against the\nfirst policy.  JSON and CSV "
+		      "print each run as it finishes.\n"))
 		return 0;
-	}
 	return cmd_compare_cells(&p, false);
 }

@@ -7,14 +7,11 @@ int cmd_default(int argc, char **argv)
 {
 	struct parsed p;
 
-	cli_init(&p, CMD_DEFAULT);
-	p.o.workload = "munmap";
-	cli_parse(argc, argv, &p);
-	if (p.help) {
-		cli_help(CMD_DEFAULT, "[OPTIONS]",
-			 "With no command: the munmap workload under broadcast and "
-			 "linux, side by side\n(a compare with these defaults).\n");
+	if (cli_start(&p, CMD_DEFAULT, argc, argv, "[OPTIONS]",
+		      "With no command: the munmap workload under broadcast and "
+		      "linux, side by side\n(a compare with these defaults).\n"))
 		return 0;
-	}
+	if (!p.o.workload)
+		p.o.workload = "munmap";
 	return cmd_compare_cells(&p, true);
 }

@@ -133,14 +133,10 @@ int cmd_list(int argc, char **argv)
 {
 	struct parsed p;
 
-	cli_init(&p, CMD_LIST);
-	cli_parse(argc, argv, &p);
-	if (p.help) {
-		cli_help(CMD_LIST, "list [--format table|json]",
-			 "Workloads and their knobs, policies, architectures, knobs, "
-			 "cost keys,\nfaults and counters.\n");
+	if (cli_start(&p, CMD_LIST, argc, argv, "list [--format table|json]",
+		      "Workloads and their knobs, policies, architectures, knobs, "
+		      "cost keys,\nfaults and counters.\n"))
 		return 0;
-	}
 	if (p.o.format == FMT_JSON)
 		list_json();
 	else

@@ -45,14 +45,10 @@ int cmd_run(int argc, char **argv)
 	struct cells cs = { .command = "run", .cell = &cell, .n = 1,
 			    .finish = run_finish };
 
-	cli_init(&p, CMD_RUN);
-	cli_parse(argc, argv, &p);
-	if (p.help) {
-		cli_help(CMD_RUN, "run --workload NAME [options]",
-			 "Runs one workload under one policy on a fresh machine and "
-			 "prints its counters.\n");
+	if (cli_start(&p, CMD_RUN, argc, argv, "run --workload NAME [options]",
+		      "Runs one workload under one policy on a fresh machine and "
+		      "prints its counters.\n"))
 		return 0;
-	}
 	w = cli_workload(p.o.workload);
 	if (p.o.format == FMT_WIS && strcmp(w->name, "tlb_flush2"))
 		usage_error("--format wis is will-it-scale's output: for tlb_flush2");

@@ -466,17 +466,14 @@ int cmd_sweep(int argc, char **argv)
 	char err[320];
 	int rc;
 
-	cli_init(&p, CMD_SWEEP);
-	cli_parse(argc, argv, &p);
-	if (p.help) {
-		cli_help(CMD_SWEEP, "sweep --workload NAME [--param NAME=LO..HI"
-			 "[:STEP|xFACTOR]] [options]",
-			 "Runs the workload once per value of one knob (a policy knob, "
-			 "a cost.* key\nor a workload knob), prints a row per point with "
-			 "the modelled cost, and\nnames the cheapest point: for the "
-			 "default, the break-even\ntlb_single_page_flush_ceiling.\n");
+	if (cli_start(&p, CMD_SWEEP, argc, argv,
+		      "sweep --workload NAME [--param NAME=LO..HI[:STEP|xFACTOR]] "
+		      "[options]",
+		      "Runs the workload once per value of one knob (a policy knob, "
+		      "a cost.* key\nor a workload knob), prints a row per point with "
+		      "the modelled cost, and\nnames the cheapest point: for the "
+		      "default, the break-even\ntlb_single_page_flush_ceiling.\n"))
 		return 0;
-	}
 	w = cli_workload(p.o.workload);
 	sweep_points(&p, w, &sw);
 	if (p.emit_jobs)

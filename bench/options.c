@@ -400,7 +400,7 @@ static void unknown_option(const char *name, unsigned cmd)
 	usage_error("unknown option '%s' (see --help)", name);
 }
 
-void cli_init(struct parsed *p, unsigned cmd)
+static void cli_init(struct parsed *p, unsigned cmd)
 {
 	memset(p, 0, sizeof(*p));
 	shd_config_init(&p->o.cfg);
@@ -413,7 +413,7 @@ void cli_init(struct parsed *p, unsigned cmd)
 	p->o.warmup_s = 5;
 }
 
-void cli_parse(int argc, char **argv, struct parsed *p)
+static void cli_parse(int argc, char **argv, struct parsed *p)
 {
 	p->o.argc = argc;
 	p->o.argv = argv;
@@ -537,7 +537,7 @@ static void help_text(const char *text, int col)
 	}
 }
 
-void cli_help(unsigned cmd, const char *usage, const char *about)
+static void cli_help(unsigned cmd, const char *usage, const char *about)
 {
 	printf("usage: shootdown %s\n\n%s%s", usage, about, *about ? "\n" : "");
 	for (size_t i = 0; i < NOPTIONS; i++) {
@@ -566,4 +566,14 @@ void cli_help(unsigned cmd, const char *usage, const char *about)
 void cli_print_word(FILE *f, const char *s)
 {
 	fprintf(f, strpbrk(s, " '\"$\\") ? "'%s'" : "%s", s);
+}
+
+bool cli_start(struct parsed *p, unsigned cmd, int argc, char **argv,
+	       const char *usage, const char *about)
+{
+	cli_init(p, cmd);
+	cli_parse(argc, argv, p);
+	if (p->help)
+		cli_help(cmd, usage, about);
+	return p->help;
 }
