@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* shootdown sweep: one knob over a range, a row per point, a plot, the break-even. */
+/* shootdown sweep: one knob over a range; a plot and the break-even. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workload exec: a threaded process execs over and over (its old image torn down). */
+/* Workload exec: a threaded process execs over and over. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

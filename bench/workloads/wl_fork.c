@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workload fork (copy-on-write under running threads) and the process helpers exec shares. */
+/* Workload fork (copy-on-write under running threads); process helpers. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

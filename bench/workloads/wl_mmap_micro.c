@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workload mmap_micro: LATR's microbenchmark (munmap or madvise with every CPU holding the range). */
+/* Workload mmap_micro: LATR's microbenchmark. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

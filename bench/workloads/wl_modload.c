@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workload modload: load a module (vmap, write code, flush_icache_range), run it, unload. */
+/* Workload modload: vmap, write code, flush_icache_range, run, unload. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

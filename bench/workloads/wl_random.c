@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workload random: the check mix, a table of operations run at random on every CPU. */
+/* Workload random: the check mix, a table of operations on every CPU. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

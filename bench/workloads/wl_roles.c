@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workloads munmap and mprotect: busy threads of one mm, lazy CPUs, CPUs running another mm. */
+/* Workloads munmap and mprotect: busy, lazy and other CPUs of one mm. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

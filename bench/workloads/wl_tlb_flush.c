@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workloads tlb_flush1/2/3: will-it-scale's loops, and what their read-back can see. */
+/* Workloads tlb_flush1/2/3: will-it-scale's loops and their read-back. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

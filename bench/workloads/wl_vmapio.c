@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workload vmapio: I/O through a vmap'd buffer (flush/invalidate_kernel_vmap_range). */
+/* Workload vmapio: I/O through a vmap'd buffer (kernel vmap range flushes). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
