@@ -13,74 +13,38 @@
 #include "cli.h"
 #define SWEEP_MAX_POINTS 1000
 
-/*
- * NAME=LO..HI[:STEP|xFACTOR] into up to SWEEP_MAX_POINTS values.  Returns
- * the number of points, or -1 with the reason in ERR.
- */
-static int sweep_parse(const char *spec, char *name, size_t namelen, uint64_t *vals,
-		       char *err, size_t errlen)
+/* ":STEP" or "xFACTOR" after HI (SEP points at it): 0, or -1 with ERR. */
+static int sweep_step(char *sep, unsigned long long *step, double *factor,
+		      char *err, size_t errlen)
 {
-	char buf[128], *eq, *dots, *sep = NULL, *end;
-	unsigned long long lo, hi, step = 1;
-	double factor = 0;
+	char kind = *sep, *end;
+
+	*sep = 0;
+	errno = 0;
+	if (kind == ':') {
+		*step = strtoull(sep + 1, &end, 10);
+		if (sep[1] < '0' || sep[1] > '9' || *end || errno || *step == 0) {
+			snprintf(err, errlen, "--param: step '%s' is not a "
+				 "positive whole number", sep + 1);
+			return -1;
+		}
+		return 0;
+	}
+	*factor = strtod(sep + 1, &end);
+	if (!sep[1] || *end || errno || !(*factor > 1.0 && *factor < 1e6)) {
+		snprintf(err, errlen, "--param: factor '%s' is not a number above 1",
+			 sep + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* LO, LO+STEP (or LO*FACTOR), ... up to HI into VALS: how many, or -1. */
+static int sweep_values(uint64_t lo, uint64_t hi, unsigned long long step,
+			double factor, uint64_t *vals, char *err, size_t errlen)
+{
 	int n = 0;
 
-	if (strlen(spec) >= sizeof(buf)) {
-		snprintf(err, errlen, "--param: '%.40s...' is too long", spec);
-		return -1;
-	}
-	snprintf(buf, sizeof(buf), "%s", spec);
-	eq = strchr(buf, '=');
-	dots = eq ? strstr(eq, "..") : NULL;
-	if (!eq || eq == buf || !dots) {
-		snprintf(err, errlen, "--param: '%s' is not NAME=LO..HI[:STEP|xFACTOR]",
-			 spec);
-		return -1;
-	}
-	*eq = 0;
-	*dots = 0;
-	if (strlen(buf) >= namelen) {
-		snprintf(err, errlen, "--param: the knob's name is too long");
-		return -1;
-	}
-	memcpy(name, buf, strlen(buf) + 1);
-	sep = strpbrk(dots + 2, ":x");
-	if (sep) {
-		char kind = *sep;
-
-		*sep = 0;
-		errno = 0;
-		if (kind == ':') {
-			step = strtoull(sep + 1, &end, 10);
-			if (sep[1] < '0' || sep[1] > '9' || *end || errno || step == 0) {
-				snprintf(err, errlen, "--param: step '%s' is not a "
-					 "positive whole number", sep + 1);
-				return -1;
-			}
-		} else {
-			factor = strtod(sep + 1, &end);
-			if (!sep[1] || *end || errno || !(factor > 1.0 && factor < 1e6)) {
-				snprintf(err, errlen, "--param: factor '%s' is not a "
-					 "number above 1", sep + 1);
-				return -1;
-			}
-		}
-	}
-	errno = 0;
-	lo = strtoull(eq + 1, &end, 10);
-	if (eq[1] < '0' || eq[1] > '9' || *end || errno) {
-		snprintf(err, errlen, "--param: start '%s' is not a whole number", eq + 1);
-		return -1;
-	}
-	hi = strtoull(dots + 2, &end, 10);
-	if (dots[2] < '0' || dots[2] > '9' || *end || errno) {
-		snprintf(err, errlen, "--param: end '%s' is not a whole number", dots + 2);
-		return -1;
-	}
-	if (lo > hi) {
-		snprintf(err, errlen, "--param: start %llu > end %llu", lo, hi);
-		return -1;
-	}
 	for (uint64_t v = lo;;) {
 		uint64_t next;
 
@@ -105,6 +69,57 @@ static int sweep_parse(const char *spec, char *name, size_t namelen, uint64_t *v
 		v = next;
 	}
 	return n;
+}
+
+/*
+ * NAME=LO..HI[:STEP|xFACTOR] into up to SWEEP_MAX_POINTS values.  Returns
+ * the number of points, or -1 with the reason in ERR.
+ */
+static int sweep_parse(const char *spec, char *name, size_t namelen, uint64_t *vals,
+		       char *err, size_t errlen)
+{
+	char buf[128], *eq, *dots, *sep, *end;
+	unsigned long long lo, hi, step = 1;
+	double factor = 0;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "--param: '%.40s...' is too long", spec);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", spec);
+	eq = strchr(buf, '=');
+	dots = eq ? strstr(eq, "..") : NULL;
+	if (!eq || eq == buf || !dots) {
+		snprintf(err, errlen, "--param: '%s' is not NAME=LO..HI[:STEP|xFACTOR]",
+			 spec);
+		return -1;
+	}
+	*eq = 0;
+	*dots = 0;
+	if (strlen(buf) >= namelen) {
+		snprintf(err, errlen, "--param: the knob's name is too long");
+		return -1;
+	}
+	memcpy(name, buf, strlen(buf) + 1);
+	sep = strpbrk(dots + 2, ":x");
+	if (sep && sweep_step(sep, &step, &factor, err, errlen))
+		return -1;
+	errno = 0;
+	lo = strtoull(eq + 1, &end, 10);
+	if (eq[1] < '0' || eq[1] > '9' || *end || errno) {
+		snprintf(err, errlen, "--param: start '%s' is not a whole number", eq + 1);
+		return -1;
+	}
+	hi = strtoull(dots + 2, &end, 10);
+	if (dots[2] < '0' || dots[2] > '9' || *end || errno) {
+		snprintf(err, errlen, "--param: end '%s' is not a whole number", dots + 2);
+		return -1;
+	}
+	if (lo > hi) {
+		snprintf(err, errlen, "--param: start %llu > end %llu", lo, hi);
+		return -1;
+	}
+	return sweep_values(lo, hi, step, factor, vals, err, errlen);
 }
 
 /* Index of the cheapest point (modelled cycles per op), first on ties. */
