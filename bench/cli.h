@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Private declarations of the shootdown CLI (bench/ uses public headers only). */
+/* The command layer of the shootdown CLI: options, output, cells, commands.
+ * It calls down into bench/workloads/ and the library's public headers. */
 #ifndef SHD_BENCH_CLI_H
 #define SHD_BENCH_CLI_H
 
@@ -8,187 +9,138 @@
 #include <stdio.h>
 #include <shootdown/shootdown.h>
 
-#define EXIT_USAGE 2
+#include "workloads/workload.h"
 
-enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_WIS };
+/* Exit status: each means one thing (README, "Exit status"). */
+#define EXIT_CLEAN	0	/* the run completed; no violation, no failed read-back */
+#define EXIT_VIOLATION	1	/* an oracle violation or a failed read-back */
+#define EXIT_USAGE	2	/* bad input: one line on stderr */
+#define EXIT_INCOMPLETE	3	/* a watchdog fired, memory ran out, the run failed */
+#define EXIT_SIGNAL	128	/* + the signal: SIGINT 130, SIGTERM 143 */
 
-/* cost.c: the modelled hardware cost of a run, in cycles. */
-struct cost_model {
-	double invlpg;		/* per single-page invalidation */
-	double full;		/* per full flush (refills counted apart) */
-	double miss;		/* per TLB miss */
-	double ipi_send;	/* per IPI sent */
-	double ipi_recv;	/* per IPI taken */
+/* The commands, as bits: which options each takes. */
+enum cli_cmd {
+	CMD_RUN = 1u << 0,
+	CMD_COMPARE = 1u << 1,
+	CMD_SWEEP = 1u << 2,
+	CMD_CHECK = 1u << 3,
+	CMD_LIST = 1u << 4,
+	CMD_CALIBRATE = 1u << 5,
+	CMD_DEFAULT = 1u << 6,
 };
 
+/* usage.c: the program's name and path; bad input ends here (exit 2). */
+extern const char *const cli_prog;
+extern char cli_self[4096];	/* this binary, for commands we print */
+__attribute__((noreturn, format(printf, 1, 2)))
+void usage_error(const char *fmt, ...);
+
+/* cost.c: the modelled hardware cost of a run, in cycles. */
 void cost_defaults(struct cost_model *c);
 /* KEY is "cost.NAME": 0, -ENOENT (no such key), -EINVAL (bad value). */
 int cost_set(struct cost_model *c, const char *key, const char *value);
 size_t cost_keys(const char *const **names, const char *const **helps);
+double cost_get(const struct cost_model *c, size_t k);
 double cost_cycles(const struct cost_model *c, const struct shd_stats *s);
 
-/* A workload's own knob, set with --set NAME=VALUE. */
-struct wl_knob {
-	const char *name;
-	const char *help;
-	uint64_t def, lo, hi;
+/* options.c: a command's options, parsed from one table (names.c: the
+ * names they take, "did you mean", --set). */
+struct parsed {
+	struct wl_opts o;
+	unsigned cmd;			/* the CMD_* being parsed */
+	char policies[256];
+	char cpus_list[256];
+	char param[128];
+	char plot[256];
+	unsigned jobs;
+	bool emit_jobs;
+	bool help;
 };
 
-#define WL_MAX_KNOBS 8
+/* Parse ARGV for CMD into P; true if it asked for --help, which is then
+ * printed: USAGE and ABOUT, then every option CMD takes, names from the
+ * library's tables and the registry. */
+bool cli_start(struct parsed *p, unsigned cmd, int argc, char **argv,
+	       const char *usage, const char *about);
+uint64_t cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi);
+/* Split "a,b,c" into at most MAX pieces of BUF. */
+unsigned cli_split(char *buf, char **out, unsigned max, const char *opt);
+const struct workload *cli_workload(const char *name);
+void cli_need_policy(const char *name);
+/* Resolve O's --set list and W's checks for a run; exits 2 on bad input. */
+void cli_finish(struct wl_opts *o, const struct workload *w);
+/* The closest of N names to WORD (edit distance), or NULL if none is close. */
+const char *cli_suggest(const char *word, const char *const *names, size_t n);
+const char *cli_suggest_named(const char *word, const struct shd_named *v,
+			      size_t n);
+/* "unknown WHAT 'WORD'; did you mean 'SUGGESTION'?" and exit 2. */
+__attribute__((noreturn))
+void cli_unknown_name(const char *what, const char *word,
+		      const char *suggestion);
+/* Print S as one shell word, single-quoted if it needs it. */
+void cli_print_word(FILE *f, const char *s);
 
-/* Options shared by run/compare/check. */
-struct cli_opts {
-	const char *workload;
+/* output.c: THE output module (docs/output-schema.md). */
+#define OUT_SCHEMA_VERSION 1
+
+enum cell_status { CELL_NOT_RUN, CELL_OK, CELL_VIOLATION, CELL_INCOMPLETE };
+
+/* One run of a command's output: a policy x CPU count, or a sweep point. */
+struct cell {
 	const char *policy;
-	unsigned ncpus;
-	uint64_t ops;
-	bool ops_set;
-	uint64_t seed;
-	enum out_format format;
-	struct shd_config cfg;		/* policy and faults applied */
-	char sets[16][64];		/* --set k=v as given, reapplied per policy */
-	unsigned nsets;
-	struct cost_model cost;		/* cost.* keys applied */
-	uint64_t knob[WL_MAX_KNOBS];	/* the workload's knobs, resolved */
-	char faults_text[256];		/* --inject names, for replay lines */
-	unsigned duration_s;		/* --format wis: measured seconds */
-	unsigned warmup_s;		/* ... and warm-up seconds before */
-	int argc;			/* the command's own arguments, */
-	char **argv;			/* for the replay line */
+	unsigned cpus;
+	const char *param;		/* sweep: the knob; else NULL */
+	uint64_t value;
+	struct wl_opts *o;		/* the options it ran with */
+	enum cell_status status;
+	struct wl_result r;
+	char err[320];
 };
 
-/* What a workload run produced. */
-struct wl_result {
-	uint64_t ops;			/* operations the workload counts */
-	uint64_t wall_ns;		/* host time of the measured phase */
-	uint64_t check_failures;	/* workload's own read-back failures */
-	uint64_t op_p50_ns;		/* median of the operation the workload
-					 * times itself (0: none), host time */
-	char note[160];			/* first check failure, if any */
-	char errtxt[256];		/* why the run failed, if it did */
-	struct shd_stats stats;
-};
-
-struct workload {
-	const char *name;
-	const char *help;
-	uint64_t default_ops;
-	unsigned min_cpus;
-	int (*run)(struct shd_machine *m, const struct cli_opts *o,
-		   struct wl_result *r);
-	const struct wl_knob *knobs;	/* NULL-terminated by name */
-	/* Refuse knob combinations before anything runs (may be NULL). */
-	int (*check)(const struct cli_opts *o, char *err, size_t len);
-};
-
-/*
- * Resolve O's --set list for workload W: policy knobs are checked against a
- * preset, cost.* keys go to o->cost, W's knobs to o->knob[] (defaults
- * first).  0, or -1 with a one-line reason in ERR.
- */
-int cli_resolve_sets(struct cli_opts *o, const struct workload *w,
-		     char *err, size_t len);
-
-const struct workload *wl_find(const char *name);
-
-/* Helpers of the workloads (workloads.c). */
-uint64_t wl_now_ns(void);
-/* The median of V[0..N) (N > 0; V is sorted in place). */
-uint64_t wl_median(uint64_t *v, size_t n);
-/* Count a workload check failure; the first one's text goes to NOTE. */
-__attribute__((format(printf, 4, 5)))
-void wl_note_first(uint64_t *count, char *note, size_t len, const char *fmt,
-		   ...);
-/* shd_run_on() that keeps the first failure's text in ERRTXT. */
-int wl_run_on(struct shd_machine *m, unsigned first, unsigned n,
-	      shd_task_fn fn, void *arg, char *errtxt, size_t len);
-/* -1 with a reason in ERR when NEED frames (WHY says what for) do not fit
- * the machine O describes; else 0. */
-int wl_check_frames(const struct cli_opts *o, uint64_t need, const char *why,
-		    char *err, size_t len);
-/* Shared file mappings must sit at their file offset's colour (SHMLBA:
- * Linux's sparc refuses others).  WL_SHMLBA_PAGES pages cover every
- * profile's colours (hypersparc has 16). */
-#define WL_SHMLBA_PAGES 64
-static inline uint64_t wl_colour_round(uint64_t pages)
-{
-	return (pages + WL_SHMLBA_PAGES - 1) / WL_SHMLBA_PAGES * WL_SHMLBA_PAGES;
-}
-/* Tasks on LOAD percent of O's CPUs (at least one). */
-unsigned wl_load_tasks(unsigned ncpus, uint64_t load);
-/* The measured phase: FN on CPUs 0..N-1, host time into res->wall_ns. */
-int wl_run_timed(struct shd_machine *m, unsigned n, shd_task_fn fn, void *arg,
-		 struct wl_result *res);
-/* A reusable barrier of N CPUs that takes IPIs while it waits.  A
- * controller may set STOP; the barrier then sets HALT to the round after
- * which everyone stops (the same round for all). */
-struct wl_barrier {
-	unsigned n;
-	int32_t arrived;
-	uint64_t round;
-	int32_t stop;
-	uint64_t halt;
-};
-void wl_barrier_wait(struct shd_cpu *cpu, struct wl_barrier *b, uint64_t gen);
-
-/* wl_proc.c: fork, exec and reclaim. */
-extern const struct wl_knob wl_fork_knobs[], wl_exec_knobs[];
-int wl_fork(struct shd_machine *m, const struct cli_opts *o,
-	    struct wl_result *r);
-int wl_fork_check(const struct cli_opts *o, char *err, size_t len);
-int wl_exec(struct shd_machine *m, const struct cli_opts *o,
-	    struct wl_result *r);
-int wl_exec_check(const struct cli_opts *o, char *err, size_t len);
-extern const struct wl_knob wl_reclaim_knobs[];
-int wl_reclaim(struct shd_machine *m, const struct cli_opts *o,
-	       struct wl_result *r);
-int wl_reclaim_check(const struct cli_opts *o, char *err, size_t len);
-extern const struct wl_knob wl_pagecache_knobs[];
-int wl_pagecache(struct shd_machine *m, const struct cli_opts *o,
-		 struct wl_result *r);
-int wl_pagecache_check(const struct cli_opts *o, char *err, size_t len);
-extern const struct wl_knob wl_modload_knobs[], wl_vmapio_knobs[];
-int wl_modload(struct shd_machine *m, const struct cli_opts *o,
-	       struct wl_result *res);
-int wl_modload_check(const struct cli_opts *o, char *err, size_t len);
-int wl_vmapio(struct shd_machine *m, const struct cli_opts *o,
-	      struct wl_result *res);
-int wl_vmapio_check(const struct cli_opts *o, char *err, size_t len);
-extern const struct wl_knob wl_ptrace_knobs[];
-int wl_ptrace(struct shd_machine *m, const struct cli_opts *o,
-	      struct wl_result *r);
-const struct workload *wl_all(size_t *count);
-
-/*
- * Run workload W on a fresh machine built from O with policy POLICY.
- * 0, WL_BAD_INPUT (the configuration was rejected; ERR says why), or a
- * negative errno from the run (ERR says why).  Violations are in r->stats.
- */
-#define WL_BAD_INPUT 1
-int wl_execute(const struct workload *w, const struct cli_opts *o,
-	       const char *policy, struct wl_result *r, char *err, size_t errlen);
-
-/* The preset NAME with O's policy --set overrides applied: 0 or -errno
- * (cost.* keys and workload knobs are skipped here). */
-int cli_policy(const struct cli_opts *o, const char *name,
-	       struct shd_policy *out);
-
-int cmd_calibrate(int argc, char **argv);
-
-/* sweep.c */
-int sweep_parse(const char *spec, char *name, size_t namelen, uint64_t *vals,
-		char *err, size_t errlen);
-int sweep_best(const double *cost, int n);
-/* Before running: 0, 1 (no gnuplot) or 2 (bad or unwritable file name). */
-int sweep_plot_check(const char *file, char *err, size_t errlen);
-/* 0, 1 (gnuplot failed: ERR says why) or 2 (bad file name). */
-int sweep_plot(const char *file, const char *workload, const char *name,
-	       const uint64_t *vals, const double *cost, int n, int best,
-	       char *err, size_t errlen);
-
-/* output.c */
 void out_json_string(FILE *f, const char *s);
-void out_stats_json(FILE *f, const struct shd_stats *s);
-const char *fmt_count(char *buf, size_t len, uint64_t v);
+const char *out_status_name(enum cell_status s);
+const char *out_violation_kind(enum shd_violation_kind k);
+/* JSON: the document's head up to the "results" array; CSV: the header. */
+void out_begin(FILE *f, enum out_format fmt, const char *command,
+	       const struct wl_opts *o);
+/* One cell: a JSON record (FIRST: no comma before it) or a CSV row. */
+void out_cell(FILE *f, enum out_format fmt, const char *workload,
+	      const struct cell *c, bool first);
+/* JSON: close the results, EXTRA (", \"key\": ..." or "") and the document. */
+void out_end(FILE *f, enum out_format fmt, bool complete, const char *extra);
+/* The counter table of N cells side by side (ratios against the first);
+ * rows zero in every column are hidden unless ALL.  */
+void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
+		       bool ratios, bool all);
+
+/* cells.c: run cells one after another, keeping those done when a
+ * watchdog fires or SIGINT/SIGTERM arrives. */
+struct cells {
+	const char *command;
+	const struct workload *w;
+	enum out_format fmt;
+	struct cell *cell;
+	unsigned n;
+	/* Print the table (or whatever the format streams last); DONE cells. */
+	void (*finish)(struct cells *cs, bool complete);
+	void *arg;			/* the command's own */
+	char extra[2048];		/* JSON: fields finish() adds to the document */
+};
+/* 0/1 (violations)/3 (a cell could not complete): runs and prints all. */
+int cells_run(struct cells *cs);
+int cells_exit_status(const struct cells *cs);
+/* Print cells already run (sweep --jobs ran them in other processes). */
+void cells_print(struct cells *cs);
+void cells_report(const struct cell *c);
+
+/* The commands (cmd_<name>.c). */
+int cmd_run(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_default(int argc, char **argv);
+int cmd_compare_cells(struct parsed *p, bool defaults);
+int cmd_sweep(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 #endif

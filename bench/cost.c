@@ -79,6 +79,12 @@ size_t cost_keys(const char *const **names, const char *const **helps)
 	return sizeof(keys) / sizeof(keys[0]);
 }
 
+/* The value of key K (0..cost_keys()-1) in C. */
+double cost_get(const struct cost_model *c, size_t k)
+{
+	return *(const double *)((const char *)c + keys[k].offset);
+}
+
 double cost_cycles(const struct cost_model *c, const struct shd_stats *s)
 {
 	return c->invlpg * (double)s->pages_invalidated +

@@ -1,7 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Output helpers of the CLI: JSON strings, counters, readable numbers. */
+/*
+ * THE output module of the CLI: every command's JSON and CSV, and the
+ * counter table.  The schema is docs/output-schema.md (prose) and
+ * docs/output-schema.json (what tests/check-output-schema validates):
+ *
+ *   JSON  {"schema_version", "command", "program", "machine", "results": [
+ *           one record per cell, each on one line ], "complete", extras}
+ *   CSV   one header, one row per cell; a column is a record's key, a
+ *         "knobs.NAME", or a document field ("machine.tlb.entries").
+ *
+ * Every record carries every counter of SHD_STATS_MAP; tables hide rows
+ * that are zero in every column unless --all.
+ */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -21,18 +34,399 @@ void out_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void out_stats_json(FILE *f, const struct shd_stats *s)
+const char *out_status_name(enum cell_status s)
 {
-	size_t n;
-	const struct shd_stat_field *fl = shd_stat_fields(&n);
+	static const char *const names[] = { "not_run", "ok", "violation",
+					     "incomplete" };
 
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", fl[i].name,
-			*(const uint64_t *)((const char *)s + fl[i].offset));
+	return names[s];
 }
 
-const char *fmt_count(char *buf, size_t len, uint64_t v)
+const char *out_violation_kind(enum shd_violation_kind k)
 {
-	snprintf(buf, len, "%" PRIu64, v);
-	return buf;
+	switch (k) {
+	case SHD_VIOLATION_STALE_TLB: return "stale_tlb";
+	case SHD_VIOLATION_WATCHDOG: return "watchdog";
+	case SHD_VIOLATION_USE_AFTER_FREE: return "use_after_free";
+	case SHD_VIOLATION_STALE_DATA: return "stale_data";
+	case SHD_VIOLATION_STALE_INSN: return "stale_insn";
+	case SHD_VIOLATION_ORDERING: return "ordering";
+	}
+	return "unknown";
+}
+
+static uint64_t stat_value(const struct shd_stats *s,
+			   const struct shd_stat_field *f)
+{
+	return *(const uint64_t *)((const char *)s + f->offset);
+}
+
+static double per_op(double v, uint64_t ops)
+{
+	return ops ? v / (double)ops : 0.0;
+}
+
+/* ---- the document: program and machine ---- */
+
+static void faults_text(const struct wl_opts *o, char *buf, size_t len,
+			const char *sep)
+{
+	size_t n, at = 0;
+	const struct shd_named *f = shd_faults(&n);
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n && at < len; i++)
+		if ((o->cfg.faults >> i) & 1)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s",
+					       at ? sep : "", f[i].name);
+}
+
+static void machine_json(FILE *f, const struct wl_opts *o)
+{
+	const struct shd_config *c = &o->cfg;
+	const char *const *cn, *const *ch;
+	size_t nc = cost_keys(&cn, &ch);
+	char faults[1024];
+
+	fprintf(f, "\"machine\": {\"arch\": ");
+	out_json_string(f, c->arch.name);
+	fprintf(f, ", \"page_size\": %" PRIu64 ", \"tlb\": {\"entries\": %u, "
+		"\"ways\": %u}, \"itlb\": ", (uint64_t)1 << c->page_shift,
+		c->dtlb.entries, c->dtlb.ways);
+	if (c->split_tlb)
+		fprintf(f, "{\"entries\": %u, \"ways\": %u}", c->itlb.entries,
+			c->itlb.ways);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"frames\": %" PRIu64 ", \"seed\": %" PRIu64
+		", \"watchdog_ms\": %u, \"oracle\": %s, \"faults\": [", c->nframes,
+		o->seed, c->watchdog_ms, c->oracle ? "true" : "false");
+	faults_text(o, faults, sizeof(faults), "\", \"");
+	if (faults[0])
+		fprintf(f, "\"%s\"", faults);
+	fprintf(f, "], \"cost\": {");
+	for (size_t k = 0; k < nc; k++)
+		fprintf(f, "%s\"%s\": %g", k ? ", " : "", cn[k] + 5,
+			cost_get(&o->cost, k));
+	fprintf(f, "}}");
+}
+
+static void machine_csv_header(FILE *f)
+{
+	const char *const *cn, *const *ch;
+	size_t nc = cost_keys(&cn, &ch);
+
+	fprintf(f, ",schema_version,command,program.version,machine.arch,"
+		"machine.page_size,machine.tlb.entries,machine.tlb.ways,"
+		"machine.itlb.entries,machine.itlb.ways,machine.frames,"
+		"machine.seed,machine.watchdog_ms,machine.oracle,machine.faults");
+	for (size_t k = 0; k < nc; k++)
+		fprintf(f, ",machine.%s", cn[k]);
+}
+
+static void machine_csv(FILE *f, const char *command, const struct wl_opts *o)
+{
+	const struct shd_config *c = &o->cfg;
+	const char *const *cn, *const *ch;
+	size_t nc = cost_keys(&cn, &ch);
+	char faults[1024];
+
+	faults_text(o, faults, sizeof(faults), ";");
+	fprintf(f, ",%d,%s,%s,%s,%" PRIu64 ",%u,%u,", OUT_SCHEMA_VERSION, command,
+		SHD_VERSION, c->arch.name, (uint64_t)1 << c->page_shift,
+		c->dtlb.entries, c->dtlb.ways);
+	if (c->split_tlb)
+		fprintf(f, "%u,%u", c->itlb.entries, c->itlb.ways);
+	else
+		fprintf(f, ",");
+	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%u,%s,%s", c->nframes, o->seed,
+		c->watchdog_ms, c->oracle ? "true" : "false", faults);
+	for (size_t k = 0; k < nc; k++)
+		fprintf(f, ",%g", cost_get(&o->cost, k));
+}
+
+/* ---- records ---- */
+
+/* The policy's knobs, as "name=value" words (shd_policy_format). */
+static unsigned cell_knobs(const struct cell *c, char *buf, size_t len,
+			   char **words, unsigned max)
+{
+	struct shd_policy pol;
+	unsigned n = 0;
+
+	if (wl_policy(c->o, c->policy, &pol) < 0 ||
+	    shd_policy_format(&pol, buf, len) < 0)
+		return 0;
+	for (char *w = strtok(buf, " "); w && n < max; w = strtok(NULL, " "))
+		words[n++] = w;
+	return n;
+}
+
+/* A knob whose help says "on|off" is a boolean (batch=off is not). */
+static bool knob_is_bool(const char *word)
+{
+	size_t n, len = strcspn(word, "=");
+	const struct shd_named *k = shd_policy_knobs(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(k[i].name) == len && !strncmp(k[i].name, word, len))
+			return !strncmp(k[i].help, "on|off", 6);
+	return false;
+}
+
+static void knob_json(FILE *f, const char *word, bool first)
+{
+	const char *eq = strchr(word, '=');
+	const char *v = eq ? eq + 1 : "";
+
+	fprintf(f, "%s\"%.*s\": ", first ? "" : ", ", (int)(eq ? eq - word : 0),
+		word);
+	if (knob_is_bool(word))
+		fprintf(f, "%s", !strcmp(v, "on") ? "true" : "false");
+	else if (*v && strspn(v, "0123456789") == strlen(v))
+		fprintf(f, "%s", v);
+	else
+		out_json_string(f, v);
+}
+
+static void violation_json(FILE *f, const struct shd_violation *v)
+{
+	fprintf(f, "{\"kind\": \"%s\", \"cpu\": %u, \"mm\": %" PRIu64
+		", \"address\": \"0x%" PRIx64 "\", \"interface\": ",
+		out_violation_kind(v->kind), v->cpu, v->mm_id, v->addr);
+	out_json_string(f, v->interface ? v->interface : "");
+	fprintf(f, ", \"entry_version\": %" PRIu64 ", \"pte_version\": %" PRIu64
+		", \"flushed_version\": %" PRIu64 ", \"seed\": %" PRIu64
+		", \"text\": ", v->entry_version, v->pte_version,
+		v->flushed_version, v->seed);
+	out_json_string(f, v->text);
+	fputc('}', f);
+}
+
+static void sets_text(const struct wl_opts *o, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < o->nsets && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ";" : "",
+				       o->sets[i]);
+}
+
+static void record_json(FILE *f, const char *workload, const struct cell *c)
+{
+	const struct wl_result *r = &c->r;
+	double cycles = cost_cycles(&c->o->cost, &r->stats);
+	char sets[1100], kbuf[256], *words[32];
+	size_t n;
+	const struct shd_stat_field *fl = shd_stat_fields(&n);
+	unsigned nk;
+
+	sets_text(c->o, sets, sizeof(sets));
+	fprintf(f, "{\"workload\": ");
+	out_json_string(f, workload);
+	fprintf(f, ", \"policy\": ");
+	out_json_string(f, c->policy);
+	fprintf(f, ", \"cpus\": %u, \"param\": ", c->cpus);
+	if (c->param) {
+		out_json_string(f, c->param);
+		fprintf(f, ", \"value\": %" PRIu64, c->value);
+	} else {
+		fprintf(f, "null, \"value\": null");
+	}
+	fprintf(f, ", \"sets\": ");
+	out_json_string(f, sets);
+	fprintf(f, ", \"status\": \"%s\"", out_status_name(c->status));
+	if (c->status == CELL_NOT_RUN) {
+		fputc('}', f);
+		return;
+	}
+	fprintf(f, ", \"ops\": %" PRIu64 ", \"wall_ns\": %" PRIu64
+		", \"check_failures\": %" PRIu64 ", \"modelled_cycles\": %.0f"
+		", \"modelled_cycles_per_op\": %.1f, \"ipis_sent_per_op\": %.4f"
+		", \"op_p50_ns\": %" PRIu64, r->ops, r->wall_ns, r->check_failures,
+		cycles, per_op(cycles, r->ops),
+		per_op((double)r->stats.ipis_sent, r->ops), r->op_p50_ns);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, ", \"%s\": %" PRIu64, fl[i].name,
+			stat_value(&r->stats, &fl[i]));
+	fprintf(f, ", \"knobs\": {");
+	nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);
+	for (unsigned k = 0; k < nk; k++)
+		knob_json(f, words[k], k == 0);
+	fprintf(f, "}, \"violation_reports\": [");
+	for (unsigned v = 0; v < r->nviolations; v++) {
+		fprintf(f, "%s", v ? ", " : "");
+		violation_json(f, &r->violation[v]);
+	}
+	fprintf(f, "]}");
+}
+
+static const char *const fixed_csv[] = {
+	"workload", "policy", "cpus", "param", "value", "sets", "status", "ops",
+	"wall_ns", "check_failures", "modelled_cycles", "modelled_cycles_per_op",
+	"ipis_sent_per_op", "op_p50_ns",
+};
+
+static void csv_header(FILE *f)
+{
+	size_t n, nk;
+	const struct shd_stat_field *fl = shd_stat_fields(&n);
+	const struct shd_named *k = shd_policy_knobs(&nk);
+
+	for (size_t i = 0; i < sizeof(fixed_csv) / sizeof(fixed_csv[0]); i++)
+		fprintf(f, "%s%s", i ? "," : "", fixed_csv[i]);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, ",%s", fl[i].name);
+	for (size_t i = 0; i < nk; i++)
+		fprintf(f, ",knobs.%s", k[i].name);
+	machine_csv_header(f);
+	fputc('\n', f);
+}
+
+/* The value of knob NAME among WORDS, as the JSON record gives it. */
+static const char *knob_csv(char **words, unsigned nk, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (unsigned i = 0; i < nk; i++)
+		if (!strncmp(words[i], name, len) && words[i][len] == '=') {
+			const char *v = words[i] + len + 1;
+
+			if (!knob_is_bool(words[i]))
+				return v;
+			return !strcmp(v, "on") ? "true" : "false";
+		}
+	return "";
+}
+
+static void record_csv(FILE *f, const char *command, const char *workload,
+		       const struct cell *c)
+{
+	const struct wl_result *r = &c->r;
+	double cycles = cost_cycles(&c->o->cost, &r->stats);
+	char sets[1100], kbuf[256], *words[32];
+	size_t n, nkn;
+	const struct shd_stat_field *fl = shd_stat_fields(&n);
+	const struct shd_named *kn = shd_policy_knobs(&nkn);
+	unsigned nk = 0;
+
+	sets_text(c->o, sets, sizeof(sets));
+	fprintf(f, "%s,%s,%u,%s,", workload, c->policy, c->cpus,
+		c->param ? c->param : "");
+	if (c->param)
+		fprintf(f, "%" PRIu64, c->value);
+	fprintf(f, ",%s,%s", sets, out_status_name(c->status));
+	if (c->status == CELL_NOT_RUN) {
+		for (size_t i = 0; i < 7 + n + nkn; i++)
+			fputc(',', f);
+	} else {
+		fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.0f,%.1f,%.4f,%"
+			PRIu64, r->ops, r->wall_ns, r->check_failures, cycles,
+			per_op(cycles, r->ops),
+			per_op((double)r->stats.ipis_sent, r->ops), r->op_p50_ns);
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, ",%" PRIu64, stat_value(&r->stats, &fl[i]));
+		nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);
+		for (size_t i = 0; i < nkn; i++)
+			fprintf(f, ",%s", knob_csv(words, nk, kn[i].name));
+	}
+	machine_csv(f, command, c->o);
+	fputc('\n', f);
+}
+
+/* ---- the document ---- */
+
+static const char *out_command = "run";
+
+void out_begin(FILE *f, enum out_format fmt, const char *command,
+	       const struct wl_opts *o)
+{
+	out_command = command;
+	if (fmt == FMT_CSV) {
+		csv_header(f);
+	} else if (fmt == FMT_JSON) {
+		fprintf(f, "{\"schema_version\": %d, \"command\": \"%s\", "
+			"\"program\": {\"name\": \"shootdown\", \"version\": \"%s\"}, ",
+			OUT_SCHEMA_VERSION, command, SHD_VERSION);
+		machine_json(f, o);
+		fprintf(f, ",\n \"results\": [");
+	}
+	fflush(f);
+}
+
+void out_cell(FILE *f, enum out_format fmt, const char *workload,
+	      const struct cell *c, bool first)
+{
+	if (fmt == FMT_CSV) {
+		record_csv(f, out_command, workload, c);
+	} else if (fmt == FMT_JSON) {
+		fprintf(f, "%s\n  ", first ? "" : ",");
+		record_json(f, workload, c);
+	}
+	fflush(f);
+}
+
+void out_end(FILE *f, enum out_format fmt, bool complete, const char *extra)
+{
+	if (fmt == FMT_JSON)
+		fprintf(f, "\n ], \"complete\": %s%s}\n", complete ? "true" : "false",
+			extra ? extra : "");
+	fflush(f);
+}
+
+/* ---- the counter table ---- */
+
+static bool row_shown(const struct shd_stat_field *fl,
+		      const struct cell *const *c, unsigned n, bool all)
+{
+	if (all || (fl->flags & SHD_STAT_HEADLINE))
+		return true;
+	for (unsigned i = 0; i < n; i++)
+		if (c[i]->status != CELL_NOT_RUN && stat_value(&c[i]->r.stats, fl))
+			return true;
+	return false;
+}
+
+static void table_row(FILE *f, const struct shd_stat_field *fl,
+		      const struct cell *const *c, unsigned n, bool ratios)
+{
+	fprintf(f, "  %-22s", fl->name);
+	for (unsigned i = 0; i < n; i++)
+		if (c[i]->status == CELL_NOT_RUN)
+			fprintf(f, " %14s", "-");
+		else
+			fprintf(f, " %14" PRIu64, stat_value(&c[i]->r.stats, fl));
+	for (unsigned i = 1; ratios && i < n; i++) {
+		uint64_t a = stat_value(&c[0]->r.stats, fl);
+		uint64_t b = stat_value(&c[i]->r.stats, fl);
+
+		if (a && c[0]->status != CELL_NOT_RUN && c[i]->status != CELL_NOT_RUN)
+			fprintf(f, "  %14.3f", (double)b / (double)a);
+		else
+			fprintf(f, "  %14s", "-");
+	}
+	fputc('\n', f);
+}
+
+void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
+		       bool ratios, bool all)
+{
+	size_t nf, hidden = 0;
+	const struct shd_stat_field *fl = shd_stat_fields(&nf);
+
+	for (size_t k = 0; k < nf; k++) {
+		if (!row_shown(&fl[k], c, n, all)) {
+			hidden++;
+			continue;
+		}
+		if (n == 1 && !ratios)	/* run: one column and the help */
+			fprintf(f, "  %-24s %12" PRIu64 "   %s\n", fl[k].name,
+				stat_value(&c[0]->r.stats, &fl[k]), fl[k].help);
+		else
+			table_row(f, &fl[k], c, n, ratios);
+	}
+	if (hidden)
+		fprintf(f, "  %zu counters are zero%s (--all shows them)\n",
+			hidden, n > 1 ? " in every column" : "");
 }

@@ -249,8 +249,9 @@ static void *host_spinner(void *arg)
 	struct host_bench *h = arg;
 
 	pin_self(h->cpu);
+	/* Relaxed: the load keeps the translation hot; its value is unused. */
 	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
-		(void)h->page[0];	/* keep the translation hot */
+		(void)__atomic_load_n(&h->page[0], __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -264,7 +265,9 @@ static uint64_t host_madvise(volatile uint64_t *page, unsigned iters)
 		for (unsigned i = 0; i < iters; i++) {
 			uint64_t t0;
 
-			page[0] = i + 1;
+			/* Fault the page in again; the spinner's relaxed load
+			 * pairs with nothing (it only wants the translation). */
+			__atomic_store_n(&page[0], i + 1, __ATOMIC_RELAXED);
 			t0 = wl_now_ns();
 			madvise((void *)page, 4096, MADV_DONTNEED);
 			total += wl_now_ns() - t0;
@@ -311,143 +314,156 @@ static int allowed_cpus(int *a, int *b)
 	return -1;
 }
 
-int cmd_calibrate(int argc, char **argv)
+/* What calibrate measured (ns; medians of BATCHES batches). */
+struct calib {
+	struct pingpong *pp;
+	struct ipi_bench ib, sb;
+	uint64_t floor_ns, ipi_ns, sd_ns, mad1, mad2, memb;
+	uint64_t hit_ps, hit_plain_ps;
+};
+
+/* The simulated machine's figures: floor, IPI round trip, a shootdown. */
+static int calib_sim(struct calib *c, unsigned iters)
 {
-	bool json = false;
-	unsigned iters = 20000;
 	struct shd_config cfg;
 	struct shd_machine *m;
-	struct pingpong *pp;
-	struct ipi_bench ib = { 0 }, sb = { 0 };
-	uint64_t floor_ns, ipi_ns, sd_ns, mad1 = 0, mad2 = 0, memb = 0;
-	uint64_t hit_ps, hit_plain_ps;
-	int err, ca, cb;
+	int err;
 
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--format=json") ||
-		    (!strcmp(argv[i], "--format") && i + 1 < argc &&
-		     !strcmp(argv[i + 1], "json"))) {
-			json = true;
-			i += argv[i][8] ? 0 : 1;
-		} else if (!strcmp(argv[i], "--format=table") ||
-			   (!strcmp(argv[i], "--format") && i + 1 < argc &&
-			    !strcmp(argv[i + 1], "table"))) {
-			i += argv[i][8] ? 0 : 1;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: shootdown calibrate [--format table|json]\n\n"
-			       "Measures, in one run on this host: the cache-line "
-			       "round trip between two\nsimulated CPUs' threads "
-			       "(floor_ns), the emulated IPI round trip to an idle\n"
-			       "CPU (ipi_roundtrip_ns) and their ratio (goal <= 1.3), a "
-			       "one-page shootdown,\nand the real kernel's madvise "
-			       "shootdown and membarrier.  Takes a few seconds.\n");
-			return 0;
-		} else {
-			fprintf(stderr, "shootdown: calibrate: '%s%s%s' is not "
-				"understood (calibrate takes --format table|json)\n",
-				argv[i], i + 1 < argc && !strcmp(argv[i], "--format") ? " " : "",
-				i + 1 < argc && !strcmp(argv[i], "--format") ? argv[i + 1] : "");
-			return EXIT_USAGE;
-		}
-	}
 	shd_config_init(&cfg);
 	cfg.ncpus = 2;
-	if ((err = shd_machine_create(&cfg, &m))) {
-		fprintf(stderr, "shootdown: calibrate: %s\n", shd_last_error());
-		return 1;
-	}
-	if (posix_memalign((void **)&pp, 64, sizeof(*pp)))
-		return 1;
-	memset(pp, 0, sizeof(*pp));
-	pp->iters = iters;
-	if (shd_cpu_submit(m, 1, pong_task, pp) || shd_cpu_submit(m, 0, ping_task, pp) ||
+	if (shd_machine_create(&cfg, &m))
+		return -1;
+	if (posix_memalign((void **)&c->pp, 64, sizeof(*c->pp)))
+		return -1;
+	memset(c->pp, 0, sizeof(*c->pp));
+	c->pp->iters = iters;
+	if (shd_cpu_submit(m, 1, pong_task, c->pp) ||
+	    shd_cpu_submit(m, 0, ping_task, c->pp) ||
 	    shd_cpu_join(m, 0, NULL) || shd_cpu_join(m, 1, NULL))
-		goto fail;
-	floor_ns = wl_median(pp->ns, BATCHES);	/* sorts: [0] min, [n-1] max */
-
-	ib.iters = iters;
-	if (shd_run_on(m, 0, 1, ipi_task, &ib))
-		goto fail;
-	ipi_ns = wl_median(ib.ns, BATCHES);
-
-	sb.iters = iters / 4;
-	if (shd_mm_create(m, &sb.mm))
-		goto fail;
-	if (shd_cpu_submit(m, 1, mm_runner, &sb) || shd_cpu_submit(m, 0, flusher, &sb) ||
+		return -1;
+	c->floor_ns = wl_median(c->pp->ns, BATCHES);	/* sorts: [0] min */
+	c->ib.iters = iters;
+	if (shd_run_on(m, 0, 1, ipi_task, &c->ib))
+		return -1;
+	c->ipi_ns = wl_median(c->ib.ns, BATCHES);
+	c->sb.iters = iters / 4;
+	if (shd_mm_create(m, &c->sb.mm))
+		return -1;
+	if (shd_cpu_submit(m, 1, mm_runner, &c->sb) ||
+	    shd_cpu_submit(m, 0, flusher, &c->sb) ||
 	    shd_cpu_join(m, 0, &err) || err || shd_cpu_join(m, 1, &err) || err)
-		goto fail;
-	sd_ns = wl_median(sb.ns, BATCHES);
-	shd_mm_destroy(sb.mm);
+		return -1;
+	c->sd_ns = wl_median(c->sb.ns, BATCHES);
+	shd_mm_destroy(c->sb.mm);
 	shd_machine_destroy(m);
-	hit_ps = tlb_hit_ps(true);
-	hit_plain_ps = tlb_hit_ps(false);
+	c->hit_ps = tlb_hit_ps(true);
+	c->hit_plain_ps = tlb_hit_ps(false);
+	return 0;
+}
 
-	{
-		volatile uint64_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-					       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		struct host_bench h = { page, 0, -1 };
-		pthread_t t;
+/* The real kernel's: madvise alone, with a second thread, membarrier. */
+static void calib_host(struct calib *c)
+{
+	volatile uint64_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct host_bench h = { page, 0, -1 };
+	pthread_t t;
+	int ca, cb;
 
-		if (page != MAP_FAILED && allowed_cpus(&ca, &cb) == 0) {
-			pin_self(ca);
-			mad1 = host_madvise(page, 2000);
-			h.cpu = cb;
-			page[0] = 1;
-			if (pthread_create(&t, NULL, host_spinner, &h) == 0) {
-				usleep(20000);
-				mad2 = host_madvise(page, 2000);
-				memb = host_membarrier(2000);
-				__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
-				pthread_join(t, NULL);
-			}
-		}
+	if (page == MAP_FAILED || allowed_cpus(&ca, &cb) != 0)
+		return;
+	pin_self(ca);
+	c->mad1 = host_madvise(page, 2000);
+	h.cpu = cb;
+	page[0] = 1;
+	if (pthread_create(&t, NULL, host_spinner, &h) == 0) {
+		usleep(20000);
+		c->mad2 = host_madvise(page, 2000);
+		c->memb = host_membarrier(2000);
+		__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
 	}
-	if (json) {
-		printf("{\"floor_ns\": %" PRIu64 ", \"floor_min_ns\": %" PRIu64
-		       ", \"floor_max_ns\": %" PRIu64 ", \"ipi_min_ns\": %" PRIu64
-		       ", \"ipi_max_ns\": %" PRIu64, floor_ns, pp->ns[0],
-		       pp->ns[BATCHES - 1], ib.ns[0], ib.ns[BATCHES - 1]);
-		printf(", \"ipi_roundtrip_ns\": %" PRIu64
-		       ", \"ipi_ratio\": %.3f, \"shootdown_1page_ns\": %" PRIu64
-		       ", \"host_kernel_madvise_ns\": %" PRIu64
-		       ", \"host_kernel_shootdown_ns\": %" PRIu64
-		       ", \"host_membarrier_ns\": %" PRIu64
-		       ", \"tlb_hit_ns\": %.2f, \"tlb_hit_no_oracle_ns\": %.2f}\n",
-		       ipi_ns, floor_ns ? (double)ipi_ns / floor_ns : 0.0,
-		       sd_ns, mad1, mad2, memb, hit_ps / 1000.0, hit_plain_ps / 1000.0);
-	} else {
-		printf("calibrate (medians of %d batches; host time)\n", BATCHES);
-		printf("  %-26s %8" PRIu64 " ns  cache-line round trip, sim CPU 0 <-> 1"
-		       " (batches %" PRIu64 "..%" PRIu64 ")\n", "floor_ns", floor_ns,
-		       pp->ns[0], pp->ns[BATCHES - 1]);
-		printf("  %-26s %8" PRIu64 " ns  emulated IPI to an idle CPU and back"
-		       " (batches %" PRIu64 "..%" PRIu64 ")\n", "ipi_roundtrip_ns",
-		       ipi_ns, ib.ns[0], ib.ns[BATCHES - 1]);
-		printf("  %-26s %8.2f     ipi_roundtrip / floor (goal <= 1.3)\n",
-		       "ipi_ratio", floor_ns ? (double)ipi_ns / floor_ns : 0.0);
-		printf("  %-26s %8" PRIu64 " ns  flush_tlb_page, one remote CPU\n",
-		       "shootdown_1page_ns", sd_ns);
-		printf("  %-26s %8" PRIu64 " ns  real madvise(DONTNEED), one thread\n",
-		       "host_kernel_madvise_ns", mad1);
-		printf("  %-26s %8" PRIu64 " ns  ... with a second thread running "
-		       "(real shootdown)\n", "host_kernel_shootdown_ns", mad2);
-		printf("  %-26s %8" PRIu64 " ns  membarrier(PRIVATE_EXPEDITED)\n",
-		       "host_membarrier_ns", memb);
-		printf("  %-26s %8.2f ns  simulated load, TLB hit, oracle on\n",
-		       "tlb_hit_ns", hit_ps / 1000.0);
-		printf("  %-26s %8.2f ns  ... oracle off\n",
-		       "tlb_hit_no_oracle_ns", hit_plain_ps / 1000.0);
+}
+
+static void calib_json(const struct calib *c)
+{
+	const struct pingpong *pp = c->pp;
+
+	printf("{\"schema_version\": %d, \"command\": \"calibrate\", \"program\": "
+	       "{\"name\": \"shootdown\", \"version\": \"%s\"}", OUT_SCHEMA_VERSION,
+	       SHD_VERSION);
+	printf(", \"floor_ns\": %" PRIu64 ", \"floor_min_ns\": %" PRIu64
+	       ", \"floor_max_ns\": %" PRIu64 ", \"ipi_min_ns\": %" PRIu64
+	       ", \"ipi_max_ns\": %" PRIu64, c->floor_ns, pp->ns[0],
+	       pp->ns[BATCHES - 1], c->ib.ns[0], c->ib.ns[BATCHES - 1]);
+	printf(", \"ipi_roundtrip_ns\": %" PRIu64
+	       ", \"ipi_ratio\": %.3f, \"shootdown_1page_ns\": %" PRIu64
+	       ", \"host_kernel_madvise_ns\": %" PRIu64
+	       ", \"host_kernel_shootdown_ns\": %" PRIu64
+	       ", \"host_membarrier_ns\": %" PRIu64
+	       ", \"tlb_hit_ns\": %.2f, \"tlb_hit_no_oracle_ns\": %.2f}\n",
+	       c->ipi_ns, c->floor_ns ? (double)c->ipi_ns / c->floor_ns : 0.0,
+	       c->sd_ns, c->mad1, c->mad2, c->memb, c->hit_ps / 1000.0,
+	       c->hit_plain_ps / 1000.0);
+}
+
+static void calib_table(const struct calib *c)
+{
+	const struct pingpong *pp = c->pp;
+
+	printf("calibrate (medians of %d batches; host time)\n", BATCHES);
+	printf("  %-26s %8" PRIu64 " ns  cache-line round trip, sim CPU 0 <-> 1"
+	       " (batches %" PRIu64 "..%" PRIu64 ")\n", "floor_ns", c->floor_ns,
+	       pp->ns[0], pp->ns[BATCHES - 1]);
+	printf("  %-26s %8" PRIu64 " ns  emulated IPI to an idle CPU and back"
+	       " (batches %" PRIu64 "..%" PRIu64 ")\n", "ipi_roundtrip_ns",
+	       c->ipi_ns, c->ib.ns[0], c->ib.ns[BATCHES - 1]);
+	printf("  %-26s %8.2f     ipi_roundtrip / floor (goal <= 1.3)\n",
+	       "ipi_ratio", c->floor_ns ? (double)c->ipi_ns / c->floor_ns : 0.0);
+	printf("  %-26s %8" PRIu64 " ns  flush_tlb_page, one remote CPU\n",
+	       "shootdown_1page_ns", c->sd_ns);
+	printf("  %-26s %8" PRIu64 " ns  real madvise(DONTNEED), one thread\n",
+	       "host_kernel_madvise_ns", c->mad1);
+	printf("  %-26s %8" PRIu64 " ns  ... with a second thread running "
+	       "(real shootdown)\n", "host_kernel_shootdown_ns", c->mad2);
+	printf("  %-26s %8" PRIu64 " ns  membarrier(PRIVATE_EXPEDITED)\n",
+	       "host_membarrier_ns", c->memb);
+	printf("  %-26s %8.2f ns  simulated load, TLB hit, oracle on\n",
+	       "tlb_hit_ns", c->hit_ps / 1000.0);
+	printf("  %-26s %8.2f ns  ... oracle off\n",
+	       "tlb_hit_no_oracle_ns", c->hit_plain_ps / 1000.0);
+}
+
+int cmd_calibrate(int argc, char **argv)
+{
+	struct parsed p;
+	struct calib c = { 0 };
+
+	if (cli_start(&p, CMD_CALIBRATE, argc, argv, "calibrate [--format table|json]",
+		      "Measures, in one run on this host: the cache-line round "
+		      "trip between two\nsimulated CPUs' threads (floor_ns), the "
+		      "emulated IPI round trip to an idle\nCPU (ipi_roundtrip_ns) "
+		      "and their ratio (goal <= 1.3), a one-page shootdown,\nand "
+		      "the real kernel's madvise shootdown and membarrier.  Takes "
+		      "a few seconds.\n"))
+		return 0;
+	if (calib_sim(&c, 20000) < 0) {
+		fprintf(stderr, "%s: calibrate failed: %s\n", cli_prog,
+			shd_last_error());
+		return EXIT_INCOMPLETE;
 	}
-	if (pp->ns[BATCHES - 1] > 2 * pp->ns[0]) {
+	calib_host(&c);
+	if (p.o.format == FMT_JSON)
+		calib_json(&c);
+	else
+		calib_table(&c);
+	if (c.pp->ns[BATCHES - 1] > 2 * c.pp->ns[0]) {
 		/* A VM whose vCPUs moved, or a loaded host: say so. */
 		fprintf(stderr, "calibrate: warning: the floor varied from %" PRIu64
 			" to %" PRIu64 " ns across batches; this host's CPUs are "
 			"not steady, so compare ratios only within one run\n",
-			pp->ns[0], pp->ns[BATCHES - 1]);
+			c.pp->ns[0], c.pp->ns[BATCHES - 1]);
 	}
-	free(pp);
+	free(c.pp);
 	return 0;
-fail:
-	fprintf(stderr, "shootdown: calibrate failed: %s\n", shd_last_error());
-	return 1;
 }

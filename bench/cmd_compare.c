@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* shootdown compare, and the default (no command): counters side by side. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define MAX_POLICIES 8
+#define MAX_CPUS 16
+
+/* What the table needs beyond the cells. */
+struct compare {
+	unsigned npol, ncp;
+	bool defaults;
+};
+
+static void derived_row(const char *name, const struct cell *const *c,
+			unsigned n, int kind)
+{
+	printf("  %-22s", name);
+	for (unsigned i = 0; i < n; i++) {
+		const struct wl_result *r = &c[i]->r;
+		double ops = r->ops ? (double)r->ops : 0.0;
+
+		if (c[i]->status == CELL_NOT_RUN)
+			printf(" %14s", "-");
+		else if (kind == 0)
+			printf(" %14.3f", ops ? (double)r->stats.ipis_sent / ops : 0.0);
+		else if (kind == 1)
+			printf(" %14.1f", ops ? cost_cycles(&c[i]->o->cost,
+			       &r->stats) / ops : 0.0);
+		else if (kind == 2)
+			printf(" %14.1f", r->wall_ns / 1e6);
+		else
+			printf(" %14" PRIu64, r->op_p50_ns);
+	}
+	printf("\n");
+}
+
+static void compare_header(const struct cells *cs, const struct compare *cmp,
+			   const struct cell *const *row)
+{
+	const struct wl_opts *o = row[0]->o;
+	uint64_t ops = row[0]->status != CELL_NOT_RUN ? row[0]->r.ops : o->ops;
+
+	if (cmp->defaults)
+		printf("shootdown: the %s workload on %u simulated CPUs "
+		       "(%" PRIu64 " ops, seed %" PRIu64 "), %u host PUs\n"
+		       "  half the CPUs run threads of one mm; of the rest, "
+		       "half are idle in lazy TLB mode\n  and half run "
+		       "another process.  'shootdown --help' for more.\n\n",
+		       cs->w->name, row[0]->cpus, ops, o->seed,
+		       (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+	else
+		printf("%s on %u CPUs, %" PRIu64 " ops, seed %" PRIu64 "\n",
+		       cs->w->name, row[0]->cpus, ops, o->seed);
+	printf("  %-22s", "counter");
+	for (unsigned i = 0; i < cmp->npol; i++)
+		printf(" %14s", row[i]->policy);
+	for (unsigned i = 1; i < cmp->npol; i++) {
+		char h[64];
+
+		snprintf(h, sizeof(h), "%s/%s", row[i]->policy, row[0]->policy);
+		printf("  %14s", h);
+	}
+	printf("\n");
+}
+
+/* The default's closing sentence: where linux's IPIs went. */
+static void compare_summary(const struct cell *const *row)
+{
+	const struct shd_stats *b = &row[0]->r.stats, *l = &row[1]->r.stats;
+
+	printf("%s sent %" PRIu64 " IPIs fewer than %s: %" PRIu64
+	       " avoided by mm_cpumask pruning, %" PRIu64 " by skipping "
+	       "lazy CPUs, %" PRIu64 " coalesced;\n%" PRIu64 " requests were "
+	       "already satisfied by tlb_gen.  Latencies are host time, "
+	       "not hardware time.\n", row[1]->policy,
+	       b->ipis_sent > l->ipis_sent ? b->ipis_sent - l->ipis_sent : 0,
+	       row[0]->policy, l->ipis_avoided_pruned, l->ipis_avoided_lazy,
+	       l->ipis_coalesced, l->flushes_skipped_gen);
+}
+
+static void compare_finish(struct cells *cs, bool complete)
+{
+	const struct compare *cmp = cs->arg;
+	unsigned not_run = 0;
+
+	if (cs->fmt != FMT_TABLE)
+		return;
+	for (unsigned c = 0; c < cmp->ncp; c++) {
+		const struct cell *row[MAX_POLICIES];
+
+		for (unsigned i = 0; i < cmp->npol; i++) {
+			row[i] = &cs->cell[c * cmp->npol + i];
+			not_run += row[i]->status == CELL_NOT_RUN;
+		}
+		if (row[0]->status == CELL_NOT_RUN && !complete)
+			continue;
+		compare_header(cs, cmp, row);
+		out_counter_table(stdout, row, cmp->npol, true, row[0]->o->all_rows);
+		derived_row("ipis_sent/op", row, cmp->npol, 0);
+		derived_row("modelled_cycles/op", row, cmp->npol, 1);
+		derived_row("wall_ms (host)", row, cmp->npol, 2);
+		if (row[0]->r.op_p50_ns)
+			derived_row("op_p50_ns (host)", row, cmp->npol, 3);
+		printf("\n");
+		if (cmp->defaults && cmp->npol == 2 && cmp->ncp == 1 &&
+		    row[1]->status != CELL_NOT_RUN)
+			compare_summary(row);
+	}
+	for (unsigned i = 0; i < cs->n; i++)
+		if (cs->cell[i].status == CELL_INCOMPLETE)
+			printf("%s on %u CPUs could not complete (stderr says why)\n",
+			       cs->cell[i].policy, cs->cell[i].cpus);
+	if (not_run)
+		printf("%u of %u runs did not run ('-' above)\n", not_run, cs->n);
+}
+
+/* --cpus N or N,M,..: the counts, each checked against W now. */
+static unsigned compare_cpus(struct parsed *p, const struct workload *w,
+			     unsigned *cpus)
+{
+	char buf[256], *items[MAX_CPUS];
+	unsigned n = 1;
+
+	cpus[0] = p->o.ncpus;
+	if (p->cpus_list[0]) {
+		snprintf(buf, sizeof(buf), "%s", p->cpus_list);
+		n = cli_split(buf, items, MAX_CPUS, "--cpus");
+		for (unsigned i = 0; i < n; i++)
+			cpus[i] = (unsigned)cli_u64("--cpus", items[i], 1, SHD_MAX_CPUS);
+	}
+	for (unsigned c = 0; c < n; c++) {	/* refuse before running any */
+		if (cpus[c] < w->min_cpus)
+			usage_error("workload %s needs at least %u CPUs (--cpus %u)",
+				    w->name, w->min_cpus, cpus[c]);
+		p->o.ncpus = cpus[c];
+		cli_finish(&p->o, w);
+	}
+	return n;
+}
+
+int cmd_compare_cells(struct parsed *p, bool defaults)
+{
+	char pbuf[256], *pol[MAX_POLICIES];
+	unsigned cpus[MAX_CPUS];
+	struct compare cmp = { .defaults = defaults };
+	const struct workload *w = cli_workload(p->o.workload);
+	struct cells cs = { .command = defaults ? "default" : "compare", .w = w,
+			    .fmt = p->o.format, .finish = compare_finish,
+			    .arg = &cmp };
+	int rc;
+
+	snprintf(pbuf, sizeof(pbuf), "%s", p->policies[0] ? p->policies :
+		 "broadcast,linux");
+	cmp.npol = cli_split(pbuf, pol, MAX_POLICIES, "--policies");
+	cmp.ncp = compare_cpus(p, w, cpus);
+	cs.n = cmp.npol * cmp.ncp;
+	cs.cell = calloc(cs.n, sizeof(*cs.cell));
+	if (!cs.cell)
+		usage_error("out of memory");
+	for (unsigned c = 0; c < cmp.ncp; c++)
+		for (unsigned i = 0; i < cmp.npol; i++) {
+			struct cell *cell = &cs.cell[c * cmp.npol + i];
+
+			cell->policy = pol[i];
+			cell->cpus = cpus[c];
+			cell->o = &p->o;
+		}
+	rc = cells_run(&cs);
+	free(cs.cell);
+	return rc;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	struct parsed p;
+
+	if (cli_start(&p, CMD_COMPARE, argc, argv, "compare --workload NAME [options]",
+		      "Runs the workload under each policy at each CPU count, "
+		      "each on a fresh\nmachine, and prints the counters side by "
+		      "side with ratios against the\nfirst policy.  JSON and CSV "
+		      "print each run as it finishes.\n"))
+		return 0;
+	return cmd_compare_cells(&p, false);
+}

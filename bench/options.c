@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: MIT */
+/* Options of the CLI: one table says which command takes which option and
+ * gives its help; parsing, "did you mean", and --set resolution. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* ---- values ---- */
+
+uint64_t cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!s || *s < '0' || *s > '9')	/* no sign, no blanks */
+		usage_error("%s: '%s' is not a non-negative number", opt, s ? s : "");
+	v = strtoull(s, &end, 10);	/* decimal only: 010 is ten */
+	if (*end || errno == ERANGE)
+		usage_error("%s: '%s' is not a number", opt, s);
+	if (v < lo || v > hi)
+		usage_error("%s: %s is out of range %" PRIu64 "..%" PRIu64, opt, s,
+			    lo, hi);
+	return v;
+}
+
+static void parse_geometry(const char *opt, const char *s,
+			   struct shd_tlb_geometry *g)
+{
+	char buf[64], *colon;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	colon = strchr(buf, ':');
+	if (!colon)
+		usage_error("%s: '%s' is not ENTRIES:WAYS", opt, s);
+	*colon = 0;
+	g->entries = (unsigned)cli_u64(opt, buf, 1, 1u << 20);
+	g->ways = (unsigned)cli_u64(opt, colon + 1, 1, 255);
+}
+
+unsigned cli_split(char *buf, char **out, unsigned max, const char *opt)
+{
+	unsigned n = 0;
+	char *tok = buf;
+
+	for (;;) {
+		char *comma = strchr(tok, ',');
+
+		if (comma)
+			*comma = 0;
+		if (!*tok)
+			usage_error("%s: an empty item in the list", opt);
+		if (n == max)
+			usage_error("%s: more than %u items", opt, max);
+		out[n++] = tok;
+		if (!comma)
+			return n;
+		tok = comma + 1;
+	}
+}
+
+static void copy_value(char *dst, size_t len, const char *opt, const char *v)
+{
+	if (!*v || strlen(v) >= len)
+		usage_error("%s: '%.40s' is empty or too long", opt, v);
+	snprintf(dst, len, "%s", v);
+}
+
+/* ---- the option table ---- */
+
+#define CMD_RUNS (CMD_RUN | CMD_COMPARE | CMD_SWEEP | CMD_CHECK | CMD_DEFAULT)
+#define CMD_MULTI (CMD_COMPARE | CMD_DEFAULT)
+
+/* Lists the help prints from the library's (or the registry's) tables. */
+enum opt_list { L_NONE, L_WORKLOADS, L_POLICIES, L_ARCHS, L_FAULTS, L_KNOBS };
+
+struct cli_option {
+	const char *name;
+	const char *arg;		/* NULL: a flag */
+	unsigned cmds;			/* CMD_* that take it */
+	enum opt_list list;		/* names the help lists after the text */
+	const char *help;
+	void (*apply)(struct parsed *p, const char *opt, const char *val);
+};
+
+static void set_workload(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt;
+	p->o.workload = cli_workload(v)->name;
+}
+
+static void set_policy(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt;
+	cli_need_policy(v);
+	p->o.policy = v;
+}
+
+static void set_policies(struct parsed *p, const char *opt, const char *v)
+{
+	char buf[256], *items[8];
+	unsigned n;
+
+	copy_value(p->policies, sizeof(p->policies), opt, v);
+	snprintf(buf, sizeof(buf), "%s", v);
+	n = cli_split(buf, items, 8, opt);
+	for (unsigned i = 0; i < n; i++)
+		cli_need_policy(items[i]);
+}
+
+static void set_cpus(struct parsed *p, const char *opt, const char *v)
+{
+	/* The last --cpus wins, list or not. */
+	if (strchr(v, ',')) {
+		if (!(p->cmd & CMD_MULTI))
+			usage_error("%s takes one --cpus value (compare takes a "
+				    "list)", p->cmd == CMD_RUN ? "run" :
+				    p->cmd == CMD_SWEEP ? "sweep" : "check");
+		copy_value(p->cpus_list, sizeof(p->cpus_list), opt, v);
+	} else {
+		p->o.ncpus = (unsigned)cli_u64(opt, v, 1, SHD_MAX_CPUS);
+		p->cpus_list[0] = 0;
+	}
+}
+
+static void set_ops(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.ops = cli_u64(opt, v, 1, 1ull << 40);
+	p->o.ops_set = true;
+}
+
+static void set_seed(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.seed = cli_u64(opt, v, 0, UINT64_MAX);
+}
+
+static void set_set(struct parsed *p, const char *opt, const char *kv)
+{
+	const char *e = strchr(kv, '=');
+	struct wl_opts *o = &p->o;
+
+	(void)opt;
+	if (!e || e == kv || !e[1])
+		usage_error("--set: '%s' is not KNOB=VALUE", kv);
+	if (o->nsets == WL_MAX_SETS)
+		usage_error("--set: at most %d overrides", WL_MAX_SETS);
+	if (strlen(kv) >= sizeof(o->sets[0]))
+		usage_error("--set: '%s' is too long", kv);
+	/* Checked once the workload is known (its knobs). */
+	snprintf(o->sets[o->nsets++], sizeof(o->sets[0]), "%s", kv);
+}
+
+static void set_inject(struct parsed *p, const char *opt, const char *v)
+{
+	char buf[256], *items[SHD_FAULT__COUNT];
+	struct wl_opts *o = &p->o;
+	unsigned n;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	n = cli_split(buf, items, SHD_FAULT__COUNT, opt);
+	for (unsigned k = 0; k < n; k++) {
+		int f = shd_fault_lookup(items[k]);
+		size_t nf;
+		const struct shd_named *all = shd_faults(&nf);
+
+		if (f < 0)
+			cli_unknown_name("fault", items[k],
+				      cli_suggest_named(items[k], all, nf));
+		o->cfg.faults |= 1ull << f;
+	}
+	snprintf(o->faults_text + strlen(o->faults_text),
+		 sizeof(o->faults_text) - strlen(o->faults_text),
+		 " --inject %s", v);
+}
+
+static void set_format(struct parsed *p, const char *opt, const char *v)
+{
+	static const char *const names[] = { "table", "json", "csv", "wis" };
+	unsigned ok = p->cmd & (CMD_LIST | CMD_CALIBRATE) ? 2 :
+		      p->cmd == CMD_RUN ? 4 : 3;
+
+	for (unsigned i = 0; i < ok; i++)
+		if (!strcmp(v, names[i])) {
+			p->o.format = (enum out_format)i;
+			return;
+		}
+	usage_error("%s: '%s' is not one of %s", opt, v, ok == 2 ? "table, json" :
+		    ok == 3 ? "table, json, csv" : "table, json, csv, wis");
+}
+
+static void set_arch(struct parsed *p, const char *opt, const char *v)
+{
+	char name[64];
+	size_t n;
+	const struct shd_named *all = shd_arch_presets(&n);
+
+	if (shd_arch_preset(v, &p->o.cfg.arch) == 0)
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(v, ","), v);
+	if (shd_arch_preset(name, &p->o.cfg.arch) < 0)	/* the name, not an option */
+		cli_unknown_name("architecture", name, cli_suggest_named(name, all, n));
+	usage_error("%s: %s", opt, shd_last_error());
+}
+
+static void set_tlb(struct parsed *p, const char *opt, const char *v)
+{
+	parse_geometry(opt, v, &p->o.cfg.dtlb);
+}
+
+static void set_itlb(struct parsed *p, const char *opt, const char *v)
+{
+	parse_geometry(opt, v, &p->o.cfg.itlb);
+	p->o.cfg.split_tlb = true;
+}
+
+static void set_page_shift(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.cfg.page_shift = (unsigned)cli_u64(opt, v, 12, 30);
+}
+
+static void set_frames(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.cfg.nframes = cli_u64(opt, v, 16, 1ull << 24);
+}
+
+static void set_watchdog(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.cfg.watchdog_ms = (unsigned)cli_u64(opt, v, 0, 3600000);
+}
+
+static void set_no_oracle(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->o.cfg.oracle = false;
+}
+
+static void set_no_bind(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->o.cfg.bind = false;
+}
+
+static void set_all(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->o.all_rows = true;
+}
+
+static void set_duration(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.duration_s = (unsigned)cli_u64(opt, v, 1, 3600);
+}
+
+static void set_warmup(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.warmup_s = (unsigned)cli_u64(opt, v, 0, 3600);
+}
+
+static void set_param(struct parsed *p, const char *opt, const char *v)
+{
+	copy_value(p->param, sizeof(p->param), opt, v);
+}
+
+static void set_plot(struct parsed *p, const char *opt, const char *v)
+{
+	copy_value(p->plot, sizeof(p->plot), opt, v);
+}
+
+static void set_jobs(struct parsed *p, const char *opt, const char *v)
+{
+	p->jobs = (unsigned)cli_u64(opt, v, 1, 256);
+}
+
+static void set_emit_jobs(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->emit_jobs = true;
+}
+
+/* main.c runs run/compare under perf before parsing: nothing to do here. */
+static void set_perf(struct parsed *p, const char *opt, const char *v)
+{
+	(void)p, (void)opt, (void)v;
+}
+
+/* The first entry whose name matches and whose commands include the one
+ * being parsed applies; later entries of the same name differ in help. */
+static const struct cli_option options[] = {
+	{ "--workload", "NAME", CMD_RUN | CMD_SWEEP | CMD_MULTI, L_WORKLOADS,
+	  "the workload (knobs: 'list'); one of", set_workload },
+	{ "--policy", "NAME", CMD_RUN | CMD_SWEEP | CMD_CHECK, L_POLICIES,
+	  "the policy (default linux); one of", set_policy },
+	{ "--policies", "A,B[,..]", CMD_MULTI, L_POLICIES,
+	  "policies; ratios are against the first (default broadcast,linux); of",
+	  set_policies },
+	{ "--cpus", "N[,M,..]", CMD_MULTI, L_NONE,
+	  "simulated CPU counts, 1..1024 (default 8)", set_cpus },
+	{ "--cpus", "N", CMD_CHECK, L_NONE,
+	  "simulated CPUs, 1..1024 (default 4)", set_cpus },
+	{ "--cpus", "N", CMD_RUN | CMD_SWEEP, L_NONE,
+	  "simulated CPUs, 1..1024 (default 8)", set_cpus },
+	{ "--ops", "N", CMD_RUN | CMD_MULTI, L_NONE,
+	  "operations (default: the workload's)", set_ops },
+	{ "--ops", "N", CMD_SWEEP, L_NONE,
+	  "operations per point (default: the workload's)", set_ops },
+	{ "--ops", "N", CMD_CHECK, L_NONE,
+	  "operations in all (default 200000)", set_ops },
+	{ "--param", "SPEC", CMD_SWEEP, L_NONE,
+	  "NAME=LO..HI[:STEP|xFACTOR], a policy knob, cost.* key or workload "
+	  "knob (default ceiling=0..128:8)", set_param },
+	{ "--plot", "FILE", CMD_SWEEP, L_NONE,
+	  "draw the cost curve with gnuplot (.svg or .png)", set_plot },
+	{ "--jobs", "N", CMD_SWEEP, L_NONE,
+	  "run N points at once in separate processes (default 1)", set_jobs },
+	{ "--emit-jobs", NULL, CMD_SWEEP, L_NONE,
+	  "print one self-contained command per point and stop", set_emit_jobs },
+	{ "--format", "table|json|csv|wis", CMD_RUN, L_NONE,
+	  "output (default table; docs/output-schema.md); wis: will-it-scale's "
+	  "lines (tlb_flush2, a timed run)", set_format },
+	{ "--format", "table|json|csv", CMD_RUNS & ~CMD_RUN, L_NONE,
+	  "output (default table; docs/output-schema.md)", set_format },
+	{ "--format", "table|json", CMD_LIST | CMD_CALIBRATE, L_NONE,
+	  "output (default table)", set_format },
+	{ "--duration", "S", CMD_RUN, L_NONE,
+	  "wis: measured seconds (default 5)", set_duration },
+	{ "--warmup", "S", CMD_RUN, L_NONE,
+	  "wis: warm-up seconds first (default 5)", set_warmup },
+	{ "--all", NULL, CMD_RUN | CMD_MULTI, L_NONE,
+	  "print every counter, also those zero in every column", set_all },
+	{ "--set", "KNOB=VALUE", CMD_RUNS, L_KNOBS,
+	  "override a knob (repeatable): a cost.* key, a workload's knob "
+	  "('list'), or one of", set_set },
+	{ "--inject", "FAULT[,..]", CMD_RUNS, L_FAULTS,
+	  "inject protocol faults (repeatable); one or more of", set_inject },
+	{ "--arch", "NAME", CMD_RUNS, L_ARCHS,
+	  "caches of an architecture profile (default x86); one of", set_arch },
+	{ "--tlb", "E:W", CMD_RUNS, L_NONE,
+	  "data TLB entries and ways (default 1536:12)", set_tlb },
+	{ "--itlb", "E:W", CMD_RUNS, L_NONE,
+	  "split instruction TLB (default unified)", set_itlb },
+	{ "--page-shift", "N", CMD_RUNS, L_NONE,
+	  "page size 2^N bytes, 12..30 (default 12)", set_page_shift },
+	{ "--frames", "N", CMD_RUNS, L_NONE,
+	  "simulated physical pages (default 16384)", set_frames },
+	{ "--watchdog-ms", "N", CMD_RUNS, L_NONE,
+	  "report an unacknowledged IPI after N ms and stop, exit 3; 0=off "
+	  "(default 5000)", set_watchdog },
+	{ "--no-oracle", NULL, CMD_RUNS & ~CMD_CHECK, L_NONE,
+	  "turn the stale-translation oracle off (default on)", set_no_oracle },
+	{ "--no-bind", NULL, CMD_RUNS, L_NONE,
+	  "do not pin CPU threads with hwloc (default pinned)", set_no_bind },
+	{ "--seed", "S", CMD_RUNS, L_NONE,
+	  "seed, reported with every violation (default 1)", set_seed },
+	{ "--perf", NULL, CMD_RUN | CMD_COMPARE, L_NONE,
+	  "count the USDT probes with perf stat too (scripts/perf-stat; root)",
+	  set_perf },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const char *cmd_name(unsigned cmd)
+{
+	static const char *const names[] = { "run", "compare", "sweep", "check",
+					     "list", "calibrate", "shootdown" };
+
+	for (unsigned i = 0; i < 7; i++)
+		if (cmd == 1u << i)
+			return names[i];
+	return "this command";
+}
+
+static const struct cli_option *find_option(const char *name, unsigned cmd)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (!strcmp(options[i].name, name) && (options[i].cmds & cmd))
+			return &options[i];
+	return NULL;
+}
+
+__attribute__((noreturn))
+static void unknown_option(const char *name, unsigned cmd)
+{
+	const char *names[NOPTIONS], *s;
+	size_t n = 0;
+
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].cmds & cmd)
+			names[n++] = options[i].name;
+	s = cli_suggest(name, names, n);
+	for (size_t i = 0; !s && i < NOPTIONS; i++)
+		if (!strcmp(options[i].name, name))
+			usage_error("%s does not take %s (see its --help)",
+				    cmd_name(cmd), name);
+	if (s)
+		usage_error("unknown option '%s'; did you mean '%s'? (see --help)",
+			    name, s);
+	usage_error("unknown option '%s' (see --help)", name);
+}
+
+static void cli_init(struct parsed *p, unsigned cmd)
+{
+	memset(p, 0, sizeof(*p));
+	shd_config_init(&p->o.cfg);
+	p->cmd = cmd;
+	p->o.ncpus = cmd == CMD_CHECK ? 4 : 8;
+	p->o.seed = 1;
+	p->o.policy = "linux";
+	p->o.format = FMT_TABLE;
+	p->o.duration_s = 5;	/* will-it-scale's defaults */
+	p->o.warmup_s = 5;
+}
+
+static void cli_parse(int argc, char **argv, struct parsed *p)
+{
+	p->o.argc = argc;
+	p->o.argv = argv;
+	for (int i = 0; i < argc; i++) {
+		char name[64];
+		const char *arg = argv[i], *val = NULL, *eq;
+		const struct cli_option *opt;
+
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			p->help = true;
+			continue;
+		}
+		if (strncmp(arg, "--", 2) != 0)
+			usage_error("unexpected argument '%s' (see --help)", arg);
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+		if (eq)
+			val = eq + 1;
+		opt = find_option(name, p->cmd);
+		if (!opt)
+			unknown_option(name, p->cmd);
+		if (!opt->arg && val)
+			usage_error("%s takes no value", name);
+		if (opt->arg && !val) {
+			if (i + 1 >= argc)
+				usage_error("%s needs a value", name);
+			val = argv[++i];
+		}
+		opt->apply(p, name, val);
+	}
+}
+
+/* ---- help ---- */
+
+/* Print WORDS wrapped at 79 columns, indented like an option's help. */
+static void help_words(const char *const *words, size_t n)
+{
+	int col = 23;
+
+	printf("%*s", col, "");
+	for (size_t i = 0; i < n; i++) {
+		int len = (int)strlen(words[i]) + 1;	/* and its comma */
+
+		if (i && col + 1 + len > 79) {
+			printf("\n%*s", 23, "");
+			col = 23;
+		} else if (i) {
+			putchar(' ');
+			col++;
+		}
+		printf("%s%s", words[i], i + 1 < n ? "," : "\n");
+		col += len;
+	}
+}
+
+static void help_named(const struct shd_named *(*table)(size_t *count))
+{
+	const char *names[64];
+	size_t n;
+	const struct shd_named *v = table(&n);
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		names[i] = v[i].name;
+	help_words(names, n < 64 ? n : 64);
+}
+
+static void help_list(enum opt_list l)
+{
+	size_t n;
+
+	switch (l) {
+	case L_WORKLOADS: {
+		const struct workload *const *w = wl_all(&n);
+		const char *names[32];
+
+		for (size_t i = 0; i < n && i < 32; i++)
+			names[i] = w[i]->name;
+		help_words(names, n < 32 ? n : 32);
+		break;
+	}
+	case L_POLICIES:
+		help_named(shd_policy_presets);
+		break;
+	case L_ARCHS:
+		help_named(shd_arch_presets);
+		break;
+	case L_FAULTS:
+		help_named(shd_faults);
+		break;
+	case L_KNOBS:
+		help_named(shd_policy_knobs);
+		break;
+	case L_NONE:
+		break;
+	}
+}
+
+/* Print TEXT wrapped after the option column. */
+static void help_text(const char *text, int col)
+{
+	const char *s = text;
+
+	while (*s) {
+		size_t len = strlen(s), cut = len;
+
+		if ((int)len + col > 79) {
+			cut = (size_t)(79 - col);
+			while (cut > 0 && s[cut] != ' ')
+				cut--;
+			if (!cut)
+				cut = len;
+		}
+		printf("%*s%.*s\n", col == 23 ? 0 : 23 - col, "", (int)cut, s);
+		s += cut;
+		while (*s == ' ')
+			s++;
+		col = 23;
+		if (*s)
+			printf("%*s", 23, "");
+	}
+}
+
+static void cli_help(unsigned cmd, const char *usage, const char *about)
+{
+	printf("usage: shootdown %s\n\n%s%s", usage, about, *about ? "\n" : "");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct cli_option *o = &options[i];
+		char left[64];
+		int len;
+
+		if (!(o->cmds & cmd) || find_option(o->name, cmd) != o)
+			continue;
+		len = snprintf(left, sizeof(left), "  %s%s%s", o->name,
+			       o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("%s", left);
+		if (len >= 22) {
+			printf("\n%*s", 23, "");
+			len = 23;
+		} else {
+			printf("%*s", 23 - len, "");
+			len = 23;
+		}
+		help_text(o->help, len);
+		help_list(o->list);
+	}
+	printf("  %-20s this help\n", "--help");
+}
+
+void cli_print_word(FILE *f, const char *s)
+{
+	fprintf(f, strpbrk(s, " '\"$\\") ? "'%s'" : "%s", s);
+}
+
+bool cli_start(struct parsed *p, unsigned cmd, int argc, char **argv,
+	       const char *usage, const char *about)
+{
+	cli_init(p, cmd);
+	cli_parse(argc, argv, p);
+	if (p->help)
+		cli_help(cmd, usage, about);
+	return p->help;
+}
