@@ -45,6 +45,4 @@
 	__atomic_compare_exchange_n((p), (oldp), (v), 0, __ATOMIC_ACQUIRE, \
 				    __ATOMIC_RELAXED)
 
-#define shd_smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
-
 #endif

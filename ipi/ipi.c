@@ -29,8 +29,6 @@
  * csd state.  Both pairs are sequentially consistent, so at least one side
  * sees the other: no lost wake-up.
  */
-#include <errno.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <shootdown/error.h>
 #include <shootdown/fault.h>
 #include "../common/error.h"
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Flush policies: knobs and named presets, as data. */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

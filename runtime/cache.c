@@ -397,7 +397,9 @@ unsigned shd__dcache_flush_all(struct shd_cpu *cpu)
 	return n;
 }
 
-void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn)
+/* Memory of PFN was just written behind the caches (device I/O): drop
+ * its lines on every CPU, as coherent DMA does. */
+static void dcache_dma_page(struct shd_machine *m, uint64_t pfn)
 {
 	if (!m->cache)
 		return;
@@ -405,7 +407,9 @@ void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn)
 		drop_page(m, m->cpus[k]->dcache, pfn);
 }
 
-void shd__frame_fill(struct shd_machine *m, uint64_t dst, uint64_t src)
+/* Write frame DST with SRC's bytes (UINT64_MAX: zeroes) behind every cache:
+ * a kernel write of DST for the I-cache oracle. */
+static void frame_fill(struct shd_machine *m, uint64_t dst, uint64_t src)
 {
 	uint64_t *d = (uint64_t *)(m->mem + (dst << m->page_shift));
 	const uint64_t *sp = src == UINT64_MAX ? NULL :
@@ -426,8 +430,8 @@ void shd__frame_fill(struct shd_machine *m, uint64_t dst, uint64_t src)
  * older line of it. */
 void shd__frame_zero(struct shd_machine *m, uint64_t pfn)
 {
-	shd__frame_fill(m, pfn, UINT64_MAX);
-	shd__dcache_dma_page(m, pfn);
+	frame_fill(m, pfn, UINT64_MAX);
+	dcache_dma_page(m, pfn);
 }
 
 /*
@@ -446,7 +450,7 @@ void shd__user_page_fill(struct shd_cpu *cpu, uint64_t dst, uint64_t src,
 {
 	struct shd_machine *m = cpu->m;
 
-	shd__frame_fill(m, dst, src);
+	frame_fill(m, dst, src);
 	if (!m->cache)
 		return;
 	for (unsigned k = 0; k < m->ncpus; k++)
@@ -494,6 +498,8 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn, bool mapped)
 		 * write from marking the page clean after it (Linux holds
 		 * the folio lock across both instead).  (cur | 1) + 1 clears
 		 * the bit and counts one more. */
+		/* Seq-cst, load and CAS: pair with set_pte_at()'s
+		 * (shd__icache_set_pte_exec()). */
 		cur = shd_load_seq(&fr->arch1);
 		while (!shd__fault(m, SHD_FAULT_ARCH1_NOT_CLEARED) &&
 		       !shd_cas(&fr->arch1, &cur, (cur | 1) + 1))
@@ -507,6 +513,8 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn, bool mapped)
 		 * happens on it when a user maps the page.  The mark carries
 		 * a count, so that update_mmu_cache() cannot clear a re-dirty
 		 * that came after its flush, even by the same CPU. */
+		/* Acquire: pairs with the marking and clearing CASes of
+		 * other CPUs (below and shd__dcache_update_mmu()). */
 		cur = shd_load_acquire(&fr->arch1);
 		for (;;) {
 			/* Marked by another CPU: its stores are flushed
@@ -551,7 +559,8 @@ int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn)
 	cpu->cnt.s.dcache_deferred_done++;
 	/* Clear the mark only if it is still the one we flushed for: a
 	 * re-dirty meanwhile (any CPU) keeps its claim.  The count stays,
-	 * so a later mark never looks like this one again (no ABA). */
+	 * so a later mark never looks like this one again (no ABA).
+	 * Seq-cst CAS: pairs with the marking CAS and its acquire load. */
 	shd_cas(&fr->arch1, &cur, cur & 0xffff0000u);
 	return 0;
 }

@@ -11,6 +11,7 @@ int shd__cache_machine_init(struct shd_machine *m);
 void shd__cache_machine_free(struct shd_machine *m);
 int shd__dcache_init(struct shd_cpu *cpu);
 void shd__dcache_free(struct shd_cpu *cpu);
+/* The colour of virtual address VA (0 where the D-cache does not alias). */
 unsigned shd__cache_colour(const struct shd_machine *m, uint64_t va);
 
 /* An 8-byte load or store at PA through virtual address VA: through CPU's
@@ -31,9 +32,6 @@ unsigned shd__dcache_flush_va_page(struct shd_cpu *cpu, uint64_t va,
 				   uint64_t pfn);
 /* Drop every line of CPU's D-cache (a flush of the whole cache). */
 unsigned shd__dcache_flush_all(struct shd_cpu *cpu);
-/* Memory of PFN was just written behind the caches (device I/O): drop
- * its lines on every CPU, as coherent DMA does. */
-void shd__dcache_dma_page(struct shd_machine *m, uint64_t pfn);
 
 /* flush_dcache_page() of frame PFN, per profile.  MAPPED: the page is not
  * a page-cache page, or some user mapping of its file exists
@@ -42,9 +40,6 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn, bool mapped);
 /* update_mmu_cache()'s half: a deferred flush of PFN, on its CPU. */
 int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn);
 
-/* Write frame DST with SRC's bytes (UINT64_MAX: zeroes) behind every cache:
- * a kernel write of DST for the I-cache oracle. */
-void shd__frame_fill(struct shd_machine *m, uint64_t dst, uint64_t src);
 /* A fresh page-cache or vmalloc page, zeroed behind the caches. */
 void shd__frame_zero(struct shd_machine *m, uint64_t pfn);
 /* clear_user_page() / copy_user_page() of frame DST (from SRC, or zeroes

@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <string.h>
 
 #include <shootdown/cacheflush.h>
 #include <shootdown/smp.h>
@@ -69,8 +68,13 @@ static void cflush_collect(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 	cf->n++;
 }
 
-int shd__cache_flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
-			      uint64_t s, uint64_t e)
+/*
+ * hypersparc (flush_needs_mapping): flush_cache_range() of MM's vpns
+ * [S, E) on every CPU of MM (all for the kernel's), while the translations
+ * exist; records the window the ordering oracle checks.  Under MM's lock.
+ */
+static int cache_flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
+				uint64_t s, uint64_t e)
 {
 	struct shd_machine *m = cpu->m;
 	struct cflush cf;
@@ -120,7 +124,7 @@ int shd__flush_cache_first(struct shd_cpu *cpu, struct shd_mm *mm,
 			     uint64_t s, uint64_t e)
 {
 	return cache_flush_late(cpu->m) ? 0 :
-	       shd__cache_flush_mm_range(cpu, mm, s, e);
+	       cache_flush_mm_range(cpu, mm, s, e);
 }
 
 /* After the TLB flush: the faulty order's flush (which finds nothing left
@@ -129,7 +133,7 @@ int shd__flush_cache_done(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t s, uint64_t e)
 {
 	return cache_flush_late(cpu->m) ?
-	       shd__cache_flush_mm_range(cpu, mm, s, e) : 0;
+	       cache_flush_mm_range(cpu, mm, s, e) : 0;
 }
 
 void shd__cache_order_check(struct shd_mm *mm, uint64_t vpn,
@@ -189,7 +193,7 @@ static int flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 		return 0;
 	shd__cpu_take_ipis(cpu);
 	shd__mm_lock(cpu, mm);
-	err = shd__cache_flush_mm_range(cpu, mm, s, e);
+	err = cache_flush_mm_range(cpu, mm, s, e);
 	shd__mm_unlock(mm);
 	return err;
 }
@@ -303,7 +307,7 @@ int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
 	if (pfn == UINT64_MAX)
 		return shd__fail(-ENOMEM, "flush_dcache_page: out of simulated "
 				 "memory");
-	return shd__flush_dcache_page(cpu, pfn, shd__file_mapped(f));
+	return shd__flush_dcache_page(cpu, pfn, shd__file_flush_mapped(f));
 }
 
 int shd_flush_dcache_folio(struct shd_cpu *cpu, struct shd_file *f,

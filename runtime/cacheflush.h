@@ -5,13 +5,6 @@
 
 #include "types.h"
 
-/*
- * hypersparc (flush_needs_mapping): flush_cache_range() of MM's vpns
- * [S, E) on every CPU of MM (all for the kernel's), while the translations
- * exist; records the window the ordering oracle checks.  Under MM's lock.
- */
-int shd__cache_flush_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
-			      uint64_t s, uint64_t e);
 /* The mm paths' cache flush before (first) and after (done) their PTE
  * change and TLB flush: one of them flushes, the other does nothing,
  * unless the tlb_before_cache fault moves the flush after.  Under MM's

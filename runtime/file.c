@@ -72,12 +72,12 @@ static void file_release(struct urcu_ref *ref)
 	free(f);
 }
 
-void shd__file_get(struct shd_file *f)
+static void file_get(struct shd_file *f)
 {
 	urcu_ref_get(&f->ref);
 }
 
-void shd__file_put(struct shd_file *f)
+static void file_put(struct shd_file *f)
 {
 	urcu_ref_put(&f->ref, file_release);
 }
@@ -87,14 +87,14 @@ void shd__file_put(struct shd_file *f)
  * fault of a mapping counted here runs after the count. */
 void shd__file_map(struct shd_file *f)
 {
-	shd__file_get(f);
+	file_get(f);
 	shd_add_return(&f->nvmas, 1);
 }
 
 void shd__file_unmap(struct shd_file *f)
 {
 	shd_sub_return(&f->nvmas, 1);
-	shd__file_put(f);
+	file_put(f);
 }
 
 bool shd__file_mapped(struct shd_file *f)
@@ -102,10 +102,16 @@ bool shd__file_mapped(struct shd_file *f)
 	return shd_load_seq(&f->nvmas) != 0;
 }
 
+bool shd__file_flush_mapped(struct shd_file *f)
+{
+	return !f->m->cache || !f->m->cfg.arch.deferred_dcache ||
+	       shd__file_mapped(f);
+}
+
 void shd_file_destroy(struct shd_file *f)
 {
 	if (f)
-		shd__file_put(f);
+		file_put(f);
 }
 
 uint64_t shd__file_npages(const struct shd_file *f)
@@ -189,14 +195,15 @@ static int kernel_access(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 	/* Users may have written through shared mappings: flush first
 	 * (cachetlb.rst's corollary case). */
 	if (!write && shd__file_mapped(f) &&
-	    (err = shd__flush_dcache_page(cpu, pfn, true)))
+	    (err = shd__flush_dcache_page(cpu, pfn,
+					     shd__file_flush_mapped(f))))
 		return err;
 	pa = (pfn << m->page_shift) + (off & (m->page_size - 1));
 	if (write && m->ilog)	/* the I-cache oracle: ends after the flush */
 		shd__ikernel_write_begin(m, pfn);
 	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
 	if (write && !shd__fault(m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
-		err = shd__flush_dcache_page(cpu, pfn, shd__file_mapped(f));
+		err = shd__flush_dcache_page(cpu, pfn, shd__file_flush_mapped(f));
 	if (write && m->ilog)
 		shd__ikernel_write_end(m, pfn);
 	return err;

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <string.h>
 
 #include <shootdown/memory.h>
 #include "../common/probes.h"
@@ -439,7 +438,9 @@ static int access_translate(struct shd_cpu *cpu, struct shd_mm *mm,
 		rcu_read_unlock();
 		if (p && pte_allows(pte, k)) {
 			e = shd__tlb_fill(tlb, vpn, asid, pte, ver, p);
-			if (m->cfg.oracle)	/* only the oracle reads it */
+			/* Only the oracle reads it.  Acquire: pairs with the
+			 * generation bump of shd__frames_put(). */
+			if (m->cfg.oracle)
 				e->fgen = shd_load_acquire(&m->frames[pte >> SHD_PTE_PFN_SHIFT].gen);
 			*ep = e;
 			return 0;

@@ -7,6 +7,8 @@
 
 /* A new mm (KERNEL: the machine's init_mm for the vmap area), or NULL. */
 struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel);
+/* A reference to MM (a CPU that loads it, a batch or LATR post that
+ * names it); shd__mm_put() is the partner. */
 void shd__mm_get(struct shd_mm *mm);
 /* The last put unlinks MM and frees it after a grace period. */
 void shd__mm_put(struct shd_mm *mm);

@@ -53,8 +53,8 @@ void shd__tlb_adjust_range(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e)
 	tlb->end = e > tlb->end ? e : tlb->end;
 }
 
-/* shd__tlb_flush_mmu(): flush what was gathered, then free it.  Under the lock. */
-void shd__tlb_flush_mmu(struct shd_mmu_gather *tlb)
+/* tlb_flush_mmu(): flush what was gathered, then free it.  Under the lock. */
+static void tlb_flush_mmu(struct shd_mmu_gather *tlb)
 {
 	struct shd_mm *mm = tlb->mm;
 	struct shd_machine *m = mm->m;
@@ -107,11 +107,11 @@ void shd__tlb_remove_page(struct shd_mmu_gather *tlb, uint64_t pfn)
 {
 	if (tlb->pages.n >= SHD_GATHER_BATCH) {
 		tlb->cpu->cnt.s.gather_batch_flushes++;
-		shd__tlb_flush_mmu(tlb);
+		tlb_flush_mmu(tlb);
 	}
 	if (pfn_list_add(&tlb->pages, pfn) < 0) {
 		/* Cannot grow: flush what we have, then this one fits. */
-		shd__tlb_flush_mmu(tlb);
+		tlb_flush_mmu(tlb);
 		if (pfn_list_add(&tlb->pages, pfn) < 0)
 			tlb->err = -ENOMEM;	/* leaks the frame */
 	}
@@ -120,7 +120,7 @@ void shd__tlb_remove_page(struct shd_mmu_gather *tlb, uint64_t pfn)
 /* shd__tlb_finish_mmu(): the last flush.  0 or the first flush's error. */
 int shd__tlb_finish_mmu(struct shd_mmu_gather *tlb)
 {
-	shd__tlb_flush_mmu(tlb);
+	tlb_flush_mmu(tlb);
 	free(tlb->pages.v);
 	return tlb->ferr;
 }

@@ -33,8 +33,6 @@ void shd__tlb_gather_mmu(struct shd_mmu_gather *tlb, struct shd_cpu *cpu,
 			 struct shd_mm *mm);
 /* The PTEs of vpns [S, E) were cleared into TLB. */
 void shd__tlb_adjust_range(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e);
-/* Flush what was gathered, then free it (frames, tables). */
-void shd__tlb_flush_mmu(struct shd_mmu_gather *tlb);
 /* PFN's reference goes after the flush (a full batch flushes first). */
 void shd__tlb_remove_page(struct shd_mmu_gather *tlb, uint64_t pfn);
 /* The last flush: 0 or the first flush's error. */

@@ -241,6 +241,8 @@ void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
 	uint32_t iface;
 	struct shd_violation v;
 
+	/* Acquire, both: pair with the credit CASes (credit_max(),
+	 * shd__oracle_credit_mm()). */
 	full = shd_load_acquire(&mm->full_credit);
 	c = shd_load_acquire(&p->credited);
 	cf = latest_le(p, full);

@@ -31,6 +31,7 @@ static inline void shd__pte_snapshot(struct shd_pte *p, uint64_t *version,
 	*version = v;
 }
 
+/* P's value, its version in *VERSION (a snapshot). */
 static inline uint64_t shd__pte_read(struct shd_pte *p, uint64_t *version)
 {
 	uint64_t val, prev;
@@ -43,6 +44,8 @@ static inline uint64_t shd__pte_read(struct shd_pte *p, uint64_t *version)
  * the mm lock of the mm it changes. */
 static inline uint64_t shd__clock_next(struct shd_machine *m)
 {
+	/* Seq-cst RMW: versions are unique and grow; the writes they
+	 * stamp are published by shd__publish_changes(). */
 	return shd_add_return(&m->clock, 1);
 }
 

@@ -44,7 +44,8 @@ void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n)
 		if (r)
 			continue;
 		/* The oracle's use-after-free check: translations filled
-		 * before this point name the old generation. */
+		 * before this point name the old generation.  Seq-cst: read
+		 * with acquire by TLB fills and hits (memory.c, oracle.c). */
 		shd_add_return(&m->frames[pfns[i]].gen, 1);
 		if (!locked) {
 			pthread_mutex_lock(&m->frame_lock);

@@ -5,6 +5,7 @@
 
 #include "types.h"
 
+/* The slot of VPN in its table at LEVEL (0: the pgd). */
 static inline unsigned shd__pt_index(const struct shd_machine *m, uint64_t vpn,
 				     unsigned level)
 {

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <string.h>
 
 #include <shootdown/rmap.h>
 #include "cacheflush.h"
@@ -30,19 +29,6 @@
 #include "smp.h"
 #include "tlbflush.h"
 
-/*
- * Reclaim clears one PTE at a time and would pay a shootdown per page.
- * With policy batch=x86 the flush is deferred when other CPUs may cache the
- * translation: add_pending bumps the mm's tlb_gen and ORs its mm_cpumask
- * into the CPU's batch, and the flush is one full flush on every CPU of the
- * union (their catch-up covers every mm of the batch).  With batch=arm64
- * each page is invalidated at once (requests queued, not waited for: one
- * doorbell for a burst) and the flush is one wait for all of them.  Frames
- * are released only when the batch's flush has completed.  Either way
- * mm->batched_pending counts the batches that touched the mm, so that a
- * later munmap/mprotect/madvise that finds the PTE already clear still
- * waits for the flush (flush_tlb_batched_pending()).
- */
 int shd__tlbbatch_init(struct shd_cpu *cpu)
 {
 	struct shd_tlbbatch *b = &cpu->batch;
@@ -134,8 +120,11 @@ static int flush_one_now(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 	return err;
 }
 
-int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
-		      uint64_t pfn)
+/* Reclaim: defer (or do) the flush of PFN's translation at VPN in MM, whose
+ * PTE was just cleared under the mm lock (still held); the frame's
+ * reference goes when the flush is done.  0 or a flush error. */
+static int tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
+			uint64_t pfn)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_tlbbatch *b = &cpu->batch;
@@ -164,7 +153,10 @@ int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 		b->n++;
 		return err;
 	}
-	/* x86 arch_tlbbatch_add_pending(): a generation, and the CPUs. */
+	/* x86 arch_tlbbatch_add_pending(): a generation, and the CPUs.  The
+	 * seq-cst bump comes before the mask reads below, as a flush's does
+	 * (Dekker with switch_mm's mask set, then tlb_gen read); catching-up
+	 * CPUs acquire it (flush_tlb_batch_func(), switch_mm). */
 	shd_add_return(&mm->tlb_gen, 1);
 	for (size_t w = 0; w < m->mask_words; w++) {
 		unsigned long bits = m->cfg.policy.prune ?
@@ -265,7 +257,7 @@ int shd_try_to_unmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va)
 	shd__pte_write(p, 0, v, mm);
 	leaf->nr_frames--;
 	shd__publish_changes(mm, v);
-	err = shd__tlbbatch_add(cpu, mm, vpn, val >> SHD_PTE_PFN_SHIFT);
+	err = tlbbatch_add(cpu, mm, vpn, val >> SHD_PTE_PFN_SHIFT);
 	if (!err)
 		err = shd__flush_cache_done(cpu, mm, vpn, vpn + 1);
 	shd__mm_unlock(mm);

@@ -5,13 +5,10 @@
 
 #include "types.h"
 
+/* CPU's reclaim batch (current->tlb_ubc): 0 or -ENOMEM; freed with
+ * shd__tlbbatch_free() at the machine's teardown. */
 int shd__tlbbatch_init(struct shd_cpu *cpu);
 void shd__tlbbatch_free(struct shd_cpu *cpu);
-/* Reclaim: defer (or do) the flush of PFN's translation at VPN in MM, whose
- * PTE was just cleared under the mm lock (still held); the frame's
- * reference goes when the flush is done.  0 or a flush error. */
-int shd__tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
-		      uint64_t pfn);
 /* try_to_unmap_flush(): flush CPU's pending batch.  0 or a flush error. */
 int shd__tlbbatch_flush(struct shd_cpu *cpu);
 /* flush_tlb_batched_pending(): a batch cleared PTEs of MM and has not been

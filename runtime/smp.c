@@ -21,7 +21,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <string.h>
 
 #include <shootdown/smp.h>
 #include "../common/probes.h"
@@ -144,6 +143,8 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	n = shd__ipi_handle(&cpu->ipi, cpu, ipi_batch);
 	/* LATR's fallback interrupt: sweep now.  One that found only that
 	 * is still an interrupt taken. */
+	/* Seq-cst exchange: pairs with shd__cpu_kick()'s, made before it
+	 * rang the doorbell we are answering. */
 	if (shd_load_relaxed(&cpu->latr_kick) && shd_xchg(&cpu->latr_kick, 0))
 		n += shd__ipi_handle(&cpu->latr_q, cpu, n ? NULL : ipi_batch);
 	cpu->in_ipi = false;

@@ -8,7 +8,6 @@
  * keeps the emulation honest); other CPUs ask through IPIs.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "tlb.h"
 
@@ -82,7 +81,7 @@ struct shd_tlbe *shd__tlb_fill(struct shd_tlb *t, uint64_t vpn, unsigned asid,
 	return e;
 }
 
-unsigned shd__tlb_flush_page(struct shd_tlb *t, uint64_t vpn, unsigned asid)
+static unsigned shd__tlb_flush_page(struct shd_tlb *t, uint64_t vpn, unsigned asid)
 {
 	struct shd_tlbe *e = shd__tlb_lookup(t, vpn, asid);
 
@@ -92,7 +91,7 @@ unsigned shd__tlb_flush_page(struct shd_tlb *t, uint64_t vpn, unsigned asid)
 	return 1;
 }
 
-void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid)
+static void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid)
 {
 	size_t n = (size_t)t->nsets * t->ways;
 
@@ -101,12 +100,12 @@ void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid)
 			t->e[i].tag = 0;
 }
 
-void shd__tlb_flush_global(struct shd_tlb *t)
+static void shd__tlb_flush_global(struct shd_tlb *t)
 {
 	shd__tlb_flush_asid(t, SHD_ASID_GLOBAL);
 }
 
-void shd__tlb_flush_everything(struct shd_tlb *t)
+static void shd__tlb_flush_everything(struct shd_tlb *t)
 {
 	size_t n = (size_t)t->nsets * t->ways;
 

@@ -5,15 +5,17 @@
 
 #include "types.h"
 
+/* Every call: on the owning CPU's thread only (or before it starts). */
+
+/* Allocate T with geometry G (0 or -ENOMEM); free it (the partner). */
 int shd__tlb_init(struct shd_tlb *t, const struct shd_tlb_geometry *g);
 void shd__tlb_free(struct shd_tlb *t);
+/* The entry for (VPN, ASID), or NULL on a miss. */
 struct shd_tlbe *shd__tlb_lookup(struct shd_tlb *t, uint64_t vpn, unsigned asid);
+/* Fill (VPN, ASID) with the PTE VAL of VERSION walked at PTEP, replacing
+ * a way round-robin; the entry. */
 struct shd_tlbe *shd__tlb_fill(struct shd_tlb *t, uint64_t vpn, unsigned asid,
 			       uint64_t val, uint64_t version, struct shd_pte *ptep);
-unsigned shd__tlb_flush_page(struct shd_tlb *t, uint64_t vpn, unsigned asid);
-void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid);
-void shd__tlb_flush_global(struct shd_tlb *t);
-void shd__tlb_flush_everything(struct shd_tlb *t);
 
 /*
  * The local flushes of CPU (the data TLB and, when split, the instruction

@@ -81,7 +81,8 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu)
 		return;
 	}
 	asid = (int)cpu->loaded_asid;
-	/* Acquire: pairs with the initiators' seq-cst bumps
+	/* Acquire: pairs with the seq-cst bumps of add_pending
+	 * (shd__tlbbatch_add()) and of flush initiators
 	 * (shd__flush_info_init()). */
 	mm_gen = shd_load_acquire(&mm->tlb_gen);
 	if (p->gen && cpu->ctxs[asid].tlb_gen == mm_gen) {

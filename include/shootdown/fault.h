@@ -72,6 +72,8 @@ enum shd_fault {
 	SHD_FAULT__COUNT
 };
 
+/* The faults' names and meanings, indexed by enum shd_fault; *count is
+ * set.  Any thread. */
 SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
 
 /*

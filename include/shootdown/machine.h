@@ -66,6 +66,8 @@ SHD_EXPORT int shd_machine_create(const struct shd_config *cfg,
  */
 SHD_EXPORT void shd_machine_destroy(struct shd_machine *m);
 
+/* The machine's CPU count, and its configuration as validated (0 and NULL
+ * for no machine).  Any thread. */
 SHD_EXPORT unsigned shd_machine_ncpus(const struct shd_machine *m);
 SHD_EXPORT const struct shd_config *shd_machine_config(const struct shd_machine *m);
 /* Host PUs the CPUs were spread over (1 when not bound). */
