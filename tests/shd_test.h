@@ -16,6 +16,7 @@
  * it is in its mm, not lazy.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -29,8 +30,12 @@
 
 #define PAGE		4096ull
 #define UBASE		0x10000000ull			/* tests' user window */
+#define FAR		(UBASE + 0x1000000ull)		/* a second window, other leaves */
 #define KBASE		(SHD_KERNEL_BASE + 0x200000ull)	/* tests' vmap window */
 #define TEST_SEED	0xC0FFEEull
+#define RW		(SHD_PROT_READ | SHD_PROT_WRITE)
+#define RX		(SHD_PROT_READ | SHD_PROT_EXEC)
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct task_failures {
 	pthread_mutex_t lock;
@@ -60,6 +65,21 @@ static inline int t_check(int rc, int want, const char *expr,
 #define T_OK(e)		t_check((e), 0, #e, __FILE__, __LINE__)
 #define T_EQ(e, want)	t_check((e), (want), #e, __FILE__, __LINE__)
 
+/* -EINVAL, with an explanation that mentions KEY. */
+static inline void t_einval(int rc, const char *key, const char *expr,
+			    const char *file, int line)
+{
+	t_check(rc, -EINVAL, expr, file, line);
+	if (rc == -EINVAL && !strstr(shd_last_error(), key)) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "shd_last_error() \"%s\" names %s",
+			 shd_last_error(), key);
+		t_check(-1, 0, what, file, line);
+	}
+}
+#define T_EINVAL(e, key)	t_einval((e), (key), #e, __FILE__, __LINE__)
+
 /* Load ADDR in the current mm and record a mismatch with WANT. */
 #define T_LOAD(cpu, addr, want)						\
 	do {								\
@@ -68,6 +88,19 @@ static inline int t_check(int rc, int want, const char *expr,
 		T_EQ((int)(v_ == (want)), 1);				\
 		if (v_ != (want))					\
 			fprintf(stderr, "%s:%d: cpu %u load 0x%" PRIx64 \
+				" read 0x%" PRIx64 ", expected 0x%" PRIx64 "\n", \
+				__FILE__, __LINE__, shd_cpu_id(cpu),	\
+				(uint64_t)(addr), v_, (uint64_t)(want)); \
+	} while (0)
+
+/* Fetch (execute) ADDR in the current mm and record a mismatch with WANT. */
+#define T_FETCH(cpu, addr, want)					\
+	do {								\
+		uint64_t v_ = 0xdeadbeefull;				\
+		T_OK(shd_fetch((cpu), (addr), &v_));			\
+		T_EQ((int)(v_ == (want)), 1);				\
+		if (v_ != (want))					\
+			fprintf(stderr, "%s:%d: cpu %u fetch 0x%" PRIx64 \
 				" read 0x%" PRIx64 ", expected 0x%" PRIx64 "\n", \
 				__FILE__, __LINE__, shd_cpu_id(cpu),	\
 				(uint64_t)(addr), v_, (uint64_t)(want)); \
@@ -103,6 +136,40 @@ static inline struct shd_machine *test_machine(const struct shd_config *c)
 	return m;
 }
 
+/*
+ * What a test's machine differs in from test_config(); a field left 0 or
+ * NULL keeps the default.  MACHINE(.ncpus = 2, .arch = "arm64") reads as
+ * the machine it builds.
+ */
+struct machine_spec {
+	unsigned ncpus;
+	const char *policy;	/* a policy preset; NULL: "linux" */
+	const char *arch;	/* an arch preset; NULL: the default (x86) */
+	const char *batch;	/* the policy's batch knob; NULL: the preset's */
+	uint64_t nframes;	/* 0: the default */
+	uint64_t faults;	/* injected faults, 1 << enum shd_fault */
+};
+
+static inline struct shd_machine *spec_machine(struct machine_spec s)
+{
+	struct shd_config c = test_config(s.ncpus, s.policy ? s.policy : "linux");
+	int err;
+
+	if (s.batch)
+		cr_assert_eq(shd_policy_set(&c.policy, "batch", s.batch), 0,
+			     "%s", shd_last_error());
+	if (s.arch) {
+		err = shd_arch_preset(s.arch, &c.arch);
+		cr_assert_eq(err, 0, "arch %s: %d %s", s.arch, err,
+			     shd_last_error());
+	}
+	if (s.nframes)
+		c.nframes = s.nframes;
+	c.faults = s.faults;
+	return test_machine(&c);
+}
+#define MACHINE(...)	spec_machine((struct machine_spec){ __VA_ARGS__ })
+
 static inline struct shd_mm *test_mm(struct shd_machine *m)
 {
 	struct shd_mm *mm = NULL;
@@ -110,6 +177,17 @@ static inline struct shd_mm *test_mm(struct shd_machine *m)
 	cr_assert_eq(shd_mm_create(m, &mm), 0, "shd_mm_create: %s",
 		     shd_last_error());
 	return mm;
+}
+
+static inline struct shd_file *test_file(struct shd_machine *m,
+					 uint64_t npages)
+{
+	struct shd_file *f = NULL;
+
+	cr_assert_eq(shd_file_create(m, npages, &f), 0, "shd_file_create: %s",
+		     shd_last_error());
+	cr_assert_not_null(f);
+	return f;
 }
 
 static inline struct shd_stats test_stats(struct shd_machine *m)
@@ -141,6 +219,15 @@ static inline uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Busy for MS milliseconds without calling the library (no IPIs taken). */
+static inline void spin_ms(uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end)
+		;
+}
+
 /* Spin until *STEP >= WANT, taking IPIs.  Gives up after 20 s (recorded). */
 static inline void step_wait(struct shd_cpu *cpu, int *step, int want)
 {
@@ -160,6 +247,49 @@ static inline void step_wait(struct shd_cpu *cpu, int *step, int want)
 static inline void step_set(int *step, int v)
 {
 	__atomic_store_n(step, v, __ATOMIC_RELEASE);
+}
+
+struct free_frames {
+	struct shd_mm *mm;
+	uint64_t nframes, nfree;
+};
+
+/* Map NFRAMES + 1 pages and store to them until the machine runs out
+ * (-ENOMEM, which it must: it has only NFRAMES), then read some back. */
+static inline int free_frames_task(struct shd_cpu *cpu, void *arg)
+{
+	struct free_frames *ff = arg;
+	uint64_t i, len = (ff->nframes + 1) * PAGE;
+	int rc = 0;
+
+	T_OK(shd_switch_mm(cpu, ff->mm));
+	T_OK(shd_mmap(cpu, ff->mm, UBASE, len, RW));
+	for (i = 0; i <= ff->nframes; i++)
+		if ((rc = shd_store(cpu, UBASE + i * PAGE, i + 1)) != 0)
+			break;
+	T_EQ(rc, -ENOMEM);
+	ff->nfree = i;
+	for (uint64_t j = 0; j < i; j += 7)
+		T_LOAD(cpu, UBASE + j * PAGE, j + 1);
+	T_OK(shd_munmap(cpu, ff->mm, UBASE, len));
+	T_OK(shd_switch_mm(cpu, NULL));
+	return 0;
+}
+
+/*
+ * Count the free frames of a machine of NFRAMES frames, on cpu 0 in a fresh
+ * mm it then destroys (so counting gives them all back).  Page tables are
+ * not frames; the machine's zero page is one.
+ */
+static inline uint64_t free_frames(struct shd_machine *m, uint64_t nframes)
+{
+	struct free_frames ff = { .nframes = nframes };
+
+	ff.mm = test_mm(m);
+	run_one(m, 0, free_frames_task, &ff);
+	assert_tasks_ok();
+	shd_mm_destroy(ff.mm);
+	return ff.nfree;
 }
 
 #endif

@@ -4,7 +4,6 @@
 
 #include "shd_test.h"
 
-#define RW	(SHD_PROT_READ | SHD_PROT_WRITE)
 #define NPAGES	8				/* pages reclaimed per scenario */
 #define SCRATCH	(UBASE + 0x4000000ull)		/* in-task frame counting */
 
@@ -24,21 +23,6 @@ struct bt {
 	int rc[8];
 	uint64_t v[8];
 };
-
-static struct shd_machine *machine(unsigned ncpus, const char *policy,
-				   const char *batch, uint64_t nframes,
-				   uint64_t faults)
-{
-	struct shd_config c = test_config(ncpus, policy);
-
-	if (batch)
-		cr_assert_eq(shd_policy_set(&c.policy, "batch", batch), 0, "%s",
-			     shd_last_error());
-	if (nframes)
-		c.nframes = nframes;
-	c.faults = faults;
-	return test_machine(&c);
-}
 
 static void arrive(int *ready)
 {
@@ -81,26 +65,6 @@ static uint64_t count_free_here(struct shd_cpu *cpu, struct bt *b)
 	T_OK(shd_madvise_dontneed(cpu, b->scr, SCRATCH, (max + 1) * PAGE));
 	T_OK(shd_switch_mm(cpu, b->mm));
 	return i;
-}
-
-static int count_task(struct shd_cpu *cpu, void *arg)
-{
-	struct bt *b = arg;
-
-	b->v[7] = count_free_here(cpu, b);
-	return 0;
-}
-
-/* The same from the test thread, on cpu 0 in a fresh mm. */
-static uint64_t free_frames(struct shd_machine *m, uint64_t nframes)
-{
-	struct bt b = { .m = m, .nframes = nframes };
-
-	b.scr = test_mm(m);
-	run_one(m, 0, count_task, &b);
-	assert_tasks_ok();
-	shd_mm_destroy(b.scr);
-	return b.v[7];
 }
 
 static uint64_t candidates(const struct shd_stats *s)
@@ -160,7 +124,8 @@ static int reclaim_task(struct shd_cpu *cpu, void *arg)
 static struct shd_stats run_reclaim(unsigned ncpus, const char *policy,
 				    const char *batch, bool deferred)
 {
-	struct shd_machine *m = machine(ncpus, policy, batch, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = ncpus, .policy = policy,
+					.batch = batch);
 	struct bt b = { .m = m, .ncpus = ncpus, .deferred = deferred };
 	struct shd_violation v;
 	struct shd_stats st;
@@ -271,7 +236,7 @@ static int union_task(struct shd_cpu *cpu, void *arg)
 
 Test(batch, x86_flushes_the_union_of_the_masks_once)
 {
-	struct shd_machine *m = machine(4, "linux", NULL, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 4);
 	struct bt b = { .m = m, .ncpus = 4 };
 	struct shd_stats st;
 
@@ -337,7 +302,7 @@ static int map_pages(struct shd_cpu *cpu, void *arg)
 
 Test(batch, x86_skips_a_lazy_cpu_which_catches_up_when_it_returns)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct bt b = { .m = m, .ncpus = 2, .npages = NPAGES };
 	struct shd_stats st;
 
@@ -409,7 +374,7 @@ static int come_back_and_read_some(struct shd_cpu *cpu, void *arg)
 
 Test(batch, a_full_batch_flushes_itself_and_a_returning_task_flushes_its_own)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, SMALL_FRAMES, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = SMALL_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .npages = TOUCHED,
 			.nframes = SMALL_FRAMES };
 	uint64_t base, after_touch;
@@ -472,7 +437,7 @@ static int reclaim_then_exit(struct shd_cpu *cpu, void *arg)
 
 Test(batch, a_pending_batch_outlives_the_exit_of_its_mm)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, SMALL_FRAMES, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = SMALL_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .npages = NPAGES,
 			.nframes = SMALL_FRAMES };
 	uint64_t base;
@@ -536,7 +501,7 @@ static int file_reclaim_task(struct shd_cpu *cpu, void *arg)
 
 Test(batch, reclaim_drops_anonymous_and_private_data_but_not_the_page_cache)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct bt b = { .m = m, .ncpus = 2 };
 	struct shd_file *f = NULL;
 
@@ -574,7 +539,8 @@ static int reclaim_alone(struct shd_cpu *cpu, void *arg)
 
 static void defer_check(const char *policy)
 {
-	struct shd_machine *m = machine(2, policy, NULL, SMALL_FRAMES, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = policy,
+					.nframes = SMALL_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .nframes = SMALL_FRAMES };
 	struct shd_stats st;
 
@@ -821,7 +787,7 @@ static int big_task(struct shd_cpu *cpu, void *arg)
 
 static void big_check(int op)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, BIG_FRAMES, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = BIG_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .op = op };
 	struct shd_violation v;
 	struct shd_stats st;
@@ -901,8 +867,8 @@ static int bad_input_task(struct shd_cpu *cpu, void *arg)
 
 Test(batch, bad_input)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, 0, 0);
-	struct shd_machine *other = machine(1, "linux", NULL, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2);
+	struct shd_machine *other = MACHINE(.ncpus = 1);
 	struct bt b = { .m = m, .ncpus = 2 };
 	struct shd_stats st;
 

@@ -4,9 +4,6 @@
 
 #include "shd_test.h"
 
-#define RW	(SHD_PROT_READ | SHD_PROT_WRITE)
-#define RX	(SHD_PROT_READ | SHD_PROT_EXEC)
-#define FAR	(UBASE + 0x1000000ull)	/* a second window, other leaves */
 
 static const char *const all_arches[] = { "x86", "sparc64", "arm64" };
 #define NARCHES (sizeof(all_arches) / sizeof(all_arches[0]))
@@ -19,54 +16,6 @@ struct ctx {
 	int rc[8];
 	uint64_t v[8];
 };
-
-static struct shd_machine *arch_machine(unsigned ncpus, const char *arch,
-					uint64_t faults)
-{
-	struct shd_config c = test_config(ncpus, "linux");
-	int err = shd_arch_preset(arch, &c.arch);
-
-	cr_assert_eq(err, 0, "arch %s: %d %s", arch, err, shd_last_error());
-	c.faults = faults;
-	return test_machine(&c);
-}
-
-static struct shd_file *test_file(struct shd_machine *m, uint64_t npages)
-{
-	struct shd_file *f = NULL;
-
-	cr_assert_eq(shd_file_create(m, npages, &f), 0, "shd_file_create: %s",
-		     shd_last_error());
-	cr_assert_not_null(f);
-	return f;
-}
-
-/* -EINVAL, with an explanation that mentions KEY. */
-static void t_einval(int rc, const char *key, const char *expr,
-		     const char *file, int line)
-{
-	t_check(rc, -EINVAL, expr, file, line);
-	if (rc == -EINVAL && !strstr(shd_last_error(), key)) {
-		char what[256];
-
-		snprintf(what, sizeof(what), "shd_last_error() \"%s\" names %s",
-			 shd_last_error(), key);
-		t_check(-1, 0, what, file, line);
-	}
-}
-#define T_EINVAL(e, key)	t_einval((e), (key), #e, __FILE__, __LINE__)
-
-#define T_FETCH(cpu, addr, want)					\
-	do {								\
-		uint64_t v_ = 0xdeadbeefull;				\
-		T_OK(shd_fetch((cpu), (addr), &v_));			\
-		T_EQ((int)(v_ == (want)), 1);				\
-		if (v_ != (want))					\
-			fprintf(stderr, "%s:%d: cpu %u fetch 0x%" PRIx64 \
-				" read 0x%" PRIx64 ", expected 0x%" PRIx64 "\n", \
-				__FILE__, __LINE__, shd_cpu_id(cpu),	\
-				(uint64_t)(addr), v_, (uint64_t)(want)); \
-	} while (0)
 
 /* ---- argument checks: every interface of cacheflush.h ---- */
 
@@ -231,7 +180,7 @@ static int contract_task(struct shd_cpu *cpu, void *arg)
 
 static void contract_on(const char *arch)
 {
-	struct shd_machine *m = arch_machine(2, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = arch);
 	struct ctx s;
 
 	memset(&s, 0, sizeof(s));
@@ -278,8 +227,8 @@ static int foreign_file_task(struct shd_cpu *cpu, void *arg)
 
 Test(cache, the_interfaces_refuse_another_machines_mm_and_file)
 {
-	struct shd_machine *m = arch_machine(1, "sparc64", 0);
-	struct shd_machine *other = arch_machine(1, "sparc64", 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .arch = "sparc64");
+	struct shd_machine *other = MACHINE(.ncpus = 1, .arch = "sparc64");
 	struct ctx s;
 
 	memset(&s, 0, sizeof(s));
@@ -349,7 +298,7 @@ static void fetch_all(struct shd_machine *m, struct ctx *s, uint64_t want,
  */
 Test(cache, flush_icache_range_makes_a_kernel_write_visible_to_every_cpu)
 {
-	struct shd_machine *m = arch_machine(ICPUS, "arm64", 0);
+	struct shd_machine *m = MACHINE(.ncpus = ICPUS, .arch = "arm64");
 	struct shd_stats s0, s1;
 	struct ctx s;
 
@@ -378,7 +327,7 @@ Test(cache, flush_icache_range_makes_a_kernel_write_visible_to_every_cpu)
  * flush_icache_range() costs nothing (no invalidation, no IPI). */
 Test(cache, flush_icache_range_costs_nothing_on_x86)
 {
-	struct shd_machine *m = arch_machine(ICPUS, "x86", 0);
+	struct shd_machine *m = MACHINE(.ncpus = ICPUS, .arch = "x86");
 	struct shd_stats s0, s1;
 	struct ctx s;
 
@@ -506,7 +455,7 @@ static int anon_store_task(struct shd_cpu *cpu, void *arg)
 
 static struct shd_stats anon_stores(const char *arch)
 {
-	struct shd_machine *m = arch_machine(1, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .arch = arch);
 	struct shd_stats st;
 	struct ctx s;
 
@@ -601,7 +550,7 @@ static int force_poke_task(struct shd_cpu *cpu, void *arg)
 
 static void force_poke_on(const char *arch)
 {
-	struct shd_machine *m = arch_machine(1, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .arch = arch);
 	struct shd_stats st;
 	struct ctx s;
 
@@ -661,7 +610,7 @@ static int poke_text_task(struct shd_cpu *cpu, void *arg)
 
 static struct ctx poke_text(uint64_t faults, uint64_t *nviol)
 {
-	struct shd_machine *m = arch_machine(2, "arm64", faults);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = "arm64", .faults = faults);
 	struct ctx s;
 
 	memset(&s, 0, sizeof(s));
@@ -717,7 +666,7 @@ static int mprotect_exec_task(struct shd_cpu *cpu, void *arg)
 
 static struct ctx mprotect_exec(uint64_t faults, uint64_t *nviol)
 {
-	struct shd_machine *m = arch_machine(1, "arm64", faults);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .arch = "arm64", .faults = faults);
 	struct ctx s;
 
 	memset(&s, 0, sizeof(s));
@@ -994,8 +943,8 @@ static int kmap_contract_task(struct shd_cpu *cpu, void *arg)
 
 static void kmap_contract_on(const char *arch, bool choose)
 {
-	struct shd_machine *m = arch_machine(2, arch, 0);
-	struct shd_machine *other = arch_machine(1, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = arch);
+	struct shd_machine *other = MACHINE(.ncpus = 1, .arch = arch);
 	uint64_t kva = 0;
 	struct kx s;
 
@@ -1095,7 +1044,7 @@ struct colour_run {
 
 static struct colour_run colour_scenario(const char *arch, bool flush)
 {
-	struct shd_machine *m = arch_machine(1, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .arch = arch);
 	struct colour_run r;
 
 	memset(&r, 0, sizeof(r));
@@ -1196,7 +1145,8 @@ static int kmap_cycle_task(struct shd_cpu *cpu, void *arg)
 
 static struct colour_run kmap_cycles(uint64_t faults)
 {
-	struct shd_machine *m = arch_machine(2, "hypersparc", faults);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = "hypersparc",
+					.faults = faults);
 	struct colour_run r;
 
 	memset(&r, 0, sizeof(r));
@@ -1327,7 +1277,7 @@ static int exec_run_task(struct shd_cpu *cpu, void *arg)
 
 static void foll_force_after_fork_on(const char *arch)
 {
-	struct shd_machine *m = arch_machine(2, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = arch);
 	struct shd_stats s0, s1, s2, s3, s4;
 	struct kx s;
 
@@ -1523,7 +1473,7 @@ static int kmaps_flush_task(struct shd_cpu *cpu, void *arg)
 static void kmaps_on(const char *arch, struct shd_stats *loaded,
 		     struct shd_stats *flushed, struct shd_stats *reloaded)
 {
-	struct shd_machine *m = arch_machine(KMCPUS, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = KMCPUS, .arch = arch);
 	struct kx s;
 
 	memset(&s, 0, sizeof(s));
@@ -1635,7 +1585,7 @@ struct dma_run {
 static struct dma_run dma_scenario(const char *arch, bool flush,
 				   unsigned readers)
 {
-	struct shd_machine *m = arch_machine(DCPUS, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = DCPUS, .arch = arch);
 	struct dma_run r;
 
 	memset(&r, 0, sizeof(r));
@@ -1727,7 +1677,7 @@ static int shmlba_task(struct shd_cpu *cpu, void *arg)
 
 static void shmlba_on(const char *arch, bool aliasing)
 {
-	struct shd_machine *m = arch_machine(1, arch, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .arch = arch);
 	struct kx s;
 
 	memset(&s, 0, sizeof(s));

@@ -4,8 +4,6 @@
 
 #include "shd_test.h"
 
-#define RW	(SHD_PROT_READ | SHD_PROT_WRITE)
-#define FAR	(UBASE + 0x1000000ull)	/* a second window, other leaves */
 
 /*
  * Every scenario leaves its CPUs in init_mm (switch_mm(NULL)) before its task
@@ -22,73 +20,6 @@ struct cow {
 	int rc[16];
 	uint64_t v[16];
 };
-
-static struct shd_machine *cow_machine(unsigned ncpus, uint64_t nframes,
-				       uint64_t faults)
-{
-	struct shd_config c = test_config(ncpus, "linux");
-
-	if (nframes)
-		c.nframes = nframes;
-	c.faults = faults;
-	return test_machine(&c);
-}
-
-static struct shd_file *test_file(struct shd_machine *m, uint64_t npages)
-{
-	struct shd_file *f = NULL;
-
-	cr_assert_eq(shd_file_create(m, npages, &f), 0, "shd_file_create: %s",
-		     shd_last_error());
-	cr_assert_not_null(f);
-	return f;
-}
-
-/* -EINVAL, with an explanation that mentions KEY. */
-static void t_einval(int rc, const char *key, const char *expr,
-		     const char *file, int line)
-{
-	t_check(rc, -EINVAL, expr, file, line);
-	if (rc == -EINVAL && !strstr(shd_last_error(), key))
-		t_check(-1, 0, "shd_last_error() names the problem", file, line);
-}
-#define T_EINVAL(e, key)	t_einval((e), (key), #e, __FILE__, __LINE__)
-
-/*
- * Count free frames: map NFRAMES + 1 pages in a fresh mm and store to them
- * until the machine runs out (-ENOMEM, which it must: it has only NFRAMES).
- * Page tables are not frames; the machine's zero page is one.
- */
-static int fill_task(struct shd_cpu *cpu, void *arg)
-{
-	struct cow *s = arg;
-	uint64_t i;
-	int rc = 0;
-
-	T_OK(shd_switch_mm(cpu, s->a));
-	T_OK(shd_mmap(cpu, s->a, UBASE, (s->npages + 1) * PAGE, RW));
-	for (i = 0; i <= s->npages; i++)
-		if ((rc = shd_store(cpu, UBASE + i * PAGE, i + 1)) != 0)
-			break;
-	T_EQ(rc, -ENOMEM);
-	s->v[0] = i;
-	for (uint64_t j = 0; j < i; j += 7)
-		T_LOAD(cpu, UBASE + j * PAGE, j + 1);
-	T_OK(shd_munmap(cpu, s->a, UBASE, (s->npages + 1) * PAGE));
-	T_OK(shd_switch_mm(cpu, NULL));
-	return 0;
-}
-
-static uint64_t free_frames(struct shd_machine *m, uint64_t nframes)
-{
-	struct cow s = { .npages = nframes };
-
-	s.a = test_mm(m);
-	run_one(m, 0, fill_task, &s);
-	assert_tasks_ok();
-	shd_mm_destroy(s.a);
-	return s.v[0];
-}
 
 /* A fresh machine: every frame but the zero page can be used. */
 static uint64_t baseline_frames(struct shd_machine *m, uint64_t nframes)
@@ -161,7 +92,7 @@ static int bad_mmap_task(struct shd_cpu *cpu, void *arg)
 
 Test(cow, bad_input_gives_einval)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct shd_file *f = (struct shd_file *)&f;	/* not NULL */
 	struct cow s = { 0 };
 
@@ -225,7 +156,7 @@ static int private_file_task(struct shd_cpu *cpu, void *arg)
 static void one_copy_case(int (*fn)(struct shd_cpu *, void *),
 			  uint64_t file_pages)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct cow s = { 0 };
 	struct shd_stats st;
 
@@ -299,7 +230,7 @@ static int shared_file_task(struct shd_cpu *cpu, void *arg)
 
 Test(cow, a_shared_file_mapping_shares_stores_through_the_page_cache)
 {
-	struct shd_machine *m = cow_machine(2, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = 64);
 	struct cow s = { 0 };
 	struct shd_stats st;
 
@@ -365,7 +296,7 @@ static int outlive_use(struct shd_cpu *cpu, void *arg)
 
 Test(cow, a_destroyed_file_lives_while_mapped_and_then_frees_its_pages)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct cow s = { 0 };
 
 	uint64_t nfree = baseline_frames(m, 64);
@@ -441,7 +372,7 @@ static int cycle_setup(struct shd_cpu *cpu, void *arg)
 
 static void fork_file_cycles(bool exit_child)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct cow s = { .exit_child = exit_child };
 	struct shd_stats st;
 	uint64_t nfree = baseline_frames(m, 64);
@@ -550,7 +481,7 @@ static int after_child_task(struct shd_cpu *cpu, void *arg)
 
 static void fork_semantics(bool child_first, bool exit_child)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct fork_order o = { .child_first = child_first,
 				.exit_child = exit_child };
 	struct shd_stats st;
@@ -626,7 +557,7 @@ static int fork_under_a_writer(struct shd_cpu *cpu, void *arg)
 
 static struct shd_stats fork_writer_scenario(uint64_t faults, struct cow *s)
 {
-	struct shd_machine *m = cow_machine(2, 64, faults);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = 64, .faults = faults);
 	struct shd_stats st;
 
 	s->a = test_mm(m);
@@ -695,7 +626,7 @@ static int mprotect_after_fork(struct shd_cpu *cpu, void *arg)
 
 Test(cow, mprotect_rw_does_not_make_a_page_shared_with_a_child_writable)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct cow s = { 0 };
 	struct shd_stats st;
 

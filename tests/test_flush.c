@@ -2,8 +2,6 @@
 /* Tests of the flush interfaces: the cachetlb contract, pruning, lazy TLB, counters. */
 #include "shd_test.h"
 
-#define RW (SHD_PROT_READ | SHD_PROT_WRITE)
-
 struct scn {
 	struct shd_mm *mm;
 	int step;
@@ -11,13 +9,6 @@ struct scn {
 	uint64_t v[8];
 	struct shd_mm *active;
 };
-
-static struct shd_machine *machine(unsigned ncpus, const char *policy)
-{
-	struct shd_config c = test_config(ncpus, policy);
-
-	return test_machine(&c);
-}
 
 static struct shd_stats sub(struct shd_stats b, const struct shd_stats *a)
 {
@@ -71,7 +62,7 @@ static int munmap_under_a_running_cpu(struct shd_cpu *cpu, void *arg)
 
 static void contract_munmap(const char *policy)
 {
-	struct shd_machine *m = machine(2, policy);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = policy);
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats st;
 
@@ -125,7 +116,7 @@ static int mprotect_under_a_running_cpu(struct shd_cpu *cpu, void *arg)
 
 static void contract_mprotect(const char *policy)
 {
-	struct shd_machine *m = machine(3, policy);
+	struct shd_machine *m = MACHINE(.ncpus = 3, .policy = policy);
 	struct scn s = { .mm = test_mm(m) };
 
 	cr_assert_eq(shd_run_on(m, 0, 2, mprotect_under_a_running_cpu, &s), 0);
@@ -163,7 +154,7 @@ static int map_touch_protect(struct shd_cpu *cpu, void *arg)
 
 Test(flush, linux_sends_nothing_to_cpus_that_never_ran_the_mm)
 {
-	struct shd_machine *m = machine(4, "linux");
+	struct shd_machine *m = MACHINE(.ncpus = 4);
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats st;
 
@@ -180,7 +171,7 @@ Test(flush, linux_sends_nothing_to_cpus_that_never_ran_the_mm)
 
 Test(flush, broadcast_sends_to_every_other_online_cpu)
 {
-	struct shd_machine *m = machine(4, "broadcast");
+	struct shd_machine *m = MACHINE(.ncpus = 4, .policy = "broadcast");
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats st;
 
@@ -242,7 +233,7 @@ static int come_back(struct shd_cpu *cpu, void *arg)
 
 Test(flush, linux_skips_a_lazy_cpu_which_flushes_when_it_switches_back)
 {
-	struct shd_machine *m = machine(2, "linux");
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats a, b, d;
 
@@ -268,7 +259,7 @@ Test(flush, linux_skips_a_lazy_cpu_which_flushes_when_it_switches_back)
 
 Test(flush, broadcast_interrupts_a_lazy_cpu_and_it_need_not_flush_later)
 {
-	struct shd_machine *m = machine(2, "broadcast");
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = "broadcast");
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats a, b, d;
 
@@ -290,7 +281,7 @@ Test(flush, broadcast_interrupts_a_lazy_cpu_and_it_need_not_flush_later)
 
 Test(flush, a_lazy_cpu_sees_no_stale_data_after_madvise)
 {
-	struct shd_machine *m = machine(2, "linux");
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats a, d;
 
@@ -323,7 +314,7 @@ static int dontneed_then_check(struct shd_cpu *cpu, void *arg)
 
 Test(flush, a_lazy_cpu_switching_back_reads_the_new_page_not_the_old_frame)
 {
-	struct shd_machine *m = machine(2, "linux");
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct scn s = { .mm = test_mm(m) };
 
 	run_one(m, 1, cache_rw_page, &s);
@@ -377,7 +368,7 @@ static int check_unmapped(struct shd_cpu *cpu, void *arg)
 
 Test(flush, freed_page_tables_reach_a_lazy_cpu_which_drops_the_mm)
 {
-	struct shd_machine *m = machine(2, "linux");
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats a, d;
 
@@ -407,7 +398,7 @@ Test(flush, freed_page_tables_reach_a_lazy_cpu_which_drops_the_mm)
  */
 Test(flush, munmap_after_mprotect_none_still_frees_the_page_table)
 {
-	struct shd_machine *m = machine(2, "linux");
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats a, d;
 
@@ -472,7 +463,7 @@ static int reload_both(struct shd_cpu *cpu, void *arg)
 /* Returns the TLB hits of cpu 1's reload of one user and one kernel page. */
 static uint64_t hits_after(const char *policy, int flush, uint64_t *misses)
 {
-	struct shd_machine *m = machine(2, policy);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = policy);
 	struct whole w = { test_mm(m), flush, 0 };
 	struct shd_stats a, d;
 
@@ -539,7 +530,7 @@ static int range_flush(struct shd_cpu *cpu, void *arg)
 
 static struct shd_stats range_counts(const char *policy, uint64_t npages)
 {
-	struct shd_machine *m = machine(2, policy);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = policy);
 	struct ranged r = { test_mm(m), npages, 0, 0 };
 	struct shd_stats st;
 
@@ -599,7 +590,7 @@ static int bad_ranges(struct shd_cpu *cpu, void *arg)
 
 Test(flush, bad_ranges_are_einval_and_flush_nothing)
 {
-	struct shd_machine *m = machine(2, "linux");
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct bad b = { .mm = test_mm(m) };
 
 	run_one(m, 0, bad_ranges, &b);
@@ -659,7 +650,7 @@ static int ident_map(struct shd_cpu *cpu, void *arg)
 /* cpu 1 running the mm, cpu 2 lazy in it, cpu 3 never in it. */
 static struct shd_stats one_flush_each_kind(const char *policy)
 {
-	struct shd_machine *m = machine(4, policy);
+	struct shd_machine *m = MACHINE(.ncpus = 4, .policy = policy);
 	struct ident x = { test_mm(m), 0, 0 };
 	struct shd_stats st;
 
@@ -729,7 +720,7 @@ Test(flush, the_candidate_identity_holds_for_every_interface)
 	static const char *const pol[] = { "linux", "broadcast" };
 
 	for (int i = 0; i < 2; i++) {
-		struct shd_machine *m = machine(5, pol[i]);
+		struct shd_machine *m = MACHINE(.ncpus = 5, .policy = pol[i]);
 		struct ident x = { test_mm(m), 0, 0 };
 		struct shd_stats st;
 
@@ -789,7 +780,7 @@ Test(flush, vunmap_reaches_every_cpu_that_used_the_kernel_mapping)
 	static const char *const pol[] = { "linux", "broadcast" };
 
 	for (int i = 0; i < 2; i++) {
-		struct shd_machine *m = machine(2, pol[i]);
+		struct shd_machine *m = MACHINE(.ncpus = 2, .policy = pol[i]);
 		struct scn s = { .mm = test_mm(m) };
 		struct shd_stats st;
 
@@ -842,7 +833,7 @@ static int kernel_load(struct shd_cpu *cpu, void *arg)
 
 Test(flush, kernel_range_flushes_do_not_skip_lazy_cpus)
 {
-	struct shd_machine *m = machine(2, "linux");
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct scn s = { .mm = test_mm(m) };
 	struct shd_stats a, d;
 
@@ -886,7 +877,7 @@ static int change_while_away(struct shd_cpu *cpu, void *arg)
 
 static void initiator_away(const char *policy)
 {
-	struct shd_machine *m = machine(2, policy);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = policy);
 	struct away w = { test_mm(m), test_mm(m), 0, 0 };
 
 	run_one(m, 0, change_while_away, &w);

@@ -4,7 +4,6 @@
 
 #include "shd_test.h"
 
-#define RW (SHD_PROT_READ | SHD_PROT_WRITE)
 
 /*
  * Each scenario is small and drives exactly the path its fault breaks.  Run
@@ -564,7 +563,6 @@ static void arch1_overwritten(struct shd_machine *m, struct orc *o)
 
 /* ---- I-cache faults (arm64: an I-cache that does not snoop stores) ---- */
 
-#define RX (SHD_PROT_READ | SHD_PROT_EXEC)
 
 /*
  * Cpu 0 maps the file's page executable and fetches a word: set_pte_at

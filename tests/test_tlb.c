@@ -2,7 +2,6 @@
 /* Tests of simulated accesses through a CPU's TLB, via the public API only. */
 #include "shd_test.h"
 
-#define RW (SHD_PROT_READ | SHD_PROT_WRITE)
 
 struct tlb_scn {
 	struct shd_mm *mm, *mm2;
