@@ -37,6 +37,11 @@
 #define RX		(SHD_PROT_READ | SHD_PROT_EXEC)
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* The three cache models: snooping (x86), aliasing VIPT (sparc64),
+ * a non-snooping I-cache (arm64). */
+static const char *const all_arches[] = { "x86", "sparc64", "arm64" };
+#define NARCHES		ARRAY_LEN(all_arches)
+
 struct task_failures {
 	pthread_mutex_t lock;
 	unsigned n;
