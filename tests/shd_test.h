@@ -42,6 +42,37 @@
 static const char *const all_arches[] = { "x86", "sparc64", "arm64" };
 #define NARCHES		ARRAY_LEN(all_arches)
 
+/*
+ * Per-policy and per-arch tests are Criterion parameterized tests:
+ * POLICY_PARAMS(suite, name) before ParameterizedTest(const struct
+ * preset_param *policy, suite, name) runs the test once under each of
+ * Linux's policy and the naive broadcast; ARCH_PARAMS once on each of
+ * all_arches.  Criterion copies a parameter into the test's own process,
+ * where the parent's pointers mean nothing: parameters carry their strings
+ * inline.
+ */
+struct preset_param {
+	char name[24];
+};
+
+#define POLICY_PARAMS(suite, name)					\
+	ParameterizedTestParameters(suite, name)			\
+	{								\
+		static struct preset_param p[] = { { "linux" }, { "broadcast" } }; \
+									\
+		return cr_make_param_array(struct preset_param, p, ARRAY_LEN(p)); \
+	}
+#define ARCH_PARAMS(suite, name)					\
+	ParameterizedTestParameters(suite, name)			\
+	{								\
+		static struct preset_param p[] = {			\
+			{ "x86" }, { "sparc64" }, { "arm64" },		\
+		};							\
+									\
+		_Static_assert(ARRAY_LEN(p) == NARCHES, "all_arches"); \
+		return cr_make_param_array(struct preset_param, p, ARRAY_LEN(p)); \
+	}
+
 struct task_failures {
 	pthread_mutex_t lock;
 	unsigned n;

@@ -961,14 +961,9 @@ static void switch_away_check(const char *preset, const char *batch)
 	shd_machine_destroy(m);
 }
 
-Test(batch, a_cpu_that_switched_away_catches_up_linux)
-{
-	switch_away_check("linux", "x86");
-	switch_away_check("linux", "arm64");
-}
-
 /*
- * BUG (runtime/tlbflush.c flush_tlb_func(), case SHD_FLUSH_BATCH, with
+ * Under broadcast with batch=x86, this was a BUG (runtime/tlbflush.c
+ * flush_tlb_func(), case SHD_FLUSH_BATCH, with
  * policy/decide.h shd__policy_switch_flush()): under a policy that neither
  * prunes nor skips lazy CPUs (broadcast, or prune=off lazy=off) switch_mm()
  * never flushes a context it switches back to, because every flush is
@@ -981,8 +976,22 @@ Test(batch, a_cpu_that_switched_away_catches_up_linux)
  * ordinary per-page requests and is fine.  Either fix (flush every slot,
  * or refuse batch=x86 without prune or lazy) makes this pass.
  */
-Test(batch, a_cpu_that_switched_away_catches_up_broadcast)
+struct switch_away_row {
+	char policy[16], batch[8];
+};
+
+ParameterizedTestParameters(batch, a_cpu_that_switched_away_catches_up)
 {
-	switch_away_check("broadcast", "arm64");
-	switch_away_check("broadcast", "x86");
+	static struct switch_away_row rows[] = {
+		{ "linux", "x86" }, { "linux", "arm64" },
+		{ "broadcast", "arm64" }, { "broadcast", "x86" },
+	};
+
+	return cr_make_param_array(struct switch_away_row, rows, ARRAY_LEN(rows));
+}
+
+ParameterizedTest(const struct switch_away_row *row, batch,
+		  a_cpu_that_switched_away_catches_up)
+{
+	switch_away_check(row->policy, row->batch);
 }

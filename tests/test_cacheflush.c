@@ -194,19 +194,11 @@ static void contract_on(const char *arch)
 	shd_machine_destroy(m);
 }
 
-Test(cacheflush, the_interfaces_check_their_arguments_on_x86)
+ARCH_PARAMS(cacheflush, the_interfaces_check_their_arguments)
+ParameterizedTest(const struct preset_param *arch, cacheflush,
+		  the_interfaces_check_their_arguments)
 {
-	contract_on("x86");
-}
-
-Test(cacheflush, the_interfaces_check_their_arguments_on_sparc64)
-{
-	contract_on("sparc64");
-}
-
-Test(cacheflush, the_interfaces_check_their_arguments_on_arm64)
-{
-	contract_on("arm64");
+	contract_on(arch->name);
 }
 
 /* A file of another machine is not this machine's file. */

@@ -80,14 +80,11 @@ static void contract_munmap(const char *policy)
 	shd_machine_destroy(m);
 }
 
-Test(flush, a_running_cpu_faults_after_a_remote_munmap_linux)
+POLICY_PARAMS(flush, a_running_cpu_faults_after_a_remote_munmap)
+ParameterizedTest(const struct preset_param *policy, flush,
+		  a_running_cpu_faults_after_a_remote_munmap)
 {
-	contract_munmap("linux");
-}
-
-Test(flush, a_running_cpu_faults_after_a_remote_munmap_broadcast)
-{
-	contract_munmap("broadcast");
+	contract_munmap(policy->name);
 }
 
 static int mprotect_under_a_running_cpu(struct shd_cpu *cpu, void *arg)
@@ -129,14 +126,11 @@ static void contract_mprotect(const char *policy)
 	shd_machine_destroy(m);
 }
 
-Test(flush, a_running_cpu_cannot_write_after_a_remote_mprotect_linux)
+POLICY_PARAMS(flush, a_running_cpu_cannot_write_after_a_remote_mprotect)
+ParameterizedTest(const struct preset_param *policy, flush,
+		  a_running_cpu_cannot_write_after_a_remote_mprotect)
 {
-	contract_mprotect("linux");
-}
-
-Test(flush, a_running_cpu_cannot_write_after_a_remote_mprotect_broadcast)
-{
-	contract_mprotect("broadcast");
+	contract_mprotect(policy->name);
 }
 
 /* ---- pruning ---- */
@@ -663,26 +657,36 @@ static struct shd_stats one_flush_each_kind(const char *policy)
 	return st;
 }
 
-Test(flush, each_candidate_is_sent_coalesced_pruned_or_lazy_linux)
-{
-	struct shd_stats st = one_flush_each_kind("linux");
+/* Where each of the three candidates of one flush ends, per policy. */
+struct candidates_row {
+	char policy[16];
+	uint64_t sent, lazy, pruned;
+};
 
-	cr_assert_eq(st.flush_calls, 1);
-	cr_assert_eq(st.ipis_sent, 1, "running cpu 1");
-	cr_assert_eq(st.ipis_avoided_lazy, 1, "lazy cpu 2");
-	cr_assert_eq(st.ipis_avoided_pruned, 1, "cpu 3 never ran the mm");
-	cr_assert_eq(st.ipis_coalesced, 0);
-	cr_assert_eq(candidates(&st), st.flush_calls * 3);
-	cr_assert_eq(st.violations, 0);
+ParameterizedTestParameters(flush, each_candidate_is_sent_coalesced_pruned_or_lazy)
+{
+	static struct candidates_row rows[] = {
+		/* running cpu 1 is sent one, lazy cpu 2 is skipped, cpu 3
+		 * never ran the mm */
+		{ "linux", 1, 1, 1 },
+		{ "broadcast", 3, 0, 0 },
+	};
+
+	return cr_make_param_array(struct candidates_row, rows, ARRAY_LEN(rows));
 }
 
-Test(flush, each_candidate_is_sent_coalesced_pruned_or_lazy_broadcast)
+ParameterizedTest(const struct candidates_row *row, flush,
+		  each_candidate_is_sent_coalesced_pruned_or_lazy)
 {
-	struct shd_stats st = one_flush_each_kind("broadcast");
+	struct shd_stats st = one_flush_each_kind(row->policy);
 
 	cr_assert_eq(st.flush_calls, 1);
-	cr_assert_eq(st.ipis_sent, 3);
-	cr_assert_eq(st.ipis_avoided_lazy + st.ipis_avoided_pruned, 0);
+	cr_assert_eq(st.ipis_sent, row->sent, "%s", row->policy);
+	cr_assert_eq(st.ipis_avoided_lazy, row->lazy, "%s: lazy cpu 2",
+		     row->policy);
+	cr_assert_eq(st.ipis_avoided_pruned, row->pruned, "%s: cpu 3 never "
+		     "ran the mm", row->policy);
+	cr_assert_eq(st.ipis_coalesced, 0);
 	cr_assert_eq(candidates(&st), st.flush_calls * 3);
 	cr_assert_eq(st.violations, 0);
 }
@@ -889,13 +893,9 @@ static void initiator_away(const char *policy)
 	shd_machine_destroy(m);
 }
 
-Test(flush, an_initiator_switching_back_does_not_use_its_stale_context_linux)
-{
-	initiator_away("linux");
-}
-
 /*
- * BUG (runtime/tlbflush.c do_flush(): `local = ... f->mm == cpu->loaded_mm`):
+ * Under broadcast, this was a BUG (runtime/tlbflush.c do_flush():
+ * `local = ... f->mm == cpu->loaded_mm`):
  * the initiator flushes itself only when it has the mm loaded.  Under
  * broadcast (no prune, no lazy: shd__policy_may_miss() is false) switch_mm
  * never flushes a cached ASID slot on switch-in, and remote targets do flush
@@ -906,7 +906,9 @@ Test(flush, an_initiator_switching_back_does_not_use_its_stale_context_linux)
  * reports a stale TLB hit).  Also seen in the randomised stress as
  * "stale TLB hit: cpu 0 ... flush_tlb_range" under broadcast.
  */
-Test(flush, an_initiator_switching_back_does_not_use_its_stale_context_broadcast)
+POLICY_PARAMS(flush, an_initiator_switching_back_does_not_use_its_stale_context)
+ParameterizedTest(const struct preset_param *policy, flush,
+		  an_initiator_switching_back_does_not_use_its_stale_context)
 {
-	initiator_away("broadcast");
+	initiator_away(policy->name);
 }
