@@ -328,4 +328,178 @@ static inline uint64_t free_frames(struct shd_machine *m, uint64_t nframes)
 	return ff.nfree;
 }
 
+
+/* ---- scenarios run with and without a fault (the fault tables) ---- */
+
+#define CLEAN_TRIES	500	/* a racy scenario's clean attempts, at least */
+
+/*
+ * Each scenario is small and drives exactly the path its fault breaks.  Run
+ * without the fault it must report nothing; with it, at least one violation
+ * of the kind the table names (a stale TLB hit, or a hit on a freed frame)
+ * on the CPU that holds the stale entry.  All are deterministic but one
+ * (free_before_flush), whose window only a bounded loop can hit; see there.
+ */
+struct orc {
+	struct shd_mm *a, *b;
+	struct shd_file *f;
+	int step;
+	int rc;		/* the access that must not use a stale entry */
+	uint64_t val;
+	/* Racy scenarios: attempts allowed and made, and a stop flag. */
+	unsigned max_tries, tries;
+	int stop;
+	struct shd_machine *m;
+};
+
+struct outcome {
+	uint64_t nviol;
+	struct shd_violation first;
+	int rc;
+	uint64_t val;
+	uint64_t mm_id;
+	unsigned tries;		/* attempts a racy scenario made */
+};
+
+typedef void (*scenario_fn)(struct shd_machine *m, struct orc *o);
+
+/* The policy and architecture a scenario runs under (the faults of LATR
+ * need "latr", the cache faults an aliasing D-cache). */
+__attribute__((unused)) static const char *scenario_policy = "linux";
+__attribute__((unused)) static const char *scenario_arch = "x86";
+
+static inline struct outcome run_scenario_tries(scenario_fn fn, unsigned ncpus,
+						uint64_t faults, bool oracle,
+						unsigned max_tries)
+{
+	struct shd_config c = test_config(ncpus, scenario_policy);
+	struct shd_machine *m;
+	struct orc o;
+
+	cr_assert_eq(shd_arch_preset(scenario_arch, &c.arch), 0);
+	struct outcome out;
+	struct shd_stats st;
+
+	c.faults = faults;
+	c.oracle = oracle;
+	m = test_machine(&c);
+	memset(&o, 0, sizeof(o));
+	o.a = test_mm(m);
+	o.b = test_mm(m);
+	o.m = m;
+	o.max_tries = max_tries;
+	fn(m, &o);
+	assert_tasks_ok();
+	memset(&out, 0, sizeof(out));
+	out.nviol = shd_machine_violations(m, &out.first, 1);
+	shd_machine_stats(m, &st);
+	cr_assert_eq(st.violations, out.nviol, "stats say %" PRIu64 ", reports "
+		     "say %" PRIu64, st.violations, out.nviol);
+	out.rc = o.rc;
+	out.val = o.val;
+	out.mm_id = shd_mm_id(o.a);
+	out.tries = o.tries;
+	shd_machine_destroy(m);
+	return out;
+}
+
+static inline struct outcome run_scenario(scenario_fn fn, unsigned ncpus,
+					  uint64_t faults, bool oracle)
+{
+	return run_scenario_tries(fn, ncpus, faults, oracle, 1);
+}
+
+
+/* A fault's scenario and what the oracle must say of it (a table row). */
+struct fault_scenario {
+	const char *name;	/* the fault's */
+	scenario_fn fn;
+	unsigned cpu;		/* the CPU left with the stale entry */
+	uint64_t addr;
+	int clean_rc;		/* the access without the fault */
+	uint64_t stale_val;	/* what the stale access reads */
+	enum shd_violation_kind kind;	/* what the oracle reports */
+	const char *iface;	/* the report's interface ("none": a freed frame) */
+	unsigned tries;		/* 0: deterministic; else a racy loop's bound */
+	const char *policy;	/* NULL: "linux" */
+	const char *arch;	/* NULL: "x86" */
+};
+
+/*
+ * The runner of the fault tables: SCENARIOS[FAULT] run with its fault must
+ * be caught, as the row says, and the same run without it must be clean.
+ */
+static inline void check_fault(const struct fault_scenario *scenarios,
+			       enum shd_fault fault)
+{
+	const char *name = scenarios[fault].name;
+	unsigned tries = scenarios[fault].tries ? scenarios[fault].tries : 1;
+	struct outcome clean, bad;
+	char seed[32], who[16];
+
+	scenario_policy = scenarios[fault].policy ? scenarios[fault].policy :
+			  "linux";
+	scenario_arch = scenarios[fault].arch ? scenarios[fault].arch : "x86";
+	/* A racy scenario stops at its first report: run it with the fault
+	 * first, then the same loop without it, as many times and at least
+	 * CLEAN_TRIES (where no attempt may report anything). */
+	bad = run_scenario_tries(scenarios[fault].fn, 2, 1ull << fault, true,
+				 tries);
+	cr_assert_geq(bad.nviol, 1, "oracle missed fault %s (%u attempt(s))",
+		      name, bad.tries);
+	if (scenarios[fault].tries)
+		cr_log_info("%s: caught after %u attempt(s)", name, bad.tries);
+
+	if (scenarios[fault].tries)
+		tries = bad.tries > CLEAN_TRIES ? bad.tries : CLEAN_TRIES;
+	clean = run_scenario_tries(scenarios[fault].fn, 2, 0, true, tries);
+	cr_assert_eq(clean.nviol, 0, "%s scenario without the fault: %s",
+		     name, clean.first.text);
+	cr_assert_eq(clean.rc, scenarios[fault].clean_rc,
+		     "%s scenario without the fault: access returned %d",
+		     name, clean.rc);
+	if (scenarios[fault].tries)
+		cr_assert_eq(clean.tries, tries, "%s: the clean loop ran %u "
+			     "attempts of %u", name, clean.tries, tries);
+
+	/* The stale hit really used the old translation. */
+	cr_assert_eq(bad.rc, 0, "%s: %d", name, bad.rc);
+	cr_assert_eq(bad.val, scenarios[fault].stale_val);
+
+	cr_assert_eq(bad.first.kind, scenarios[fault].kind, "%s: %s", name,
+		     bad.first.text);
+	cr_assert_eq(bad.first.cpu, scenarios[fault].cpu);
+	cr_assert_eq(bad.first.mm_id, bad.mm_id);
+	cr_assert_eq(bad.first.addr, scenarios[fault].addr);
+	cr_assert_eq(bad.first.seed, TEST_SEED);
+	cr_assert_str_eq(bad.first.interface, scenarios[fault].iface);
+	snprintf(seed, sizeof(seed), "seed %" PRIu64, (uint64_t)TEST_SEED);
+	snprintf(who, sizeof(who), "cpu %u", scenarios[fault].cpu);
+	cr_assert_not_null(strstr(bad.first.text, who), "%s", bad.first.text);
+	cr_assert_not_null(strstr(bad.first.text, seed), "%s", bad.first.text);
+	if (scenarios[fault].kind == SHD_VIOLATION_STALE_DATA) {
+		cr_assert_not_null(strstr(bad.first.text, "stale data"), "%s",
+				   bad.first.text);
+	} else if (scenarios[fault].kind == SHD_VIOLATION_STALE_INSN) {
+		cr_assert_not_null(strstr(bad.first.text, "stale instruction"),
+				   "%s", bad.first.text);
+	} else if (scenarios[fault].kind == SHD_VIOLATION_ORDERING) {
+		cr_assert_not_null(strstr(bad.first.text, "before flushing the "
+					  "cache"), "%s", bad.first.text);
+		cr_assert_not_null(strstr(bad.first.text, scenarios[fault].iface),
+				   "%s", bad.first.text);
+	} else if (scenarios[fault].kind == SHD_VIOLATION_STALE_TLB) {
+		cr_assert_lt(bad.first.entry_version, bad.first.flushed_version);
+		cr_assert_not_null(strstr(bad.first.text, scenarios[fault].iface),
+				   "%s", bad.first.text);
+	} else {
+		/* Not stale by the flush history (its flush was in flight),
+		 * but the PTE changed since the fill and its frame is gone. */
+		cr_assert_eq(bad.first.flushed_version, 0);
+		cr_assert_lt(bad.first.entry_version, bad.first.pte_version);
+		cr_assert_not_null(strstr(bad.first.text, "use after free"),
+				   "%s", bad.first.text);
+	}
+}
+
 #endif
