@@ -359,6 +359,7 @@ struct outcome {
 	uint64_t val;
 	uint64_t mm_id;
 	unsigned tries;		/* attempts a racy scenario made */
+	struct shd_stats stats;	/* the machine's, at the end */
 };
 
 typedef void (*scenario_fn)(struct shd_machine *m, struct orc *o);
@@ -393,6 +394,7 @@ static inline struct outcome run_scenario_tries(scenario_fn fn, unsigned ncpus,
 	memset(&out, 0, sizeof(out));
 	out.nviol = shd_machine_violations(m, &out.first, 1);
 	shd_machine_stats(m, &st);
+	out.stats = st;
 	cr_assert_eq(st.violations, out.nviol, "stats say %" PRIu64 ", reports "
 		     "say %" PRIu64, st.violations, out.nviol);
 	out.rc = o.rc;
@@ -500,6 +502,87 @@ static inline void check_fault(const struct fault_scenario *scenarios,
 		cr_assert_not_null(strstr(bad.first.text, "use after free"),
 				   "%s", bad.first.text);
 	}
+}
+
+/*
+ * Table-driven parameterized tests.  Criterion copies a parameter into the
+ * test's own process, where the parent's pointers (names, functions) mean
+ * nothing; an index into a static table still does.  TABLE_PARAMS(suite,
+ * name, table) before ParameterizedTest(const size_t *row, suite, name)
+ * runs the test once per row of TABLE.
+ */
+#define TABLE_PARAMS(suite, name, table)				\
+	ParameterizedTestParameters(suite, name)			\
+	{								\
+		static size_t rows[ARRAY_LEN(table)];			\
+									\
+		for (size_t i = 0; i < ARRAY_LEN(table); i++)		\
+			rows[i] = i;					\
+		return cr_make_param_array(size_t, rows, ARRAY_LEN(rows)); \
+	}
+
+/*
+ * A clean-run/faulty-run pair is two rows of a table: one scenario, on one
+ * arch under one policy, run once with FAULT injected (the oracle must
+ * report it, and the stale access really happened) and once without
+ * (nothing reported, the access sees the new state).  A row's scenario
+ * returns its outcome: what the last access returned and read, the
+ * reports, the counters.
+ */
+struct fault_row;
+typedef struct outcome (*row_scenario_fn)(const struct fault_row *row,
+					  uint64_t faults);
+
+struct fault_row {
+	const char *scenario;		/* what it does, for messages */
+	row_scenario_fn run;
+	const char *arch, *policy;	/* NULL: x86, "linux" */
+	enum shd_fault fault;
+	bool injected;			/* the faulty run; else the clean one */
+	int rc;				/* the last access returns */
+	uint64_t val;			/* and reads (checked when rc is 0) */
+	uint64_t min_reports;		/* injected: at least (0: 1); clean: 0 */
+	/* Optional: what else the row expects of the outcome. */
+	void (*also)(const struct fault_row *row, const struct outcome *o);
+};
+
+/* A row scenario's outcome: its last access (RC, VAL) and M's reports. */
+static inline struct outcome row_outcome(struct shd_machine *m, int rc,
+					 uint64_t val)
+{
+	struct outcome o;
+
+	memset(&o, 0, sizeof(o));
+	o.nviol = shd_machine_violations(m, &o.first, 1);
+	o.stats = test_stats(m);
+	o.rc = rc;
+	o.val = val;
+	return o;
+}
+
+/* The runner of fault_row tables. */
+static inline void check_fault_row(const struct fault_row *row)
+{
+	const struct shd_named *names = shd_faults(NULL);
+	const char *fault = names[row->fault].name;
+	const char *with = row->injected ? "with" : "without";
+	struct outcome o = row->run(row, row->injected ? 1ull << row->fault : 0);
+
+	if (row->injected)
+		cr_assert_geq(o.nviol, row->min_reports ? row->min_reports : 1,
+			      "%s with %s: %" PRIu64 " report(s)", row->scenario,
+			      fault, o.nviol);
+	else
+		cr_assert_eq(o.nviol, 0, "%s without %s: %s", row->scenario,
+			     fault, o.first.text);
+	cr_assert_eq(o.rc, row->rc, "%s %s %s: the access returned %d",
+		     row->scenario, with, fault, o.rc);
+	if (row->rc == 0)
+		cr_assert_eq(o.val, row->val, "%s %s %s: read 0x%" PRIx64
+			     ", expected 0x%" PRIx64, row->scenario, with, fault,
+			     o.val, row->val);
+	if (row->also)
+		row->also(row, &o);
 }
 
 #endif

@@ -555,52 +555,64 @@ static int fork_under_a_writer(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-static struct shd_stats fork_writer_scenario(uint64_t faults, struct cow *s)
+/* The child's read (rc[1], v[1]) is the row's access; cpu 1's store after
+ * the fork and its read back (v[3]) work with or without the fault. */
+static struct outcome fork_writer(const struct fault_row *row, uint64_t faults)
 {
-	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = 64, .faults = faults);
-	struct shd_stats st;
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = 64,
+					.policy = row->policy, .arch = row->arch,
+					.faults = faults);
+	struct outcome o;
+	struct cow s = { 0 };
 
-	s->a = test_mm(m);
-	cr_assert_eq(shd_run_on(m, 0, 2, fork_under_a_writer, s), 0);
+	s.a = test_mm(m);
+	cr_assert_eq(shd_run_on(m, 0, 2, fork_under_a_writer, &s), 0);
 	assert_tasks_ok();
-	st = test_stats(m);
-	cr_assert_eq(s->rc[0], 0, "fork: %d", s->rc[0]);
-	cr_assert_eq(s->rc[1], 0);
-	cr_assert_eq(s->rc[2], 0);
-	cr_assert_eq(s->rc[3], 0);
-	shd_mm_destroy(s->b);
-	shd_mm_destroy(s->a);
+	o = row_outcome(m, s.rc[1], s.v[1]);
+	cr_assert_eq(s.rc[0], 0, "fork: %d", s.rc[0]);
+	cr_assert_eq(s.rc[1], 0);
+	cr_assert_eq(s.rc[2], 0);
+	cr_assert_eq(s.rc[3], 0);
+	cr_assert_eq(s.v[3], 0x22);
+	shd_mm_destroy(s.b);
+	shd_mm_destroy(s.a);
 	shd_machine_destroy(m);
-	return st;
+	return o;
 }
 
-Test(cow, fork_flushes_the_parents_writable_entries_on_other_cpus)
+/* The fork flushed cpu 1's writable entry: its store copied. */
+static void fork_flushed(const struct fault_row *row, const struct outcome *o)
 {
-	struct cow s = { 0 };
-	struct shd_stats st = fork_writer_scenario(0, &s);
-
-	cr_assert_eq(st.violations, 0, "%" PRIu64 " violations", st.violations);
-	cr_assert_geq(st.ipis_sent, 1, "the fork sent no IPI to cpu 1");
-	cr_assert_geq(st.ipi_requests, 1);
-	cr_assert_eq(s.v[1], 0x11, "the child sees 0x%" PRIx64 ": cpu 1 wrote "
-		     "into the frame it shares with the parent", s.v[1]);
-	cr_assert_eq(s.v[3], 0x22);
-	cr_assert_eq(st.cow_copies, 1, "cpu 1's store after the fork did not "
-		     "copy: cow_copies %" PRIu64, st.cow_copies);
+	(void)row;
+	cr_assert_geq(o->stats.ipis_sent, 1, "the fork sent no IPI to cpu 1");
+	cr_assert_geq(o->stats.ipi_requests, 1);
+	cr_assert_eq(o->stats.cow_copies, 1, "cpu 1's store after the fork did "
+		     "not copy: cow_copies %" PRIu64, o->stats.cow_copies);
 }
 
-Test(cow, the_oracle_catches_a_fork_that_skips_the_remote_flush)
+/* The stale writable entry was used: the write reached the child. */
+static void fork_did_not_copy(const struct fault_row *row,
+			      const struct outcome *o)
 {
-	struct cow s = { 0 };
-	struct shd_stats st =
-		fork_writer_scenario(1ull << SHD_FAULT_SKIP_REMOTE_IPI, &s);
+	(void)row;
+	cr_assert_eq(o->stats.cow_copies, 0);
+}
 
-	cr_assert_geq(st.violations, 1, "oracle missed the stale writable "
-		      "entry left by fork");
-	/* The stale entry really was used: the write reached the child. */
-	cr_assert_eq(s.v[3], 0x22);
-	cr_assert_eq(s.v[1], 0x22, "child reads 0x%" PRIx64, s.v[1]);
-	cr_assert_eq(st.cow_copies, 0);
+static const struct fault_row fork_writer_rows[] = {
+	{ "fork under a writer", fork_writer, NULL, NULL,
+	  SHD_FAULT_SKIP_REMOTE_IPI, false, 0, 0x11, 0, fork_flushed },
+	{ "fork under a writer", fork_writer, NULL, NULL,
+	  SHD_FAULT_SKIP_REMOTE_IPI, true, 0, 0x22, 1, fork_did_not_copy },
+};
+
+/* Row 0 was fork_flushes_the_parents_writable_entries_on_other_cpus, row 1
+ * the_oracle_catches_a_fork_that_skips_the_remote_flush. */
+TABLE_PARAMS(cow, fork_flushes_the_parents_writable_entries_on_other_cpus,
+	     fork_writer_rows)
+ParameterizedTest(const size_t *row, cow,
+		  fork_flushes_the_parents_writable_entries_on_other_cpus)
+{
+	check_fault_row(&fork_writer_rows[*row]);
 }
 
 /* ---- 7. mprotect does not make a copy-on-write page writable ---- */

@@ -135,9 +135,11 @@ static int poke_text_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-static struct poke poke_text(uint64_t faults, uint64_t *nviol)
+static struct outcome poke_text(const struct fault_row *row, uint64_t faults)
 {
-	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = "arm64", .faults = faults);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = row->arch,
+					.policy = row->policy, .faults = faults);
+	struct outcome o;
 	struct poke s;
 
 	memset(&s, 0, sizeof(s));
@@ -145,25 +147,27 @@ static struct poke poke_text(uint64_t faults, uint64_t *nviol)
 	s.f = test_file(m, 1);
 	cr_assert_eq(shd_run_on(m, 0, 2, poke_text_task, &s), 0);
 	assert_tasks_ok();
-	*nviol = shd_machine_violations(m, NULL, 0);
+	o = row_outcome(m, s.rc[1], s.v[1]);
 	shd_file_destroy(s.f);
 	shd_machine_destroy(m);
-	return s;
+	return o;
 }
 
-Test(gup, a_ptrace_poke_into_text_reaches_the_icache_of_every_cpu)
-{
-	uint64_t nviol = 99;
-	struct poke s = poke_text(0, &nviol);
+/* The poke's I-cache invalidation, and the same run without it: stale,
+ * reported. */
+static const struct fault_row poke_rows[] = {
+	{ "a poke into text", poke_text, "arm64", NULL,
+	  SHD_FAULT_SKIP_PTRACE_ICACHE, false, 0, 0x91, 0, NULL },
+	{ "a poke into text", poke_text, "arm64", NULL,
+	  SHD_FAULT_SKIP_PTRACE_ICACHE, true, 0, 0x90, 1, NULL },
+};
 
-	cr_assert_eq(s.rc[1], 0);
-	cr_assert_eq(s.v[1], 0x91, "0x%" PRIx64, s.v[1]);
-	cr_assert_eq(nviol, 0);
-	/* The same run without the poke's invalidation: stale, reported. */
-	s = poke_text(1ull << SHD_FAULT_SKIP_PTRACE_ICACHE, &nviol);
-	cr_assert_eq(s.rc[1], 0);
-	cr_assert_eq(s.v[1], 0x90, "0x%" PRIx64, s.v[1]);
-	cr_assert_geq(nviol, 1);
+TABLE_PARAMS(gup, a_ptrace_poke_into_text_reaches_the_icache_of_every_cpu,
+	     poke_rows)
+ParameterizedTest(const size_t *row, gup,
+		  a_ptrace_poke_into_text_reaches_the_icache_of_every_cpu)
+{
+	check_fault_row(&poke_rows[*row]);
 }
 
 /* ---- ptrace: FOLL_FORCE into a write-protected page after fork ---- */

@@ -508,18 +508,26 @@ static void skip_remote_ipi_freeing_tables(struct shd_machine *m, struct orc *o)
  * reported: with skip_remote_ipi, cpu 1 reads the freed frame (rc 0, old
  * data) and the oracle reports 0 violations.
  */
-Test(oracle, catches_a_stale_hit_after_a_munmap_that_freed_the_page_table)
+static struct outcome freeing_tables(const struct fault_row *row,
+				     uint64_t faults)
 {
-	struct outcome clean, bad;
-
-	clean = run_scenario(skip_remote_ipi_freeing_tables, 2, 0, true);
-	cr_assert_eq(clean.nviol, 0);
-	cr_assert_eq(clean.rc, -EFAULT);
-	bad = run_scenario(skip_remote_ipi_freeing_tables, 2,
-			   1ull << SHD_FAULT_SKIP_REMOTE_IPI, true);
-	cr_assert_eq(bad.rc, 0, "no stale hit happened: %d", bad.rc);
-	cr_assert_eq(bad.val, 0x47);
-	cr_assert_geq(bad.nviol, 1, "stale hit on a freed page table's PTE "
-		      "was not reported");
+	(void)row;
+	return run_scenario(skip_remote_ipi_freeing_tables, 2, faults, true);
 }
 
+static const struct fault_row freed_table_rows[] = {
+	{ "a munmap that frees its page table", freeing_tables, NULL, NULL,
+	  SHD_FAULT_SKIP_REMOTE_IPI, false, -EFAULT, 0, 0, NULL },
+	/* The stale hit happened (cpu 1 read the freed frame) and is
+	 * reported. */
+	{ "a munmap that frees its page table", freeing_tables, NULL, NULL,
+	  SHD_FAULT_SKIP_REMOTE_IPI, true, 0, 0x47, 1, NULL },
+};
+
+TABLE_PARAMS(oracle, catches_a_stale_hit_after_a_munmap_that_freed_the_page_table,
+	     freed_table_rows)
+ParameterizedTest(const size_t *row, oracle,
+		  catches_a_stale_hit_after_a_munmap_that_freed_the_page_table)
+{
+	check_fault_row(&freed_table_rows[*row]);
+}
