@@ -255,6 +255,18 @@ static inline uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* What cpu C stores in page I (at offset 8 * C): never 0. */
+static inline uint64_t page_val(unsigned i, unsigned c)
+{
+	return ((uint64_t)i << 8 | c) + 0x100000;
+}
+
+/* Where: page I of the user window, offset 8 * C. */
+static inline uint64_t page_va(unsigned i, unsigned c)
+{
+	return UBASE + (uint64_t)i * PAGE + 8ull * c;
+}
+
 /* Busy for MS milliseconds without calling the library (no IPIs taken). */
 static inline void spin_ms(uint64_t ms)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of reclaim batching (try_to_unmap), flush_tlb_batched_pending and mmu_gather. */
+/* Tests of reclaim batching (try_to_unmap, arch_tlbbatch) and flush_tlb_batched_pending. */
 #include <inttypes.h>
 
 #include "shd_test.h"
@@ -27,17 +27,6 @@ struct bt {
 static void arrive(int *ready)
 {
 	__atomic_add_fetch(ready, 1, __ATOMIC_RELEASE);
-}
-
-/* What cpu C stores in page I (at offset 8 * C): never 0. */
-static uint64_t val(unsigned i, unsigned c)
-{
-	return ((uint64_t)i << 8 | c) + 0x100000;
-}
-
-static uint64_t va(unsigned i, unsigned c)
-{
-	return UBASE + (uint64_t)i * PAGE + 8ull * c;
 }
 
 /*
@@ -106,17 +95,17 @@ static int reclaim_task(struct shd_cpu *cpu, void *arg)
 	}
 	step_wait(cpu, &b->step, 1);
 	for (unsigned i = 0; i < NPAGES; i++) {
-		T_OK(shd_store(cpu, va(i, id), val(i, id)));
-		T_LOAD(cpu, va(i, id), val(i, id));
+		T_OK(shd_store(cpu, page_va(i, id), page_val(i, id)));
+		T_LOAD(cpu, page_va(i, id), page_val(i, id));
 	}
 	arrive(&b->ready);
 	step_wait(cpu, &b->step, 2);
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_LOAD(cpu, va(i, id), b->deferred ? val(i, id) : 0);
+		T_LOAD(cpu, page_va(i, id), b->deferred ? page_val(i, id) : 0);
 	arrive(&b->ready);
 	step_wait(cpu, &b->step, 3);
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_LOAD(cpu, va(i, id), 0);
+		T_LOAD(cpu, page_va(i, id), 0);
 	arrive(&b->ready);
 	return 0;
 }
@@ -143,7 +132,7 @@ static struct shd_stats run_reclaim(unsigned ncpus, const char *policy,
 	return st;
 }
 
-Test(batch, x86_one_shootdown_for_the_whole_batch)
+Test(rmap, x86_one_shootdown_for_the_whole_batch)
 {
 	for (unsigned n = 2; n <= 4; n++) {
 		struct shd_stats st = run_reclaim(n, "linux", NULL, true);
@@ -162,7 +151,7 @@ Test(batch, x86_one_shootdown_for_the_whole_batch)
 	}
 }
 
-Test(batch, unbatched_flushes_every_page)
+Test(rmap, unbatched_flushes_every_page)
 {
 	for (unsigned n = 2; n <= 4; n++) {
 		struct shd_stats st = run_reclaim(n, "linux-unbatched", NULL,
@@ -178,7 +167,7 @@ Test(batch, unbatched_flushes_every_page)
 	}
 }
 
-Test(batch, arm64_invalidates_as_it_adds_and_the_flush_waits)
+Test(rmap, arm64_invalidates_as_it_adds_and_the_flush_waits)
 {
 	for (unsigned n = 2; n <= 4; n++) {
 		struct shd_stats st = run_reclaim(n, "linux", "arm64", false);
@@ -224,17 +213,17 @@ static int union_task(struct shd_cpu *cpu, void *arg)
 	}
 	step_wait(cpu, &b->step, 1);
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_OK(shd_store(cpu, va(i, id), val(i, id)));
+		T_OK(shd_store(cpu, page_va(i, id), page_val(i, id)));
 	arrive(&b->ready);
 	step_wait(cpu, &b->step, 2);
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_LOAD(cpu, va(i, id),
-		       id != 3 && i < NPAGES / 2 ? 0 : val(i, id));
+		T_LOAD(cpu, page_va(i, id),
+		       id != 3 && i < NPAGES / 2 ? 0 : page_val(i, id));
 	arrive(&b->ready);
 	return 0;
 }
 
-Test(batch, x86_flushes_the_union_of_the_masks_once)
+Test(rmap, x86_flushes_the_union_of_the_masks_once)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 4);
 	struct bt b = { .m = m, .ncpus = 4 };
@@ -266,7 +255,7 @@ static int touch_pages(struct shd_cpu *cpu, void *arg)
 
 	T_OK(shd_switch_mm(cpu, b->mm));
 	for (unsigned i = 0; i < b->npages; i++)
-		T_OK(shd_store(cpu, va(i, id), val(i, id)));
+		T_OK(shd_store(cpu, page_va(i, id), page_val(i, id)));
 	return 0;	/* lazy in mm from here, still in its mask */
 }
 
@@ -287,7 +276,7 @@ static int come_back_and_read(struct shd_cpu *cpu, void *arg)
 
 	T_OK(shd_switch_mm(cpu, b->mm));	/* leaves lazy mode */
 	for (unsigned i = 0; i < b->npages; i++)
-		T_LOAD(cpu, va(i, 1), 0);
+		T_LOAD(cpu, page_va(i, 1), 0);
 	return 0;
 }
 
@@ -300,7 +289,7 @@ static int map_pages(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(batch, x86_skips_a_lazy_cpu_which_catches_up_when_it_returns)
+Test(rmap, x86_skips_a_lazy_cpu_which_catches_up_when_it_returns)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct bt b = { .m = m, .ncpus = 2, .npages = NPAGES };
@@ -368,11 +357,11 @@ static int come_back_and_read_some(struct shd_cpu *cpu, void *arg)
 
 	T_OK(shd_switch_mm(cpu, b->mm));
 	for (unsigned i = 0; i < b->npages; i++)
-		T_LOAD(cpu, va(i, 1), i < 38 ? 0 : val(i, 1));
+		T_LOAD(cpu, page_va(i, 1), i < 38 ? 0 : page_val(i, 1));
 	return 0;
 }
 
-Test(batch, a_full_batch_flushes_itself_and_a_returning_task_flushes_its_own)
+Test(rmap, a_full_batch_flushes_itself_and_a_returning_task_flushes_its_own)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = SMALL_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .npages = TOUCHED,
@@ -435,7 +424,7 @@ static int reclaim_then_exit(struct shd_cpu *cpu, void *arg)
 	return 0;	/* the batch is flushed here */
 }
 
-Test(batch, a_pending_batch_outlives_the_exit_of_its_mm)
+Test(rmap, a_pending_batch_outlives_the_exit_of_its_mm)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = SMALL_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .npages = NPAGES,
@@ -499,7 +488,7 @@ static int file_reclaim_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(batch, reclaim_drops_anonymous_and_private_data_but_not_the_page_cache)
+Test(rmap, reclaim_drops_anonymous_and_private_data_but_not_the_page_cache)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct bt b = { .m = m, .ncpus = 2 };
@@ -525,12 +514,12 @@ static int reclaim_alone(struct shd_cpu *cpu, void *arg)
 	T_OK(shd_switch_mm(cpu, b->mm));
 	T_OK(shd_mmap(cpu, b->mm, UBASE, NPAGES * PAGE, RW));
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_OK(shd_store(cpu, va(i, 0), val(i, 0)));
+		T_OK(shd_store(cpu, page_va(i, 0), page_val(i, 0)));
 	b->v[0] = count_free_here(cpu, b);
 	for (unsigned i = 0; i < NPAGES; i++) {
-		T_LOAD(cpu, va(i, 0), val(i, 0));
+		T_LOAD(cpu, page_va(i, 0), page_val(i, 0));
 		T_EQ(shd_try_to_unmap(cpu, b->mm, UBASE + i * PAGE), 1);
-		T_LOAD(cpu, va(i, 0), 0);	/* flushed at once */
+		T_LOAD(cpu, page_va(i, 0), 0);	/* flushed at once */
 	}
 	/* Back at once, not at a batch flush. */
 	b->v[1] = count_free_here(cpu, b);
@@ -561,12 +550,12 @@ static void defer_check(const char *policy)
 	shd_machine_destroy(m);
 }
 
-Test(batch, x86_flushes_at_once_when_no_other_cpu_is_in_the_mask)
+Test(rmap, x86_flushes_at_once_when_no_other_cpu_is_in_the_mask)
 {
 	defer_check("linux");
 }
 
-Test(batch, batch_off_flushes_at_once)
+Test(rmap, batch_off_flushes_at_once)
 {
 	defer_check("linux-unbatched");
 }
@@ -700,128 +689,28 @@ static void pending_check(int op, unsigned ncpus)
  * batched-pending flush removes cpu 1's entry, and the oracle must hold
  * the call to that even though it flushed something itself.
  */
-Test(batch, a_munmap_that_flushes_something_else_still_waits_for_the_batch)
+Test(rmap, a_munmap_that_flushes_something_else_still_waits_for_the_batch)
 {
 	pending_check_gen(OP_MUNMAP2, 2, "off");
 	pending_check_gen(OP_MUNMAP2, 3, "off");
 }
 
-Test(batch, munmap_waits_for_a_pending_batch)
+Test(rmap, munmap_waits_for_a_pending_batch)
 {
 	pending_check(OP_MUNMAP, 2);
 	pending_check(OP_MUNMAP, 3);
 }
 
-Test(batch, madvise_waits_for_a_pending_batch)
+Test(rmap, madvise_waits_for_a_pending_batch)
 {
 	pending_check(OP_MADVISE, 2);
 	pending_check(OP_MADVISE, 3);
 }
 
-Test(batch, mprotect_waits_for_a_pending_batch)
+Test(rmap, mprotect_waits_for_a_pending_batch)
 {
 	pending_check(OP_MPROTECT, 2);
 	pending_check(OP_MPROTECT, 3);
-}
-
-/* ---- 6. mmu_gather: bounded batches ---- */
-
-#define BIG		2000
-#define BIG_FRAMES	2112
-
-enum { BIG_MUNMAP, BIG_MADVISE, BIG_EXIT };
-
-/* cpu 0 unmaps BIG touched pages while cpu 1 runs the mm with some of
- * them cached (for exit, cpu 1 has left the mm: exit_mmap needs no task). */
-static int big_task(struct shd_cpu *cpu, void *arg)
-{
-	struct bt *b = arg;
-	static const unsigned watched[] = { 0, 511, 512, 1024, 1999 };
-
-	T_OK(shd_switch_mm(cpu, b->mm));
-	if (shd_cpu_id(cpu) == 0) {
-		T_OK(shd_mmap(cpu, b->mm, UBASE, BIG * PAGE, RW));
-		for (unsigned i = 0; i < BIG; i++)
-			T_OK(shd_store(cpu, va(i, 0), val(i, 0)));
-		step_set(&b->step, 1);
-		step_wait(cpu, &b->step, 2);
-		switch (b->op) {
-		case BIG_MUNMAP:
-			T_OK(shd_munmap(cpu, b->mm, UBASE, BIG * PAGE));
-			break;
-		case BIG_MADVISE:
-			T_OK(shd_madvise_dontneed(cpu, b->mm, UBASE, BIG * PAGE));
-			break;
-		case BIG_EXIT:
-			T_OK(shd_switch_mm(cpu, NULL));
-			T_OK(shd_mm_exit(cpu, b->mm));
-			b->mm = NULL;
-			break;
-		}
-		step_set(&b->step, 3);
-		step_wait(cpu, &b->step, 4);
-		return 0;
-	}
-	step_wait(cpu, &b->step, 1);
-	for (unsigned i = 0; i < sizeof(watched) / sizeof(watched[0]); i++)
-		T_LOAD(cpu, va(watched[i], 0), val(watched[i], 0));
-	if (b->op == BIG_EXIT)
-		T_OK(shd_switch_mm(cpu, NULL));
-	step_set(&b->step, 2);
-	step_wait(cpu, &b->step, 3);
-	for (unsigned i = 0; b->op != BIG_EXIT &&
-	     i < sizeof(watched) / sizeof(watched[0]); i++) {
-		uint64_t v = 0xdeadbeef;
-		int rc = shd_load(cpu, va(watched[i], 0), &v);
-
-		if (b->op == BIG_MUNMAP) {
-			T_EQ(rc, -EFAULT);
-		} else {
-			T_OK(rc);
-			T_EQ((int)(v == 0), 1);
-		}
-	}
-	step_set(&b->step, 4);
-	return 0;
-}
-
-static void big_check(int op)
-{
-	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = BIG_FRAMES);
-	struct bt b = { .m = m, .ncpus = 2, .op = op };
-	struct shd_violation v;
-	struct shd_stats st;
-	uint64_t base;
-
-	memset(&v, 0, sizeof(v));
-	base = free_frames(m, BIG_FRAMES);
-	b.mm = test_mm(m);
-	cr_assert_eq(shd_run_on(m, 0, 2, big_task, &b), 0);
-	assert_tasks_ok();
-	st = test_stats(m);
-	cr_assert_eq(shd_machine_violations(m, &v, 1), 0, "%s", v.text);
-	cr_assert_geq(st.gather_batch_flushes, 3, "op %d: %" PRIu64, op,
-		      st.gather_batch_flushes);
-	/* The madvised range reads as zero pages: no frames. */
-	cr_assert_eq(free_frames(m, BIG_FRAMES), base, "op %d: frames lost", op);
-	if (b.mm)
-		shd_mm_destroy(b.mm);
-	shd_machine_destroy(m);
-}
-
-Test(batch, a_big_munmap_flushes_in_bounded_batches)
-{
-	big_check(BIG_MUNMAP);
-}
-
-Test(batch, a_big_madvise_flushes_in_bounded_batches)
-{
-	big_check(BIG_MADVISE);
-}
-
-Test(batch, a_big_exit_flushes_in_bounded_batches)
-{
-	big_check(BIG_EXIT);
 }
 
 /* ---- 7. bad input ---- */
@@ -865,7 +754,7 @@ static int bad_input_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(batch, bad_input)
+Test(rmap, bad_input)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct shd_machine *other = MACHINE(.ncpus = 1);
@@ -980,7 +869,7 @@ struct switch_away_row {
 	char policy[16], batch[8];
 };
 
-ParameterizedTestParameters(batch, a_cpu_that_switched_away_catches_up)
+ParameterizedTestParameters(rmap, a_cpu_that_switched_away_catches_up)
 {
 	static struct switch_away_row rows[] = {
 		{ "linux", "x86" }, { "linux", "arm64" },
@@ -990,7 +879,7 @@ ParameterizedTestParameters(batch, a_cpu_that_switched_away_catches_up)
 	return cr_make_param_array(struct switch_away_row, rows, ARRAY_LEN(rows));
 }
 
-ParameterizedTest(const struct switch_away_row *row, batch,
+ParameterizedTest(const struct switch_away_row *row, rmap,
 		  a_cpu_that_switched_away_catches_up)
 {
 	switch_away_check(row->policy, row->batch);
