@@ -234,6 +234,35 @@ static inline struct shd_stats test_stats(struct shd_machine *m)
 	return s;
 }
 
+/* The work done between two snapshots: AFTER less BEFORE, for the counters
+ * the tests compare (the others keep AFTER's values). */
+static inline struct shd_stats stats_delta(const struct shd_stats *before,
+					   struct shd_stats after)
+{
+	after.flush_calls -= before->flush_calls;
+	after.ipis_sent -= before->ipis_sent;
+	after.ipis_coalesced -= before->ipis_coalesced;
+	after.ipis_avoided_pruned -= before->ipis_avoided_pruned;
+	after.ipis_avoided_lazy -= before->ipis_avoided_lazy;
+	after.ipi_requests -= before->ipi_requests;
+	after.switch_flushes -= before->switch_flushes;
+	after.tlb_hits -= before->tlb_hits;
+	after.tlb_misses -= before->tlb_misses;
+	after.flushes_full -= before->flushes_full;
+	after.flushes_partial -= before->flushes_partial;
+	after.pages_invalidated -= before->pages_invalidated;
+	after.page_faults -= before->page_faults;
+	after.violations -= before->violations;
+	return after;
+}
+
+/* Every IPI candidate of a flush ends in exactly one of these. */
+static inline uint64_t candidates(const struct shd_stats *s)
+{
+	return s->ipis_sent + s->ipis_coalesced + s->ipis_avoided_pruned +
+	       s->ipis_avoided_lazy;
+}
+
 /* Run FN on CPU alone and join it; asserts the task returned 0. */
 static inline void run_one(struct shd_machine *m, unsigned cpu,
 			   shd_task_fn fn, void *arg)
@@ -254,6 +283,16 @@ static inline uint64_t now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+/* A scenario on one mm: its steps, what its accesses returned and read,
+ * the mm a CPU found active. */
+struct scn {
+	struct shd_mm *mm;
+	int step;
+	int rc[8];
+	uint64_t v[8];
+	struct shd_mm *active;
+};
 
 /* What cpu C stores in page I (at offset 8 * C): never 0. */
 static inline uint64_t page_val(unsigned i, unsigned c)

@@ -56,12 +56,6 @@ static uint64_t count_free_here(struct shd_cpu *cpu, struct bt *b)
 	return i;
 }
 
-static uint64_t candidates(const struct shd_stats *s)
-{
-	return s->ipis_sent + s->ipis_coalesced + s->ipis_avoided_pruned +
-	       s->ipis_avoided_lazy;
-}
-
 /* ---- 1, 2. the batch: cpu 0 reclaims pages the others are using ---- */
 
 /*
