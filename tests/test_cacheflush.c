@@ -16,18 +16,9 @@ struct ctx {
 
 /* ---- argument checks: every interface of cacheflush.h ---- */
 
-static int contract_task(struct shd_cpu *cpu, void *arg)
+/* The interfaces on a user mm: UBASE has 4 pages mapped, the first stored. */
+static void contract_user(struct shd_cpu *cpu, struct shd_mm *mm)
 {
-	struct ctx *s = arg;
-	struct shd_mm *mm = s->a;
-	struct shd_file *f = s->f;	/* 2 pages */
-
-	s->cpu0 = cpu;
-	T_OK(shd_switch_mm(cpu, mm));
-	T_OK(shd_mmap(cpu, mm, UBASE, 4 * PAGE, RW));
-	T_OK(shd_store(cpu, UBASE + 8, 1));
-	T_OK(shd_vmap(cpu, KBASE, 2 * PAGE));
-
 	/* flush_cache_mm, flush_cache_dup_mm */
 	T_EINVAL(shd_flush_cache_mm(NULL, mm), "flush_cache_mm");
 	T_EINVAL(shd_flush_cache_mm(cpu, NULL), "flush_cache_mm");
@@ -61,7 +52,11 @@ static int contract_task(struct shd_cpu *cpu, void *arg)
 	T_EINVAL(shd_flush_cache_page(cpu, mm, SHD_USER_TOP), "flush_cache_page");
 	T_EINVAL(shd_flush_cache_page(cpu, mm, KBASE), "flush_cache_page");
 	T_OK(shd_flush_cache_page(cpu, mm, UBASE));
+}
 
+/* The interfaces on the vmap area: KBASE has 2 pages mapped. */
+static void contract_vmap(struct shd_cpu *cpu)
+{
 	/* flush_cache_vmap, flush_cache_vunmap */
 	T_EINVAL(shd_flush_cache_vmap(NULL, KBASE, KBASE + PAGE),
 		 "flush_cache_vmap");
@@ -88,7 +83,12 @@ static int contract_task(struct shd_cpu *cpu, void *arg)
 	/* flush_cache_kmaps */
 	T_EINVAL(shd_flush_cache_kmaps(NULL), "flush_cache_kmaps");
 	T_OK(shd_flush_cache_kmaps(cpu));
+}
 
+/* The page-cache and anonymous-page interfaces: F has 2 pages. */
+static void contract_pages(struct shd_cpu *cpu, struct shd_mm *mm,
+			   struct shd_file *f)
+{
 	/* flush_dcache_page, flush_dcache_folio */
 	T_EINVAL(shd_flush_dcache_page(NULL, f, 0), "flush_dcache_page");
 	T_EINVAL(shd_flush_dcache_page(cpu, NULL, 0), "flush_dcache_page");
@@ -115,7 +115,10 @@ static int contract_task(struct shd_cpu *cpu, void *arg)
 	T_EINVAL(shd_flush_anon_page(cpu, mm, SHD_USER_TOP), "flush_anon_page");
 	T_EINVAL(shd_flush_anon_page(cpu, mm, KBASE), "flush_anon_page");
 	T_OK(shd_flush_anon_page(cpu, mm, UBASE));
+}
 
+static void contract_icache(struct shd_cpu *cpu, struct shd_mm *mm)
+{
 	/* flush_icache_range, flush_icache_page */
 	T_EINVAL(shd_flush_icache_range(NULL, KBASE, KBASE + PAGE),
 		 "flush_icache_range");
@@ -139,7 +142,10 @@ static int contract_task(struct shd_cpu *cpu, void *arg)
 		 "flush_icache_page");
 	T_EINVAL(shd_flush_icache_page(cpu, mm, KBASE), "flush_icache_page");
 	T_OK(shd_flush_icache_page(cpu, mm, UBASE));
+}
 
+static void contract_kernel_vmap_range(struct shd_cpu *cpu)
+{
 	/* flush_kernel_vmap_range, invalidate_kernel_vmap_range */
 	T_EINVAL(shd_flush_kernel_vmap_range(NULL, KBASE, PAGE),
 		 "flush_kernel_vmap_range");
@@ -164,6 +170,23 @@ static int contract_task(struct shd_cpu *cpu, void *arg)
 						  2 * PAGE),
 		 "invalidate_kernel_vmap_range");
 	T_OK(shd_invalidate_kernel_vmap_range(cpu, KBASE, 2 * PAGE));
+}
+
+static int contract_task(struct shd_cpu *cpu, void *arg)
+{
+	struct ctx *s = arg;
+	struct shd_mm *mm = s->a;
+
+	s->cpu0 = cpu;
+	T_OK(shd_switch_mm(cpu, mm));
+	T_OK(shd_mmap(cpu, mm, UBASE, 4 * PAGE, RW));
+	T_OK(shd_store(cpu, UBASE + 8, 1));
+	T_OK(shd_vmap(cpu, KBASE, 2 * PAGE));
+	contract_user(cpu, mm);
+	contract_vmap(cpu);
+	contract_pages(cpu, mm, s->f);	/* 2 pages */
+	contract_icache(cpu, mm);
+	contract_kernel_vmap_range(cpu);
 
 	/* Nothing above disturbed the mappings. */
 	T_LOAD(cpu, UBASE + 8, 1);
