@@ -6,14 +6,17 @@
 
 /* ---- skip_remote_ipi: cpu 1 keeps a translation cpu 0 unmapped ---- */
 
-static int remote_unmap_task(struct shd_cpu *cpu, void *arg)
+/*
+ * Cpu 1 stores STORED to the first of NPAGES pages cpu 0 mapped, cpu 0
+ * unmaps that page, cpu 1 loads it again.  With two pages the page table
+ * stays; with one it is freed too.
+ */
+static void remote_unmap(struct shd_cpu *cpu, struct orc *o, uint64_t npages,
+			 uint64_t stored)
 {
-	struct orc *o = arg;
-
 	T_OK(shd_switch_mm(cpu, o->a));
 	if (shd_cpu_id(cpu) == 0) {
-		/* Two pages: unmapping one keeps the page table. */
-		T_OK(shd_mmap(cpu, o->a, UBASE, 2 * PAGE, RW));
+		T_OK(shd_mmap(cpu, o->a, UBASE, npages * PAGE, RW));
 		step_set(&o->step, 1);
 		step_wait(cpu, &o->step, 2);
 		T_OK(shd_munmap(cpu, o->a, UBASE, PAGE));
@@ -21,12 +24,17 @@ static int remote_unmap_task(struct shd_cpu *cpu, void *arg)
 		step_wait(cpu, &o->step, 4);
 	} else {
 		step_wait(cpu, &o->step, 1);
-		T_OK(shd_store(cpu, UBASE + 8, 0x42));
+		T_OK(shd_store(cpu, UBASE + 8, stored));
 		step_set(&o->step, 2);
 		step_wait(cpu, &o->step, 3);
 		o->rc = shd_load(cpu, UBASE + 8, &o->val);
 		step_set(&o->step, 4);
 	}
+}
+
+static int remote_unmap_task(struct shd_cpu *cpu, void *arg)
+{
+	remote_unmap(cpu, arg, 2, 0x42);	/* the page table stays */
 	return 0;
 }
 
@@ -470,25 +478,7 @@ Test(oracle, keeps_the_first_16_reports_and_counts_them_all)
 
 static int remote_unmap_all_task(struct shd_cpu *cpu, void *arg)
 {
-	struct orc *o = arg;
-
-	T_OK(shd_switch_mm(cpu, o->a));
-	if (shd_cpu_id(cpu) == 0) {
-		T_OK(shd_mmap(cpu, o->a, UBASE, PAGE, RW));
-		step_set(&o->step, 1);
-		step_wait(cpu, &o->step, 2);
-		/* The whole mapping: its page table is freed too. */
-		T_OK(shd_munmap(cpu, o->a, UBASE, PAGE));
-		step_set(&o->step, 3);
-		step_wait(cpu, &o->step, 4);
-	} else {
-		step_wait(cpu, &o->step, 1);
-		T_OK(shd_store(cpu, UBASE + 8, 0x47));
-		step_set(&o->step, 2);
-		step_wait(cpu, &o->step, 3);
-		o->rc = shd_load(cpu, UBASE + 8, &o->val);
-		step_set(&o->step, 4);
-	}
+	remote_unmap(cpu, arg, 1, 0x47);	/* the page table goes too */
 	return 0;
 }
 
