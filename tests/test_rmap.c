@@ -748,7 +748,7 @@ static int bad_input_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(rmap, bad_input)
+Test(rmap, try_to_unmap_refuses_bad_input_and_other_threads)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct shd_machine *other = MACHINE(.ncpus = 1);
