@@ -595,6 +595,8 @@ struct fault_row {
 	uint64_t min_reports;		/* injected: at least (0: 1); clean: 0 */
 	/* Optional: what else the row expects of the outcome. */
 	void (*also)(const struct fault_row *row, const struct outcome *o);
+	unsigned ncpus;			/* the scenario's own: 0, its default */
+	int arg;			/* the scenario's own selector */
 };
 
 /* A row scenario's outcome: its last access (RC, VAL) and M's reports. */

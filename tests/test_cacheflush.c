@@ -408,9 +408,9 @@ static struct outcome mprotect_exec(const struct fault_row *row,
  * does not sync: the fetch reads the old word, and the oracle says so. */
 static const struct fault_row mprotect_exec_rows[] = {
 	{ "mprotect adding exec", mprotect_exec, "arm64", NULL,
-	  SHD_FAULT_ARCH1_NOT_CLEARED, false, 0, 0xa0, 0, NULL },
+	  SHD_FAULT_ARCH1_NOT_CLEARED, false, 0, 0xa0, 0, NULL, 0, 0 },
 	{ "mprotect adding exec", mprotect_exec, "arm64", NULL,
-	  SHD_FAULT_ARCH1_NOT_CLEARED, true, 0, 0, 1, NULL },
+	  SHD_FAULT_ARCH1_NOT_CLEARED, true, 0, 0, 1, NULL, 0, 0 },
 };
 
 TABLE_PARAMS(cacheflush, mprotect_adding_exec_syncs_the_icache_on_arm64,

@@ -600,9 +600,9 @@ static void fork_did_not_copy(const struct fault_row *row,
 
 static const struct fault_row fork_writer_rows[] = {
 	{ "fork under a writer", fork_writer, NULL, NULL,
-	  SHD_FAULT_SKIP_REMOTE_IPI, false, 0, 0x11, 0, fork_flushed },
+	  SHD_FAULT_SKIP_REMOTE_IPI, false, 0, 0x11, 0, fork_flushed, 0, 0 },
 	{ "fork under a writer", fork_writer, NULL, NULL,
-	  SHD_FAULT_SKIP_REMOTE_IPI, true, 0, 0x22, 1, fork_did_not_copy },
+	  SHD_FAULT_SKIP_REMOTE_IPI, true, 0, 0x22, 1, fork_did_not_copy, 0, 0 },
 };
 
 /* Row 0 was fork_flushes_the_parents_writable_entries_on_other_cpus, row 1

@@ -157,9 +157,9 @@ static struct outcome poke_text(const struct fault_row *row, uint64_t faults)
  * reported. */
 static const struct fault_row poke_rows[] = {
 	{ "a poke into text", poke_text, "arm64", NULL,
-	  SHD_FAULT_SKIP_PTRACE_ICACHE, false, 0, 0x91, 0, NULL },
+	  SHD_FAULT_SKIP_PTRACE_ICACHE, false, 0, 0x91, 0, NULL, 0, 0 },
 	{ "a poke into text", poke_text, "arm64", NULL,
-	  SHD_FAULT_SKIP_PTRACE_ICACHE, true, 0, 0x90, 1, NULL },
+	  SHD_FAULT_SKIP_PTRACE_ICACHE, true, 0, 0x90, 1, NULL, 0, 0 },
 };
 
 TABLE_PARAMS(gup, a_ptrace_poke_into_text_reaches_the_icache_of_every_cpu,

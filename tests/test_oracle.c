@@ -507,11 +507,11 @@ static struct outcome freeing_tables(const struct fault_row *row,
 
 static const struct fault_row freed_table_rows[] = {
 	{ "a munmap that frees its page table", freeing_tables, NULL, NULL,
-	  SHD_FAULT_SKIP_REMOTE_IPI, false, -EFAULT, 0, 0, NULL },
+	  SHD_FAULT_SKIP_REMOTE_IPI, false, -EFAULT, 0, 0, NULL, 0, 0 },
 	/* The stale hit happened (cpu 1 read the freed frame) and is
 	 * reported. */
 	{ "a munmap that frees its page table", freeing_tables, NULL, NULL,
-	  SHD_FAULT_SKIP_REMOTE_IPI, true, 0, 0x47, 1, NULL },
+	  SHD_FAULT_SKIP_REMOTE_IPI, true, 0, 0x47, 1, NULL, 0, 0 },
 };
 
 TABLE_PARAMS(oracle, catches_a_stale_hit_after_a_munmap_that_freed_the_page_table,

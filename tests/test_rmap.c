@@ -617,65 +617,88 @@ static int pending_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-static void pending_check_gen(int op, unsigned ncpus, const char *gen)
+/*
+ * cpu 0 (with 2 CPUs) or cpu 2 (with 3) does ROW->arg; munmap of it and a
+ * mapped page runs with gen off, the others with gen on.  Reclaim deferred
+ * the page either way; the row's access is cpu 1's load afterwards.
+ */
+static struct outcome pending_run(const struct fault_row *row, uint64_t faults)
 {
-	static const char *const names[] = { "munmap", "madvise", "mprotect",
-					     "munmap of it and a mapped page" };
 	static const int store_rc[] = { -EFAULT, 0, -EACCES, -EFAULT };
-	static const int load_rc[] = { -EFAULT, 0, 0, -EFAULT };
+	struct shd_config c = test_config(row->ncpus, "linux");
+	struct shd_machine *m;
+	struct outcome o;
+	struct bt b = { .ncpus = row->ncpus, .op = row->arg };
 
-	for (int faulty = 0; faulty <= 1; faulty++) {
-		struct shd_config c = test_config(ncpus, "linux");
-		struct shd_machine *m;
-
-		cr_assert_eq(shd_policy_set(&c.policy, "gen", gen), 0);
-		c.faults = faulty ? 1ull << SHD_FAULT_SKIP_BATCHED_PENDING : 0;
-		m = test_machine(&c);
-		struct bt b = { .m = m, .ncpus = ncpus, .op = op };
-		struct shd_violation v;
-		struct shd_stats st;
-		uint64_t n;
-
-		memset(&v, 0, sizeof(v));
-		b.mm = test_mm(m);
-		cr_assert_eq(shd_run_on(m, 0, ncpus, pending_task, &b), 0);
-		assert_tasks_ok();
-		st = test_stats(m);
-		n = shd_machine_violations(m, &v, 1);
-		cr_assert_eq(st.tlbbatch_pages, 1, "%s: reclaim deferred",
-			     names[op]);
-		if (!faulty) {
-			cr_assert_eq(n, 0, "%s by cpu %u: %s", names[op],
-				     ncpus == 3 ? 2 : 0, v.text);
-			cr_assert_eq(st.batched_pending_flushes, 1);
-			cr_assert_eq(b.rc[0], load_rc[op], "%s: load %d",
-				     names[op], b.rc[0]);
-			if (load_rc[op] == 0)
-				cr_assert_eq(b.v[0], 0, "%s: read 0x%" PRIx64
-					     ", not a fresh page", names[op],
-					     b.v[0]);
-			cr_assert_eq(b.rc[1], store_rc[op], "%s: store %d",
-				     names[op], b.rc[1]);
-		} else {
-			cr_assert_eq(st.batched_pending_flushes, 0);
-			cr_assert_geq(n, 1, "%s by cpu %u: stale hit not "
-				      "reported", names[op], ncpus == 3 ? 2 : 0);
-			cr_assert_eq(b.rc[0], 0);
-			cr_assert_eq(b.v[0], 0x49, "the stale entry's frame");
-			cr_assert_eq(v.kind, SHD_VIOLATION_STALE_TLB, "%s", v.text);
-			cr_assert_eq(v.cpu, 1);
-			cr_assert_eq(v.addr, UBASE + 8);
-			cr_assert_str_eq(v.interface, "flush_tlb_range");
-			cr_assert_lt(v.entry_version, v.flushed_version);
-		}
-		shd_machine_destroy(m);
-	}
+	cr_assert_eq(shd_policy_set(&c.policy, "gen",
+				    row->arg == OP_MUNMAP2 ? "off" : "on"), 0);
+	c.faults = faults;
+	m = test_machine(&c);
+	b.m = m;
+	b.mm = test_mm(m);
+	cr_assert_eq(shd_run_on(m, 0, row->ncpus, pending_task, &b), 0);
+	assert_tasks_ok();
+	o = row_outcome(m, b.rc[0], b.v[0]);
+	cr_assert_eq(o.stats.tlbbatch_pages, 1, "%s: reclaim deferred",
+		     row->scenario);
+	if (!faults)
+		cr_assert_eq(b.rc[1], store_rc[row->arg], "%s: store %d",
+			     row->scenario, b.rc[1]);
+	shd_machine_destroy(m);
+	return o;
 }
 
-static void pending_check(int op, unsigned ncpus)
+/* flush_tlb_batched_pending() flushed cpu 1's entry: a fresh page, or a
+ * fault. */
+static void pending_flushed(const struct fault_row *row,
+			    const struct outcome *o)
 {
-	pending_check_gen(op, ncpus, "on");
+	cr_assert_eq(o->stats.batched_pending_flushes, 1, "%s", row->scenario);
 }
+
+/* Without it cpu 1 read its old frame through the stale entry, and the
+ * oracle reported that entry. */
+static void pending_skipped(const struct fault_row *row,
+			    const struct outcome *o)
+{
+	const struct shd_violation *v = &o->first;
+
+	cr_assert_eq(o->stats.batched_pending_flushes, 0, "%s", row->scenario);
+	cr_assert_eq(v->kind, SHD_VIOLATION_STALE_TLB, "%s", v->text);
+	cr_assert_eq(v->cpu, 1);
+	cr_assert_eq(v->addr, UBASE + 8);
+	cr_assert_str_eq(v->interface, "flush_tlb_range");
+	cr_assert_lt(v->entry_version, v->flushed_version);
+}
+
+/* Clean, then with skip_batched_pending, each for 2 and 3 CPUs; LOAD_RC is
+ * what cpu 1's load returns in the clean run (0: it reads a fresh page). */
+#define PENDING_ROWS(op, what, load_rc)					\
+	{ what " by cpu 0", pending_run, NULL, NULL,			\
+	  SHD_FAULT_SKIP_BATCHED_PENDING, false, load_rc, 0, 0,		\
+	  pending_flushed, 2, op },					\
+	{ what " by cpu 0", pending_run, NULL, NULL,			\
+	  SHD_FAULT_SKIP_BATCHED_PENDING, true, 0, 0x49, 1,		\
+	  pending_skipped, 2, op },					\
+	{ what " by cpu 2", pending_run, NULL, NULL,			\
+	  SHD_FAULT_SKIP_BATCHED_PENDING, false, load_rc, 0, 0,		\
+	  pending_flushed, 3, op },					\
+	{ what " by cpu 2", pending_run, NULL, NULL,			\
+	  SHD_FAULT_SKIP_BATCHED_PENDING, true, 0, 0x49, 1,		\
+	  pending_skipped, 3, op }
+
+static const struct fault_row munmap2_rows[] = {
+	PENDING_ROWS(OP_MUNMAP2, "munmap of it and a mapped page", -EFAULT),
+};
+static const struct fault_row munmap_rows[] = {
+	PENDING_ROWS(OP_MUNMAP, "munmap", -EFAULT),
+};
+static const struct fault_row madvise_rows[] = {
+	PENDING_ROWS(OP_MADVISE, "madvise", 0),
+};
+static const struct fault_row mprotect_rows[] = {
+	PENDING_ROWS(OP_MPROTECT, "mprotect", 0),
+};
 
 /*
  * The same munmap also zaps a mapped neighbour: its own flush (a page-by-
@@ -683,28 +706,30 @@ static void pending_check(int op, unsigned ncpus)
  * batched-pending flush removes cpu 1's entry, and the oracle must hold
  * the call to that even though it flushed something itself.
  */
-Test(rmap, a_munmap_that_flushes_something_else_still_waits_for_the_batch)
+TABLE_PARAMS(rmap, a_munmap_that_flushes_something_else_still_waits_for_the_batch,
+	     munmap2_rows)
+ParameterizedTest(const size_t *row, rmap,
+		  a_munmap_that_flushes_something_else_still_waits_for_the_batch)
 {
-	pending_check_gen(OP_MUNMAP2, 2, "off");
-	pending_check_gen(OP_MUNMAP2, 3, "off");
+	check_fault_row(&munmap2_rows[*row]);
 }
 
-Test(rmap, munmap_waits_for_a_pending_batch)
+TABLE_PARAMS(rmap, munmap_waits_for_a_pending_batch, munmap_rows)
+ParameterizedTest(const size_t *row, rmap, munmap_waits_for_a_pending_batch)
 {
-	pending_check(OP_MUNMAP, 2);
-	pending_check(OP_MUNMAP, 3);
+	check_fault_row(&munmap_rows[*row]);
 }
 
-Test(rmap, madvise_waits_for_a_pending_batch)
+TABLE_PARAMS(rmap, madvise_waits_for_a_pending_batch, madvise_rows)
+ParameterizedTest(const size_t *row, rmap, madvise_waits_for_a_pending_batch)
 {
-	pending_check(OP_MADVISE, 2);
-	pending_check(OP_MADVISE, 3);
+	check_fault_row(&madvise_rows[*row]);
 }
 
-Test(rmap, mprotect_waits_for_a_pending_batch)
+TABLE_PARAMS(rmap, mprotect_waits_for_a_pending_batch, mprotect_rows)
+ParameterizedTest(const size_t *row, rmap, mprotect_waits_for_a_pending_batch)
 {
-	pending_check(OP_MPROTECT, 2);
-	pending_check(OP_MPROTECT, 3);
+	check_fault_row(&mprotect_rows[*row]);
 }
 
 /* ---- 7. bad input ---- */
