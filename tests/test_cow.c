@@ -676,3 +676,58 @@ Test(cow, mprotect_rw_does_not_make_a_private_file_page_writable)
 {
 	one_copy_case(mprotect_private_file, 1);
 }
+
+/* ---- reclaim drops anonymous data and private copies, not the page cache ---- */
+
+#define FBASE	(UBASE + 0x100000ull)	/* shared file mapping */
+#define PBASE	(UBASE + 0x200000ull)	/* private file mapping */
+
+static int file_reclaim_task(struct shd_cpu *cpu, void *arg)
+{
+	struct cow *s = arg;
+	struct shd_file *f = s->f;
+	uint64_t v;
+
+	T_OK(shd_switch_mm(cpu, s->a));
+	T_OK(shd_mmap(cpu, s->a, UBASE, PAGE, RW));
+	T_OK(shd_mmap_file(cpu, s->a, FBASE, PAGE, RW, SHD_MAP_SHARED, f, 0));
+	T_OK(shd_mmap_file(cpu, s->a, PBASE, PAGE, RW, SHD_MAP_PRIVATE, f, 1));
+	T_OK(shd_store(cpu, UBASE, 0x11));
+	T_OK(shd_store(cpu, FBASE, 0x22));	/* into the page cache */
+	T_OK(shd_store(cpu, PBASE, 0x33));	/* a private copy */
+	T_EQ(shd_try_to_unmap(cpu, s->a, UBASE), 1);
+	T_EQ(shd_try_to_unmap(cpu, s->a, FBASE), 1);
+	T_EQ(shd_try_to_unmap(cpu, s->a, PBASE), 1);
+	T_OK(shd_try_to_unmap_flush(cpu));
+	T_OK(shd_load(cpu, UBASE, &v));
+	T_EQ((int)v, 0);
+	T_OK(shd_load(cpu, FBASE, &v));
+	T_EQ((int)v, 0x22);
+	T_OK(shd_load(cpu, PBASE, &v));
+	T_EQ((int)v, 0);		/* the file's page again */
+	/* The private mapping's read-only page-cache page can go too. */
+	T_EQ(shd_try_to_unmap(cpu, s->a, PBASE), 1);
+	T_OK(shd_store(cpu, PBASE, 0x44));
+	T_OK(shd_load(cpu, PBASE, &v));
+	T_EQ((int)v, 0x44);
+	T_OK(shd_load(cpu, FBASE, &v));
+	T_EQ((int)v, 0x22);
+	return 0;
+}
+
+Test(cow, reclaim_drops_anonymous_and_private_data_but_not_the_page_cache)
+{
+	struct shd_machine *m = MACHINE(.ncpus = 2);
+	struct cow s = { 0 };
+	struct shd_file *f = NULL;
+
+	cr_assert_eq(shd_file_create(m, 2, &f), 0, "%s", shd_last_error());
+	s.a = test_mm(m);
+	s.f = f;
+	run_one(m, 0, file_reclaim_task, &s);
+	assert_tasks_ok();
+	cr_assert_eq(test_stats(m).violations, 0);
+	cr_assert_eq(test_stats(m).reclaim_pages, 4);
+	shd_file_destroy(f);
+	shd_machine_destroy(m);
+}

@@ -11,7 +11,6 @@ struct bt {
 	struct shd_machine *m;
 	struct shd_mm *mm, *mm2, *mm3;
 	struct shd_mm *scr;	/* count_free_here()'s */
-	struct shd_file *file;
 	bool scr_mapped;
 	unsigned ncpus;
 	int step;
@@ -444,61 +443,6 @@ Test(rmap, a_pending_batch_outlives_the_exit_of_its_mm)
 	shd_machine_destroy(m);
 }
 
-/* ---- what reclaim drops: anonymous data, private copies; not the page cache ---- */
-
-#define FBASE	(UBASE + 0x100000ull)	/* shared file mapping */
-#define PBASE	(UBASE + 0x200000ull)	/* private file mapping */
-
-static int file_reclaim_task(struct shd_cpu *cpu, void *arg)
-{
-	struct bt *b = arg;
-	struct shd_file *f = b->file;
-	uint64_t v;
-
-	T_OK(shd_switch_mm(cpu, b->mm));
-	T_OK(shd_mmap(cpu, b->mm, UBASE, PAGE, RW));
-	T_OK(shd_mmap_file(cpu, b->mm, FBASE, PAGE, RW, SHD_MAP_SHARED, f, 0));
-	T_OK(shd_mmap_file(cpu, b->mm, PBASE, PAGE, RW, SHD_MAP_PRIVATE, f, 1));
-	T_OK(shd_store(cpu, UBASE, 0x11));
-	T_OK(shd_store(cpu, FBASE, 0x22));	/* into the page cache */
-	T_OK(shd_store(cpu, PBASE, 0x33));	/* a private copy */
-	T_EQ(shd_try_to_unmap(cpu, b->mm, UBASE), 1);
-	T_EQ(shd_try_to_unmap(cpu, b->mm, FBASE), 1);
-	T_EQ(shd_try_to_unmap(cpu, b->mm, PBASE), 1);
-	T_OK(shd_try_to_unmap_flush(cpu));
-	T_OK(shd_load(cpu, UBASE, &v));
-	T_EQ((int)v, 0);
-	T_OK(shd_load(cpu, FBASE, &v));
-	T_EQ((int)v, 0x22);
-	T_OK(shd_load(cpu, PBASE, &v));
-	T_EQ((int)v, 0);		/* the file's page again */
-	/* The private mapping's read-only page-cache page can go too. */
-	T_EQ(shd_try_to_unmap(cpu, b->mm, PBASE), 1);
-	T_OK(shd_store(cpu, PBASE, 0x44));
-	T_OK(shd_load(cpu, PBASE, &v));
-	T_EQ((int)v, 0x44);
-	T_OK(shd_load(cpu, FBASE, &v));
-	T_EQ((int)v, 0x22);
-	return 0;
-}
-
-Test(rmap, reclaim_drops_anonymous_and_private_data_but_not_the_page_cache)
-{
-	struct shd_machine *m = MACHINE(.ncpus = 2);
-	struct bt b = { .m = m, .ncpus = 2 };
-	struct shd_file *f = NULL;
-
-	cr_assert_eq(shd_file_create(m, 2, &f), 0, "%s", shd_last_error());
-	b.mm = test_mm(m);
-	b.file = f;
-	run_one(m, 0, file_reclaim_task, &b);
-	assert_tasks_ok();
-	cr_assert_eq(test_stats(m).violations, 0);
-	cr_assert_eq(test_stats(m).reclaim_pages, 4);
-	shd_file_destroy(f);
-	shd_machine_destroy(m);
-}
-
 /* ---- 4. x86 defers only when another CPU may cache the translation ---- */
 
 static int reclaim_alone(struct shd_cpu *cpu, void *arg)
@@ -544,14 +488,19 @@ static void defer_check(const char *policy)
 	shd_machine_destroy(m);
 }
 
-Test(rmap, x86_flushes_at_once_when_no_other_cpu_is_in_the_mask)
+/* linux: x86 batching with no other CPU in the mask; linux-unbatched:
+ * batch off. */
+ParameterizedTestParameters(rmap, reclaim_flushes_at_once_when_it_need_not_defer)
 {
-	defer_check("linux");
+	static struct preset_param p[] = { { "linux" }, { "linux-unbatched" } };
+
+	return cr_make_param_array(struct preset_param, p, ARRAY_LEN(p));
 }
 
-Test(rmap, batch_off_flushes_at_once)
+ParameterizedTest(const struct preset_param *policy, rmap,
+		  reclaim_flushes_at_once_when_it_need_not_defer)
 {
-	defer_check("linux-unbatched");
+	defer_check(policy->name);
 }
 
 /* ---- 5. flush_tlb_batched_pending ---- */
