@@ -10,14 +10,6 @@
 
 #include "shd_test.h"
 
-static void spin_ms(uint64_t ms)
-{
-	uint64_t t0 = now_ms();
-
-	while (now_ms() - t0 < ms)
-		;
-}
-
 Test(api, null_arguments_give_einval_not_a_crash)
 {
 	struct shd_config c;

@@ -4,8 +4,6 @@
 
 #include "shd_test.h"
 
-#define RW	(SHD_PROT_READ | SHD_PROT_WRITE)
-#define FAR	(UBASE + 0x1000000ull)	/* a second window, other leaves */
 
 /*
  * Every scenario leaves its CPUs in init_mm (switch_mm(NULL)) before its task
@@ -22,73 +20,6 @@ struct cow {
 	int rc[16];
 	uint64_t v[16];
 };
-
-static struct shd_machine *cow_machine(unsigned ncpus, uint64_t nframes,
-				       uint64_t faults)
-{
-	struct shd_config c = test_config(ncpus, "linux");
-
-	if (nframes)
-		c.nframes = nframes;
-	c.faults = faults;
-	return test_machine(&c);
-}
-
-static struct shd_file *test_file(struct shd_machine *m, uint64_t npages)
-{
-	struct shd_file *f = NULL;
-
-	cr_assert_eq(shd_file_create(m, npages, &f), 0, "shd_file_create: %s",
-		     shd_last_error());
-	cr_assert_not_null(f);
-	return f;
-}
-
-/* -EINVAL, with an explanation that mentions KEY. */
-static void t_einval(int rc, const char *key, const char *expr,
-		     const char *file, int line)
-{
-	t_check(rc, -EINVAL, expr, file, line);
-	if (rc == -EINVAL && !strstr(shd_last_error(), key))
-		t_check(-1, 0, "shd_last_error() names the problem", file, line);
-}
-#define T_EINVAL(e, key)	t_einval((e), (key), #e, __FILE__, __LINE__)
-
-/*
- * Count free frames: map NFRAMES + 1 pages in a fresh mm and store to them
- * until the machine runs out (-ENOMEM, which it must: it has only NFRAMES).
- * Page tables are not frames; the machine's zero page is one.
- */
-static int fill_task(struct shd_cpu *cpu, void *arg)
-{
-	struct cow *s = arg;
-	uint64_t i;
-	int rc = 0;
-
-	T_OK(shd_switch_mm(cpu, s->a));
-	T_OK(shd_mmap(cpu, s->a, UBASE, (s->npages + 1) * PAGE, RW));
-	for (i = 0; i <= s->npages; i++)
-		if ((rc = shd_store(cpu, UBASE + i * PAGE, i + 1)) != 0)
-			break;
-	T_EQ(rc, -ENOMEM);
-	s->v[0] = i;
-	for (uint64_t j = 0; j < i; j += 7)
-		T_LOAD(cpu, UBASE + j * PAGE, j + 1);
-	T_OK(shd_munmap(cpu, s->a, UBASE, (s->npages + 1) * PAGE));
-	T_OK(shd_switch_mm(cpu, NULL));
-	return 0;
-}
-
-static uint64_t free_frames(struct shd_machine *m, uint64_t nframes)
-{
-	struct cow s = { .npages = nframes };
-
-	s.a = test_mm(m);
-	run_one(m, 0, fill_task, &s);
-	assert_tasks_ok();
-	shd_mm_destroy(s.a);
-	return s.v[0];
-}
 
 /* A fresh machine: every frame but the zero page can be used. */
 static uint64_t baseline_frames(struct shd_machine *m, uint64_t nframes)
@@ -161,7 +92,7 @@ static int bad_mmap_task(struct shd_cpu *cpu, void *arg)
 
 Test(cow, bad_input_gives_einval)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct shd_file *f = (struct shd_file *)&f;	/* not NULL */
 	struct cow s = { 0 };
 
@@ -225,7 +156,7 @@ static int private_file_task(struct shd_cpu *cpu, void *arg)
 static void one_copy_case(int (*fn)(struct shd_cpu *, void *),
 			  uint64_t file_pages)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct cow s = { 0 };
 	struct shd_stats st;
 
@@ -299,7 +230,7 @@ static int shared_file_task(struct shd_cpu *cpu, void *arg)
 
 Test(cow, a_shared_file_mapping_shares_stores_through_the_page_cache)
 {
-	struct shd_machine *m = cow_machine(2, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = 64);
 	struct cow s = { 0 };
 	struct shd_stats st;
 
@@ -365,7 +296,7 @@ static int outlive_use(struct shd_cpu *cpu, void *arg)
 
 Test(cow, a_destroyed_file_lives_while_mapped_and_then_frees_its_pages)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct cow s = { 0 };
 
 	uint64_t nfree = baseline_frames(m, 64);
@@ -441,7 +372,7 @@ static int cycle_setup(struct shd_cpu *cpu, void *arg)
 
 static void fork_file_cycles(bool exit_child)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct cow s = { .exit_child = exit_child };
 	struct shd_stats st;
 	uint64_t nfree = baseline_frames(m, 64);
@@ -550,7 +481,7 @@ static int after_child_task(struct shd_cpu *cpu, void *arg)
 
 static void fork_semantics(bool child_first, bool exit_child)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct fork_order o = { .child_first = child_first,
 				.exit_child = exit_child };
 	struct shd_stats st;
@@ -624,52 +555,64 @@ static int fork_under_a_writer(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-static struct shd_stats fork_writer_scenario(uint64_t faults, struct cow *s)
+/* The child's read (rc[1], v[1]) is the row's access; cpu 1's store after
+ * the fork and its read back (v[3]) work with or without the fault. */
+static struct outcome fork_writer(const struct fault_row *row, uint64_t faults)
 {
-	struct shd_machine *m = cow_machine(2, 64, faults);
-	struct shd_stats st;
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = 64,
+					.policy = row->policy, .arch = row->arch,
+					.faults = faults);
+	struct outcome o;
+	struct cow s = { 0 };
 
-	s->a = test_mm(m);
-	cr_assert_eq(shd_run_on(m, 0, 2, fork_under_a_writer, s), 0);
+	s.a = test_mm(m);
+	cr_assert_eq(shd_run_on(m, 0, 2, fork_under_a_writer, &s), 0);
 	assert_tasks_ok();
-	st = test_stats(m);
-	cr_assert_eq(s->rc[0], 0, "fork: %d", s->rc[0]);
-	cr_assert_eq(s->rc[1], 0);
-	cr_assert_eq(s->rc[2], 0);
-	cr_assert_eq(s->rc[3], 0);
-	shd_mm_destroy(s->b);
-	shd_mm_destroy(s->a);
+	o = row_outcome(m, s.rc[1], s.v[1]);
+	cr_assert_eq(s.rc[0], 0, "fork: %d", s.rc[0]);
+	cr_assert_eq(s.rc[1], 0);
+	cr_assert_eq(s.rc[2], 0);
+	cr_assert_eq(s.rc[3], 0);
+	cr_assert_eq(s.v[3], 0x22);
+	shd_mm_destroy(s.b);
+	shd_mm_destroy(s.a);
 	shd_machine_destroy(m);
-	return st;
+	return o;
 }
 
-Test(cow, fork_flushes_the_parents_writable_entries_on_other_cpus)
+/* The fork flushed cpu 1's writable entry: its store copied. */
+static void fork_flushed(const struct fault_row *row, const struct outcome *o)
 {
-	struct cow s = { 0 };
-	struct shd_stats st = fork_writer_scenario(0, &s);
-
-	cr_assert_eq(st.violations, 0, "%" PRIu64 " violations", st.violations);
-	cr_assert_geq(st.ipis_sent, 1, "the fork sent no IPI to cpu 1");
-	cr_assert_geq(st.ipi_requests, 1);
-	cr_assert_eq(s.v[1], 0x11, "the child sees 0x%" PRIx64 ": cpu 1 wrote "
-		     "into the frame it shares with the parent", s.v[1]);
-	cr_assert_eq(s.v[3], 0x22);
-	cr_assert_eq(st.cow_copies, 1, "cpu 1's store after the fork did not "
-		     "copy: cow_copies %" PRIu64, st.cow_copies);
+	(void)row;
+	cr_assert_geq(o->stats.ipis_sent, 1, "the fork sent no IPI to cpu 1");
+	cr_assert_geq(o->stats.ipi_requests, 1);
+	cr_assert_eq(o->stats.cow_copies, 1, "cpu 1's store after the fork did "
+		     "not copy: cow_copies %" PRIu64, o->stats.cow_copies);
 }
 
-Test(cow, the_oracle_catches_a_fork_that_skips_the_remote_flush)
+/* The stale writable entry was used: the write reached the child. */
+static void fork_did_not_copy(const struct fault_row *row,
+			      const struct outcome *o)
 {
-	struct cow s = { 0 };
-	struct shd_stats st =
-		fork_writer_scenario(1ull << SHD_FAULT_SKIP_REMOTE_IPI, &s);
+	(void)row;
+	cr_assert_eq(o->stats.cow_copies, 0);
+}
 
-	cr_assert_geq(st.violations, 1, "oracle missed the stale writable "
-		      "entry left by fork");
-	/* The stale entry really was used: the write reached the child. */
-	cr_assert_eq(s.v[3], 0x22);
-	cr_assert_eq(s.v[1], 0x22, "child reads 0x%" PRIx64, s.v[1]);
-	cr_assert_eq(st.cow_copies, 0);
+static const struct fault_row fork_writer_rows[] = {
+	{ "fork under a writer", fork_writer, NULL, NULL,
+	  SHD_FAULT_SKIP_REMOTE_IPI, false, 0, 0x11, 0, fork_flushed, 0, 0 },
+	{ "fork under a writer", fork_writer, NULL, NULL,
+	  SHD_FAULT_SKIP_REMOTE_IPI, true, 0, 0x22, 1, fork_did_not_copy, 0, 0 },
+};
+
+/* Row 0 was fork_flushes_the_parents_writable_entries_on_other_cpus, row 1
+ * the_oracle_catches_a_fork_that_skips_the_remote_flush. */
+TABLE_PARAMS(cow, fork_flushes_the_parents_writable_entries_on_other_cpus,
+	     fork_writer_rows)
+ParameterizedTest(const size_t *row, cow,
+		  fork_flushes_the_parents_writable_entries_on_other_cpus)
+{
+	check_fault_row(&fork_writer_rows[*row]);
 }
 
 /* ---- 7. mprotect does not make a copy-on-write page writable ---- */
@@ -695,7 +638,7 @@ static int mprotect_after_fork(struct shd_cpu *cpu, void *arg)
 
 Test(cow, mprotect_rw_does_not_make_a_page_shared_with_a_child_writable)
 {
-	struct shd_machine *m = cow_machine(1, 64, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = 64);
 	struct cow s = { 0 };
 	struct shd_stats st;
 
@@ -732,4 +675,59 @@ static int mprotect_private_file(struct shd_cpu *cpu, void *arg)
 Test(cow, mprotect_rw_does_not_make_a_private_file_page_writable)
 {
 	one_copy_case(mprotect_private_file, 1);
+}
+
+/* ---- reclaim drops anonymous data and private copies, not the page cache ---- */
+
+#define FBASE	(UBASE + 0x100000ull)	/* shared file mapping */
+#define PBASE	(UBASE + 0x200000ull)	/* private file mapping */
+
+static int file_reclaim_task(struct shd_cpu *cpu, void *arg)
+{
+	struct cow *s = arg;
+	struct shd_file *f = s->f;
+	uint64_t v;
+
+	T_OK(shd_switch_mm(cpu, s->a));
+	T_OK(shd_mmap(cpu, s->a, UBASE, PAGE, RW));
+	T_OK(shd_mmap_file(cpu, s->a, FBASE, PAGE, RW, SHD_MAP_SHARED, f, 0));
+	T_OK(shd_mmap_file(cpu, s->a, PBASE, PAGE, RW, SHD_MAP_PRIVATE, f, 1));
+	T_OK(shd_store(cpu, UBASE, 0x11));
+	T_OK(shd_store(cpu, FBASE, 0x22));	/* into the page cache */
+	T_OK(shd_store(cpu, PBASE, 0x33));	/* a private copy */
+	T_EQ(shd_try_to_unmap(cpu, s->a, UBASE), 1);
+	T_EQ(shd_try_to_unmap(cpu, s->a, FBASE), 1);
+	T_EQ(shd_try_to_unmap(cpu, s->a, PBASE), 1);
+	T_OK(shd_try_to_unmap_flush(cpu));
+	T_OK(shd_load(cpu, UBASE, &v));
+	T_EQ((int)v, 0);
+	T_OK(shd_load(cpu, FBASE, &v));
+	T_EQ((int)v, 0x22);
+	T_OK(shd_load(cpu, PBASE, &v));
+	T_EQ((int)v, 0);		/* the file's page again */
+	/* The private mapping's read-only page-cache page can go too. */
+	T_EQ(shd_try_to_unmap(cpu, s->a, PBASE), 1);
+	T_OK(shd_store(cpu, PBASE, 0x44));
+	T_OK(shd_load(cpu, PBASE, &v));
+	T_EQ((int)v, 0x44);
+	T_OK(shd_load(cpu, FBASE, &v));
+	T_EQ((int)v, 0x22);
+	return 0;
+}
+
+Test(cow, reclaim_drops_anonymous_and_private_data_but_not_the_page_cache)
+{
+	struct shd_machine *m = MACHINE(.ncpus = 2);
+	struct cow s = { 0 };
+	struct shd_file *f = NULL;
+
+	cr_assert_eq(shd_file_create(m, 2, &f), 0, "%s", shd_last_error());
+	s.a = test_mm(m);
+	s.f = f;
+	run_one(m, 0, file_reclaim_task, &s);
+	assert_tasks_ok();
+	cr_assert_eq(test_stats(m).violations, 0);
+	cr_assert_eq(test_stats(m).reclaim_pages, 4);
+	shd_file_destroy(f);
+	shd_machine_destroy(m);
 }

@@ -15,15 +15,6 @@
 #define MARGIN_MS(ms) (ms)
 #endif
 
-/* Busy for MS milliseconds without calling the library (no IPIs taken). */
-static void spin_ms(uint64_t ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	while (now_ms() < end)
-		;
-}
-
 /* ---- delivery ---- */
 
 static void bump(struct shd_cpu *cpu, void *info)

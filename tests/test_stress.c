@@ -93,34 +93,137 @@ static unsigned pick_op(uint64_t *s)
 	return OP_LOAD;
 }
 
+/* One CPU's state through a stress run. */
+struct stress_cpu {
+	struct stress *st;
+	unsigned id;
+	unsigned n;		/* the operation under way */
+	uint64_t rng;
+	uint64_t kslot;		/* this CPU's vmap slot */
+	bool kmapped;
+	struct shd_mm *cur;	/* the mm it runs (or NULL) */
+};
+
+/* Do OP on MM's [ADDR, ADDR + LEN) (with PROT, for mmap and mprotect). */
+static void stress_op(struct shd_cpu *cpu, struct stress_cpu *c, unsigned op,
+		      struct shd_mm *mm, uint64_t addr, uint64_t len,
+		      unsigned prot)
+{
+	struct stress *st = c->st;
+	unsigned id = c->id, n = c->n;
+	uint64_t v = 0;
+	int rc;
+
+	switch (op) {
+	case OP_SWITCH:
+		if (rnd(&c->rng, 10) == 0)
+			mm = NULL;
+		else if (c->cur && rnd(&c->rng, 3) == 0)
+			mm = c->cur;	/* leave lazy mode, maybe */
+		rc = shd_switch_mm(cpu, mm);
+		EXPECT(rc, "switch_mm");
+		c->cur = mm;
+		break;
+	case OP_LAZY:
+		shd_enter_lazy_tlb(cpu);
+		break;
+	case OP_MMAP:
+		rc = shd_mmap(cpu, mm, addr, len, prot);
+		EXPECT(rc, "mmap", -EEXIST);
+		break;
+	case OP_MUNMAP:
+		rc = shd_munmap(cpu, mm, addr, len);
+		EXPECT(rc, "munmap");
+		break;
+	case OP_MPROTECT:
+		rc = shd_mprotect(cpu, mm, addr, len, prot);
+		EXPECT(rc, "mprotect", -ENOMEM);
+		break;
+	case OP_MADVISE:
+		rc = shd_madvise_dontneed(cpu, mm, addr, len);
+		EXPECT(rc, "madvise", -ENOMEM);
+		break;
+	case OP_LOAD:
+	case OP_STORE:
+	case OP_FETCH:
+		addr += 8 * rnd(&c->rng, (unsigned)(PAGE / 8));
+		if (op == OP_LOAD)
+			rc = shd_load(cpu, addr, &v);
+		else if (op == OP_STORE)
+			rc = shd_store(cpu, addr, rng_next(&c->rng));
+		else
+			rc = shd_fetch(cpu, addr, &v);
+		/* -EFAULT: unmapped or no mm; -EACCES: protection;
+		 * -EPERM: user access in lazy mode. */
+		EXPECT(rc, "access", -EFAULT, -EACCES, -EPERM);
+		break;
+	case OP_FLUSH_RANGE:
+		rc = shd_flush_tlb_range(cpu, mm, addr,
+					 rnd(&c->rng, 8) ? addr + len :
+					 addr + 40 * PAGE);
+		EXPECT(rc, "flush_tlb_range");
+		break;
+	case OP_FLUSH_PAGE:
+		rc = shd_flush_tlb_page(cpu, mm, addr);
+		EXPECT(rc, "flush_tlb_page");
+		break;
+	case OP_FLUSH_MM:
+		rc = shd_flush_tlb_mm(cpu, mm);
+		EXPECT(rc, "flush_tlb_mm");
+		break;
+	case OP_FLUSH_ALL:
+		rc = shd_flush_tlb_all(cpu);
+		EXPECT(rc, "flush_tlb_all");
+		break;
+	case OP_VMAP:
+		if (c->kmapped)
+			rc = shd_vunmap(cpu, c->kslot, 2 * PAGE);
+		else
+			rc = shd_vmap(cpu, c->kslot, 2 * PAGE);
+		EXPECT(rc, c->kmapped ? "vunmap" : "vmap");
+		c->kmapped = !c->kmapped;
+		if (c->kmapped) {
+			rc = shd_store(cpu, c->kslot, id + 1);
+			EXPECT(rc, "kstore");
+		}
+		break;
+	case OP_KLOAD:
+		addr = KBASE + (uint64_t)rnd(&c->rng, NCPUS) * 8 * PAGE +
+		       8 * rnd(&c->rng, (unsigned)(2 * PAGE / 8));
+		rc = shd_load(cpu, addr, &v);
+		EXPECT(rc, "kernel load", -EFAULT);
+		break;
+	}
+}
+
 static int stress_task(struct shd_cpu *cpu, void *arg)
 {
 	struct stress *st = arg;
 	unsigned id = shd_cpu_id(cpu);
-	uint64_t rng = st->seed ^ (0x1000193ull * (id + 1));
-	uint64_t kslot = KBASE + (uint64_t)id * 8 * PAGE;
-	bool kmapped = false;
-	struct shd_mm *cur = NULL;
+	struct stress_cpu c = {
+		.st = st, .id = id,
+		.rng = st->seed ^ (0x1000193ull * (id + 1)),
+		.kslot = KBASE + (uint64_t)id * 8 * PAGE,
+	};
 
-	(void)rng_next(&rng);
+	(void)rng_next(&c.rng);
 	__atomic_add_fetch(&st->ready, 1, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&st->ready, __ATOMIC_ACQUIRE) < NCPUS)
 		shd_cpu_poll(cpu);
 
 	for (unsigned n = 0; n < st->ops; n++) {
-		unsigned op = pick_op(&rng);
-		struct shd_mm *mm = st->mm[rnd(&rng, NMMS)];
-		uint64_t first = rnd(&rng, WIN_PAGES);
-		uint64_t npages = 1 + rnd(&rng, 8);
-		uint64_t addr, len, v = 0;
+		unsigned op = pick_op(&c.rng);
+		struct shd_mm *mm = st->mm[rnd(&c.rng, NMMS)];
+		uint64_t first = rnd(&c.rng, WIN_PAGES);
+		uint64_t npages = 1 + rnd(&c.rng, 8);
+		uint64_t addr, len;
 		static const unsigned prots[] = {
 			SHD_PROT_READ, SHD_PROT_READ | SHD_PROT_WRITE,
 			SHD_PROT_READ | SHD_PROT_WRITE,
 			SHD_PROT_READ | SHD_PROT_WRITE | SHD_PROT_EXEC,
 			SHD_PROT_NONE, SHD_PROT_READ | SHD_PROT_EXEC,
 		};
-		unsigned prot = prots[rnd(&rng, 6)];
-		int rc;
+		unsigned prot = prots[rnd(&c.rng, 6)];
 
 		/* Interleave finely even when CPUs outnumber host PUs. */
 		if ((n & 7) == 0)
@@ -131,91 +234,13 @@ static int stress_task(struct shd_cpu *cpu, void *arg)
 		len = npages * PAGE;
 		/* Mapping calls mostly act on the mm this CPU runs; with
 		 * !foreign only on it (as a task does in Linux). */
-		if (cur && (!st->foreign || rnd(&rng, 8)))
-			mm = cur;
-		if (!st->foreign && !cur && op >= OP_MMAP && op <= OP_MADVISE)
+		if (c.cur && (!st->foreign || rnd(&c.rng, 8)))
+			mm = c.cur;
+		if (!st->foreign && !c.cur && op >= OP_MMAP && op <= OP_MADVISE)
 			op = OP_SWITCH;
 
-		switch (op) {
-		case OP_SWITCH:
-			if (rnd(&rng, 10) == 0)
-				mm = NULL;
-			else if (cur && rnd(&rng, 3) == 0)
-				mm = cur;	/* leave lazy mode, maybe */
-			rc = shd_switch_mm(cpu, mm);
-			EXPECT(rc, "switch_mm");
-			cur = mm;
-			break;
-		case OP_LAZY:
-			shd_enter_lazy_tlb(cpu);
-			break;
-		case OP_MMAP:
-			rc = shd_mmap(cpu, mm, addr, len, prot);
-			EXPECT(rc, "mmap", -EEXIST);
-			break;
-		case OP_MUNMAP:
-			rc = shd_munmap(cpu, mm, addr, len);
-			EXPECT(rc, "munmap");
-			break;
-		case OP_MPROTECT:
-			rc = shd_mprotect(cpu, mm, addr, len, prot);
-			EXPECT(rc, "mprotect", -ENOMEM);
-			break;
-		case OP_MADVISE:
-			rc = shd_madvise_dontneed(cpu, mm, addr, len);
-			EXPECT(rc, "madvise", -ENOMEM);
-			break;
-		case OP_LOAD:
-		case OP_STORE:
-		case OP_FETCH:
-			addr += 8 * rnd(&rng, (unsigned)(PAGE / 8));
-			if (op == OP_LOAD)
-				rc = shd_load(cpu, addr, &v);
-			else if (op == OP_STORE)
-				rc = shd_store(cpu, addr, rng_next(&rng));
-			else
-				rc = shd_fetch(cpu, addr, &v);
-			/* -EFAULT: unmapped or no mm; -EACCES: protection;
-			 * -EPERM: user access in lazy mode. */
-			EXPECT(rc, "access", -EFAULT, -EACCES, -EPERM);
-			break;
-		case OP_FLUSH_RANGE:
-			rc = shd_flush_tlb_range(cpu, mm, addr,
-						 rnd(&rng, 8) ? addr + len :
-						 addr + 40 * PAGE);
-			EXPECT(rc, "flush_tlb_range");
-			break;
-		case OP_FLUSH_PAGE:
-			rc = shd_flush_tlb_page(cpu, mm, addr);
-			EXPECT(rc, "flush_tlb_page");
-			break;
-		case OP_FLUSH_MM:
-			rc = shd_flush_tlb_mm(cpu, mm);
-			EXPECT(rc, "flush_tlb_mm");
-			break;
-		case OP_FLUSH_ALL:
-			rc = shd_flush_tlb_all(cpu);
-			EXPECT(rc, "flush_tlb_all");
-			break;
-		case OP_VMAP:
-			if (kmapped)
-				rc = shd_vunmap(cpu, kslot, 2 * PAGE);
-			else
-				rc = shd_vmap(cpu, kslot, 2 * PAGE);
-			EXPECT(rc, kmapped ? "vunmap" : "vmap");
-			kmapped = !kmapped;
-			if (kmapped) {
-				rc = shd_store(cpu, kslot, id + 1);
-				EXPECT(rc, "kstore");
-			}
-			break;
-		case OP_KLOAD:
-			addr = KBASE + (uint64_t)rnd(&rng, NCPUS) * 8 * PAGE +
-			       8 * rnd(&rng, (unsigned)(2 * PAGE / 8));
-			rc = shd_load(cpu, addr, &v);
-			EXPECT(rc, "kernel load", -EFAULT);
-			break;
-		}
+		c.n = n;
+		stress_op(cpu, &c, op, mm, addr, len, prot);
 	}
 	return 0;
 }

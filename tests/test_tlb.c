@@ -2,32 +2,12 @@
 /* Tests of simulated accesses through a CPU's TLB, via the public API only. */
 #include "shd_test.h"
 
-#define RW (SHD_PROT_READ | SHD_PROT_WRITE)
 
 struct tlb_scn {
 	struct shd_mm *mm, *mm2;
 	uint64_t v[8];
 	int rc[8];
 };
-
-static struct shd_machine *machine1(const char *policy)
-{
-	struct shd_config c = test_config(1, policy);
-
-	return test_machine(&c);
-}
-
-/* Stats of the work done between two snapshots. */
-static struct shd_stats delta(const struct shd_stats *a, const struct shd_stats *b)
-{
-	struct shd_stats d;
-
-	d.tlb_hits = b->tlb_hits - a->tlb_hits;
-	d.tlb_misses = b->tlb_misses - a->tlb_misses;
-	d.page_faults = b->page_faults - a->page_faults;
-	d.violations = b->violations - a->violations;
-	return d;
-}
 
 /* ---- values ---- */
 
@@ -51,7 +31,7 @@ static int store_load(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, a_store_then_a_load_returns_the_value)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, store_load, &s);
@@ -97,28 +77,28 @@ static int load_second_page(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, first_touch_faults_and_the_second_access_hits)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 	struct shd_stats a, b, c, d;
 
 	a = test_stats(m);
 	run_one(m, 0, map_and_touch, &s);
 	b = test_stats(m);
-	d = delta(&a, &b);
+	d = stats_delta(&a, b);
 	cr_assert_eq(d.page_faults, 1);
 	cr_assert_geq(d.tlb_misses, 1);
 	cr_assert_eq(d.tlb_hits, 0);
 
 	run_one(m, 0, reload_first, &s);
 	c = test_stats(m);
-	d = delta(&b, &c);
+	d = stats_delta(&b, c);
 	cr_assert_eq(d.tlb_hits, 1, "second access to the page did not hit");
 	cr_assert_eq(d.tlb_misses, 0);
 	cr_assert_eq(d.page_faults, 0);
 
 	run_one(m, 0, load_second_page, &s);
 	b = test_stats(m);
-	d = delta(&c, &b);
+	d = stats_delta(&c, b);
 	cr_assert_eq(d.tlb_hits, 0, "a new page hit");
 	cr_assert_geq(d.tlb_misses, 1);
 	cr_assert_eq(d.page_faults, 1);
@@ -164,7 +144,7 @@ Test(tlb, a_fifth_page_in_a_four_way_set_evicts_one)
 	a = test_stats(m);
 	run_one(m, 0, reload_set, &s);
 	b = test_stats(m);
-	d = delta(&a, &b);
+	d = stats_delta(&a, b);
 	assert_tasks_ok();
 	cr_assert_eq(d.tlb_hits, 1);
 	cr_assert_eq(d.tlb_misses, 1);
@@ -211,7 +191,7 @@ Test(tlb, one_translation_covers_a_whole_large_page)
 	a = test_stats(m);
 	run_one(m, 0, load64k, &s);
 	b = test_stats(m);
-	d = delta(&a, &b);
+	d = stats_delta(&a, b);
 	assert_tasks_ok();
 	cr_assert_eq(d.tlb_hits, 2);
 	cr_assert_eq(d.tlb_misses, 0);
@@ -242,7 +222,7 @@ static int protections(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, protection_is_enforced_with_eacces)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, protections, &s);
@@ -276,7 +256,7 @@ static int bad_accesses(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, unmapped_is_efault_and_unaligned_is_einval)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, bad_accesses, &s);
@@ -311,7 +291,7 @@ static int noncanonical(struct shd_cpu *cpu, void *arg)
  */
 Test(tlb, a_non_canonical_address_is_einval)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, noncanonical, &s);
@@ -346,7 +326,7 @@ static int upgrade(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, mprotect_upgrades_and_downgrades_a_mapping)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, upgrade, &s);
@@ -387,7 +367,7 @@ static int unmap_then_touch(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, munmap_then_access_is_efault)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, unmap_then_touch, &s);
@@ -418,7 +398,7 @@ static int dontneed(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, madvise_dontneed_drops_the_data_but_keeps_the_mapping)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, dontneed, &s);
@@ -448,7 +428,7 @@ static int mapping_errors(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, mapping_calls_reject_bad_arguments)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, mapping_errors, &s);
@@ -489,7 +469,7 @@ static int two_spaces(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, address_spaces_do_not_see_each_others_pages)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { test_mm(m), test_mm(m), { 0 }, { 0 } };
 
 	run_one(m, 0, two_spaces, &s);
@@ -532,7 +512,7 @@ static int cycle_spaces(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, asid_slot_reuse_never_leaks_another_spaces_translation)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct many s;
 
 	for (int i = 0; i < NSPACES; i++)
@@ -575,7 +555,7 @@ static int lazy_access(struct shd_cpu *cpu, void *arg)
 
 Test(tlb, a_lazy_cpu_keeps_its_mm_but_makes_no_user_accesses)
 {
-	struct shd_machine *m = machine1(NULL);
+	struct shd_machine *m = MACHINE(.ncpus = 1);
 	struct tlb_scn s = { .mm = test_mm(m) };
 
 	run_one(m, 0, touch_rw, &s);
@@ -613,7 +593,7 @@ static void fetch_after_store(bool split, uint64_t want_hits, uint64_t want_miss
 	a = test_stats(m);
 	run_one(m, 0, fetch_twice, &s);
 	b = test_stats(m);
-	d = delta(&a, &b);
+	d = stats_delta(&a, b);
 	assert_tasks_ok();
 	cr_assert_eq(s.v[0], 0x90);
 	cr_assert_eq(d.tlb_hits, want_hits, "split=%d hits %lu", split,

@@ -12,7 +12,9 @@
  * test files against this header instead: Test() registers a function, each
  * test runs in a forked child (single-threaded parent, so TSan is happy),
  * a failed cr_assert*() prints the message and exits the child with 1.
- * Only what the suite uses is provided.
+ * ParameterizedTest() registers the same way and runs one forked child per
+ * element of the array its ParameterizedTestParameters() function returns,
+ * as Criterion does.  Only what the suite uses is provided.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -28,11 +30,21 @@ struct shim_extra {
 	int sentinel_;
 };
 
+struct criterion_test_params {
+	size_t size;		/* of one element */
+	void *params;
+	size_t length;
+	void (*cleanup)(struct criterion_test_params *);
+};
+
 struct shim_test {
 	const char *suite, *name;
 	void (*fn)(void);
 	struct shim_extra extra;
 	struct shim_test *next;
+	/* A parameterized test: fn is NULL. */
+	void (*pfn)(void *param);
+	struct criterion_test_params (*params)(void);
 };
 
 static struct shim_test *shim_head, **shim_tail = &shim_head;
@@ -47,13 +59,38 @@ static inline void shim_register(struct shim_test *t)
 	static void shim_##suite##_##name(void);				\
 	static struct shim_test shim_t_##suite##_##name = {			\
 		#suite, #name, shim_##suite##_##name,				\
-		{ __VA_ARGS__ }, NULL };					\
+		{ __VA_ARGS__ }, NULL, NULL, NULL };			\
 	__attribute__((constructor)) static void				\
 	shim_reg_##suite##_##name(void)					\
 	{								\
 		shim_register(&shim_t_##suite##_##name);		\
 	}								\
 	static void shim_##suite##_##name(void)
+
+/* ParameterizedTestParameters(suite, name) { ... return cr_make_param_array(...); } */
+#define ParameterizedTestParameters(suite, name)			\
+	static struct criterion_test_params shim_params_##suite##_##name(void)
+
+#define cr_make_param_array(Type, Array, ...)				\
+	((struct criterion_test_params){ .size = sizeof(Type),		\
+					 .params = (void *)(Array), __VA_ARGS__ })
+
+/* ParameterizedTest(Type *param, suite, name, extras...) { ... } */
+#define ParameterizedTest(Param, suite, name, ...)			\
+	static void shim_##suite##_##name(Param);			\
+	static void shim_pt_##suite##_##name(void *p)			\
+	{								\
+		shim_##suite##_##name(p);				\
+	}								\
+	static struct shim_test shim_t_##suite##_##name = {		\
+		#suite, #name, NULL, { __VA_ARGS__ }, NULL,		\
+		shim_pt_##suite##_##name, shim_params_##suite##_##name }; \
+	__attribute__((constructor)) static void			\
+	shim_reg_##suite##_##name(void)					\
+	{								\
+		shim_register(&shim_t_##suite##_##name);		\
+	}								\
+	static void shim_##suite##_##name(Param)
 
 __attribute__((noreturn, format(printf, 4, 5)))
 static inline void shim_fail(const char *file, int line, const char *expr,
@@ -93,6 +130,41 @@ static inline void shim_fail(const char *file, int line, const char *expr,
 		fputc('\n', stderr);					\
 	} while (0)
 
+/* Run FN(PARAM) (or FN() when PFN is NULL) in a child; 0 when it passed. */
+static inline int shim_run(const struct shim_test *t, void *param, long index)
+{
+	int status = 0;
+	pid_t pid;
+	char which[32] = "";
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(2);
+	}
+	if (pid == 0) {
+		alarm(t->extra.timeout > 0 ? (unsigned)t->extra.timeout : 300);
+		if (t->pfn)
+			t->pfn(param);
+		else
+			t->fn();
+		fflush(NULL);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	if (index >= 0)
+		snprintf(which, sizeof(which), " [param %ld]", index);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		fprintf(stderr, "[PASS] %s::%s%s\n", t->suite, t->name, which);
+		return 0;
+	}
+	fprintf(stderr, "[FAIL] %s::%s%s (%s %d)\n", t->suite, t->name, which,
+		WIFEXITED(status) ? "exit" : "signal",
+		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned run = 0, failed = 0, skipped = 0;
@@ -100,36 +172,25 @@ int main(int argc, char **argv)
 	(void)argc;
 	(void)argv;	/* --jobs etc.: tests run one at a time anyway */
 	for (struct shim_test *t = shim_head; t; t = t->next) {
-		int status = 0;
-		pid_t pid;
+		struct criterion_test_params p;
 
 		if (t->extra.disabled) {
 			skipped++;
 			continue;
 		}
-		fflush(NULL);
-		pid = fork();
-		if (pid < 0) {
-			perror("fork");
-			return 2;
+		if (!t->pfn) {
+			run++;
+			failed += (unsigned)shim_run(t, NULL, -1);
+			continue;
 		}
-		if (pid == 0) {
-			alarm(t->extra.timeout > 0 ? (unsigned)t->extra.timeout : 300);
-			t->fn();
-			fflush(NULL);
-			_exit(0);
+		p = t->params();
+		for (size_t i = 0; i < p.length; i++) {
+			run++;
+			failed += (unsigned)shim_run(t, (char *)p.params +
+						     i * p.size, (long)i);
 		}
-		waitpid(pid, &status, 0);
-		run++;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			fprintf(stderr, "[PASS] %s::%s\n", t->suite, t->name);
-		} else {
-			failed++;
-			fprintf(stderr, "[FAIL] %s::%s (%s %d)\n", t->suite, t->name,
-				WIFEXITED(status) ? "exit" : "signal",
-				WIFEXITED(status) ? WEXITSTATUS(status) :
-				WTERMSIG(status));
-		}
+		if (p.cleanup)
+			p.cleanup(&p);
 	}
 	fprintf(stderr, "[====] Synthesis: Tested: %u | Passing: %u | Failing: %u"
 		" | Skipped: %u\n", run, run - failed, failed, skipped);

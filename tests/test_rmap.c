@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of reclaim batching (try_to_unmap), flush_tlb_batched_pending and mmu_gather. */
+/* Tests of reclaim batching (try_to_unmap, arch_tlbbatch) and flush_tlb_batched_pending. */
 #include <inttypes.h>
 
 #include "shd_test.h"
 
-#define RW	(SHD_PROT_READ | SHD_PROT_WRITE)
 #define NPAGES	8				/* pages reclaimed per scenario */
 #define SCRATCH	(UBASE + 0x4000000ull)		/* in-task frame counting */
 
@@ -12,7 +11,6 @@ struct bt {
 	struct shd_machine *m;
 	struct shd_mm *mm, *mm2, *mm3;
 	struct shd_mm *scr;	/* count_free_here()'s */
-	struct shd_file *file;
 	bool scr_mapped;
 	unsigned ncpus;
 	int step;
@@ -25,35 +23,9 @@ struct bt {
 	uint64_t v[8];
 };
 
-static struct shd_machine *machine(unsigned ncpus, const char *policy,
-				   const char *batch, uint64_t nframes,
-				   uint64_t faults)
-{
-	struct shd_config c = test_config(ncpus, policy);
-
-	if (batch)
-		cr_assert_eq(shd_policy_set(&c.policy, "batch", batch), 0, "%s",
-			     shd_last_error());
-	if (nframes)
-		c.nframes = nframes;
-	c.faults = faults;
-	return test_machine(&c);
-}
-
 static void arrive(int *ready)
 {
 	__atomic_add_fetch(ready, 1, __ATOMIC_RELEASE);
-}
-
-/* What cpu C stores in page I (at offset 8 * C): never 0. */
-static uint64_t val(unsigned i, unsigned c)
-{
-	return ((uint64_t)i << 8 | c) + 0x100000;
-}
-
-static uint64_t va(unsigned i, unsigned c)
-{
-	return UBASE + (uint64_t)i * PAGE + 8ull * c;
 }
 
 /*
@@ -81,32 +53,6 @@ static uint64_t count_free_here(struct shd_cpu *cpu, struct bt *b)
 	T_OK(shd_madvise_dontneed(cpu, b->scr, SCRATCH, (max + 1) * PAGE));
 	T_OK(shd_switch_mm(cpu, b->mm));
 	return i;
-}
-
-static int count_task(struct shd_cpu *cpu, void *arg)
-{
-	struct bt *b = arg;
-
-	b->v[7] = count_free_here(cpu, b);
-	return 0;
-}
-
-/* The same from the test thread, on cpu 0 in a fresh mm. */
-static uint64_t free_frames(struct shd_machine *m, uint64_t nframes)
-{
-	struct bt b = { .m = m, .nframes = nframes };
-
-	b.scr = test_mm(m);
-	run_one(m, 0, count_task, &b);
-	assert_tasks_ok();
-	shd_mm_destroy(b.scr);
-	return b.v[7];
-}
-
-static uint64_t candidates(const struct shd_stats *s)
-{
-	return s->ipis_sent + s->ipis_coalesced + s->ipis_avoided_pruned +
-	       s->ipis_avoided_lazy;
 }
 
 /* ---- 1, 2. the batch: cpu 0 reclaims pages the others are using ---- */
@@ -142,17 +88,17 @@ static int reclaim_task(struct shd_cpu *cpu, void *arg)
 	}
 	step_wait(cpu, &b->step, 1);
 	for (unsigned i = 0; i < NPAGES; i++) {
-		T_OK(shd_store(cpu, va(i, id), val(i, id)));
-		T_LOAD(cpu, va(i, id), val(i, id));
+		T_OK(shd_store(cpu, page_va(i, id), page_val(i, id)));
+		T_LOAD(cpu, page_va(i, id), page_val(i, id));
 	}
 	arrive(&b->ready);
 	step_wait(cpu, &b->step, 2);
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_LOAD(cpu, va(i, id), b->deferred ? val(i, id) : 0);
+		T_LOAD(cpu, page_va(i, id), b->deferred ? page_val(i, id) : 0);
 	arrive(&b->ready);
 	step_wait(cpu, &b->step, 3);
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_LOAD(cpu, va(i, id), 0);
+		T_LOAD(cpu, page_va(i, id), 0);
 	arrive(&b->ready);
 	return 0;
 }
@@ -160,7 +106,8 @@ static int reclaim_task(struct shd_cpu *cpu, void *arg)
 static struct shd_stats run_reclaim(unsigned ncpus, const char *policy,
 				    const char *batch, bool deferred)
 {
-	struct shd_machine *m = machine(ncpus, policy, batch, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = ncpus, .policy = policy,
+					.batch = batch);
 	struct bt b = { .m = m, .ncpus = ncpus, .deferred = deferred };
 	struct shd_violation v;
 	struct shd_stats st;
@@ -178,7 +125,7 @@ static struct shd_stats run_reclaim(unsigned ncpus, const char *policy,
 	return st;
 }
 
-Test(batch, x86_one_shootdown_for_the_whole_batch)
+Test(rmap, x86_one_shootdown_for_the_whole_batch)
 {
 	for (unsigned n = 2; n <= 4; n++) {
 		struct shd_stats st = run_reclaim(n, "linux", NULL, true);
@@ -197,7 +144,7 @@ Test(batch, x86_one_shootdown_for_the_whole_batch)
 	}
 }
 
-Test(batch, unbatched_flushes_every_page)
+Test(rmap, unbatched_flushes_every_page)
 {
 	for (unsigned n = 2; n <= 4; n++) {
 		struct shd_stats st = run_reclaim(n, "linux-unbatched", NULL,
@@ -213,7 +160,7 @@ Test(batch, unbatched_flushes_every_page)
 	}
 }
 
-Test(batch, arm64_invalidates_as_it_adds_and_the_flush_waits)
+Test(rmap, arm64_invalidates_as_it_adds_and_the_flush_waits)
 {
 	for (unsigned n = 2; n <= 4; n++) {
 		struct shd_stats st = run_reclaim(n, "linux", "arm64", false);
@@ -259,19 +206,19 @@ static int union_task(struct shd_cpu *cpu, void *arg)
 	}
 	step_wait(cpu, &b->step, 1);
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_OK(shd_store(cpu, va(i, id), val(i, id)));
+		T_OK(shd_store(cpu, page_va(i, id), page_val(i, id)));
 	arrive(&b->ready);
 	step_wait(cpu, &b->step, 2);
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_LOAD(cpu, va(i, id),
-		       id != 3 && i < NPAGES / 2 ? 0 : val(i, id));
+		T_LOAD(cpu, page_va(i, id),
+		       id != 3 && i < NPAGES / 2 ? 0 : page_val(i, id));
 	arrive(&b->ready);
 	return 0;
 }
 
-Test(batch, x86_flushes_the_union_of_the_masks_once)
+Test(rmap, x86_flushes_the_union_of_the_masks_once)
 {
-	struct shd_machine *m = machine(4, "linux", NULL, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 4);
 	struct bt b = { .m = m, .ncpus = 4 };
 	struct shd_stats st;
 
@@ -301,7 +248,7 @@ static int touch_pages(struct shd_cpu *cpu, void *arg)
 
 	T_OK(shd_switch_mm(cpu, b->mm));
 	for (unsigned i = 0; i < b->npages; i++)
-		T_OK(shd_store(cpu, va(i, id), val(i, id)));
+		T_OK(shd_store(cpu, page_va(i, id), page_val(i, id)));
 	return 0;	/* lazy in mm from here, still in its mask */
 }
 
@@ -322,7 +269,7 @@ static int come_back_and_read(struct shd_cpu *cpu, void *arg)
 
 	T_OK(shd_switch_mm(cpu, b->mm));	/* leaves lazy mode */
 	for (unsigned i = 0; i < b->npages; i++)
-		T_LOAD(cpu, va(i, 1), 0);
+		T_LOAD(cpu, page_va(i, 1), 0);
 	return 0;
 }
 
@@ -335,9 +282,9 @@ static int map_pages(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(batch, x86_skips_a_lazy_cpu_which_catches_up_when_it_returns)
+Test(rmap, x86_skips_a_lazy_cpu_which_catches_up_when_it_returns)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2);
 	struct bt b = { .m = m, .ncpus = 2, .npages = NPAGES };
 	struct shd_stats st;
 
@@ -403,13 +350,13 @@ static int come_back_and_read_some(struct shd_cpu *cpu, void *arg)
 
 	T_OK(shd_switch_mm(cpu, b->mm));
 	for (unsigned i = 0; i < b->npages; i++)
-		T_LOAD(cpu, va(i, 1), i < 38 ? 0 : val(i, 1));
+		T_LOAD(cpu, page_va(i, 1), i < 38 ? 0 : page_val(i, 1));
 	return 0;
 }
 
-Test(batch, a_full_batch_flushes_itself_and_a_returning_task_flushes_its_own)
+Test(rmap, a_full_batch_flushes_itself_and_a_returning_task_flushes_its_own)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, SMALL_FRAMES, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = SMALL_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .npages = TOUCHED,
 			.nframes = SMALL_FRAMES };
 	uint64_t base, after_touch;
@@ -470,9 +417,9 @@ static int reclaim_then_exit(struct shd_cpu *cpu, void *arg)
 	return 0;	/* the batch is flushed here */
 }
 
-Test(batch, a_pending_batch_outlives_the_exit_of_its_mm)
+Test(rmap, a_pending_batch_outlives_the_exit_of_its_mm)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, SMALL_FRAMES, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .nframes = SMALL_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .npages = NPAGES,
 			.nframes = SMALL_FRAMES };
 	uint64_t base;
@@ -496,61 +443,6 @@ Test(batch, a_pending_batch_outlives_the_exit_of_its_mm)
 	shd_machine_destroy(m);
 }
 
-/* ---- what reclaim drops: anonymous data, private copies; not the page cache ---- */
-
-#define FBASE	(UBASE + 0x100000ull)	/* shared file mapping */
-#define PBASE	(UBASE + 0x200000ull)	/* private file mapping */
-
-static int file_reclaim_task(struct shd_cpu *cpu, void *arg)
-{
-	struct bt *b = arg;
-	struct shd_file *f = b->file;
-	uint64_t v;
-
-	T_OK(shd_switch_mm(cpu, b->mm));
-	T_OK(shd_mmap(cpu, b->mm, UBASE, PAGE, RW));
-	T_OK(shd_mmap_file(cpu, b->mm, FBASE, PAGE, RW, SHD_MAP_SHARED, f, 0));
-	T_OK(shd_mmap_file(cpu, b->mm, PBASE, PAGE, RW, SHD_MAP_PRIVATE, f, 1));
-	T_OK(shd_store(cpu, UBASE, 0x11));
-	T_OK(shd_store(cpu, FBASE, 0x22));	/* into the page cache */
-	T_OK(shd_store(cpu, PBASE, 0x33));	/* a private copy */
-	T_EQ(shd_try_to_unmap(cpu, b->mm, UBASE), 1);
-	T_EQ(shd_try_to_unmap(cpu, b->mm, FBASE), 1);
-	T_EQ(shd_try_to_unmap(cpu, b->mm, PBASE), 1);
-	T_OK(shd_try_to_unmap_flush(cpu));
-	T_OK(shd_load(cpu, UBASE, &v));
-	T_EQ((int)v, 0);
-	T_OK(shd_load(cpu, FBASE, &v));
-	T_EQ((int)v, 0x22);
-	T_OK(shd_load(cpu, PBASE, &v));
-	T_EQ((int)v, 0);		/* the file's page again */
-	/* The private mapping's read-only page-cache page can go too. */
-	T_EQ(shd_try_to_unmap(cpu, b->mm, PBASE), 1);
-	T_OK(shd_store(cpu, PBASE, 0x44));
-	T_OK(shd_load(cpu, PBASE, &v));
-	T_EQ((int)v, 0x44);
-	T_OK(shd_load(cpu, FBASE, &v));
-	T_EQ((int)v, 0x22);
-	return 0;
-}
-
-Test(batch, reclaim_drops_anonymous_and_private_data_but_not_the_page_cache)
-{
-	struct shd_machine *m = machine(2, "linux", NULL, 0, 0);
-	struct bt b = { .m = m, .ncpus = 2 };
-	struct shd_file *f = NULL;
-
-	cr_assert_eq(shd_file_create(m, 2, &f), 0, "%s", shd_last_error());
-	b.mm = test_mm(m);
-	b.file = f;
-	run_one(m, 0, file_reclaim_task, &b);
-	assert_tasks_ok();
-	cr_assert_eq(test_stats(m).violations, 0);
-	cr_assert_eq(test_stats(m).reclaim_pages, 4);
-	shd_file_destroy(f);
-	shd_machine_destroy(m);
-}
-
 /* ---- 4. x86 defers only when another CPU may cache the translation ---- */
 
 static int reclaim_alone(struct shd_cpu *cpu, void *arg)
@@ -560,12 +452,12 @@ static int reclaim_alone(struct shd_cpu *cpu, void *arg)
 	T_OK(shd_switch_mm(cpu, b->mm));
 	T_OK(shd_mmap(cpu, b->mm, UBASE, NPAGES * PAGE, RW));
 	for (unsigned i = 0; i < NPAGES; i++)
-		T_OK(shd_store(cpu, va(i, 0), val(i, 0)));
+		T_OK(shd_store(cpu, page_va(i, 0), page_val(i, 0)));
 	b->v[0] = count_free_here(cpu, b);
 	for (unsigned i = 0; i < NPAGES; i++) {
-		T_LOAD(cpu, va(i, 0), val(i, 0));
+		T_LOAD(cpu, page_va(i, 0), page_val(i, 0));
 		T_EQ(shd_try_to_unmap(cpu, b->mm, UBASE + i * PAGE), 1);
-		T_LOAD(cpu, va(i, 0), 0);	/* flushed at once */
+		T_LOAD(cpu, page_va(i, 0), 0);	/* flushed at once */
 	}
 	/* Back at once, not at a batch flush. */
 	b->v[1] = count_free_here(cpu, b);
@@ -574,7 +466,8 @@ static int reclaim_alone(struct shd_cpu *cpu, void *arg)
 
 static void defer_check(const char *policy)
 {
-	struct shd_machine *m = machine(2, policy, NULL, SMALL_FRAMES, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = policy,
+					.nframes = SMALL_FRAMES);
 	struct bt b = { .m = m, .ncpus = 2, .nframes = SMALL_FRAMES };
 	struct shd_stats st;
 
@@ -595,14 +488,19 @@ static void defer_check(const char *policy)
 	shd_machine_destroy(m);
 }
 
-Test(batch, x86_flushes_at_once_when_no_other_cpu_is_in_the_mask)
+/* linux: x86 batching with no other CPU in the mask; linux-unbatched:
+ * batch off. */
+ParameterizedTestParameters(rmap, reclaim_flushes_at_once_when_it_need_not_defer)
 {
-	defer_check("linux");
+	static struct preset_param p[] = { { "linux" }, { "linux-unbatched" } };
+
+	return cr_make_param_array(struct preset_param, p, ARRAY_LEN(p));
 }
 
-Test(batch, batch_off_flushes_at_once)
+ParameterizedTest(const struct preset_param *policy, rmap,
+		  reclaim_flushes_at_once_when_it_need_not_defer)
 {
-	defer_check("linux-unbatched");
+	defer_check(policy->name);
 }
 
 /* ---- 5. flush_tlb_batched_pending ---- */
@@ -668,65 +566,88 @@ static int pending_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-static void pending_check_gen(int op, unsigned ncpus, const char *gen)
+/*
+ * cpu 0 (with 2 CPUs) or cpu 2 (with 3) does ROW->arg; munmap of it and a
+ * mapped page runs with gen off, the others with gen on.  Reclaim deferred
+ * the page either way; the row's access is cpu 1's load afterwards.
+ */
+static struct outcome pending_run(const struct fault_row *row, uint64_t faults)
 {
-	static const char *const names[] = { "munmap", "madvise", "mprotect",
-					     "munmap of it and a mapped page" };
 	static const int store_rc[] = { -EFAULT, 0, -EACCES, -EFAULT };
-	static const int load_rc[] = { -EFAULT, 0, 0, -EFAULT };
+	struct shd_config c = test_config(row->ncpus, "linux");
+	struct shd_machine *m;
+	struct outcome o;
+	struct bt b = { .ncpus = row->ncpus, .op = row->arg };
 
-	for (int faulty = 0; faulty <= 1; faulty++) {
-		struct shd_config c = test_config(ncpus, "linux");
-		struct shd_machine *m;
-
-		cr_assert_eq(shd_policy_set(&c.policy, "gen", gen), 0);
-		c.faults = faulty ? 1ull << SHD_FAULT_SKIP_BATCHED_PENDING : 0;
-		m = test_machine(&c);
-		struct bt b = { .m = m, .ncpus = ncpus, .op = op };
-		struct shd_violation v;
-		struct shd_stats st;
-		uint64_t n;
-
-		memset(&v, 0, sizeof(v));
-		b.mm = test_mm(m);
-		cr_assert_eq(shd_run_on(m, 0, ncpus, pending_task, &b), 0);
-		assert_tasks_ok();
-		st = test_stats(m);
-		n = shd_machine_violations(m, &v, 1);
-		cr_assert_eq(st.tlbbatch_pages, 1, "%s: reclaim deferred",
-			     names[op]);
-		if (!faulty) {
-			cr_assert_eq(n, 0, "%s by cpu %u: %s", names[op],
-				     ncpus == 3 ? 2 : 0, v.text);
-			cr_assert_eq(st.batched_pending_flushes, 1);
-			cr_assert_eq(b.rc[0], load_rc[op], "%s: load %d",
-				     names[op], b.rc[0]);
-			if (load_rc[op] == 0)
-				cr_assert_eq(b.v[0], 0, "%s: read 0x%" PRIx64
-					     ", not a fresh page", names[op],
-					     b.v[0]);
-			cr_assert_eq(b.rc[1], store_rc[op], "%s: store %d",
-				     names[op], b.rc[1]);
-		} else {
-			cr_assert_eq(st.batched_pending_flushes, 0);
-			cr_assert_geq(n, 1, "%s by cpu %u: stale hit not "
-				      "reported", names[op], ncpus == 3 ? 2 : 0);
-			cr_assert_eq(b.rc[0], 0);
-			cr_assert_eq(b.v[0], 0x49, "the stale entry's frame");
-			cr_assert_eq(v.kind, SHD_VIOLATION_STALE_TLB, "%s", v.text);
-			cr_assert_eq(v.cpu, 1);
-			cr_assert_eq(v.addr, UBASE + 8);
-			cr_assert_str_eq(v.interface, "flush_tlb_range");
-			cr_assert_lt(v.entry_version, v.flushed_version);
-		}
-		shd_machine_destroy(m);
-	}
+	cr_assert_eq(shd_policy_set(&c.policy, "gen",
+				    row->arg == OP_MUNMAP2 ? "off" : "on"), 0);
+	c.faults = faults;
+	m = test_machine(&c);
+	b.m = m;
+	b.mm = test_mm(m);
+	cr_assert_eq(shd_run_on(m, 0, row->ncpus, pending_task, &b), 0);
+	assert_tasks_ok();
+	o = row_outcome(m, b.rc[0], b.v[0]);
+	cr_assert_eq(o.stats.tlbbatch_pages, 1, "%s: reclaim deferred",
+		     row->scenario);
+	if (!faults)
+		cr_assert_eq(b.rc[1], store_rc[row->arg], "%s: store %d",
+			     row->scenario, b.rc[1]);
+	shd_machine_destroy(m);
+	return o;
 }
 
-static void pending_check(int op, unsigned ncpus)
+/* flush_tlb_batched_pending() flushed cpu 1's entry: a fresh page, or a
+ * fault. */
+static void pending_flushed(const struct fault_row *row,
+			    const struct outcome *o)
 {
-	pending_check_gen(op, ncpus, "on");
+	cr_assert_eq(o->stats.batched_pending_flushes, 1, "%s", row->scenario);
 }
+
+/* Without it cpu 1 read its old frame through the stale entry, and the
+ * oracle reported that entry. */
+static void pending_skipped(const struct fault_row *row,
+			    const struct outcome *o)
+{
+	const struct shd_violation *v = &o->first;
+
+	cr_assert_eq(o->stats.batched_pending_flushes, 0, "%s", row->scenario);
+	cr_assert_eq(v->kind, SHD_VIOLATION_STALE_TLB, "%s", v->text);
+	cr_assert_eq(v->cpu, 1);
+	cr_assert_eq(v->addr, UBASE + 8);
+	cr_assert_str_eq(v->interface, "flush_tlb_range");
+	cr_assert_lt(v->entry_version, v->flushed_version);
+}
+
+/* Clean, then with skip_batched_pending, each for 2 and 3 CPUs; LOAD_RC is
+ * what cpu 1's load returns in the clean run (0: it reads a fresh page). */
+#define PENDING_ROWS(op, what, load_rc)					\
+	{ what " by cpu 0", pending_run, NULL, NULL,			\
+	  SHD_FAULT_SKIP_BATCHED_PENDING, false, load_rc, 0, 0,		\
+	  pending_flushed, 2, op },					\
+	{ what " by cpu 0", pending_run, NULL, NULL,			\
+	  SHD_FAULT_SKIP_BATCHED_PENDING, true, 0, 0x49, 1,		\
+	  pending_skipped, 2, op },					\
+	{ what " by cpu 2", pending_run, NULL, NULL,			\
+	  SHD_FAULT_SKIP_BATCHED_PENDING, false, load_rc, 0, 0,		\
+	  pending_flushed, 3, op },					\
+	{ what " by cpu 2", pending_run, NULL, NULL,			\
+	  SHD_FAULT_SKIP_BATCHED_PENDING, true, 0, 0x49, 1,		\
+	  pending_skipped, 3, op }
+
+static const struct fault_row munmap2_rows[] = {
+	PENDING_ROWS(OP_MUNMAP2, "munmap of it and a mapped page", -EFAULT),
+};
+static const struct fault_row munmap_rows[] = {
+	PENDING_ROWS(OP_MUNMAP, "munmap", -EFAULT),
+};
+static const struct fault_row madvise_rows[] = {
+	PENDING_ROWS(OP_MADVISE, "madvise", 0),
+};
+static const struct fault_row mprotect_rows[] = {
+	PENDING_ROWS(OP_MPROTECT, "mprotect", 0),
+};
 
 /*
  * The same munmap also zaps a mapped neighbour: its own flush (a page-by-
@@ -734,128 +655,30 @@ static void pending_check(int op, unsigned ncpus)
  * batched-pending flush removes cpu 1's entry, and the oracle must hold
  * the call to that even though it flushed something itself.
  */
-Test(batch, a_munmap_that_flushes_something_else_still_waits_for_the_batch)
+TABLE_PARAMS(rmap, a_munmap_that_flushes_something_else_still_waits_for_the_batch,
+	     munmap2_rows)
+ParameterizedTest(const size_t *row, rmap,
+		  a_munmap_that_flushes_something_else_still_waits_for_the_batch)
 {
-	pending_check_gen(OP_MUNMAP2, 2, "off");
-	pending_check_gen(OP_MUNMAP2, 3, "off");
+	check_fault_row(&munmap2_rows[*row]);
 }
 
-Test(batch, munmap_waits_for_a_pending_batch)
+TABLE_PARAMS(rmap, munmap_waits_for_a_pending_batch, munmap_rows)
+ParameterizedTest(const size_t *row, rmap, munmap_waits_for_a_pending_batch)
 {
-	pending_check(OP_MUNMAP, 2);
-	pending_check(OP_MUNMAP, 3);
+	check_fault_row(&munmap_rows[*row]);
 }
 
-Test(batch, madvise_waits_for_a_pending_batch)
+TABLE_PARAMS(rmap, madvise_waits_for_a_pending_batch, madvise_rows)
+ParameterizedTest(const size_t *row, rmap, madvise_waits_for_a_pending_batch)
 {
-	pending_check(OP_MADVISE, 2);
-	pending_check(OP_MADVISE, 3);
+	check_fault_row(&madvise_rows[*row]);
 }
 
-Test(batch, mprotect_waits_for_a_pending_batch)
+TABLE_PARAMS(rmap, mprotect_waits_for_a_pending_batch, mprotect_rows)
+ParameterizedTest(const size_t *row, rmap, mprotect_waits_for_a_pending_batch)
 {
-	pending_check(OP_MPROTECT, 2);
-	pending_check(OP_MPROTECT, 3);
-}
-
-/* ---- 6. mmu_gather: bounded batches ---- */
-
-#define BIG		2000
-#define BIG_FRAMES	2112
-
-enum { BIG_MUNMAP, BIG_MADVISE, BIG_EXIT };
-
-/* cpu 0 unmaps BIG touched pages while cpu 1 runs the mm with some of
- * them cached (for exit, cpu 1 has left the mm: exit_mmap needs no task). */
-static int big_task(struct shd_cpu *cpu, void *arg)
-{
-	struct bt *b = arg;
-	static const unsigned watched[] = { 0, 511, 512, 1024, 1999 };
-
-	T_OK(shd_switch_mm(cpu, b->mm));
-	if (shd_cpu_id(cpu) == 0) {
-		T_OK(shd_mmap(cpu, b->mm, UBASE, BIG * PAGE, RW));
-		for (unsigned i = 0; i < BIG; i++)
-			T_OK(shd_store(cpu, va(i, 0), val(i, 0)));
-		step_set(&b->step, 1);
-		step_wait(cpu, &b->step, 2);
-		switch (b->op) {
-		case BIG_MUNMAP:
-			T_OK(shd_munmap(cpu, b->mm, UBASE, BIG * PAGE));
-			break;
-		case BIG_MADVISE:
-			T_OK(shd_madvise_dontneed(cpu, b->mm, UBASE, BIG * PAGE));
-			break;
-		case BIG_EXIT:
-			T_OK(shd_switch_mm(cpu, NULL));
-			T_OK(shd_mm_exit(cpu, b->mm));
-			b->mm = NULL;
-			break;
-		}
-		step_set(&b->step, 3);
-		step_wait(cpu, &b->step, 4);
-		return 0;
-	}
-	step_wait(cpu, &b->step, 1);
-	for (unsigned i = 0; i < sizeof(watched) / sizeof(watched[0]); i++)
-		T_LOAD(cpu, va(watched[i], 0), val(watched[i], 0));
-	if (b->op == BIG_EXIT)
-		T_OK(shd_switch_mm(cpu, NULL));
-	step_set(&b->step, 2);
-	step_wait(cpu, &b->step, 3);
-	for (unsigned i = 0; b->op != BIG_EXIT &&
-	     i < sizeof(watched) / sizeof(watched[0]); i++) {
-		uint64_t v = 0xdeadbeef;
-		int rc = shd_load(cpu, va(watched[i], 0), &v);
-
-		if (b->op == BIG_MUNMAP) {
-			T_EQ(rc, -EFAULT);
-		} else {
-			T_OK(rc);
-			T_EQ((int)(v == 0), 1);
-		}
-	}
-	step_set(&b->step, 4);
-	return 0;
-}
-
-static void big_check(int op)
-{
-	struct shd_machine *m = machine(2, "linux", NULL, BIG_FRAMES, 0);
-	struct bt b = { .m = m, .ncpus = 2, .op = op };
-	struct shd_violation v;
-	struct shd_stats st;
-	uint64_t base;
-
-	memset(&v, 0, sizeof(v));
-	base = free_frames(m, BIG_FRAMES);
-	b.mm = test_mm(m);
-	cr_assert_eq(shd_run_on(m, 0, 2, big_task, &b), 0);
-	assert_tasks_ok();
-	st = test_stats(m);
-	cr_assert_eq(shd_machine_violations(m, &v, 1), 0, "%s", v.text);
-	cr_assert_geq(st.gather_batch_flushes, 3, "op %d: %" PRIu64, op,
-		      st.gather_batch_flushes);
-	/* The madvised range reads as zero pages: no frames. */
-	cr_assert_eq(free_frames(m, BIG_FRAMES), base, "op %d: frames lost", op);
-	if (b.mm)
-		shd_mm_destroy(b.mm);
-	shd_machine_destroy(m);
-}
-
-Test(batch, a_big_munmap_flushes_in_bounded_batches)
-{
-	big_check(BIG_MUNMAP);
-}
-
-Test(batch, a_big_madvise_flushes_in_bounded_batches)
-{
-	big_check(BIG_MADVISE);
-}
-
-Test(batch, a_big_exit_flushes_in_bounded_batches)
-{
-	big_check(BIG_EXIT);
+	check_fault_row(&mprotect_rows[*row]);
 }
 
 /* ---- 7. bad input ---- */
@@ -899,10 +722,10 @@ static int bad_input_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(batch, bad_input)
+Test(rmap, try_to_unmap_refuses_bad_input_and_other_threads)
 {
-	struct shd_machine *m = machine(2, "linux", NULL, 0, 0);
-	struct shd_machine *other = machine(1, "linux", NULL, 0, 0);
+	struct shd_machine *m = MACHINE(.ncpus = 2);
+	struct shd_machine *other = MACHINE(.ncpus = 1);
 	struct bt b = { .m = m, .ncpus = 2 };
 	struct shd_stats st;
 
@@ -995,14 +818,9 @@ static void switch_away_check(const char *preset, const char *batch)
 	shd_machine_destroy(m);
 }
 
-Test(batch, a_cpu_that_switched_away_catches_up_linux)
-{
-	switch_away_check("linux", "x86");
-	switch_away_check("linux", "arm64");
-}
-
 /*
- * BUG (runtime/tlbflush.c flush_tlb_func(), case SHD_FLUSH_BATCH, with
+ * Under broadcast with batch=x86, this was a BUG (runtime/tlbflush.c
+ * flush_tlb_func(), case SHD_FLUSH_BATCH, with
  * policy/decide.h shd__policy_switch_flush()): under a policy that neither
  * prunes nor skips lazy CPUs (broadcast, or prune=off lazy=off) switch_mm()
  * never flushes a context it switches back to, because every flush is
@@ -1015,8 +833,22 @@ Test(batch, a_cpu_that_switched_away_catches_up_linux)
  * ordinary per-page requests and is fine.  Either fix (flush every slot,
  * or refuse batch=x86 without prune or lazy) makes this pass.
  */
-Test(batch, a_cpu_that_switched_away_catches_up_broadcast)
+struct switch_away_row {
+	char policy[16], batch[8];
+};
+
+ParameterizedTestParameters(rmap, a_cpu_that_switched_away_catches_up)
 {
-	switch_away_check("broadcast", "arm64");
-	switch_away_check("broadcast", "x86");
+	static struct switch_away_row rows[] = {
+		{ "linux", "x86" }, { "linux", "arm64" },
+		{ "broadcast", "arm64" }, { "broadcast", "x86" },
+	};
+
+	return cr_make_param_array(struct switch_away_row, rows, ARRAY_LEN(rows));
+}
+
+ParameterizedTest(const struct switch_away_row *row, rmap,
+		  a_cpu_that_switched_away_catches_up)
+{
+	switch_away_check(row->policy, row->batch);
 }
