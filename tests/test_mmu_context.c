@@ -202,8 +202,8 @@ Test(mmu_context, freed_page_tables_reach_a_lazy_cpu_which_drops_the_mm)
 }
 
 /*
- * BUG (runtime/mm.c zap_range(), "leaf->nr_present--"): zap_range()
- * decrements the leaf's nr_present for every PTE that has a frame, present
+ * Was a BUG (zap_range(), then in runtime/mm.c, now memory.c zap_one(),
+ * "leaf->nr_present--"): zap_range() decremented the leaf's nr_present for every PTE that has a frame, present
  * or not, but shd_mprotect() already decremented it when the PTE went
  * PROT_NONE (not present).  mprotect(PROT_NONE) then munmap therefore wraps
  * nr_present to UINT_MAX: the empty leaf is never freed (a leak), the munmap

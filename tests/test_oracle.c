@@ -488,8 +488,9 @@ static void skip_remote_ipi_freeing_tables(struct shd_machine *m, struct orc *o)
 }
 
 /*
- * BUG (runtime/mm.c unmap_common() with runtime/tlbflush.c
- * shd__flush_tlb_mm_range()): munmap unlinks empty page-table leaves
+ * Was a BUG (unmap_common(), then in runtime/mm.c, now memory.c
+ * shd__unmap_range(), with tlbflush.c shd__flush_tlb_mm_range()): munmap
+ * unlinked empty page-table leaves
  * (free_empty_leaves) *before* the flush, and the flush then credits the
  * range by walking mm->pgd (shd__oracle_credit_range), which no longer
  * reaches those leaves; leaves_release() -> shd__oracle_fold_leaf() only

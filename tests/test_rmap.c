@@ -820,7 +820,7 @@ static void switch_away_check(const char *preset, const char *batch)
 
 /*
  * Under broadcast with batch=x86, this was a BUG (runtime/tlbflush.c
- * flush_tlb_func(), case SHD_FLUSH_BATCH, with
+ * flush_tlb_func(), case SHD_FLUSH_BATCH, now flush_tlb_batch_func(), with
  * policy/decide.h shd__policy_switch_flush()): under a policy that neither
  * prunes nor skips lazy CPUs (broadcast, or prune=off lazy=off) switch_mm()
  * never flushes a context it switches back to, because every flush is

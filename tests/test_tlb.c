@@ -284,8 +284,9 @@ static int noncanonical(struct shd_cpu *cpu, void *arg)
 }
 
 /*
- * BUG (runtime/mm.c do_access(), the "neither user space nor the vmap area"
- * branch): include/shootdown/mm.h documents -EINVAL for a non-canonical
+ * Was a BUG (do_access(), then in runtime/mm.c, now memory.c access_space(),
+ * the "neither user space nor the vmap area" branch): the public header
+ * documents -EINVAL for a non-canonical
  * address, but every address outside user space and the vmap area gets
  * -EFAULT, non-canonical ones included.
  */
@@ -628,7 +629,8 @@ static int first_frame(struct shd_cpu *cpu, void *arg)
 }
 
 /*
- * BUG (runtime/mm.c, the "never had a frame" tests `!(val >>
+ * Was a BUG (then in runtime/mm.c, now memory.c, mprotect.c, vmalloc.c; the
+ * "never had a frame" tests `!(val >>
  * SHD_PTE_PFN_SHIFT)` in zap_range() and shd_mprotect(), and `p->val` in
  * shd_vmap()): the frame allocator (machine.c fills free_pfns so that pfn 0
  * is popped first) hands out pfn 0, whose PTE has a zero pfn field.  zap and
