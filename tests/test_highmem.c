@@ -46,14 +46,12 @@ static int kunmap_cpu1_task(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-static int kmap_contract_task(struct shd_cpu *cpu, void *arg)
+/* kmap's and kunmap's arguments, on CPU 0 of S's machine. */
+static void kmap_bad_arguments(struct shd_cpu *cpu, struct kx *s)
 {
-	struct kx *s = arg;
-	struct shd_file *f = s->f;	/* 2 pages */
-	uint64_t kva = 0, kva2 = 0, v = 0;
-	int rc;
+	struct shd_file *f = s->f;
+	uint64_t kva = 0;
 
-	s->cpu0 = cpu;
 	/* kmap's arguments */
 	T_EINVAL(shd_kmap(NULL, f, 0, 0, &kva), "kmap");
 	T_EINVAL(shd_kmap(cpu, NULL, 0, 0, &kva), "kmap");
@@ -71,6 +69,14 @@ static int kmap_contract_task(struct shd_cpu *cpu, void *arg)
 	T_EINVAL(shd_kunmap(cpu, KBASE), "kunmap");
 	T_EINVAL(shd_kunmap(cpu, SHD_PAGE_OFFSET), "kunmap");
 	T_EINVAL(shd_kunmap(cpu, s->kva1), "kunmap");	/* cpu 1's */
+}
+
+/* Two kmaps of S's file: loads, stores, flush_dcache_page and read(2)
+ * agree; kunmap's checks; the page cache keeps what was stored. */
+static void kmap_round_trip(struct shd_cpu *cpu, struct kx *s)
+{
+	struct shd_file *f = s->f;
+	uint64_t kva = 0, kva2 = 0, v = 0;
 
 	/* A kmap sees write(2)'s value ... */
 	T_OK(shd_file_write(cpu, f, 8, 0x11));
@@ -111,6 +117,14 @@ static int kmap_contract_task(struct shd_cpu *cpu, void *arg)
 	T_EQ((int)v, 0x22);
 	T_OK(shd_file_read(cpu, f, PAGE + 8, &v));
 	T_EQ((int)v, 0x44);
+}
+
+/* A colour's 8 slots: the 9th is -ENOSPC, a kunmap frees one. */
+static void kmap_slots(struct shd_cpu *cpu, struct kx *s)
+{
+	struct shd_file *f = s->f;	/* 2 pages */
+	uint64_t kva = 0, kva2 = 0;
+	int rc;
 
 	/* 8 slots of one colour: the 9th is -ENOSPC. */
 	for (unsigned i = 0; i < 8; i++) {
@@ -159,6 +173,16 @@ static int kmap_contract_task(struct shd_cpu *cpu, void *arg)
 		T_OK(shd_kmap(cpu, f, 0, 0, &s->k[i]));
 	for (unsigned i = 0; i < 8; i++)
 		T_OK(shd_kunmap(cpu, s->k[i]));
+}
+
+static int kmap_contract_task(struct shd_cpu *cpu, void *arg)
+{
+	struct kx *s = arg;
+
+	s->cpu0 = cpu;
+	kmap_bad_arguments(cpu, s);
+	kmap_round_trip(cpu, s);
+	kmap_slots(cpu, s);
 	s->kva = s->k[0];	/* for the off-thread calls */
 	return 0;
 }
