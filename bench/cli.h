@@ -99,7 +99,6 @@ struct cell {
 
 void out_json_string(FILE *f, const char *s);
 const char *out_status_name(enum cell_status s);
-const char *out_violation_kind(enum shd_violation_kind k);
 /* JSON: the document's head up to the "results" array; CSV: the header. */
 void out_begin(FILE *f, enum out_format fmt, const char *command,
 	       const struct wl_opts *o);

@@ -42,19 +42,6 @@ const char *out_status_name(enum cell_status s)
 	return names[s];
 }
 
-const char *out_violation_kind(enum shd_violation_kind k)
-{
-	switch (k) {
-	case SHD_VIOLATION_STALE_TLB: return "stale_tlb";
-	case SHD_VIOLATION_WATCHDOG: return "watchdog";
-	case SHD_VIOLATION_USE_AFTER_FREE: return "use_after_free";
-	case SHD_VIOLATION_STALE_DATA: return "stale_data";
-	case SHD_VIOLATION_STALE_INSN: return "stale_insn";
-	case SHD_VIOLATION_ORDERING: return "ordering";
-	}
-	return "unknown";
-}
-
 static uint64_t stat_value(const struct shd_stats *s,
 			   const struct shd_stat_field *f)
 {
@@ -193,7 +180,7 @@ static void violation_json(FILE *f, const struct shd_violation *v)
 {
 	fprintf(f, "{\"kind\": \"%s\", \"cpu\": %u, \"mm\": %" PRIu64
 		", \"address\": \"0x%" PRIx64 "\", \"interface\": ",
-		out_violation_kind(v->kind), v->cpu, v->mm_id, v->addr);
+		shd_violation_kind_name(v->kind), v->cpu, v->mm_id, v->addr);
 	out_json_string(f, v->interface ? v->interface : "");
 	fprintf(f, ", \"entry_version\": %" PRIu64 ", \"pte_version\": %" PRIu64
 		", \"flushed_version\": %" PRIu64 ", \"seed\": %" PRIu64

@@ -26,6 +26,17 @@ void shd__violation_init(struct shd_violation *v, const struct shd_machine *m,
 	v->seed = m->cfg.seed;
 }
 
+const char *shd_violation_kind_name(enum shd_violation_kind kind)
+{
+	switch (kind) {
+#define SHD_VIOLATION_NAME_(e, name, help) \
+	case SHD_VIOLATION_##e: return #name;
+	SHD_VIOLATIONS_MAP(SHD_VIOLATION_NAME_)
+#undef SHD_VIOLATION_NAME_
+	}
+	return "unknown";
+}
+
 uint64_t shd__violations_count(struct shd_machine *m)
 {
 	uint64_t n;

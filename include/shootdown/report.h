@@ -13,14 +13,28 @@ extern "C" {
 
 struct shd_machine;
 
+/*
+ * The kinds of report, declared once: SHD_VIOLATIONS_MAP(X) calls
+ * X(ENUM, name, meaning) for each, generating the enum and
+ * shd_violation_kind_name().
+ */
+#define SHD_VIOLATIONS_MAP(X) \
+	X(STALE_TLB, stale_tlb, "a hit on a translation a completed flush removed") \
+	X(WATCHDOG, watchdog, "a CPU did not acknowledge an IPI in time") \
+	X(USE_AFTER_FREE, use_after_free, "a hit on a translation to a freed frame") \
+	X(STALE_DATA, stale_data, "a load returned a stale cache line") \
+	X(STALE_INSN, stale_insn, "a fetch returned a stale I-cache line") \
+	X(ORDERING, ordering, "a PTE changed before its cache flush")
+
 enum shd_violation_kind {
-	SHD_VIOLATION_STALE_TLB,	/* a hit on a translation a completed flush removed */
-	SHD_VIOLATION_WATCHDOG,		/* a CPU did not acknowledge an IPI in time */
-	SHD_VIOLATION_USE_AFTER_FREE,	/* a hit on a translation to a freed frame */
-	SHD_VIOLATION_STALE_DATA,	/* a load returned a stale cache line */
-	SHD_VIOLATION_STALE_INSN,	/* a fetch returned a stale I-cache line */
-	SHD_VIOLATION_ORDERING,		/* a PTE changed before its cache flush */
+#define SHD_VIOLATION_ENUM_(e, name, help) SHD_VIOLATION_##e,
+	SHD_VIOLATIONS_MAP(SHD_VIOLATION_ENUM_)
+#undef SHD_VIOLATION_ENUM_
 };
+
+/* KIND's name ("stale_tlb", as the JSON output spells it), or "unknown".
+ * Any thread. */
+SHD_EXPORT const char *shd_violation_kind_name(enum shd_violation_kind kind);
 
 /*
  * One oracle report.  `interface` is the flush interface whose return made
