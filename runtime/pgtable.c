@@ -9,7 +9,10 @@
  * machine's pool only after the flush that covers them and a grace period
  * (shd__leaves_release()).  A pooled leaf keeps its PTE versions: the
  * clock is machine-wide, so an entry that outlives its table is still
- * judged against a monotonic history (oracle.c).
+ * judged against a monotonic history (oracle.c).  A leaf's memory is
+ * freed only with the machine: the leaves of an mm that dies go to the
+ * pool too, since a TLB entry may outlive any table when a fault skipped
+ * its flush.
  */
 #include "oracle.h"
 #include "pgtable.h"
@@ -145,7 +148,16 @@ void shd__pt_free_dir(struct shd_machine *m, void *node, unsigned level)
 	if (!node)
 		return;
 	if (level == m->pt_levels - 1) {
-		free(node);
+		/* Back to the pool, never to free(): a TLB entry may still
+		 * point into this leaf (one whose flush a fault skipped, and
+		 * whose table went to the pool and then to this mm), and the
+		 * oracle reads its PTE on a hit.  No walker can reach the
+		 * dead mm: its values can go. */
+		struct shd_pt_leaf *leaf = node;
+
+		for (unsigned i = 0; i < SHD_PT_ENTRIES; i++)
+			shd_store_relaxed(&leaf->pte[i].val, 0);
+		leaf_to_pool(leaf);
 		return;
 	}
 	for (unsigned i = 0; i < SHD_PT_ENTRIES; i++)

@@ -48,7 +48,8 @@ typedef void (*shd_pte_fn)(struct shd_mm *mm, struct shd_pt_leaf *leaf,
  * lock (or when nobody else can reach MM). */
 void shd__for_each_frame(struct shd_mm *mm, uint64_t s, uint64_t e,
 			 shd_pte_fn fn, void *arg);
-/* Free the tree below NODE at LEVEL (0: the pgd) at once. */
+/* Free the tree below NODE at LEVEL (0: the pgd) at once; its leaves go
+ * to the pool.  No walker may reach it any more. */
 void shd__pt_free_dir(struct shd_machine *m, void *node, unsigned level);
 /* Hand detached leaves back after their flush (clock T over vpns [S, E)):
  * credited, then to the pool after a grace period. */
