@@ -4,6 +4,16 @@
 
 #include "shd_test.h"
 
+/* The scenarios below that need one file of one page: TASK on CPUs
+ * 0..N-1 with it in O->f. */
+static void file_scenario(struct shd_machine *m, struct orc *o, unsigned n,
+			  shd_task_fn task)
+{
+	cr_assert_eq(shd_file_create(m, 1, &o->f), 0);
+	cr_assert_eq(shd_run_on(m, 0, n, task, o), 0);
+	shd_file_destroy(o->f);
+}
+
 /* ---- cache faults (sparc64: aliasing, write-through D-cache) ---- */
 
 /*
@@ -29,9 +39,7 @@ static int skip_dflush_task(struct shd_cpu *cpu, void *arg)
 
 static void skip_flush_dcache_page(struct shd_machine *m, struct orc *o)
 {
-	cr_assert_eq(shd_file_create(m, 1, &o->f), 0);
-	cr_assert_eq(shd_run_on(m, 0, 1, skip_dflush_task, o), 0);
-	shd_file_destroy(o->f);
+	file_scenario(m, o, 1, skip_dflush_task);
 }
 
 /*
@@ -70,9 +78,7 @@ static int wrong_cpu_task(struct shd_cpu *cpu, void *arg)
 
 static void deferred_flush_wrong_cpu(struct shd_machine *m, struct orc *o)
 {
-	cr_assert_eq(shd_file_create(m, 1, &o->f), 0);
-	cr_assert_eq(shd_run_on(m, 0, 2, wrong_cpu_task, o), 0);
-	shd_file_destroy(o->f);
+	file_scenario(m, o, 2, wrong_cpu_task);
 }
 
 /*
@@ -141,9 +147,7 @@ static int overwritten_task(struct shd_cpu *cpu, void *arg)
 
 static void arch1_overwritten(struct shd_machine *m, struct orc *o)
 {
-	cr_assert_eq(shd_file_create(m, 1, &o->f), 0);
-	cr_assert_eq(shd_run_on(m, 0, 2, overwritten_task, o), 0);
-	shd_file_destroy(o->f);
+	file_scenario(m, o, 2, overwritten_task);
 }
 
 /* ---- I-cache faults (arm64: an I-cache that does not snoop stores) ---- */
@@ -175,9 +179,7 @@ static int arch1_not_cleared_task(struct shd_cpu *cpu, void *arg)
 
 static void arch1_not_cleared(struct shd_machine *m, struct orc *o)
 {
-	cr_assert_eq(shd_file_create(m, 1, &o->f), 0);
-	cr_assert_eq(shd_run_on(m, 0, 1, arch1_not_cleared_task, o), 0);
-	shd_file_destroy(o->f);
+	file_scenario(m, o, 1, arch1_not_cleared_task);
 }
 
 /*
@@ -209,9 +211,7 @@ static int ptrace_icache_task(struct shd_cpu *cpu, void *arg)
 
 static void skip_ptrace_icache(struct shd_machine *m, struct orc *o)
 {
-	cr_assert_eq(shd_file_create(m, 1, &o->f), 0);
-	cr_assert_eq(shd_run_on(m, 0, 1, ptrace_icache_task, o), 0);
-	shd_file_destroy(o->f);
+	file_scenario(m, o, 1, ptrace_icache_task);
 }
 
 /*
