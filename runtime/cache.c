@@ -212,8 +212,7 @@ static void report_stale(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 		 cpu->id, got, va, pa, shd__cache_colour(m, va), want, who,
 		 dma ? "n" : "", v.interface, dma ? "" : " or ran on another CPU",
 		 v.seed);
-	cpu->cnt.s.violations++;
-	shd__report(m, &v);
+	shd__report_cpu(cpu, &v);
 }
 
 static uint64_t dcache_load(struct shd_cpu *cpu, uint64_t va, uint64_t pa)
@@ -484,7 +483,8 @@ static int flush_on(struct shd_cpu *cpu, unsigned target, uint64_t pfn)
 	return shd_smp_call_function_single(cpu, target, flush_page_fn, &pfn);
 }
 
-int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn, bool mapped)
+int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
+			   struct shd_file *f)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_frame *fr = &m->frames[pfn];
@@ -508,7 +508,7 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn, bool mapped)
 	}
 	if (!m->cache)
 		return 0;	/* coherent: nothing to do, and nothing done */
-	if (m->cfg.arch.deferred_dcache && !mapped) {
+	if (m->cfg.arch.deferred_dcache && f && !shd__file_mapped(f)) {
 		/* No user maps it: mark it dirty on this CPU; the flush
 		 * happens on it when a user maps the page.  The mark carries
 		 * a count, so that update_mmu_cache() cannot clear a re-dirty

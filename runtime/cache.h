@@ -33,10 +33,10 @@ unsigned shd__dcache_flush_va_page(struct shd_cpu *cpu, uint64_t va,
 /* Drop every line of CPU's D-cache (a flush of the whole cache). */
 unsigned shd__dcache_flush_all(struct shd_cpu *cpu);
 
-/* flush_dcache_page() of frame PFN, per profile.  MAPPED: the page is not
- * a page-cache page, or some user mapping of its file exists
- * (mapping_mapped()); sparc64 defers the flush when it is false. */
-int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn, bool mapped);
+/* flush_dcache_page() of frame PFN, page-cache page of F (NULL: not one),
+ * per profile: sparc64 defers it while no user maps F. */
+int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
+			   struct shd_file *f);
 /* update_mmu_cache()'s half: a deferred flush of PFN, on its CPU. */
 int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn);
 

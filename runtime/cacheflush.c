@@ -158,8 +158,7 @@ void shd__cache_order_check(struct shd_mm *mm, uint64_t vpn,
 		 "there (%s needs the translation: cache flush, PTE change, TLB "
 		 "flush), seed %" PRIu64, cpu->id, va, v.mm_id, v.interface,
 		 v.seed);
-	cpu->cnt.s.violations++;
-	shd__report(m, &v);
+	shd__report_cpu(cpu, &v);
 }
 
 /* ---- the interfaces ---- */
@@ -307,7 +306,7 @@ int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
 	if (pfn == UINT64_MAX)
 		return shd__fail(-ENOMEM, "flush_dcache_page: out of simulated "
 				 "memory");
-	return shd__flush_dcache_page(cpu, pfn, shd__file_flush_mapped(f));
+	return shd__flush_dcache_page(cpu, pfn, f);
 }
 
 int shd_flush_dcache_folio(struct shd_cpu *cpu, struct shd_file *f,

@@ -23,15 +23,6 @@
 #include "page_alloc.h"
 #include "smp.h"
 
-struct shd_file {
-	struct shd_machine *m;
-	struct urcu_ref ref;
-	pthread_mutex_t lock;		/* protects pfn[] */
-	uint64_t npages;
-	uint64_t *pfn;			/* UINT64_MAX: not cached */
-	uint32_t nvmas;			/* VMAs mapping it: mapping_mapped() */
-};
-
 int shd_file_create(struct shd_machine *m, uint64_t npages,
 		    struct shd_file **out)
 {
@@ -95,17 +86,6 @@ void shd__file_unmap(struct shd_file *f)
 {
 	shd_sub_return(&f->nvmas, 1);
 	file_put(f);
-}
-
-bool shd__file_mapped(struct shd_file *f)
-{
-	return shd_load_seq(&f->nvmas) != 0;
-}
-
-bool shd__file_flush_mapped(struct shd_file *f)
-{
-	return !f->m->cache || !f->m->cfg.arch.deferred_dcache ||
-	       shd__file_mapped(f);
 }
 
 void shd_file_destroy(struct shd_file *f)
@@ -195,15 +175,14 @@ static int kernel_access(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 	/* Users may have written through shared mappings: flush first
 	 * (cachetlb.rst's corollary case). */
 	if (!write && shd__file_mapped(f) &&
-	    (err = shd__flush_dcache_page(cpu, pfn,
-					     shd__file_flush_mapped(f))))
+	    (err = shd__flush_dcache_page(cpu, pfn, f)))
 		return err;
 	pa = (pfn << m->page_shift) + (off & (m->page_size - 1));
 	if (write && m->ilog)	/* the I-cache oracle: ends after the flush */
 		shd__ikernel_write_begin(m, pfn);
 	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
 	if (write && !shd__fault(m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
-		err = shd__flush_dcache_page(cpu, pfn, shd__file_flush_mapped(f));
+		err = shd__flush_dcache_page(cpu, pfn, f);
 	if (write && m->ilog)
 		shd__ikernel_write_end(m, pfn);
 	return err;

@@ -8,11 +8,6 @@
 /* A VMA takes (gives back) a reference and counts as a mapping of F. */
 void shd__file_map(struct shd_file *f);
 void shd__file_unmap(struct shd_file *f);
-/* mapping_mapped(): some VMA maps F. */
-bool shd__file_mapped(struct shd_file *f);
-/* The MAPPED argument of shd__flush_dcache_page() for a page of F:
- * mapping_mapped(), read only where the profile defers the flush. */
-bool shd__file_flush_mapped(struct shd_file *f);
 /* F's size in pages, and its machine. */
 uint64_t shd__file_npages(const struct shd_file *f);
 struct shd_machine *shd__file_machine(const struct shd_file *f);

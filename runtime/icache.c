@@ -173,8 +173,7 @@ static void report_stale_insn(struct shd_cpu *cpu, uint64_t va, uint64_t pa,
 		 "invalidation (set_pte_at, copy_to_user_page or "
 		 "flush_icache_range) was missed, seed %" PRIu64,
 		 cpu->id, got, va, pa, want, v.seed);
-	cpu->cnt.s.violations++;
-	shd__report(m, &v);
+	shd__report_cpu(cpu, &v);
 }
 
 uint64_t shd__icache_fetch(struct shd_cpu *cpu, uint64_t va, uint64_t pa)

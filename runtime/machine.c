@@ -263,7 +263,6 @@ static void machine_init(struct shd_machine *m, const struct shd_config *cfg)
 	else
 		m->spin_ns = (uint64_t)cfg->spin_us * 1000;
 	m->spin_iters = m->spin_ns / 32;	/* ~ one pause and a check */
-
 }
 
 /* Physical memory, the frames' struct pages, the zero page, the caches'

@@ -468,13 +468,13 @@ static int access_translate(struct shd_cpu *cpu, struct shd_mm *mm,
 	}
 }
 
-/* The data path of an access through E: memory, or the caches where
- * they do not cohere. */
+/* The data path of an access through E (KERNEL: a vmap address):
+ * memory, or the caches where they do not cohere. */
 static void access_data(struct shd_cpu *cpu, const struct shd_tlbe *e,
-			uint64_t addr, enum shd_access_kind k, uint64_t *val)
+			uint64_t addr, bool kernel, enum shd_access_kind k,
+			uint64_t *val)
 {
 	struct shd_machine *m = cpu->m;
-	bool kernel = shd__is_kernel_va(addr);
 	uint64_t pa = ((e->val >> SHD_PTE_PFN_SHIFT) << m->page_shift) +
 		      (addr & (m->page_size - 1));
 
@@ -525,7 +525,7 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr,
 	if ((err = access_space(cpu, addr, &mm, &asid)) ||
 	    (err = access_translate(cpu, mm, asid, addr, k, &e)))
 		return err;
-	access_data(cpu, e, addr, k, val);
+	access_data(cpu, e, addr, mm == cpu->m->kernel_mm, k, val);
 	return 0;
 }
 

@@ -227,8 +227,7 @@ static void report_freed(struct shd_cpu *cpu, struct shd_mm *mm,
 		 mm->is_kernel ? (uint64_t)0 : mm->id, addr,
 		 e->val >> SHD_PTE_PFN_SHIFT, gen - e->fgen, v.entry_version,
 		 v.seed);
-	cpu->cnt.s.violations++;
-	shd__report(cpu->m, &v);
+	shd__report_cpu(cpu, &v);
 }
 
 void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
@@ -274,6 +273,5 @@ void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
 		 mm->is_kernel ? (uint64_t)0 : mm->id, addr,
 		 e->val >> SHD_PTE_PFN_SHIFT, v.entry_version, v.interface,
 		 v.flushed_version, v.pte_version, v.seed);
-	cpu->cnt.s.violations++;
-	shd__report(cpu->m, &v);
+	shd__report_cpu(cpu, &v);
 }

@@ -13,6 +13,12 @@ void shd__report(struct shd_machine *m, const struct shd_violation *v)
 	pthread_mutex_unlock(&m->viol_lock);
 }
 
+void shd__report_cpu(struct shd_cpu *cpu, const struct shd_violation *v)
+{
+	cpu->cnt.s.violations++;
+	shd__report(cpu->m, v);
+}
+
 void shd__violation_init(struct shd_violation *v, const struct shd_machine *m,
 			 enum shd_violation_kind kind, unsigned cpu,
 			 uint64_t mm_id, uint64_t addr, const char *iface)

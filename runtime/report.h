@@ -9,6 +9,11 @@
  * all).  Any thread; takes m->viol_lock. */
 void shd__report(struct shd_machine *m, const struct shd_violation *v);
 
+/* The oracle's report, made by CPU on its own thread: counted in its
+ * counters too (violations made elsewhere, as the watchdog's, only by the
+ * machine). */
+void shd__report_cpu(struct shd_cpu *cpu, const struct shd_violation *v);
+
 /* Start a report of KIND at ADDR by CPU in mm MM_ID (0: the kernel),
  * blamed on the interface IFACE; the caller fills in the versions and the
  * text (which must name the seed, as every report does). */

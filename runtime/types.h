@@ -137,6 +137,26 @@ struct shd_vma {
 	uint64_t pgoff;		/* file page mapped at start */
 };
 
+/*
+ * A file: an inode and its page cache (struct address_space).  file.c
+ * owns it; the D-cache reads whether it is mapped (mapping_mapped()).
+ */
+struct shd_file {
+	struct shd_machine *m;
+	struct urcu_ref ref;
+	pthread_mutex_t lock;		/* protects pfn[] */
+	uint64_t npages;
+	uint64_t *pfn;			/* UINT64_MAX: not cached */
+	uint32_t nvmas;			/* VMAs mapping it: mapping_mapped() */
+};
+
+/* mapping_mapped(): some VMA maps F.  Seq-cst: pairs with the count's
+ * RMWs in shd__file_map()/shd__file_unmap() (file.c). */
+static inline bool shd__file_mapped(struct shd_file *f)
+{
+	return shd_load_seq(&f->nvmas) != 0;
+}
+
 struct shd_mm {
 	/* Read and bumped by every flusher of this mm: its own line. */
 	uint64_t tlb_gen __attribute__((aligned(SHD_CL)));
@@ -358,7 +378,6 @@ static inline bool shd__fault(const struct shd_machine *m, enum shd_fault f)
 {
 	return (m->cfg.faults >> f) & 1;
 }
-
 
 /*
  * cpumask helpers.  Sequentially consistent, as the kernel's atomic bitops

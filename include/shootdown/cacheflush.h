@@ -77,7 +77,6 @@ SHD_EXPORT int shd_flush_cache_kmaps(struct shd_cpu *cpu);
  * now.  arm64: clear PG_dcache_clean, so the next executable mapping syncs
  * the I-cache.  flush_dcache_folio(): the same for NR pages from PGOFF.
  */
-struct shd_file;
 SHD_EXPORT int shd_flush_dcache_page(struct shd_cpu *cpu, struct shd_file *f,
 				     uint64_t pgoff);
 SHD_EXPORT int shd_flush_dcache_folio(struct shd_cpu *cpu, struct shd_file *f,
