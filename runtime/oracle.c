@@ -173,8 +173,14 @@ static void credit_leaf(struct shd_pt_leaf *leaf, uint64_t base, uint64_t s,
 	for (uint64_t i = lo; i < hi; i++) {
 		uint64_t c;
 
-		/* Acquire: pairs with shd__pte_write()'s release of val. */
-		if (absent_only && shd_load_acquire(&leaf->pte[i].val))
+		/* Acquire: pairs with shd__pte_write()'s release of val.
+		 * Absent-only credits the PTEs that were clear before T; one
+		 * the caller cleared itself after T is credited by that
+		 * clear's own flush (LATR's may come later: until then an
+		 * older translation may still be used, even one older than
+		 * a change that only added rights and was never flushed). */
+		if (absent_only && (shd_load_acquire(&leaf->pte[i].val) ||
+				    shd_load_relaxed(&leaf->pte[i].version) > t))
 			continue;
 		c = latest_le(&leaf->pte[i], t);
 		if (c)
