@@ -207,6 +207,10 @@ void cli_finish(struct wl_opts *o, const struct workload *w)
 
 	o->cfg.ncpus = o->ncpus;
 	o->cfg.seed = o->seed;
+	if (o->sched_given && o->cfg.sched.mode == SHD_SCHED_HOST)
+		usage_error("%s needs the seeded scheduler (drop --sched host)",
+			    o->sched_opt);
+	o->cfg.sched.seed = o->sched_seed_set ? o->sched_seed : o->seed;
 	if (!o->ops_set)
 		o->ops = w->default_ops;
 	if (resolve_sets(o, w, err, sizeof(err)) < 0)

@@ -280,6 +280,70 @@ static void set_emit_jobs(struct parsed *p, const char *opt, const char *v)
 	p->emit_jobs = true;
 }
 
+static void set_sched(struct parsed *p, const char *opt, const char *v)
+{
+	int mode = shd_sched_mode_parse(v);
+
+	if (mode < 0)
+		usage_error("%s: '%s' is not one of seeded, host", opt, v);
+	p->o.cfg.sched.mode = (enum shd_sched_mode)mode;
+}
+
+/* An option of the seeded scheduler: noted, so that --sched host refuses it. */
+static void seeded_option(struct parsed *p, const char *opt)
+{
+	if (!p->o.sched_given)
+		snprintf(p->o.sched_opt, sizeof(p->o.sched_opt), "%s", opt);
+	p->o.sched_given = true;
+}
+
+static void set_strategy(struct parsed *p, const char *opt, const char *v)
+{
+	int s = shd_strategy_parse(v);
+
+	if (s < 0)
+		usage_error("%s: '%s' is not one of random, pct", opt, v);
+	p->o.cfg.sched.strategy = (enum shd_strategy)s;
+	seeded_option(p, opt);
+}
+
+static void set_depth(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.cfg.sched.depth = (unsigned)cli_u64(opt, v, 1, 16);
+	seeded_option(p, opt);
+}
+
+static void set_preemptions(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.cfg.sched.preemptions = (int)cli_u64(opt, v, 0, 1000000000);
+	seeded_option(p, opt);
+}
+
+static void set_sched_seed(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.sched_seed = cli_u64(opt, v, 0, UINT64_MAX);
+	p->o.sched_seed_set = true;
+	seeded_option(p, opt);
+}
+
+static void set_schedules(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.schedules = (unsigned)cli_u64(opt, v, 1, 1000000000);
+	seeded_option(p, opt);
+}
+
+static void set_record(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.record = v;
+	seeded_option(p, opt);
+}
+
+static void set_replay(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.replay = v;
+	seeded_option(p, opt);
+}
+
 /* main.c runs run/compare under perf before parsing: nothing to do here. */
 static void set_perf(struct parsed *p, const char *opt, const char *v)
 {
@@ -354,6 +418,35 @@ static const struct cli_option options[] = {
 	  "do not pin CPU threads with hwloc (default pinned)", set_no_bind },
 	{ "--seed", "S", CMD_RUNS, L_NONE,
 	  "seed, reported with every violation (default 1)", set_seed },
+	{ "--sched", "seeded|host", CMD_CHECK, L_NONE,
+	  "who interleaves the CPUs: seeded (one CPU at a time, each choice "
+	  "from the seed: the same output on every run; the default) or host "
+	  "(free-running pinned threads)", set_sched },
+	{ "--sched", "host|seeded", CMD_RUNS & ~CMD_CHECK, L_NONE,
+	  "who interleaves the CPUs: host (free-running pinned threads: host-"
+	  "time figures; the default) or seeded (one CPU at a time, from the "
+	  "seed: the same counters on every run)", set_sched },
+	{ "--strategy", "random|pct", CMD_RUNS, L_NONE,
+	  "seeded: random (a switch every 1..32 points, to a random CPU; "
+	  "default) or pct (priorities, depth-1 change points)", set_strategy },
+	{ "--depth", "D", CMD_RUNS, L_NONE,
+	  "seeded, pct: the bug depth looked for, 1..16 (default 3)",
+	  set_depth },
+	{ "--preemptions", "N", CMD_RUNS, L_NONE,
+	  "seeded: at most N switches away from a CPU that could go on "
+	  "(default: no bound)", set_preemptions },
+	{ "--sched-seed", "S", CMD_RUNS, L_NONE,
+	  "seeded: the (first) schedule's seed (default: --seed)",
+	  set_sched_seed },
+	{ "--schedules", "N", CMD_CHECK, L_NONE,
+	  "seeded: run N schedules (sched seeds S, S+1, ..), stop at the first "
+	  "failure and print its replay line (default 1)", set_schedules },
+	{ "--record", "FILE", CMD_CHECK, L_NONE,
+	  "seeded: write the schedule (the failing one, else the last) to FILE "
+	  "for --replay and minimize", set_record },
+	{ "--replay", "FILE", CMD_CHECK, L_NONE,
+	  "replay a recorded schedule exactly: the run's options come from "
+	  "FILE (only --format and --record may be added)", set_replay },
 	{ "--perf", NULL, CMD_RUN | CMD_COMPARE, L_NONE,
 	  "count the USDT probes with perf stat too (scripts/perf-stat; root)",
 	  set_perf },
@@ -410,6 +503,9 @@ static void cli_init(struct parsed *p, unsigned cmd)
 	p->o.policy = "linux";
 	p->o.format = FMT_TABLE;
 	p->o.duration_s = 5;	/* will-it-scale's defaults */
+	p->o.schedules = 1;
+	if (cmd == CMD_CHECK)
+		p->o.cfg.sched.mode = SHD_SCHED_SEEDED;
 	p->o.warmup_s = 5;
 }
 

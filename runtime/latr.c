@@ -32,6 +32,7 @@
 #include "oracle.h"
 #include "page_alloc.h"
 #include "pgtable.h"
+#include "seeded.h"
 #include "smp.h"
 #include "tlbflush.h"
 
@@ -94,7 +95,7 @@ static void latr_release(struct shd_cpu *cpu, struct shd_latr *l, bool ok)
 			shd__frames_put(cpu->m, l->pfns, l->npfns);
 		shd__leaves_release(mm, l->tables, l->s, l->e, l->t);
 		cpu->cnt.s.async_reuse_delay_us +=
-			(shd_now_ns() - l->posted_ns) / 1000;
+			(shd__machine_now(cpu->m) - l->posted_ns) / 1000;
 		free(l->pfns);
 		free(l);
 	}	/* else quarantined: a CPU may still map them; never reused */
@@ -113,7 +114,7 @@ int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	struct shd_machine *m = cpu->m;
 	struct shd_flush_info *f;
 	struct shd_latr *l;
-	uint64_t t0 = shd_now_ns();
+	uint64_t t0 = shd__machine_now(m);
 	int err = 0;
 
 	if (posix_memalign((void **)&l, SHD_CL, sizeof(*l) +
@@ -142,7 +143,7 @@ int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 		shd__frames_put(m, l->pfns, l->npfns);	/* the bug */
 	cpu->cnt.s.async_deferred_frames += l->npfns;
 	shd__mm_get(mm);
-	l->posted_ns = shd_now_ns();
+	l->posted_ns = shd__machine_now(m);
 	l->next_mm = mm->latr;
 	mm->latr = l;
 	l->next_cpu = cpu->latr;
@@ -165,7 +166,7 @@ int shd__latr_reap(struct shd_cpu *cpu, bool force)
 
 	if (!*pp)
 		return 0;
-	now = shd_now_ns();
+	now = shd__machine_now(cpu->m);
 	while ((l = *pp)) {
 		bool ok = true;
 
@@ -194,20 +195,31 @@ int shd__latr_reap(struct shd_cpu *cpu, bool force)
  * Wait for another CPU's request CSD to be swept.  Its acknowledgement
  * wakes the CPU that posted it, not us: poll (taking our own IPIs).
  */
+static bool csd_swept(void *arg)
+{
+	return shd__csd_done(arg);
+}
+
 static int settle_wait(struct shd_cpu *cpu, struct shd_csd *csd,
 		       unsigned target)
 {
-	uint64_t deadline = shd_now_ns() + cpu->m->watchdog_ns;
+	struct shd_machine *m = cpu->m;
+	uint64_t now = shd__machine_now(m);
+	uint64_t deadline = m->watchdog_ns ? now + m->watchdog_ns : 0;
 
 	while (!shd__csd_done(csd)) {
 		if (shd__ipi_pending(&cpu->ipi))
 			shd__cpu_take_ipis(cpu);
-		sched_yield();
-		if (cpu->m->watchdog_ns && shd_now_ns() > deadline)
+		if (m->seeded)
+			shd__seeded_block(cpu, csd_swept, csd, true, deadline);
+		else
+			sched_yield();
+		now = shd__machine_now(m);
+		if (deadline && now > deadline && !shd__csd_done(csd))
 			return shd__fail(-ETIMEDOUT, "cpu %u: cpu %u did not sweep "
 					 "a LATR flush within %" PRIu64 " ms",
 					 cpu->id, target,
-					 cpu->m->watchdog_ns / 1000000);
+					 m->watchdog_ns / 1000000);
 	}
 	return 0;
 }
@@ -263,7 +275,10 @@ int shd__latr_relieve(struct shd_cpu *cpu, struct shd_mm *mm)
 		err = shd__latr_reap(cpu, true);
 	if (!err) {
 		shd__cpu_sweep(cpu);
-		sched_yield();
+		if (cpu->m->seeded)
+			shd__seeded_yield(cpu);
+		else
+			sched_yield();
 	}
 	return err;
 }

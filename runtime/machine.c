@@ -22,6 +22,7 @@
 #include "pgtable.h"
 #include "rmap.h"
 #include "sched.h"
+#include "seeded.h"
 #include "tlb.h"
 
 void shd_config_init(struct shd_config *cfg)
@@ -43,6 +44,12 @@ void shd_config_init(struct shd_config *cfg)
 	cfg->oracle = true;
 	cfg->bind = true;
 	cfg->spin_us = UINT_MAX;	/* auto */
+	cfg->sched.mode = SHD_SCHED_HOST;
+	cfg->sched.strategy = SHD_STRATEGY_RANDOM;
+	cfg->sched.depth = 3;
+	cfg->sched.run = 16;
+	cfg->sched.preemptions = -1;
+	cfg->sched.store_buffers = true;
 }
 
 static int check_tlb(const char *which, const struct shd_tlb_geometry *g)
@@ -131,6 +138,42 @@ static int check_memory(const struct shd_config *c)
 	return 0;
 }
 
+static int check_sched(const struct shd_sched_config *s, unsigned ncpus)
+{
+	if (s->mode != SHD_SCHED_HOST && s->mode != SHD_SCHED_SEEDED)
+		return shd__fail(-EINVAL, "sched mode %d is neither host nor "
+				 "seeded", (int)s->mode);
+	if (s->mode == SHD_SCHED_HOST)
+		return 0;
+	if ((unsigned)s->strategy > SHD_STRATEGY_CHOOSE)
+		return shd__fail(-EINVAL, "strategy %d is unknown", (int)s->strategy);
+	if (s->depth < 1 || s->depth > 16)
+		return shd__fail(-ERANGE, "PCT depth %u is out of range 1..16",
+				 s->depth);
+	if (s->run < 1 || s->run > (1u << 30))
+		return shd__fail(-ERANGE, "random run %u is out of range "
+				 "1..2^30", s->run);
+	if (s->preemptions < -1)
+		return shd__fail(-ERANGE, "preemption bound %d: -1 (none) or "
+				 ">= 0", s->preemptions);
+	if (s->strategy == SHD_STRATEGY_CHOOSE && !s->choose)
+		return shd__fail(-EINVAL, "strategy choose needs a callback");
+	if (s->strategy == SHD_STRATEGY_REPLAY && s->nreplay && !s->replay)
+		return shd__fail(-EINVAL, "a replay of %zu switches with no "
+				 "array", s->nreplay);
+	for (size_t i = 0; s->strategy == SHD_STRATEGY_REPLAY && i < s->nreplay; i++) {
+		if (s->replay[i].cpu > ncpus)
+			return shd__fail(-ERANGE, "replay switch %zu names cpu %u "
+					 "(machine has %u)", i + 1,
+					 s->replay[i].cpu, ncpus);
+		if (i && s->replay[i].step < s->replay[i - 1].step)
+			return shd__fail(-EINVAL, "replay switch %zu is at step %"
+					 PRIu64 ", before the one above it",
+					 i + 1, s->replay[i].step);
+	}
+	return 0;
+}
+
 static int check_config(const struct shd_config *c)
 {
 	int err;
@@ -159,7 +202,7 @@ static int check_config(const struct shd_config *c)
 	if (c->spin_us != UINT_MAX && c->spin_us > 1000000)
 		return shd__fail(-ERANGE, "spin %u us is over one second",
 				 c->spin_us);
-	return 0;
+	return check_sched(&c->sched, c->ncpus);
 }
 
 static void free_cpu(struct shd_cpu *cpu)
@@ -217,6 +260,7 @@ static void machine_free(struct shd_machine *m)
 			free_cpu(m->cpus[i]);
 	free(m->cpus);
 	free(m->online_mask);
+	shd__seeded_free(m);
 	shd__pt_leaf_release_all(m);
 	if (m->mem)
 		munmap(m->mem, m->nframes << m->page_shift);
@@ -299,6 +343,26 @@ nomem:
 			 cfg->ncpus);
 }
 
+/* Stop the first N CPU threads and join them (the seeded scheduler lets
+ * each run to its exit in turn). */
+static void stop_cpus(struct shd_machine *m, unsigned n)
+{
+	if (m->stopped)
+		return;
+	m->stopped = true;
+	/* Release: pairs with the CPU loops' acquire (sched.c). */
+	shd_store_release(&m->stopping, 1);
+	for (unsigned i = 0; i < n; i++)
+		shd__ipi_ring(&m->cpus[i]->ipi);
+	if (m->seeded) {
+		for (unsigned i = n; i < m->ncpus; i++)
+			m->seeded->c[i].exited = true;	/* never started */
+		shd__seeded_ctl_wait(m, shd__seeded_all_exited, m);
+	}
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(m->cpus[i]->thread, NULL);
+}
+
 int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 {
 	struct shd_machine *m;
@@ -329,7 +393,7 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 		shd__mask_set(m->online_mask, i);
 	}
 	m->kernel_mm = shd__mm_alloc(m, true);
-	if (!m->kernel_mm)
+	if (!m->kernel_mm || shd__seeded_create(m, shd__cpu_idle_done) < 0)
 		goto nomem;
 	for (started = 0; started < m->ncpus; started++) {
 		if (pthread_create(&m->cpus[started]->thread, NULL, shd__cpu_main,
@@ -343,11 +407,7 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 	return 0;
 /* Release: pairs with the CPU loops' acquire (sched.c). */
 stop:
-	shd_store_release(&m->stopping, 1);
-	for (unsigned i = 0; i < started; i++) {
-		shd__ipi_ring(&m->cpus[i]->ipi);
-		pthread_join(m->cpus[i]->thread, NULL);
-	}
+	stop_cpus(m, started);
 	shd__mm_free_now(m->kernel_mm);
 	machine_free(m);
 	return err;
@@ -371,12 +431,7 @@ void shd_machine_destroy(struct shd_machine *m)
 			  "(cpu %u); nothing was freed", shd__this_cpu->id);
 		return;
 	}
-	/* Release: pairs with the CPU loops' acquire (sched.c). */
-	shd_store_release(&m->stopping, 1);
-	for (unsigned i = 0; i < m->ncpus; i++) {
-		shd__ipi_ring(&m->cpus[i]->ipi);
-		pthread_join(m->cpus[i]->thread, NULL);
-	}
+	stop_cpus(m, m->ncpus);
 	/* CPUs dropped their lazy references on the way out; wait for the
 	 * frees already queued, then free what the user did not destroy. */
 	rcu_barrier();	/* needs no registration (doc/rcu-api.md) */
@@ -384,6 +439,17 @@ void shd_machine_destroy(struct shd_machine *m)
 		shd__mm_free_now(mm);
 	shd__mm_free_now(m->kernel_mm);
 	machine_free(m);
+}
+
+int shd_machine_stop(struct shd_machine *m)
+{
+	if (!m)
+		return shd__fail(-EINVAL, "shd_machine_stop: no machine");
+	if (shd__this_cpu)
+		return shd__fail(-EPERM, "shd_machine_stop: not from a CPU thread "
+				 "(cpu %u)", shd__this_cpu->id);
+	stop_cpus(m, m->ncpus);
+	return 0;
 }
 
 unsigned shd_machine_ncpus(const struct shd_machine *m)

@@ -24,6 +24,7 @@
 #include "mm.h"
 #include "page_alloc.h"
 #include "pgtable.h"
+#include "seeded.h"
 #include "smp.h"
 #include "vma.h"
 
@@ -101,7 +102,7 @@ static void mm_release(struct urcu_ref *ref)
 	/* call_rcu() is for registered threads (CPU threads are); a user
 	 * thread waits for the grace period itself and frees at once, so the
 	 * library never registers a thread it does not own. */
-	if (shd__this_cpu) {
+	if (shd__this_cpu && !m->seeded) {
 		call_rcu(&mm->rcu, mm_free_rcu);
 	} else {
 		synchronize_rcu();
@@ -142,12 +143,35 @@ uint64_t shd_mm_id(const struct shd_mm *mm)
 	return mm ? mm->id : 0;
 }
 
+static bool mm_unlocked(void *arg)
+{
+	struct shd_mm *mm = arg;
+
+	return !mm->lock_held;
+}
+
 void shd__mm_lock(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	unsigned spins = 0;
 
 	if (!cpu) {
 		pthread_mutex_lock(&mm->lock);
+		mm->lock_held = true;
+		return;
+	}
+	if (cpu->m->seeded) {
+		/* One CPU runs at a time: the lock is free unless its holder
+		 * was switched out inside it; then wait for the unlock,
+		 * taking IPIs. */
+		shd__sched_point(cpu);
+		while (mm->lock_held) {
+			if (shd__ipi_pending(&cpu->ipi))
+				shd__cpu_take_ipis(cpu);
+			else
+				shd__seeded_block(cpu, mm_unlocked, mm, true, 0);
+		}
+		pthread_mutex_lock(&mm->lock);
+		mm->lock_held = true;
 		return;
 	}
 	while (pthread_mutex_trylock(&mm->lock) != 0) {
@@ -158,6 +182,7 @@ void shd__mm_lock(struct shd_cpu *cpu, struct shd_mm *mm)
 		else
 			sched_yield();
 	}
+	mm->lock_held = true;
 }
 
 void shd__mm_unlock(struct shd_mm *mm)
@@ -168,7 +193,9 @@ void shd__mm_unlock(struct shd_mm *mm)
 	 * whatever path it leaves by. */
 	if (cpu && cpu->cwin_mm == mm)
 		cpu->cwin_mm = NULL;
+	mm->lock_held = false;
 	pthread_mutex_unlock(&mm->lock);
+	shd__seeded_wake(mm->m);
 }
 
 int shd__check_user_range(struct shd_machine *m, const char *what,

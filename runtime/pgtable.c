@@ -180,7 +180,14 @@ void shd__leaves_release(struct shd_mm *mm, struct shd_pt_leaf *list,
 			shd__oracle_credit_leaf(list, list->base_vpn, s, e, t,
 						SHD_IF_RANGE);
 		shd__oracle_fold_leaf(mm, list);
-		call_rcu(&list->rcu, leaf_free_rcu);
+		/* Seeded: the pool's order must not depend on when the
+		 * RCU thread runs; no CPU waits inside a read section. */
+		if (mm->m->seeded) {
+			synchronize_rcu();
+			leaf_to_pool(list);
+		} else {
+			call_rcu(&list->rcu, leaf_free_rcu);
+		}
 		list = next;
 	}
 }

@@ -26,6 +26,7 @@
 #include "page_alloc.h"
 #include "pgtable.h"
 #include "rmap.h"
+#include "seeded.h"
 #include "smp.h"
 #include "tlbflush.h"
 
@@ -95,7 +96,7 @@ static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 	f->end_vpn = vpn + 1;
 	/* Each page's invalidation is a flush call with its own candidates;
 	 * the batch flush only waits (the DSB). */
-	t0 = shd_now_ns();
+	t0 = shd__machine_now(cpu->m);
 	cpu->cnt.s.flush_calls++;
 	shd__probe_flush_begin(cpu, SHD_IF_PAGE, f);
 	b->nreq += shd__queue_requests(cpu, f, &b->req[b->nreq], false, &err);

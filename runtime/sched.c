@@ -22,6 +22,7 @@
 #include "latr.h"
 #include "rmap.h"
 #include "sched.h"
+#include "seeded.h"
 #include "smp.h"
 #include "tlbflush.h"
 
@@ -30,7 +31,7 @@ static long sys_futex(int32_t *uaddr, int op, int32_t val)
 	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
 }
 
-static bool cpu_has_work(void *arg)
+bool shd__cpu_idle_done(void *arg)
 {
 	struct shd_cpu *cpu = arg;
 
@@ -61,6 +62,8 @@ void *shd__cpu_main(void *arg)
 	shd__this_cpu = cpu;
 	rcu_register_thread();
 	cpu_bind(cpu);
+	if (m->seeded)
+		shd__seeded_cpu_start(cpu);
 	for (;;) {
 		if (shd__ipi_pending(&cpu->ipi))
 			shd__cpu_take_ipis(cpu);
@@ -84,15 +87,22 @@ void *shd__cpu_main(void *arg)
 			 * visible to the joiner that acquires DONE. */
 			shd_store_release(&cpu->task.state, SHD_TASK_DONE);
 			sys_futex(&cpu->task.state, FUTEX_WAKE_PRIVATE, INT_MAX);
+			shd__seeded_wake(m);
 			continue;
 		}
 		/* Acquire: pairs with the teardown's release. */
 		if (shd_load_acquire(&m->stopping))
 			break;
 		shd__cpu_sweep(cpu);	/* idle: LATR's state too */
-		shd__ipi_idle_wait(&cpu->ipi, cpu_has_work, cpu, m->spin_ns, 0);
+		if (m->seeded)
+			shd__seeded_block(cpu, shd__cpu_idle_done, cpu, true, 0);
+		else
+			shd__ipi_idle_wait(&cpu->ipi, shd__cpu_idle_done, cpu,
+					   m->spin_ns, 0);
 	}
 	shd__leave_mm(cpu);
+	if (m->seeded)
+		shd__seeded_cpu_exit(cpu);
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -101,6 +111,8 @@ void shd_cpu_poll(struct shd_cpu *cpu)
 {
 	if (!cpu || cpu != shd__this_cpu)
 		return;
+	if (cpu->m->seeded)
+		shd__seeded_yield(cpu);	/* it spins on another CPU */
 	if (shd__ipi_pending(&cpu->ipi))
 		shd__cpu_take_ipis(cpu);
 	if (cpu->m->cfg.policy.async)
@@ -130,6 +142,8 @@ int shd_cpu_submit(struct shd_machine *m, unsigned id, shd_task_fn fn,
 	if (id >= m->ncpus)
 		return shd__fail(-ERANGE, "cpu %u does not exist (machine has "
 				 "%u)", id, m->ncpus);
+	if (m->stopped)
+		return shd__fail(-ESRCH, "shd_cpu_submit: the machine was stopped");
 	cpu = m->cpus[id];
 	/* Acquire: pairs with the CPU's release of DONE. */
 	st = shd_load_acquire(&cpu->task.state);
@@ -145,6 +159,16 @@ int shd_cpu_submit(struct shd_machine *m, unsigned id, shd_task_fn fn,
 	return 0;
 }
 
+/* The controller's wait in a join: DONE, or nothing to wait for. */
+static bool task_settled(void *arg)
+{
+	struct shd_cpu *cpu = arg;
+	/* Acquire: pairs with the CPU's release of DONE. */
+	int32_t st = shd_load_acquire(&cpu->task.state);
+
+	return st == SHD_TASK_DONE || st == SHD_TASK_NONE;
+}
+
 int shd_cpu_join(struct shd_machine *m, unsigned id, int *ret)
 {
 	struct shd_cpu *cpu;
@@ -158,6 +182,8 @@ int shd_cpu_join(struct shd_machine *m, unsigned id, int *ret)
 		return shd__fail(-ERANGE, "cpu %u does not exist (machine has "
 				 "%u)", id, m->ncpus);
 	cpu = m->cpus[id];
+	if (m->seeded)
+		shd__seeded_ctl_wait(m, task_settled, cpu);
 	/* Acquire: pairs with the CPU's release of DONE: the task's
 	 * effects and counters are visible. */
 	while ((st = shd_load_acquire(&cpu->task.state)) != SHD_TASK_DONE) {

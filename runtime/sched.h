@@ -8,5 +8,8 @@
 /* The thread of simulated CPU ARG (a struct shd_cpu): bind, then take
  * IPIs, run tasks, sleep, until the machine stops. */
 void *shd__cpu_main(void *arg);
+/* An idle CPU's wait is over: a task is pending or the machine stops (ARG:
+ * the CPU). */
+bool shd__cpu_idle_done(void *arg);
 
 #endif

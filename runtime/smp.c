@@ -25,6 +25,7 @@
 #include <shootdown/smp.h>
 #include "../common/probes.h"
 #include "report.h"
+#include "seeded.h"
 #include "smp.h"
 
 __thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
@@ -39,6 +40,7 @@ int shd__check_cpu(struct shd_cpu *cpu, const char *what)
 	if (cpu->in_ipi)
 		return shd__fail(-EPERM, "%s: not allowed from an IPI handler",
 				 what);
+	shd__sched_point(cpu);	/* every call is one */
 	return 0;
 }
 
@@ -52,6 +54,7 @@ int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
 	while (!shd__csd_trylock(csd))
 		if ((err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
 			return err;
+	shd__sched_point(cpu);
 	if (shd__ipi_enqueue(&t->ipi, csd, func, info, call) ||
 	    !m->cfg.policy.coalesce) {
 		shd__ipi_ring(&t->ipi);
@@ -60,6 +63,7 @@ int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
 	} else {
 		cpu->cnt.s.ipis_coalesced++;
 	}
+	shd__seeded_wake(m);
 	return 1;
 }
 
@@ -78,7 +82,7 @@ int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 
 	/* Fast path: spin on the ack (and our own doorbell) before reading
 	 * the clock; the watchdog bound starts when this spin gives up. */
-	for (uint64_t i = 0; i < m->spin_iters; i++) {
+	for (uint64_t i = 0; !m->seeded && i < m->spin_iters; i++) {
 		if (shd__csd_done(csd))
 			return 0;
 		if (shd__ipi_pending(&cpu->ipi))
@@ -86,13 +90,13 @@ int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 		caa_cpu_relax();
 	}
 	if (m->watchdog_ns)
-		deadline = shd_now_ns() + m->watchdog_ns;
+		deadline = shd__machine_now(m) + m->watchdog_ns;
 	for (;;) {
 		if (shd__ipi_pending(&cpu->ipi))
 			shd__cpu_take_ipis(cpu);
 		if (shd__csd_done(csd))
 			return 0;
-		if (deadline && shd_now_ns() >= deadline) {
+		if (deadline && shd__machine_now(m) >= deadline) {
 			/* Withdraw it if the target has not taken it; if it
 			 * is running, it will finish: wait on, unbounded. */
 			if (shd__csd_abandon(csd) ||
@@ -102,8 +106,11 @@ int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 				return 0;
 			deadline = 0;
 		}
-		shd__ipi_idle_wait(&cpu->ipi, csd_done_cb, csd, m->spin_ns,
-				   deadline);
+		if (m->seeded)
+			shd__seeded_block(cpu, csd_done_cb, csd, true, deadline);
+		else
+			shd__ipi_idle_wait(&cpu->ipi, csd_done_cb, csd,
+					   m->spin_ns, deadline);
 	}
 	shd__violation_init(&v, m, SHD_VIOLATION_WATCHDOG, target, 0, 0, what);
 	snprintf(v.text, sizeof(v.text),
@@ -148,8 +155,10 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	if (shd_load_relaxed(&cpu->latr_kick) && shd_xchg(&cpu->latr_kick, 0))
 		n += shd__ipi_handle(&cpu->latr_q, cpu, n ? NULL : ipi_batch);
 	cpu->in_ipi = false;
-	if (n)
+	if (n) {
 		SHD_PROBE2(ipi_handle, cpu->id, n);
+		shd__seeded_wake(cpu->m);	/* its senders may go on */
+	}
 }
 
 void shd__cpu_sweep(struct shd_cpu *cpu)
@@ -157,7 +166,8 @@ void shd__cpu_sweep(struct shd_cpu *cpu)
 	if (cpu->in_ipi || !shd__ipi_queued(&cpu->latr_q))
 		return;
 	cpu->in_ipi = true;
-	(void)shd__ipi_handle(&cpu->latr_q, cpu, latr_batch);
+	if (shd__ipi_handle(&cpu->latr_q, cpu, latr_batch))
+		shd__seeded_wake(cpu->m);
 	cpu->in_ipi = false;
 }
 
@@ -166,6 +176,7 @@ void shd__cpu_kick(struct shd_cpu *target)
 	/* Seq-cst: the kick is seen by the handler the ring wakes. */
 	shd_xchg(&target->latr_kick, 1);
 	shd__ipi_ring(&target->ipi);
+	shd__seeded_wake(target->m);
 }
 
 /* IPI handler of smp_call_function: the function travels in the csd. */

@@ -35,6 +35,7 @@
 #include "mm.h"
 #include "oracle.h"
 #include "pgtable.h"
+#include "seeded.h"
 #include "smp.h"
 #include "stats.h"
 #include "tlb.h"
@@ -262,7 +263,7 @@ __attribute__((noinline)) void shd__flush_end(struct shd_cpu *cpu,
 	uint64_t ns = 0;
 
 	if (n > 0) {	/* a shootdown: timed from T0 */
-		ns = shd_now_ns() - t0;
+		ns = shd__machine_now(cpu->m) - t0;
 		cpu->cnt.s.shootdowns++;
 		shd__hist_add(&cpu->cnt, ns);
 	}
@@ -276,7 +277,7 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 	struct shd_flush_info *f = &cpu->info;
 	unsigned *targets = cpu->targets;
 	bool local, concurrent = m->cfg.policy.concurrent;
-	uint64_t t0 = shd_now_ns();
+	uint64_t t0 = shd__machine_now(m);
 	int n = 0, err = 0, werr;
 
 	/* flush_tlb_func() itself decides what a CPU not running the mm
@@ -554,7 +555,7 @@ int shd__arch_tlbbatch_flush(struct shd_cpu *cpu)
 	struct shd_machine *m = cpu->m;
 	struct shd_tlbbatch *b = &cpu->batch;
 	struct shd_flush_info *f = &cpu->info;
-	uint64_t t0 = shd_now_ns();
+	uint64_t t0 = shd__machine_now(m);
 	int n, err = 0, werr;
 
 	memset(f, 0, sizeof(*f));

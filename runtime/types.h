@@ -173,6 +173,7 @@ struct shd_mm {
 
 	/* mmap_lock + page table lock; waiters keep taking IPIs. */
 	pthread_mutex_t lock;
+	bool lock_held;		/* under lock; the seeded scheduler waits on it */
 	struct shd_pt_dir *pgd;
 	struct shd_vma *vmas;		/* sorted, non-overlapping */
 	size_t nvmas, cap_vmas;
@@ -310,6 +311,8 @@ struct shd_cpu {
 
 struct shd_machine {
 	struct shd_config cfg;
+	struct shd_seeded *seeded;	/* NULL: the host schedules (seeded.c) */
+	bool stopped;			/* the CPU threads have ended */
 	unsigned ncpus;
 	unsigned host_pus;
 	struct shd_cpu **cpus;

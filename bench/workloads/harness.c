@@ -222,6 +222,25 @@ static void ticker_stop(struct ticker *t)
 	t->running = false;
 }
 
+/* The seeded scheduler's account, once its teardown is in the log too. */
+static void keep_schedule(struct shd_machine *m, const struct wl_opts *o,
+			  struct wl_result *r)
+{
+	const struct shd_decision *d;
+	size_t n;
+
+	shd_machine_stop(m);
+	n = shd_sched_decisions(m, &d);
+	r->sched_steps = shd_sched_steps(m);
+	r->sched_switches = n;
+	r->sched_preemptions = shd_sched_preemptions(m);
+	r->sched_diverged = shd_sched_diverged(m);
+	snprintf(r->sched_divergence, sizeof(r->sched_divergence), "%s",
+		 shd_sched_divergence(m));
+	if (o->keep_log && n && (r->sched_log = malloc(n * sizeof(*d))))
+		memcpy(r->sched_log, d, n * sizeof(*d));
+}
+
 int wl_execute(const struct workload *w, const struct wl_opts *o,
 	       const char *policy, struct wl_result *r, char *errtxt,
 	       size_t errlen)
@@ -260,7 +279,7 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 		r->nviolations = n < WL_MAX_VIOLATIONS ? (unsigned)n :
 				 WL_MAX_VIOLATIONS;
 	}
-	if (err == -ETIMEDOUT) {
+	if (err == -ETIMEDOUT && !cfg.sched.mode) {
 		/* A CPU is wedged; the machine cannot be torn down safely. */
 		snprintf(errtxt, errlen, "%s", r->errtxt);
 		return err;
@@ -271,6 +290,8 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 	/* The first violation is the one the caller reports. */
 	if (r->nviolations)
 		snprintf(errtxt, errlen, "%s", r->violation[0].text);
+	if (cfg.sched.mode == SHD_SCHED_SEEDED)
+		keep_schedule(m, o, r);
 	shd_machine_destroy(m);
 	return err;
 fail:

@@ -52,6 +52,15 @@ struct wl_opts {
 	bool all_rows;			/* --all: tables print zero counters too */
 	int argc;			/* the command's own arguments, */
 	char **argv;			/* for the replay line */
+	/* The seeded scheduler (cfg.sched holds the rest). */
+	bool sched_given;		/* --strategy, --depth etc. on the line */
+	char sched_opt[16];		/* the first of them, for the error */
+	uint64_t sched_seed;		/* the first schedule's seed */
+	bool sched_seed_set;
+	unsigned schedules;		/* check: schedules to explore */
+	const char *record;		/* check: write the schedule here */
+	const char *replay;		/* check: replay this schedule file */
+	bool keep_log;			/* wl_execute keeps the switches */
 };
 
 /* The oracle's first reports a result keeps (the machine keeps 16). */
@@ -68,6 +77,13 @@ struct wl_result {
 	char errtxt[256];		/* why the run failed, if it did */
 	int status;			/* 0, or the run's -errno (-ETIMEDOUT...) */
 	unsigned nviolations;		/* reports kept in violation[] */
+	/* The seeded scheduler's account (zero under the host's). */
+	uint64_t sched_steps;
+	uint64_t sched_switches;
+	unsigned sched_preemptions;
+	uint64_t sched_diverged;	/* a replay left its schedule here */
+	char sched_divergence[160];
+	struct shd_decision *sched_log;	/* keep_log: every switch (free()) */
 	struct shd_violation violation[WL_MAX_VIOLATIONS];
 	struct shd_stats stats;
 };

@@ -9,6 +9,7 @@
 #include <shootdown/export.h>
 #include <shootdown/policy.h>
 #include <shootdown/arch.h>
+#include <shootdown/seeded.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +48,7 @@ struct shd_config {
 	bool bind;			/* pin CPUs to host PUs with hwloc */
 	unsigned spin_us;		/* busy-wait before blocking; default
 					   depends on oversubscription */
+	struct shd_sched_config sched;	/* host (default) or seeded */
 };
 
 /* Defaults: see above.  Any thread. */
@@ -65,6 +67,14 @@ SHD_EXPORT int shd_machine_create(const struct shd_config *cfg,
  * destroyed.  No task may be running.  Not from a CPU thread.
  */
 SHD_EXPORT void shd_machine_destroy(struct shd_machine *m);
+
+/*
+ * Stop the CPU threads without freeing anything: statistics, violations and
+ * the seeded scheduler's complete log (its teardown included) stay
+ * readable until shd_machine_destroy().  No task may be running; no task
+ * can be submitted after.  0, -EINVAL, -EPERM (from a CPU thread).
+ */
+SHD_EXPORT int shd_machine_stop(struct shd_machine *m);
 
 /* The machine's CPU count, and its configuration as validated (0 and NULL
  * for no machine).  Any thread. */

@@ -14,6 +14,7 @@
 #include <shootdown/fault.h>
 #include <shootdown/machine.h>
 #include <shootdown/sched.h>
+#include <shootdown/seeded.h>
 #include <shootdown/smp.h>
 #include <shootdown/stats.h>
 #include <shootdown/report.h>

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: MIT */
+/* The seeded scheduler: one simulated CPU at a time, chosen from a seed; recorded, replayed. */
+
+/*
+ * Theory of operation.
+ *
+ * The CPUs keep their pinned threads, but under SHD_SCHED_SEEDED a token
+ * decides which one runs: the holder runs until a scheduling point where
+ * the strategy picks another, hands the token over (a release store to the
+ * other's turn word, futex-woken if it sleeps) and waits for it back (the
+ * acquire that pairs with it).  The controlling thread (the one that
+ * submits and joins tasks) is one more participant: it holds the token
+ * between runs and gives it away when it waits for a task.  Everything the
+ * CPUs share is therefore touched by one thread at a time, in an order that
+ * is a function of the seed and the strategy only: host timing can change
+ * how long a run takes, never what it does.
+ *
+ * Scheduling points (shd__sched_point()) are cheap: a step count compared
+ * with the step at which the strategy wants to look again.  Waits are
+ * blocking points: the CPU says what it waits for (a condition over shared
+ * state, a pending IPI, a simulated deadline) and is not chosen until that
+ * holds.  When every CPU waits, simulated time jumps to the earliest
+ * deadline (the watchdog's, or a CPU computing); none at all is a deadlock,
+ * reported with every CPU's wait.
+ *
+ * Strategies.  random: a switch every 1..2*run steps (uniform), to a CPU
+ * drawn among those that can run.  pct (Burckhardt, Kothari, Musuvathi,
+ * Nagarakatte, "A Randomized Scheduler with Probabilistic Guarantees of
+ * Finding Bugs", ASPLOS 2010): distinct random priorities d..d+n-1, the
+ * highest-priority runnable CPU runs, and at d-1 steps drawn from 1..k the
+ * running CPU's priority drops to d-1-i, below all others.  A preemption
+ * bound (CHESS's iterative context bounding; SCTBench finds most bugs need
+ * 1 to 3) caps the switches made while the running CPU could go on.
+ *
+ * Record and replay.  Every switch is logged as (step, CPU, why); a replay
+ * makes the same switches at the same steps and nothing else, so it does
+ * not depend on how a seed maps to a schedule.  The controller's returns
+ * are logged too (CPU = ncpus).  A replay that meets a CPU that cannot run,
+ * or a wait with no switch recorded, records where it left the schedule.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <urcu/arch.h>
+#include "seeded.h"
+
+#define GO_SPIN 256	/* polls of the turn word before sleeping */
+
+static long sys_futex(int32_t *uaddr, int op, int32_t val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+static void go_give(struct shd_seeded_go *g)
+{
+	/* Seq-cst exchange (a release): the giver's effects are visible to
+	 * the taker's acquire below; 2 means it sleeps. */
+	if (shd_xchg(&g->word, 1) == 2)
+		sys_futex(&g->word, FUTEX_WAKE_PRIVATE, 1);
+}
+
+static void go_take(struct shd_seeded_go *g)
+{
+	int32_t expect = 0;
+
+	for (unsigned i = 0; i < GO_SPIN; i++) {
+		/* Acquire: pairs with go_give()'s exchange. */
+		if (shd_load_acquire(&g->word) == 1)
+			goto got;
+		caa_cpu_relax();
+	}
+	/* Seq-cst CAS: announce the sleep; go_give()'s exchange sees 2. */
+	if (shd_cas(&g->word, &expect, 2))
+		/* Acquire: as above. */
+		while (shd_load_acquire(&g->word) != 1)
+			sys_futex(&g->word, FUTEX_WAIT_PRIVATE, 2);
+got:
+	shd_store_relaxed(&g->word, 0);
+}
+
+static uint64_t rng_next(struct shd_seeded *s)
+{
+	s->rng += 0x9e3779b97f4a7c15ull;
+	return shd__mix64(s->rng);
+}
+
+static uint64_t rng_below(struct shd_seeded *s, uint64_t n)
+{
+	return n ? rng_next(s) % n : 0;
+}
+
+uint64_t shd__sim_now(const struct shd_machine *m)
+{
+	const struct shd_seeded *s = m->seeded;
+
+	return s ? s->step * SHD_SEEDED_STEP_NS + s->jump_ns : 0;
+}
+
+static bool cpu_runnable(struct shd_machine *m, struct shd_seeded *s,
+			 unsigned i)
+{
+	struct shd_seeded_cpu *c = &s->c[i];
+	struct shd_cpu *cpu = m->cpus[i];
+
+	if (c->exited)
+		return false;
+	if (!c->blocked)
+		return true;
+	if (c->done && c->done(c->arg))
+		return true;
+	if (c->ipis && !cpu->in_ipi && shd__ipi_pending(&cpu->ipi))
+		return true;
+	return c->deadline && shd__sim_now(m) >= c->deadline;
+}
+
+/* Fill s->runnable; the count.  EXCLUDE (a yielding CPU) only if alone. */
+static unsigned scan(struct shd_machine *m, struct shd_seeded *s,
+		     unsigned exclude)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->ncpus; i++) {
+		s->runnable[i] = i != exclude && cpu_runnable(m, s, i);
+		n += s->runnable[i];
+	}
+	if (!n && exclude < s->ncpus && cpu_runnable(m, s, exclude)) {
+		s->runnable[exclude] = 1;
+		n = 1;
+	}
+	return n;
+}
+
+static void deadlock(struct shd_machine *m, struct shd_seeded *s)
+{
+	fprintf(stderr, "shootdown: seeded scheduler: every CPU waits and none "
+		"has a deadline (step %" PRIu64 ", seed %" PRIu64 "):\n",
+		s->step, s->cfg.seed);
+	for (unsigned i = 0; i < s->ncpus; i++)
+		fprintf(stderr, "  cpu %u: %s\n", i, s->c[i].exited ? "exited" :
+			s->c[i].blocked ? "waits" : "runnable");
+	abort();
+}
+
+/* Every CPU waits: simulated time jumps to the earliest deadline. */
+static bool jump_time(struct shd_machine *m, struct shd_seeded *s)
+{
+	uint64_t now = shd__sim_now(m), first = UINT64_MAX;
+
+	for (unsigned i = 0; i < s->ncpus; i++)
+		if (!s->c[i].exited && s->c[i].blocked && s->c[i].deadline &&
+		    s->c[i].deadline < first)
+			first = s->c[i].deadline;
+	if (first == UINT64_MAX)
+		return false;
+	if (first > now)
+		s->jump_ns += first - now;
+	return true;
+}
+
+static unsigned nth_runnable(struct shd_seeded *s, uint64_t k)
+{
+	for (unsigned i = 0; i < s->ncpus; i++)
+		if (s->runnable[i] && k-- == 0)
+			return i;
+	return UINT_MAX;
+}
+
+static unsigned highest(struct shd_seeded *s)
+{
+	unsigned best = UINT_MAX;
+
+	for (unsigned i = 0; i < s->ncpus; i++)
+		if (s->runnable[i] && (best == UINT_MAX ||
+				       s->c[i].prio > s->c[best].prio))
+			best = i;
+	return best;
+}
+
+static bool bound_reached(const struct shd_seeded *s)
+{
+	return s->cfg.preemptions >= 0 &&
+	       s->preemptions >= (unsigned)s->cfg.preemptions;
+}
+
+static void diverge(struct shd_seeded *s, const char *what, unsigned cpu)
+{
+	if (s->diverged)
+		return;
+	s->diverged = s->step ? s->step : 1;
+	snprintf(s->divergence, sizeof(s->divergence), "at step %" PRIu64 ": %s"
+		 " (cpu %u)", s->step, what, cpu);
+}
+
+static unsigned pick_replay(struct shd_seeded *s, unsigned cur,
+			    enum shd_sched_why why)
+{
+	const struct shd_decision *d = s->cfg.replay + s->replay_at;
+
+	if (s->replay_at < s->cfg.nreplay && d->step == s->step) {
+		s->replay_at++;
+		if (d->cpu < s->ncpus && s->runnable[d->cpu])
+			return d->cpu;
+		diverge(s, d->cpu < s->ncpus ? "the recorded CPU cannot run" :
+			"the record returns to the controller here", d->cpu);
+	} else if (why == SHD_WHY_PREEMPT || (why == SHD_WHY_YIELD &&
+					      cur < s->ncpus && s->runnable[cur])) {
+		return cur;
+	} else {
+		diverge(s, "a CPU waits where the record has no switch", cur);
+	}
+	return nth_runnable(s, 0);
+}
+
+static unsigned pick(struct shd_seeded *s, unsigned cur, enum shd_sched_why why,
+		     unsigned n)
+{
+	bool may_stay = why == SHD_WHY_PREEMPT;
+
+	switch (s->cfg.strategy) {
+	case SHD_STRATEGY_REPLAY:
+		return pick_replay(s, cur, why);
+	case SHD_STRATEGY_CHOOSE: {
+		struct shd_sched_view v = { .step = s->step, .cur = cur,
+			.why = why, .ncpus = s->ncpus, .runnable = s->runnable };
+		unsigned c = s->cfg.choose(s->cfg.choose_ctx, &v);
+
+		return c < s->ncpus && s->runnable[c] ? c : nth_runnable(s, 0);
+	}
+	case SHD_STRATEGY_PCT:
+		if (may_stay && s->at_change < s->nchange &&
+		    s->step >= s->change[s->at_change]) {
+			s->c[cur].prio = s->cfg.depth - 1 - s->at_change;
+			s->at_change++;
+		}
+		if (may_stay && bound_reached(s))
+			return cur;
+		return highest(s);
+	default:
+		if (may_stay && bound_reached(s))
+			return cur;
+		return nth_runnable(s, rng_below(s, n));
+	}
+}
+
+/* When the fast path should call us next. */
+static void plan_next(struct shd_seeded *s)
+{
+	switch (s->cfg.strategy) {
+	case SHD_STRATEGY_REPLAY:
+		while (s->replay_at < s->cfg.nreplay &&
+		       s->cfg.replay[s->replay_at].step < s->step) {
+			diverge(s, "the run passed a recorded switch",
+				s->cfg.replay[s->replay_at].cpu);
+			s->replay_at++;
+		}
+		s->next = s->replay_at < s->cfg.nreplay ?
+			  s->cfg.replay[s->replay_at].step : UINT64_MAX;
+		break;
+	case SHD_STRATEGY_CHOOSE:
+		s->next = s->step + 1;
+		break;
+	case SHD_STRATEGY_PCT:
+		s->next = s->at_change < s->nchange ? s->change[s->at_change]
+						    : UINT64_MAX;
+		break;
+	default:
+		s->next = bound_reached(s) ? UINT64_MAX :
+			  s->step + 1 + rng_below(s, 2ull * s->cfg.run);
+		break;
+	}
+	if (s->next <= s->step)
+		s->next = s->step + 1;
+}
+
+static void log_switch(struct shd_seeded *s, unsigned cpu,
+		       enum shd_sched_why why)
+{
+	if (s->nlog == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		void *p = realloc(s->log, cap * sizeof(*s->log));
+
+		if (!p) {
+			fprintf(stderr, "shootdown: out of memory for the "
+				"schedule's log\n");
+			abort();
+		}
+		s->log = p;
+		s->cap = cap;
+	}
+	s->log[s->nlog++] = (struct shd_decision){ s->step, cpu, why };
+}
+
+/* The holder CUR (a CPU, or ncpus: the controller) reached the scheduler:
+ * pick who runs next and hand the token over. */
+static void reschedule(struct shd_machine *m, unsigned cur,
+		       enum shd_sched_why why)
+{
+	struct shd_seeded *s = m->seeded;
+	unsigned next, n;
+
+	if (why != SHD_WHY_START && s->ctl_waiting && s->ctl_done(s->ctl_arg)) {
+		next = s->ncpus;
+		if (s->cfg.strategy == SHD_STRATEGY_REPLAY &&
+		    s->replay_at < s->cfg.nreplay &&
+		    s->cfg.replay[s->replay_at].step == s->step &&
+		    s->cfg.replay[s->replay_at].cpu == s->ncpus)
+			s->replay_at++;
+	} else {
+		while (!(n = scan(m, s, why == SHD_WHY_YIELD ? cur : UINT_MAX)))
+			if (!jump_time(m, s))
+				deadlock(m, s);
+		next = pick(s, cur, why, n);
+		if (next == UINT_MAX)
+			deadlock(m, s);
+		if (why == SHD_WHY_PREEMPT && next != cur)
+			s->preemptions++;
+	}
+	plan_next(s);
+	if (next == cur)
+		return;
+	log_switch(s, next, why);
+	s->turn = next;
+	go_give(&s->go[next]);
+	if (why != SHD_WHY_EXIT)
+		go_take(&s->go[cur]);
+}
+
+void shd__seeded_switch(struct shd_cpu *cpu, enum shd_sched_why why)
+{
+	reschedule(cpu->m, cpu->id, why);
+}
+
+void shd__seeded_block(struct shd_cpu *cpu, bool (*done)(void *), void *arg,
+		       bool ipis, uint64_t deadline)
+{
+	struct shd_seeded *s = cpu->m->seeded;
+	struct shd_seeded_cpu *c = &s->c[cpu->id];
+
+	c->done = done;
+	c->arg = arg;
+	c->ipis = ipis;
+	c->deadline = deadline;
+	c->blocked = true;
+	s->step++;
+	reschedule(cpu->m, cpu->id, SHD_WHY_BLOCK);
+	c->blocked = false;
+}
+
+void shd__seeded_yield(struct shd_cpu *cpu)
+{
+	cpu->m->seeded->step++;
+	reschedule(cpu->m, cpu->id, SHD_WHY_YIELD);
+}
+
+void shd__seeded_cpu_start(struct shd_cpu *cpu)
+{
+	struct shd_seeded *s = cpu->m->seeded;
+
+	go_take(&s->go[cpu->id]);
+	s->c[cpu->id].blocked = false;
+}
+
+void shd__seeded_cpu_exit(struct shd_cpu *cpu)
+{
+	struct shd_seeded *s = cpu->m->seeded;
+
+	s->c[cpu->id].exited = true;
+	s->step++;
+	reschedule(cpu->m, cpu->id, SHD_WHY_EXIT);
+}
+
+void shd__seeded_ctl_wait(struct shd_machine *m, bool (*done)(void *),
+			  void *arg)
+{
+	struct shd_seeded *s = m->seeded;
+
+	if (done(arg))
+		return;
+	s->ctl_waiting = true;
+	s->ctl_done = done;
+	s->ctl_arg = arg;
+	reschedule(m, s->ncpus, SHD_WHY_START);
+	s->ctl_waiting = false;
+}
+
+bool shd__seeded_all_exited(void *arg)
+{
+	struct shd_machine *m = arg;
+
+	for (unsigned i = 0; i < m->ncpus; i++)
+		if (!m->seeded->c[i].exited)
+			return false;
+	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* PCT's priorities and change points, from the seed. */
+static void pct_init(struct shd_seeded *s)
+{
+	unsigned n = s->ncpus, d = s->cfg.depth;
+	uint64_t k = s->cfg.steps ? s->cfg.steps : 1ull << 20;
+
+	for (unsigned i = 0; i < n; i++)
+		s->c[i].prio = i;
+	for (unsigned i = n; i > 1; i--) {	/* Fisher-Yates */
+		unsigned j = (unsigned)rng_below(s, i), t = s->c[i - 1].prio;
+
+		s->c[i - 1].prio = s->c[j].prio;
+		s->c[j].prio = t;
+	}
+	for (unsigned i = 0; i < n; i++)
+		s->c[i].prio += d;
+	s->nchange = d - 1;
+	for (unsigned i = 0; i < s->nchange; i++)
+		s->change[i] = 1 + rng_below(s, k);
+	qsort(s->change, s->nchange, sizeof(s->change[0]), cmp_u64);
+}
+
+int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *))
+{
+	const struct shd_sched_config *cfg = &m->cfg.sched;
+	struct shd_seeded *s;
+
+	if (cfg->mode != SHD_SCHED_SEEDED)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ncpus = m->ncpus;
+	s->cfg = *cfg;
+	s->turn = m->ncpus;
+	s->rng = shd__mix64(cfg->seed ^ 0x5eedc0ffee5eedull);
+	s->c = calloc(m->ncpus, sizeof(*s->c));
+	s->runnable = calloc(m->ncpus, 1);
+	if (posix_memalign((void **)&s->go, SHD_CL,
+			   sizeof(*s->go) * (m->ncpus + 1)) || !s->c ||
+	    !s->runnable) {
+		free(s->c);
+		free(s->runnable);
+		free(s);
+		return -ENOMEM;
+	}
+	memset(s->go, 0, sizeof(*s->go) * (m->ncpus + 1));
+	for (unsigned i = 0; i < m->ncpus; i++)
+		s->c[i] = (struct shd_seeded_cpu){ .done = idle_done,
+			.arg = m->cpus[i], .blocked = true, .ipis = true };
+	if (cfg->strategy == SHD_STRATEGY_PCT)
+		pct_init(s);
+	plan_next(s);
+	m->seeded = s;
+	return 0;
+}
+
+void shd__seeded_free(struct shd_machine *m)
+{
+	struct shd_seeded *s = m->seeded;
+
+	if (!s)
+		return;
+	free(s->log);
+	free(s->c);
+	free(s->runnable);
+	free(s->go);
+	free(s);
+	m->seeded = NULL;
+}
+
+/* ---- the public side ---- */
+
+size_t shd_sched_decisions(const struct shd_machine *m,
+			   const struct shd_decision **out)
+{
+	const struct shd_seeded *s = m ? m->seeded : NULL;
+
+	if (out)
+		*out = s ? s->log : NULL;
+	return s ? s->nlog : 0;
+}
+
+uint64_t shd_sched_steps(const struct shd_machine *m)
+{
+	return m && m->seeded ? m->seeded->step : 0;
+}
+
+unsigned shd_sched_preemptions(const struct shd_machine *m)
+{
+	return m && m->seeded ? m->seeded->preemptions : 0;
+}
+
+uint64_t shd_sched_diverged(const struct shd_machine *m)
+{
+	return m && m->seeded ? m->seeded->diverged : 0;
+}
+
+const char *shd_sched_divergence(const struct shd_machine *m)
+{
+	return m && m->seeded && m->seeded->diverged ? m->seeded->divergence : "";
+}
+
+uint64_t shd_sched_now_ns(const struct shd_machine *m)
+{
+	return m ? shd__sim_now(m) : 0;
+}
+
+int shd_sched_mode_parse(const char *name)
+{
+	if (!name)
+		return -1;
+	if (!strcmp(name, "host"))
+		return SHD_SCHED_HOST;
+	if (!strcmp(name, "seeded"))
+		return SHD_SCHED_SEEDED;
+	return -1;
+}
+
+static const char *const strategy_names[] = {
+	[SHD_STRATEGY_RANDOM] = "random", [SHD_STRATEGY_PCT] = "pct",
+	[SHD_STRATEGY_REPLAY] = "replay", [SHD_STRATEGY_CHOOSE] = "choose",
+};
+
+int shd_strategy_parse(const char *name)
+{
+	for (int i = 0; name && i <= SHD_STRATEGY_PCT; i++)
+		if (!strcmp(name, strategy_names[i]))
+			return i;
+	return -1;
+}
+
+const char *shd_strategy_name(enum shd_strategy s)
+{
+	return (unsigned)s <= SHD_STRATEGY_CHOOSE ? strategy_names[s] : "?";
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* The seeded scheduler: one simulated CPU at a time, chosen from a seed. */
+#ifndef SHD_RUNTIME_SEEDED_H
+#define SHD_RUNTIME_SEEDED_H
+
+#include <shootdown/seeded.h>
+#include "types.h"
+
+/* A participant's turn word: the holder of the token gives it with GO. */
+struct shd_seeded_go {
+	int32_t word;		/* 0 wait, 1 go, 2 asleep in futex_wait */
+} __attribute__((aligned(SHD_CL)));
+
+/* What a CPU waits for while it is blocked. */
+struct shd_seeded_cpu {
+	bool (*done)(void *);	/* its condition; NULL: none */
+	void *arg;
+	uint64_t deadline;	/* simulated ns it gives up at; 0: never */
+	bool blocked;		/* waiting: runs only once done() or woken */
+	bool ipis;		/* a pending IPI wakes it */
+	bool exited;		/* its thread is gone */
+	unsigned prio;		/* PCT's priority (higher runs) */
+};
+
+/*
+ * The scheduler's state.  Everything here except the go words is touched
+ * only by the holder of the token (a CPU thread or the controlling
+ * thread), and the token passes with a release/acquire pair: no locks.
+ */
+struct shd_seeded {
+	uint64_t step;		/* scheduling points passed */
+	uint64_t next;		/* step at which the slow path runs */
+	uint64_t jump_ns;	/* simulated time skipped while all waited */
+	unsigned turn;		/* who holds the token (ncpus: controller) */
+	unsigned ncpus;
+	struct shd_sched_config cfg;
+	uint64_t rng;
+	unsigned preemptions;
+	/* PCT: the steps at which the running CPU's priority drops. */
+	uint64_t change[16];
+	unsigned nchange, at_change;
+	/* The controller's wait. */
+	bool ctl_waiting;
+	bool (*ctl_done)(void *);
+	void *ctl_arg;
+	/* The log (every switch) and the replay cursor. */
+	struct shd_decision *log;
+	size_t nlog, cap;
+	size_t replay_at;
+	uint64_t diverged;
+	char divergence[160];
+	unsigned char *runnable;	/* scratch for choose */
+	struct shd_seeded_cpu *c;	/* [ncpus] */
+	struct shd_seeded_go *go;	/* [ncpus + 1] */
+};
+
+/* Simulated time per scheduling step. */
+#define SHD_SEEDED_STEP_NS 20ull
+
+int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *));
+void shd__seeded_free(struct shd_machine *m);
+
+/* The slow path of a scheduling point (see shd__sched_point()). */
+void shd__seeded_switch(struct shd_cpu *cpu, enum shd_sched_why why);
+
+/*
+ * A scheduling point of CPU: under the seeded scheduler the strategy may
+ * run another CPU here; under the host's, nothing.  Never inside any lock
+ * but an mm's (those are the scheduler's own: see shd__mm_lock()).
+ */
+static inline void shd__sched_point(struct shd_cpu *cpu)
+{
+	struct shd_seeded *s = cpu->m->seeded;
+
+	if (s && ++s->step >= s->next)
+		shd__seeded_switch(cpu, SHD_WHY_PREEMPT);
+}
+
+/* Something happened that may let a waiting CPU run (an acknowledgement, a
+ * doorbell, an unlock, a finished task): PCT looks again at the next point. */
+static inline void shd__seeded_wake(struct shd_machine *m)
+{
+	struct shd_seeded *s = m->seeded;
+
+	if (s && s->cfg.strategy == SHD_STRATEGY_PCT && s->next > s->step + 1)
+		s->next = s->step + 1;
+}
+
+/* Block CPU until DONE(ARG) holds, an IPI arrives (IPIS), or simulated
+ * time reaches DEADLINE (0: never); returns when it runs again (the
+ * caller re-checks).  Seeded only. */
+void shd__seeded_block(struct shd_cpu *cpu, bool (*done)(void *), void *arg,
+		       bool ipis, uint64_t deadline);
+/* Let another CPU run: CPU spins on something only another can change. */
+void shd__seeded_yield(struct shd_cpu *cpu);
+/* CPU's thread starts (waits for its first turn) / ends (gives its turn
+ * away for good). */
+void shd__seeded_cpu_start(struct shd_cpu *cpu);
+void shd__seeded_cpu_exit(struct shd_cpu *cpu);
+/* The controlling thread waits, letting the CPUs run, until DONE(ARG). */
+void shd__seeded_ctl_wait(struct shd_machine *m, bool (*done)(void *),
+			  void *arg);
+/* Every CPU thread has ended (ARG: the machine); for the teardown. */
+bool shd__seeded_all_exited(void *arg);
+/* Simulated now (ns); 0 under the host scheduler. */
+uint64_t shd__sim_now(const struct shd_machine *m);
+
+/* The machine's clock: simulated under the seeded scheduler (so that
+ * timeouts and latencies are the same on every run), the host's
+ * otherwise. */
+static inline uint64_t shd__machine_now(const struct shd_machine *m)
+{
+	return m->seeded ? shd__sim_now(m) : shd_now_ns();
+}
+
+#endif
