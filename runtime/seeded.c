@@ -49,7 +49,9 @@
 #include <urcu/arch.h>
 #include "seeded.h"
 
-#define GO_SPIN 256	/* polls of the turn word before sleeping */
+/* Polls of the turn word before sleeping.  The CPUs' threads share one
+ * host PU (machine.c): a poll there only delays the holder, so a few. */
+#define GO_SPIN 4
 
 static long sys_futex(int32_t *uaddr, int op, int32_t val)
 {
@@ -205,8 +207,11 @@ static unsigned pick_replay(struct shd_seeded *s, unsigned cur,
 		s->replay_at++;
 		if (d->cpu < s->ncpus && s->runnable[d->cpu])
 			return d->cpu;
-		diverge(s, d->cpu < s->ncpus ? "the recorded CPU cannot run" :
-			"the record returns to the controller here", d->cpu);
+		if (d->cpu < s->ncpus)
+			diverge(s, "the recorded CPU cannot run", d->cpu);
+		else
+			diverge(s, "the record returns to the controller here",
+				s->ncpus);
 	} else if (why == SHD_WHY_PREEMPT || (why == SHD_WHY_YIELD &&
 					      cur < s->ncpus && s->runnable[cur])) {
 		return cur;
@@ -308,7 +313,7 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 		if (s->cfg.strategy == SHD_STRATEGY_REPLAY &&
 		    s->replay_at < s->cfg.nreplay &&
 		    s->cfg.replay[s->replay_at].step == s->step &&
-		    s->cfg.replay[s->replay_at].cpu == s->ncpus)
+		    s->cfg.replay[s->replay_at].cpu == SHD_SCHED_CTL)
 			s->replay_at++;
 	} else {
 		while (!(n = scan(m, s, why == SHD_WHY_YIELD ? cur : UINT_MAX)))
@@ -323,7 +328,7 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 	plan_next(s);
 	if (next == cur)
 		return;
-	log_switch(s, next, why);
+	log_switch(s, next == s->ncpus ? SHD_SCHED_CTL : next, why);
 	s->turn = next;
 	go_give(&s->go[next]);
 	if (why != SHD_WHY_EXIT)
