@@ -306,15 +306,6 @@ static inline uint64_t page_va(unsigned i, unsigned c)
 	return UBASE + (uint64_t)i * PAGE + 8ull * c;
 }
 
-/* Busy for MS milliseconds without calling the library (no IPIs taken). */
-static inline void spin_ms(uint64_t ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	while (now_ms() < end)
-		;
-}
-
 /* Spin until *STEP >= WANT, taking IPIs.  Gives up after 20 s (recorded). */
 static inline void step_wait(struct shd_cpu *cpu, int *step, int want)
 {
