@@ -56,13 +56,17 @@ static int call_everyone(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(ipi, every_call_reaches_idle_and_busy_cpus_exactly_once)
+/* Under both schedulers: the host's delivers to CPUs that really run at
+ * once. */
+static void call_everyone_in(enum shd_sched_mode mode)
 {
 	struct shd_config c = test_config(6, "linux");
-	struct shd_machine *m = test_machine(&c);
+	struct shd_machine *m;
 	struct fanout f;
 	struct shd_stats st;
 
+	c.sched.mode = mode;
+	m = test_machine(&c);
 	memset(&f, 0, sizeof(f));
 	/* cpus 0..2 run tasks, 3..5 are idle */
 	cr_assert_eq(shd_run_on(m, 0, 3, call_everyone, &f), 0);
@@ -78,6 +82,12 @@ Test(ipi, every_call_reaches_idle_and_busy_cpus_exactly_once)
 	cr_assert_leq(st.ipis_received, st.ipis_sent);
 	cr_assert_geq(st.ipis_received, 1);
 	shd_machine_destroy(m);
+}
+
+Test(ipi, every_call_reaches_idle_and_busy_cpus_exactly_once)
+{
+	call_everyone_in(SHD_SCHED_SEEDED);
+	call_everyone_in(SHD_SCHED_HOST);
 }
 
 /* ---- coalescing ---- */
