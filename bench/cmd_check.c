@@ -313,7 +313,16 @@ int cmd_check(int argc, char **argv)
 	cs.w = wl_find("random");
 	cli_finish(&p.o, cs.w);
 	if (p.o.record && p.o.cfg.sched.mode != SHD_SCHED_SEEDED)
-		usage_error("--record needs the seeded scheduler");
+		usage_error("--record needs the seeded scheduler (drop --sched "
+			    "host)");
+	if (p.o.record) {	/* refuse now, not after the run */
+		FILE *f = fopen(p.o.record, "w");
+
+		if (!f)
+			usage_error("--record %s: cannot write: %s", p.o.record,
+				    strerror(errno));
+		fclose(f);
+	}
 	p.o.keep_log = p.o.record != NULL;
 	cell.policy = p.o.policy;
 	cell.cpus = p.o.ncpus;
