@@ -146,6 +146,7 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 
 	if (cpu->in_ipi)
 		return;		/* handlers do not nest */
+	shd__sched_point(cpu);	/* the call queue is shared state */
 	cpu->in_ipi = true;
 	n = shd__ipi_handle(&cpu->ipi, cpu, ipi_batch);
 	/* LATR's fallback interrupt: sweep now.  One that found only that
