@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <shootdown/shootdown.h>
 
+#include "suggest.h"
 #include "workloads/workload.h"
 
 /* Exit status: each means one thing (README, "Exit status"). */
@@ -69,8 +70,6 @@ const struct workload *cli_workload(const char *name);
 void cli_need_policy(const char *name);
 /* Resolve O's --set list and W's checks for a run; exits 2 on bad input. */
 void cli_finish(struct wl_opts *o, const struct workload *w);
-/* The closest of N names to WORD (edit distance), or NULL if none is close. */
-const char *cli_suggest(const char *word, const char *const *names, size_t n);
 const char *cli_suggest_named(const char *word, const struct shd_named *v,
 			      size_t n);
 /* "unknown WHAT 'WORD'; did you mean 'SUGGESTION'?" and exit 2. */
