@@ -56,6 +56,11 @@ struct parsed {
 	unsigned jobs;
 	bool emit_jobs;
 	bool help;
+	/* check --scenario (check_scenario.c) and --minimize (minimize.c) */
+	const char *scenario;
+	const char *choices;
+	bool minimize;
+	bool schedules_set, strategy_set;
 };
 
 /* Parse ARGV for CMD into P; true if it asked for --help, which is then
@@ -138,6 +143,9 @@ int cmd_default(int argc, char **argv);
 int cmd_compare_cells(struct parsed *p, bool defaults);
 int cmd_sweep(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int check_scenario(struct parsed *p);
+int cmd_minimize(int argc, char **argv);
+int check_minimize(struct parsed *p);
 int cmd_list(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 

@@ -95,6 +95,8 @@ int cmd_check(int argc, char **argv)
 		      "first is printed with a command that replays it),\n3 when "
 		      "the run could not complete (a watchdog fired).\n"))
 		return 0;
+	if (p.scenario)
+		return check_scenario(&p);
 	cs.w = wl_find("random");
 	cli_finish(&p.o, cs.w);
 	cell.policy = p.o.policy;
