@@ -308,6 +308,8 @@ int cmd_check(int argc, char **argv)
 		      "first is printed with a command that replays it), 3 when\n"
 		      "the run could not complete (a watchdog fired).\n"))
 		return 0;
+	if (p.scenario)
+		return check_scenario(&p);
 	if (p.o.replay)
 		load_replay(&p, argc, argv, &sf);
 	cs.w = wl_find("random");

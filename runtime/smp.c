@@ -159,6 +159,9 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	if (n) {
 		SHD_PROBE2(ipi_handle, cpu->id, n);
 		shd__seeded_wake(cpu->m);	/* its senders may go on */
+		/* ... and return from their flush before this CPU's next
+		 * instruction: the interrupt's return is a scheduling point. */
+		shd__sched_point(cpu);
 	}
 }
 
