@@ -308,12 +308,23 @@ int cmd_check(int argc, char **argv)
 		      "first is printed with a command that replays it), 3 when\n"
 		      "the run could not complete (a watchdog fired).\n"))
 		return 0;
+	if (p.scenario)
+		return check_scenario(&p);
 	if (p.o.replay)
 		load_replay(&p, argc, argv, &sf);
 	cs.w = wl_find("random");
 	cli_finish(&p.o, cs.w);
 	if (p.o.record && p.o.cfg.sched.mode != SHD_SCHED_SEEDED)
-		usage_error("--record needs the seeded scheduler");
+		usage_error("--record needs the seeded scheduler (drop --sched "
+			    "host)");
+	if (p.o.record) {	/* refuse now, not after the run */
+		FILE *f = fopen(p.o.record, "w");
+
+		if (!f)
+			usage_error("--record %s: cannot write: %s", p.o.record,
+				    strerror(errno));
+		fclose(f);
+	}
 	p.o.keep_log = p.o.record != NULL;
 	cell.policy = p.o.policy;
 	cell.cpus = p.o.ncpus;

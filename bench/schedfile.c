@@ -234,8 +234,10 @@ int schedfile_parse(const char *name, const char *text, size_t len,
 	*r = (struct reader){ .name = name, .p = text, .end = text + len,
 			      .err = err, .errlen = errlen };
 	if ((k = next_line(r)) <= 0) {
-		if (!k)
+		if (!k) {
+			r->line = r->line ? r->line : 1;
 			fail(r, "empty: not a schedule file");
+		}
 		goto out;
 	}
 	if (strncmp(r->buf, "shootdown-schedule ", 19)) {

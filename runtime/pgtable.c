@@ -121,18 +121,40 @@ struct shd_pt_leaf *shd__pt_leaf_alloc(struct shd_mm *mm, uint64_t vpn)
 	return NULL;	/* pt_levels >= 2 always */
 }
 
-/* Absent leaves are skipped a leaf at a time. */
+/* The leaf that holds VPN; or NULL, and *NEXT is the first vpn past the
+ * span of the missing table the walk met. */
+static struct shd_pt_leaf *leaf_or_hole(struct shd_mm *mm, uint64_t vpn,
+					uint64_t *next)
+{
+	struct shd_machine *m = mm->m;
+	void *node = mm->pgd;
+
+	for (unsigned l = 0; l < m->pt_levels - 1; l++) {
+		unsigned span = (m->pt_levels - 1 - l) * SHD_PT_BITS;
+
+		/* Acquire: as in shd__pt_leaf(). */
+		node = shd_load_acquire(&((struct shd_pt_dir *)node)->slot[shd__pt_index(m, vpn, l)]);
+		if (!node) {
+			*next = ((vpn >> span) + 1) << span;
+			return NULL;
+		}
+	}
+	return node;
+}
+
+/* A missing table is skipped whole: the vmap area alone spans 2^33 pages. */
 void shd__for_each_frame(struct shd_mm *mm, uint64_t s, uint64_t e,
 			 shd_pte_fn fn, void *arg)
 {
 	for (uint64_t vpn = s; vpn < e;) {
-		struct shd_pt_leaf *leaf = shd__pt_leaf(mm, vpn);
-		uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
+		uint64_t next = e;
+		struct shd_pt_leaf *leaf = leaf_or_hole(mm, vpn, &next);
 
 		if (!leaf) {
 			vpn = next;
 			continue;
 		}
+		next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
 		for (; vpn < e && vpn < next; vpn++) {
 			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
 			uint64_t val = p->val;

@@ -252,6 +252,29 @@ static unsigned pick(struct shd_seeded *s, unsigned cur, enum shd_sched_why why,
 	}
 }
 
+/*
+ * random, without a scan: draw CPUs until one can run (rejection sampling:
+ * uniform over those that can, as the scan's pick is), up to a few tries;
+ * UINT_MAX sends the caller to the scan.  At 256 CPUs most of a switch's
+ * cost was the scan's 256 conditions.
+ */
+static unsigned sample_random(struct shd_machine *m, struct shd_seeded *s,
+			      unsigned cur, enum shd_sched_why why)
+{
+	if (s->cfg.strategy != SHD_STRATEGY_RANDOM ||
+	    (why == SHD_WHY_PREEMPT && bound_reached(s)))
+		return UINT_MAX;
+	for (unsigned k = 0; k < 8; k++) {
+		unsigned i = (unsigned)rng_below(s, s->ncpus);
+
+		if (why == SHD_WHY_YIELD && i == cur)
+			continue;
+		if (cpu_runnable(m, s, i))
+			return i;
+	}
+	return UINT_MAX;
+}
+
 /* When the fast path should call us next. */
 static void plan_next(struct shd_seeded *s)
 {
@@ -315,6 +338,9 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 		    s->cfg.replay[s->replay_at].step == s->step &&
 		    s->cfg.replay[s->replay_at].cpu == SHD_SCHED_CTL)
 			s->replay_at++;
+	} else if ((next = sample_random(m, s, cur, why)) != UINT_MAX) {
+		if (why == SHD_WHY_PREEMPT && next != cur)
+			s->preemptions++;
 	} else {
 		while (!(n = scan(m, s, why == SHD_WHY_YIELD ? cur : UINT_MAX)))
 			if (!jump_time(m, s))

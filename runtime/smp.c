@@ -146,6 +146,7 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 
 	if (cpu->in_ipi)
 		return;		/* handlers do not nest */
+	shd__sched_point(cpu);	/* the call queue is shared state */
 	cpu->in_ipi = true;
 	n = shd__ipi_handle(&cpu->ipi, cpu, ipi_batch);
 	/* LATR's fallback interrupt: sweep now.  One that found only that
@@ -158,6 +159,9 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	if (n) {
 		SHD_PROBE2(ipi_handle, cpu->id, n);
 		shd__seeded_wake(cpu->m);	/* its senders may go on */
+		/* ... and return from their flush before this CPU's next
+		 * instruction: the interrupt's return is a scheduling point. */
+		shd__sched_point(cpu);
 	}
 }
 
