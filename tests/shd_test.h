@@ -18,10 +18,11 @@
  * Machines run under the seeded scheduler unless a test says otherwise (and
  * why): one CPU at a time, the interleaving a function of the seed, so a
  * scenario's outcome is the same on every run and on any host.  A task
- * that waits for another CPU must call the library in its loop:
- * shd_cpu_poll() (yields, takes IPIs) or shd_cpu_compute() (yields, takes
- * none); a loop that calls neither keeps the only running CPU forever.  A
- * TLB hit is no scheduling point.
+ * that waits for another CPU must yield in its loop: shd_cpu_poll() (takes
+ * IPIs) or shd_cpu_compute() (takes none).  Other library calls are
+ * scheduling points, where a strategy may switch but need not (PCT keeps
+ * its highest-priority CPU running): a loop of them alone can keep the
+ * only running CPU forever.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>

@@ -230,8 +230,8 @@ static int free_early_task(struct shd_cpu *cpu, void *arg)
 			while ((rc = shd_load(cpu, UBASE + 8, &v)) == 0) {
 				T_EQ((int)v, 0x48);
 				hit = v;
-				/* A TLB hit is no scheduling point: let
-				 * cpu 0 run (seeded) and take its IPI. */
+				/* Yield (a load need not): cpu 0 runs
+				 * under any strategy; take its IPI. */
 				shd_cpu_poll(cpu);
 			}
 			T_EQ(rc, -EFAULT);
