@@ -121,13 +121,36 @@ struct shd_pt_leaf *shd__pt_leaf_alloc(struct shd_mm *mm, uint64_t vpn)
 	return NULL;	/* pt_levels >= 2 always */
 }
 
-/* Absent leaves are skipped a leaf at a time. */
+/* The leaf of VPN, with *NEXT the first vpn after it; or NULL with *NEXT
+ * the first vpn after the hole VPN is in (a missing directory skips all it
+ * would map: the kernel's 32 TiB vmap area is mostly such holes). */
+static struct shd_pt_leaf *leaf_or_hole(struct shd_mm *mm, uint64_t vpn,
+					uint64_t *next)
+{
+	struct shd_machine *m = mm->m;
+	void *node = mm->pgd;
+
+	for (unsigned l = 0; l < m->pt_levels - 1; l++) {
+		/* Acquire: as in shd__pt_leaf(). */
+		node = shd_load_acquire(&((struct shd_pt_dir *)node)->slot[shd__pt_index(m, vpn, l)]);
+		if (!node) {
+			uint64_t span = 1ull << (SHD_PT_BITS * (m->pt_levels - 1 - l));
+
+			*next = (vpn | (span - 1)) + 1;
+			return NULL;
+		}
+	}
+	*next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
+	return node;
+}
+
+/* Absent leaves and directories are skipped whole. */
 void shd__for_each_frame(struct shd_mm *mm, uint64_t s, uint64_t e,
 			 shd_pte_fn fn, void *arg)
 {
 	for (uint64_t vpn = s; vpn < e;) {
-		struct shd_pt_leaf *leaf = shd__pt_leaf(mm, vpn);
-		uint64_t next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
+		uint64_t next;
+		struct shd_pt_leaf *leaf = leaf_or_hole(mm, vpn, &next);
 
 		if (!leaf) {
 			vpn = next;
