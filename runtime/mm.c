@@ -26,6 +26,7 @@
 #include "pgtable.h"
 #include "seeded.h"
 #include "smp.h"
+#include "tso.h"
 #include "vma.h"
 
 struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel)
@@ -164,6 +165,7 @@ void shd__mm_lock(struct shd_cpu *cpu, struct shd_mm *mm)
 		 * was switched out inside it; then wait for the unlock,
 		 * taking IPIs. */
 		shd__sched_point(cpu);
+		shd__tso_drain(cpu);	/* a lock's acquire: locked */
 		while (mm->lock_held) {
 			if (shd__ipi_pending(&cpu->ipi))
 				shd__cpu_take_ipis(cpu);

@@ -302,6 +302,7 @@ struct shd_cpu {
 	struct shd_flush_info info;	/* outgoing request */
 	struct shd_tlbbatch batch;
 	struct shd_latr *latr;		/* LATR flushes it posted, in flight */
+	struct shd_sb *sb;		/* x86-TSO store buffer (tso.c); NULL: none */
 	uint32_t ticks;			/* accesses, for LATR's sweeps */
 	uint64_t rng;
 	unsigned pu;			/* host PU it is bound to */
