@@ -49,6 +49,7 @@ struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel)
 	pthread_mutex_init(&mm->lock, NULL);
 	urcu_ref_init(&mm->ref);
 	mm->tlb_gen = 1;
+	mm->next_trim_ns = shd__machine_now(m) + 1000000000ull;
 	mm->stable_clock = 0;
 	if (!kernel) {
 		pthread_mutex_lock(&m->mms_lock);

@@ -48,6 +48,7 @@
 #define SHD_NR_ASIDS 6		/* TLB_NR_DYN_ASIDS on x86 */
 #define SHD_ASID_GLOBAL 7	/* tag of kernel (global) entries */
 #define SHD_ASID_NONE 0xffu	/* init_mm loaded: no user ASID */
+#define SHD_LOADED_MM_SWITCHING UINT64_MAX	/* loaded_mm_id mid-switch_mm */
 #define SHD_PT_BITS 9
 #define SHD_PT_ENTRIES (1u << SHD_PT_BITS)
 #define SHD_VA_BITS 48
@@ -162,6 +163,9 @@ struct shd_mm {
 	uint64_t tlb_gen __attribute__((aligned(SHD_CL)));
 	/* mm_cpumask: CPUs that may hold translations.  Atomic bit ops. */
 	unsigned long *cpumask;
+	/* switch=6.13: when a flush next trims mm_cpumask (machine ns;
+	 * should_trim_cpumask()).  Racy by design, as in Linux: relaxed. */
+	uint64_t next_trim_ns;
 
 	struct shd_machine *m;
 	uint64_t id;			/* ctx_id: never reused */
@@ -221,6 +225,7 @@ struct shd_flush_info {
 	uint64_t new_tlb_gen;
 	enum shd_flush_kind kind;
 	bool freed_tables;
+	bool trim_cpumask;	/* switch=6.13: should_trim_cpumask() said so */
 	unsigned initiator;
 } __attribute__((aligned(SHD_CL)));
 
@@ -270,8 +275,12 @@ struct shd_cpu {
 	 * ticks (and with the IPIs, when an interrupt comes anyway). */
 	struct shd_ipi_queue latr_q;
 	int32_t latr_kick;		/* LATR's fallback: sweep at the IPI */
-	/* Read by flushers deciding whether to skip us. */
+	/* Read by flushers deciding whether to skip us: cpu_tlbstate_shared
+	 * .is_lazy and (switch=6.13) cpu_tlbstate.loaded_mm, as the id of the
+	 * mm (0: init_mm, SHD_LOADED_MM_SWITCHING).  Written by this CPU
+	 * only, through tso.h. */
 	int32_t is_lazy __attribute__((aligned(SHD_CL)));
+	uint64_t loaded_mm_id;
 	/* Task hand-off with the controlling thread. */
 	struct {
 		shd_task_fn fn;

@@ -7,23 +7,27 @@
  * store buffers on or off.  Small memory: these machines are made by the
  * thousand.
  */
-static struct shd_machine *seeded_machine(unsigned ncpus, const char *policy,
-					  enum shd_strategy strategy,
-					  uint64_t seed, bool store_buffers,
-					  uint64_t faults)
+static struct shd_config seeded_config(unsigned ncpus, const char *policy,
+				       uint64_t seed, bool store_buffers,
+				       uint64_t faults)
 {
 	struct shd_config c = test_config(ncpus, policy);
 
 	c.nframes = 64;
 	c.faults = faults;
 	c.sched.mode = SHD_SCHED_SEEDED;
-	c.sched.strategy = strategy;
+	c.sched.strategy = SHD_STRATEGY_RANDOM;
+	c.sched.run = 4;	/* a switch every 1..8 points */
 	c.sched.seed = seed;
 	c.sched.store_buffers = store_buffers;
-	if (strategy == SHD_STRATEGY_RANDOM)
-		c.sched.run = 4;	/* switch every 1..8 points */
-	if (strategy == SHD_STRATEGY_PCT)
-		c.sched.steps = 4000;	/* about a run's length */
+	return c;
+}
+
+static struct shd_machine *seeded_machine(unsigned ncpus, const char *policy,
+					  uint64_t seed, bool store_buffers)
+{
+	struct shd_config c = seeded_config(ncpus, policy, seed, store_buffers, 0);
+
 	return test_machine(&c);
 }
 
@@ -52,8 +56,7 @@ static int store_load_fence(struct shd_cpu *cpu, void *arg)
 
 Test(tso, a_cpu_loads_its_own_buffered_store_and_a_fence_drains_it)
 {
-	struct shd_machine *m = seeded_machine(1, "linux", SHD_STRATEGY_RANDOM,
-					       1, true, 0);
+	struct shd_machine *m = seeded_machine(1, "linux", 1, true);
 	struct sb_probe p = { 0 };
 
 	run_one(m, 0, store_load_fence, &p);
@@ -69,9 +72,7 @@ Test(tso, a_cpu_loads_its_own_buffered_store_and_a_fence_drains_it)
 
 Test(tso, without_buffers_a_store_is_in_memory_at_once)
 {
-	struct shd_machine *seeded = seeded_machine(1, "linux",
-						    SHD_STRATEGY_RANDOM, 1,
-						    false, 0);
+	struct shd_machine *seeded = seeded_machine(1, "linux", 1, false);
 	struct shd_machine *host = MACHINE(.ncpus = 1);
 	struct shd_machine *ms[] = { seeded, host };
 
@@ -104,8 +105,7 @@ static int two_stores(struct shd_cpu *cpu, void *arg)
 
 Test(tso, stores_commit_in_order_and_a_locked_op_drains_first)
 {
-	struct shd_machine *m = seeded_machine(1, "linux", SHD_STRATEGY_RANDOM,
-					       1, true, 0);
+	struct shd_machine *m = seeded_machine(1, "linux", 1, true);
 	struct sb_probe p = { 0 };
 
 	run_one(m, 0, two_stores, &p);
@@ -185,9 +185,8 @@ static unsigned litmus_runs(shd_task_fn task, bool (*weak)(const struct litmus *
 	unsigned hits = 0;
 
 	for (uint64_t seed = 1; seed <= schedules; seed++) {
-		struct shd_machine *m = seeded_machine(2, "linux",
-						       SHD_STRATEGY_RANDOM, seed,
-						       store_buffers, 0);
+		struct shd_machine *m = seeded_machine(2, "linux", seed,
+						       store_buffers);
 		struct litmus l = { .fence = fence };
 
 		cr_assert_eq(shd_run_on(m, 0, 2, task, &l), 0);
@@ -228,4 +227,299 @@ Test(tso, a_cpu_reads_its_own_store_early_only_with_buffers)
 	cr_log_info("n6: forwarded outcome in %u of 200 schedules", tso);
 	cr_assert_gt(tso, 0, "x86-TSO's n6 outcome was never reached");
 	cr_assert_eq(litmus_runs(n6_task, n6_weak, false, false, 200), 0);
+}
+
+/* ---- CVE-2025-37964's reproducer: fork, copy-on-write, a switching reader ---- */
+
+/*
+ * Stephen Dolan's reproducer (Jane Street; LKML, "x86/mm: Finishing off
+ * the fix for a should_flush_tlb race", 9 Oct 2025), on two CPUs.  A
+ * process P has A, a private anonymous page, and B, a MAP_SHARED page.
+ * Its writer thread (cpu 0) forks, increments A (a copy-on-write fault:
+ * a new frame, flush_tlb_page(P)), increments B, and reaps the child.
+ * Its reader thread (cpu 1) ping-pongs with another process Q through a
+ * pipe: switch to P, read B then A, switch to Q.  Since A is written
+ * before B and B is read first, the reader never sees a < b, unless the
+ * copy-on-write flush skipped cpu 1 while it was switching back to P and
+ * cpu 1 kept P's old translation of A.  That is what switch_mm_no_barrier
+ * (the store of LOADED_MM_SWITCHING waits in the store buffer past the
+ * tlb_gen read) and skip_loaded_mm_switching (the flusher ignores
+ * SWITCHING) allow, and what the oracle reports.
+ */
+#define A_VA	UBASE
+#define B_VA	FAR
+
+struct race {
+	struct shd_mm *p, *q;
+	struct shd_file *b;
+	unsigned forks;
+	int done;
+	unsigned reads, older;	/* reader: iterations, a < b seen */
+	uint64_t a, b_seen;	/* the first a < b */
+};
+
+static int race_setup(struct shd_cpu *cpu, void *arg)
+{
+	struct race *r = arg;
+
+	if (shd_cpu_id(cpu) == 1) {	/* the pipe's other end */
+		T_OK(shd_switch_mm(cpu, r->q));
+		T_OK(shd_mmap(cpu, r->q, UBASE, PAGE, RW));
+		T_OK(shd_store(cpu, UBASE, 1));
+		return 0;
+	}
+	T_OK(shd_switch_mm(cpu, r->p));
+	T_OK(shd_mmap(cpu, r->p, A_VA, PAGE, RW));
+	T_OK(shd_mmap_file(cpu, r->p, B_VA, PAGE, RW, SHD_MAP_SHARED, r->b, 0));
+	T_OK(shd_store(cpu, A_VA, 0));
+	T_OK(shd_store(cpu, B_VA, 0));
+	return 0;
+}
+
+static void race_writer(struct shd_cpu *cpu, struct race *r)
+{
+	T_OK(shd_switch_mm(cpu, r->p));
+	for (unsigned i = 1; i <= r->forks; i++) {
+		struct shd_mm *child = NULL;
+
+		T_OK(shd_mm_dup(cpu, r->p, &child));	/* fork() */
+		T_OK(shd_store(cpu, A_VA, i));		/* (*A)++: COW */
+		T_OK(shd_store(cpu, B_VA, i));		/* (*B)++ */
+		if (child)
+			T_OK(shd_mm_exit(cpu, child));	/* wait() */
+	}
+	/* Release: the reader stops after its next round. */
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+}
+
+static void race_reader(struct shd_cpu *cpu, struct race *r)
+{
+	uint64_t a = 0, b = 0, q;
+
+	do {
+		T_OK(shd_switch_mm(cpu, r->p));
+		T_OK(shd_load(cpu, B_VA, &b));
+		T_OK(shd_load(cpu, A_VA, &a));
+		if (a < b && r->older++ == 0) {
+			r->a = a;
+			r->b_seen = b;
+		}
+		r->reads++;
+		T_OK(shd_switch_mm(cpu, r->q));		/* write(p); read(q) */
+		T_OK(shd_load(cpu, UBASE, &q));
+		shd_cpu_poll(cpu);			/* Q's turn */
+	/* Acquire: pairs with the writer's release of done. */
+	} while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE));
+}
+
+static int race_task(struct shd_cpu *cpu, void *arg)
+{
+	if (shd_cpu_id(cpu) == 0)
+		race_writer(cpu, arg);
+	else
+		race_reader(cpu, arg);
+	return 0;
+}
+
+/* A configuration of the reproducer; every schedule of it is a run. */
+struct race_config {
+	const char *policy;
+	uint64_t faults;
+	bool store_buffers;
+	enum shd_strategy strategy;	/* RANDOM or PCT */
+	unsigned forks;
+};
+
+/* The schedules the tests explore: 16 forks a run, a switch every 1..4
+ * scheduling points (RANDOM; PCT looks for a bug of depth 3 in runs of
+ * about 500 points).  Measured, schedules 1..2000: switch_mm_no_barrier
+ * caught in 35, first at 29; skip_loaded_mm_switching in 290, first at 3;
+ * no fault, or no store buffers, in none. */
+#define RACE_FORKS	16
+#define RACE_BUDGET	1000	/* schedules a fault must be caught within */
+
+struct race_outcome {
+	uint64_t violations;
+	struct shd_violation first;
+	unsigned older, reads;	/* the reader's a < b, its rounds */
+	uint64_t steps;
+	struct shd_decision *log;	/* REPLAY: the switches (malloc) */
+	size_t nlog;
+	uint64_t diverged;
+};
+
+/* One run of the reproducer: schedule SEED of RC, or (REPLAY) the
+ * switches of an earlier run; the log is kept if KEEP. */
+static struct race_outcome race_run(const struct race_config *rc, uint64_t seed,
+				    const struct race_outcome *replay, bool keep)
+{
+	struct shd_config c = seeded_config(2, rc->policy ? rc->policy :
+					    "linux-6.13", seed,
+					    rc->store_buffers, rc->faults);
+	struct race r = { .forks = rc->forks ? rc->forks : RACE_FORKS };
+	struct race_outcome out = { 0 };
+	const struct shd_decision *d;
+	struct shd_machine *m;
+
+	c.sched.strategy = rc->strategy;
+	c.sched.run = 2;
+	c.sched.steps = 500;
+	if (replay) {
+		c.sched.strategy = SHD_STRATEGY_REPLAY;
+		c.sched.replay = replay->log;
+		c.sched.nreplay = replay->nlog;
+	}
+	m = test_machine(&c);
+	r.p = test_mm(m);
+	r.q = test_mm(m);
+	r.b = test_file(m, 1);
+	cr_assert_eq(shd_run_on(m, 0, 2, race_setup, &r), 0);
+	cr_assert_eq(shd_run_on(m, 0, 2, race_task, &r), 0);
+	assert_tasks_ok();
+	shd_file_destroy(r.b);
+	cr_assert_eq(shd_machine_stop(m), 0);	/* the log is complete */
+	out.violations = shd_machine_violations(m, &out.first, 1);
+	out.older = r.older;
+	out.reads = r.reads;
+	out.steps = shd_sched_steps(m);
+	out.diverged = shd_sched_diverged(m);
+	out.nlog = shd_sched_decisions(m, &d);
+	if (keep) {
+		out.log = malloc(out.nlog * sizeof(*d));
+		cr_assert_not_null(out.log);
+		memcpy(out.log, d, out.nlog * sizeof(*d));
+	}
+	shd_machine_destroy(m);
+	return out;
+}
+
+/*
+ * Schedules 1..BUDGET of RC: the first in which the oracle reports a
+ * violation (0: none; *FIRST its outcome, its log kept).  A reader that
+ * saw a < b with the oracle silent fails the test: the symptom needs a
+ * stale translation.
+ */
+static uint64_t race_explore(const struct race_config *rc, uint64_t budget,
+			     struct race_outcome *first)
+{
+	for (uint64_t seed = 1; seed <= budget; seed++) {
+		struct race_outcome o = race_run(rc, seed, NULL, false);
+
+		cr_assert(o.violations || !o.older, "schedule %" PRIu64 ": the "
+			  "reader saw a < b and the oracle saw nothing", seed);
+		if (o.violations) {
+			*first = race_run(rc, seed, NULL, true);
+			return seed;
+		}
+	}
+	return 0;
+}
+
+/* FAULT is caught within the budget, on the reader's CPU, as a use of A's
+ * old translation, and the reader saw the symptom. */
+static void race_caught(const struct race_config *rc, const char *fault)
+{
+	struct race_outcome o;
+	uint64_t seed = race_explore(rc, RACE_BUDGET, &o);
+
+	cr_assert_neq(seed, 0, "%s not caught in %u schedules", fault,
+		      RACE_BUDGET);
+	cr_log_info("%s (store buffers %s): caught at schedule %" PRIu64 ": %s",
+		    fault, rc->store_buffers ? "on" : "off", seed, o.first.text);
+	cr_assert_eq(o.first.cpu, 1);
+	cr_assert_eq(o.first.addr, A_VA);
+	cr_assert(o.first.kind == SHD_VIOLATION_STALE_TLB ||
+		  o.first.kind == SHD_VIOLATION_USE_AFTER_FREE);
+	cr_assert_gt(o.older, 0, "the reader never saw a < b");
+	free(o.log);
+}
+
+Test(tso, the_reproducer_catches_switch_mm_no_barrier)
+{
+	struct race_config rc = { .store_buffers = true,
+		.faults = 1ull << SHD_FAULT_SWITCH_MM_NO_BARRIER };
+
+	race_caught(&rc, "switch_mm_no_barrier");
+}
+
+/* Why the store buffers exist: without them every protocol store is seen
+ * at once, and the missing barrier changes nothing. */
+Test(tso, without_store_buffers_switch_mm_no_barrier_is_never_caught)
+{
+	struct race_config rc = { .store_buffers = false,
+		.faults = 1ull << SHD_FAULT_SWITCH_MM_NO_BARRIER };
+	struct race_outcome o;
+
+	cr_assert_eq(race_explore(&rc, RACE_BUDGET, &o), 0, "caught without "
+		     "store buffers: %s", o.first.text);
+}
+
+/* fea4e317f9e7's bug needs no reordering: the flusher sees SWITCHING and
+ * ignores it. */
+Test(tso, the_reproducer_catches_skip_loaded_mm_switching)
+{
+	struct race_config rc = {
+		.faults = 1ull << SHD_FAULT_SKIP_LOADED_MM_SWITCHING };
+
+	race_caught(&rc, "skip_loaded_mm_switching");
+	rc.store_buffers = true;
+	race_caught(&rc, "skip_loaded_mm_switching");
+}
+
+Test(tso, the_reproducer_stays_clean_without_a_fault)
+{
+	const struct race_config rcs[] = {
+		{ .store_buffers = true },
+		{ .store_buffers = true, .strategy = SHD_STRATEGY_PCT },
+		{ .store_buffers = true, .policy = "linux" },	/* 5.13 */
+	};
+	const unsigned budget[] = { 2000, 500, 500 };
+	struct race_outcome o;
+
+	for (unsigned i = 0; i < ARRAY_LEN(rcs); i++)
+		cr_assert_eq(race_explore(&rcs[i], budget[i], &o), 0, "config "
+			     "%u: %s", i, o.first.text);
+}
+
+/* A failing schedule replays exactly from its recorded switches, under
+ * another seed: the store buffers' commits follow from the switches. */
+Test(tso, a_failing_schedule_replays_with_its_stores_committed_alike)
+{
+	struct race_config rc = { .store_buffers = true,
+		.faults = 1ull << SHD_FAULT_SWITCH_MM_NO_BARRIER };
+	struct race_outcome o, again;
+	uint64_t seed = race_explore(&rc, RACE_BUDGET, &o);
+
+	cr_assert_neq(seed, 0);
+	again = race_run(&rc, seed + 12345, &o, true);
+	cr_assert_eq(again.diverged, 0, "the replay left the schedule");
+	cr_assert_eq(again.violations, o.violations);
+	cr_assert_str_eq(again.first.text, o.first.text);
+	cr_assert_eq(again.steps, o.steps);
+	cr_assert_eq(again.nlog, o.nlog);
+	cr_assert_eq(memcmp(again.log, o.log, o.nlog * sizeof(*o.log)), 0);
+	free(o.log);
+	free(again.log);
+}
+
+/* The barrier faults' part of oracle::every_injectable_fault_has_a_scenario:
+ * each has its reproducer configuration, run by the tests above. */
+Test(oracle, every_injectable_barrier_fault_has_a_scenario)
+{
+	static const char *const names[] = {
+		[SHD_FAULT_SWITCH_MM_NO_BARRIER - SHD_FAULT_SWITCH_MM_NO_BARRIER] =
+			"switch_mm_no_barrier",
+		[SHD_FAULT_SKIP_LOADED_MM_SWITCHING - SHD_FAULT_SWITCH_MM_NO_BARRIER] =
+			"skip_loaded_mm_switching",
+	};
+	size_t n = 0;
+	const struct shd_named *f = shd_faults(&n);
+	struct shd_policy p;
+
+	cr_assert_eq(n - SHD_FAULT_SWITCH_MM_NO_BARRIER, ARRAY_LEN(names));
+	cr_assert_eq(shd_policy_preset("linux-6.13", &p), 0);
+	for (size_t i = SHD_FAULT_SWITCH_MM_NO_BARRIER; i < n; i++) {
+		cr_assert_str_eq(f[i].name, names[i - SHD_FAULT_SWITCH_MM_NO_BARRIER]);
+		cr_assert_eq(shd_fault_lookup(f[i].name), (int)i);
+	}
 }
