@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <shootdown/shootdown.h>
 
+#include "suggest.h"
 #include "workloads/workload.h"
 
 /* Exit status: each means one thing (README, "Exit status"). */
@@ -55,6 +56,11 @@ struct parsed {
 	unsigned jobs;
 	bool emit_jobs;
 	bool help;
+	/* check --scenario (check_scenario.c) and --minimize (minimize.c) */
+	const char *scenario;
+	const char *choices;
+	bool minimize;
+	bool schedules_set, strategy_set;
 };
 
 /* Parse ARGV for CMD into P; true if it asked for --help, which is then
@@ -69,8 +75,6 @@ const struct workload *cli_workload(const char *name);
 void cli_need_policy(const char *name);
 /* Resolve O's --set list and W's checks for a run; exits 2 on bad input. */
 void cli_finish(struct wl_opts *o, const struct workload *w);
-/* The closest of N names to WORD (edit distance), or NULL if none is close. */
-const char *cli_suggest(const char *word, const char *const *names, size_t n);
 const char *cli_suggest_named(const char *word, const struct shd_named *v,
 			      size_t n);
 /* "unknown WHAT 'WORD'; did you mean 'SUGGESTION'?" and exit 2. */
@@ -139,6 +143,9 @@ int cmd_default(int argc, char **argv);
 int cmd_compare_cells(struct parsed *p, bool defaults);
 int cmd_sweep(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int check_scenario(struct parsed *p);
+int cmd_minimize(int argc, char **argv);
+int check_minimize(struct parsed *p);
 int cmd_list(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 

@@ -304,6 +304,7 @@ static void set_strategy(struct parsed *p, const char *opt, const char *v)
 	if (s < 0)
 		usage_error("%s: '%s' is not one of random, pct", opt, v);
 	p->o.cfg.sched.strategy = (enum shd_strategy)s;
+	p->strategy_set = true;
 	seeded_option(p, opt);
 }
 
@@ -343,6 +344,7 @@ static void set_sched_seed(struct parsed *p, const char *opt, const char *v)
 static void set_schedules(struct parsed *p, const char *opt, const char *v)
 {
 	p->o.schedules = (unsigned)cli_u64(opt, v, 1, 1000000000);
+	p->schedules_set = true;
 	seeded_option(p, opt);
 }
 
@@ -356,6 +358,24 @@ static void set_replay(struct parsed *p, const char *opt, const char *v)
 {
 	p->o.replay = v;
 	seeded_option(p, opt);
+}
+
+static void set_scenario(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt;
+	p->scenario = v;
+}
+
+static void set_choices(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt;
+	p->choices = v;
+}
+
+static void set_minimize(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->minimize = true;
 }
 
 /* main.c runs run/compare under perf before parsing: nothing to do here. */
@@ -467,6 +487,16 @@ static const struct cli_option options[] = {
 	{ "--replay", "FILE", CMD_CHECK, L_NONE,
 	  "replay a recorded schedule exactly: the run's options come from "
 	  "FILE (only --format and --record may be added)", set_replay },
+	{ "--scenario", "FILE", CMD_CHECK, L_NONE,
+	  "run a scenario file (docs/scenarios.md) under every schedule up to "
+	  "--preemptions (default: the file's, else 2), or --schedules PCT "
+	  "samples (default 10000) when there are more", set_scenario },
+	{ "--choices", "K:CPU,..", CMD_CHECK, L_NONE,
+	  "--scenario: run the one schedule these choices name (a failing "
+	  "check prints them)", set_choices },
+	{ "--minimize", NULL, CMD_CHECK, L_NONE,
+	  "on a violation, shrink the run to a small scenario that still "
+	  "fails and print it (shootdown minimize)", set_minimize },
 	{ "--perf", NULL, CMD_RUN | CMD_COMPARE, L_NONE,
 	  "count the USDT probes with perf stat too (scripts/perf-stat; root)",
 	  set_perf },

@@ -34,6 +34,7 @@
 #include "page_alloc.h"
 #include "pgtable.h"
 #include "rmap.h"
+#include "seeded.h"
 #include "smp.h"
 #include "tlb.h"
 #include "tlbflush.h"
@@ -519,6 +520,9 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr,
 
 	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi)
 		return shd__check_cpu(cpu, "access");
+	/* A call like any other: another CPU may run between two accesses
+	 * (a flush between the fill and the use of a translation). */
+	shd__sched_point(cpu);
 	if (shd__ipi_pending(&cpu->ipi))
 		shd__cpu_take_ipis(cpu);
 	if (cpu->m->cfg.policy.async && !(++cpu->ticks & (SHD_LATR_TICK - 1)))

@@ -121,9 +121,8 @@ struct shd_pt_leaf *shd__pt_leaf_alloc(struct shd_mm *mm, uint64_t vpn)
 	return NULL;	/* pt_levels >= 2 always */
 }
 
-/* The leaf of VPN, with *NEXT the first vpn after it; or NULL with *NEXT
- * the first vpn after the hole VPN is in (a missing directory skips all it
- * would map: the kernel's 32 TiB vmap area is mostly such holes). */
+/* The leaf that holds VPN; or NULL, and *NEXT is the first vpn past the
+ * span of the missing table the walk met. */
 static struct shd_pt_leaf *leaf_or_hole(struct shd_mm *mm, uint64_t vpn,
 					uint64_t *next)
 {
@@ -131,31 +130,31 @@ static struct shd_pt_leaf *leaf_or_hole(struct shd_mm *mm, uint64_t vpn,
 	void *node = mm->pgd;
 
 	for (unsigned l = 0; l < m->pt_levels - 1; l++) {
+		unsigned span = (m->pt_levels - 1 - l) * SHD_PT_BITS;
+
 		/* Acquire: as in shd__pt_leaf(). */
 		node = shd_load_acquire(&((struct shd_pt_dir *)node)->slot[shd__pt_index(m, vpn, l)]);
 		if (!node) {
-			uint64_t span = 1ull << (SHD_PT_BITS * (m->pt_levels - 1 - l));
-
-			*next = (vpn | (span - 1)) + 1;
+			*next = ((vpn >> span) + 1) << span;
 			return NULL;
 		}
 	}
-	*next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
 	return node;
 }
 
-/* Absent leaves and directories are skipped whole. */
+/* A missing table is skipped whole: the vmap area alone spans 2^33 pages. */
 void shd__for_each_frame(struct shd_mm *mm, uint64_t s, uint64_t e,
 			 shd_pte_fn fn, void *arg)
 {
 	for (uint64_t vpn = s; vpn < e;) {
-		uint64_t next;
+		uint64_t next = e;
 		struct shd_pt_leaf *leaf = leaf_or_hole(mm, vpn, &next);
 
 		if (!leaf) {
 			vpn = next;
 			continue;
 		}
+		next = (vpn | (SHD_PT_ENTRIES - 1)) + 1;
 		for (; vpn < e && vpn < next; vpn++) {
 			struct shd_pte *p = &leaf->pte[vpn & (SHD_PT_ENTRIES - 1)];
 			uint64_t val = p->val;

@@ -119,6 +119,26 @@ void shd_cpu_poll(struct shd_cpu *cpu)
 		shd__latr_tick(cpu);
 }
 
+int shd_cpu_compute(struct shd_cpu *cpu, uint64_t ns)
+{
+	struct shd_machine *m;
+	uint64_t end;
+	int err = shd__check_cpu(cpu, "shd_cpu_compute");
+
+	if (err)
+		return err;
+	m = cpu->m;
+	end = shd__machine_now(m);
+	end = ns > UINT64_MAX - end ? UINT64_MAX : end + ns;
+	/* Blocked on its deadline alone: an IPI does not wake it. */
+	while (shd__machine_now(m) < end)
+		if (m->seeded)
+			shd__seeded_block(cpu, NULL, NULL, false, end);
+		else
+			caa_cpu_relax();
+	return 0;
+}
+
 unsigned shd_cpu_id(const struct shd_cpu *cpu)
 {
 	return cpu ? cpu->id : 0;

@@ -50,7 +50,9 @@
 #include "seeded.h"
 #include "tso.h"
 
-#define GO_SPIN 256	/* polls of the turn word before sleeping */
+/* Polls of the turn word before sleeping.  The CPUs' threads share one
+ * host PU (machine.c): a poll there only delays the holder, so a few. */
+#define GO_SPIN 4
 
 static long sys_futex(int32_t *uaddr, int op, int32_t val)
 {
@@ -206,8 +208,11 @@ static unsigned pick_replay(struct shd_seeded *s, unsigned cur,
 		s->replay_at++;
 		if (d->cpu < s->ncpus && s->runnable[d->cpu])
 			return d->cpu;
-		diverge(s, d->cpu < s->ncpus ? "the recorded CPU cannot run" :
-			"the record returns to the controller here", d->cpu);
+		if (d->cpu < s->ncpus)
+			diverge(s, "the recorded CPU cannot run", d->cpu);
+		else
+			diverge(s, "the record returns to the controller here",
+				s->ncpus);
 	} else if (why == SHD_WHY_PREEMPT || (why == SHD_WHY_YIELD &&
 					      cur < s->ncpus && s->runnable[cur])) {
 		return cur;
@@ -246,6 +251,29 @@ static unsigned pick(struct shd_seeded *s, unsigned cur, enum shd_sched_why why,
 			return cur;
 		return nth_runnable(s, rng_below(s, n));
 	}
+}
+
+/*
+ * random, without a scan: draw CPUs until one can run (rejection sampling:
+ * uniform over those that can, as the scan's pick is), up to a few tries;
+ * UINT_MAX sends the caller to the scan.  At 256 CPUs most of a switch's
+ * cost was the scan's 256 conditions.
+ */
+static unsigned sample_random(struct shd_machine *m, struct shd_seeded *s,
+			      unsigned cur, enum shd_sched_why why)
+{
+	if (s->cfg.strategy != SHD_STRATEGY_RANDOM ||
+	    (why == SHD_WHY_PREEMPT && bound_reached(s)))
+		return UINT_MAX;
+	for (unsigned k = 0; k < 8; k++) {
+		unsigned i = (unsigned)rng_below(s, s->ncpus);
+
+		if (why == SHD_WHY_YIELD && i == cur)
+			continue;
+		if (cpu_runnable(m, s, i))
+			return i;
+	}
+	return UINT_MAX;
 }
 
 /* When the fast path should call us next. */
@@ -309,8 +337,11 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 		if (s->cfg.strategy == SHD_STRATEGY_REPLAY &&
 		    s->replay_at < s->cfg.nreplay &&
 		    s->cfg.replay[s->replay_at].step == s->step &&
-		    s->cfg.replay[s->replay_at].cpu == s->ncpus)
+		    s->cfg.replay[s->replay_at].cpu == SHD_SCHED_CTL)
 			s->replay_at++;
+	} else if ((next = sample_random(m, s, cur, why)) != UINT_MAX) {
+		if (why == SHD_WHY_PREEMPT && next != cur)
+			s->preemptions++;
 	} else {
 		while (!(n = scan(m, s, why == SHD_WHY_YIELD ? cur : UINT_MAX)))
 			if (!jump_time(m, s))
@@ -326,7 +357,7 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 		return;
 	if (s->sb)
 		shd__tso_switch(m, s->step);	/* store buffers commit */
-	log_switch(s, next, why);
+	log_switch(s, next == s->ncpus ? SHD_SCHED_CTL : next, why);
 	s->turn = next;
 	go_give(&s->go[next]);
 	if (why != SHD_WHY_EXIT)

@@ -148,6 +148,7 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 
 	if (cpu->in_ipi)
 		return;		/* handlers do not nest */
+	shd__sched_point(cpu);	/* the call queue is shared state */
 	if (shd__ipi_pending(&cpu->ipi))
 		shd__tso_drain(cpu);	/* an interrupt: llist_del_all()'s XCHG */
 	cpu->in_ipi = true;
@@ -162,6 +163,9 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	if (n) {
 		SHD_PROBE2(ipi_handle, cpu->id, n);
 		shd__seeded_wake(cpu->m);	/* its senders may go on */
+		/* ... and return from their flush before this CPU's next
+		 * instruction: the interrupt's return is a scheduling point. */
+		shd__sched_point(cpu);
 	}
 }
 

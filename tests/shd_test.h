@@ -14,6 +14,14 @@
  * the shared counter reaches a value, taking IPIs meanwhile (shd_cpu_poll), as
  * a running CPU takes interrupts.  A CPU waiting there is running its task:
  * it is in its mm, not lazy.
+ *
+ * Machines run under the seeded scheduler unless a test says otherwise (and
+ * why): one CPU at a time, the interleaving a function of the seed, so a
+ * scenario's outcome is the same on every run and on any host.  A task
+ * that waits for another CPU must call the library in its loop:
+ * shd_cpu_poll() (yields, takes IPIs) or shd_cpu_compute() (yields, takes
+ * none); a loop that calls neither keeps the only running CPU forever.  A
+ * TLB hit is no scheduling point.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -147,7 +155,8 @@ static inline void t_einval(int rc, const char *key, const char *expr,
 		     task_failures.n, task_failures.first)
 
 /* A small config: NCPUS CPUs, the named preset, not bound (the test host may
- * have two PUs and Criterion runs tests side by side), a fixed seed. */
+ * have two PUs and Criterion runs tests side by side), a fixed seed, seeded
+ * scheduling from that seed. */
 static inline struct shd_config test_config(unsigned ncpus, const char *policy)
 {
 	struct shd_config c;
@@ -156,6 +165,8 @@ static inline struct shd_config test_config(unsigned ncpus, const char *policy)
 	c.ncpus = ncpus;
 	c.bind = false;
 	c.seed = TEST_SEED;
+	c.sched.mode = SHD_SCHED_SEEDED;
+	c.sched.seed = TEST_SEED;
 	if (policy)
 		cr_assert_eq(shd_policy_preset(policy, &c.policy), 0,
 			     "preset %s: %s", policy, shd_last_error());
@@ -304,15 +315,6 @@ static inline uint64_t page_val(unsigned i, unsigned c)
 static inline uint64_t page_va(unsigned i, unsigned c)
 {
 	return UBASE + (uint64_t)i * PAGE + 8ull * c;
-}
-
-/* Busy for MS milliseconds without calling the library (no IPIs taken). */
-static inline void spin_ms(uint64_t ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	while (now_ms() < end)
-		;
 }
 
 /* Spin until *STEP >= WANT, taking IPIs.  Gives up after 20 s (recorded). */

@@ -5,15 +5,26 @@
 #include "shd_test.h"
 
 /*
- * Sanitizers slow every thread several times over: margins that wait for
- * other CPUs to get somewhere scale with them (timeouts being measured do
- * not).
+ * A busy CPU that takes no interrupts computes (shd_cpu_compute()); the
+ * machines run seeded, so its time and the watchdog's are simulated: the
+ * other CPUs run while it computes, the clock jumps when all of them wait,
+ * and what happens in a window is a fact of the schedule, not a race with
+ * the host's clock.
  */
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define MARGIN_MS(ms) ((ms) * 15)
-#else
-#define MARGIN_MS(ms) (ms)
-#endif
+#define MS		1000000ull	/* ns */
+
+static struct shd_config seeded_config(unsigned ncpus, const char *policy)
+{
+	struct shd_config c = test_config(ncpus, policy);
+
+	c.sched.mode = SHD_SCHED_SEEDED;	/* simulated time */
+	return c;
+}
+
+static uint64_t sim_now(struct shd_cpu *cpu)
+{
+	return shd_sched_now_ns(shd_cpu_machine(cpu));
+}
 
 /* ---- delivery ---- */
 
@@ -45,13 +56,17 @@ static int call_everyone(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(ipi, every_call_reaches_idle_and_busy_cpus_exactly_once)
+/* Under both schedulers: the host's delivers to CPUs that really run at
+ * once. */
+static void call_everyone_in(enum shd_sched_mode mode)
 {
 	struct shd_config c = test_config(6, "linux");
-	struct shd_machine *m = test_machine(&c);
+	struct shd_machine *m;
 	struct fanout f;
 	struct shd_stats st;
 
+	c.sched.mode = mode;
+	m = test_machine(&c);
 	memset(&f, 0, sizeof(f));
 	/* cpus 0..2 run tasks, 3..5 are idle */
 	cr_assert_eq(shd_run_on(m, 0, 3, call_everyone, &f), 0);
@@ -69,6 +84,12 @@ Test(ipi, every_call_reaches_idle_and_busy_cpus_exactly_once)
 	shd_machine_destroy(m);
 }
 
+Test(ipi, every_call_reaches_idle_and_busy_cpus_exactly_once)
+{
+	call_everyone_in(SHD_SCHED_SEEDED);
+	call_everyone_in(SHD_SCHED_HOST);
+}
+
 /* ---- coalescing ---- */
 
 struct busy {
@@ -78,21 +99,26 @@ struct busy {
 	int rc[4];
 };
 
+/* Busy cpu 1: computes, taking no interrupts, until both senders have
+ * queued their requests: they wait for its answer before its 100 ms end
+ * (when every CPU waits, the clock jumps there). */
+static void busy_until_both_sent(struct shd_cpu *cpu, struct busy *b)
+{
+	__atomic_store_n(&b->spinning, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&b->sending, __ATOMIC_ACQUIRE) < 2)
+		T_OK(shd_cpu_compute(cpu, 1000));
+	T_OK(shd_cpu_compute(cpu, 100 * MS));	/* both are queued by now */
+	shd_cpu_poll(cpu);
+}
+
 static int coalesce_task(struct shd_cpu *cpu, void *arg)
 {
 	struct busy *b = arg;
-	uint64_t deadline;
 
 	T_OK(shd_switch_mm(cpu, b->mm));
 	if (shd_cpu_id(cpu) == 1) {
 		/* Running the mm, but not taking interrupts for a while. */
-		__atomic_store_n(&b->spinning, 1, __ATOMIC_RELEASE);
-		deadline = now_ms() + 5000;
-		while (__atomic_load_n(&b->sending, __ATOMIC_ACQUIRE) < 2 &&
-		       now_ms() < deadline)
-			;
-		spin_ms(MARGIN_MS(100));	/* both requests are queued by now */
-		shd_cpu_poll(cpu);
+		busy_until_both_sent(cpu, b);
 		return 0;
 	}
 	while (!__atomic_load_n(&b->spinning, __ATOMIC_ACQUIRE))
@@ -104,7 +130,7 @@ static int coalesce_task(struct shd_cpu *cpu, void *arg)
 
 static struct shd_stats two_flushes_to_a_busy_cpu(const char *policy)
 {
-	struct shd_config c = test_config(3, policy);
+	struct shd_config c = seeded_config(3, policy);
 	struct shd_machine *m = test_machine(&c);
 	struct busy b;
 	struct shd_stats st;
@@ -146,14 +172,7 @@ static int call_busy_cpu(struct shd_cpu *cpu, void *arg)
 	static int hits[4];
 
 	if (shd_cpu_id(cpu) == 1) {
-		__atomic_store_n(&b->spinning, 1, __ATOMIC_RELEASE);
-		uint64_t deadline = now_ms() + 5000;
-
-		while (__atomic_load_n(&b->sending, __ATOMIC_ACQUIRE) < 2 &&
-		       now_ms() < deadline)
-			;
-		spin_ms(MARGIN_MS(100));	/* both calls are queued by now */
-		shd_cpu_poll(cpu);
+		busy_until_both_sent(cpu, b);
 		return 0;
 	}
 	while (!__atomic_load_n(&b->spinning, __ATOMIC_ACQUIRE))
@@ -165,7 +184,7 @@ static int call_busy_cpu(struct shd_cpu *cpu, void *arg)
 
 Test(ipi, coalesces_calls_from_two_cpus_to_a_busy_cpu)
 {
-	struct shd_config c = test_config(3, "linux");
+	struct shd_config c = seeded_config(3, "linux");
 	struct shd_machine *m = test_machine(&c);
 	struct busy b;
 	struct shd_stats st;
@@ -188,7 +207,7 @@ Test(ipi, coalesces_calls_from_two_cpus_to_a_busy_cpu)
 struct stuck {
 	int spinning;
 	int rc;
-	uint64_t waited_ms;
+	uint64_t waited_ns;	/* simulated */
 };
 
 static int late_calls;	/* static: the call may run after its caller left */
@@ -207,14 +226,14 @@ static int watchdog_task(struct shd_cpu *cpu, void *arg)
 
 	if (shd_cpu_id(cpu) == 1) {
 		__atomic_store_n(&s->spinning, 1, __ATOMIC_RELEASE);
-		spin_ms(300);	/* no library calls, no IPIs taken */
+		T_OK(shd_cpu_compute(cpu, 300 * MS));	/* no IPIs taken */
 		return 0;
 	}
 	while (!__atomic_load_n(&s->spinning, __ATOMIC_ACQUIRE))
 		shd_cpu_poll(cpu);
-	t0 = now_ms();
+	t0 = sim_now(cpu);
 	s->rc = shd_smp_call_function_single(cpu, 1, late, NULL);
-	s->waited_ms = now_ms() - t0;
+	s->waited_ns = sim_now(cpu) - t0;
 	return 0;
 }
 
@@ -235,7 +254,7 @@ static int call_once(struct shd_cpu *cpu, void *arg)
 
 Test(ipi, the_watchdog_reports_a_cpu_that_takes_no_ipis, .timeout = 30)
 {
-	struct shd_config c = test_config(2, "linux");
+	struct shd_config c = seeded_config(2, "linux");
 	struct shd_machine *m;
 	struct stuck s;
 	struct shd_violation v[4];
@@ -247,10 +266,13 @@ Test(ipi, the_watchdog_reports_a_cpu_that_takes_no_ipis, .timeout = 30)
 	memset(v, 0, sizeof(v));
 	cr_assert_eq(shd_run_on(m, 0, 2, watchdog_task, &s), 0);
 	cr_assert_eq(s.rc, -ETIMEDOUT, "call to a stuck cpu returned %d", s.rc);
-	cr_assert_geq(s.waited_ms, 90, "gave up after %" PRIu64 " ms",
-		      s.waited_ms);
-	cr_assert_lt(s.waited_ms, MARGIN_MS(280), "waited %" PRIu64 " ms: no "
-		     "watchdog", s.waited_ms);
+	/* Both CPUs waited: the clock jumped to the bound and the caller gave
+	 * up there, not a step before, and after it only by the few steps
+	 * (20 ns each) of its own call, long before cpu 1's 300 ms. */
+	cr_assert_geq(s.waited_ns, 100 * MS, "gave up after %" PRIu64 " ns",
+		      s.waited_ns);
+	cr_assert_lt(s.waited_ns, 100 * MS + 1000, "waited %" PRIu64 " ns: "
+		     "not at the watchdog's bound", s.waited_ns);
 	n = shd_machine_violations(m, v, 4);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(v[0].kind, SHD_VIOLATION_WATCHDOG);
@@ -273,26 +295,27 @@ Test(ipi, the_watchdog_reports_a_cpu_that_takes_no_ipis, .timeout = 30)
 struct retry {
 	int spinning;
 	int rc1, rc2;
-	uint64_t waited2_ms;
+	uint64_t start2_ns, end2_ns;	/* the second call, simulated */
+	uint64_t answer_ns;		/* cpu 1 starts answering */
 };
 
 static int retry_task(struct shd_cpu *cpu, void *arg)
 {
 	struct retry *r = arg;
-	uint64_t t0;
 
 	if (shd_cpu_id(cpu) == 1) {
 		__atomic_store_n(&r->spinning, 1, __ATOMIC_RELEASE);
-		spin_ms(150);	/* then answers everything queued */
+		T_OK(shd_cpu_compute(cpu, 150 * MS));
+		r->answer_ns = sim_now(cpu);	/* then answers everything queued */
 		shd_cpu_poll(cpu);
 		return 0;
 	}
 	while (!__atomic_load_n(&r->spinning, __ATOMIC_ACQUIRE))
 		shd_cpu_poll(cpu);
-	r->rc1 = shd_smp_call_function_single(cpu, 1, late, NULL); /* ~100 ms */
-	t0 = now_ms();
+	r->rc1 = shd_smp_call_function_single(cpu, 1, late, NULL); /* 100 ms */
+	r->start2_ns = sim_now(cpu);
 	r->rc2 = shd_smp_call_function_single(cpu, 1, late, NULL);
-	r->waited2_ms = now_ms() - t0;
+	r->end2_ns = sim_now(cpu);
 	return 0;
 }
 
@@ -304,7 +327,7 @@ static int retry_task(struct shd_cpu *cpu, void *arg)
  */
 Test(ipi, a_call_after_a_timeout_gets_a_fresh_watchdog_bound, .timeout = 30)
 {
-	struct shd_config c = test_config(2, "linux");
+	struct shd_config c = seeded_config(2, "linux");
 	struct shd_machine *m;
 	struct retry r;
 
@@ -312,9 +335,13 @@ Test(ipi, a_call_after_a_timeout_gets_a_fresh_watchdog_bound, .timeout = 30)
 	m = test_machine(&c);
 	memset(&r, 0, sizeof(r));
 	cr_assert_eq(shd_run_on(m, 0, 2, retry_task, &r), 0);
+	assert_tasks_ok();
 	cr_assert_eq(r.rc1, -ETIMEDOUT);
-	cr_assert(r.rc2 == 0 || r.waited2_ms >= 90, "second call returned %d "
-		  "after %" PRIu64 " ms", r.rc2, r.waited2_ms);
+	/* The second call waited until cpu 1 answered, inside its own bound. */
+	cr_assert_eq(r.rc2, 0, "second call returned %d after %" PRIu64 " ns",
+		     r.rc2, r.end2_ns - r.start2_ns);
+	cr_assert_geq(r.end2_ns, r.answer_ns, "answered before cpu 1 did");
+	cr_assert_lt(r.end2_ns - r.start2_ns, 100 * MS);
 	cr_assert_eq(shd_machine_violations(m, NULL, 0), 1,
 		     "one stall, several reports");
 	shd_machine_destroy(m);
@@ -327,7 +354,7 @@ static int stuck_flush_task(struct shd_cpu *cpu, void *arg)
 	T_OK(shd_switch_mm(cpu, b->mm));
 	if (shd_cpu_id(cpu) == 1) {
 		__atomic_store_n(&b->spinning, 1, __ATOMIC_RELEASE);
-		spin_ms(300);
+		T_OK(shd_cpu_compute(cpu, 300 * MS));
 		return 0;
 	}
 	while (!__atomic_load_n(&b->spinning, __ATOMIC_ACQUIRE))
@@ -338,7 +365,7 @@ static int stuck_flush_task(struct shd_cpu *cpu, void *arg)
 
 Test(ipi, a_flush_to_a_stuck_cpu_times_out_and_names_it, .timeout = 30)
 {
-	struct shd_config c = test_config(2, "linux");
+	struct shd_config c = seeded_config(2, "linux");
 	struct shd_machine *m;
 	struct shd_violation v;
 	struct busy b;

@@ -142,7 +142,8 @@ static int mark_cpu(struct shd_cpu *cpu, void *arg)
 	return shd_cpu_machine(cpu) ? 0 : -EINVAL;
 }
 
-static void create_run_destroy(unsigned ncpus, bool bind)
+static void create_run_destroy_in(unsigned ncpus, bool bind,
+				  enum shd_sched_mode mode)
 {
 	struct shd_config c = test_config(ncpus, NULL);
 	struct shd_machine *m;
@@ -150,6 +151,7 @@ static void create_run_destroy(unsigned ncpus, bool bind)
 
 	memset(&w, 0, sizeof(w));
 	c.bind = bind;
+	c.sched.mode = mode;
 	m = test_machine(&c);
 	cr_assert_eq(shd_machine_ncpus(m), ncpus);
 	cr_assert_eq(shd_machine_config(m)->ncpus, ncpus);
@@ -162,6 +164,14 @@ static void create_run_destroy(unsigned ncpus, bool bind)
 		cr_assert_eq(w.ids[i], i);
 	}
 	shd_machine_destroy(m);
+}
+
+/* Both schedulers: the host's binds CPUs round-robin over the PUs, the
+ * seeded one puts them all on one. */
+static void create_run_destroy(unsigned ncpus, bool bind)
+{
+	create_run_destroy_in(ncpus, bind, SHD_SCHED_HOST);
+	create_run_destroy_in(ncpus, bind, SHD_SCHED_SEEDED);
 }
 
 Test(machine, creates_and_destroys_one_cpu)
@@ -281,8 +291,13 @@ Test(machine, submit_and_join_report_bad_use)
 Test(machine, a_finished_task_must_be_joined_before_the_next)
 {
 	struct shd_config c = test_config(1, NULL);
-	struct shd_machine *m = test_machine(&c);
+	struct shd_machine *m;
 	int ret = 0;
+
+	/* Host: a seeded CPU runs only while the controller waits in a join,
+	 * so its task could not finish before the join. */
+	c.sched.mode = SHD_SCHED_HOST;
+	m = test_machine(&c);
 
 	cr_assert_eq(shd_cpu_submit(m, 0, return_arg, (void *)(intptr_t)1), 0);
 	usleep(20000);	/* long done, not joined */

@@ -230,6 +230,9 @@ static int free_early_task(struct shd_cpu *cpu, void *arg)
 			while ((rc = shd_load(cpu, UBASE + 8, &v)) == 0) {
 				T_EQ((int)v, 0x48);
 				hit = v;
+				/* A TLB hit is no scheduling point: let
+				 * cpu 0 run (seeded) and take its IPI. */
+				shd_cpu_poll(cpu);
 			}
 			T_EQ(rc, -EFAULT);
 			if (shd_machine_violations(o->m, NULL, 0) > before) {
@@ -329,14 +332,14 @@ static int early_free_task(struct shd_cpu *cpu, void *arg)
 		/* No polling either: our tick would interrupt cpu 1 once
 		 * async_us passed, and our task's end interrupts it anyway. */
 		while (__atomic_load_n(&o->step, __ATOMIC_ACQUIRE) < 4)
-			sched_yield();
+			T_OK(shd_cpu_compute(cpu, 1000));
 	} else {
 		step_wait(cpu, &o->step, 1);
 		T_OK(shd_load(cpu, UBASE + 8, &o->val));	/* cached */
 		step_set(&o->step, 2);
 		/* No polling: a LATR sweep would remove the entry. */
 		while (__atomic_load_n(&o->step, __ATOMIC_ACQUIRE) < 3)
-			sched_yield();
+			T_OK(shd_cpu_compute(cpu, 1000));
 		o->val = 0;
 		o->rc = shd_load(cpu, UBASE + 8, &o->val);
 		step_set(&o->step, 4);

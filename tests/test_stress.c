@@ -7,7 +7,9 @@
  * loads, stores, fetches, vmap/vunmap, explicit flushes) under each policy.
  * The invariant: no stale translation is ever used (0 oracle violations) and
  * every call returns one of the values its contract allows.  The operation
- * sequence of each CPU is a function of the seed; the interleaving is not.
+ * sequence of each CPU is a function of the seed, and so is the
+ * interleaving (the seeded scheduler, from the same seed), but for the one
+ * test that runs the CPUs free on the host's scheduler, in parallel.
  * Replay a failure with SHD_STRESS_SEED=<seed> (and SHD_STRESS_OPS=<n>).
  */
 #include <inttypes.h>
@@ -257,8 +259,9 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
  * by spaces, e.g. "linux gen=off") with FAULTS injected; returns violations.
  * ROUND picks the seed (default seed + ROUND) unless SHD_STRESS_SEED is set.
  */
-static uint64_t stress(const char *policy, uint64_t faults, unsigned ops,
-		       bool foreign, unsigned round, bool expect_clean)
+static uint64_t stress_in(enum shd_sched_mode mode, const char *policy,
+			  uint64_t faults, unsigned ops, bool foreign,
+			  unsigned round, bool expect_clean)
 {
 	char pname[32], knobs[96], *save = NULL, *kv;
 	struct shd_config c;
@@ -286,6 +289,8 @@ static uint64_t stress(const char *policy, uint64_t faults, unsigned ops,
 			     shd_last_error());
 	}
 	c.seed = st.seed;
+	c.sched.mode = mode;
+	c.sched.seed = st.seed;
 	c.faults = faults;
 	c.nframes = 4096;
 	m = test_machine(&c);
@@ -323,12 +328,29 @@ static uint64_t stress(const char *policy, uint64_t faults, unsigned ops,
 	return nviol;
 }
 
+/* Seeded, as every test of the oracle. */
+static uint64_t stress(const char *policy, uint64_t faults, unsigned ops,
+		       bool foreign, unsigned round, bool expect_clean)
+{
+	return stress_in(SHD_SCHED_SEEDED, policy, faults, ops, foreign, round,
+			 expect_clean);
+}
+
 #define ROUNDS 3
 
 Test(stress, random_operations_never_use_a_stale_translation_linux, .timeout = 120)
 {
 	for (unsigned r = 0; r < ROUNDS; r++)
 		stress("linux", 0, DEFAULT_OPS, true, r, true);
+}
+
+/* Host: the CPUs' threads in parallel, interleaved by the host (and seen
+ * by TSan), the way the benchmarks run them. */
+Test(stress, random_operations_never_use_a_stale_translation_on_the_host_scheduler,
+     .timeout = 120)
+{
+	for (unsigned r = 0; r < ROUNDS; r++)
+		stress_in(SHD_SCHED_HOST, "linux", 0, DEFAULT_OPS, true, r, true);
 }
 
 /*

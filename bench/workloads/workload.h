@@ -61,6 +61,8 @@ struct wl_opts {
 	const char *record;		/* check: write the schedule here */
 	const char *replay;		/* check: replay this schedule file */
 	bool keep_log;			/* wl_execute keeps the switches */
+	int replay_argc;		/* the replayed file's command */
+	char **replay_argv;
 };
 
 /* The oracle's first reports a result keeps (the machine keeps 16). */

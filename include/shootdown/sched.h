@@ -44,9 +44,22 @@ SHD_EXPORT int shd_run_on(struct shd_machine *m, unsigned first, unsigned n,
 SHD_EXPORT unsigned shd_cpu_id(const struct shd_cpu *cpu);
 SHD_EXPORT struct shd_machine *shd_cpu_machine(const struct shd_cpu *cpu);
 
-/* Take any pending IPIs now.  Only on CPU's own thread. */
+/* Take any pending IPIs now.  Only on CPU's own thread.  Under the seeded
+ * scheduler it is also a yield: a task that spins on a flag another CPU
+ * sets must call it in the loop, or no other CPU ever runs. */
 SHD_EXPORT void shd_cpu_poll(struct shd_cpu *cpu);
 
+/*
+ * CPU computes for NS nanoseconds without taking interrupts: IPIs sent to
+ * it wait until its next library call or shd_cpu_poll().  Under the host
+ * scheduler it spins on the host clock; under the seeded one it waits for
+ * simulated time to pass NS, while other CPUs run (when all of them wait,
+ * the clock jumps to the earliest deadline), so it returns at the first
+ * scheduling decision at or after its end, never before.  0, -EINVAL (no
+ * CPU), -EPERM (not on CPU's own thread, or from an IPI handler).  Only on
+ * CPU's own thread, inside a task; orders nothing.
+ */
+SHD_EXPORT int shd_cpu_compute(struct shd_cpu *cpu, uint64_t ns);
 
 #ifdef __cplusplus
 }

@@ -50,7 +50,12 @@ enum shd_sched_why {
 	SHD_WHY_START,		/* the controlling thread waits for the CPUs */
 };
 
-/* One switch: at scheduling step STEP, CPU ran next (because of WHY). */
+/* The controlling thread's number in a decision (it holds the token
+ * between tasks). */
+#define SHD_SCHED_CTL UINT32_MAX
+
+/* One switch: at scheduling step STEP, CPU (or SHD_SCHED_CTL) ran next
+ * (because of WHY). */
 struct shd_decision {
 	uint64_t step;
 	uint32_t cpu;
