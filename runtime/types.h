@@ -163,9 +163,6 @@ struct shd_mm {
 	uint64_t tlb_gen __attribute__((aligned(SHD_CL)));
 	/* mm_cpumask: CPUs that may hold translations.  Atomic bit ops. */
 	unsigned long *cpumask;
-	/* switch=6.13: when a flush next trims mm_cpumask (machine ns;
-	 * should_trim_cpumask()).  Racy by design, as in Linux: relaxed. */
-	uint64_t next_trim_ns;
 
 	struct shd_machine *m;
 	uint64_t id;			/* ctx_id: never reused */
@@ -192,6 +189,13 @@ struct shd_mm {
 	uint64_t stable_clock;		/* newest complete change (release) */
 	uint64_t full_credit;		/* clock covered by a full flush */
 	uint32_t full_credit_iface;
+
+	/* switch=6.13: when a flush next trims mm_cpumask (machine ns;
+	 * should_trim_cpumask()).  Racy by design, as in Linux: relaxed.
+	 * Last, so that `node` stays at offset 0 mod 64, as m->mms does in
+	 * the machine: cds_list_for_each_entry_safe() forms the list head's
+	 * "container" when it ends, and UBSan checks its 64-byte alignment. */
+	uint64_t next_trim_ns;
 };
 
 struct shd_tlbe {
