@@ -314,6 +314,20 @@ static void set_depth(struct parsed *p, const char *opt, const char *v)
 	seeded_option(p, opt);
 }
 
+static void set_switch_every(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.cfg.sched.run = (unsigned)cli_u64(opt, v, 1, 1u << 30);
+	seeded_option(p, opt);
+}
+
+static void set_no_store_buffers(struct parsed *p, const char *opt,
+				 const char *v)
+{
+	(void)v;
+	p->o.cfg.sched.store_buffers = false;
+	seeded_option(p, opt);
+}
+
 static void set_preemptions(struct parsed *p, const char *opt, const char *v)
 {
 	p->o.cfg.sched.preemptions = (int)cli_u64(opt, v, 0, 1000000000);
@@ -452,6 +466,12 @@ static const struct cli_option options[] = {
 	{ "--depth", "D", CMD_RUNS, L_NONE,
 	  "seeded, pct: the bug depth looked for, 1..16 (default 3)",
 	  set_depth },
+	{ "--switch-every", "N", CMD_RUNS, L_NONE,
+	  "seeded, random: a switch every 1..2N points (default 16)",
+	  set_switch_every },
+	{ "--no-store-buffers", NULL, CMD_RUNS, L_NONE,
+	  "seeded: protocol stores are seen at once (default: x86-TSO store "
+	  "buffers, so a missing barrier can be caught)", set_no_store_buffers },
 	{ "--preemptions", "N", CMD_RUNS, L_NONE,
 	  "seeded: at most N switches away from a CPU that could go on "
 	  "(default: no bound)", set_preemptions },

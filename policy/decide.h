@@ -25,6 +25,37 @@ shd__policy_target(const struct shd_policy *p, bool in_mm_cpumask,
 	return SHD_TARGET_SEND;
 }
 
+/* What a candidate CPU's cpu_tlbstate.loaded_mm says, for switch=6.13. */
+enum shd_loaded {
+	SHD_LOADED_OTHER,	/* another mm, or init_mm */
+	SHD_LOADED_THIS,	/* the mm being flushed */
+	SHD_LOADED_SWITCHING,	/* LOADED_MM_SWITCHING: mid-switch_mm */
+};
+
+/*
+ * switch=6.13: native_flush_tlb_multi() with should_flush_tlb() (Linux
+ * 6.13+).  mm_cpumask is lazy (a CPU's bit outlives its stay in the mm),
+ * so a CPU in it gets the flush if page tables were freed (every CPU in
+ * the mask, lazy or not), or else unless it is lazy, when it is running
+ * the mm, is switching (it may hold either mm's state: fea4e317f9e7), or
+ * the mask is being trimmed (TRIM); one running another mm counts as
+ * pruned.
+ */
+static inline enum shd_target_verdict
+shd__policy_should_flush(const struct shd_policy *p, bool in_mm_cpumask,
+			 bool is_lazy, bool freed_tables, enum shd_loaded loaded,
+			 bool trim)
+{
+	enum shd_target_verdict v = shd__policy_target(p, in_mm_cpumask,
+						       is_lazy, freed_tables);
+
+	if (v != SHD_TARGET_SEND || freed_tables || !p->prune)
+		return v;
+	if (loaded == SHD_LOADED_OTHER && !trim)
+		return SHD_TARGET_PRUNED;
+	return SHD_TARGET_SEND;
+}
+
 enum shd_flush_action {
 	SHD_ACTION_NOTHING,
 	SHD_ACTION_PARTIAL,

@@ -23,6 +23,10 @@ static const struct shd_policy presets[] = {
 	{ "latr", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
 	  .batch = SHD_BATCH_X86, .async = true, .async_us = 1000 },
+	{ "linux-6.13", .prune = true, .lazy = true, .gen = true,
+	  .coalesce = true, .concurrent = true, .ceiling = 33,
+	  .batch = SHD_BATCH_X86, .async_us = 1000,
+	  .switch_mm = SHD_SWITCH_6_13 },
 };
 
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))
@@ -37,6 +41,9 @@ static const struct shd_named preset_names[] = {
 	  "unmaps it (before Mel Gorman's 2015 batching)" },
 	{ "latr", "linux with LATR's lazy munmap: remote CPUs sweep the flush "
 	  "at their next switch or tick, an interrupt after async_us" },
+	{ "linux-6.13", "linux with 6.13's switch_mm (switch=6.13): lazy "
+	  "mm_cpumask, flushes to CPUs running the mm or LOADED_MM_SWITCHING, "
+	  "smp_mb before reading tlb_gen" },
 };
 _Static_assert(sizeof(preset_names) / sizeof(preset_names[0]) == NPRESETS,
 	       "one description per preset");
@@ -51,6 +58,8 @@ static const struct shd_named knobs[] = {
 	{ "batch", "off|x86|arm64: how reclaim's unmaps flush (see policy.h)" },
 	{ "async", "on|off: LATR lazy munmap (remote CPUs sweep; frees wait)" },
 	{ "async_us", "µs: LATR's bound before a real interrupt (1..10000000)" },
+	{ "switch", "5.13|6.13: switch_mm and should_flush_tlb as in that Linux "
+	  "(6.13: lazy mm_cpumask, LOADED_MM_SWITCHING; see policy.h)" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -129,6 +138,15 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 		return shd__fail(-EINVAL, "knob batch takes off, x86 or arm64, "
 				 "not '%s'", value);
 	}
+	if (strcmp(key, "switch") == 0) {
+		if (strcmp(value, "5.13") == 0 || strcmp(value, "6.13") == 0) {
+			p->switch_mm = value[0] == '6' ? SHD_SWITCH_6_13 :
+							 SHD_SWITCH_5_13;
+			return 0;
+		}
+		return shd__fail(-EINVAL, "knob switch takes 5.13 or 6.13, not "
+				 "'%s'", value);
+	}
 	if (strcmp(key, "prune") == 0)
 		flag = &p->prune;
 	else if (strcmp(key, "lazy") == 0)
@@ -143,7 +161,8 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 		flag = &p->async;
 	if (!flag)
 		return shd__fail(-ENOENT, "unknown knob '%s' (knobs: prune, lazy, "
-				 "gen, coalesce, concurrent, ceiling, batch, async, async_us)", key);
+				 "gen, coalesce, concurrent, ceiling, batch, async, async_us, "
+				 "switch)", key);
 	if (parse_bool(value, flag) < 0)
 		return shd__fail(-EINVAL, "knob %s takes on or off, not '%s'",
 				 key, value);
@@ -157,13 +176,15 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 	if (!p || (!buf && len))
 		return shd__fail(-EINVAL, "shd_policy_format: policy and buffer needed");
 	n = snprintf(buf, len, "prune=%s lazy=%s gen=%s coalesce=%s "
-			 "concurrent=%s ceiling=%u batch=%s async=%s async_us=%u",
+			 "concurrent=%s ceiling=%u batch=%s async=%s async_us=%u "
+			 "switch=%s",
 			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
 			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
 			 p->concurrent ? "on" : "off", p->ceiling,
 			 p->batch == SHD_BATCH_X86 ? "x86" :
 			 p->batch == SHD_BATCH_ARM64 ? "arm64" : "off",
-			 p->async ? "on" : "off", p->async_us);
+			 p->async ? "on" : "off", p->async_us,
+			 p->switch_mm == SHD_SWITCH_6_13 ? "6.13" : "5.13");
 	return n < 0 || (size_t)n >= len ? -ERANGE : 0;
 }
 

@@ -193,6 +193,9 @@ static int check_config(const struct shd_config *c)
 	if (c->policy.ceiling > SHD_CEILING_MAX)
 		return shd__fail(-ERANGE, "ceiling %u is over %u",
 				 c->policy.ceiling, SHD_CEILING_MAX);
+	if (c->policy.switch_mm > SHD_SWITCH_6_13)
+		return shd__fail(-EINVAL, "policy switch %u is neither 5.13 nor "
+				 "6.13", c->policy.switch_mm);
 	if (c->faults >> SHD_FAULT__COUNT)
 		return shd__fail(-EINVAL, "fault mask 0x%" PRIx64 " has unknown "
 				 "bits", c->faults);

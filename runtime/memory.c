@@ -38,6 +38,7 @@
 #include "smp.h"
 #include "tlb.h"
 #include "tlbflush.h"
+#include "tso.h"
 #include "vma.h"
 
 /*
@@ -385,7 +386,7 @@ static int access_space(struct shd_cpu *cpu, uint64_t addr, struct shd_mm **mmp,
 			return shd__fail(-EFAULT, "cpu %u: user access at 0x%" PRIx64
 					 " with no mm (switch_mm first)",
 					 cpu->id, addr);
-		if (shd_load_relaxed(&cpu->is_lazy))
+		if (shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
 			return shd__fail(-EPERM, "cpu %u: user access in lazy TLB "
 					 "mode (switch_mm first)", cpu->id);
 		*asidp = cpu->loaded_asid;

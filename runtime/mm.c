@@ -26,6 +26,7 @@
 #include "pgtable.h"
 #include "seeded.h"
 #include "smp.h"
+#include "tso.h"
 #include "vma.h"
 
 struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel)
@@ -48,6 +49,7 @@ struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel)
 	pthread_mutex_init(&mm->lock, NULL);
 	urcu_ref_init(&mm->ref);
 	mm->tlb_gen = 1;
+	mm->next_trim_ns = shd__machine_now(m) + 1000000000ull;
 	mm->stable_clock = 0;
 	if (!kernel) {
 		pthread_mutex_lock(&m->mms_lock);
@@ -164,6 +166,7 @@ void shd__mm_lock(struct shd_cpu *cpu, struct shd_mm *mm)
 		 * was switched out inside it; then wait for the unlock,
 		 * taking IPIs. */
 		shd__sched_point(cpu);
+		shd__tso_drain(cpu);	/* a lock's acquire: locked */
 		while (mm->lock_held) {
 			if (shd__ipi_pending(&cpu->ipi))
 				shd__cpu_take_ipis(cpu);

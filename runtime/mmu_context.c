@@ -9,6 +9,18 @@
  * lazy TLB mode keeps its mm loaded without using it; leaving lazy mode on
  * the same mm compares generations the same way.  Under LATR a context
  * switch is where a CPU sweeps its posted flushes.
+ *
+ * Two versions, by the policy's switch knob.  5.13: the bit of the mm
+ * left is cleared, the bit of the next one set with a locked instruction,
+ * which is the full barrier before the tlb_gen read.  6.13 (Linux 6.13 to
+ * today): the left mm keeps the bit (209954cbc7d0), so the next mm's bit
+ * is often set already and no locked instruction runs; what the flusher
+ * reads instead is cpu_tlbstate.loaded_mm, LOADED_MM_SWITCHING while the
+ * switch is under way (fea4e317f9e7), and only an explicit smp_mb()
+ * orders that store before the tlb_gen read (83b0177a6c48, "x86/mm: Fix
+ * SMP ordering in switch_mm_irqs_off()", CVE-2025-40174).  The shared
+ * fields go through tso.h, so under the seeded scheduler the missing
+ * barrier leaves the store in the store buffer, as x86 would.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +31,8 @@
 #include "smp.h"
 #include "tlb.h"
 #include "tlbflush.h"
+#include "tso.h"
+#include "seeded.h"
 
 /* x86 choose_new_asid(): slot for NEXT, and whether to flush it. */
 static unsigned choose_asid(struct shd_cpu *cpu, struct shd_mm *next,
@@ -43,13 +57,127 @@ static unsigned choose_asid(struct shd_cpu *cpu, struct shd_mm *next,
 	return a;
 }
 
-int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
+/* Load NEXT (a reference held) in ASID: the CR3 write, serializing (the
+ * store buffer drains), flushing the slot first if NEED_FLUSH. */
+static void load_new_mm_cr3(struct shd_cpu *cpu, struct shd_mm *next,
+			    unsigned asid, bool need_flush, uint64_t mm_gen)
 {
-	struct shd_machine *m;
-	struct shd_mm *prev;
+	if (need_flush) {
+		shd__local_flush_asid(cpu, asid);
+		cpu->cnt.s.switch_flushes++;
+	}
+	shd__tso_drain(cpu);
+	if (need_flush || !cpu->m->cfg.policy.gen)
+		cpu->ctxs[asid].tlb_gen = mm_gen;
+	cpu->loaded_mm = next;
+	cpu->loaded_asid = asid;
+}
+
+/* Leaving lazy mode on the mm still loaded (switch_mm(next, next)):
+ * catch up with its generation.  5.13 and 6.13 alike. */
+static void leave_lazy(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t mm_gen;
+
+	/* Dekker with the flusher, which bumps tlb_gen (seq-cst RMW) and
+	 * then reads is_lazy (seq-cst): our store and fence pair with that
+	 * read, our load below with that bump.  One of us sees the other.
+	 * 5.13 keeps the exchange it always had (store + smp_mb() in one). */
+	if (m->cfg.policy.switch_mm == SHD_SWITCH_6_13) {
+		shd__tso_store(cpu, &cpu->is_lazy, 0, shd_store_seq);
+		shd__sched_point(cpu);
+		shd__tso_mb(cpu);
+	} else {
+		shd__tso_drain(cpu);	/* XCHG: locked */
+		shd_xchg(&cpu->is_lazy, 0);
+	}
+	shd__sched_point(cpu);
+	mm_gen = shd__tso_load(cpu, &mm->tlb_gen, shd_load_seq);
+	if (shd__policy_switch_flush(&m->cfg.policy,
+				     cpu->ctxs[cpu->loaded_asid].tlb_gen, mm_gen) &&
+	    !shd__fault(m, SHD_FAULT_DROP_LAZY_FLUSH)) {
+		shd__local_flush_asid(cpu, cpu->loaded_asid);
+		cpu->ctxs[cpu->loaded_asid].tlb_gen = mm_gen;
+		cpu->cnt.s.switch_flushes++;
+	}
+}
+
+/* 5.13: leave the old mm (its bit cleared), set our bit in NEXT's mask
+ * (LOCK BTS, a full barrier) and read its tlb_gen. */
+static void switch_mm_513(struct shd_cpu *cpu, struct shd_mm *next)
+{
 	uint64_t mm_gen;
 	bool need_flush;
 	unsigned asid;
+
+	shd__leave_mm(cpu);
+	if (!next)
+		return;
+	shd__mm_get(next);
+	/* Seq-cst RMW: set our bit before reading tlb_gen (seq-cst); the
+	 * flusher bumps tlb_gen before reading the mask (is_target()).  One
+	 * of us sees the other. */
+	shd__tso_mask_set(cpu, next->cpumask, cpu->id);
+	shd__sched_point(cpu);
+	mm_gen = shd__tso_load(cpu, &next->tlb_gen, shd_load_seq);
+	shd__sched_point(cpu);
+	asid = choose_asid(cpu, next, mm_gen, &need_flush);
+	load_new_mm_cr3(cpu, next, asid, need_flush, mm_gen);
+}
+
+/*
+ * 6.13 (switch_mm_irqs_off() after 83b0177a6c48): publish LOADED_MM_SWITCHING,
+ * set our bit in NEXT's lazy mask only if it is clear (the LOCK BTS is the
+ * full barrier) or else smp_mb(), read tlb_gen, write CR3, publish NEXT.
+ * The barrier orders the SWITCHING store before the tlb_gen load: without
+ * it (fault switch_mm_no_barrier) the store can wait in the store buffer
+ * while a flusher bumps tlb_gen, reads our old loaded_mm and skips us, and
+ * we read the old generation and keep a stale TLB.  The old mm keeps our
+ * bit.  Every step is a scheduling point.
+ */
+static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_mm *prev = cpu->loaded_mm;
+	uint64_t mm_gen;
+	bool need_flush;
+	unsigned asid;
+
+	if (!next) {
+		shd__leave_mm(cpu);
+		return;
+	}
+	if (shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
+		/* Seq-cst on the host: as the stores below. */
+		shd__tso_store(cpu, &cpu->is_lazy, 0, shd_store_seq);
+		shd__sched_point(cpu);
+	}
+	shd__mm_get(next);
+	/* Seq-cst on the host: pairs with the flusher's read of loaded_mm
+	 * after its tlb_gen bump (tlbflush.c loaded_of()). */
+	shd__tso_store(cpu, &cpu->loaded_mm_id, SHD_LOADED_MM_SWITCHING,
+		       shd_store_seq);
+	shd__sched_point(cpu);
+	if (!shd__tso_mask_test(cpu, next->cpumask, cpu->id))
+		shd__tso_mask_set(cpu, next->cpumask, cpu->id);
+	else if (!shd__fault(m, SHD_FAULT_SWITCH_MM_NO_BARRIER))
+		shd__tso_mb(cpu);
+	shd__sched_point(cpu);
+	/* Seq-cst: pairs with the flusher's bump (shd__flush_info_init()). */
+	mm_gen = shd__tso_load(cpu, &next->tlb_gen, shd_load_seq);
+	shd__sched_point(cpu);
+	asid = choose_asid(cpu, next, mm_gen, &need_flush);
+	load_new_mm_cr3(cpu, next, asid, need_flush, mm_gen);
+	/* Seq-cst on the host: as SWITCHING above. */
+	shd__tso_store(cpu, &cpu->loaded_mm_id, next->id, shd_store_seq);
+	if (prev)
+		shd__mm_put(prev);
+}
+
+int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
+{
+	struct shd_machine *m;
 	int err;
 
 	if ((err = shd__check_cpu(cpu, "switch_mm")))
@@ -63,44 +191,15 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 	shd__cpu_take_ipis(cpu);
 	if (m->cfg.policy.async)
 		shd__latr_tick(cpu);	/* LATR sweeps at context switches */
-	prev = cpu->loaded_mm;
-	if (next == prev) {
-		if (!next || !shd_load_relaxed(&cpu->is_lazy))
-			return 0;
-		/* Leaving lazy mode: Dekker with the flusher, which bumps
-		 * tlb_gen (seq-cst RMW) and then reads is_lazy (seq-cst):
-		 * our exchange pairs with that read, our load below with
-		 * that bump.  One of us sees the other. */
-		shd_xchg(&cpu->is_lazy, 0);
-		mm_gen = shd_load_seq(&next->tlb_gen);
-		if (shd__policy_switch_flush(&m->cfg.policy,
-					     cpu->ctxs[cpu->loaded_asid].tlb_gen,
-					     mm_gen) &&
-		    !shd__fault(m, SHD_FAULT_DROP_LAZY_FLUSH)) {
-			shd__local_flush_asid(cpu, cpu->loaded_asid);
-			cpu->ctxs[cpu->loaded_asid].tlb_gen = mm_gen;
-			cpu->cnt.s.switch_flushes++;
-		}
+	if (next == cpu->loaded_mm) {
+		if (next && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
+			leave_lazy(cpu, next);
 		return 0;
 	}
-	shd__leave_mm(cpu);
-	if (!next)
-		return 0;
-	shd__mm_get(next);
-	/* Seq-cst RMW: set our bit before reading tlb_gen (seq-cst); the
-	 * flusher bumps tlb_gen before reading the mask (is_target()).  One
-	 * of us sees the other. */
-	shd__mask_set(next->cpumask, cpu->id);
-	mm_gen = shd_load_seq(&next->tlb_gen);
-	asid = choose_asid(cpu, next, mm_gen, &need_flush);
-	if (need_flush) {
-		shd__local_flush_asid(cpu, asid);
-		cpu->cnt.s.switch_flushes++;
-	}
-	if (need_flush || !m->cfg.policy.gen)
-		cpu->ctxs[asid].tlb_gen = mm_gen;
-	cpu->loaded_mm = next;
-	cpu->loaded_asid = asid;
+	if (m->cfg.policy.switch_mm == SHD_SWITCH_6_13)
+		switch_mm_613(cpu, next);
+	else
+		switch_mm_513(cpu, next);
 	return 0;
 }
 
@@ -110,7 +209,14 @@ void shd_enter_lazy_tlb(struct shd_cpu *cpu)
 		return;
 	/* Seq-cst: pairs with the flusher's read of is_lazy after its tlb_gen
 	 * bump (is_target()); a flusher that misses it sends a request the
-	 * lazy CPU still handles. */
+	 * lazy CPU still handles.  6.13 writes it plainly, as Linux's
+	 * enter_lazy_tlb() does (it may sit in the store buffer: the same
+	 * harmless miss); 5.13 keeps its exchange. */
+	if (cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13) {
+		shd__tso_store(cpu, &cpu->is_lazy, 1, shd_store_seq);
+		return;
+	}
+	shd__tso_drain(cpu);	/* XCHG: locked */
 	shd_xchg(&cpu->is_lazy, 1);
 }
 

@@ -29,6 +29,7 @@
 #include "seeded.h"
 #include "smp.h"
 #include "tlbflush.h"
+#include "tso.h"
 
 int shd__tlbbatch_init(struct shd_cpu *cpu)
 {
@@ -57,7 +58,8 @@ static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
 		return false;
 	/* x86 arch_tlbbatch_should_defer(): only if another CPU may cache. */
 	for (unsigned c = 0; c < cpu->m->ncpus; c++)
-		if (c != cpu->id && (!p->prune || shd__mask_test(mm->cpumask, c)))
+		if (c != cpu->id && (!p->prune ||
+				     shd__tso_mask_test(cpu, mm->cpumask, c)))
 			return true;
 	return false;
 }
@@ -158,10 +160,10 @@ static int tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 	 * seq-cst bump comes before the mask reads below, as a flush's does
 	 * (Dekker with switch_mm's mask set, then tlb_gen read); catching-up
 	 * CPUs acquire it (flush_tlb_batch_func(), switch_mm). */
-	shd_add_return(&mm->tlb_gen, 1);
+	shd__tso_gen_bump(cpu, &mm->tlb_gen);
 	for (size_t w = 0; w < m->mask_words; w++) {
 		unsigned long bits = m->cfg.policy.prune ?
-			shd_load_seq(&mm->cpumask[w]) :
+			shd__tso_load(cpu, &mm->cpumask[w], shd_load_seq) :
 			m->online_mask[w];
 
 		b->cpumask[w] |= bits;

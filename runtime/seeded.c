@@ -48,6 +48,7 @@
 
 #include <urcu/arch.h>
 #include "seeded.h"
+#include "tso.h"
 
 /* Polls of the turn word before sleeping.  The CPUs' threads share one
  * host PU (machine.c): a poll there only delays the holder, so a few. */
@@ -354,6 +355,8 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 	plan_next(s);
 	if (next == cur)
 		return;
+	if (s->sb)
+		shd__tso_switch(m, s->step);	/* store buffers commit */
 	log_switch(s, next == s->ncpus ? SHD_SCHED_CTL : next, why);
 	s->turn = next;
 	go_give(&s->go[next]);
@@ -377,6 +380,7 @@ void shd__seeded_block(struct shd_cpu *cpu, bool (*done)(void *), void *arg,
 	c->ipis = ipis;
 	c->deadline = deadline;
 	c->blocked = true;
+	shd__tso_drain(cpu);	/* a waiting CPU's buffer empties */
 	s->step++;
 	reschedule(cpu->m, cpu->id, SHD_WHY_BLOCK);
 	c->blocked = false;
@@ -384,6 +388,7 @@ void shd__seeded_block(struct shd_cpu *cpu, bool (*done)(void *), void *arg,
 
 void shd__seeded_yield(struct shd_cpu *cpu)
 {
+	shd__tso_drain(cpu);	/* as in shd__seeded_block() */
 	cpu->m->seeded->step++;
 	reschedule(cpu->m, cpu->id, SHD_WHY_YIELD);
 }
@@ -401,6 +406,7 @@ void shd__seeded_cpu_exit(struct shd_cpu *cpu)
 	struct shd_seeded *s = cpu->m->seeded;
 
 	s->c[cpu->id].exited = true;
+	shd__tso_drain(cpu);
 	s->step++;
 	reschedule(cpu->m, cpu->id, SHD_WHY_EXIT);
 }
@@ -482,6 +488,13 @@ int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *))
 		free(s);
 		return -ENOMEM;
 	}
+	if (cfg->store_buffers && !(s->sb = shd__tso_create(m))) {
+		free(s->c);
+		free(s->runnable);
+		free(s->go);
+		free(s);
+		return -ENOMEM;
+	}
 	memset(s->go, 0, sizeof(*s->go) * (m->ncpus + 1));
 	for (unsigned i = 0; i < m->ncpus; i++)
 		s->c[i] = (struct shd_seeded_cpu){ .done = idle_done,
@@ -499,6 +512,7 @@ void shd__seeded_free(struct shd_machine *m)
 
 	if (!s)
 		return;
+	shd__tso_free(s->sb);
 	free(s->log);
 	free(s->c);
 	free(s->runnable);

@@ -51,6 +51,7 @@ struct shd_seeded {
 	char divergence[160];
 	unsigned char *runnable;	/* scratch for choose */
 	struct shd_seeded_cpu *c;	/* [ncpus] */
+	struct shd_sb *sb;		/* [ncpus] store buffers (tso.c) or NULL */
 	struct shd_seeded_go *go;	/* [ncpus + 1] */
 };
 

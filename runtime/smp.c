@@ -27,6 +27,7 @@
 #include "report.h"
 #include "seeded.h"
 #include "smp.h"
+#include "tso.h"
 
 __thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
 
@@ -55,6 +56,7 @@ int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
 		if ((err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
 			return err;
 	shd__sched_point(cpu);
+	shd__tso_drain(cpu);	/* csd_lock() and llist_add(): locked */
 	if (shd__ipi_enqueue(&t->ipi, csd, func, info, call) ||
 	    !m->cfg.policy.coalesce) {
 		shd__ipi_ring(&t->ipi);
@@ -147,6 +149,8 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	if (cpu->in_ipi)
 		return;		/* handlers do not nest */
 	shd__sched_point(cpu);	/* the call queue is shared state */
+	if (shd__ipi_pending(&cpu->ipi))
+		shd__tso_drain(cpu);	/* an interrupt: llist_del_all()'s XCHG */
 	cpu->in_ipi = true;
 	n = shd__ipi_handle(&cpu->ipi, cpu, ipi_batch);
 	/* LATR's fallback interrupt: sweep now.  One that found only that

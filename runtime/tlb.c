@@ -10,6 +10,7 @@
 #include <errno.h>
 
 #include "tlb.h"
+#include "tso.h"
 
 static inline uint64_t tlb_tag(uint64_t vpn, unsigned asid)
 {
@@ -116,6 +117,7 @@ static void shd__tlb_flush_everything(struct shd_tlb *t)
 void shd__local_flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
 			    unsigned asid)
 {
+	shd__tso_drain(cpu);	/* INVLPG is serializing */
 	if (shd__fault(cpu->m, SHD_FAULT_RANGE_SHORT) && e > s)
 		e--;
 	for (uint64_t vpn = s; vpn < e; vpn++) {
@@ -129,6 +131,7 @@ void shd__local_flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
 
 void shd__local_flush_asid(struct shd_cpu *cpu, unsigned asid)
 {
+	shd__tso_drain(cpu);	/* INVPCID (or a CR3 write): serializing */
 	shd__tlb_flush_asid(&cpu->dtlb, asid);
 	if (cpu->split)
 		shd__tlb_flush_asid(&cpu->itlb, asid);
@@ -136,6 +139,7 @@ void shd__local_flush_asid(struct shd_cpu *cpu, unsigned asid)
 
 void shd__local_flush_global(struct shd_cpu *cpu)
 {
+	shd__tso_drain(cpu);	/* serializing, as above */
 	shd__tlb_flush_global(&cpu->dtlb);
 	if (cpu->split)
 		shd__tlb_flush_global(&cpu->itlb);
@@ -143,6 +147,7 @@ void shd__local_flush_global(struct shd_cpu *cpu)
 
 void shd__local_flush_everything(struct shd_cpu *cpu)
 {
+	shd__tso_drain(cpu);	/* serializing, as above */
 	shd__tlb_flush_everything(&cpu->dtlb);
 	if (cpu->split)
 		shd__tlb_flush_everything(&cpu->itlb);

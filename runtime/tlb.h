@@ -21,7 +21,8 @@ struct shd_tlbe *shd__tlb_fill(struct shd_tlb *t, uint64_t vpn, unsigned asid,
  * The local flushes of CPU (the data TLB and, when split, the instruction
  * TLB), by its own thread: INVLPG of vpns [S, E) in ASID, counted as one
  * partial flush (fault range_short skips the last page); every entry of
- * ASID (INVPCID single-context); every global entry; everything.
+ * ASID (INVPCID single-context); every global entry; everything.  Each
+ * is a serializing instruction: CPU's store buffer drains first (tso.h).
  */
 void shd__local_flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
 			    unsigned asid);

@@ -22,6 +22,23 @@
  * tables were freed; one that still gets a request drops to init_mm
  * (leave_mm(), here as in Linux).
  *
+ * switch=6.13 (Linux 6.13+, arch/x86/mm/tlb.c native_flush_tlb_multi(),
+ * should_flush_tlb(), flush_tlb_func()).  A CPU leaving an mm keeps its
+ * bit (209954cbc7d0, "x86/mm/tlb: Update mm_cpumask lazily"), so the mask
+ * only says who may hold translations; the scan then reads each
+ * candidate's cpu_tlbstate.loaded_mm (loaded_mm_id) and sends to the ones
+ * running the mm or mid-switch (LOADED_MM_SWITCHING: fea4e317f9e7, "Eliminate
+ * window where TLB flushes may be inadvertently skipped", CVE-2025-37964;
+ * fault skip_loaded_mm_switching is the code before it).  The handshake
+ * is now switch_mm's store of SWITCHING, a full barrier, its tlb_gen read,
+ * against our tlb_gen bump (a locked RMW), then our read of loaded_mm:
+ * one of us sees the other, but only with that barrier, which a bit
+ * already set does not provide (83b0177a6c48: tso.c's store buffers show
+ * it).  Once a second (simulated time under the seeded scheduler) a flush
+ * also goes to the CPUs of the mask running another mm, which clear their
+ * bits (should_trim_cpumask()); freed page tables reach every CPU in the
+ * mask.
+ *
  * The one rule: a TLB is touched only by its own CPU's thread.  Everything
  * remote is a request through ipi/.
  */
@@ -40,6 +57,7 @@
 #include "stats.h"
 #include "tlb.h"
 #include "tlbflush.h"
+#include "tso.h"
 
 static void flush_full(struct shd_cpu *cpu, unsigned asid)
 {
@@ -75,7 +93,7 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu)
 	 * catch up with its generation; other contexts were bumped by
 	 * add_pending and catch up when switched in. */
 	mm = cpu->loaded_mm;
-	if (!mm || (p->lazy && shd_load_relaxed(&cpu->is_lazy))) {
+	if (!mm || (p->lazy && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))) {
 		if (mm)
 			shd__leave_mm(cpu);
 		cpu->cnt.s.flushes_skipped_gen++;
@@ -85,7 +103,7 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu)
 	/* Acquire: pairs with the seq-cst bumps of add_pending
 	 * (shd__tlbbatch_add()) and of flush initiators
 	 * (shd__flush_info_init()). */
-	mm_gen = shd_load_acquire(&mm->tlb_gen);
+	mm_gen = shd__tso_load(cpu, &mm->tlb_gen, shd_load_acquire);
 	if (p->gen && cpu->ctxs[asid].tlb_gen == mm_gen) {
 		cpu->cnt.s.flushes_skipped_gen++;	/* already current */
 		return;
@@ -105,7 +123,11 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 
 	if (mm != cpu->loaded_mm) {
 		/* Not running it: if flushes can bypass us, switch-in will
-		 * catch up; if not (broadcast), flush its slot now. */
+		 * catch up; if not (broadcast), flush its slot now.  6.13
+		 * trims the lazy mask: a remote CPU left in it clears its
+		 * bit (LOCK BTR). */
+		if (p->switch_mm == SHD_SWITCH_6_13 && f->initiator != cpu->id)
+			shd__tso_mask_clear(cpu, mm->cpumask, cpu->id);
 		asid = shd__policy_may_miss(p) ? -1 : asid_of(cpu, mm);
 		if (asid < 0) {
 			cpu->cnt.s.flushes_skipped_gen++;
@@ -117,7 +139,7 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 			flush_full(cpu, (unsigned)asid);
 		return;
 	}
-	if (p->lazy && shd_load_relaxed(&cpu->is_lazy)) {
+	if (p->lazy && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
 		/* A lazy CPU that got a request anyway (page tables freed):
 		 * stop using the mm; switch-in will check the generation. */
 		shd__leave_mm(cpu);
@@ -128,7 +150,7 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 	local = cpu->ctxs[asid].tlb_gen;
 	/* Acquire: pairs with the initiators' seq-cst bumps
 	 * (shd__flush_info_init()): the PTE changes behind them are visible. */
-	mm_gen = shd_load_acquire(&mm->tlb_gen);
+	mm_gen = shd__tso_load(cpu, &mm->tlb_gen, shd_load_acquire);
 	npages = f->end_vpn == SHD_FLUSH_END_ALL ? 0 : f->end_vpn - f->start_vpn;
 	switch (shd__policy_flush_action(p, local, f->new_tlb_gen, mm_gen, npages)) {
 	case SHD_ACTION_NOTHING:
@@ -177,24 +199,51 @@ static void flush_ipi_func(void *target_ctx, struct shd_csd *csd)
 	shd__flush_tlb_func(cpu, csd->info);
 }
 
+/* switch=6.13: candidate T's cpu_tlbstate.loaded_mm against MM. */
+static enum shd_loaded loaded_of(struct shd_cpu *cpu, struct shd_cpu *t,
+				 const struct shd_mm *mm)
+{
+	/* Seq-cst (a MOV on x86): after our tlb_gen bump, a locked RMW;
+	 * pairs with switch_mm()'s store of SWITCHING, its barrier, then
+	 * its tlb_gen read (mmu_context.c). */
+	uint64_t id = shd__tso_load(cpu, &t->loaded_mm_id, shd_load_seq);
+
+	if (id == SHD_LOADED_MM_SWITCHING)
+		return shd__fault(cpu->m, SHD_FAULT_SKIP_LOADED_MM_SWITCHING) ?
+		       SHD_LOADED_OTHER : SHD_LOADED_SWITCHING;
+	return id == mm->id ? SHD_LOADED_THIS : SHD_LOADED_OTHER;
+}
+
 /*
- * Whether candidate C (another online CPU) gets a user flush whose CPUs
- * are MASK (NULL: every CPU gets it), counting the ones that do not.
+ * Whether candidate C (another online CPU) gets flush F whose CPUs are
+ * MASK (NULL: every CPU gets it), counting the ones that do not.  Each
+ * candidate is a scheduling point: the scan reads another CPU's state.
  */
 static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
-		    bool freed_tables)
+		      const struct shd_flush_info *f)
 {
 	struct shd_machine *m = cpu->m;
+	const struct shd_policy *p = &m->cfg.policy;
+	struct shd_cpu *t = m->cpus[c];
+	enum shd_loaded loaded = SHD_LOADED_THIS;
+	enum shd_target_verdict v;
 	bool in_mask, lazy;
 
 	if (!mask)
 		return true;
-	in_mask = shd__mask_test(mask, c);
+	shd__sched_point(cpu);
+	in_mask = shd__tso_mask_test(cpu, mask, c);
+	if (p->switch_mm == SHD_SWITCH_6_13 && in_mask && f->mm)
+		loaded = loaded_of(cpu, t, f->mm);
 	/* Seq-cst loads after our seq-cst tlb_gen bump: Dekker with switch_mm
 	 * (mask set, then tlb_gen) and leaving lazy mode (is_lazy, then tlb_gen). */
-	lazy = in_mask && m->cfg.policy.lazy &&
-	       shd_load_seq(&m->cpus[c]->is_lazy);
-	switch (shd__policy_target(&m->cfg.policy, in_mask, lazy, freed_tables)) {
+	lazy = in_mask && p->lazy &&
+	       shd__tso_load(cpu, &t->is_lazy, shd_load_seq);
+	v = p->switch_mm == SHD_SWITCH_6_13 && f->mm ?
+	    shd__policy_should_flush(p, in_mask, lazy, f->freed_tables, loaded,
+				     f->trim_cpumask) :
+	    shd__policy_target(p, in_mask, lazy, f->freed_tables);
+	switch (v) {
 	case SHD_TARGET_PRUNED:
 		cpu->cnt.s.ipis_avoided_pruned++;
 		return false;
@@ -223,7 +272,7 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 	int n = 0, r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
-		if (c == cpu->id || !is_target(cpu, c, mask, f->freed_tables))
+		if (c == cpu->id || !is_target(cpu, c, mask, f))
 			continue;
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
 			continue;
@@ -302,6 +351,20 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 	return err;
 }
 
+/* switch=6.13 should_trim_cpumask(): once a second, a flush also goes to
+ * the CPUs of the lazy mask running another mm, which clear their bits. */
+static bool should_trim_cpumask(struct shd_machine *m, struct shd_mm *mm)
+{
+	uint64_t now = shd__machine_now(m);
+
+	/* Relaxed: READ_ONCE/WRITE_ONCE in Linux; two flushers may both
+	 * trim, which costs IPIs, not correctness. */
+	if (now < shd_load_relaxed(&mm->next_trim_ns))
+		return false;
+	shd_store_relaxed(&mm->next_trim_ns, now + 1000000000ull);
+	return true;
+}
+
 void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
 			  struct shd_mm *mm, uint64_t s_vpn, uint64_t e_vpn,
 			  bool freed_tables)
@@ -318,9 +381,13 @@ void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
 		f->start_vpn = 0;
 		f->end_vpn = SHD_FLUSH_END_ALL;
 	}
-	/* Seq-cst RMW: the generation bump is ordered before we read
-	 * mm_cpumask and is_lazy (pairs with switch_mm / lazy exit). */
-	f->new_tlb_gen = shd_add_return(&mm->tlb_gen, 1);
+	f->trim_cpumask = cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13 &&
+			  should_trim_cpumask(cpu->m, mm);
+	/* Seq-cst RMW (LOCK XADD): the generation bump is ordered before we
+	 * read mm_cpumask, is_lazy and loaded_mm (pairs with switch_mm / lazy
+	 * exit).  Then a scheduling point: the window before the scan. */
+	f->new_tlb_gen = shd__tso_gen_bump(cpu, &mm->tlb_gen);
+	shd__sched_point(cpu);
 }
 
 unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
@@ -334,7 +401,7 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 		struct shd_tlbbatch_req *q = &req[n];
 
 		if (c == cpu->id ||
-		    !is_target(cpu, c, f->mm->cpumask, f->freed_tables) ||
+		    !is_target(cpu, c, f->mm->cpumask, f) ||
 		    shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
 			continue;
 		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
@@ -578,18 +645,48 @@ int shd__arch_tlbbatch_flush(struct shd_cpu *cpu)
 	return err;
 }
 
+/*
+ * switch=6.13: leave_mm() is switch_mm_irqs_off(NULL, &init_mm): publish
+ * LOADED_MM_SWITCHING, smp_mb() (no bit to set for init_mm), write CR3
+ * (serializing), publish init_mm.  The old mm keeps our bit (the lazy
+ * mask); its flushes find us running another mm and skip or trim us.
+ */
+static void leave_mm_613(struct shd_cpu *cpu)
+{
+	struct shd_mm *prev = cpu->loaded_mm;
+
+	/* Seq-cst on the host: pairs with the flushers' is_lazy and
+	 * loaded_mm reads (is_target()), as in switch_mm. */
+	if (shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
+		shd__tso_store(cpu, &cpu->is_lazy, 0, shd_store_seq);
+	if (!prev)
+		return;
+	shd__tso_store(cpu, &cpu->loaded_mm_id, SHD_LOADED_MM_SWITCHING,
+		       shd_store_seq);
+	shd__sched_point(cpu);
+	shd__tso_mb(cpu);	/* and the CR3 write, serializing */
+	shd__tso_store(cpu, &cpu->loaded_mm_id, 0, shd_store_seq);
+	cpu->loaded_mm = NULL;
+	cpu->loaded_asid = SHD_ASID_NONE;
+	shd__mm_put(prev);
+}
+
 void shd__leave_mm(struct shd_cpu *cpu)
 {
 	struct shd_mm *prev = cpu->loaded_mm;
 
+	if (cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13) {
+		leave_mm_613(cpu);
+		return;
+	}
 	/* Relaxed: ordered before the mask clear below (a seq-cst RMW) for a
 	 * flusher, which reads the mask first.  One that still sees us lazy
 	 * sends nothing; one that sees us not lazy finds us out of the mask
 	 * or gets a request for an mm we no longer run: a no-op. */
-	shd_store_relaxed(&cpu->is_lazy, 0);
+	shd__tso_store(cpu, &cpu->is_lazy, 0, shd_store_relaxed);
 	if (!prev)
 		return;
-	shd__mask_clear(prev->cpumask, cpu->id);
+	shd__tso_mask_clear(cpu, prev->cpumask, cpu->id);
 	cpu->loaded_mm = NULL;
 	cpu->loaded_asid = SHD_ASID_NONE;
 	shd__mm_put(prev);

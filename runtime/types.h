@@ -48,6 +48,7 @@
 #define SHD_NR_ASIDS 6		/* TLB_NR_DYN_ASIDS on x86 */
 #define SHD_ASID_GLOBAL 7	/* tag of kernel (global) entries */
 #define SHD_ASID_NONE 0xffu	/* init_mm loaded: no user ASID */
+#define SHD_LOADED_MM_SWITCHING UINT64_MAX	/* loaded_mm_id mid-switch_mm */
 #define SHD_PT_BITS 9
 #define SHD_PT_ENTRIES (1u << SHD_PT_BITS)
 #define SHD_VA_BITS 48
@@ -188,6 +189,13 @@ struct shd_mm {
 	uint64_t stable_clock;		/* newest complete change (release) */
 	uint64_t full_credit;		/* clock covered by a full flush */
 	uint32_t full_credit_iface;
+
+	/* switch=6.13: when a flush next trims mm_cpumask (machine ns;
+	 * should_trim_cpumask()).  Racy by design, as in Linux: relaxed.
+	 * Last, so that `node` stays at offset 0 mod 64, as m->mms does in
+	 * the machine: cds_list_for_each_entry_safe() forms the list head's
+	 * "container" when it ends, and UBSan checks its 64-byte alignment. */
+	uint64_t next_trim_ns;
 };
 
 struct shd_tlbe {
@@ -221,6 +229,7 @@ struct shd_flush_info {
 	uint64_t new_tlb_gen;
 	enum shd_flush_kind kind;
 	bool freed_tables;
+	bool trim_cpumask;	/* switch=6.13: should_trim_cpumask() said so */
 	unsigned initiator;
 } __attribute__((aligned(SHD_CL)));
 
@@ -270,8 +279,12 @@ struct shd_cpu {
 	 * ticks (and with the IPIs, when an interrupt comes anyway). */
 	struct shd_ipi_queue latr_q;
 	int32_t latr_kick;		/* LATR's fallback: sweep at the IPI */
-	/* Read by flushers deciding whether to skip us. */
+	/* Read by flushers deciding whether to skip us: cpu_tlbstate_shared
+	 * .is_lazy and (switch=6.13) cpu_tlbstate.loaded_mm, as the id of the
+	 * mm (0: init_mm, SHD_LOADED_MM_SWITCHING).  Written by this CPU
+	 * only, through tso.h. */
 	int32_t is_lazy __attribute__((aligned(SHD_CL)));
+	uint64_t loaded_mm_id;
 	/* Task hand-off with the controlling thread. */
 	struct {
 		shd_task_fn fn;
@@ -302,6 +315,7 @@ struct shd_cpu {
 	struct shd_flush_info info;	/* outgoing request */
 	struct shd_tlbbatch batch;
 	struct shd_latr *latr;		/* LATR flushes it posted, in flight */
+	struct shd_sb *sb;		/* x86-TSO store buffer (tso.c); NULL: none */
 	uint32_t ticks;			/* accesses, for LATR's sweeps */
 	uint64_t rng;
 	unsigned pu;			/* host PU it is bound to */

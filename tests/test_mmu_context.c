@@ -287,3 +287,115 @@ ParameterizedTest(const struct preset_param *policy, mmu_context,
 {
 	initiator_away(policy->name);
 }
+
+/* ---- switch=6.13: the lazy mm_cpumask and loaded_mm ---- */
+
+static int leave_for_b(struct shd_cpu *cpu, void *arg)
+{
+	struct away *w = arg;
+
+	T_OK(shd_switch_mm(cpu, w->a));
+	T_OK(shd_store(cpu, UBASE, 0x21));	/* cached writable */
+	T_OK(shd_switch_mm(cpu, w->b));		/* its bit in a's mask stays */
+	return 0;
+}
+
+struct left {
+	struct away w;
+	int step;
+};
+
+/* Cpu 1 runs a, then b (not lazy: it waits in b) while cpu 0 protects
+ * a; then it comes back to a. */
+static int left_in_mask(struct shd_cpu *cpu, void *arg)
+{
+	struct left *l = arg;
+
+	if (shd_cpu_id(cpu) == 1) {
+		T_OK(shd_switch_mm(cpu, l->w.a));
+		T_OK(shd_store(cpu, UBASE, 0x21));	/* cached writable */
+		T_OK(shd_switch_mm(cpu, l->w.b));	/* its bit in a stays */
+		step_set(&l->step, 1);
+		step_wait(cpu, &l->step, 2);
+		T_OK(shd_switch_mm(cpu, l->w.a));	/* its slot is behind */
+		l->w.rc = shd_store(cpu, UBASE, 0x22);
+		T_OK(shd_load(cpu, UBASE, &l->w.v));
+		return 0;
+	}
+	T_OK(shd_switch_mm(cpu, l->w.a));
+	step_wait(cpu, &l->step, 1);
+	T_OK(shd_mprotect(cpu, l->w.a, UBASE, PAGE, SHD_PROT_READ));
+	step_set(&l->step, 2);
+	return 0;
+}
+
+static int map_a(struct shd_cpu *cpu, void *arg)
+{
+	struct away *w = arg;
+
+	T_OK(shd_switch_mm(cpu, w->a));
+	T_OK(shd_mmap(cpu, w->a, UBASE, PAGE, RW));
+	return 0;
+}
+
+/* 6.13 (209954cbc7d0, then should_flush_tlb()): a CPU that left an mm
+ * stays in its mask; a flush reads its loaded_mm, finds another mm and
+ * skips it, and switching back catches up by tlb_gen. */
+Test(mmu_context, linux_6_13_skips_a_cpu_left_in_the_mask_by_its_loaded_mm)
+{
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = "linux-6.13");
+	struct left l = { .w = { test_mm(m), test_mm(m), 0, 0 } };
+	struct shd_stats a, d;
+
+	run_one(m, 0, map_a, &l.w);
+	a = test_stats(m);
+	cr_assert_eq(shd_run_on(m, 0, 2, left_in_mask, &l), 0);
+	assert_tasks_ok();
+	d = stats_delta(&a, test_stats(m));
+	cr_assert_eq(d.flush_calls, 1);	/* the mprotect */
+	cr_assert_eq(d.ipis_sent, 0);
+	cr_assert_eq(d.ipis_avoided_lazy, 0);
+	cr_assert_eq(d.ipis_avoided_pruned, 1, "cpu 1 runs b: pruned by "
+		     "loaded_mm, not sent to");
+	cr_assert_eq(l.w.rc, -EACCES, "wrote through a stale entry");
+	cr_assert_eq(l.w.v, 0x21);
+	cr_assert_gt(test_stats(m).switch_flushes, 0);
+	cr_assert_eq(test_stats(m).violations, 0);
+	shd_machine_destroy(m);
+}
+
+static int unmap_a(struct shd_cpu *cpu, void *arg)
+{
+	struct away *w = arg;
+
+	T_OK(shd_switch_mm(cpu, w->a));
+	T_OK(shd_munmap(cpu, w->a, UBASE, PAGE));	/* the table goes too */
+	T_OK(shd_mmap(cpu, w->a, UBASE, PAGE, RW));
+	T_OK(shd_store(cpu, UBASE, 0x23));	/* a table for the next one */
+	return 0;
+}
+
+/* Freed page tables reach every CPU in the lazy mask; one running
+ * another mm clears its bit (flush_tlb_func()), so the next such flush
+ * no longer reaches it. */
+Test(mmu_context, linux_6_13_trims_the_mask_when_freed_tables_reach_a_cpu_gone)
+{
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = "linux-6.13");
+	struct away w = { test_mm(m), test_mm(m), 0, 0 };
+	struct shd_stats a, d;
+
+	run_one(m, 0, map_a, &w);
+	run_one(m, 1, leave_for_b, &w);
+	a = test_stats(m);
+	run_one(m, 0, unmap_a, &w);
+	d = stats_delta(&a, test_stats(m));
+	cr_assert_eq(d.ipis_sent, 1, "freed tables must reach cpu 1");
+	a = test_stats(m);
+	run_one(m, 0, unmap_a, &w);
+	d = stats_delta(&a, test_stats(m));
+	cr_assert_eq(d.ipis_sent, 0, "cpu 1 did not clear its bit");
+	cr_assert_eq(d.ipis_avoided_pruned, 1);
+	assert_tasks_ok();
+	cr_assert_eq(test_stats(m).violations, 0);
+	shd_machine_destroy(m);
+}

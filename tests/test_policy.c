@@ -28,6 +28,22 @@ Test(policy, presets_broadcast_and_linux_exist_and_differ)
 	cr_assert_eq(l.ceiling, 33);
 }
 
+Test(policy, linux_6_13_is_linux_with_the_6_13_switch)
+{
+	struct shd_policy l = preset("linux"), n = preset("linux-6.13");
+
+	cr_assert_eq(l.switch_mm, SHD_SWITCH_5_13, "linux's switch_mm changed");
+	cr_assert_eq(n.switch_mm, SHD_SWITCH_6_13);
+	n.switch_mm = SHD_SWITCH_5_13;
+	memcpy(n.name, l.name, sizeof(n.name));
+	cr_assert_eq(memcmp(&l, &n, sizeof(l)), 0, "linux-6.13 differs in more");
+	cr_assert_eq(shd_policy_set(&l, "switch", "6.13"), 0);
+	cr_assert_eq(l.switch_mm, SHD_SWITCH_6_13);
+	cr_assert_eq(shd_policy_set(&l, "switch", "6.14"), -EINVAL);
+	cr_assert_not_null(strstr(shd_last_error(), "6.13"));
+	cr_assert_eq(l.switch_mm, SHD_SWITCH_6_13);
+}
+
 Test(policy, preset_listing_names_every_preset_with_help)
 {
 	size_t n = 0;
@@ -176,11 +192,12 @@ Test(policy, every_listed_knob_can_be_set)
 	size_t n = 0;
 	const struct shd_named *k = shd_policy_knobs(&n);
 
-	cr_assert_eq(n, 9);
+	cr_assert_eq(n, 10);
 	for (size_t i = 0; i < n; i++) {
 		struct shd_policy p = preset("linux");
 		const char *v = strcmp(k[i].name, "ceiling") == 0 ||
-				strcmp(k[i].name, "async_us") == 0 ? "7" : "off";
+				strcmp(k[i].name, "async_us") == 0 ? "7" :
+				strcmp(k[i].name, "switch") == 0 ? "6.13" : "off";
 
 		cr_assert_str_not_empty(k[i].help);
 		cr_assert_eq(shd_policy_set(&p, k[i].name, v), 0,
@@ -191,16 +208,18 @@ Test(policy, every_listed_knob_can_be_set)
 Test(policy, format_prints_every_knob)
 {
 	struct shd_policy p = preset("linux");
-	char buf[128], tiny[8];
+	char buf[160], tiny[8];
 
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=on coalesce=on "
-			 "concurrent=on ceiling=33 batch=x86 async=off async_us=1000");
+			 "concurrent=on ceiling=33 batch=x86 async=off async_us=1000 "
+			 "switch=5.13");
 	cr_assert_eq(shd_policy_set(&p, "gen", "off"), 0);
 	cr_assert_eq(shd_policy_set(&p, "ceiling", "5"), 0);
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=off coalesce=on "
-			 "concurrent=on ceiling=5 batch=x86 async=off async_us=1000");
+			 "concurrent=on ceiling=5 batch=x86 async=off async_us=1000 "
+			 "switch=5.13");
 	cr_assert_eq(shd_policy_set(&p, "batch", "arm64"), 0);
 	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
 	cr_assert_eq(shd_policy_set(&p, "batch", "on"), -EINVAL);
@@ -228,6 +247,24 @@ Test(policy, faults_are_listed_and_looked_up_by_name)
 	cr_assert_eq(shd_fault_lookup(NULL), -ENOENT);
 }
 
+Test(policy, the_barrier_faults_need_the_6_13_switch)
+{
+	static const enum shd_fault fs[] = { SHD_FAULT_SWITCH_MM_NO_BARRIER,
+					     SHD_FAULT_SKIP_LOADED_MM_SWITCHING };
+	struct shd_arch x86;
+
+	cr_assert_eq(shd_arch_preset("x86", &x86), 0);
+	for (size_t i = 0; i < ARRAY_LEN(fs); i++) {
+		struct shd_policy l = preset("linux"), n = preset("linux-6.13");
+
+		cr_assert_eq(shd_fault_applies(&n, &x86, fs[i]), 0);
+		cr_assert_eq(shd_fault_applies(&l, &x86, fs[i]), -EINVAL);
+		cr_assert_not_null(strstr(shd_last_error(), "switch=6.13"));
+		cr_assert_eq(shd_policy_set(&n, "gen", "off"), 0);
+		cr_assert_eq(shd_fault_applies(&n, &x86, fs[i]), -EINVAL);
+	}
+}
+
 /* ---- the private decision functions (policy/decide.h) ---- */
 
 Test(decide, target_pruning_and_lazy_skip)
@@ -247,6 +284,36 @@ Test(decide, target_pruning_and_lazy_skip)
 	cr_assert_eq(shd_policy_set(&b, "lazy", "on"), 0);
 	cr_assert_eq(shd__policy_target(&b, false, true, false), SHD_TARGET_LAZY);
 	cr_assert_eq(shd__policy_target(&b, false, false, false), SHD_TARGET_SEND);
+}
+
+/* 6.13's should_flush_tlb(): the lazy mask is a superset, loaded_mm
+ * decides; SWITCHING and a trim send; freed tables reach every CPU in the
+ * mask. */
+Test(decide, should_flush_sends_to_the_running_and_the_switching)
+{
+	struct shd_policy n = preset("linux-6.13");
+
+	cr_assert_eq(shd__policy_should_flush(&n, false, false, false,
+					      SHD_LOADED_THIS, false),
+		     SHD_TARGET_PRUNED);
+	cr_assert_eq(shd__policy_should_flush(&n, true, false, false,
+					      SHD_LOADED_THIS, false),
+		     SHD_TARGET_SEND);
+	cr_assert_eq(shd__policy_should_flush(&n, true, false, false,
+					      SHD_LOADED_SWITCHING, false),
+		     SHD_TARGET_SEND);
+	cr_assert_eq(shd__policy_should_flush(&n, true, false, false,
+					      SHD_LOADED_OTHER, false),
+		     SHD_TARGET_PRUNED);
+	cr_assert_eq(shd__policy_should_flush(&n, true, false, false,
+					      SHD_LOADED_OTHER, true),
+		     SHD_TARGET_SEND);
+	cr_assert_eq(shd__policy_should_flush(&n, true, true, false,
+					      SHD_LOADED_THIS, true),
+		     SHD_TARGET_LAZY);
+	cr_assert_eq(shd__policy_should_flush(&n, true, true, true,
+					      SHD_LOADED_OTHER, false),
+		     SHD_TARGET_SEND);
 }
 
 Test(decide, flush_action_nothing_when_already_up_to_date)

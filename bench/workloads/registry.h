@@ -19,6 +19,7 @@
 	X(ptrace)	/* wl_ptrace.c */ \
 	X(modload)	/* wl_modload.c */ \
 	X(vmapio)	/* wl_vmapio.c */ \
+	X(cow_switch)	/* wl_cow_switch.c: CVE-2025-37964's reproducer */ \
 	X(random)	/* wl_random.c: the check mix */
 
 #define WL_DECLARE(name) extern const struct workload wl_def_##name;

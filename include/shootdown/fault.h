@@ -63,7 +63,15 @@ extern "C" {
 	  "cache, whose flush needs the translation (hypersparc)") \
 	X(SKIP_KERNEL_VMAP_INVALIDATE, skip_kernel_vmap_invalidate, \
 	  "invalidate_kernel_vmap_range does nothing: a read through " \
-	  "the vmap alias after DMA sees stale lines (hypersparc)")
+	  "the vmap alias after DMA sees stale lines (hypersparc)") \
+	X(SWITCH_MM_NO_BARRIER, switch_mm_no_barrier, \
+	  "switch_mm finds its mm_cpumask bit set and reads tlb_gen with " \
+	  "no smp_mb after publishing LOADED_MM_SWITCHING (before " \
+	  "83b0177a6c48; needs switch=6.13, caught only with store " \
+	  "buffers)") \
+	X(SKIP_LOADED_MM_SWITCHING, skip_loaded_mm_switching, \
+	  "a flush skips a CPU whose loaded_mm is LOADED_MM_SWITCHING " \
+	  "(before fea4e317f9e7, CVE-2025-37964; needs switch=6.13)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,
@@ -81,8 +89,9 @@ SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
  * async_early_free needs async, skip_batched_pending a batching mode, the
  * D-cache faults an aliasing D-cache (deferred_flush_wrong_cpu and
  * arch1_overwritten one that defers), the I-cache faults an I-cache that
- * does not snoop.  0 if it can, else -EINVAL with the reason in
- * shd_last_error().
+ * does not snoop, switch_mm_no_barrier and skip_loaded_mm_switching
+ * switch=6.13 with prune and gen on.  0 if it can, else -EINVAL with the
+ * reason in shd_last_error().
  */
 SHD_EXPORT int shd_fault_applies(const struct shd_policy *p,
 				 const struct shd_arch *a, enum shd_fault f);

@@ -44,6 +44,14 @@ extern "C" {
  *               mapped again, only when every CPU has swept it
  *   async_us    LATR's bound: a request not swept this long (host time,
  *               checked at the initiator's ticks) gets a real interrupt
+ *   switch      which Linux switch_mm_irqs_off()/should_flush_tlb() pair:
+ *               5.13 (a CPU leaving an mm clears its mm_cpumask bit; a
+ *               flush goes to every non-lazy CPU in the mask) or 6.13
+ *               (the bit stays set when the CPU leaves, 209954cbc7d0, and
+ *               is trimmed by flushes; a flush goes to the CPUs whose
+ *               loaded_mm is the mm or LOADED_MM_SWITCHING, fea4e317f9e7;
+ *               switch_mm publishes SWITCHING, sets its bit only if clear,
+ *               then smp_mb() before reading tlb_gen, 83b0177a6c48)
  */
 struct shd_policy {
 	char name[32];
@@ -56,9 +64,11 @@ struct shd_policy {
 	unsigned batch;		/* enum shd_batch */
 	bool async;
 	unsigned async_us;
+	unsigned switch_mm;	/* enum shd_switch_mm */
 };
 
 enum shd_batch { SHD_BATCH_OFF, SHD_BATCH_X86, SHD_BATCH_ARM64 };
+enum shd_switch_mm { SHD_SWITCH_5_13, SHD_SWITCH_6_13 };
 
 #define SHD_CEILING_MAX (1u << 24)
 

@@ -16,6 +16,7 @@
 #include <shootdown/sched.h>
 #include <shootdown/seeded.h>
 #include <shootdown/smp.h>
+#include <shootdown/litmus.h>
 #include <shootdown/stats.h>
 #include <shootdown/report.h>
 #include <shootdown/mm.h>
