@@ -225,6 +225,8 @@ int check_scenario(struct parsed *p)
 	} else {
 		record(p, &r);
 		rc = verdict(p, &s, &eo, &r);
+		if (p->minimize && r.found && s.expect_violation)
+			rc = check_minimize(p) ? EXIT_INCOMPLETE : rc;
 	}
 	free(r.res.log);
 	schedrec_free(&rec);

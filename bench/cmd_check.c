@@ -87,6 +87,7 @@ int cmd_check(int argc, char **argv)
 	struct cell cell = { 0 };
 	struct cells cs = { .command = "check", .cell = &cell, .n = 1,
 			    .finish = check_finish };
+	int rc;
 
 	if (cli_start(&p, CMD_CHECK, argc, argv, "check [options]",
 		      "Random map/unmap/protect/madvise/access/fork/reclaim/file/"
@@ -103,5 +104,8 @@ int cmd_check(int argc, char **argv)
 	cell.cpus = p.o.ncpus;
 	cell.o = &p.o;
 	cs.fmt = p.o.format;
-	return cells_run(&cs);
+	rc = cells_run(&cs);
+	if (p.minimize && rc == EXIT_VIOLATION && check_minimize(&p))
+		return EXIT_INCOMPLETE;
+	return rc;
 }

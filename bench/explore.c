@@ -9,7 +9,9 @@
  * point with the CPUs that can run.  A point where only one can is no
  * choice; the others ("branch points", numbered from 0 in a run) are the
  * tree.  The default at a branch point is CHESS's: keep the running CPU
- * if it could go on, else the lowest that can run.  Choosing another CPU
+ * if it could go on, else the lowest that can run (after one that spins,
+ * the next after it, round robin: spinning CPUs must not starve the one
+ * they wait for, as CHESS's fairness ensures).  Choosing another CPU
  * where the running one could go on is a preemption; a choice where it
  * waits, spins or ends is free.
  *
@@ -46,6 +48,7 @@ struct dfs_node {
 	uint64_t runnable;	/* the CPUs that could run here */
 	uint64_t tried;		/* ... and those taken so far */
 	unsigned cur;		/* the one running (ncpus: the controller) */
+	unsigned def;		/* the default here */
 	unsigned chosen;
 	bool preempt;		/* cur could go on: another costs one */
 	unsigned pre;		/* preemptions before this point */
@@ -67,6 +70,16 @@ struct dfs {
 static unsigned lowest(uint64_t mask)
 {
 	return (unsigned)__builtin_ctzll(mask);
+}
+
+/* The default after a CPU that spins (yields): the next that can run
+ * after it, round robin, so that two spinning CPUs cannot pass the turn
+ * between them forever while the one they wait for never runs. */
+static unsigned next_after(uint64_t mask, unsigned cur)
+{
+	uint64_t later = cur + 1 < 64 ? mask & ~((2ull << cur) - 1) : 0;
+
+	return lowest(later ? later : mask);
 }
 
 static uint64_t view_mask(const struct shd_sched_view *v, unsigned *count)
@@ -106,7 +119,9 @@ static unsigned dfs_choose(void *ctx, const struct shd_sched_view *v)
 	uint64_t mask = view_mask(v, &count);
 	bool preempt = v->why == SHD_WHY_PREEMPT && v->cur < v->ncpus &&
 		       v->runnable[v->cur];
-	unsigned def = preempt ? v->cur : lowest(mask), c;
+	unsigned def = preempt ? v->cur : v->why == SHD_WHY_YIELD &&
+		       v->cur < v->ncpus ? next_after(mask, v->cur) :
+		       lowest(mask), c;
 	struct dfs_node nd;
 
 	if (count < 2)
@@ -133,8 +148,8 @@ static unsigned dfs_choose(void *ctx, const struct shd_sched_view *v)
 		return p->chosen;
 	}
 	nd = (struct dfs_node){ .runnable = mask, .tried = 1ull << def,
-				.cur = v->cur, .chosen = def, .preempt = preempt,
-				.pre = d->preempts };
+				.cur = v->cur, .def = def, .chosen = def,
+				.preempt = preempt, .pre = d->preempts };
 	d->at++;
 	if (!node_push(d, &nd))
 		d->nomem = true;
@@ -174,9 +189,8 @@ static void dfs_choices(const struct dfs *d, char *buf, size_t len)
 	buf[0] = 0;
 	for (size_t k = 0; k < d->n && at < len; k++) {
 		const struct dfs_node *p = &d->node[k];
-		unsigned def = p->preempt ? p->cur : lowest(p->runnable);
 
-		if (p->chosen != def)
+		if (p->chosen != p->def)
 			at += (size_t)snprintf(buf + at, len - at, "%s%zu:%u",
 					       at ? "," : "", k, p->chosen);
 	}
