@@ -197,11 +197,12 @@ static int record_run(struct wl_opts *o, const struct schedfile *rec,
 }
 
 static int shrink_and_write(const struct mz_cmd *mc, const struct scenario *s,
-			    bool ordered, const char *from, const char *first)
+			    const struct shd_sched_config *orig,
+			    const char *from, const char *first)
 {
 	struct mz_opts mo = { .kind = s->expect_kind, .budget = mc->budget,
-			      .preemptions = 2, .ordered = ordered,
-			      .progress = true };
+			      .preemptions = 2, .ordered = orig != NULL,
+			      .orig = orig, .progress = true };
 	struct mz_stats st = { 0 };
 	struct scenario m;
 	char err[512], comment[2048];
@@ -247,7 +248,7 @@ static int minimize_check(struct mz_cmd *mc, struct parsed *p)
 		if (!s.expect_violation || s.expect_kind < 0)
 			usage_error("minimize: %s must expect a violation of one "
 				    "kind (expect violation KIND)", p->scenario);
-		rc = shrink_and_write(mc, &s, false, from, "(as the file says)");
+		rc = shrink_and_write(mc, &s, NULL, from, "(as the file says)");
 		scenario_free(&s);
 		return rc;
 	}
@@ -265,7 +266,7 @@ static int minimize_check(struct mz_cmd *mc, struct parsed *p)
 		return rc;
 	fprintf(stderr, "%s: minimize: %u ops recorded up to the first "
 		"violation: %s\n", cli_prog, scenario_ops(&s), lg.first.text);
-	rc = shrink_and_write(mc, &s, true, from, lg.first.text);
+	rc = shrink_and_write(mc, &s, &p->o.cfg.sched, from, lg.first.text);
 	scenario_free(&s);
 	oplog_free(&lg);
 	return rc;

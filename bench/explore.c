@@ -397,22 +397,26 @@ static int one_choice_run(const struct scenario *s,
 	return 0;
 }
 
-static int one_replay_run(const struct scenario *s,
-			  const struct explore_opts *o,
-			  struct explore_result *r, char *err, size_t errlen)
+/* One run: a recorded schedule's decisions, or O->sched as it is. */
+static int one_run(const struct scenario *s, const struct explore_opts *o,
+		   struct explore_result *r, char *err, size_t errlen)
 {
 	struct scn_run_opts ro = { .keep_log = o->keep_log,
 				   .ordered = o->ordered };
 	struct scn_result res;
 
+	if (o->mode == EXPLORE_ONE) {
+		ro.sched = *o->sched;
+	} else {
+		ro.sched.strategy = SHD_STRATEGY_REPLAY;
+		ro.sched.replay = o->replay;
+		ro.sched.nreplay = o->nreplay;
+		ro.sched.preemptions = -1;
+		ro.sched.store_buffers = true;
+		ro.sched.depth = 3;
+		ro.sched.run = 16;
+	}
 	ro.sched.mode = SHD_SCHED_SEEDED;
-	ro.sched.strategy = SHD_STRATEGY_REPLAY;
-	ro.sched.replay = o->replay;
-	ro.sched.nreplay = o->nreplay;
-	ro.sched.preemptions = -1;
-	ro.sched.store_buffers = true;
-	ro.sched.depth = 3;
-	ro.sched.run = 16;
 	if (scenario_run(s, &ro, &res, err, errlen))
 		return -1;
 	if (res.diverged) {
@@ -422,7 +426,7 @@ static int one_replay_run(const struct scenario *s,
 		return -1;
 	}
 	r->runs = r->schedules = 1;
-	judge(o, r, &res, "--replay FILE");
+	judge(o, r, &res, o->mode == EXPLORE_ONE ? "" : "--replay FILE");
 	return 0;
 }
 
@@ -459,7 +463,8 @@ int explore(const struct scenario *s, const struct explore_opts *o,
 		rc = one_choice_run(s, o, r, err, errlen);
 		break;
 	case EXPLORE_REPLAY:
-		rc = one_replay_run(s, o, r, err, errlen);
+	case EXPLORE_ONE:
+		rc = one_run(s, o, r, err, errlen);
 		break;
 	case EXPLORE_SYSTEMATIC:
 		rc = systematic(s, o, r, err, errlen);

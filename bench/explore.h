@@ -12,6 +12,7 @@ enum explore_mode {
 	EXPLORE_RANDOM,		/* the random strategy's samples only */
 	EXPLORE_CHOICES,	/* one DFS schedule, from a choice list */
 	EXPLORE_REPLAY,		/* one recorded schedule (decisions) */
+	EXPLORE_ONE,		/* one run under the configuration SCHED */
 };
 
 struct explore_opts {
@@ -27,6 +28,7 @@ struct explore_opts {
 	const char *choices;	/* EXPLORE_CHOICES: "K:CPU,K:CPU" */
 	const struct shd_decision *replay;	/* EXPLORE_REPLAY */
 	size_t nreplay;
+	const struct shd_sched_config *sched;	/* EXPLORE_ONE */
 };
 
 struct explore_result {

@@ -13,7 +13,13 @@
  *  - while it is large and its ops carry the order they ran in (a
  *    recorded run's): in one run, the ops started one at a time in that
  *    order.  Most violations survive it, whatever was removed, and one
- *    run is cheap, so a log of thousands of ops shrinks quickly;
+ *    run is cheap, so a log of thousands of ops shrinks quickly.  When
+ *    the whole recording does not fail that way (its violation needs two
+ *    ops to overlap: a flush in flight), under the recorded run's own
+ *    scheduler instead: the whole recording is that run again (the same
+ *    calls on each CPU, the same choices), a candidate a run much like
+ *    it.  One test or the other, never either: a predicate that changes
+ *    its mind leads ddmin where neither holds;
  *  - else (small: MZ_SEARCH_OPS) in the search check --scenario makes,
  *    in the same order but on a smaller budget: bounds 0, 1, .. then PCT
  *    samples.  So the scenario written is one that check --scenario
@@ -40,6 +46,9 @@
 
 #define MZ_SEARCH_OPS 40	/* search candidates this small */
 
+/* How a candidate is judged (see above). */
+enum mz_try { MZ_ORDERED, MZ_ORIGINAL, MZ_SEARCH };
+
 struct item {
 	uint16_t b;		/* its block */
 	uint32_t i;		/* its index in the base scenario's block */
@@ -50,6 +59,7 @@ struct mz {
 	const struct scenario *base;
 	const struct mz_opts *o;
 	struct mz_stats *st;
+	enum mz_try large;	/* how a large candidate is judged */
 	struct scenario cand;	/* scratch: the base's header, some ops */
 	double t0, last_note;
 };
@@ -62,17 +72,20 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static bool search_fails(const struct scenario *c, const struct mz_opts *o,
-			 bool ordered, struct mz_stats *st)
+static bool try_fails(const struct scenario *c, const struct mz_opts *o,
+		      enum mz_try how, struct mz_stats *st)
 {
 	struct explore_opts eo = { .want = o->kind, .depth = 3, .seed = 1 };
 	struct explore_result r;
 	char err[512];
 
-	if (ordered) {
+	if (how == MZ_ORDERED) {
 		eo.mode = EXPLORE_CHOICES;
 		eo.choices = "none";
 		eo.ordered = true;
+	} else if (how == MZ_ORIGINAL) {
+		eo.mode = EXPLORE_ONE;
+		eo.sched = o->orig;
 	} else {
 		eo.mode = EXPLORE_SYSTEMATIC;
 		eo.iterate = true;
@@ -86,17 +99,18 @@ static bool search_fails(const struct scenario *c, const struct mz_opts *o,
 	return r.found;
 }
 
-bool minimize_fails(const struct scenario *c, const struct mz_opts *o,
-		    struct mz_stats *st)
+/* Whether C (valid) shows a violation of Z's kind: by Z's test while it
+ * is large, else in a search of its schedules. */
+static bool fails(struct mz *z, const struct scenario *c)
 {
 	char err[512];
 
 	if (scenario_validate(c, err, sizeof(err)))
 		return false;
-	st->tests++;
-	if (o->ordered && scenario_ops(c) > MZ_SEARCH_OPS)
-		return search_fails(c, o, true, st);
-	return search_fails(c, o, false, st);
+	z->st->tests++;
+	if (scenario_ops(c) > MZ_SEARCH_OPS)
+		return try_fails(c, z->o, z->large, z->st);
+	return try_fails(c, z->o, MZ_SEARCH, z->st);
 }
 
 /* The candidate of the N items IT (in order), in z->cand. */
@@ -127,7 +141,7 @@ static bool items_fail(struct mz *z, const struct item *it, size_t n)
 {
 	cand_build(z, it, n);
 	note(z, n, false);
-	return minimize_fails(&z->cand, z->o, z->st);
+	return fails(z, &z->cand);
 }
 
 /* Leave out every op of block B; true if that still fails. */
@@ -260,7 +274,7 @@ static void try_edit(struct mz *z, struct scenario *s,
 	if (scenario_copy(&c, s))
 		return;
 	edit(&c, arg);
-	if (minimize_fails(&c, z->o, z->st)) {
+	if (fails(z, &c)) {
 		scenario_free(s);
 		*s = c;
 	} else {
@@ -318,7 +332,13 @@ int minimize_scenario(const struct scenario *s, const struct mz_opts *o,
 
 	memset(out, 0, sizeof(*out));
 	st->from_ops = scenario_ops(s);
-	if (!minimize_fails(s, o, st)) {
+	/* One test for every large candidate: a predicate that changes its
+	 * mind leads ddmin where neither holds. */
+	z.large = MZ_SEARCH;
+	if (o->ordered && st->from_ops > MZ_SEARCH_OPS)
+		z.large = try_fails(s, o, MZ_ORDERED, st) ? MZ_ORDERED :
+			  o->orig ? MZ_ORIGINAL : MZ_ORDERED;
+	if (!fails(&z, s)) {
 		snprintf(err, errlen, "%s: shows no %s violation to keep (in its "
 			 "recorded order, or in %u schedules)", s->file,
 			 shd_violation_kind_name((enum shd_violation_kind)o->kind),

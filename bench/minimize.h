@@ -11,6 +11,10 @@ struct mz_opts {
 	unsigned budget;	/* schedules a candidate's search may run */
 	int preemptions;	/* ... and its bound */
 	bool ordered;		/* the ops carry the order they ran in (seq) */
+	/* The recorded run's scheduler (NULL: none): the whole recording
+	 * under it is that run again, and a candidate under it, a run
+	 * like it. */
+	const struct shd_sched_config *orig;
 	bool progress;		/* a line on stderr now and then */
 };
 
@@ -21,15 +25,11 @@ struct mz_stats {
 	double seconds;
 };
 
-/* Whether C (valid) shows a violation of O->kind: in its recorded order
- * while it is large (O->ordered), else in a search of its schedules. */
-bool minimize_fails(const struct scenario *c, const struct mz_opts *o,
-		    struct mz_stats *st);
-
 /*
- * Shrink S, which fails (minimize_fails()), into OUT: fewer CPUs, ops,
- * names and knobs, as long as it still fails.  0, or -1 with the reason
- * in ERR (S does not fail; out of memory).  OUT is the caller's to free.
+ * Shrink S, which fails (minimize.c says how that is judged), into OUT:
+ * fewer CPUs, ops, names and knobs, as long as it still fails.  0, or -1
+ * with the reason in ERR (S does not fail; out of memory).  OUT is the
+ * caller's to free.
  */
 int minimize_scenario(const struct scenario *s, const struct mz_opts *o,
 		      struct scenario *out, struct mz_stats *st, char *err,

@@ -640,15 +640,16 @@ static int rnd_setup(struct shd_cpu *cpu, void *arg)
 	return err;
 }
 
-/* The names a recorded run's calls use: mms A, B, C, files F and G. */
+/* The names a recorded run's calls use, in the order they were created
+ * (a scenario creates them in its order): files F and G, mms A, B, C. */
 static void rnd_log_names(struct rnd *r)
 {
 	static const char *const mms[RND_MMS] = { "A", "B", "C" };
 
-	for (unsigned i = 0; i < RND_MMS; i++)
-		oplog_name_mm(r->log, r->mm[i], mms[i]);
 	oplog_name_file(r->log, r->file, "F", RND_WINDOW);
 	oplog_name_file(r->log, r->file2, "G", RND_FILE2);
+	for (unsigned i = 0; i < RND_MMS; i++)
+		oplog_name_mm(r->log, r->mm[i], mms[i]);
 }
 
 static int wl_random(struct shd_machine *m, const struct wl_opts *o,
