@@ -156,6 +156,8 @@ static void explore_opts_fill(const struct parsed *p, const struct scenario *s,
 		eo->mode = p->o.cfg.sched.strategy == SHD_STRATEGY_PCT ?
 			   EXPLORE_PCT : EXPLORE_RANDOM;
 	if (p->choices) {
+		if (explore_choices_check(p->choices, err, sizeof(err)))
+			usage_error("%s", err);
 		eo->mode = EXPLORE_CHOICES;
 		eo->choices = p->choices;
 	}
@@ -219,7 +221,9 @@ int check_scenario(struct parsed *p)
 	explore_opts_fill(p, &s, &eo, &rec);
 	print_head(&s);
 	fflush(stdout);
-	if (explore(&s, &eo, &r, err, sizeof(err))) {
+	if ((rc = explore(&s, &eo, &r, err, sizeof(err)))) {
+		if (rc == -2)
+			usage_error("%s", err);
 		fprintf(stderr, "%s: %s\n", cli_prog, err);
 		rc = EXIT_INCOMPLETE;
 	} else {

@@ -62,6 +62,7 @@ struct dfs {
 	unsigned preempts;	/* preemptions in this run so far */
 	int bound;
 	bool diverged, nomem;
+	bool misfit;		/* a choice named a CPU that could not run */
 	/* EXPLORE_CHOICES: (point, cpu) pairs, by point. */
 	uint64_t (*pick)[2];
 	size_t npick, at_pick;
@@ -133,7 +134,7 @@ static unsigned dfs_choose(void *ctx, const struct shd_sched_view *v)
 			c = (unsigned)d->pick[d->at_pick++][1];
 			if (c < 64 && mask >> c & 1)
 				return c;
-			d->diverged = true;
+			d->misfit = true;
 		}
 		return def;
 	}
@@ -377,6 +378,15 @@ bad:
 	return -1;
 }
 
+int explore_choices_check(const char *text, char *err, size_t errlen)
+{
+	struct dfs d = { 0 };
+	int rc = choices_parse(text, &d, err, errlen);
+
+	free(d.pick);
+	return rc;
+}
+
 static int one_choice_run(const struct scenario *s,
 			  const struct explore_opts *o,
 			  struct explore_result *r, char *err, size_t errlen)
@@ -388,9 +398,17 @@ static int one_choice_run(const struct scenario *s,
 
 	if (!rc)
 		rc = run_choose(s, o, &d, &res, err, errlen);
+	if (!rc && (d.misfit || d.at_pick < d.npick)) {
+		snprintf(err, errlen, "--choices %s: not a schedule of %s (%s)",
+			 o->choices, s->file, d.misfit ? "a choice names a CPU "
+			 "that cannot run there" : "the run has fewer branch "
+			 "points");
+		free(res.log);
+		rc = -2;
+	}
 	free(d.pick);
 	if (rc)
-		return -1;
+		return rc;
 	r->runs = r->schedules = 1;
 	snprintf(replay, sizeof(replay), "--choices %s", o->choices);
 	judge(o, r, &res, replay);
@@ -423,7 +441,7 @@ static int one_run(const struct scenario *s, const struct explore_opts *o,
 		snprintf(err, errlen, "%s: the recorded schedule does not fit "
 			 "this scenario: %s", s->file, res.divergence);
 		free(res.log);
-		return -1;
+		return -2;
 	}
 	r->runs = r->schedules = 1;
 	judge(o, r, &res, o->mode == EXPLORE_ONE ? "" : "--replay FILE");

@@ -46,11 +46,15 @@ struct explore_result {
 	double seconds;
 };
 
+/* Whether TEXT is a choice list (--choices); 0 or -1 with ERR. */
+int explore_choices_check(const char *text, char *err, size_t errlen);
+
 /*
  * Explore S's schedules as O says until one shows a violation of O->want
  * (R->found), an op error or a watchdog stops it (R->stopped), or the
- * schedules run out.  0, or -1 with the reason in ERR (a machine could
- * not be built, the choices do not parse, the scheduler diverged).
+ * schedules run out.  0; -1 with the reason in ERR (a machine could not
+ * be built, a run left the schedule it was given); -2 when the choices
+ * or recorded schedule given do not fit S (bad input).
  * R->res.log is the caller's to free.
  */
 int explore(const struct scenario *s, const struct explore_opts *o,
