@@ -234,7 +234,7 @@ static int run_choose(const struct scenario *s, const struct explore_opts *o,
 		      size_t errlen)
 {
 	struct scn_run_opts ro = { .keep_log = o->keep_log,
-				   .ordered = o->ordered };
+				   .ordered = o->ordered, .trace = o->trace };
 
 	ro.sched.mode = SHD_SCHED_SEEDED;
 	ro.sched.strategy = SHD_STRATEGY_CHOOSE;
@@ -420,7 +420,7 @@ static int one_run(const struct scenario *s, const struct explore_opts *o,
 		   struct explore_result *r, char *err, size_t errlen)
 {
 	struct scn_run_opts ro = { .keep_log = o->keep_log,
-				   .ordered = o->ordered };
+				   .ordered = o->ordered, .trace = o->trace };
 	struct scn_result res;
 
 	if (o->mode == EXPLORE_ONE) {

@@ -29,6 +29,7 @@ struct explore_opts {
 	const struct shd_decision *replay;	/* EXPLORE_REPLAY */
 	size_t nreplay;
 	const struct shd_sched_config *sched;	/* EXPLORE_ONE */
+	FILE *trace;		/* one schedule's ops as they run */
 };
 
 struct explore_result {
