@@ -14,7 +14,7 @@
 static const char *const scenario_opts[] = {
 	"--scenario", "--preemptions", "--schedules", "--strategy", "--depth",
 	"--sched-seed", "--seed", "--choices", "--record", "--replay",
-	"--minimize", "--format", "--sched", "--help", "-h",
+	"--minimize", "--trace", "--format", "--sched", "--help", "-h",
 };
 
 static void refuse_machine_options(const struct parsed *p)
@@ -44,6 +44,9 @@ static void refuse_machine_options(const struct parsed *p)
 	if (p->choices && (p->o.replay || p->strategy_set))
 		usage_error("--choices names one schedule: drop %s",
 			    p->o.replay ? "--replay" : "--strategy");
+	if (p->trace && !p->choices && !p->o.replay)
+		usage_error("--trace shows one schedule: give --choices or "
+			    "--replay (a failing check prints them)");
 }
 
 static void print_head(const struct scenario *s)
@@ -151,11 +154,14 @@ static void explore_opts_fill(const struct parsed *p, const struct scenario *s,
 	eo->want = s->expect_violation ? s->expect_kind : -1;
 	eo->iterate = s->expect_violation;
 	eo->keep_log = p->o.record != NULL;
+	eo->trace = p->trace ? stdout : NULL;
 	eo->mode = EXPLORE_SYSTEMATIC;
 	if (p->strategy_set)
 		eo->mode = p->o.cfg.sched.strategy == SHD_STRATEGY_PCT ?
 			   EXPLORE_PCT : EXPLORE_RANDOM;
 	if (p->choices) {
+		if (explore_choices_check(p->choices, err, sizeof(err)))
+			usage_error("%s", err);
 		eo->mode = EXPLORE_CHOICES;
 		eo->choices = p->choices;
 	}
@@ -219,12 +225,16 @@ int check_scenario(struct parsed *p)
 	explore_opts_fill(p, &s, &eo, &rec);
 	print_head(&s);
 	fflush(stdout);
-	if (explore(&s, &eo, &r, err, sizeof(err))) {
+	if ((rc = explore(&s, &eo, &r, err, sizeof(err)))) {
+		if (rc == -2)
+			usage_error("%s", err);
 		fprintf(stderr, "%s: %s\n", cli_prog, err);
 		rc = EXIT_INCOMPLETE;
 	} else {
 		record(p, &r);
 		rc = verdict(p, &s, &eo, &r);
+		if (p->minimize && r.found && s.expect_violation)
+			rc = check_minimize(p) ? EXIT_INCOMPLETE : rc;
 	}
 	free(r.res.log);
 	schedrec_free(&rec);

@@ -59,7 +59,7 @@ struct parsed {
 	/* check --scenario (check_scenario.c) and --minimize (minimize.c) */
 	const char *scenario;
 	const char *choices;
-	bool minimize;
+	bool minimize, trace;
 	bool schedules_set, strategy_set;
 };
 

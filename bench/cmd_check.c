@@ -335,5 +335,7 @@ int cmd_check(int argc, char **argv)
 	rc = cells_run(&cs);
 	free(cell.r.sched_log);
 	schedfile_free(&sf);
+	if (p.minimize && rc == EXIT_VIOLATION && check_minimize(&p))
+		return EXIT_INCOMPLETE;
 	return rc;
 }

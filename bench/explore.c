@@ -9,7 +9,9 @@
  * point with the CPUs that can run.  A point where only one can is no
  * choice; the others ("branch points", numbered from 0 in a run) are the
  * tree.  The default at a branch point is CHESS's: keep the running CPU
- * if it could go on, else the lowest that can run.  Choosing another CPU
+ * if it could go on, else the lowest that can run (after one that spins,
+ * the next after it, round robin: spinning CPUs must not starve the one
+ * they wait for, as CHESS's fairness ensures).  Choosing another CPU
  * where the running one could go on is a preemption; a choice where it
  * waits, spins or ends is free.
  *
@@ -46,6 +48,7 @@ struct dfs_node {
 	uint64_t runnable;	/* the CPUs that could run here */
 	uint64_t tried;		/* ... and those taken so far */
 	unsigned cur;		/* the one running (ncpus: the controller) */
+	unsigned def;		/* the default here */
 	unsigned chosen;
 	bool preempt;		/* cur could go on: another costs one */
 	unsigned pre;		/* preemptions before this point */
@@ -59,6 +62,7 @@ struct dfs {
 	unsigned preempts;	/* preemptions in this run so far */
 	int bound;
 	bool diverged, nomem;
+	bool misfit;		/* a choice named a CPU that could not run */
 	/* EXPLORE_CHOICES: (point, cpu) pairs, by point. */
 	uint64_t (*pick)[2];
 	size_t npick, at_pick;
@@ -67,6 +71,16 @@ struct dfs {
 static unsigned lowest(uint64_t mask)
 {
 	return (unsigned)__builtin_ctzll(mask);
+}
+
+/* The default after a CPU that spins (yields): the next that can run
+ * after it, round robin, so that two spinning CPUs cannot pass the turn
+ * between them forever while the one they wait for never runs. */
+static unsigned next_after(uint64_t mask, unsigned cur)
+{
+	uint64_t later = cur + 1 < 64 ? mask & ~((2ull << cur) - 1) : 0;
+
+	return lowest(later ? later : mask);
 }
 
 static uint64_t view_mask(const struct shd_sched_view *v, unsigned *count)
@@ -106,7 +120,9 @@ static unsigned dfs_choose(void *ctx, const struct shd_sched_view *v)
 	uint64_t mask = view_mask(v, &count);
 	bool preempt = v->why == SHD_WHY_PREEMPT && v->cur < v->ncpus &&
 		       v->runnable[v->cur];
-	unsigned def = preempt ? v->cur : lowest(mask), c;
+	unsigned def = preempt ? v->cur : v->why == SHD_WHY_YIELD &&
+		       v->cur < v->ncpus ? next_after(mask, v->cur) :
+		       lowest(mask), c;
 	struct dfs_node nd;
 
 	if (count < 2)
@@ -118,7 +134,7 @@ static unsigned dfs_choose(void *ctx, const struct shd_sched_view *v)
 			c = (unsigned)d->pick[d->at_pick++][1];
 			if (c < 64 && mask >> c & 1)
 				return c;
-			d->diverged = true;
+			d->misfit = true;
 		}
 		return def;
 	}
@@ -133,8 +149,8 @@ static unsigned dfs_choose(void *ctx, const struct shd_sched_view *v)
 		return p->chosen;
 	}
 	nd = (struct dfs_node){ .runnable = mask, .tried = 1ull << def,
-				.cur = v->cur, .chosen = def, .preempt = preempt,
-				.pre = d->preempts };
+				.cur = v->cur, .def = def, .chosen = def,
+				.preempt = preempt, .pre = d->preempts };
 	d->at++;
 	if (!node_push(d, &nd))
 		d->nomem = true;
@@ -174,9 +190,8 @@ static void dfs_choices(const struct dfs *d, char *buf, size_t len)
 	buf[0] = 0;
 	for (size_t k = 0; k < d->n && at < len; k++) {
 		const struct dfs_node *p = &d->node[k];
-		unsigned def = p->preempt ? p->cur : lowest(p->runnable);
 
-		if (p->chosen != def)
+		if (p->chosen != p->def)
 			at += (size_t)snprintf(buf + at, len - at, "%s%zu:%u",
 					       at ? "," : "", k, p->chosen);
 	}
@@ -219,7 +234,7 @@ static int run_choose(const struct scenario *s, const struct explore_opts *o,
 		      size_t errlen)
 {
 	struct scn_run_opts ro = { .keep_log = o->keep_log,
-				   .ordered = o->ordered };
+				   .ordered = o->ordered, .trace = o->trace };
 
 	ro.sched.mode = SHD_SCHED_SEEDED;
 	ro.sched.strategy = SHD_STRATEGY_CHOOSE;
@@ -363,6 +378,15 @@ bad:
 	return -1;
 }
 
+int explore_choices_check(const char *text, char *err, size_t errlen)
+{
+	struct dfs d = { 0 };
+	int rc = choices_parse(text, &d, err, errlen);
+
+	free(d.pick);
+	return rc;
+}
+
 static int one_choice_run(const struct scenario *s,
 			  const struct explore_opts *o,
 			  struct explore_result *r, char *err, size_t errlen)
@@ -374,41 +398,53 @@ static int one_choice_run(const struct scenario *s,
 
 	if (!rc)
 		rc = run_choose(s, o, &d, &res, err, errlen);
+	if (!rc && (d.misfit || d.at_pick < d.npick)) {
+		snprintf(err, errlen, "--choices %s: not a schedule of %s (%s)",
+			 o->choices, s->file, d.misfit ? "a choice names a CPU "
+			 "that cannot run there" : "the run has fewer branch "
+			 "points");
+		free(res.log);
+		rc = -2;
+	}
 	free(d.pick);
 	if (rc)
-		return -1;
+		return rc;
 	r->runs = r->schedules = 1;
 	snprintf(replay, sizeof(replay), "--choices %s", o->choices);
 	judge(o, r, &res, replay);
 	return 0;
 }
 
-static int one_replay_run(const struct scenario *s,
-			  const struct explore_opts *o,
-			  struct explore_result *r, char *err, size_t errlen)
+/* One run: a recorded schedule's decisions, or O->sched as it is. */
+static int one_run(const struct scenario *s, const struct explore_opts *o,
+		   struct explore_result *r, char *err, size_t errlen)
 {
 	struct scn_run_opts ro = { .keep_log = o->keep_log,
-				   .ordered = o->ordered };
+				   .ordered = o->ordered, .trace = o->trace };
 	struct scn_result res;
 
+	if (o->mode == EXPLORE_ONE) {
+		ro.sched = *o->sched;
+	} else {
+		ro.sched.strategy = SHD_STRATEGY_REPLAY;
+		ro.sched.replay = o->replay;
+		ro.sched.nreplay = o->nreplay;
+		ro.sched.preemptions = -1;
+		ro.sched.store_buffers = true;
+		ro.sched.depth = 3;
+		ro.sched.run = 16;
+	}
 	ro.sched.mode = SHD_SCHED_SEEDED;
-	ro.sched.strategy = SHD_STRATEGY_REPLAY;
-	ro.sched.replay = o->replay;
-	ro.sched.nreplay = o->nreplay;
-	ro.sched.preemptions = -1;
-	ro.sched.store_buffers = true;
-	ro.sched.depth = 3;
-	ro.sched.run = 16;
 	if (scenario_run(s, &ro, &res, err, errlen))
 		return -1;
 	if (res.diverged) {
 		snprintf(err, errlen, "%s: the recorded schedule does not fit "
 			 "this scenario: %s", s->file, res.divergence);
 		free(res.log);
-		return -1;
+		return -2;
 	}
 	r->runs = r->schedules = 1;
-	judge(o, r, &res, "--replay FILE");
+	judge(o, r, &res, o->mode == EXPLORE_ONE ? "" : "--replay FILE");
 	return 0;
 }
 
@@ -445,7 +481,8 @@ int explore(const struct scenario *s, const struct explore_opts *o,
 		rc = one_choice_run(s, o, r, err, errlen);
 		break;
 	case EXPLORE_REPLAY:
-		rc = one_replay_run(s, o, r, err, errlen);
+	case EXPLORE_ONE:
+		rc = one_run(s, o, r, err, errlen);
 		break;
 	case EXPLORE_SYSTEMATIC:
 		rc = systematic(s, o, r, err, errlen);

@@ -12,6 +12,7 @@ enum explore_mode {
 	EXPLORE_RANDOM,		/* the random strategy's samples only */
 	EXPLORE_CHOICES,	/* one DFS schedule, from a choice list */
 	EXPLORE_REPLAY,		/* one recorded schedule (decisions) */
+	EXPLORE_ONE,		/* one run under the configuration SCHED */
 };
 
 struct explore_opts {
@@ -27,6 +28,8 @@ struct explore_opts {
 	const char *choices;	/* EXPLORE_CHOICES: "K:CPU,K:CPU" */
 	const struct shd_decision *replay;	/* EXPLORE_REPLAY */
 	size_t nreplay;
+	const struct shd_sched_config *sched;	/* EXPLORE_ONE */
+	FILE *trace;		/* one schedule's ops as they run */
 };
 
 struct explore_result {
@@ -44,11 +47,15 @@ struct explore_result {
 	double seconds;
 };
 
+/* Whether TEXT is a choice list (--choices); 0 or -1 with ERR. */
+int explore_choices_check(const char *text, char *err, size_t errlen);
+
 /*
  * Explore S's schedules as O says until one shows a violation of O->want
  * (R->found), an op error or a watchdog stops it (R->stopped), or the
- * schedules run out.  0, or -1 with the reason in ERR (a machine could
- * not be built, the choices do not parse, the scheduler diverged).
+ * schedules run out.  0; -1 with the reason in ERR (a machine could not
+ * be built, a run left the schedule it was given); -2 when the choices
+ * or recorded schedule given do not fit S (bad input).
  * R->res.log is the caller's to free.
  */
 int explore(const struct scenario *s, const struct explore_opts *o,

@@ -22,6 +22,8 @@ static const struct command {
 	  "run a workload over a range of one knob; plot, break-even" },
 	{ "check", cmd_check, false,
 	  "random operations with the oracle on; exit 1 on a violation" },
+	{ "minimize", cmd_minimize, false,
+	  "shrink a failing check run to a small scenario that still fails" },
 	{ "calibrate", cmd_calibrate, false,
 	  "measure this host: cache-line and emulated IPI round trips, a "
 	  "one-page shootdown, the real kernel's shootdown" },
@@ -115,7 +117,7 @@ static void unknown_command(const char *cmd)
 		usage_error("unknown command '%s'; did you mean '%s'? (--help)",
 			    cmd, s);
 	usage_error("unknown command '%s' (commands: run, compare, sweep, check, "
-		    "calibrate, list; --help)", cmd);
+		    "minimize, calibrate, list; --help)", cmd);
 }
 
 int main(int argc, char **argv)

@@ -378,6 +378,12 @@ static void set_minimize(struct parsed *p, const char *opt, const char *v)
 	p->minimize = true;
 }
 
+static void set_trace(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->trace = true;
+}
+
 /* main.c runs run/compare under perf before parsing: nothing to do here. */
 static void set_perf(struct parsed *p, const char *opt, const char *v)
 {
@@ -494,6 +500,10 @@ static const struct cli_option options[] = {
 	{ "--choices", "K:CPU,..", CMD_CHECK, L_NONE,
 	  "--scenario: run the one schedule these choices name (a failing "
 	  "check prints them)", set_choices },
+	{ "--trace", NULL, CMD_CHECK, L_NONE,
+	  "--scenario with --choices or --replay: print each op's start and "
+	  "return, CPU by CPU, in the order the schedule runs them",
+	  set_trace },
 	{ "--minimize", NULL, CMD_CHECK, L_NONE,
 	  "on a violation, shrink the run to a small scenario that still "
 	  "fails and print it (shootdown minimize)", set_minimize },

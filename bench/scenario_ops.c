@@ -154,104 +154,88 @@ static bool is_vmap(uint64_t a)
 	return a >= SHD_KERNEL_BASE && a < SHD_KERNEL_TOP;
 }
 
-/* One letter's rule; NULL when V is fine, else what is wrong. */
-static const char *check_letter(const struct scenario *s, char c,
-				const struct scn_op *o, char *why, size_t len)
+static const char *unaligned(char *why, size_t len, uint64_t a, bool page)
 {
-	uint64_t a = o->addr, n = o->n;
+	snprintf(why, len, "unaligned address 0x%" PRIx64 " (it must be %s "
+		 "aligned)", a, page ? "page" : "8-byte");
+	return why;
+}
+
+/* An address letter's rule (see the top); NULL when O's is fine. */
+static const char *check_address(char c, const struct scn_op *o, char *why,
+				 size_t len)
+{
+	uint64_t a = o->addr;
 
 	switch (c) {
 	case 'U':
 		if (a & (SCN_PAGE - 1))
-			snprintf(why, len, "unaligned address 0x%" PRIx64 " (it "
-				 "must be page aligned)", a);
-		else if (a >= SHD_USER_TOP)
-			snprintf(why, len, "0x%" PRIx64 " is not a user address", a);
-		else
+			return unaligned(why, len, a, true);
+		if (a < SHD_USER_TOP)
 			return NULL;
+		snprintf(why, len, "0x%" PRIx64 " is not a user address", a);
 		return why;
 	case 'W':
 	case 'w':
 	case 'k':
 		if (a & 7)
-			snprintf(why, len, "unaligned address 0x%" PRIx64 " (it "
-				 "must be 8-byte aligned)", a);
-		else if (c != 'k' && a < SHD_USER_TOP)
+			return unaligned(why, len, a, false);
+		if ((c != 'k' && a < SHD_USER_TOP) || (c != 'w' && is_vmap(a)))
 			return NULL;
-		else if (c != 'w' && is_vmap(a))
-			return NULL;
-		else
-			snprintf(why, len, "0x%" PRIx64 " is not a %s address", a,
-				 c == 'W' ? "user or vmap" : c == 'w' ? "user" :
-				 "vmap");
+		snprintf(why, len, "0x%" PRIx64 " is not a %s address", a,
+			 c == 'W' ? "user or vmap" : c == 'w' ? "user" : "vmap");
 		return why;
 	case 'K':
-		if (a & (SCN_PAGE - 1))
-			snprintf(why, len, "unaligned address 0x%" PRIx64 " (it "
-				 "must be page aligned)", a);
-		else if (!is_vmap(a))
-			snprintf(why, len, "0x%" PRIx64 " is not a vmap address "
-				 "(0x%llx..0x%llx)", a, SHD_KERNEL_BASE,
-				 SHD_KERNEL_TOP);
-		else
-			return NULL;
-		return why;
 	case 'b':
+		if (c == 'K' && a & (SCN_PAGE - 1))
+			return unaligned(why, len, a, true);
 		if (is_vmap(a))
 			return NULL;
 		snprintf(why, len, "0x%" PRIx64 " is not a vmap address "
 			 "(0x%llx..0x%llx)", a, SHD_KERNEL_BASE, SHD_KERNEL_TOP);
 		return why;
-	case 'P':
-		if (n == 0 || n > (1ull << 24))
-			snprintf(why, len, "%" PRIu64 " pages: give 1..%llu", n,
-				 1ull << 24);
-		else if (a + n * SCN_PAGE > (a < SHD_USER_TOP ? SHD_USER_TOP :
-					     SHD_KERNEL_TOP))
-			snprintf(why, len, "0x%" PRIx64 " + %" PRIu64 " pages runs "
-				 "past the end of its area", a, n);
-		else
-			return NULL;
-		return why;
-	case 'L':
-	case 'E':
-		if (c == 'L' && (n == 0 || n > SHD_KERNEL_TOP - a))
-			snprintf(why, len, "length %" PRIu64 " is empty or runs "
-				 "past the vmap area", n);
-		else if (c == 'E' && (n <= a || n > SHD_KERNEL_TOP))
-			snprintf(why, len, "end 0x%" PRIx64 " is not above start "
-				 "0x%" PRIx64 " in the vmap area", n, a);
-		else
-			return NULL;
-		return why;
-	case 'R':
-		if (scenario_prot_name(o->prot))
-			return NULL;
-		snprintf(why, len, "protection 0x%x is not none, r, rw, rx or rwx",
-			 o->prot);
-		return why;
-	case 'O':
-	case 'N': {
-		uint64_t pages = o->other < s->nnames ? s->names[o->other].pages : 0;
-
-		if (c == 'O' && a & 7)
-			snprintf(why, len, "unaligned offset 0x%" PRIx64 " (it "
-				 "must be 8-byte aligned)", a);
-		else if (c == 'O' && a >= pages * SCN_PAGE)
-			snprintf(why, len, "offset 0x%" PRIx64 " is past the end "
-				 "of file %s (%" PRIu64 " pages)", a,
-				 s->names[o->other].name, pages);
-		else if (c == 'N' && (o->pgoff >= pages || n > pages - o->pgoff))
-			snprintf(why, len, "pages %" PRIu64 "..%" PRIu64 " run past "
-				 "the end of file %s (%" PRIu64 " pages)", o->pgoff,
-				 o->pgoff + n - 1, s->names[o->other].name, pages);
-		else
-			return NULL;
-		return why;
-	}
 	default:
 		return NULL;
 	}
+}
+
+/* Any other letter's rule (see the top); NULL when O's is fine. */
+static const char *check_letter(const struct scenario *s, char c,
+				const struct scn_op *o, char *why, size_t len)
+{
+	uint64_t a = o->addr, n = o->n;
+	uint64_t pages = o->other < s->nnames ? s->names[o->other].pages : 0;
+
+	if (strchr("UWwkKb", c))
+		return check_address(c, o, why, len);
+	if (c == 'P' && (n == 0 || n > (1ull << 24)))
+		snprintf(why, len, "%" PRIu64 " pages: give 1..%llu", n, 1ull << 24);
+	else if (c == 'P' && a + n * SCN_PAGE > (a < SHD_USER_TOP ?
+						  SHD_USER_TOP : SHD_KERNEL_TOP))
+		snprintf(why, len, "0x%" PRIx64 " + %" PRIu64 " pages runs past "
+			 "the end of its area", a, n);
+	else if (c == 'L' && (n == 0 || n > SHD_KERNEL_TOP - a))
+		snprintf(why, len, "length %" PRIu64 " is empty or runs past the "
+			 "vmap area", n);
+	else if (c == 'E' && (n <= a || n > SHD_KERNEL_TOP))
+		snprintf(why, len, "end 0x%" PRIx64 " is not above start 0x%"
+			 PRIx64 " in the vmap area", n, a);
+	else if (c == 'R' && !scenario_prot_name(o->prot))
+		snprintf(why, len, "protection 0x%x is not none, r, rw, rx or rwx",
+			 o->prot);
+	else if (c == 'O' && a & 7)
+		snprintf(why, len, "unaligned offset 0x%" PRIx64 " (it must be "
+			 "8-byte aligned)", a);
+	else if (c == 'O' && a >= pages * SCN_PAGE)
+		snprintf(why, len, "offset 0x%" PRIx64 " is past the end of file "
+			 "%s (%" PRIu64 " pages)", a, s->names[o->other].name, pages);
+	else if (c == 'N' && (o->pgoff >= pages || n > pages - o->pgoff))
+		snprintf(why, len, "pages %" PRIu64 "..%" PRIu64 " run past the "
+			 "end of file %s (%" PRIu64 " pages)", o->pgoff,
+			 o->pgoff + n - 1, s->names[o->other].name, pages);
+	else
+		return NULL;
+	return why;
 }
 
 /* Whether name N is of the kind letter C wants. */

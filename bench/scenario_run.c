@@ -206,6 +206,27 @@ static void op_failed(struct run *run, unsigned b, unsigned i,
 		 shd_strerror(err), shd_last_error());
 }
 
+/* --trace: op O of block B starts (ERR NULL) or returns *ERR.  One CPU
+ * runs at a time: the lines come out in the schedule's order. */
+static void op_trace(struct run *run, unsigned b, const struct scn_op *o,
+		     const int *err)
+{
+	FILE *f = run->o->trace;
+	int indent = b == SCN_SETUP ? 0 : (int)b * 2;
+	char text[200], who[16];
+
+	if (!f)
+		return;
+	scenario_format_op(run->s, o, text, sizeof(text));
+	snprintf(who, sizeof(who), b == SCN_SETUP ? "setup" : "cpu %u", b);
+	fprintf(f, "  %-6s %*s%c %s", who, indent, "", err ? '<' : '>', text);
+	if (err)
+		fprintf(f, ": %s", *err ? shd_strerror(*err) : "0");
+	if (o->line)
+		fprintf(f, " (line %u)", o->line);
+	fprintf(f, "\n");
+}
+
 /* Ordered runs: turn R is over; the next that is not starts. */
 static void turn_done(struct run *run, uint64_t r)
 {
@@ -228,7 +249,9 @@ static void block_run(struct run *run, struct shd_cpu *cpu, unsigned b)
 
 		while (rank && run->turn != rank[i])
 			shd_cpu_poll(cpu);
+		op_trace(run, b, o, NULL);
 		run->skipped += (unsigned)op_run(run, cpu, o, &err);
+		op_trace(run, b, o, &err);
 		if (rank)
 			turn_done(run, rank[i]);
 		if (err == -ETIMEDOUT) {

@@ -34,6 +34,7 @@ struct scn_run_opts {
 	/* Start the ops one at a time in the order of their seq (a recorded
 	 * run's order), each once the one before has returned. */
 	bool ordered;
+	FILE *trace;		/* each op's start and return, or NULL */
 };
 
 /*

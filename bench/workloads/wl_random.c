@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oplog.h"
 #include "workload.h"
 
 #define RND_MMS 3
@@ -31,6 +32,7 @@ struct rnd {
 					 * left marked at op */
 	uint64_t unexpected;		/* library errors the mix should not get */
 	char note[160];
+	struct oplog *log;		/* record every call (minimize); NULL */
 };
 
 static uint64_t rnd_base(const struct rnd *r)
@@ -59,21 +61,22 @@ static int rnd_fork(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 {
 	struct shd_mm *child;
 	uint64_t v;
-	int err = shd_mm_dup(cpu, cur, &child);
+	int err = oplog_mm_dup(r->log, cpu, cur, &child);
 
 	if (err)
 		return err;
-	err = shd_switch_mm(cpu, child);
+	err = oplog_switch_mm(r->log, cpu, child);
 	for (unsigned i = 0; !err && i < 4; i++) {
 		uint64_t va = rnd_base(r) + wl_rng_below(s, RND_WINDOW) * r->page;
 
-		err = wl_rng_below(s, 2) ? shd_store(cpu, va, i) : shd_load(cpu, va, &v);
+		err = wl_rng_below(s, 2) ? oplog_store(r->log, cpu, va, i) :
+		      oplog_load(r->log, cpu, va, &v);
 		if (err == -EFAULT || err == -EACCES)
 			err = 0;
 	}
 	if (!err)
-		err = shd_switch_mm(cpu, cur);
-	shd_mm_destroy(child);
+		err = oplog_switch_mm(r->log, cpu, cur);
+	oplog_mm_destroy(r->log, cpu, child);
 	return err;
 }
 
@@ -89,20 +92,23 @@ static int rnd_slot_read(struct shd_cpu *cpu, struct rnd *r, struct shd_mm *cur,
 				       WL_SHMLBA_PAGES * r->page;
 	uint64_t uva = slot + pg * r->page, uva2 = slot + (9 + pg) * r->page;
 	uint64_t v;
-	int err = shd_mmap_file(cpu, cur, uva, r->page, SHD_PROT_READ |
-				SHD_PROT_EXEC, SHD_MAP_SHARED, r->file2, pg);
+	int err = oplog_mmap_file(r->log, cpu, cur, uva, r->page,
+				  SHD_PROT_READ | SHD_PROT_EXEC, SHD_MAP_SHARED,
+				  r->file2, pg);
 
-	if (!err && !(err = shd_mmap_file(cpu, cur, uva2, r->page, SHD_PROT_READ,
-					  SHD_MAP_PRIVATE, r->file2, pg))) {
+	if (!err && !(err = oplog_mmap_file(r->log, cpu, cur, uva2, r->page,
+					    SHD_PROT_READ, SHD_MAP_PRIVATE,
+					    r->file2, pg))) {
 		for (uint64_t w = 0; !err && w < 32; w++)
-			err = shd_load(cpu, uva2 + RND_F2_OFF + 8 * w, &v);
-		shd_munmap(cpu, cur, uva2, r->page);
+			err = oplog_load(r->log, cpu, uva2 + RND_F2_OFF + 8 * w,
+					 &v);
+		oplog_munmap(r->log, cpu, cur, uva2, r->page);
 	}
 	for (uint64_t w = 0; !err && w < 32; w++)
-		err = shd_load(cpu, uva + RND_F2_OFF + 8 * w, &v);
+		err = oplog_load(r->log, cpu, uva + RND_F2_OFF + 8 * w, &v);
 	if (!err)
-		err = shd_fetch(cpu, uva + off, &v);
-	shd_munmap(cpu, cur, uva, r->page);
+		err = oplog_fetch(r->log, cpu, uva + off, &v);
+	oplog_munmap(r->log, cpu, cur, uva, r->page);
 	return err;
 }
 
@@ -143,29 +149,33 @@ static int rnd_remap_poke(struct shd_cpu *cpu, struct rnd *r,
 	}
 	switch (wl_rng_below(s, 4)) {
 	case 0:
-		if ((err = shd_mmap_file(cpu, cur, uva, r->page, SHD_PROT_READ |
-					 SHD_PROT_EXEC, SHD_MAP_PRIVATE, r->file2, pg)))
+		if ((err = oplog_mmap_file(r->log, cpu, cur, uva, r->page,
+					   SHD_PROT_READ | SHD_PROT_EXEC,
+					   SHD_MAP_PRIVATE, r->file2, pg)))
 			return err;
-		err = shd_fetch(cpu, uva + off, &v);
+		err = oplog_fetch(r->log, cpu, uva + off, &v);
 		for (int k = 0; k < 2 && !err; k++) {
-			err = shd_ptrace_poke(cpu, cur, uva + off, i << 1 | (unsigned)k);
+			err = oplog_ptrace_poke(r->log, cpu, cur, uva + off,
+						i << 1 | (unsigned)k);
 			if (!err)
-				err = shd_fetch(cpu, uva + off, &v);
+				err = oplog_fetch(r->log, cpu, uva + off, &v);
 		}
-		shd_munmap(cpu, cur, uva, r->page);
+		oplog_munmap(r->log, cpu, cur, uva, r->page);
 		return err;
 	case 1:
 	case 2:
 		err = rnd_slot_read(cpu, r, cur, pg, off);
 		if (!err)
-			err = shd_file_write(cpu, r->file2, pg * r->page + off, i);
+			err = oplog_file_write(r->log, cpu, r->file2,
+					       pg * r->page + off, i);
 		if (!err && !*revisit)
 			*revisit = i << 8 | (pg + 1);
 		return err;
 	default:
 		err = rnd_slot_read(cpu, r, cur, pg, off);
 		if (!err)
-			err = shd_file_write(cpu, r->file2, pg * r->page + off, i);
+			err = oplog_file_write(r->log, cpu, r->file2,
+					       pg * r->page + off, i);
 		if (!err)
 			err = rnd_slot_read(cpu, r, cur, pg, off);
 		return err;
@@ -186,6 +196,7 @@ static int rnd_remap_poke(struct shd_cpu *cpu, struct rnd *r,
 struct rnd_cpu {
 	struct shd_cpu *cpu;
 	struct rnd *r;
+	struct oplog *lg;		/* r->log */
 	unsigned id;
 	uint64_t s;			/* this CPU's random stream */
 	uint64_t base, page;
@@ -212,21 +223,21 @@ static uint64_t rnd_addr(const struct rnd_cpu *c, uint64_t pg)
 
 static int op_store(struct rnd_cpu *c)
 {
-	return shd_store(c->cpu, c->va, (uint64_t)c->id << 48 | c->i);
+	return oplog_store(c->lg, c->cpu, c->va, (uint64_t)c->id << 48 | c->i);
 }
 
 static int op_load(struct rnd_cpu *c)
 {
 	uint64_t v;
 
-	return shd_load(c->cpu, c->va, &v);
+	return oplog_load(c->lg, c->cpu, c->va, &v);
 }
 
 static int op_fetch(struct rnd_cpu *c)
 {
 	uint64_t v;
 
-	return shd_fetch(c->cpu, c->va, &v);
+	return oplog_fetch(c->lg, c->cpu, c->va, &v);
 }
 
 /* A reclaim scan of a few pages. */
@@ -235,7 +246,8 @@ static int op_try_to_unmap(struct rnd_cpu *c)
 	int err = 0;
 
 	for (uint64_t k = 0; k < c->npages && err >= 0; k++)
-		err = shd_try_to_unmap(c->cpu, c->cur, rnd_addr(c, c->pg + k));
+		err = oplog_try_to_unmap(c->lg, c->cpu, c->cur,
+					 rnd_addr(c, c->pg + k));
 	return err > 0 ? 0 : err;
 }
 
@@ -243,23 +255,25 @@ static int op_try_to_unmap_flush(struct rnd_cpu *c)
 {
 	if (wl_rng_below(&c->s, 4) != 0)
 		return RND_DECLINE;
-	return shd_try_to_unmap_flush(c->cpu);
+	return oplog_try_to_unmap_flush(c->lg, c->cpu);
 }
 
 static int op_mmap(struct rnd_cpu *c)
 {
-	return shd_mmap(c->cpu, c->cur, rnd_addr(c, c->pg), c->npages * c->page,
-			rnd_prots[wl_rng_below(&c->s, 5)]);
+	return oplog_mmap(c->lg, c->cpu, c->cur, rnd_addr(c, c->pg),
+			  c->npages * c->page,
+			  rnd_prots[wl_rng_below(&c->s, 5)]);
 }
 
 static int op_mmap_file(struct rnd_cpu *c)
 {
 	uint64_t *s = &c->s;
 
-	return shd_mmap_file(c->cpu, c->cur, rnd_addr(c, c->pg),
-			     c->npages * c->page, rnd_prots[wl_rng_below(s, 5)],
-			     wl_rng_below(s, 2) ? SHD_MAP_SHARED : SHD_MAP_PRIVATE,
-			     c->r->file, c->pg);
+	return oplog_mmap_file(c->lg, c->cpu, c->cur, rnd_addr(c, c->pg),
+			       c->npages * c->page,
+			       rnd_prots[wl_rng_below(s, 5)],
+			       wl_rng_below(s, 2) ? SHD_MAP_SHARED :
+			       SHD_MAP_PRIVATE, c->r->file, c->pg);
 }
 
 static int op_remap_poke(struct rnd_cpu *c)
@@ -271,30 +285,32 @@ static int op_munmap(struct rnd_cpu *c)
 {
 	if (wl_rng_below(&c->s, 4) == 0)	/* sometimes over the ceiling */
 		c->npages = RND_WINDOW - c->pg;
-	return shd_munmap(c->cpu, c->cur, rnd_addr(c, c->pg), c->npages * c->page);
+	return oplog_munmap(c->lg, c->cpu, c->cur, rnd_addr(c, c->pg),
+			    c->npages * c->page);
 }
 
 static int op_mprotect(struct rnd_cpu *c)
 {
-	return shd_mprotect(c->cpu, c->cur, rnd_addr(c, c->pg),
-			    c->npages * c->page, rnd_prots[wl_rng_below(&c->s, 6)]);
+	return oplog_mprotect(c->lg, c->cpu, c->cur, rnd_addr(c, c->pg),
+			      c->npages * c->page,
+			      rnd_prots[wl_rng_below(&c->s, 6)]);
 }
 
 static int op_madvise(struct rnd_cpu *c)
 {
-	return shd_madvise_dontneed(c->cpu, c->cur, rnd_addr(c, c->pg),
-				    c->npages * c->page);
+	return oplog_madvise_dontneed(c->lg, c->cpu, c->cur, rnd_addr(c, c->pg),
+				      c->npages * c->page);
 }
 
 static int op_switch_mm(struct rnd_cpu *c)
 {
 	c->cur = c->r->mm[wl_rng_below(&c->s, RND_MMS)];
-	return shd_switch_mm(c->cpu, c->cur);
+	return oplog_switch_mm(c->lg, c->cpu, c->cur);
 }
 
 static int op_enter_lazy_tlb(struct rnd_cpu *c)
 {
-	shd_enter_lazy_tlb(c->cpu);
+	oplog_enter_lazy_tlb(c->lg, c->cpu);
 	c->lazy = true;
 	return 0;
 }
@@ -316,26 +332,26 @@ static int op_file_io(struct rnd_cpu *c)
 	switch (wl_rng_below(&c->s, 4)) {
 	case 3:
 		c->what = "ptrace poke";
-		shd_load(c->cpu, uva, &v);
-		shd_fetch(c->cpu, uva, &v);
-		err = shd_ptrace_poke(c->cpu, c->cur, uva, c->i);
+		oplog_load(c->lg, c->cpu, uva, &v);
+		oplog_fetch(c->lg, c->cpu, uva, &v);
+		err = oplog_ptrace_poke(c->lg, c->cpu, c->cur, uva, c->i);
 		if (!err)
-			err = shd_load(c->cpu, uva, &v);
+			err = oplog_load(c->lg, c->cpu, uva, &v);
 		if (!err)
-			err = shd_fetch(c->cpu, uva, &v);
+			err = oplog_fetch(c->lg, c->cpu, uva, &v);
 		return err;
 	case 0:
 		c->what = "file write";
-		return shd_file_write(c->cpu, f, off, c->i);
+		return oplog_file_write(c->lg, c->cpu, f, off, c->i);
 	case 1:
 		c->what = "file read";
-		return shd_file_read(c->cpu, f, off, &v);
+		return oplog_file_read(c->lg, c->cpu, f, off, &v);
 	default:
 		c->what = "file poke";
-		shd_load(c->cpu, uva, &v);
-		err = shd_file_write(c->cpu, f, off, c->i);
+		oplog_load(c->lg, c->cpu, uva, &v);
+		err = oplog_file_write(c->lg, c->cpu, f, off, c->i);
 		if (!err)
-			err = shd_load(c->cpu, uva, &v);
+			err = oplog_load(c->lg, c->cpu, uva, &v);
 		return err;
 	}
 }
@@ -345,33 +361,33 @@ static int op_file_io(struct rnd_cpu *c)
  * PTE clear and must wait for the batch (flush_tlb_batched_pending). */
 static int op_reclaim_madvise(struct rnd_cpu *c)
 {
-	int err = shd_try_to_unmap(c->cpu, c->cur, rnd_addr(c, c->pg));
+	int err = oplog_try_to_unmap(c->lg, c->cpu, c->cur, rnd_addr(c, c->pg));
 
 	if (err >= 0)
-		err = shd_madvise_dontneed(c->cpu, c->cur, rnd_addr(c, c->pg),
-					   c->page);
+		err = oplog_madvise_dontneed(c->lg, c->cpu, c->cur,
+					     rnd_addr(c, c->pg), c->page);
 	return err;
 }
 
 static int op_flush_tlb_page(struct rnd_cpu *c)
 {
-	return shd_flush_tlb_page(c->cpu, c->cur, rnd_addr(c, c->pg));
+	return oplog_flush_tlb_page(c->lg, c->cpu, c->cur, rnd_addr(c, c->pg));
 }
 
 static int op_flush_tlb_range(struct rnd_cpu *c)
 {
-	return shd_flush_tlb_range(c->cpu, c->cur, rnd_addr(c, c->pg),
-				   rnd_addr(c, c->pg + c->npages));
+	return oplog_flush_tlb_range(c->lg, c->cpu, c->cur, rnd_addr(c, c->pg),
+				     rnd_addr(c, c->pg + c->npages));
 }
 
 static int op_flush_tlb_mm(struct rnd_cpu *c)
 {
-	return shd_flush_tlb_mm(c->cpu, c->cur);
+	return oplog_flush_tlb_mm(c->lg, c->cpu, c->cur);
 }
 
 static int op_flush_tlb_all(struct rnd_cpu *c)
 {
-	return shd_flush_tlb_all(c->cpu);
+	return oplog_flush_tlb_all(c->lg, c->cpu);
 }
 
 static int op_fork(struct rnd_cpu *c)
@@ -385,8 +401,8 @@ static int op_vmap(struct rnd_cpu *c)
 	int err;
 
 	c->what = c->kmapped ? "vunmap" : "vmap";
-	err = c->kmapped ? shd_vunmap(c->cpu, slot, len)
-			 : shd_vmap(c->cpu, slot, len);
+	err = c->kmapped ? oplog_vunmap(c->lg, c->cpu, slot, len)
+			 : oplog_vmap(c->lg, c->cpu, slot, len);
 	c->kmapped = !c->kmapped;
 	return err;
 }
@@ -402,14 +418,14 @@ static int op_module_load(struct rnd_cpu *c)
 		return RND_DECLINE;
 	kva = kslot(c->r, c->id) + wl_rng_below(&c->s, RND_KSLOT) * c->page +
 	      8 * wl_rng_below(&c->s, 32);
-	err = shd_fetch(c->cpu, kva, &v);
+	err = oplog_fetch(c->lg, c->cpu, kva, &v);
 	if (!err)
-		err = shd_store(c->cpu, kva, c->i);
+		err = oplog_store(c->lg, c->cpu, kva, c->i);
 	if (!err)
-		err = shd_flush_icache_range(c->cpu, kva & ~(c->page - 1),
-					     (kva & ~(c->page - 1)) + c->page);
+		err = oplog_flush_icache_range(c->lg, c->cpu, kva & ~(c->page - 1),
+					(kva & ~(c->page - 1)) + c->page);
 	if (!err)
-		err = shd_fetch(c->cpu, kva, &v);
+		err = oplog_fetch(c->lg, c->cpu, kva, &v);
 	return err;
 }
 
@@ -425,19 +441,19 @@ static int op_vmap_io(struct rnd_cpu *c)
 		return RND_DECLINE;
 	kva = kslot(c->r, c->id) + (RND_KSLOT - 1) * c->page +
 	      8 * wl_rng_below(&c->s, 32);
-	err = shd_load(c->cpu, kva, &v);
+	err = oplog_load(c->lg, c->cpu, kva, &v);
 	if (!err)
-		err = shd_dma_write(c->cpu, kva, i);
+		err = oplog_dma_write(c->lg, c->cpu, kva, i);
 	if (!err)
-		err = shd_invalidate_kernel_vmap_range(c->cpu, kva, 8);
+		err = oplog_invalidate_kernel_vmap_range(c->lg, c->cpu, kva, 8);
 	if (!err)
-		err = shd_load(c->cpu, kva, &v);
+		err = oplog_load(c->lg, c->cpu, kva, &v);
 	if (!err)
-		err = shd_store(c->cpu, kva, ~i);
+		err = oplog_store(c->lg, c->cpu, kva, ~i);
 	if (!err)
-		err = shd_flush_kernel_vmap_range(c->cpu, kva, 8);
+		err = oplog_flush_kernel_vmap_range(c->lg, c->cpu, kva, 8);
 	if (!err)
-		err = shd_dma_read(c->cpu, kva, &v);
+		err = oplog_dma_read(c->lg, c->cpu, kva, &v);
 	if (!err && v != ~i)
 		wl_note_first(&c->r->unexpected, c->r->note, sizeof(c->r->note),
 			      "vmap I/O: the device read %#" PRIx64
@@ -453,15 +469,15 @@ static int op_kernel_load(struct rnd_cpu *c)
 		       wl_rng_below(s, RND_KSLOT - 1) * c->page +
 		       8 * wl_rng_below(s, 32), v;
 
-	return wl_rng_below(s, 4) ? shd_load(c->cpu, kva, &v) :
-	       shd_fetch(c->cpu, kva, &v);
+	return wl_rng_below(s, 4) ? oplog_load(c->lg, c->cpu, kva, &v) :
+	       oplog_fetch(c->lg, c->cpu, kva, &v);
 }
 
 static int op_kernel_store(struct rnd_cpu *c)
 {
 	if (!c->kmapped)
 		return 0;
-	return shd_store(c->cpu, kslot(c->r, c->id) +
+	return oplog_store(c->lg, c->cpu, kslot(c->r, c->id) +
 			 wl_rng_below(&c->s, RND_KSLOT) * c->page, c->i);
 }
 
@@ -525,24 +541,26 @@ static int rnd_lazy_step(struct rnd_cpu *c, uint64_t dice)
 
 	if (wl_rng_below(&c->s, 16) == 0) {
 		c->what = "switch_mm(lazy exit)";
-		err = shd_switch_mm(c->cpu, c->cur);
+		err = oplog_switch_mm(c->lg, c->cpu, c->cur);
 		c->lazy = false;
 		/* The task resumes where it was: its hot pages, through
 		 * whatever the TLB kept meanwhile. */
 		for (unsigned h = 0; !err && h < 8; h++) {
-			int e = shd_load(c->cpu, rnd_addr(c, c->hot[h]), &v);
+			int e = oplog_load(c->lg, c->cpu,
+					   rnd_addr(c, c->hot[h]), &v);
 
 			err = expected_err(e) ? 0 : e;
 		}
 	} else if (c->kmapped && dice < 500) {
 		c->what = "kernel store";
-		err = shd_store(c->cpu, kslot(c->r, c->id) +
+		err = oplog_store(c->lg, c->cpu, kslot(c->r, c->id) +
 				wl_rng_below(&c->s, RND_KSLOT) * c->page, c->i);
 	} else {
 		c->what = "kernel load";
-		err = shd_load(c->cpu, kslot(c->r, (unsigned)wl_rng_below(&c->s,
-					     c->r->ncpus)) +
-			       wl_rng_below(&c->s, RND_KSLOT - 1) * c->page, &v);
+		err = oplog_load(c->lg, c->cpu, kslot(c->r, (unsigned)
+				 wl_rng_below(&c->s, c->r->ncpus)) +
+				 wl_rng_below(&c->s, RND_KSLOT - 1) * c->page,
+				 &v);
 	}
 	return err;
 }
@@ -573,7 +591,8 @@ static void rnd_draw(struct rnd_cpu *c)
 static int random_task(struct shd_cpu *cpu, void *arg)
 {
 	struct rnd *r = arg;
-	struct rnd_cpu c = { .cpu = cpu, .r = r, .id = shd_cpu_id(cpu) };
+	struct rnd_cpu c = { .cpu = cpu, .r = r, .lg = r->log,
+			     .id = shd_cpu_id(cpu) };
 	uint64_t my_ops = r->ops / r->ncpus + (c.id < r->ops % r->ncpus);
 	int err;
 
@@ -583,9 +602,9 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 	c.cur = r->mm[wl_rng_below(&c.s, RND_MMS)];
 	for (unsigned h = 0; h < 8; h++)
 		c.hot[h] = wl_rng_below(&c.s, RND_WINDOW);
-	if ((err = shd_switch_mm(cpu, c.cur)))
+	if ((err = oplog_switch_mm(r->log, cpu, c.cur)))
 		return err;
-	for (c.i = 0; c.i < my_ops; c.i++) {
+	for (c.i = 0; c.i < my_ops && !oplog_stopped(r->log); c.i++) {
 		uint64_t dice = wl_rng_below(&c.s, 1000);
 
 		rnd_draw(&c);
@@ -598,7 +617,7 @@ static int random_task(struct shd_cpu *cpu, void *arg)
 				      shd_last_error());
 	}
 	if (c.kmapped)
-		shd_vunmap(cpu, kslot(r, c.id), RND_KSLOT * c.page);
+		oplog_vunmap(r->log, cpu, kslot(r, c.id), RND_KSLOT * c.page);
 	return 0;
 }
 
@@ -615,10 +634,22 @@ static int rnd_setup(struct shd_cpu *cpu, void *arg)
 
 	for (unsigned i = 0; !err && i < RND_MMS; i++)
 		for (uint64_t t = 0; !err && t < tables; t++)
-			err = shd_mmap(cpu, r->mm[i], 0x50000000ull +
+			err = oplog_mmap(r->log, cpu, r->mm[i], 0x50000000ull +
 				       (t * 512 + 511) * 4096ull, r->page,
 				       SHD_PROT_READ);
 	return err;
+}
+
+/* The names a recorded run's calls use, in the order they were created
+ * (a scenario creates them in its order): files F and G, mms A, B, C. */
+static void rnd_log_names(struct rnd *r)
+{
+	static const char *const mms[RND_MMS] = { "A", "B", "C" };
+
+	oplog_name_file(r->log, r->file, "F", RND_WINDOW);
+	oplog_name_file(r->log, r->file2, "G", RND_FILE2);
+	for (unsigned i = 0; i < RND_MMS; i++)
+		oplog_name_mm(r->log, r->mm[i], mms[i]);
 }
 
 static int wl_random(struct shd_machine *m, const struct wl_opts *o,
@@ -640,9 +671,15 @@ static int wl_random(struct shd_machine *m, const struct wl_opts *o,
 	}
 	for (unsigned i = 0; i < RND_MMS && !err; i++)
 		err = shd_mm_create(m, &r.mm[i]);
+	if (!err && (r.log = o->oplog))
+		rnd_log_names(&r);
+	if (r.log)
+		r.log->setup = true;
 	if (!err && r.page == 4096)
 		err = wl_run_on(m, 0, 1, rnd_setup, &r, res->errtxt,
 				sizeof(res->errtxt));
+	if (r.log)
+		r.log->setup = false;
 	if (err)
 		goto out;
 	err = wl_run_timed(m, n, random_task, &r, res);

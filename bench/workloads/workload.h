@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <shootdown/shootdown.h>
 
+struct oplog;
+
 /* How the command prints (the wis format is printed live by tlb_flush2). */
 enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_WIS };
 
@@ -63,6 +65,7 @@ struct wl_opts {
 	bool keep_log;			/* wl_execute keeps the switches */
 	int replay_argc;		/* the replayed file's command */
 	char **replay_argv;
+	struct oplog *oplog;		/* random: record its calls (oplog.h) */
 };
 
 /* The oracle's first reports a result keeps (the machine keeps 16). */
