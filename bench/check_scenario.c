@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "explore.h"
 #include "scenario.h"
-#include "schedrec.h"
+#include "schedfile.h"
 
 /* Options that shape the exploration; the file sets the machine. */
 static const char *const scenario_opts[] = {
@@ -125,7 +125,8 @@ static void record(const struct parsed *p, const struct explore_result *r)
 			"%s not written\n", cli_prog, p->o.record);
 		return;
 	}
-	/* The command's arguments but --record's own. */
+	/* "check" and the command's arguments but --record's own. */
+	argv[argc++] = "check";
 	for (int i = 0; i < p->o.argc && argc < SCHEDFILE_MAX_ARGS; i++) {
 		if (!strcmp(p->o.argv[i], "--record")) {
 			i++;
@@ -134,7 +135,7 @@ static void record(const struct parsed *p, const struct explore_result *r)
 		if (strncmp(p->o.argv[i], "--record=", 9))
 			argv[argc++] = p->o.argv[i];
 	}
-	if (schedrec_write(p->o.record, argc, argv, r->res.steps, r->res.log,
+	if (schedfile_write(p->o.record, argc, argv, r->res.steps, r->res.log,
 			   r->res.nlog, err, sizeof(err)))
 		usage_error("--record: %s", err);
 }
@@ -166,7 +167,7 @@ static void explore_opts_fill(const struct parsed *p, const struct scenario *s,
 		eo->choices = p->choices;
 	}
 	if (p->o.replay) {
-		if (schedrec_read(p->o.replay, rec, err, sizeof(err)))
+		if (schedfile_read(p->o.replay, rec, err, sizeof(err)))
 			usage_error("--replay: %s", err);
 		eo->mode = EXPLORE_REPLAY;
 		eo->replay = rec->d;
@@ -237,7 +238,7 @@ int check_scenario(struct parsed *p)
 			rc = check_minimize(p) ? EXIT_INCOMPLETE : rc;
 	}
 	free(r.res.log);
-	schedrec_free(&rec);
+	schedfile_free(&rec);
 	scenario_free(&s);
 	return rc;
 }

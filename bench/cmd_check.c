@@ -312,6 +312,8 @@ int cmd_check(int argc, char **argv)
 		return check_scenario(&p);
 	if (p.o.replay)
 		load_replay(&p, argc, argv, &sf);
+	if (p.scenario)		/* a scenario's recorded schedule */
+		return check_scenario(&p);
 	cs.w = wl_find("random");
 	cli_finish(&p.o, cs.w);
 	if (p.o.record && p.o.cfg.sched.mode != SHD_SCHED_SEEDED)

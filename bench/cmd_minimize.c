@@ -23,7 +23,7 @@
 #include "cli.h"
 #include "minimize.h"
 #include "scenario.h"
-#include "schedrec.h"
+#include "schedfile.h"
 #include "workloads/oplog.h"
 
 struct mz_cmd {
@@ -338,10 +338,10 @@ int cmd_minimize(int argc, char **argv)
 		usage_error("minimize: give a REPLAY_FILE or -- and a check "
 			    "command's options (see --help)");
 	if (replay) {
-		if (schedrec_read(replay, &mc.rec, err, sizeof(err)))
+		if (schedfile_read(replay, &mc.rec, err, sizeof(err)))
 			usage_error("minimize: %s", err);
-		mc.argc = mc.rec.argc;
-		mc.argv = mc.rec.argv;
+		mc.argc = mc.rec.argc - 1;	/* after "check" */
+		mc.argv = mc.rec.argv + 1;
 	} else {
 		mc.argc = argc - i - 1;
 		mc.argv = argv + i + 1;
@@ -351,6 +351,6 @@ int cmd_minimize(int argc, char **argv)
 	if (!p.scenario)
 		cli_finish(&p.o, wl_find("random"));
 	rc = minimize_check(&mc, &p);
-	schedrec_free(&mc.rec);
+	schedfile_free(&mc.rec);
 	return rc;
 }
