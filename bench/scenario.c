@@ -55,6 +55,7 @@ struct parser {
 	bool header, blocks_started, directive_seen;
 	unsigned once[D__ONCE];	/* the line each was given on */
 	size_t comment_len;
+	unsigned ncomment;	/* comment lines kept (one may be empty) */
 	bool first_pass;
 };
 
@@ -611,7 +612,7 @@ static int comment_keep(struct parser *p)
 	if (!c)
 		return fail(p, "out of memory");
 	s->comment = c;
-	if (p->comment_len)
+	if (p->ncomment++)	/* lines joined by '\n', empty ones too */
 		c[p->comment_len++] = '\n';
 	memcpy(c + p->comment_len, p->comment, n + 1);
 	p->comment_len += n;

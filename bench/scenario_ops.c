@@ -499,11 +499,12 @@ int scenario_write(FILE *f, const struct scenario *s)
 	const struct shd_named *faults = shd_faults(&nf);
 
 	fprintf(f, "shootdown-scenario %d\n", SCN_VERSION);
-	for (const char *c = s->comment; c && *c;) {
+	/* Every line of the comment, empty ones too ("" is one empty line). */
+	for (const char *c = s->comment; c;) {
 		size_t n = strcspn(c, "\n");
 
 		fprintf(f, "#%s%.*s\n", n ? " " : "", (int)n, c);
-		c += n + (c[n] == '\n');
+		c = c[n] == '\n' ? c + n + 1 : NULL;
 	}
 	fprintf(f, "cpus %u\npolicy %s\narch %s\n", s->ncpus, s->policy, s->arch);
 	for (unsigned i = 0; i < nf && i < 64; i++)
