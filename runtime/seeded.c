@@ -339,16 +339,15 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 		    s->cfg.replay[s->replay_at].step == s->step &&
 		    s->cfg.replay[s->replay_at].cpu == SHD_SCHED_CTL)
 			s->replay_at++;
-	} else if ((next = sample_random(m, s, cur, why)) != UINT_MAX) {
-		if (why == SHD_WHY_PREEMPT && next != cur)
-			s->preemptions++;
 	} else {
-		while (!(n = scan(m, s, why == SHD_WHY_YIELD ? cur : UINT_MAX)))
-			if (!jump_time(m, s))
+		if ((next = sample_random(m, s, cur, why)) == UINT_MAX) {
+			while (!(n = scan(m, s, why == SHD_WHY_YIELD ? cur :
+					  UINT_MAX)))
+				if (!jump_time(m, s))
+					deadlock(m, s);
+			if ((next = pick(s, cur, why, n)) == UINT_MAX)
 				deadlock(m, s);
-		next = pick(s, cur, why, n);
-		if (next == UINT_MAX)
-			deadlock(m, s);
+		}
 		if (why == SHD_WHY_PREEMPT && next != cur)
 			s->preemptions++;
 	}
@@ -478,21 +477,14 @@ int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *))
 	s->cfg = *cfg;
 	s->turn = m->ncpus;
 	s->rng = shd__mix64(cfg->seed ^ 0x5eedc0ffee5eedull);
+	m->seeded = s;		/* shd__seeded_free() undoes any part */
 	s->c = calloc(m->ncpus, sizeof(*s->c));
 	s->runnable = calloc(m->ncpus, 1);
 	if (posix_memalign((void **)&s->go, SHD_CL,
 			   sizeof(*s->go) * (m->ncpus + 1)) || !s->c ||
-	    !s->runnable) {
-		free(s->c);
-		free(s->runnable);
-		free(s);
-		return -ENOMEM;
-	}
-	if (cfg->store_buffers && !(s->sb = shd__tso_create(m))) {
-		free(s->c);
-		free(s->runnable);
-		free(s->go);
-		free(s);
+	    !s->runnable ||
+	    (cfg->store_buffers && !(s->sb = shd__tso_create(m)))) {
+		shd__seeded_free(m);
 		return -ENOMEM;
 	}
 	memset(s->go, 0, sizeof(*s->go) * (m->ncpus + 1));
@@ -502,7 +494,6 @@ int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *))
 	if (cfg->strategy == SHD_STRATEGY_PCT)
 		pct_init(s);
 	plan_next(s);
-	m->seeded = s;
 	return 0;
 }
 
