@@ -32,6 +32,7 @@ struct wl_knob {
 
 #define WL_MAX_KNOBS 8
 #define WL_MAX_SETS 16
+#define WL_MAX_REPEAT 1000		/* --repeat's bound */
 
 /* One run's options: the machine, the policy's overrides, the workload's
  * knobs, resolved by the command layer before a run. */
@@ -60,6 +61,7 @@ struct wl_opts {
 	uint64_t sched_seed;		/* the first schedule's seed */
 	bool sched_seed_set;
 	unsigned schedules;		/* check: schedules to explore */
+	unsigned repeat;		/* run/compare/sweep: seeds per cell */
 	const char *record;		/* check: write the schedule here */
 	const char *replay;		/* check: replay this schedule file */
 	bool keep_log;			/* wl_execute keeps the switches */

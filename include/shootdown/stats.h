@@ -111,11 +111,11 @@ struct shd_machine;
 	X(lat_count, latency, SHD_STAT_SUM, \
 	  "shootdowns timed") \
 	X(lat_p50_ns, latency, SHD_STAT_PCTL | SHD_STAT_HEADLINE, \
-	  "shootdown latency, median (ns, host time)") \
+	  "shootdown latency, median (ns, host or seeded time)") \
 	X(lat_p99_ns, latency, SHD_STAT_PCTL, \
-	  "shootdown latency, 99th percentile (ns, host time)") \
+	  "shootdown latency, 99th percentile (ns, host or seeded time)") \
 	X(lat_max_ns, latency, SHD_STAT_MAX, \
-	  "shootdown latency, maximum (ns, host time)")
+	  "shootdown latency, maximum (ns, host or seeded time)")
 
 struct shd_stats {
 #define SHD_STATS_FIELD_(name, group, flags, help) uint64_t name;
