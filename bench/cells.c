@@ -30,6 +30,8 @@ void cells_report(const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
 
+	faults_report(c, !active || active->n > 1);
+
 	if (c->status == CELL_INCOMPLETE) {
 		fprintf(stderr, "%s: %s under %s on %u CPUs could not complete: %s\n",
 			cli_prog, active ? active->w->name : "run", c->policy,
@@ -55,6 +57,11 @@ int cells_exit_status(const struct cells *cs)
 		if (cs->cell[i].status == CELL_VIOLATION)
 			rc = EXIT_VIOLATION;
 	}
+	/* An injected fault that never fired: the run did not test what was
+	 * asked, whatever it found (3 before 1). */
+	for (unsigned i = 0; i < cs->n; i++)
+		if (cell_unfired(&cs->cell[i]))
+			return EXIT_INCOMPLETE;
 	return rc;
 }
 

@@ -106,6 +106,10 @@ static void compare_finish(struct cells *cs, bool complete)
 		derived_row("wall_ms (host)", row, cmp->npol, 2);
 		if (row[0]->r.op_p50_ns)
 			derived_row("op_p50_ns (host)", row, cmp->npol, 3);
+		for (unsigned i = 0; i < cmp->npol; i++) {
+			faults_async_note(stdout, row[i]);
+			faults_lines(stdout, row[i], true);
+		}
 		printf("\n");
 		if (cmp->defaults && cmp->npol == 2 && cmp->ncp == 1 &&
 		    row[1]->status != CELL_NOT_RUN)

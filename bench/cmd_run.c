@@ -32,6 +32,8 @@ static void run_finish(struct cells *cs, bool complete)
 	       c->o->cfg.arch.name, c->r.ops, c->r.wall_ns / 1e9);
 	out_counter_table(stdout, &c, 1, false, c->o->all_rows);
 	run_derived(c);
+	faults_async_note(stdout, c);
+	faults_lines(stdout, c, false);
 	if (c->status == CELL_INCOMPLETE)
 		printf("  (the run could not complete: these are the counters of "
 		       "the part that ran)\n");
