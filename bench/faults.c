@@ -130,19 +130,33 @@ static void cell_name(FILE *f, const struct cell *c)
 
 void faults_report(const struct cell *c, bool several)
 {
-	if (!cell_unfired(c))
-		return;
-	for (int f = 0; f < SHD_FAULT__COUNT; f++) {
-		char who[128] = "";
-		FILE *w;
+	size_t n;
+	const struct shd_named *names = shd_faults(&n);
+	char who[128] = "";
+	FILE *w;
 
-		if (!injected(c, f) || cell_fired(c, (enum shd_fault)f))
+	if (c->status == CELL_NOT_RUN || c->status == CELL_INCOMPLETE)
+		return;
+	if (several && (w = fmemopen(who, sizeof(who), "w"))) {
+		cell_name(w, c);
+		fclose(w);
+	}
+	for (int f = 0; f < SHD_FAULT__COUNT; f++) {
+		uint64_t fired = cell_fired(c, (enum shd_fault)f);
+
+		if (!injected(c, f))
 			continue;
-		if (several && (w = fmemopen(who, sizeof(who), "w"))) {
-			cell_name(w, c);
-			fclose(w);
+		if (!fired) {
+			faults_never_fired((enum shd_fault)f, who[0] ? who : NULL);
+			continue;
 		}
-		faults_never_fired((enum shd_fault)f, who[0] ? who : NULL);
+		/* Fired, and the run is clean: say so, not just "clean". */
+		if (!cell_detected(c))
+			fprintf(stderr, "%s: %s%sfault %s fired %" PRIu64 " times "
+				"but nothing detected it: no CPU used what it "
+				"left stale in this run (more --ops or "
+				"--schedules may)\n", cli_prog, who, who[0] ?
+				": " : "", names[f].name, fired);
 	}
 }
 
