@@ -32,6 +32,10 @@ void cells_report(const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
 
+	/* --repeat: a cell's faults are reported once, over all its runs. */
+	if (c->nrep < 2 || c->rep)
+		faults_report(c, !active || active->n > 1);
+
 	if (c->status == CELL_INCOMPLETE) {
 		fprintf(stderr, "%s: %s under %s on %u CPUs could not complete: %s\n",
 			cli_prog, active ? active->w->name : "run", c->policy,
@@ -57,6 +61,11 @@ int cells_exit_status(const struct cells *cs)
 		if (cs->cell[i].status == CELL_VIOLATION)
 			rc = EXIT_VIOLATION;
 	}
+	/* An injected fault that never fired: the run did not test what was
+	 * asked, whatever it found (3 before 1). */
+	for (unsigned i = 0; i < cs->n; i++)
+		if (cell_unfired(&cs->cell[i]))
+			return EXIT_INCOMPLETE;
 	return rc;
 }
 
@@ -398,10 +407,10 @@ int cells_run(struct cells *cs)
 				one.r = *r;
 				one.status = cell_status_of(rc, r);
 				memcpy(one.err, err, sizeof(err));
+				one.rep = NULL;	/* one of several: faults later */
 				cells_report(&one);
 				one.seed = c->seed + k;
 				one.nrep = 1;
-				one.rep = NULL;
 				out_cell(stdout, cs->fmt, cs->w->name, &one,
 					 records++ == 0);
 			}
@@ -416,6 +425,8 @@ int cells_run(struct cells *cs)
 		}
 		pthread_mutex_lock(&cells_lock);
 		cells_summarise(c);
+		if (c->nrep > 1)
+			faults_report(c, cs->n > 1);
 		printed = i + 1;
 		cell_progress(cs, i, wl_now_ns() - t0);
 		pthread_mutex_unlock(&cells_lock);

@@ -104,6 +104,13 @@ struct cell {
 	unsigned nrep;			/* runs behind r: --repeat, else 1 */
 	struct wl_result *rep;		/* nrep > 1: each run's result, seed
 					 * o->seed + i (free()) */
+	/* check --schedules: the schedules run before the one in r
+	 * (faults.c adds r's own). */
+	struct {
+		uint64_t fired[SHD_FAULT__COUNT];
+		uint64_t detected;	/* violations + read-back failures */
+		unsigned runs;
+	} prior;
 };
 
 /* A figure over a cell's runs: its median (the mean of the middle two
@@ -186,6 +193,32 @@ void cells_release(struct cells *cs);
 /* Fold C's runs into C->r (per-figure medians); nothing for one run. */
 void cells_summarise(struct cell *c);
 void cells_report(const struct cell *c);
+
+/* faults.c: injected faults' firings and detections over the runs a cell
+ * stands for, and LATR's slow path.  A cell where an injected fault never
+ * fired is incomplete (cells_exit_status(): exit 3, before 1). */
+uint64_t cell_fired(const struct cell *c, enum shd_fault f);
+uint64_t cell_detected(const struct cell *c);
+unsigned cell_runs(const struct cell *c);
+bool cell_unfired(const struct cell *c);
+/* What exercises fault F; the stderr line saying it never fired (WHO:
+ * the cell, or NULL). */
+const char *fault_hint(enum shd_fault f);
+void faults_never_fired(enum shd_fault f, const char *who);
+/* Count R (a schedule not kept in c->r) into C's firings. */
+void faults_prior_add(struct cell *c, const struct wl_result *r);
+/* stderr: "fault F never fired: ..." per injected fault that did not;
+ * SEVERAL: the command runs several cells (name this one). */
+void faults_report(const struct cell *c, bool several);
+/* Table: "  fault F fired N times, detected M" per injected fault. */
+void faults_lines(FILE *out, const struct cell *c, bool several);
+/* JSON: ', "faults": {...}' of a record. */
+void faults_json(FILE *out, const struct cell *c);
+/* LATR: fallback IPIs over lazy requests (-1: none), and whether they
+ * exceed a tenth; the note under a table when they do. */
+double cell_async_fallback(const struct cell *c);
+bool cell_async_slow(const struct cell *c);
+void faults_async_note(FILE *out, const struct cell *c);
 
 /* The commands (cmd_<name>.c). */
 int cmd_run(int argc, char **argv);

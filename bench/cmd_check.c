@@ -116,6 +116,12 @@ static void check_table(const struct cell *c)
 		printf("  the replay left its schedule %s\n", r->sched_divergence);
 }
 
+static void check_table_faults(const struct cell *c)
+{
+	faults_async_note(stdout, c);
+	faults_lines(stdout, c, false);
+}
+
 /* JSON: the replay line and the schedule, after the results. */
 static void check_json(struct cells *cs, const struct cell *c, bool failed,
 		       const char *replay)
@@ -186,8 +192,10 @@ static void check_finish(struct cells *cs, bool complete)
 	if (c->status == CELL_NOT_RUN)
 		return;
 	check_replay(c->o, replay, sizeof(replay));
-	if (cs->fmt == FMT_TABLE)
+	if (cs->fmt == FMT_TABLE) {
 		check_table(c);
+		check_table_faults(c);
+	}
 	if (cs->fmt == FMT_JSON)
 		check_json(cs, c, failed, replay);
 	check_record(c);
@@ -277,6 +285,8 @@ static void explore(struct cells *cs, struct wl_opts *o, unsigned *explored)
 			usage_error("%s", err);
 		if (rc < 0 || r->stats.violations || r->check_failures)
 			break;
+		if (i + 1 < o->schedules)	/* the last runs again, printed */
+			faults_prior_add(&cs->cell[0], r);
 		if (!getenv("SHD_NO_PROGRESS") && isatty(2))
 			fprintf(stderr, "\rcheck: schedule %u of %u clean", i + 1,
 				o->schedules);

@@ -195,6 +195,10 @@ static void compare_finish(struct cells *cs, bool complete)
 			derived_row("op_p50_host_ns", row, cmp->npol, fig_op_p50,
 				    0, true);
 		out_latency_note(row[0]);
+		for (unsigned i = 0; i < cmp->npol; i++) {
+			faults_async_note(stdout, row[i]);
+			faults_lines(stdout, row[i], true);
+		}
 		printf("\n");
 		if (cmp->defaults && cmp->npol == 2 && cmp->ncp == 1 &&
 		    row[1]->status != CELL_NOT_RUN)

@@ -58,6 +58,8 @@ static void run_finish(struct cells *cs, bool complete)
 	out_counter_table(stdout, &c, 1, false, c->o->all_rows);
 	run_derived(c);
 	out_latency_note(c);
+	faults_async_note(stdout, c);
+	faults_lines(stdout, c, false);
 	if (c->status == CELL_INCOMPLETE)
 		printf("  (the run could not complete: these are the counters of "
 		       "the part that ran)\n");

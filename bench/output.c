@@ -253,6 +253,14 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, ", \"%s\": %" PRIu64, fl[i].name,
 			stat_value(&r->stats, &fl[i]));
+	faults_json(f, c);
+	fprintf(f, ", \"async_fallback_fraction\": ");
+	if (cell_async_fallback(c) < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%.4f", cell_async_fallback(c));
+	fprintf(f, ", \"async_slow_path\": %s",
+		cell_async_slow(c) ? "true" : "false");
 	fprintf(f, ", \"knobs\": {");
 	nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);
 	for (unsigned k = 0; k < nk; k++)
@@ -269,6 +277,7 @@ static const char *const fixed_csv[] = {
 	"workload", "policy", "cpus", "param", "value", "seed", "sets", "status",
 	"ops", "wall_ns", "check_failures", "modelled_cycles",
 	"modelled_cycles_per_op", "ipis_sent_per_op", "op_p50_host_ns",
+	"async_fallback_fraction", "async_slow_path",
 };
 
 static void csv_header(FILE *f)
@@ -322,7 +331,7 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 	fprintf(f, ",%" PRIu64 ",%s,%s", c->seed ? c->seed : c->o->seed, sets,
 		out_status_name(c->status));
 	if (c->status == CELL_NOT_RUN) {
-		for (size_t i = 0; i < 7 + n + nkn; i++)
+		for (size_t i = 0; i < 9 + n + nkn; i++)
 			fputc(',', f);
 	} else {
 		fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.0f,%.1f,%.4f,",
@@ -331,6 +340,11 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 			per_op((double)r->stats.ipis_sent, r->ops));
 		if (host_latency(c))
 			fprintf(f, "%" PRIu64, r->op_p50_ns);
+		if (cell_async_fallback(c) >= 0)
+			fprintf(f, ",%.4f", cell_async_fallback(c));
+		else
+			fputc(',', f);
+		fprintf(f, ",%s", cell_async_slow(c) ? "true" : "false");
 		for (size_t i = 0; i < n; i++)
 			fprintf(f, ",%" PRIu64, stat_value(&r->stats, &fl[i]));
 		nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);

@@ -272,6 +272,8 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 	}
 	r->status = err;
 	shd_machine_stats(m, &r->stats);
+	for (int f = 0; f < SHD_FAULT__COUNT; f++)
+		r->fault_fired[f] = shd_fault_firings(m, (enum shd_fault)f);
 	{
 		uint64_t n = shd_machine_violations(m, r->violation,
 						    WL_MAX_VIOLATIONS);

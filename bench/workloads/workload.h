@@ -93,6 +93,7 @@ struct wl_result {
 	struct shd_decision *sched_log;	/* keep_log: every switch (free()) */
 	struct shd_violation violation[WL_MAX_VIOLATIONS];
 	struct shd_stats stats;
+	uint64_t fault_fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
 };
 
 struct workload {
