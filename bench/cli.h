@@ -201,6 +201,9 @@ uint64_t cell_fired(const struct cell *c, enum shd_fault f);
 uint64_t cell_detected(const struct cell *c);
 unsigned cell_runs(const struct cell *c);
 bool cell_unfired(const struct cell *c);
+/* Injected faults fired, every one, and nothing detected them: for check,
+ * an inconclusive run (exit 3), not a pass. */
+bool cell_undetected(const struct cell *c);
 /* What exercises fault F; the stderr line saying it never fired (WHO:
  * the cell, or NULL). */
 const char *fault_hint(enum shd_fault f);

@@ -86,6 +86,8 @@ static void check_table(const struct cell *c)
 	printf("check: %" PRIu64 " random ops on %u CPUs under %s on %s, "
 	       "seed %" PRIu64 "%s: %s\n", r->ops, c->cpus, c->policy,
 	       o->cfg.arch.name, o->seed, o->faults_text,
+	       cell_unfired(c) ? "INCOMPLETE (a fault never fired)" :
+	       cell_undetected(c) ? "INCONCLUSIVE (the fault went unseen)" :
 	       c->status == CELL_OK ? "clean" : c->status == CELL_VIOLATION ?
 	       "FAILED" : "INCOMPLETE");
 	printf("  %" PRIu64 " flush calls, %" PRIu64 " IPIs, %" PRIu64
@@ -199,6 +201,11 @@ static void check_finish(struct cells *cs, bool complete)
 	if (cs->fmt == FMT_JSON)
 		check_json(cs, c, failed, replay);
 	check_record(c);
+	if (cell_undetected(c))
+		fprintf(stderr, "%s: check: inconclusive (exit 3): the injected "
+			"fault fired but no CPU used what it left stale, so this "
+			"run shows nothing about the oracle; more --ops or "
+			"--schedules N\n", cli_prog);
 	if (failed) {
 		fprintf(stderr, "replay: %s\n", replay);
 		if (c->o->cfg.sched.mode != SHD_SCHED_SEEDED)

@@ -137,6 +137,13 @@ bool cell_unfired(const struct cell *c)
 	return false;
 }
 
+bool cell_undetected(const struct cell *c)
+{
+	if (c->status != CELL_OK || !(c->o->cfg.faults) || cell_unfired(c))
+		return false;
+	return cell_detected(c) == 0;
+}
+
 void faults_prior_add(struct cell *c, const struct wl_result *r)
 {
 	for (int f = 0; f < SHD_FAULT__COUNT; f++)
