@@ -61,6 +61,9 @@ struct parsed {
 	const char *choices;
 	bool minimize, trace;
 	bool schedules_set, strategy_set;
+	/* calibrate --emit-set [--ghz X]: 0 = the host's frequency */
+	bool emit_set;
+	double ghz;
 };
 
 /* Parse ARGV for CMD into P; true if it asked for --help, which is then
