@@ -26,10 +26,27 @@ static pthread_mutex_t cells_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cells *active;		/* under cells_lock */
 static unsigned printed;		/* cells streamed so far */
 
+/* One line when a cell stopped before its workload's counters were steady;
+ * once per warm-up (cells of one CPU count share it). */
+static void cell_warn_warmup(const struct cell *c)
+{
+	static uint64_t warned = UINT64_MAX;
+	const struct wl_result *r = &c->r;
+
+	if (c->status == CELL_NOT_RUN || wl_steady(r) || warned == r->warmup_ops)
+		return;
+	warned = r->warmup_ops;
+	fprintf(stderr, "%s: warning: --ops %" PRIu64 "%s ends before %s reaches "
+		"steady state (%s); counters include the warm-up\n", cli_prog,
+		c->o->ops, c->o->ops_set ? "" : " (the default)",
+		active ? active->w->name : c->o->workload, r->warmup_why);
+}
+
 void cells_report(const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
 
+	cell_warn_warmup(c);
 	if (c->status == CELL_INCOMPLETE) {
 		fprintf(stderr, "%s: %s under %s on %u CPUs could not complete: %s\n",
 			cli_prog, active ? active->w->name : "run", c->policy,

@@ -234,6 +234,8 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 		", \"op_p50_ns\": %" PRIu64, r->ops, r->wall_ns, r->check_failures,
 		cycles, per_op(cycles, r->ops),
 		per_op((double)r->stats.ipis_sent, r->ops), r->op_p50_ns);
+	fprintf(f, ", \"warmup_ops\": %" PRIu64 ", \"steady\": %s", r->warmup_ops,
+		wl_steady(r) ? "true" : "false");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, ", \"%s\": %" PRIu64, fl[i].name,
 			stat_value(&r->stats, &fl[i]));
@@ -252,7 +254,7 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 static const char *const fixed_csv[] = {
 	"workload", "policy", "cpus", "param", "value", "sets", "status", "ops",
 	"wall_ns", "check_failures", "modelled_cycles", "modelled_cycles_per_op",
-	"ipis_sent_per_op", "op_p50_ns",
+	"ipis_sent_per_op", "op_p50_ns", "warmup_ops", "steady",
 };
 
 static void csv_header(FILE *f)
@@ -305,13 +307,15 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 		fprintf(f, "%" PRIu64, c->value);
 	fprintf(f, ",%s,%s", sets, out_status_name(c->status));
 	if (c->status == CELL_NOT_RUN) {
-		for (size_t i = 0; i < 7 + n + nkn; i++)
+		for (size_t i = 0; i < 9 + n + nkn; i++)
 			fputc(',', f);
 	} else {
 		fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.0f,%.1f,%.4f,%"
 			PRIu64, r->ops, r->wall_ns, r->check_failures, cycles,
 			per_op(cycles, r->ops),
 			per_op((double)r->stats.ipis_sent, r->ops), r->op_p50_ns);
+		fprintf(f, ",%" PRIu64 ",%s", r->warmup_ops,
+			wl_steady(r) ? "true" : "false");
 		for (size_t i = 0; i < n; i++)
 			fprintf(f, ",%" PRIu64, stat_value(&r->stats, &fl[i]));
 		nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);
