@@ -179,7 +179,7 @@ out:
 /*
  * IPIs per op climb towards busy - 1 over the first ops (--sched seeded;
  * within 5% of the long-run rate, munmap and mprotect alike, from about
- * 512 ops at 2 busy threads, 1024 at 4, 3072 at 8, 2048 at 16): 192 ops a
+ * 512 ops at 2 busy threads, 1024 at 4, 3072 at 8, 4096 at 16): 192 ops a
  * busy thread is a warm-up whose double is within the 5% at every count
  * measured.
  */
