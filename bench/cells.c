@@ -36,6 +36,7 @@ static void cell_warn_warmup(const struct cell *c)
 	/* check's verdict is about violations, not rates: its records say
 	 * steady or not, its stderr keeps to the verdict. */
 	if (c->status == CELL_NOT_RUN || wl_steady(r) || warned == r->warmup_ops ||
+	    c->o->format == FMT_WIS ||	/* timed: it has --warmup seconds */
 	    (active && !strcmp(active->command, "check")))
 		return;
 	warned = r->warmup_ops;
