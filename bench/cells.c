@@ -28,6 +28,26 @@ static struct cells *active;		/* under cells_lock */
 static unsigned printed;		/* cells streamed so far */
 static unsigned records;		/* records streamed: the first has no comma */
 
+/* One line when a cell stopped before its workload's counters were steady;
+ * once per warm-up (cells of one CPU count share it). */
+static void cell_warn_warmup(const struct cell *c)
+{
+	static uint64_t warned = UINT64_MAX;
+	const struct wl_result *r = &c->r;
+
+	/* check's verdict is about violations, not rates: its records say
+	 * steady or not, its stderr keeps to the verdict. */
+	if (c->status == CELL_NOT_RUN || wl_steady(r) || warned == r->warmup_ops ||
+	    c->o->format == FMT_WIS ||	/* timed: it has --warmup seconds */
+	    (active && !strcmp(active->command, "check")))
+		return;
+	warned = r->warmup_ops;
+	fprintf(stderr, "%s: warning: --ops %" PRIu64 "%s ends before %s reaches "
+		"steady state (%s); counters include the warm-up\n", cli_prog,
+		c->o->ops, c->o->ops_set ? "" : " (the default)",
+		active ? active->w->name : c->o->workload, r->warmup_why);
+}
+
 void cells_report(const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
@@ -36,6 +56,7 @@ void cells_report(const struct cell *c)
 	if (c->nrep < 2 || c->rep)
 		faults_report(c, !active || active->n > 1);
 
+	cell_warn_warmup(c);
 	if (c->status == CELL_INCOMPLETE) {
 		fprintf(stderr, "%s: %s under %s on %u CPUs could not complete: %s\n",
 			cli_prog, active ? active->w->name : "run", c->policy,

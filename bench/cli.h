@@ -62,6 +62,9 @@ struct parsed {
 	bool minimize, trace;
 	bool schedules_set, strategy_set;
 	bool sched_set;			/* --sched given */
+	/* calibrate --emit-set [--ghz X]: 0 = the host's frequency */
+	bool emit_set;
+	double ghz;
 };
 
 /* Parse ARGV for CMD into P; true if it asked for --help, which is then

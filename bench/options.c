@@ -390,6 +390,28 @@ static void set_trace(struct parsed *p, const char *opt, const char *v)
 	p->trace = true;
 }
 
+static void set_emit_set(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->emit_set = true;
+}
+
+/* Decimal only, as cost.* values: digits and one point, 0 < X <= 10. */
+static void set_ghz(struct parsed *p, const char *opt, const char *v)
+{
+	char *end;
+	double g;
+
+	if (strspn(v, "0123456789.") != strlen(v) || v[0] < '0' || v[0] > '9' ||
+	    strchr(v, '.') != strrchr(v, '.'))
+		usage_error("%s: '%s' is not a decimal number of GHz", opt, v);
+	errno = 0;
+	g = strtod(v, &end);
+	if (*end || errno || !(g > 0 && g <= 10))
+		usage_error("%s: %s is out of range (0, 10] GHz", opt, v);
+	p->ghz = g;
+}
+
 /* main.c runs run/compare under perf before parsing: nothing to do here. */
 static void set_perf(struct parsed *p, const char *opt, const char *v)
 {
@@ -434,6 +456,13 @@ static const struct cli_option options[] = {
 	  "output (default table; docs/output-schema.md)", set_format },
 	{ "--format", "table|json", CMD_LIST | CMD_CALIBRATE, L_NONE,
 	  "output (default table)", set_format },
+	{ "--emit-set", NULL, CMD_CALIBRATE, L_NONE,
+	  "print the --set cost.*=CYCLES line for run/compare/sweep (the "
+	  "measured costs; the rest keep their defaults, said on stderr)",
+	  set_emit_set },
+	{ "--ghz", "X", CMD_CALIBRATE, L_NONE,
+	  "--emit-set: cycles at X GHz, 0 < X <= 10 (default: this host's, "
+	  "from /proc/cpuinfo or cpufreq)", set_ghz },
 	{ "--duration", "S", CMD_RUN, L_NONE,
 	  "wis: measured seconds (default 5)", set_duration },
 	{ "--warmup", "S", CMD_RUN, L_NONE,

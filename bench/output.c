@@ -250,6 +250,8 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 		fprintf(f, "%" PRIu64, r->op_p50_ns);
 	else
 		fprintf(f, "null");
+	fprintf(f, ", \"warmup_ops\": %" PRIu64 ", \"steady\": %s", r->warmup_ops,
+		wl_steady(r) ? "true" : "false");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, ", \"%s\": %" PRIu64, fl[i].name,
 			stat_value(&r->stats, &fl[i]));
@@ -277,7 +279,7 @@ static const char *const fixed_csv[] = {
 	"workload", "policy", "cpus", "param", "value", "seed", "sets", "status",
 	"ops", "wall_ns", "check_failures", "modelled_cycles",
 	"modelled_cycles_per_op", "ipis_sent_per_op", "op_p50_host_ns",
-	"async_fallback_fraction", "async_slow_path",
+	"warmup_ops", "steady", "async_fallback_fraction", "async_slow_path",
 };
 
 static void csv_header(FILE *f)
@@ -331,7 +333,7 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 	fprintf(f, ",%" PRIu64 ",%s,%s", c->seed ? c->seed : c->o->seed, sets,
 		out_status_name(c->status));
 	if (c->status == CELL_NOT_RUN) {
-		for (size_t i = 0; i < 9 + n + nkn; i++)
+		for (size_t i = 0; i < 11 + n + nkn; i++)
 			fputc(',', f);
 	} else {
 		fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.0f,%.1f,%.4f,",
@@ -340,6 +342,8 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 			per_op((double)r->stats.ipis_sent, r->ops));
 		if (host_latency(c))
 			fprintf(f, "%" PRIu64, r->op_p50_ns);
+		fprintf(f, ",%" PRIu64 ",%s", r->warmup_ops,
+			wl_steady(r) ? "true" : "false");
 		if (cell_async_fallback(c) >= 0)
 			fprintf(f, ",%.4f", cell_async_fallback(c));
 		else

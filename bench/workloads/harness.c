@@ -251,6 +251,8 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 
 	memset(r, 0, sizeof(*r));
 	errtxt[0] = 0;
+	if (w->warmup)
+		r->warmup_ops = w->warmup(o, r->warmup_why, sizeof(r->warmup_why));
 	if ((err = wl_policy(o, policy, &cfg.policy)))
 		goto fail;
 	/* A fault that cannot fire under this policy would pass vacuously. */
