@@ -618,6 +618,9 @@ static void sweep_finish(struct cells *cs, bool complete)
 		sweep_extra(cs, sw);
 	/* The answer, on stderr so that CSV and JSON stay clean. */
 	fflush(stdout);
+	if ((unsigned)sw->all.n < cs->n)
+		fprintf(stderr, "note: %d of the %u points ran: what follows "
+			"covers those only\n", sw->all.n, cs->n);
 	sweep_say(sw, &sw->first, "");
 	if (sw->refined) {
 		if (sw->fmt == FMT_TABLE) {
