@@ -302,7 +302,7 @@ static void sweep_plot_marks(FILE *g, const struct sweep *sw)
 	fprintf(g, "set label 'break-even: %s = %" PRIu64 " (+-%" PRIu64 ")' at %"
 		PRIu64 ", graph 0.5 offset 1,0 tc rgb '#c03030'\n", name, best,
 		v->resolution, best);
-	/* The flat range: a band, or a label when only the minimum is in it. */
+	/* The flat range: a band (when more than the minimum is in it), named. */
 	if (v->flat_lo < v->flat_hi)
 		fprintf(g, "set object 1 rect from %" PRIu64 ", graph 0 to %" PRIu64
 			", graph 1 fc rgb '#c03030' fs transparent solid 0.12 "
