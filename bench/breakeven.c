@@ -177,11 +177,19 @@ int be_refine(const struct be_point *p, int n, const struct be_verdict *v,
 	if (ghi > 1)
 		k = be_walk(best, ghi / BE_REFINE ? ghi / BE_REFINE : 1, ghi,
 			    BE_REFINE * 2, false, out, k, max);
-	/* Past an edge: the minimum may lie beyond it; the old step. */
-	if (v->at_lo)
+	/* Past an edge the minimum may lie beyond it: as finely as inside
+	 * over the first old step (its start may be past the knob's bound
+	 * when the rest is not), then BE_REFINE more points at the old step. */
+	if (v->at_lo) {
+		k = be_walk(best, ghi / BE_REFINE ? ghi / BE_REFINE : 1, ghi,
+			    BE_REFINE * 2, true, out, k, max);
 		k = be_walk(best, ghi, 0, BE_REFINE, true, out, k, max);
-	if (v->at_hi)
+	}
+	if (v->at_hi) {
+		k = be_walk(best, glo / BE_REFINE ? glo / BE_REFINE : 1, glo,
+			    BE_REFINE * 2, false, out, k, max);
 		k = be_walk(best, glo, 0, BE_REFINE, false, out, k, max);
+	}
 	qsort(out, (size_t)k, sizeof(*out), be_cmp);
 	for (int i = 0; i < k; i++)
 		if (!be_swept(p, n, out[i]) && (m == 0 || out[m - 1] != out[i]))

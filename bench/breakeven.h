@@ -49,9 +49,10 @@ int be_model_ceiling(const struct be_costs *c, const double *full,
 
 /*
  * --refine: up to MAX values to sweep next, sorted, none of P's: between
- * best and each neighbour BE_REFINE times finer (step 1 at least), and past
- * an edge best sits on BE_REFINE points at the old step.  The caller drops
- * the values the knob does not take.  How many (0: nothing finer to run).
+ * best and each neighbour BE_REFINE times finer (step 1 at least); past an
+ * edge best sits on, as finely over one old step and then BE_REFINE points
+ * at the old step.  The caller drops the values the knob does not take.
+ * How many (0: nothing finer to run).
  */
 int be_refine(const struct be_point *p, int n, const struct be_verdict *v,
 	      uint64_t *out, int max);

@@ -190,12 +190,37 @@ Test(breakeven, refine_goes_past_an_edge_at_the_old_step)
 	points(p, 3, 0, 8, c);
 	be_analyse(p, 3, &v);
 	n = be_refine(p, 3, &v, out, 64);
-	/* 9..15 inside, then 24, 32, ... 80 past the edge. */
-	cr_assert_eq(n, 7 + 8);
+	/* 9..15 inside; past the edge 17..23, then 24, 32, ... 80. */
+	cr_assert_eq(n, 7 + 7 + 8);
 	cr_assert_eq(out[0], 9);
 	cr_assert_eq(out[6], 15);
-	cr_assert_eq(out[7], 24);
-	cr_assert_eq(out[14], 80);
+	cr_assert_eq(out[7], 17);
+	cr_assert_eq(out[13], 23);
+	cr_assert_eq(out[14], 24);
+	cr_assert_eq(out[21], 80);
+}
+
+Test(breakeven, refine_past_a_low_edge_looks_finely_below_it_first)
+{
+	/* 4..64x2, 4 cheapest: 3, 2, 1, 0 below it, though 4 - 4 = 0 may
+	 * be past the knob's bound (the caller drops what it cannot take). */
+	static const double c[] = { 5, 6, 7, 8, 9 };
+	struct be_point p[5];
+	struct be_verdict v;
+	uint64_t out[64];
+	int n;
+
+	for (int i = 0; i < 5; i++)
+		p[i] = (struct be_point){ 4ull << i, c[i], c[i], c[i] };
+	be_analyse(p, 5, &v);
+	cr_assert(v.at_lo);
+	n = be_refine(p, 5, &v, out, 64);
+	/* 0..3 below (step 1), 5..7 towards 8. */
+	cr_assert_eq(n, 7);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(out[i], (uint64_t)i);
+	cr_assert_eq(out[4], 5);
+	cr_assert_eq(out[6], 7);
 }
 
 Test(breakeven, refine_stops_at_zero_and_at_step_one)
