@@ -183,7 +183,6 @@ struct sweep {
 	int n;				/* points of the sweep asked for */
 	int nref;			/* --refine: points run after them */
 	enum out_format fmt;		/* --refine runs quietly, prints at the end */
-	bool printed;
 	/* The points that ran and their verdict: of the sweep asked for, and
 	 * of all of them (the same points unless --refine added some). */
 	struct sweep_set first, all;
@@ -199,25 +198,26 @@ struct sweep {
 	const struct workload *w;
 };
 
-/*
- * Each point's cost, in sw->med/min/max.  One run a point today: the three
- * are its cost.  (With seeds per cell, the median and the extremes.)
- */
+static bool sweep_ran(const struct cell *c)
+{
+	return c->status == CELL_OK || c->status == CELL_VIOLATION;
+}
+
+/* Each point's cost over its --repeat seeds, in sw->med/min/max (one
+ * seed: the three are its cost). */
 static void sweep_costs(const struct cells *cs, struct sweep *sw)
 {
 	sw->seeds = 1;
 	for (unsigned i = 0; i < cs->n; i++) {
 		const struct cell *c = &cs->cell[i];
-		double v = c->r.ops ? cost_cycles(&c->o->cost, &c->r.stats) /
-				      (double)c->r.ops : 0.0;
+		struct spread sp = cell_spread(c, fig_cycles_per_op, NULL);
 
-		sw->med[i] = sw->min[i] = sw->max[i] = v;
+		sw->med[i] = sp.med;
+		sw->min[i] = sp.lo;
+		sw->max[i] = sp.hi;
+		if (sweep_ran(c) && sp.n > sw->seeds)
+			sw->seeds = sp.n;
 	}
-}
-
-static bool sweep_ran(const struct cell *c)
-{
-	return c->status == CELL_OK || c->status == CELL_VIOLATION;
 }
 
 /* The points among the first N cells that ran, sorted by value, into S
@@ -385,10 +385,17 @@ static int sweep_plot(const char *file, const char *workload,
 
 /* ---- the report ---- */
 
+/* The cycles/op column: wider for a median and its range (--repeat). */
+static int sweep_cost_width(const struct sweep *sw)
+{
+	return sw->seeds > 1 ? 26 : 14;
+}
+
 static void sweep_row(const struct cells *cs, const struct sweep *sw, int i,
 		      const char *mark)
 {
 	const struct cell *c = &cs->cell[i];
+	char cost[64];
 	double ops = c->r.ops ? (double)c->r.ops : 1.0;
 	const struct shd_stats *s = &c->r.stats;
 
@@ -397,11 +404,15 @@ static void sweep_row(const struct cells *cs, const struct sweep *sw, int i,
 		       c->status == CELL_NOT_RUN ? "not run" : "incomplete");
 		return;
 	}
-	printf("  %10" PRIu64 " %10.3f %12.3f %12.3f %12.2f %12.2f %14.1f "
+	/* --repeat: the cost's median and its range over the seeds. */
+	spread_format(cost, sizeof(cost), (struct spread){ sw->med[i], sw->min[i],
+		      sw->max[i], sw->seeds }, 1);
+	printf("  %10" PRIu64 " %10.3f %12.3f %12.3f %12.2f %12.2f %*s "
 	       "%10.1f%s\n", sw->vals[i], s->ipis_sent / ops,
 	       (s->flushes_full + s->switch_flushes) / ops,
 	       s->flushes_partial / ops, s->pages_invalidated / ops,
-	       s->tlb_misses / ops, sw->med[i], c->r.wall_ns / 1e6, mark);
+	       s->tlb_misses / ops, sweep_cost_width(sw), cost,
+	       c->r.wall_ns / 1e6, mark);
 }
 
 /* What S's verdict says of its K-th point, for the table's last column. */
@@ -422,9 +433,9 @@ static const char *sweep_mark(const struct sweep_set *s, int k, bool noise)
 
 static void sweep_table_head(const struct sweep *sw)
 {
-	printf("  %10s %10s %12s %12s %12s %12s %14s %10s\n", sw->name,
+	printf("  %10s %10s %12s %12s %12s %12s %*s %10s\n", sw->name,
 	       "ipis/op", "full/op", "partial/op", "invlpg/op", "misses/op",
-	       "cycles/op", "wall_ms");
+	       sweep_cost_width(sw), "cycles/op", "wall_ms");
 }
 
 /* The sweep asked for: every point in order, run or not. */
@@ -512,9 +523,47 @@ static void sweep_say_edge(const struct sweep *sw, const struct sweep_set *s)
 			"cheapest\n", b, sw->name);
 }
 
+/*
+ * --repeat: the cheapest point under each seed alone.  Every point runs the
+ * same seeds, so a seed that shifts the whole curve shifts the min-max of
+ * every point with it; the cheapest point per seed is the paired view.
+ */
+static void sweep_say_per_seed(const struct cells *cs, const struct sweep *sw,
+			       const struct sweep_set *s)
+{
+	const struct cell *c0 = &cs->cell[s->idx[0]];
+	bool same = true;
+	uint64_t first = 0;
+
+	for (int k = 0; k < s->n; k++)
+		if (cs->cell[s->idx[k]].nrep != sw->seeds || !cs->cell[s->idx[k]].rep)
+			return;		/* some point ran fewer seeds */
+	fprintf(stderr, "cheapest under each seed (%" PRIu64 "..%" PRIu64 "):",
+		c0->seed, c0->seed + sw->seeds - 1);
+	for (unsigned r = 0; r < sw->seeds; r++) {
+		int best = 0;
+		double bc = 0;
+
+		for (int k = 0; k < s->n; k++) {
+			const struct cell *c = &cs->cell[s->idx[k]];
+			double v = fig_cycles_per_op(c, &c->rep[r], NULL);
+
+			if (k == 0 || v < bc) {
+				best = k;
+				bc = v;
+			}
+		}
+		fprintf(stderr, " %" PRIu64, s->pt[best].value);
+		if (r == 0)
+			first = s->pt[best].value;
+		same &= s->pt[best].value == first;
+	}
+	fprintf(stderr, "%s\n", same ? " (the same under every seed)" : "");
+}
+
 /* The break-even of S and how far to trust it, on stderr. */
-static void sweep_say(const struct sweep *sw, const struct sweep_set *s,
-		      const char *what)
+static void sweep_say(const struct cells *cs, const struct sweep *sw,
+		      const struct sweep_set *s, const char *what)
 {
 	const struct be_verdict *v = &s->v;
 	const struct be_point *b = &s->pt[v->best];
@@ -555,6 +604,8 @@ static void sweep_say(const struct sweep *sw, const struct sweep_set *s,
 	else
 		fprintf(stderr, "no other point within noise of the minimum (%u "
 			"seeds)\n", sw->seeds);
+	if (sw->seeds > 1)
+		sweep_say_per_seed(cs, sw, s);
 	sweep_say_edge(sw, s);
 }
 
@@ -621,13 +672,13 @@ static void sweep_finish(struct cells *cs, bool complete)
 	if ((unsigned)sw->all.n < cs->n)
 		fprintf(stderr, "note: %d of the %u points ran: what follows "
 			"covers those only\n", sw->all.n, cs->n);
-	sweep_say(sw, &sw->first, "");
+	sweep_say(cs, sw, &sw->first, "");
 	if (sw->refined) {
 		if (sw->fmt == FMT_TABLE) {
 			sweep_table_refined(cs, sw);
 			fflush(stdout);
 		}
-		sweep_say(sw, &sw->all, "refined: ");
+		sweep_say(cs, sw, &sw->all, "refined: ");
 	} else if (sw->refine_note[0]) {
 		fprintf(stderr, "%s\n", sw->refine_note);
 	}
@@ -635,18 +686,9 @@ static void sweep_finish(struct cells *cs, bool complete)
 }
 
 /* --refine: the whole document (both passes) at the end, or when stopped. */
-static void sweep_print(struct sweep *sw, bool complete)
+static void sweep_print(struct sweep *sw)
 {
-	struct cells *cs = sw->whole;
-
-	out_begin(stdout, sw->fmt, cs->command, cs->cell[0].o);
-	for (unsigned i = 0; i < cs->n; i++)
-		out_cell(stdout, sw->fmt, cs->w->name, &cs->cell[i], i == 0);
-	cs->extra[0] = 0;
-	sweep_finish(cs, complete);
-	out_end(stdout, sw->fmt, complete, cs->extra);
-	fflush(NULL);
-	sw->printed = true;
+	cells_print(sw->whole);
 }
 
 /* --refine's passes print nothing, unless stopped (then all done so far). */
@@ -655,7 +697,7 @@ static void sweep_quiet(struct cells *cs, bool complete)
 	struct sweep *sw = cs->arg;
 
 	if (!complete)
-		sweep_print(sw, false);
+		sweep_print(sw);
 }
 
 /* ---- the command ---- */
@@ -867,7 +909,7 @@ static int sweep_pass(struct cells *cs, unsigned jobs)
 		return cells_run(cs);	/* stopped: sweep_quiet() printed */
 	rc = sweep_run_jobs(cs, jobs);
 	if (rc == EXIT_INCOMPLETE)
-		sweep_print(sw, false);
+		sweep_print(sw);
 	return rc;
 }
 
@@ -934,7 +976,7 @@ static int sweep_refined(struct parsed *p, const struct workload *w,
 			return rc2;
 		rc = rc2 > rc ? rc2 : rc;
 	}
-	sweep_print(sw, true);
+	sweep_print(sw);
 	return rc;
 }
 
