@@ -378,7 +378,8 @@ void cells_print(struct cells *cs)
 			cell_stream(cs, &cs->cell[i]);
 			printed = i + 1;
 		}
-	cells_close(cs, cells_exit_status(cs) != EXIT_INCOMPLETE);
+	cells_close(cs, cells_exit_status(cs) != EXIT_INCOMPLETE &&
+		    printed == cs->n);	/* a cell not run: stopped early */
 }
 
 /* Stop at an incomplete cell: what ran is printed, the rest is not run. */

@@ -55,6 +55,7 @@ struct parsed {
 	char plot[256];
 	unsigned jobs;
 	bool emit_jobs;
+	bool refine;			/* sweep --refine */
 	bool help;
 	/* check --scenario (check_scenario.c) and --minimize (minimize.c) */
 	const char *scenario;
@@ -79,6 +80,9 @@ const struct workload *cli_workload(const char *name);
 void cli_need_policy(const char *name);
 /* Resolve O's --set list and W's checks for a run; exits 2 on bad input. */
 void cli_finish(struct wl_opts *o, const struct workload *w);
+/* Whether O with one more --set KV would pass cli_finish()'s checks. */
+bool cli_set_ok(const struct wl_opts *o, const struct workload *w,
+		const char *kv);
 const char *cli_suggest_named(const char *word, const struct shd_named *v,
 			      size_t n);
 /* "unknown WHAT 'WORD'; did you mean 'SUGGESTION'?" and exit 2. */

@@ -12,6 +12,10 @@
  * defaults (2000 cycles to send, 2000 to take) are placeholders to be
  * replaced by `shootdown calibrate`'s host_kernel_shootdown_ns on your
  * machine.  Every cost is settable: --set cost.invlpg=260.
+ *
+ * The ceiling these costs imply: N invalidations cost as much as a full
+ * flush and the refills it causes at N* = (full + refills * miss + ipi) /
+ * invlpg; bench/breakeven.c derives refills from a sweep's counters.
  */
 #include <errno.h>
 #include <stdlib.h>

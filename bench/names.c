@@ -157,6 +157,20 @@ static int resolve_sets(struct wl_opts *o, const struct workload *w,
 	return 0;
 }
 
+bool cli_set_ok(const struct wl_opts *o, const struct workload *w,
+		const char *kv)
+{
+	static struct wl_opts t;	/* large: not on the stack */
+	char err[256];
+
+	if (o->nsets == WL_MAX_SETS || strlen(kv) >= sizeof(o->sets[0]))
+		return false;
+	t = *o;
+	memcpy(t.sets[t.nsets++], kv, strlen(kv) + 1);
+	return resolve_sets(&t, w, err, sizeof(err)) == 0 &&
+	       (!w->check || w->check(&t, err, sizeof(err)) == 0);
+}
+
 void cli_finish(struct wl_opts *o, const struct workload *w)
 {
 	char err[256];

@@ -280,6 +280,12 @@ static void set_emit_jobs(struct parsed *p, const char *opt, const char *v)
 	p->emit_jobs = true;
 }
 
+static void set_refine(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->refine = true;
+}
+
 static void set_sched(struct parsed *p, const char *opt, const char *v)
 {
 	int mode = shd_sched_mode_parse(v);
@@ -449,6 +455,9 @@ static const struct cli_option options[] = {
 	  "run N points at once in separate processes (default 1)", set_jobs },
 	{ "--emit-jobs", NULL, CMD_SWEEP, L_NONE,
 	  "print one self-contained command per point and stop", set_emit_jobs },
+	{ "--refine", NULL, CMD_SWEEP, L_NONE,
+	  "sweep again around the minimum, 8 times finer (and past an edge)",
+	  set_refine },
 	{ "--format", "table|json|csv|wis", CMD_RUN, L_NONE,
 	  "output (default table; docs/output-schema.md); wis: will-it-scale's "
 	  "lines (tlb_flush2, a timed run)", set_format },
