@@ -296,3 +296,71 @@ ParameterizedTest(const struct preset_param *arch, frames,
 	assert_nothing_lost(m, &o, fresh);
 	shd_machine_destroy(m);
 }
+
+/* ---- the kernel's paths: a ptrace poke (get_user_pages), kmap ---- */
+
+static int ptrace_kmap_task(struct shd_cpu *cpu, void *arg)
+{
+	struct oom *o = arg;
+	struct shd_mm *child = NULL;
+	uint64_t v = 0, kva = 0;
+
+	T_OK(shd_switch_mm(cpu, o->a));
+	T_OK(shd_mmap(cpu, o->a, UBASE, 2 * PAGE, RW));
+	T_OK(shd_store(cpu, UBASE, 0x41));
+	T_OK(shd_mmap_file(cpu, o->a, FAR, 2 * PAGE, SHD_PROT_READ,
+			   SHD_MAP_PRIVATE, o->f, 0));
+	T_OK(shd_file_write(cpu, o->f, 0, 0x42));
+	T_LOAD(cpu, FAR, 0x42);
+	T_OK(shd_mm_dup(cpu, o->a, &child));
+	o->b = child;
+	hog_all(cpu, o, NULL);
+
+	/* A poke copies a shared page (the child's COW, the file's page
+	 * under a read-only private mapping) or fills an empty one: none
+	 * has a frame.  A peek needs none where a page is. */
+	T_EQ(shd_ptrace_poke(cpu, child, UBASE, 0x51), -ENOMEM);
+	T_EQ(shd_ptrace_poke(cpu, o->a, FAR, 0x52), -ENOMEM);
+	T_EQ(shd_ptrace_poke(cpu, o->a, UBASE + PAGE, 0x53), -ENOMEM);
+	T_EQ(shd_ptrace_poke(cpu, o->a, FAR + PAGE, 0x54), -ENOMEM);
+	T_OK(shd_ptrace_peek(cpu, child, UBASE, &v));
+	T_EQ((int)(v == 0x41), 1);
+	T_OK(shd_ptrace_peek(cpu, o->a, FAR, &v));
+	T_EQ((int)(v == 0x42), 1);
+	/* kmap of a page not in the page cache; of one that is, fine. */
+	T_EQ(shd_kmap(cpu, o->f, 1, 0, &kva), -ENOMEM);
+	T_OK(shd_kmap(cpu, o->f, 0, 0, &kva));
+	if (kva) {
+		T_LOAD(cpu, kva, 0x42);
+		T_OK(shd_kunmap(cpu, kva));
+	}
+
+	/* One frame back: the child's copy. */
+	hog_release_one(cpu, o, NULL);
+	T_OK(shd_ptrace_poke(cpu, child, UBASE, 0x51));
+	T_OK(shd_ptrace_peek(cpu, child, UBASE, &v));
+	T_EQ((int)(v == 0x51), 1);
+	T_OK(shd_ptrace_peek(cpu, o->a, UBASE, &v));
+	T_EQ((int)(v == 0x41), 1);
+	T_EQ(shd_ptrace_poke(cpu, o->a, FAR, 0x52), -ENOMEM);
+	T_OK(shd_switch_mm(cpu, o->a));
+	T_LOAD(cpu, FAR, 0x42);
+	T_LOAD(cpu, UBASE, 0x41);
+	T_OK(shd_switch_mm(cpu, NULL));
+	return 0;
+}
+
+Test(frames, a_ptrace_poke_or_kmap_without_a_frame_fails_with_enomem)
+{
+	struct shd_machine *m = MACHINE(.ncpus = 1, .nframes = NFRAMES);
+	uint64_t fresh = fresh_frames(m);
+	struct oom o = { 0 };
+
+	o.a = test_mm(m);
+	o.hog = test_mm(m);
+	o.f = test_file(m, 2);
+	run_one(m, 0, ptrace_kmap_task, &o);
+	assert_tasks_ok();
+	assert_nothing_lost(m, &o, fresh);
+	shd_machine_destroy(m);
+}
