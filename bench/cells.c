@@ -13,6 +13,7 @@
  * _exit()s: a machine may be mid-run, and nothing tears it down.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,11 +26,37 @@
 static pthread_mutex_t cells_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cells *active;		/* under cells_lock */
 static unsigned printed;		/* cells streamed so far */
+static unsigned records;		/* records streamed: the first has no comma */
+
+/* One line when a cell stopped before its workload's counters were steady;
+ * once per warm-up (cells of one CPU count share it). */
+static void cell_warn_warmup(const struct cell *c)
+{
+	static uint64_t warned = UINT64_MAX;
+	const struct wl_result *r = &c->r;
+
+	/* check's verdict is about violations, not rates: its records say
+	 * steady or not, its stderr keeps to the verdict. */
+	if (c->status == CELL_NOT_RUN || wl_steady(r) || warned == r->warmup_ops ||
+	    c->o->format == FMT_WIS ||	/* timed: it has --warmup seconds */
+	    (active && !strcmp(active->command, "check")))
+		return;
+	warned = r->warmup_ops;
+	fprintf(stderr, "%s: warning: --ops %" PRIu64 "%s ends before %s reaches "
+		"steady state (%s); counters include the warm-up\n", cli_prog,
+		c->o->ops, c->o->ops_set ? "" : " (the default)",
+		active ? active->w->name : c->o->workload, r->warmup_why);
+}
 
 void cells_report(const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
 
+	/* --repeat: a cell's faults are reported once, over all its runs. */
+	if (c->nrep < 2 || c->rep)
+		faults_report(c, !active || active->n > 1);
+
+	cell_warn_warmup(c);
 	if (c->status == CELL_INCOMPLETE) {
 		fprintf(stderr, "%s: %s under %s on %u CPUs could not complete: %s\n",
 			cli_prog, active ? active->w->name : "run", c->policy,
@@ -55,6 +82,16 @@ int cells_exit_status(const struct cells *cs)
 		if (cs->cell[i].status == CELL_VIOLATION)
 			rc = EXIT_VIOLATION;
 	}
+	/* An injected fault that never fired: the run did not test what was
+	 * asked, whatever it found (3 before 1). */
+	for (unsigned i = 0; i < cs->n; i++)
+		if (cell_unfired(&cs->cell[i]))
+			return EXIT_INCOMPLETE;
+	/* check exists to catch what it injects: a fault that fired and went
+	 * unseen leaves the check inconclusive, not passed. */
+	if (!strcmp(cs->command, "check") && cs->n == 1 &&
+	    cell_undetected(&cs->cell[0]))
+		return EXIT_INCOMPLETE;
 	return rc;
 }
 
@@ -63,10 +100,10 @@ static void cells_close(struct cells *cs, bool complete)
 {
 	for (; printed < cs->n; printed++)
 		out_cell(stdout, cs->fmt, cs->w->name, &cs->cell[printed],
-			 printed == 0);
+			 records++ == 0);
 	cs->extra[0] = 0;
 	cs->finish(cs, complete);
-	out_end(stdout, cs->fmt, complete, cs->extra);
+	out_end(stdout, cs->fmt, complete, cs->extra, cs->cell, cs->n);
 	fflush(NULL);
 }
 
@@ -98,6 +135,224 @@ static enum cell_status cell_status_of(int err, const struct wl_result *r)
 	return CELL_OK;
 }
 
+/* ---- --repeat: a cell's runs and their spread ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct spread cell_spread(const struct cell *c, cell_figure fig,
+			  const void *arg)
+{
+	double v[WL_MAX_REPEAT];
+	unsigned n = c->nrep > 1 && c->rep ? c->nrep : 1;
+	struct spread s = { .n = n };
+
+	for (unsigned i = 0; i < n; i++)
+		v[i] = fig(c, n > 1 ? &c->rep[i] : &c->r, arg);
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	s.lo = v[0];
+	s.hi = v[n - 1];
+	s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return s;
+}
+
+double fig_counter(const struct cell *c, const struct wl_result *r,
+		   const void *field)
+{
+	const struct shd_stat_field *f = field;
+
+	(void)c;
+	return (double)*(const uint64_t *)((const char *)&r->stats + f->offset);
+}
+
+double fig_ipis_per_op(const struct cell *c, const struct wl_result *r,
+		       const void *arg)
+{
+	(void)c, (void)arg;
+	return r->ops ? (double)r->stats.ipis_sent / (double)r->ops : 0.0;
+}
+
+double fig_cycles_per_op(const struct cell *c, const struct wl_result *r,
+			 const void *arg)
+{
+	(void)arg;
+	return r->ops ? cost_cycles(&c->o->cost, &r->stats) / (double)r->ops :
+			0.0;
+}
+
+double fig_wall_ms(const struct cell *c, const struct wl_result *r,
+		   const void *arg)
+{
+	(void)c, (void)arg;
+	return (double)r->wall_ns / 1e6;
+}
+
+static double fig_u64(const struct cell *c, const struct wl_result *r,
+		      const void *offset)
+{
+	(void)c;
+	return (double)*(const uint64_t *)((const char *)r +
+					   *(const size_t *)offset);
+}
+
+bool spread_overlap(struct spread a, struct spread b)
+{
+	return a.lo <= b.hi && b.lo <= a.hi;
+}
+
+void spread_format(char *buf, size_t len, struct spread s, int dec)
+{
+	if (s.lo == s.hi)
+		snprintf(buf, len, "%.*f", dec, s.med);
+	else
+		snprintf(buf, len, "%.*f (%.*f..%.*f)", dec, s.med, dec, s.lo,
+			 dec, s.hi);
+}
+
+bool cells_repeated(const struct cell *const *c, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (c[i]->nrep > 1)
+			return true;
+	return false;
+}
+
+/* Round a median to the counter it stands for. */
+static uint64_t med_u64(struct spread s)
+{
+	return (uint64_t)(s.med + 0.5);
+}
+
+void cells_summarise(struct cell *c)
+{
+	size_t nf;
+	const struct shd_stat_field *fl = shd_stat_fields(&nf);
+	static const size_t own[] = { offsetof(struct wl_result, ops),
+		offsetof(struct wl_result, wall_ns),
+		offsetof(struct wl_result, check_failures),
+		offsetof(struct wl_result, op_p50_ns) };
+	struct wl_result *m;
+
+	if (c->nrep < 2 || !c->rep)
+		return;
+	m = &c->r;
+	/* Reports and notes from the first run that has any. */
+	*m = c->rep[0];
+	for (unsigned i = 0; i < c->nrep; i++)
+		if (c->rep[i].nviolations || c->rep[i].check_failures ||
+		    c->rep[i].status) {
+			*m = c->rep[i];
+			break;
+		}
+	for (size_t k = 0; k < nf; k++)
+		*(uint64_t *)((char *)&m->stats + fl[k].offset) =
+			med_u64(cell_spread(c, fig_counter, &fl[k]));
+	for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+		*(uint64_t *)((char *)m + own[k]) =
+			med_u64(cell_spread(c, fig_u64, &own[k]));
+	m->sched_log = NULL;
+}
+
+/* Run K of cell C into R: its seeds are --seed + K (and --sched-seed + K). */
+static int cell_run_one(struct cells *cs, struct cell *c, unsigned k,
+			struct wl_result *r, char *err, size_t len)
+{
+	struct wl_opts *o = c->o;
+	uint64_t seed = o->seed, sseed = o->cfg.sched.seed;
+	int rc;
+
+	o->ncpus = c->cpus;
+	o->cfg.ncpus = c->cpus;
+	o->seed = seed + k;
+	o->cfg.seed = o->seed;
+	o->cfg.sched.seed = sseed + k;
+	rc = wl_execute(cs->w, o, c->policy, r, err, len);
+	o->seed = seed;
+	o->cfg.seed = seed;
+	o->cfg.sched.seed = sseed;
+	return rc;
+}
+
+/* Fold run K's outcome into C: the worst status, the first failure's text. */
+static void cell_fold(struct cell *c, unsigned k, int rc,
+		      const struct wl_result *r, const char *err)
+{
+	enum cell_status st = cell_status_of(rc, r);
+
+	if (k == 0 || st > c->status) {
+		if (k == 0 || c->status == CELL_OK)
+			memcpy(c->err, err, sizeof(c->err));
+		c->status = st;
+	}
+	if (c->nrep > 1)
+		c->rep[k] = *r;
+	else
+		c->r = *r;
+}
+
+void cells_release(struct cells *cs)
+{
+	for (unsigned i = 0; i < cs->n; i++) {
+		free(cs->cell[i].rep);
+		cs->cell[i].rep = NULL;
+	}
+}
+
+static void cell_prepare(struct cell *c)
+{
+	c->nrep = c->o->repeat > 1 ? c->o->repeat : 1;
+	c->seed = c->o->seed;
+	if (c->nrep > 1 && !(c->rep = calloc(c->nrep, sizeof(*c->rep))))
+		usage_error("out of memory");
+}
+
+int cells_execute(struct cells *cs, struct cell *c)
+{
+	struct wl_result *r = malloc(sizeof(*r));
+	char err[sizeof(c->err)];
+	int rc = 0;
+
+	if (!r)
+		usage_error("out of memory");
+	cell_prepare(c);
+	for (unsigned k = 0; k < c->nrep; k++) {
+		rc = cell_run_one(cs, c, k, r, err, sizeof(err));
+		if (rc == WL_BAD_INPUT)
+			break;
+		cell_fold(c, k, rc, r, err);
+		if (c->status == CELL_INCOMPLETE) {
+			c->nrep = k + 1;
+			break;
+		}
+	}
+	free(r);
+	cells_summarise(c);
+	return rc;
+}
+
+/* Stream cell C's records: one per run. */
+static void cell_stream(struct cells *cs, const struct cell *c)
+{
+	if (c->nrep < 2 || !c->rep || c->status == CELL_NOT_RUN) {
+		out_cell(stdout, cs->fmt, cs->w->name, c, records++ == 0);
+		return;
+	}
+	for (unsigned k = 0; k < c->nrep; k++) {
+		struct cell one = *c;
+
+		one.r = c->rep[k];
+		one.seed = c->seed + k;
+		one.status = cell_status_of(c->rep[k].status, &c->rep[k]);
+		one.nrep = 1;
+		one.rep = NULL;
+		out_cell(stdout, cs->fmt, cs->w->name, &one, records++ == 0);
+	}
+}
+
 /* One line on stderr per finished cell: on a terminal, or when slow. */
 static void cell_progress(const struct cells *cs, unsigned i, uint64_t ns)
 {
@@ -117,62 +372,92 @@ void cells_print(struct cells *cs)
 {
 	out_begin(stdout, cs->fmt, cs->command, cs->cell[0].o);
 	printed = 0;
+	records = 0;
 	for (unsigned i = 0; i < cs->n; i++)
 		if (cs->cell[i].status != CELL_NOT_RUN) {
-			out_cell(stdout, cs->fmt, cs->w->name, &cs->cell[i], i == 0);
+			cell_stream(cs, &cs->cell[i]);
 			printed = i + 1;
 		}
 	cells_close(cs, cells_exit_status(cs) != EXIT_INCOMPLETE);
+}
+
+/* Stop at an incomplete cell: what ran is printed, the rest is not run. */
+static int cells_stop(struct cells *cs, int rc)
+{
+	if (isatty(2) && cs->n > 1)
+		fprintf(stderr, "\r\033[K");
+	cells_close(cs, false);
+	if (rc == -ETIMEDOUT)
+		_exit(EXIT_INCOMPLETE);	/* a CPU is wedged */
+	pthread_mutex_unlock(&cells_lock);
+	return EXIT_INCOMPLETE;
 }
 
 int cells_run(struct cells *cs)
 {
 	static sigset_t set;
 	pthread_t t;
+	struct wl_result *r = malloc(sizeof(*r));
 
+	if (!r)
+		usage_error("out of memory");
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	active = cs;
 	printed = 0;
+	records = 0;
 	if (pthread_create(&t, NULL, signal_main, &set) == 0)
 		pthread_detach(t);
 	out_begin(stdout, cs->fmt, cs->command, cs->cell[0].o);
 	for (unsigned i = 0; i < cs->n; i++) {
 		struct cell *c = &cs->cell[i];
-		struct wl_result *r = malloc(sizeof(*r));
-		char err[sizeof(c->err)];
 		uint64_t t0 = wl_now_ns();
-		int rc;
 
-		if (!r)
-			usage_error("out of memory");
-		c->o->ncpus = c->cpus;
-		c->o->cfg.ncpus = c->cpus;
-		rc = wl_execute(cs->w, c->o, c->policy, r, err, sizeof(err));
-		if (rc == WL_BAD_INPUT)
-			usage_error("%s", err);
+		cell_prepare(c);
+		for (unsigned k = 0; k < c->nrep; k++) {
+			char err[sizeof(c->err)];
+			int rc = cell_run_one(cs, c, k, r, err, sizeof(err));
+
+			if (rc == WL_BAD_INPUT)
+				usage_error("%s", err);
+			pthread_mutex_lock(&cells_lock);
+			cell_fold(c, k, rc, r, err);
+			if (c->nrep > 1 && cell_status_of(rc, r) != CELL_OK)
+				fprintf(stderr, "%s: seed %" PRIu64 " of --repeat "
+					"%u:\n", cli_prog, c->seed + k, c->nrep);
+			{
+				struct cell one = *c;
+
+				one.r = *r;
+				one.status = cell_status_of(rc, r);
+				memcpy(one.err, err, sizeof(err));
+				one.rep = NULL;	/* one of several: faults later */
+				cells_report(&one);
+				one.seed = c->seed + k;
+				one.nrep = 1;
+				out_cell(stdout, cs->fmt, cs->w->name, &one,
+					 records++ == 0);
+			}
+			if (c->status == CELL_INCOMPLETE) {
+				c->nrep = k + 1;
+				cells_summarise(c);
+				printed = i + 1;
+				free(r);
+				return cells_stop(cs, rc);
+			}
+			pthread_mutex_unlock(&cells_lock);
+		}
 		pthread_mutex_lock(&cells_lock);
-		c->r = *r;
-		memcpy(c->err, err, sizeof(err));
-		c->status = cell_status_of(rc, r);
-		free(r);
-		cells_report(c);
-		out_cell(stdout, cs->fmt, cs->w->name, c, i == 0);
+		cells_summarise(c);
+		if (c->nrep > 1)
+			faults_report(c, cs->n > 1);
 		printed = i + 1;
 		cell_progress(cs, i, wl_now_ns() - t0);
-		if (c->status == CELL_INCOMPLETE) {
-			if (isatty(2) && cs->n > 1)
-				fprintf(stderr, "\r\033[K");
-			cells_close(cs, false);
-			if (rc == -ETIMEDOUT)
-				_exit(EXIT_INCOMPLETE);	/* a CPU is wedged */
-			pthread_mutex_unlock(&cells_lock);
-			return EXIT_INCOMPLETE;
-		}
 		pthread_mutex_unlock(&cells_lock);
 	}
+	free(r);
 	pthread_mutex_lock(&cells_lock);
 	if (isatty(2) && cs->n > 1 && !getenv("SHD_NO_PROGRESS"))
 		fprintf(stderr, "\r\033[K");

@@ -175,16 +175,41 @@ static void explore_opts_fill(const struct parsed *p, const struct scenario *s,
 	}
 }
 
-/* The verdict: 0 when the expectation holds, 1 when not, 3 incomplete. */
+/* Each injected fault's firings over the runs; whether one never fired. */
+static bool print_faults(const struct scenario *s,
+			 const struct explore_result *r)
+{
+	size_t nf;
+	const struct shd_named *f = shd_faults(&nf);
+	bool unfired = false;
+
+	for (int i = 0; i < SHD_FAULT__COUNT; i++) {
+		if (!(s->faults >> i & 1))
+			continue;
+		printf("  fault %s fired %" PRIu64 " times, detected %" PRIu64
+		       " (over %u runs)\n", f[i].name, r->fired[i], r->detected,
+		       r->runs);
+		unfired |= !r->fired[i];
+	}
+	return unfired;
+}
+
+/* The verdict: 0 when the expectation holds, 1 when not, 3 incomplete (a
+ * stop, or an injected fault that never fired in any run: 3 first). */
 static int verdict(const struct parsed *p, const struct scenario *s,
 		   const struct explore_opts *eo, const struct explore_result *r)
 {
 	const char *kind = s->expect_kind >= 0 ? shd_violation_kind_name(
 		(enum shd_violation_kind)s->expect_kind) : "any";
+	bool unfired;
 
 	if (r->stopped && r->res.status == SCN_OP_ERROR)
 		usage_error("%s", r->res.err);
 	print_account(eo, r);
+	unfired = print_faults(s, r);
+	for (int i = 0; unfired && i < SHD_FAULT__COUNT; i++)
+		if (s->faults >> i & 1 && !r->fired[i])
+			faults_never_fired((enum shd_fault)i, s->file);
 	if (r->stopped) {
 		printf("  %s\ncheck: INCOMPLETE\n", r->res.err);
 		return EXIT_INCOMPLETE;
@@ -200,13 +225,15 @@ static int verdict(const struct parsed *p, const struct scenario *s,
 		printf("check: %s (expect violation %s: %s)\n", r->found ?
 		       "PASSED" : "FAILED", kind, r->found ? "seen" :
 		       "no schedule showed one");
-		return r->found ? EXIT_CLEAN : EXIT_VIOLATION;
+		return unfired ? EXIT_INCOMPLETE : r->found ? EXIT_CLEAN :
+		       EXIT_VIOLATION;
 	}
 	printf("check: %s (expect clean%s)\n", r->found ? "FAILED" : "PASSED",
 	       r->found ? ": the schedule above has a violation" :
 	       r->exhaustive ? ": every schedule clean" :
 	       ": every schedule run was clean");
-	return r->found ? EXIT_VIOLATION : EXIT_CLEAN;
+	return unfired ? EXIT_INCOMPLETE : r->found ? EXIT_VIOLATION :
+	       EXIT_CLEAN;
 }
 
 int check_scenario(struct parsed *p)

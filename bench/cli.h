@@ -61,6 +61,10 @@ struct parsed {
 	const char *choices;
 	bool minimize, trace;
 	bool schedules_set, strategy_set;
+	bool sched_set;			/* --sched given */
+	/* calibrate --emit-set [--ghz X]: 0 = the host's frequency */
+	bool emit_set;
+	double ghz;
 };
 
 /* Parse ARGV for CMD into P; true if it asked for --help, which is then
@@ -85,7 +89,7 @@ void cli_unknown_name(const char *what, const char *word,
 void cli_print_word(FILE *f, const char *s);
 
 /* output.c: THE output module (docs/output-schema.md). */
-#define OUT_SCHEMA_VERSION 1
+#define OUT_SCHEMA_VERSION 2
 
 enum cell_status { CELL_NOT_RUN, CELL_OK, CELL_VIOLATION, CELL_INCOMPLETE };
 
@@ -96,12 +100,51 @@ struct cell {
 	const char *param;		/* sweep: the knob; else NULL */
 	uint64_t value;
 	struct wl_opts *o;		/* the options it ran with */
-	enum cell_status status;
-	struct wl_result r;
+	enum cell_status status;	/* the worst of its runs */
+	struct wl_result r;		/* one run's, or (--repeat) the medians */
 	char err[320];
+	uint64_t seed;			/* the run's --seed (a record's) */
+	unsigned nrep;			/* runs behind r: --repeat, else 1 */
+	struct wl_result *rep;		/* nrep > 1: each run's result, seed
+					 * o->seed + i (free()) */
+	/* check --schedules: the schedules run before the one in r
+	 * (faults.c adds r's own). */
+	struct {
+		uint64_t fired[SHD_FAULT__COUNT];
+		uint64_t detected;	/* violations + read-back failures */
+		unsigned runs;
+	} prior;
 };
 
+/* A figure over a cell's runs: its median (the mean of the middle two
+ * for an even count), least and greatest, and whether it varied. */
+struct spread {
+	double med, lo, hi;
+	unsigned n;
+};
+/* FIG of one run: a counter, ipis_sent/op, modelled cycles/op... */
+typedef double (*cell_figure)(const struct cell *c, const struct wl_result *r,
+			      const void *arg);
+struct spread cell_spread(const struct cell *c, cell_figure fig,
+			  const void *arg);
+double fig_counter(const struct cell *c, const struct wl_result *r,
+		   const void *field);
+double fig_ipis_per_op(const struct cell *c, const struct wl_result *r,
+		       const void *arg);
+double fig_cycles_per_op(const struct cell *c, const struct wl_result *r,
+			 const void *arg);
+double fig_wall_ms(const struct cell *c, const struct wl_result *r,
+		   const void *arg);
+/* True if A and B's ranges overlap: a difference inside the noise. */
+bool spread_overlap(struct spread a, struct spread b);
+/* "11866" or, when the runs differ, "11866 (11790..11950)"; DEC decimals. */
+void spread_format(char *buf, size_t len, struct spread s, int dec);
+/* Whether any of C[0..N) ran more than once. */
+bool cells_repeated(const struct cell *const *c, unsigned n);
+
 void out_json_string(FILE *f, const char *s);
+/* Whether C's own latency figures are host time (--sched host). */
+bool host_latency(const struct cell *c);
 const char *out_status_name(enum cell_status s);
 /* JSON: the document's head up to the "results" array; CSV: the header. */
 void out_begin(FILE *f, enum out_format fmt, const char *command,
@@ -109,12 +152,22 @@ void out_begin(FILE *f, enum out_format fmt, const char *command,
 /* One cell: a JSON record (FIRST: no comma before it) or a CSV row. */
 void out_cell(FILE *f, enum out_format fmt, const char *workload,
 	      const struct cell *c, bool first);
-/* JSON: close the results, EXTRA (", \"key\": ..." or "") and the document. */
-void out_end(FILE *f, enum out_format fmt, bool complete, const char *extra);
+/* JSON: close the results, EXTRA (", \"key\": ..." or "") and the document;
+ * with --repeat, a "summary" of C[0..N) first. */
+void out_end(FILE *f, enum out_format fmt, bool complete, const char *extra,
+	     const struct cell *c, unsigned n);
 /* The counter table of N cells side by side (ratios against the first);
  * rows zero in every column are hidden unless ALL.  */
 void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
 		       bool ratios, bool all);
+/* cmd_run.c: a line saying what C's lat_* rows measure (host or simulated
+ * time), when it has them. */
+void out_latency_note(const struct cell *c);
+/* Columns of C[0..N)'s table: 14, or 26 for a median and its range. */
+int out_column_width(const struct cell *const *c, unsigned n);
+/* B's median over A's as a ratio column ("noise" when the ranges of
+ * runs that differ overlap: REPEATED). */
+void out_ratio(FILE *f, struct spread a, struct spread b, bool repeated);
 
 /* cells.c: run cells one after another, keeping those done when a
  * watchdog fires or SIGINT/SIGTERM arrives. */
@@ -134,7 +187,44 @@ int cells_run(struct cells *cs);
 int cells_exit_status(const struct cells *cs);
 /* Print cells already run (sweep --jobs ran them in other processes). */
 void cells_print(struct cells *cs);
+/* Run cell C's --repeat runs, without printing: 0 (each run's status is
+ * folded into C), WL_BAD_INPUT, or a run's negative errno (it stopped
+ * there).  Used by sweep --jobs in its children. */
+int cells_execute(struct cells *cs, struct cell *c);
+/* Free what the cells' runs allocated (their --repeat results). */
+void cells_release(struct cells *cs);
+/* Fold C's runs into C->r (per-figure medians); nothing for one run. */
+void cells_summarise(struct cell *c);
 void cells_report(const struct cell *c);
+
+/* faults.c: injected faults' firings and detections over the runs a cell
+ * stands for, and LATR's slow path.  A cell where an injected fault never
+ * fired is incomplete (cells_exit_status(): exit 3, before 1). */
+uint64_t cell_fired(const struct cell *c, enum shd_fault f);
+uint64_t cell_detected(const struct cell *c);
+unsigned cell_runs(const struct cell *c);
+bool cell_unfired(const struct cell *c);
+/* Injected faults fired, every one, and nothing detected them: for check,
+ * an inconclusive run (exit 3), not a pass. */
+bool cell_undetected(const struct cell *c);
+/* What exercises fault F; the stderr line saying it never fired (WHO:
+ * the cell, or NULL). */
+const char *fault_hint(enum shd_fault f);
+void faults_never_fired(enum shd_fault f, const char *who);
+/* Count R (a schedule not kept in c->r) into C's firings. */
+void faults_prior_add(struct cell *c, const struct wl_result *r);
+/* stderr: "fault F never fired: ..." per injected fault that did not;
+ * SEVERAL: the command runs several cells (name this one). */
+void faults_report(const struct cell *c, bool several);
+/* Table: "  fault F fired N times, detected M" per injected fault. */
+void faults_lines(FILE *out, const struct cell *c, bool several);
+/* JSON: ', "faults": {...}' of a record. */
+void faults_json(FILE *out, const struct cell *c);
+/* LATR: fallback IPIs over lazy requests (-1: none), and whether they
+ * exceed a tenth; the note under a table when they do. */
+double cell_async_fallback(const struct cell *c);
+bool cell_async_slow(const struct cell *c);
+void faults_async_note(FILE *out, const struct cell *c);
 
 /* The commands (cmd_<name>.c). */
 int cmd_run(int argc, char **argv);

@@ -14,11 +14,14 @@
  * host_membarrier_ns    membarrier(PRIVATE_EXPEDITED) with that thread running
  * tlb_hit_ns            one simulated load that hits the TLB, oracle on
  * tlb_hit_no_oracle_ns  the same with the oracle off (the oracle's cost)
+ * host_tlb_miss_ns      what a real load's dTLB (and STLB) miss adds to it:
+ *                       the page walk
  *
  * Each figure is the median of several batches; the ratio
  * ipi_roundtrip_ns / floor_ns is the emulation's overhead over the hardware's
  * own cost of moving a line there and back (goal <= 1.3).
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/membarrier.h>
@@ -293,6 +296,81 @@ static uint64_t host_membarrier(unsigned iters)
 	return wl_median(ns, BATCHES);
 }
 
+/*
+ * A real dTLB miss.  MISS_PAGES pages (16 MiB: more than any STLB covers
+ * with 4 KiB pages), one line read from each, in random order; then the
+ * same number of lines packed into MISS_PAGES / 64 pages (which the STLB
+ * holds), in the same order.  Both loops read 256 KiB of lines, so the
+ * caches treat them alike and the difference is the TLB miss and its page
+ * walk.  Each page is written first (no zero-page aliases), each page's line
+ * sits at a different offset (no cache-set conflicts), and each load's
+ * address adds the previous load's value (always 0), so walks cannot overlap.
+ */
+#define MISS_PAGES 4096
+
+static uint64_t miss_chase(const char *base, const uint64_t *off)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < MISS_PAGES; i++)
+		v = *(const volatile uint64_t *)(base + v + off[i]);
+	return v;
+}
+
+/* Median picoseconds a TLB miss adds to a load, or 0 if it cannot tell. */
+static uint64_t host_tlb_miss_ps(void)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), len = MISS_PAGES * pg;
+	uint64_t ps[BATCHES], seed = 1, sink = 0;
+	uint64_t *spread = malloc(MISS_PAGES * sizeof(*spread));
+	uint64_t *packed = malloc(MISS_PAGES * sizeof(*packed));
+	char *a = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *b = mmap(NULL, MISS_PAGES * 64, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool ok = spread && packed && a != MAP_FAILED && b != MAP_FAILED &&
+		  pg >= 4096;
+
+	if (ok) {
+		madvise(a, len, MADV_NOHUGEPAGE);	/* the walk of a 4K page */
+		memset(a, 0, len);
+		memset(b, 0, MISS_PAGES * 64);
+	}
+	for (unsigned i = 0; ok && i < MISS_PAGES; i++)
+		spread[i] = i;
+	for (unsigned i = MISS_PAGES - 1; ok && i > 0; i--) {	/* shuffle */
+		uint64_t j = wl_rng_below(&seed, i + 1), t = spread[i];
+
+		spread[i] = spread[j];
+		spread[j] = t;
+	}
+	for (unsigned i = 0; ok && i < MISS_PAGES; i++) {
+		packed[i] = spread[i] * 64;
+		spread[i] = spread[i] * pg + (spread[i] % (pg / 64)) * 64;
+	}
+	for (unsigned k = 0; ok && k < BATCHES; k++) {
+		uint64_t t0, t1, t2;
+
+		sink += miss_chase(a, spread) + miss_chase(b, packed);
+		t0 = wl_now_ns();
+		for (unsigned r = 0; r < 8; r++)
+			sink += miss_chase(a, spread);
+		t1 = wl_now_ns();
+		for (unsigned r = 0; r < 8; r++)
+			sink += miss_chase(b, packed);
+		t2 = wl_now_ns();
+		ps[k] = t1 - t0 > t2 - t1 ?
+			((t1 - t0) - (t2 - t1)) * 1000 / (8 * MISS_PAGES) : 0;
+	}
+	if (a != MAP_FAILED)
+		munmap(a, len);
+	if (b != MAP_FAILED)
+		munmap(b, MISS_PAGES * 64);
+	free(spread);
+	free(packed);
+	return ok && !sink ? wl_median(ps, BATCHES) : 0;
+}
+
 /* Two distinct CPUs this process may run on, or -1. */
 static int allowed_cpus(int *a, int *b)
 {
@@ -320,6 +398,7 @@ struct calib {
 	struct ipi_bench ib, sb;
 	uint64_t floor_ns, ipi_ns, sd_ns, mad1, mad2, memb;
 	uint64_t hit_ps, hit_plain_ps;
+	uint64_t miss_ps;		/* a real dTLB miss (0: not measured) */
 };
 
 /* The simulated machine's figures: floor, IPI round trip, a shootdown. */
@@ -370,6 +449,7 @@ static void calib_host(struct calib *c)
 	pthread_t t;
 	int ca, cb;
 
+	c->miss_ps = host_tlb_miss_ps();
 	if (page == MAP_FAILED || allowed_cpus(&ca, &cb) != 0)
 		return;
 	pin_self(ca);
@@ -383,6 +463,143 @@ static void calib_host(struct calib *c)
 		__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(t, NULL);
 	}
+}
+
+/* ---- --emit-set: the cost model's keys in this host's cycles ---- */
+
+/*
+ * What a key of bench/cost.c is on this host.  Measured: cost.miss (a real
+ * dTLB miss) and cost.ipi_send (what a second thread running the mm adds to
+ * a real madvise: the kernel's IPI round trip as its sender waits for it).
+ * Not measurable from user space: INVLPG and a CR3 write are privileged,
+ * and the time a CPU spends taking an IPI is not visible to its sender, so
+ * cost.invlpg, cost.full and cost.ipi_recv keep their defaults.
+ */
+#define EMIT_MAX_KEYS 16
+
+struct emit_key {
+	double cycles;
+	bool measured;
+	char why[128];
+};
+
+/* The "cpu MHz" of /proc/cpuinfo, else cpufreq's base or maximum; 0 if
+ * none can be read.  SRC says which. */
+static double host_ghz(const char **src)
+{
+	static const char *const sysfs[] = {
+		"/sys/devices/system/cpu/cpu0/cpufreq/base_frequency",
+		"/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq",
+	};
+	char line[256];
+	double mhz = 0, khz = 0;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "cpu MHz", 7) && strchr(line, ':') &&
+		    sscanf(strchr(line, ':') + 1, "%lf", &mhz) == 1 && mhz > 0)
+			break;
+	if (f)
+		fclose(f);
+	*src = "/proc/cpuinfo";
+	if (mhz > 0)
+		return mhz / 1000;
+	for (size_t i = 0; i < sizeof(sysfs) / sizeof(sysfs[0]); i++) {
+		if (!(f = fopen(sysfs[i], "r")))
+			continue;
+		if (fscanf(f, "%lf", &khz) != 1)
+			khz = 0;
+		fclose(f);
+		*src = sysfs[i];
+		if (khz > 0)
+			return khz / 1e6;
+	}
+	return 0;
+}
+
+static void emit_keys(const struct calib *c, double ghz, struct emit_key *out)
+{
+	const char *const *names, *const *helps;
+	size_t n = cost_keys(&names, &helps);
+	struct cost_model def;
+
+	assert(n <= EMIT_MAX_KEYS);
+	cost_defaults(&def);
+	for (size_t k = 0; k < n; k++) {
+		struct emit_key *e = &out[k];
+
+		e->cycles = cost_get(&def, k);
+		e->measured = false;
+		if (!strcmp(names[k], "cost.miss") && c->miss_ps) {
+			e->cycles = c->miss_ps / 1000.0 * ghz;
+			e->measured = true;
+			snprintf(e->why, sizeof(e->why), "host_tlb_miss_ns %.2f",
+				 c->miss_ps / 1000.0);
+		} else if (!strcmp(names[k], "cost.miss")) {
+			snprintf(e->why, sizeof(e->why), "the TLB-miss loop failed");
+		} else if (!strcmp(names[k], "cost.ipi_send") && c->mad1 &&
+			   c->mad2 > c->mad1) {
+			e->cycles = (double)(c->mad2 - c->mad1) * ghz;
+			e->measured = true;
+			snprintf(e->why, sizeof(e->why), "host_kernel_shootdown_ns "
+				 "- host_kernel_madvise_ns = %" PRIu64 " ns",
+				 c->mad2 - c->mad1);
+		} else if (!strcmp(names[k], "cost.ipi_send")) {
+			snprintf(e->why, sizeof(e->why), "no second CPU, or a "
+				 "shootdown no slower than a lone madvise");
+		} else if (!strcmp(names[k], "cost.invlpg")) {
+			snprintf(e->why, sizeof(e->why), "INVLPG is privileged");
+		} else if (!strcmp(names[k], "cost.full")) {
+			snprintf(e->why, sizeof(e->why), "a CR3 write is privileged");
+		} else {
+			snprintf(e->why, sizeof(e->why), "a CPU's time in the "
+				 "handler is not visible to its sender");
+		}
+		e->cycles = (double)(uint64_t)(e->cycles + 0.5);
+	}
+}
+
+/* The one line run/compare/sweep take, no newline. */
+static void emit_line(FILE *f, const struct emit_key *e)
+{
+	const char *const *names, *const *helps;
+	size_t n = cost_keys(&names, &helps);
+
+	for (size_t k = 0; k < n; k++)
+		fprintf(f, "%s--set %s=%.0f", k ? " " : "", names[k], e[k].cycles);
+}
+
+/* On stderr: which keys were measured, which keep their defaults, why. */
+static void emit_notes(const struct emit_key *e, double ghz, const char *src)
+{
+	const char *const *names, *const *helps;
+	size_t n = cost_keys(&names, &helps);
+
+	fprintf(stderr, "calibrate: cycles at %.3f GHz (%s)\n", ghz, src);
+	for (size_t k = 0; k < n; k++)
+		fprintf(stderr, "calibrate: %-14s %8.0f  %s: %s\n", names[k],
+			e[k].cycles, e[k].measured ? "measured" :
+			"default kept, not measurable here", e[k].why);
+}
+
+static void emit_json(const struct emit_key *e, double ghz, const char *src)
+{
+	const char *const *names, *const *helps;
+	size_t n = cost_keys(&names, &helps);
+
+	printf(", \"emit_set\": {\"ghz\": %.3f, \"ghz_source\": ", ghz);
+	out_json_string(stdout, src);
+	printf(", \"line\": \"");
+	emit_line(stdout, e);
+	printf("\", \"keys\": [");
+	for (size_t k = 0; k < n; k++) {
+		printf("%s{\"key\": \"%s\", \"cycles\": %.0f, \"measured\": %s, "
+		       "\"source\": ", k ? ", " : "", names[k], e[k].cycles,
+		       e[k].measured ? "true" : "false");
+		out_json_string(stdout, e[k].why);
+		putchar('}');
+	}
+	printf("]}");
 }
 
 static void calib_json(const struct calib *c)
@@ -401,10 +618,11 @@ static void calib_json(const struct calib *c)
 	       ", \"host_kernel_madvise_ns\": %" PRIu64
 	       ", \"host_kernel_shootdown_ns\": %" PRIu64
 	       ", \"host_membarrier_ns\": %" PRIu64
-	       ", \"tlb_hit_ns\": %.2f, \"tlb_hit_no_oracle_ns\": %.2f}\n",
+	       ", \"tlb_hit_ns\": %.2f, \"tlb_hit_no_oracle_ns\": %.2f"
+	       ", \"host_tlb_miss_ns\": %.2f",
 	       c->ipi_ns, c->floor_ns ? (double)c->ipi_ns / c->floor_ns : 0.0,
 	       c->sd_ns, c->mad1, c->mad2, c->memb, c->hit_ps / 1000.0,
-	       c->hit_plain_ps / 1000.0);
+	       c->hit_plain_ps / 1000.0, c->miss_ps / 1000.0);
 }
 
 static void calib_table(const struct calib *c)
@@ -432,31 +650,57 @@ static void calib_table(const struct calib *c)
 	       "tlb_hit_ns", c->hit_ps / 1000.0);
 	printf("  %-26s %8.2f ns  ... oracle off\n",
 	       "tlb_hit_no_oracle_ns", c->hit_plain_ps / 1000.0);
+	printf("  %-26s %8.2f ns  real load, dTLB miss (page walk in cache)"
+	       "%s\n", "host_tlb_miss_ns", c->miss_ps / 1000.0,
+	       c->miss_ps ? "" : " (not measured)");
 }
 
 int cmd_calibrate(int argc, char **argv)
 {
 	struct parsed p;
 	struct calib c = { 0 };
+	struct emit_key keys[EMIT_MAX_KEYS];
+	const char *src = "--ghz";
+	double ghz;
 
-	if (cli_start(&p, CMD_CALIBRATE, argc, argv, "calibrate [--format table|json]",
+	if (cli_start(&p, CMD_CALIBRATE, argc, argv,
+		      "calibrate [--format table|json] [--emit-set [--ghz X]]",
 		      "Measures, in one run on this host: the cache-line round "
 		      "trip between two\nsimulated CPUs' threads (floor_ns), the "
 		      "emulated IPI round trip to an idle\nCPU (ipi_roundtrip_ns) "
-		      "and their ratio (goal <= 1.3), a one-page shootdown,\nand "
-		      "the real kernel's madvise shootdown and membarrier.  Takes "
-		      "a few seconds.\n"))
+		      "and their ratio (goal <= 1.3), a one-page shootdown,\nthe "
+		      "real kernel's madvise shootdown and membarrier, and a real "
+		      "dTLB miss.\n--emit-set prints instead the --set cost.*=CYCLES "
+		      "line that puts the measured\ncosts into the cost model.  "
+		      "Takes a few seconds.\n"))
 		return 0;
+	if (p.ghz && !p.emit_set)
+		usage_error("--ghz is for --emit-set (the cycles it prints)");
+	ghz = p.ghz ? p.ghz : host_ghz(&src);
+	if (p.emit_set && !(ghz > 0 && ghz <= 10))
+		usage_error("--emit-set: this host's clock frequency is unknown "
+			    "(no cpu MHz in /proc/cpuinfo, no cpufreq): give --ghz X");
 	if (calib_sim(&c, 20000) < 0) {
 		fprintf(stderr, "%s: calibrate failed: %s\n", cli_prog,
 			shd_last_error());
 		return EXIT_INCOMPLETE;
 	}
 	calib_host(&c);
-	if (p.o.format == FMT_JSON)
+	if (p.emit_set)
+		emit_keys(&c, ghz, keys);
+	if (p.o.format == FMT_JSON) {
 		calib_json(&c);
-	else
+		if (p.emit_set)
+			emit_json(keys, ghz, src);
+		printf("}\n");
+	} else if (p.emit_set) {
+		emit_line(stdout, keys);
+		putchar('\n');
+	} else {
 		calib_table(&c);
+	}
+	if (p.emit_set)
+		emit_notes(keys, ghz, src);
 	if (c.pp->ns[BATCHES - 1] > 2 * c.pp->ns[0]) {
 		/* A VM whose vCPUs moved, or a loaded host: say so. */
 		fprintf(stderr, "calibrate: warning: the floor varied from %" PRIu64

@@ -86,6 +86,8 @@ static void check_table(const struct cell *c)
 	printf("check: %" PRIu64 " random ops on %u CPUs under %s on %s, "
 	       "seed %" PRIu64 "%s: %s\n", r->ops, c->cpus, c->policy,
 	       o->cfg.arch.name, o->seed, o->faults_text,
+	       cell_unfired(c) ? "INCOMPLETE (a fault never fired)" :
+	       cell_undetected(c) ? "INCONCLUSIVE (the fault went unseen)" :
 	       c->status == CELL_OK ? "clean" : c->status == CELL_VIOLATION ?
 	       "FAILED" : "INCOMPLETE");
 	printf("  %" PRIu64 " flush calls, %" PRIu64 " IPIs, %" PRIu64
@@ -114,6 +116,12 @@ static void check_table(const struct cell *c)
 	       r->sched_steps, r->sched_switches, r->sched_preemptions);
 	if (r->sched_diverged)
 		printf("  the replay left its schedule %s\n", r->sched_divergence);
+}
+
+static void check_table_faults(const struct cell *c)
+{
+	faults_async_note(stdout, c);
+	faults_lines(stdout, c, false);
 }
 
 /* JSON: the replay line and the schedule, after the results. */
@@ -186,11 +194,18 @@ static void check_finish(struct cells *cs, bool complete)
 	if (c->status == CELL_NOT_RUN)
 		return;
 	check_replay(c->o, replay, sizeof(replay));
-	if (cs->fmt == FMT_TABLE)
+	if (cs->fmt == FMT_TABLE) {
 		check_table(c);
+		check_table_faults(c);
+	}
 	if (cs->fmt == FMT_JSON)
 		check_json(cs, c, failed, replay);
 	check_record(c);
+	if (cell_undetected(c))
+		fprintf(stderr, "%s: check: inconclusive (exit 3): the injected "
+			"fault fired but no CPU used what it left stale, so this "
+			"run shows nothing about the oracle; more --ops or "
+			"--schedules N\n", cli_prog);
 	if (failed) {
 		fprintf(stderr, "replay: %s\n", replay);
 		if (c->o->cfg.sched.mode != SHD_SCHED_SEEDED)
@@ -277,6 +292,8 @@ static void explore(struct cells *cs, struct wl_opts *o, unsigned *explored)
 			usage_error("%s", err);
 		if (rc < 0 || r->stats.violations || r->check_failures)
 			break;
+		if (i + 1 < o->schedules)	/* the last runs again, printed */
+			faults_prior_add(&cs->cell[0], r);
 		if (!getenv("SHD_NO_PROGRESS") && isatty(2))
 			fprintf(stderr, "\rcheck: schedule %u of %u clean", i + 1,
 				o->schedules);

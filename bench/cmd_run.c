@@ -2,6 +2,7 @@
 /* shootdown run: one workload under one policy. */
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -9,15 +10,32 @@
 static void run_derived(const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
-	double cycles = cost_cycles(&c->o->cost, &r->stats);
+	int w = c->nrep > 1 ? 26 : 12;
+	char buf[96];
 
-	printf("  %-24s %12.0f   modelled hardware cost: counters x "
-	       "cost.* (cycles)\n", "modelled_cycles", cycles);
-	printf("  %-24s %12.1f   ... per op\n", "modelled_cycles/op",
-	       r->ops ? cycles / (double)r->ops : 0.0);
-	if (r->op_p50_ns)
-		printf("  %-24s %12" PRIu64 "   the workload's timed "
-		       "operation, median (ns, host)\n", "op_p50_ns", r->op_p50_ns);
+	spread_format(buf, sizeof(buf), cell_spread(c, fig_cycles_per_op, NULL), 1);
+	printf("  %-24s %*s   modelled hardware cost per op: counters x "
+	       "cost.* (cycles)\n", "modelled_cycles/op", w, buf);
+	spread_format(buf, sizeof(buf), cell_spread(c, fig_ipis_per_op, NULL), 3);
+	printf("  %-24s %*s   IPIs sent per op\n", "ipis_sent/op", w, buf);
+	if (host_latency(c) && r->op_p50_ns)
+		printf("  %-24s %*" PRIu64 "   the workload's timed "
+		       "operation, median (ns, host time)\n", "op_p50_host_ns", w,
+		       r->op_p50_ns);
+}
+
+/* What the latency rows measure under this scheduler. */
+void out_latency_note(const struct cell *c)
+{
+	if (!c->r.stats.lat_count)
+		return;
+	if (host_latency(c))
+		printf("  (lat_*: host time, free-running threads on %ld host "
+		       "PUs)\n", sysconf(_SC_NPROCESSORS_ONLN));
+	else
+		printf("  (lat_*: simulated time, %u ns per scheduling step of "
+		       "the seeded scheduler, not host time; --sched host for "
+		       "host latencies)\n", SHD_SCHED_STEP_NS);
 }
 
 static void run_finish(struct cells *cs, bool complete)
@@ -27,11 +45,21 @@ static void run_finish(struct cells *cs, bool complete)
 	(void)complete;
 	if (cs->fmt != FMT_TABLE || c->status == CELL_NOT_RUN)
 		return;
-	printf("%s on %u CPUs under %s on %s: %" PRIu64 " ops in %.3f s "
-	       "(host time)\n", cs->w->name, c->cpus, c->policy,
-	       c->o->cfg.arch.name, c->r.ops, c->r.wall_ns / 1e9);
+	printf("%s on %u CPUs under %s on %s: %" PRIu64 " ops, ", cs->w->name,
+	       c->cpus, c->policy, c->o->cfg.arch.name, c->r.ops);
+	if (c->nrep > 1)
+		printf("seeds %" PRIu64 "..%" PRIu64 " (median (min..max) of %u "
+		       "runs)", c->seed, c->seed + c->nrep - 1, c->nrep);
+	else
+		printf("seed %" PRIu64, c->seed);
+	printf(", %s scheduler; %.3f s host time%s\n",
+	       host_latency(c) ? "host" : "seeded", c->r.wall_ns / 1e9,
+	       c->nrep > 1 ? " (median)" : "");
 	out_counter_table(stdout, &c, 1, false, c->o->all_rows);
 	run_derived(c);
+	out_latency_note(c);
+	faults_async_note(stdout, c);
+	faults_lines(stdout, c, false);
 	if (c->status == CELL_INCOMPLETE)
 		printf("  (the run could not complete: these are the counters of "
 		       "the part that ran)\n");
@@ -42,6 +70,7 @@ int cmd_run(int argc, char **argv)
 	struct parsed p;
 	const struct workload *w;
 	struct cell cell = { 0 };
+	int rc;
 	struct cells cs = { .command = "run", .cell = &cell, .n = 1,
 			    .finish = run_finish };
 
@@ -57,11 +86,22 @@ int cmd_run(int argc, char **argv)
 			usage_error("%s is for --format wis (a timed run)", argv[i]);
 	if (p.o.format == FMT_WIS && p.o.ops_set)
 		usage_error("--format wis runs for --duration seconds, not --ops");
+	if (p.o.format == FMT_WIS) {	/* a timed run: host time by nature */
+		if (p.sched_set && p.o.cfg.sched.mode == SHD_SCHED_SEEDED)
+			usage_error("--format wis is a timed run: it needs "
+				    "--sched host");
+		if (p.o.repeat > 1)
+			usage_error("--format wis is a timed run: --repeat is for "
+				    "counters");
+		p.o.cfg.sched.mode = SHD_SCHED_HOST;
+	}
 	cli_finish(&p.o, w);
 	cell.policy = p.o.policy;
 	cell.cpus = p.o.ncpus;
 	cell.o = &p.o;
 	cs.w = w;
 	cs.fmt = p.o.format;
-	return cells_run(&cs);
+	rc = cells_run(&cs);
+	cells_release(&cs);
+	return rc;
 }

@@ -368,22 +368,41 @@ static int sweep_emit_jobs(struct parsed *p, const struct sweep *sw, int argc,
 	return EXIT_CLEAN;
 }
 
-/* Run one sweep point in a child; the result comes back through FD. */
-static void sweep_child(struct cells *cs, struct cell *c, int fd)
+/* Write LEN bytes of BUF to FD whole; false if it could not. */
+static bool write_all(int fd, const void *buf, size_t len)
 {
-	ssize_t off = 0;
-	int rc = wl_execute(cs->w, c->o, c->policy, &c->r, c->err, sizeof(c->err));
+	size_t off = 0;
 
-	c->status = rc == WL_BAD_INPUT ? CELL_NOT_RUN : rc < 0 ? CELL_INCOMPLETE :
-		    c->r.stats.violations || c->r.check_failures ? CELL_VIOLATION :
-		    CELL_OK;
-	while (off < (ssize_t)sizeof(*c)) {
-		ssize_t k = write(fd, (char *)c + off, sizeof(*c) - (size_t)off);
+	while (off < len) {
+		ssize_t k = write(fd, (const char *)buf + off, len - off);
 
 		if (k <= 0)
-			break;
-		off += k;
+			return false;
+		off += (size_t)k;
 	}
+	return true;
+}
+
+static bool read_all(int fd, void *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t k;
+
+	while (off < len && (k = read(fd, (char *)buf + off, len - off)) > 0)
+		off += (size_t)k;
+	return off == len;
+}
+
+/* Run one sweep point (its --repeat runs) in a child; the cell, then each
+ * run's result, come back through FD. */
+static void sweep_child(struct cells *cs, struct cell *c, int fd)
+{
+	int rc = cells_execute(cs, c);
+
+	if (rc == WL_BAD_INPUT)
+		c->status = CELL_NOT_RUN;
+	if (write_all(fd, c, sizeof(*c)) && c->nrep > 1)
+		write_all(fd, c->rep, c->nrep * sizeof(*c->rep));
 	_exit(rc == WL_BAD_INPUT ? EXIT_USAGE : 0);
 }
 
@@ -391,20 +410,28 @@ static void sweep_child(struct cells *cs, struct cell *c, int fd)
 static bool sweep_collect(struct cell *c, int fd, pid_t pid)
 {
 	struct cell in;
-	ssize_t off = 0, k;
+	bool ok = read_all(fd, &in, sizeof(in));
+	struct wl_result *rep = NULL;
 	int st = 0;
 
-	while (off < (ssize_t)sizeof(in) &&
-	       (k = read(fd, (char *)&in + off, sizeof(in) - (size_t)off)) > 0)
-		off += k;
+	if (ok && in.nrep > 1) {
+		rep = calloc(in.nrep, sizeof(*rep));
+		ok = rep && in.nrep <= WL_MAX_REPEAT &&
+		     read_all(fd, rep, in.nrep * sizeof(*rep));
+	}
 	close(fd);
 	waitpid(pid, &st, 0);
-	if (off != (ssize_t)sizeof(in))
+	if (!ok) {
+		free(rep);
 		return false;
+	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_USAGE)
 		usage_error("%s", in.err);
 	c->status = in.status;
 	c->r = in.r;
+	c->seed = in.seed;
+	c->nrep = in.nrep;
+	c->rep = rep;
 	memcpy(c->err, in.err, sizeof(c->err));
 	return true;
 }
@@ -516,6 +543,7 @@ int cmd_sweep(int argc, char **argv)
 
 		rc = prc ? prc : rc;
 	}
+	cells_release(&cs);
 	free(cs.cell);
 	return rc;
 }

@@ -215,6 +215,9 @@ static int judge(const struct explore_opts *o, struct explore_result *r,
 	bool hit = res->status == SCN_VIOLATION &&
 		   (o->want < 0 || res->kinds >> o->want & 1);
 
+	for (int f = 0; f < SHD_FAULT__COUNT; f++)
+		r->fired[f] += res->fault_fired[f];
+	r->detected += res->violations;
 	r->violating += res->status == SCN_VIOLATION;
 	if (!hit && res->status != SCN_OP_ERROR &&
 	    res->status != SCN_INCOMPLETE) {

@@ -45,6 +45,9 @@ struct explore_result {
 	struct scn_result res;	/* the find's (or the stop's) run */
 	char replay[160];	/* options that run that schedule again */
 	double seconds;
+	/* Over every run: each injected fault's firings, and violations. */
+	uint64_t fired[SHD_FAULT__COUNT];
+	uint64_t detected;
 };
 
 /* Whether TEXT is a choice list (--choices); 0 or -1 with ERR. */

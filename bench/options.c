@@ -287,6 +287,12 @@ static void set_sched(struct parsed *p, const char *opt, const char *v)
 	if (mode < 0)
 		usage_error("%s: '%s' is not one of seeded, host", opt, v);
 	p->o.cfg.sched.mode = (enum shd_sched_mode)mode;
+	p->sched_set = true;
+}
+
+static void set_repeat(struct parsed *p, const char *opt, const char *v)
+{
+	p->o.repeat = (unsigned)cli_u64(opt, v, 1, WL_MAX_REPEAT);
 }
 
 /* An option of the seeded scheduler: noted, so that --sched host refuses it. */
@@ -384,6 +390,28 @@ static void set_trace(struct parsed *p, const char *opt, const char *v)
 	p->trace = true;
 }
 
+static void set_emit_set(struct parsed *p, const char *opt, const char *v)
+{
+	(void)opt, (void)v;
+	p->emit_set = true;
+}
+
+/* Decimal only, as cost.* values: digits and one point, 0 < X <= 10. */
+static void set_ghz(struct parsed *p, const char *opt, const char *v)
+{
+	char *end;
+	double g;
+
+	if (strspn(v, "0123456789.") != strlen(v) || v[0] < '0' || v[0] > '9' ||
+	    strchr(v, '.') != strrchr(v, '.'))
+		usage_error("%s: '%s' is not a decimal number of GHz", opt, v);
+	errno = 0;
+	g = strtod(v, &end);
+	if (*end || errno || !(g > 0 && g <= 10))
+		usage_error("%s: %s is out of range (0, 10] GHz", opt, v);
+	p->ghz = g;
+}
+
 /* main.c runs run/compare under perf before parsing: nothing to do here. */
 static void set_perf(struct parsed *p, const char *opt, const char *v)
 {
@@ -428,6 +456,13 @@ static const struct cli_option options[] = {
 	  "output (default table; docs/output-schema.md)", set_format },
 	{ "--format", "table|json", CMD_LIST | CMD_CALIBRATE, L_NONE,
 	  "output (default table)", set_format },
+	{ "--emit-set", NULL, CMD_CALIBRATE, L_NONE,
+	  "print the --set cost.*=CYCLES line for run/compare/sweep (the "
+	  "measured costs; the rest keep their defaults, said on stderr)",
+	  set_emit_set },
+	{ "--ghz", "X", CMD_CALIBRATE, L_NONE,
+	  "--emit-set: cycles at X GHz, 0 < X <= 10 (default: this host's, "
+	  "from /proc/cpuinfo or cpufreq)", set_ghz },
 	{ "--duration", "S", CMD_RUN, L_NONE,
 	  "wis: measured seconds (default 5)", set_duration },
 	{ "--warmup", "S", CMD_RUN, L_NONE,
@@ -458,14 +493,15 @@ static const struct cli_option options[] = {
 	  "do not pin CPU threads with hwloc (default pinned)", set_no_bind },
 	{ "--seed", "S", CMD_RUNS, L_NONE,
 	  "seed, reported with every violation (default 1)", set_seed },
-	{ "--sched", "seeded|host", CMD_CHECK, L_NONE,
+	{ "--sched", "seeded|host", CMD_RUNS, L_NONE,
 	  "who interleaves the CPUs: seeded (one CPU at a time, each choice "
-	  "from the seed: the same output on every run; the default) or host "
-	  "(free-running pinned threads)", set_sched },
-	{ "--sched", "host|seeded", CMD_RUNS & ~CMD_CHECK, L_NONE,
-	  "who interleaves the CPUs: host (free-running pinned threads: host-"
-	  "time figures; the default) or seeded (one CPU at a time, from the "
-	  "seed: the same counters on every run)", set_sched },
+	  "from the seed: the same counters on every run; the default) or host "
+	  "(free-running pinned threads: host-time latencies; the default of "
+	  "run --format wis)", set_sched },
+	{ "--repeat", "N", CMD_RUN | CMD_MULTI | CMD_SWEEP, L_NONE,
+	  "run each cell under N seeds (--seed, --seed+1, ..) and print the "
+	  "median and min..max of each figure; compare calls a difference "
+	  "inside the spread 'within noise' (default 1)", set_repeat },
 	{ "--strategy", "random|pct", CMD_RUNS, L_NONE,
 	  "seeded: random (a switch every 1..32 points, to a random CPU; "
 	  "default) or pct (priorities, depth-1 change points)", set_strategy },
@@ -564,8 +600,10 @@ static void cli_init(struct parsed *p, unsigned cmd)
 	p->o.format = FMT_TABLE;
 	p->o.duration_s = 5;	/* will-it-scale's defaults */
 	p->o.schedules = 1;
-	if (cmd == CMD_CHECK)
-		p->o.cfg.sched.mode = SHD_SCHED_SEEDED;
+	p->o.repeat = 1;
+	/* Counters are the same on every run unless --sched host asks for
+	 * host-time figures (run --format wis picks host itself). */
+	p->o.cfg.sched.mode = SHD_SCHED_SEEDED;
 	p->o.warmup_s = 5;
 }
 

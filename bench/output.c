@@ -86,8 +86,10 @@ static void machine_json(FILE *f, const struct wl_opts *o)
 	else
 		fprintf(f, "null");
 	fprintf(f, ", \"frames\": %" PRIu64 ", \"seed\": %" PRIu64
+		", \"sched\": \"%s\", \"repeat\": %u"
 		", \"watchdog_ms\": %u, \"oracle\": %s, \"faults\": [", c->nframes,
-		o->seed, c->watchdog_ms, c->oracle ? "true" : "false");
+		o->seed, (c->sched.mode == SHD_SCHED_SEEDED ? "seeded" : "host"), o->repeat ? o->repeat : 1,
+		c->watchdog_ms, c->oracle ? "true" : "false");
 	faults_text(o, faults, sizeof(faults), "\", \"");
 	if (faults[0])
 		fprintf(f, "\"%s\"", faults);
@@ -106,7 +108,8 @@ static void machine_csv_header(FILE *f)
 	fprintf(f, ",schema_version,command,program.version,machine.arch,"
 		"machine.page_size,machine.tlb.entries,machine.tlb.ways,"
 		"machine.itlb.entries,machine.itlb.ways,machine.frames,"
-		"machine.seed,machine.watchdog_ms,machine.oracle,machine.faults");
+		"machine.seed,machine.sched,machine.repeat,machine.watchdog_ms,"
+		"machine.oracle,machine.faults");
 	for (size_t k = 0; k < nc; k++)
 		fprintf(f, ",machine.%s", cn[k]);
 }
@@ -126,13 +129,21 @@ static void machine_csv(FILE *f, const char *command, const struct wl_opts *o)
 		fprintf(f, "%u,%u", c->itlb.entries, c->itlb.ways);
 	else
 		fprintf(f, ",");
-	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%u,%s,%s", c->nframes, o->seed,
-		c->watchdog_ms, c->oracle ? "true" : "false", faults);
+	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%s,%u,%u,%s,%s", c->nframes,
+		o->seed, (c->sched.mode == SHD_SCHED_SEEDED ? "seeded" : "host"),
+		o->repeat ? o->repeat : 1, c->watchdog_ms,
+		c->oracle ? "true" : "false", faults);
 	for (size_t k = 0; k < nc; k++)
 		fprintf(f, ",%g", cost_get(&o->cost, k));
 }
 
 /* ---- records ---- */
+
+/* A latency the workload timed itself is host time: only --sched host's. */
+bool host_latency(const struct cell *c)
+{
+	return c->o->cfg.sched.mode == SHD_SCHED_HOST;
+}
 
 /* The policy's knobs, as "name=value" words (shd_policy_format). */
 static unsigned cell_knobs(const struct cell *c, char *buf, size_t len,
@@ -221,7 +232,8 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 	} else {
 		fprintf(f, "null, \"value\": null");
 	}
-	fprintf(f, ", \"sets\": ");
+	fprintf(f, ", \"seed\": %" PRIu64 ", \"sets\": ", c->seed ? c->seed :
+		c->o->seed);
 	out_json_string(f, sets);
 	fprintf(f, ", \"status\": \"%s\"", out_status_name(c->status));
 	if (c->status == CELL_NOT_RUN) {
@@ -231,12 +243,26 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 	fprintf(f, ", \"ops\": %" PRIu64 ", \"wall_ns\": %" PRIu64
 		", \"check_failures\": %" PRIu64 ", \"modelled_cycles\": %.0f"
 		", \"modelled_cycles_per_op\": %.1f, \"ipis_sent_per_op\": %.4f"
-		", \"op_p50_ns\": %" PRIu64, r->ops, r->wall_ns, r->check_failures,
+		", \"op_p50_host_ns\": ", r->ops, r->wall_ns, r->check_failures,
 		cycles, per_op(cycles, r->ops),
-		per_op((double)r->stats.ipis_sent, r->ops), r->op_p50_ns);
+		per_op((double)r->stats.ipis_sent, r->ops));
+	if (host_latency(c))
+		fprintf(f, "%" PRIu64, r->op_p50_ns);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"warmup_ops\": %" PRIu64 ", \"steady\": %s", r->warmup_ops,
+		wl_steady(r) ? "true" : "false");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, ", \"%s\": %" PRIu64, fl[i].name,
 			stat_value(&r->stats, &fl[i]));
+	faults_json(f, c);
+	fprintf(f, ", \"async_fallback_fraction\": ");
+	if (cell_async_fallback(c) < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%.4f", cell_async_fallback(c));
+	fprintf(f, ", \"async_slow_path\": %s",
+		cell_async_slow(c) ? "true" : "false");
 	fprintf(f, ", \"knobs\": {");
 	nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);
 	for (unsigned k = 0; k < nk; k++)
@@ -250,9 +276,10 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 }
 
 static const char *const fixed_csv[] = {
-	"workload", "policy", "cpus", "param", "value", "sets", "status", "ops",
-	"wall_ns", "check_failures", "modelled_cycles", "modelled_cycles_per_op",
-	"ipis_sent_per_op", "op_p50_ns",
+	"workload", "policy", "cpus", "param", "value", "seed", "sets", "status",
+	"ops", "wall_ns", "check_failures", "modelled_cycles",
+	"modelled_cycles_per_op", "ipis_sent_per_op", "op_p50_host_ns",
+	"warmup_ops", "steady", "async_fallback_fraction", "async_slow_path",
 };
 
 static void csv_header(FILE *f)
@@ -303,15 +330,25 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 		c->param ? c->param : "");
 	if (c->param)
 		fprintf(f, "%" PRIu64, c->value);
-	fprintf(f, ",%s,%s", sets, out_status_name(c->status));
+	fprintf(f, ",%" PRIu64 ",%s,%s", c->seed ? c->seed : c->o->seed, sets,
+		out_status_name(c->status));
 	if (c->status == CELL_NOT_RUN) {
-		for (size_t i = 0; i < 7 + n + nkn; i++)
+		for (size_t i = 0; i < 11 + n + nkn; i++)
 			fputc(',', f);
 	} else {
-		fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.0f,%.1f,%.4f,%"
-			PRIu64, r->ops, r->wall_ns, r->check_failures, cycles,
+		fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.0f,%.1f,%.4f,",
+			r->ops, r->wall_ns, r->check_failures, cycles,
 			per_op(cycles, r->ops),
-			per_op((double)r->stats.ipis_sent, r->ops), r->op_p50_ns);
+			per_op((double)r->stats.ipis_sent, r->ops));
+		if (host_latency(c))
+			fprintf(f, "%" PRIu64, r->op_p50_ns);
+		fprintf(f, ",%" PRIu64 ",%s", r->warmup_ops,
+			wl_steady(r) ? "true" : "false");
+		if (cell_async_fallback(c) >= 0)
+			fprintf(f, ",%.4f", cell_async_fallback(c));
+		else
+			fputc(',', f);
+		fprintf(f, ",%s", cell_async_slow(c) ? "true" : "false");
 		for (size_t i = 0; i < n; i++)
 			fprintf(f, ",%" PRIu64, stat_value(&r->stats, &fl[i]));
 		nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);
@@ -354,11 +391,68 @@ void out_cell(FILE *f, enum out_format fmt, const char *workload,
 	fflush(f);
 }
 
-void out_end(FILE *f, enum out_format fmt, bool complete, const char *extra)
+/* One figure's spread as {"median", "min", "max"}. */
+static void spread_json(FILE *f, const char *name, struct spread s, bool first)
 {
-	if (fmt == FMT_JSON)
-		fprintf(f, "\n ], \"complete\": %s%s}\n", complete ? "true" : "false",
-			extra ? extra : "");
+	fprintf(f, "%s\"%s\": {\"median\": %.6g, \"min\": %.6g, \"max\": %.6g}",
+		first ? "" : ", ", name, s.med, s.lo, s.hi);
+}
+
+/* --repeat: per cell, each figure's median and range over its runs. */
+static void summary_json(FILE *f, const struct cell *cells, unsigned n)
+{
+	size_t nf;
+	const struct shd_stat_field *fl = shd_stat_fields(&nf);
+	bool any = false;
+
+	for (unsigned i = 0; i < n; i++)
+		any |= cells[i].nrep > 1;
+	if (!any)
+		return;
+	fprintf(f, ", \"summary\": [");
+	for (unsigned i = 0; i < n; i++) {
+		const struct cell *c = &cells[i];
+
+		fprintf(f, "%s\n  {\"policy\": ", i ? "," : "");
+		out_json_string(f, c->policy);
+		fprintf(f, ", \"cpus\": %u, \"param\": ", c->cpus);
+		if (c->param) {
+			out_json_string(f, c->param);
+			fprintf(f, ", \"value\": %" PRIu64, c->value);
+		} else {
+			fprintf(f, "null, \"value\": null");
+		}
+		fprintf(f, ", \"status\": \"%s\", \"runs\": %u",
+			out_status_name(c->status),
+			c->status == CELL_NOT_RUN ? 0 : c->nrep);
+		if (c->status == CELL_NOT_RUN) {
+			fputc('}', f);
+			continue;
+		}
+		fprintf(f, ", \"seeds\": [%" PRIu64 ", %" PRIu64 "], ", c->seed,
+			c->seed + c->nrep - 1);
+		spread_json(f, "modelled_cycles_per_op",
+			    cell_spread(c, fig_cycles_per_op, NULL), true);
+		spread_json(f, "ipis_sent_per_op",
+			    cell_spread(c, fig_ipis_per_op, NULL), false);
+		spread_json(f, "wall_ms", cell_spread(c, fig_wall_ms, NULL), false);
+		fprintf(f, ", \"counters\": {");
+		for (size_t k = 0; k < nf; k++)
+			spread_json(f, fl[k].name,
+				    cell_spread(c, fig_counter, &fl[k]), k == 0);
+		fprintf(f, "}}");
+	}
+	fprintf(f, "\n ]");
+}
+
+void out_end(FILE *f, enum out_format fmt, bool complete, const char *extra,
+	     const struct cell *c, unsigned n)
+{
+	if (fmt == FMT_JSON) {
+		fprintf(f, "\n ], \"complete\": %s", complete ? "true" : "false");
+		summary_json(f, c, n);
+		fprintf(f, "%s}\n", extra ? extra : "");
+	}
 	fflush(f);
 }
 
@@ -375,23 +469,55 @@ static bool row_shown(const struct shd_stat_field *fl,
 	return false;
 }
 
+/* A counter's cell in a table: its value, or its median and range. */
+static void counter_text(char *buf, size_t len, const struct cell *c,
+			 const struct shd_stat_field *fl)
+{
+	if (c->status == CELL_NOT_RUN)
+		snprintf(buf, len, "-");
+	else
+		spread_format(buf, len, cell_spread(c, fig_counter, fl), 0);
+}
+
+/* The width of a table's columns: wide enough for a median and range. */
+int out_column_width(const struct cell *const *c, unsigned n)
+{
+	return cells_repeated(c, n) ? 26 : 14;
+}
+
+/* A ratio against the first column; "~" marks one inside the noise. */
+void out_ratio(FILE *f, struct spread a, struct spread b, bool repeated)
+{
+	if (a.med == 0) {
+		fprintf(f, "  %14s", "-");
+		return;
+	}
+	if (repeated && spread_overlap(a, b) && (a.lo != a.hi || b.lo != b.hi ||
+						 a.med != b.med))
+		fprintf(f, "  %8.3f noise", b.med / a.med);
+	else
+		fprintf(f, "  %14.3f", b.med / a.med);
+}
+
 static void table_row(FILE *f, const struct shd_stat_field *fl,
 		      const struct cell *const *c, unsigned n, bool ratios)
 {
-	fprintf(f, "  %-22s", fl->name);
-	for (unsigned i = 0; i < n; i++)
-		if (c[i]->status == CELL_NOT_RUN)
-			fprintf(f, " %14s", "-");
-		else
-			fprintf(f, " %14" PRIu64, stat_value(&c[i]->r.stats, fl));
-	for (unsigned i = 1; ratios && i < n; i++) {
-		uint64_t a = stat_value(&c[0]->r.stats, fl);
-		uint64_t b = stat_value(&c[i]->r.stats, fl);
+	int w = out_column_width(c, n);
+	bool rep = cells_repeated(c, n);
+	char buf[96];
 
-		if (a && c[0]->status != CELL_NOT_RUN && c[i]->status != CELL_NOT_RUN)
-			fprintf(f, "  %14.3f", (double)b / (double)a);
-		else
+	fprintf(f, "  %-22s", fl->name);
+	for (unsigned i = 0; i < n; i++) {
+		counter_text(buf, sizeof(buf), c[i], fl);
+		fprintf(f, " %*s", w, buf);
+	}
+	for (unsigned i = 1; ratios && i < n; i++) {
+		if (c[0]->status == CELL_NOT_RUN || c[i]->status == CELL_NOT_RUN) {
 			fprintf(f, "  %14s", "-");
+			continue;
+		}
+		out_ratio(f, cell_spread(c[0], fig_counter, fl),
+			  cell_spread(c[i], fig_counter, fl), rep);
 	}
 	fputc('\n', f);
 }
@@ -401,17 +527,21 @@ void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
 {
 	size_t nf, hidden = 0;
 	const struct shd_stat_field *fl = shd_stat_fields(&nf);
+	int w = cells_repeated(c, n) ? 26 : 12;
+	char buf[96];
 
 	for (size_t k = 0; k < nf; k++) {
 		if (!row_shown(&fl[k], c, n, all)) {
 			hidden++;
 			continue;
 		}
-		if (n == 1 && !ratios)	/* run: one column and the help */
-			fprintf(f, "  %-24s %12" PRIu64 "   %s\n", fl[k].name,
-				stat_value(&c[0]->r.stats, &fl[k]), fl[k].help);
-		else
+		if (n == 1 && !ratios) {	/* run: one column and the help */
+			counter_text(buf, sizeof(buf), c[0], &fl[k]);
+			fprintf(f, "  %-24s %*s   %s\n", fl[k].name, w, buf,
+				fl[k].help);
+		} else {
 			table_row(f, &fl[k], c, n, ratios);
+		}
 	}
 	if (hidden)
 		fprintf(f, "  %zu counters are zero%s (--all shows them)\n",

@@ -405,6 +405,8 @@ static void result_fill(struct run *run, struct shd_machine *m,
 	const struct shd_decision *d;
 
 	r->violations = n;
+	for (int f = 0; f < SHD_FAULT__COUNT; f++)
+		r->fault_fired[f] = shd_fault_firings(m, (enum shd_fault)f);
 	for (uint64_t i = 0; i < n && i < 16; i++) {
 		r->kinds |= 1u << v[i].kind;
 		if (v[i].kind == SHD_VIOLATION_WATCHDOG)

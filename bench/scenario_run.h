@@ -26,6 +26,7 @@ struct scn_result {
 	char divergence[160];
 	struct shd_decision *log;	/* keep_log: every switch (free()) */
 	size_t nlog;
+	uint64_t fault_fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
 };
 
 struct scn_run_opts {

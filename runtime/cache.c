@@ -501,8 +501,12 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
 		/* Seq-cst, load and CAS: pair with set_pte_at()'s
 		 * (shd__icache_set_pte_exec()). */
 		cur = shd_load_seq(&fr->arch1);
-		while (!shd__fault(m, SHD_FAULT_ARCH1_NOT_CLEARED) &&
-		       !shd_cas(&fr->arch1, &cur, (cur | 1) + 1))
+		if (shd__fault(m, SHD_FAULT_ARCH1_NOT_CLEARED)) {
+			if (cur & 1)	/* known clean, and stays so */
+				shd__fault_fired(cpu, SHD_FAULT_ARCH1_NOT_CLEARED);
+			return 0;
+		}
+		while (!shd_cas(&fr->arch1, &cur, (cur | 1) + 1))
 			;
 		return 0;
 	}
@@ -522,7 +526,7 @@ int shd__flush_dcache_page(struct shd_cpu *cpu, uint64_t pfn,
 			 * holds the folio lock here; two CPUs can race for
 			 * the mark in the model, so it is a CAS loop.) */
 			if ((cur & 0xffff) && (cur & 0xffff) != cpu->id + 1 &&
-			    !shd__fault(m, SHD_FAULT_ARCH1_OVERWRITTEN) &&
+			    !shd__fault_fires(cpu, SHD_FAULT_ARCH1_OVERWRITTEN) &&
 			    (err = flush_on(cpu, (cur & 0xffff) - 1, pfn)))
 				return err;
 			/* Seq-cst CAS: pairs with update_mmu_cache()'s acquire
@@ -552,7 +556,8 @@ int shd__dcache_update_mmu(struct shd_cpu *cpu, uint64_t pfn)
 	if (!m->cache || !(cur & 0xffff))
 		return 0;
 	target = (cur & 0xffff) - 1;
-	if (shd__fault(m, SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU))
+	if (m->ncpus > 1 &&
+	    shd__fault_fires(cpu, SHD_FAULT_DEFERRED_FLUSH_WRONG_CPU))
 		target = (target + 1) % m->ncpus;	/* the bug: elsewhere */
 	if ((err = flush_on(cpu, target, pfn)))
 		return err;

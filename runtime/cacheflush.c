@@ -123,8 +123,12 @@ static bool cache_flush_late(struct shd_machine *m)
 int shd__flush_cache_first(struct shd_cpu *cpu, struct shd_mm *mm,
 			     uint64_t s, uint64_t e)
 {
-	return cache_flush_late(cpu->m) ? 0 :
-	       cache_flush_mm_range(cpu, mm, s, e);
+	if (cache_flush_late(cpu->m)) {
+		if (s < e)
+			shd__fault_fired(cpu, SHD_FAULT_TLB_BEFORE_CACHE);
+		return 0;
+	}
+	return cache_flush_mm_range(cpu, mm, s, e);
 }
 
 /* After the TLB flush: the faulty order's flush (which finds nothing left
@@ -383,9 +387,13 @@ int shd_invalidate_kernel_vmap_range(struct shd_cpu *cpu, uint64_t addr,
 	if (err)
 		return err < 0 ? err : 0;
 	m = cpu->m;
-	if (!m->cache || !m->cfg.arch.dma_noncoherent ||
-	    shd__fault(m, SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE))
+	if (!m->cache || !m->cfg.arch.dma_noncoherent)
 		return 0;
+	if (shd__fault(m, SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE)) {
+		if (len)
+			shd__fault_fired(cpu, SHD_FAULT_SKIP_KERNEL_VMAP_INVALIDATE);
+		return 0;
+	}
 	for (uint64_t va = addr; va < addr + len; va += m->page_size) {
 		uint64_t pfn = kernel_pfn(m, va);
 
@@ -459,6 +467,7 @@ static void kick_fn(struct shd_cpu *cpu, void *info)
 int shd_flush_icache_range(struct shd_cpu *cpu, uint64_t start, uint64_t end)
 {
 	struct shd_machine *m;
+	bool skipped = false;
 	int err = shd__check_cpu(cpu, "flush_icache_range");
 
 	if (err)
@@ -484,11 +493,17 @@ int shd_flush_icache_range(struct shd_cpu *cpu, uint64_t start, uint64_t end)
 		seq = shd__icache_seq(m, pfn);
 		if (!shd__fault(m, SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE))
 			shd__icache_invalidate(cpu, pfn);
+		else
+			skipped = true;
 		/* The contract holds at return, whatever was done. */
 		shd__icache_credit(m, pfn, seq);
 	}
-	if (shd__fault(m, SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE))
+	if (shd__fault(m, SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE)) {
+		/* Fired: a page left stale here, or the other CPUs' kicks. */
+		if (skipped || m->ncpus > 1)
+			shd__fault_fired(cpu, SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE);
 		return 0;
+	}
 	for (unsigned t = 0; t < m->ncpus && !err; t++)
 		if (t != cpu->id && shd__mask_test(m->online_mask, t))
 			err = shd_smp_call_function_single(cpu, t, kick_fn, NULL);

@@ -181,7 +181,7 @@ static int kernel_access(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,
 	if (write && m->ilog)	/* the I-cache oracle: ends after the flush */
 		shd__ikernel_write_begin(m, pfn);
 	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
-	if (write && !shd__fault(m, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
+	if (write && !shd__fault_fires(cpu, SHD_FAULT_SKIP_FLUSH_DCACHE_PAGE))
 		err = shd__flush_dcache_page(cpu, pfn, f);
 	if (write && m->ilog)
 		shd__ikernel_write_end(m, pfn);

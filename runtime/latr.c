@@ -92,7 +92,7 @@ static void latr_release(struct shd_cpu *cpu, struct shd_latr *l, bool ok)
 	if (ok) {
 		shd__oracle_credit_range(mm, l->s, l->e, l->t, SHD_IF_RANGE);
 		if (!shd__fault(cpu->m, SHD_FAULT_ASYNC_EARLY_FREE))
-			shd__frames_put(cpu->m, l->pfns, l->npfns);
+			shd__frames_put(cpu->m, l->pfns, l->npfns);	/* else at post */
 		shd__leaves_release(mm, l->tables, l->s, l->e, l->t);
 		cpu->cnt.s.async_reuse_delay_us +=
 			(shd__machine_now(cpu->m) - l->posted_ns) / 1000;
@@ -131,7 +131,8 @@ int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	cpu->cnt.s.async_flushes++;
 	shd__probe_flush_begin(cpu, SHD_IF_RANGE, f);
 	l->nreq = shd__queue_requests(cpu, f, l->req, true, &err);	/* cannot fail */
-	if (!shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
+	cpu->cnt.s.async_requests += l->nreq;
+	if (!shd__fault_fires(cpu, SHD_FAULT_SKIP_LOCAL_FLUSH))
 		shd__flush_tlb_func(cpu, f);
 	l->pfns = *pfns;
 	l->npfns = *npfns;
@@ -139,8 +140,13 @@ int shd__latr_post(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	*pfns = NULL;
 	*npfns = 0;
 	*tables = NULL;
-	if (shd__fault(m, SHD_FAULT_ASYNC_EARLY_FREE))
-		shd__frames_put(m, l->pfns, l->npfns);	/* the bug */
+	/* The bug: frames free before the sweeps.  It fires when some CPU
+	 * has yet to sweep (with none, the reap frees them at once anyway). */
+	if (shd__fault(m, SHD_FAULT_ASYNC_EARLY_FREE)) {
+		if (l->npfns && l->nreq)
+			shd__fault_fired(cpu, SHD_FAULT_ASYNC_EARLY_FREE);
+		shd__frames_put(m, l->pfns, l->npfns);
+	}
 	cpu->cnt.s.async_deferred_frames += l->npfns;
 	shd__mm_get(mm);
 	l->posted_ns = shd__machine_now(m);

@@ -46,7 +46,7 @@ static unsigned choose_asid(struct shd_cpu *cpu, struct shd_mm *next,
 			continue;
 		*need_flush = shd__policy_switch_flush(p, cpu->ctxs[a].tlb_gen,
 						       mm_gen);
-		if (*need_flush && shd__fault(cpu->m, SHD_FAULT_IGNORE_TLB_GEN))
+		if (*need_flush && shd__fault_fires(cpu, SHD_FAULT_IGNORE_TLB_GEN))
 			*need_flush = false;
 		return a;
 	}
@@ -96,7 +96,7 @@ static void leave_lazy(struct shd_cpu *cpu, struct shd_mm *mm)
 	mm_gen = shd__tso_load(cpu, &mm->tlb_gen, shd_load_seq);
 	if (shd__policy_switch_flush(&m->cfg.policy,
 				     cpu->ctxs[cpu->loaded_asid].tlb_gen, mm_gen) &&
-	    !shd__fault(m, SHD_FAULT_DROP_LAZY_FLUSH)) {
+	    !shd__fault_fires(cpu, SHD_FAULT_DROP_LAZY_FLUSH)) {
 		shd__local_flush_asid(cpu, cpu->loaded_asid);
 		cpu->ctxs[cpu->loaded_asid].tlb_gen = mm_gen;
 		cpu->cnt.s.switch_flushes++;
@@ -138,7 +138,6 @@ static void switch_mm_513(struct shd_cpu *cpu, struct shd_mm *next)
  */
 static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 {
-	struct shd_machine *m = cpu->m;
 	struct shd_mm *prev = cpu->loaded_mm;
 	uint64_t mm_gen;
 	bool need_flush;
@@ -161,7 +160,7 @@ static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 	shd__sched_point(cpu);
 	if (!shd__tso_mask_test(cpu, next->cpumask, cpu->id))
 		shd__tso_mask_set(cpu, next->cpumask, cpu->id);
-	else if (!shd__fault(m, SHD_FAULT_SWITCH_MM_NO_BARRIER))
+	else if (!shd__fault_fires(cpu, SHD_FAULT_SWITCH_MM_NO_BARRIER))
 		shd__tso_mb(cpu);
 	shd__sched_point(cpu);
 	/* Seq-cst: pairs with the flusher's bump (shd__flush_info_init()). */

@@ -72,8 +72,11 @@ static void tlb_flush_mmu(struct shd_mmu_gather *tlb)
 		tlb->pages = (struct shd_pfn_list){ 0 };
 		goto reset;
 	}
-	if (early)	/* the bug: frames reusable while still mapped in TLBs */
+	if (early) {	/* the bug: frames reusable while still mapped in TLBs */
+		if (tlb->pages.n)
+			shd__fault_fired(tlb->cpu, SHD_FAULT_FREE_BEFORE_FLUSH);
 		shd__frames_put(m, tlb->pages.v, tlb->pages.n);
+	}
 	if (mm->is_kernel)
 		err = shd_flush_tlb_kernel_range(tlb->cpu, s << m->page_shift |
 						 (SHD_KERNEL_BASE & ~((1ull << SHD_VA_BITS) - 1)),

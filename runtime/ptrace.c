@@ -51,12 +51,12 @@ static int ptrace_access(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t va,
 		shd__icache_user_store(m, pfn);
 	}
 	shd__mem_access(cpu, SHD_PAGE_OFFSET + pa, pa, write, val);
-	if (write && m->cache && !shd__fault(m, SHD_FAULT_SKIP_PTRACE_FLUSH)) {
+	if (write && m->cache && !shd__fault_fires(cpu, SHD_FAULT_SKIP_PTRACE_FLUSH)) {
 		shd__dcache_flush_page(cpu, pfn);
 		cpu->cnt.s.dcache_flushes++;
 	}
 	if (isync) {
-		if (!shd__fault(m, SHD_FAULT_SKIP_PTRACE_ICACHE))
+		if (!shd__fault_fires(cpu, SHD_FAULT_SKIP_PTRACE_ICACHE))
 			shd__icache_invalidate(cpu, pfn);
 		shd__ikernel_write_end(m, pfn);
 		/* Credit this write, and the ones finished before the

@@ -86,7 +86,6 @@ static int arm64_slots(struct shd_cpu *cpu)
 /* arm64: invalidate VPN in MM everywhere now; the wait comes at the flush. */
 static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 {
-	struct shd_machine *m = cpu->m;
 	struct shd_tlbbatch *b = &cpu->batch;
 	struct shd_flush_info *f = &b->info[b->n];
 	size_t first = b->nreq;
@@ -102,7 +101,7 @@ static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 	cpu->cnt.s.flush_calls++;
 	shd__probe_flush_begin(cpu, SHD_IF_PAGE, f);
 	b->nreq += shd__queue_requests(cpu, f, &b->req[b->nreq], false, &err);
-	if (!shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
+	if (!shd__fault_fires(cpu, SHD_FAULT_SKIP_LOCAL_FLUSH))
 		shd__flush_tlb_func(cpu, f);
 	/* Timed: the issuing; the wait comes at the batch flush. */
 	shd__flush_end(cpu, SHD_IF_PAGE, t0, (int)(b->nreq - first));
@@ -216,7 +215,7 @@ int shd__flush_tlb_batched_pending(struct shd_cpu *cpu, struct shd_mm *mm)
 	int err;
 
 	if (mm->batched_pending == mm->batched_flushed ||
-	    shd__fault(cpu->m, SHD_FAULT_SKIP_BATCHED_PENDING))
+	    shd__fault_fires(cpu, SHD_FAULT_SKIP_BATCHED_PENDING))
 		return 0;
 	cpu->cnt.s.batched_pending_flushes++;
 	err = shd__flush_tlb_mm_range(cpu, mm, 0, SHD_FLUSH_END_ALL, true,

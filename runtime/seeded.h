@@ -55,8 +55,8 @@ struct shd_seeded {
 	struct shd_seeded_go *go;	/* [ncpus + 1] */
 };
 
-/* Simulated time per scheduling step. */
-#define SHD_SEEDED_STEP_NS 20ull
+/* Simulated time per scheduling step (the public SHD_SCHED_STEP_NS). */
+#define SHD_SEEDED_STEP_NS ((unsigned long long)SHD_SCHED_STEP_NS)
 
 int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *));
 void shd__seeded_free(struct shd_machine *m);

@@ -106,6 +106,17 @@ void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
 		out->violations = total;
 }
 
+uint64_t shd_fault_firings(struct shd_machine *m, enum shd_fault f)
+{
+	uint64_t n = 0;
+
+	if (!m || (unsigned)f >= SHD_FAULT__COUNT)
+		return 0;
+	for (unsigned c = 0; c < m->ncpus; c++)
+		n += m->cpus[c]->cnt.fault_fired[f];
+	return n;
+}
+
 void shd_machine_stats_reset(struct shd_machine *m)
 {
 	if (!m)

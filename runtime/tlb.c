@@ -118,7 +118,7 @@ void shd__local_flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
 			    unsigned asid)
 {
 	shd__tso_drain(cpu);	/* INVLPG is serializing */
-	if (shd__fault(cpu->m, SHD_FAULT_RANGE_SHORT) && e > s)
+	if (e > s && shd__fault_fires(cpu, SHD_FAULT_RANGE_SHORT))
 		e--;
 	for (uint64_t vpn = s; vpn < e; vpn++) {
 		shd__tlb_flush_page(&cpu->dtlb, vpn, asid);

@@ -209,9 +209,19 @@ static enum shd_loaded loaded_of(struct shd_cpu *cpu, struct shd_cpu *t,
 	uint64_t id = shd__tso_load(cpu, &t->loaded_mm_id, shd_load_seq);
 
 	if (id == SHD_LOADED_MM_SWITCHING)
-		return shd__fault(cpu->m, SHD_FAULT_SKIP_LOADED_MM_SWITCHING) ?
-		       SHD_LOADED_OTHER : SHD_LOADED_SWITCHING;
+		return SHD_LOADED_SWITCHING;
 	return id == mm->id ? SHD_LOADED_THIS : SHD_LOADED_OTHER;
+}
+
+static enum shd_target_verdict verdict_of(const struct shd_policy *p,
+					  bool in_mask, bool lazy,
+					  const struct shd_flush_info *f,
+					  enum shd_loaded loaded)
+{
+	return p->switch_mm == SHD_SWITCH_6_13 && f->mm ?
+	       shd__policy_should_flush(p, in_mask, lazy, f->freed_tables,
+					loaded, f->trim_cpumask) :
+	       shd__policy_target(p, in_mask, lazy, f->freed_tables);
 }
 
 /*
@@ -239,10 +249,18 @@ static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask
 	 * (mask set, then tlb_gen) and leaving lazy mode (is_lazy, then tlb_gen). */
 	lazy = in_mask && p->lazy &&
 	       shd__tso_load(cpu, &t->is_lazy, shd_load_seq);
-	v = p->switch_mm == SHD_SWITCH_6_13 && f->mm ?
-	    shd__policy_should_flush(p, in_mask, lazy, f->freed_tables, loaded,
-				     f->trim_cpumask) :
-	    shd__policy_target(p, in_mask, lazy, f->freed_tables);
+	v = verdict_of(p, in_mask, lazy, f, loaded);
+	/* The bug (before fea4e317f9e7): SWITCHING read as another mm.  It
+	 * fires only when that changes the verdict. */
+	if (loaded == SHD_LOADED_SWITCHING &&
+	    shd__fault(m, SHD_FAULT_SKIP_LOADED_MM_SWITCHING)) {
+		enum shd_target_verdict bug = verdict_of(p, in_mask, lazy, f,
+							 SHD_LOADED_OTHER);
+
+		if (bug != v)
+			shd__fault_fired(cpu, SHD_FAULT_SKIP_LOADED_MM_SWITCHING);
+		v = bug;
+	}
 	switch (v) {
 	case SHD_TARGET_PRUNED:
 		cpu->cnt.s.ipis_avoided_pruned++;
@@ -269,13 +287,16 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 	const unsigned long *mask = f->kind == SHD_FLUSH_USER ? f->mm->cpumask :
 				    f->kind == SHD_FLUSH_BATCH ? cpu->batch.cpumask :
 				    NULL;
+	bool skipped = false;
 	int n = 0, r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		if (c == cpu->id || !is_target(cpu, c, mask, f))
 			continue;
-		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
+		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI)) {
+			skipped = true;
 			continue;
+		}
 		if ((r = shd__send_csd(cpu, c, &cpu->csd[c], flush_ipi_func,
 					 &cpu->info, NULL)) < 0) {
 			*err = r;
@@ -283,6 +304,8 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 		}
 		targets[n++] = c;
 	}
+	if (skipped)	/* one firing a flush that had remote targets */
+		shd__fault_fired(cpu, SHD_FAULT_SKIP_REMOTE_IPI);
 	return n;
 }
 
@@ -331,7 +354,7 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 
 	/* flush_tlb_func() itself decides what a CPU not running the mm
 	 * must do (nothing if switch-in will catch up, else its slot). */
-	local = !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH);
+	local = !shd__fault_fires(cpu, SHD_FAULT_SKIP_LOCAL_FLUSH);
 	cpu->cnt.s.flush_calls++;
 	shd__probe_flush_begin(cpu, iface, f);
 	cpu->in_flush = true;
@@ -395,15 +418,18 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 {
 	struct shd_machine *m = cpu->m;
 	unsigned n = 0;
+	bool skipped = false;
 	int r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		struct shd_tlbbatch_req *q = &req[n];
 
-		if (c == cpu->id ||
-		    !is_target(cpu, c, f->mm->cpumask, f) ||
-		    shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI))
+		if (c == cpu->id || !is_target(cpu, c, f->mm->cpumask, f))
 			continue;
+		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI)) {
+			skipped = true;
+			continue;
+		}
 		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
 		if (quiet) {
 			/* No doorbell: swept at the target's next tick. */
@@ -419,6 +445,8 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 		q->target = c;
 		n++;
 	}
+	if (skipped)	/* one firing a flush that had remote targets */
+		shd__fault_fired(cpu, SHD_FAULT_SKIP_REMOTE_IPI);
 	return n;
 }
 
@@ -634,7 +662,7 @@ int shd__arch_tlbbatch_flush(struct shd_cpu *cpu)
 	cpu->in_flush = true;
 	n = send_requests(cpu, cpu->targets, &err);
 	if (shd__mask_test(b->cpumask, cpu->id) &&
-	    !shd__fault(m, SHD_FAULT_SKIP_LOCAL_FLUSH))
+	    !shd__fault_fires(cpu, SHD_FAULT_SKIP_LOCAL_FLUSH))
 		shd__flush_tlb_func(cpu, f);
 	werr = wait_requests(cpu, cpu->targets, n, "arch_tlbbatch_flush");
 	if (!err)

@@ -262,6 +262,7 @@ struct shd_tlbbatch {
 /* Per-CPU counters, owned by their CPU. Layout mirrors struct shd_stats. */
 struct shd_counters {
 	struct shd_stats s;
+	uint64_t fault_fired[SHD_FAULT__COUNT];	/* shd__fault_fires() */
 	uint32_t hist[SHD_HIST_BUCKETS];	/* shootdown latency */
 } __attribute__((aligned(SHD_CL)));
 
@@ -394,6 +395,28 @@ extern __thread struct shd_cpu *shd__this_cpu
 static inline bool shd__fault(const struct shd_machine *m, enum shd_fault f)
 {
 	return (m->cfg.faults >> f) & 1;
+}
+
+/* Injected fault F just made CPU do other than the correct path would:
+ * count one firing (shd_fault_firings()).  The CPU's own counter. */
+static inline void shd__fault_fired(struct shd_cpu *cpu, enum shd_fault f)
+{
+	cpu->cnt.fault_fired[f]++;
+}
+
+/*
+ * Whether fault F is injected, counting a firing if it is.  Call it only
+ * where the correct path would do something the fault skips or changes
+ * (after the conditions under which it does), so that a firing is a real
+ * divergence, not a test of the predicate: a fault that never fires was
+ * not exercised.  The fault-free path pays one predictable branch.
+ */
+static inline bool shd__fault_fires(struct shd_cpu *cpu, enum shd_fault f)
+{
+	if (__builtin_expect(!shd__fault(cpu->m, f), 1))
+		return false;
+	shd__fault_fired(cpu, f);
+	return true;
 }
 
 /*

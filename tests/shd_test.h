@@ -430,6 +430,7 @@ struct outcome {
 	uint64_t mm_id;
 	unsigned tries;		/* attempts a racy scenario made */
 	struct shd_stats stats;	/* the machine's, at the end */
+	uint64_t fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
 };
 
 typedef void (*scenario_fn)(struct shd_machine *m, struct orc *o);
@@ -465,6 +466,8 @@ static inline struct outcome run_scenario_tries(scenario_fn fn, unsigned ncpus,
 	out.nviol = shd_machine_violations(m, &out.first, 1);
 	shd_machine_stats(m, &st);
 	out.stats = st;
+	for (int f = 0; f < SHD_FAULT__COUNT; f++)
+		out.fired[f] = shd_fault_firings(m, (enum shd_fault)f);
 	cr_assert_eq(st.violations, out.nviol, "stats say %" PRIu64 ", reports "
 		     "say %" PRIu64, st.violations, out.nviol);
 	out.rc = o.rc;
@@ -519,6 +522,13 @@ static inline void check_fault(const struct fault_scenario *scenarios,
 				 tries);
 	cr_assert_geq(bad.nviol, 1, "oracle missed fault %s (%u attempt(s))",
 		      name, bad.tries);
+	/* Caught, so it fired; and it counted so (a fault that stops
+	 * counting would make every CLI run of it exit 3). */
+	cr_assert_geq(bad.fired[fault], 1, "fault %s caught but never counted "
+		      "a firing", name);
+	for (int f = 0; f < SHD_FAULT__COUNT; f++)
+		cr_assert(f == (int)fault || !bad.fired[f], "fault %d fired, not "
+			  "injected", f);
 	if (scenarios[fault].tries)
 		cr_log_info("%s: caught after %u attempt(s)", name, bad.tries);
 
@@ -527,6 +537,7 @@ static inline void check_fault(const struct fault_scenario *scenarios,
 	clean = run_scenario_tries(scenarios[fault].fn, 2, 0, true, tries);
 	cr_assert_eq(clean.nviol, 0, "%s scenario without the fault: %s",
 		     name, clean.first.text);
+	cr_assert_eq(clean.fired[fault], 0, "%s fired, not injected", name);
 	cr_assert_eq(clean.rc, scenarios[fault].clean_rc,
 		     "%s scenario without the fault: access returned %d",
 		     name, clean.rc);

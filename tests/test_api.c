@@ -208,7 +208,7 @@ static int raise_violation(struct shd_cpu *cpu, void *arg)
 	return 0;
 }
 
-Test(api, resetting_the_counters_resets_the_violations_too)
+Test(api, resetting_the_counters_resets_the_violations_and_firings_too)
 {
 	struct shd_config c = test_config(1, "linux");
 	struct shd_machine *m;
@@ -219,9 +219,14 @@ Test(api, resetting_the_counters_resets_the_violations_too)
 	mm = test_mm(m);
 	run_one(m, 0, raise_violation, mm);
 	cr_assert_geq(test_stats(m).violations, 1);
+	cr_assert_geq(shd_fault_firings(m, SHD_FAULT_SKIP_LOCAL_FLUSH), 1);
+	cr_assert_eq(shd_fault_firings(m, SHD_FAULT_SKIP_REMOTE_IPI), 0);
+	cr_assert_eq(shd_fault_firings(m, SHD_FAULT__COUNT), 0);
+	cr_assert_eq(shd_fault_firings(NULL, SHD_FAULT_SKIP_LOCAL_FLUSH), 0);
 	shd_machine_stats_reset(m);
 	cr_assert_eq(test_stats(m).violations, 0);
 	cr_assert_eq(shd_machine_violations(m, NULL, 0), 0);
+	cr_assert_eq(shd_fault_firings(m, SHD_FAULT_SKIP_LOCAL_FLUSH), 0);
 	shd_mm_destroy(mm);
 	shd_machine_destroy(m);
 }

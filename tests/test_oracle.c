@@ -428,6 +428,40 @@ Test(oracle, a_fault_outside_the_scenarios_path_is_not_reported)
 	cr_assert_eq(o.rc, -EFAULT);
 }
 
+/* A firing is a divergence, not a test of the predicate: skip_remote_ipi
+ * on a flush with no other CPU to send to changes nothing and counts
+ * nothing; skip_local_flush beside it does skip the local flush. */
+static int local_only_task(struct shd_cpu *cpu, void *arg)
+{
+	struct orc *o = arg;
+
+	T_OK(shd_switch_mm(cpu, o->a));
+	T_OK(shd_mmap(cpu, o->a, UBASE, PAGE, RW));
+	T_OK(shd_store(cpu, UBASE + 8, 0x47));
+	T_OK(shd_munmap(cpu, o->a, UBASE, PAGE));
+	return 0;
+}
+
+static void local_only(struct shd_machine *m, struct orc *o)
+{
+	cr_assert_eq(shd_run_on(m, 0, 1, local_only_task, o), 0);
+}
+
+Test(oracle, a_fault_counts_a_firing_only_where_it_changes_something)
+{
+	struct outcome o = run_scenario(local_only, 1,
+					1ull << SHD_FAULT_SKIP_REMOTE_IPI |
+					1ull << SHD_FAULT_SKIP_LOCAL_FLUSH, true);
+
+	cr_assert_eq(o.fired[SHD_FAULT_SKIP_REMOTE_IPI], 0, "no remote target");
+	cr_assert_geq(o.fired[SHD_FAULT_SKIP_LOCAL_FLUSH], 1);
+	cr_assert_eq(o.fired[SHD_FAULT_RANGE_SHORT], 0, "not injected");
+	/* The faults' own path: skip_remote_ipi's scenario does send. */
+	o = run_scenario(skip_remote_ipi, 2, 1ull << SHD_FAULT_SKIP_REMOTE_IPI,
+			 true);
+	cr_assert_geq(o.fired[SHD_FAULT_SKIP_REMOTE_IPI], 1);
+}
+
 Test(oracle, with_the_oracle_off_nothing_is_reported)
 {
 	struct outcome o = run_scenario(skip_local_flush, 2,

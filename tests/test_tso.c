@@ -352,6 +352,7 @@ struct race_outcome {
 	struct shd_decision *log;	/* REPLAY: the switches (malloc) */
 	size_t nlog;
 	uint64_t diverged;
+	uint64_t fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
 };
 
 /* One run of the reproducer: schedule SEED of RC, or (REPLAY) the
@@ -390,6 +391,8 @@ static struct race_outcome race_run(const struct race_config *rc, uint64_t seed,
 	out.steps = shd_sched_steps(m);
 	out.diverged = shd_sched_diverged(m);
 	out.nlog = shd_sched_decisions(m, &d);
+	for (int f = 0; f < SHD_FAULT__COUNT; f++)
+		out.fired[f] = shd_fault_firings(m, (enum shd_fault)f);
 	if (keep) {
 		out.log = malloc(out.nlog * sizeof(*d));
 		cr_assert_not_null(out.log);
@@ -459,6 +462,9 @@ static void race_caught(const struct race_config *rc, const char *fault)
 	cr_assert_eq(o.first.addr, A_VA);
 	cr_assert(o.first.kind == SHD_VIOLATION_STALE_TLB ||
 		  o.first.kind == SHD_VIOLATION_USE_AFTER_FREE);
+	/* What caught it is the fault firing (shd_fault_firings()). */
+	cr_assert_gt(o.fired[shd_fault_lookup(fault)], 0, "%s caught but never "
+		     "fired", fault);
 	sym = o.older ? seed : race_explore_from(rc, seed + 1, RACE_BUDGET,
 						 true, &s);
 	cr_assert_neq(sym, 0, "%s: the reader never read A behind B", fault);

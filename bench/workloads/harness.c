@@ -251,6 +251,8 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 
 	memset(r, 0, sizeof(*r));
 	errtxt[0] = 0;
+	if (w->warmup)
+		r->warmup_ops = w->warmup(o, r->warmup_why, sizeof(r->warmup_why));
 	if ((err = wl_policy(o, policy, &cfg.policy)))
 		goto fail;
 	/* A fault that cannot fire under this policy would pass vacuously. */
@@ -272,6 +274,8 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 	}
 	r->status = err;
 	shd_machine_stats(m, &r->stats);
+	for (int f = 0; f < SHD_FAULT__COUNT; f++)
+		r->fault_fired[f] = shd_fault_firings(m, (enum shd_fault)f);
 	{
 		uint64_t n = shd_machine_violations(m, r->violation,
 						    WL_MAX_VIOLATIONS);

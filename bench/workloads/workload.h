@@ -32,6 +32,7 @@ struct wl_knob {
 
 #define WL_MAX_KNOBS 8
 #define WL_MAX_SETS 16
+#define WL_MAX_REPEAT 1000		/* --repeat's bound */
 
 /* One run's options: the machine, the policy's overrides, the workload's
  * knobs, resolved by the command layer before a run. */
@@ -60,6 +61,7 @@ struct wl_opts {
 	uint64_t sched_seed;		/* the first schedule's seed */
 	bool sched_seed_set;
 	unsigned schedules;		/* check: schedules to explore */
+	unsigned repeat;		/* run/compare/sweep: seeds per cell */
 	const char *record;		/* check: write the schedule here */
 	const char *replay;		/* check: replay this schedule file */
 	bool keep_log;			/* wl_execute keeps the switches */
@@ -78,6 +80,9 @@ struct wl_result {
 	uint64_t check_failures;	/* workload's own read-back failures */
 	uint64_t op_p50_ns;		/* median of the operation the workload
 					 * times itself (0: none), host time */
+	uint64_t warmup_ops;		/* the workload's warm-up under these
+					 * options (struct workload's warmup) */
+	char warmup_why[160];		/* ... what it is, for the warning */
 	char note[160];			/* first check failure, if any */
 	char errtxt[256];		/* why the run failed, if it did */
 	int status;			/* 0, or the run's -errno (-ETIMEDOUT...) */
@@ -91,6 +96,7 @@ struct wl_result {
 	struct shd_decision *sched_log;	/* keep_log: every switch (free()) */
 	struct shd_violation violation[WL_MAX_VIOLATIONS];
 	struct shd_stats stats;
+	uint64_t fault_fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
 };
 
 struct workload {
@@ -103,7 +109,22 @@ struct workload {
 	const struct wl_knob *knobs;	/* NULL-terminated by name */
 	/* Refuse knob combinations before anything runs (may be NULL). */
 	int (*check)(const struct wl_opts *o, char *err, size_t len);
+	/*
+	 * The operations the counters need, under O (knobs resolved, o->ncpus
+	 * set), before their rates per op stop moving, as measured with
+	 * --sched seeded (README, "Steady state"); WHY gets what they are,
+	 * for the warning.  NULL: the counters are steady from the first op.
+	 */
+	uint64_t (*warmup)(const struct wl_opts *o, char *why, size_t len);
 };
+
+/* A run is steady when its warm-up is at most half its ops: past that the
+ * warm-up's ops are the minority of those counted.  */
+#define WL_STEADY_FACTOR 2
+static inline bool wl_steady(const struct wl_result *r)
+{
+	return r->ops >= WL_STEADY_FACTOR * r->warmup_ops;
+}
 
 /* registry.c: every workload, in the order of WL_REGISTRY (registry.h). */
 const struct workload *const *wl_all(size_t *count);

@@ -108,8 +108,9 @@ SHD_EXPORT unsigned shd_sched_preemptions(const struct shd_machine *m);
  */
 SHD_EXPORT uint64_t shd_sched_diverged(const struct shd_machine *m);
 SHD_EXPORT const char *shd_sched_divergence(const struct shd_machine *m);
-/* Simulated time, ns: advanced by every scheduling step and, when every
- * CPU waits, to the next deadline (HOST: 0). */
+/* Simulated time, ns: advanced SHD_SCHED_STEP_NS by every scheduling step
+ * and, when every CPU waits, to the next deadline (HOST: 0). */
+#define SHD_SCHED_STEP_NS 20u
 SHD_EXPORT uint64_t shd_sched_now_ns(const struct shd_machine *m);
 
 /* The names used on the command line: "host", "seeded"; "random", "pct".

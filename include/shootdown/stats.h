@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <shootdown/export.h>
+#include <shootdown/fault.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,6 +79,8 @@ struct shd_machine;
 	  "flush_tlb_batched_pending flushes (a batch was pending)") \
 	X(async_flushes, async, SHD_STAT_SUM, \
 	  "LATR: flushes posted without waiting for remote CPUs") \
+	X(async_requests, async, SHD_STAT_SUM, \
+	  "LATR: requests queued for a sweep (one per target CPU)") \
 	X(async_sweeps, async, SHD_STAT_SUM, \
 	  "LATR: queues swept at a switch, poll or tick (no interrupt)") \
 	X(async_fallback_ipis, async, SHD_STAT_SUM, \
@@ -111,11 +114,11 @@ struct shd_machine;
 	X(lat_count, latency, SHD_STAT_SUM, \
 	  "shootdowns timed") \
 	X(lat_p50_ns, latency, SHD_STAT_PCTL | SHD_STAT_HEADLINE, \
-	  "shootdown latency, median (ns, host time)") \
+	  "shootdown latency, median (ns, host or seeded time)") \
 	X(lat_p99_ns, latency, SHD_STAT_PCTL, \
-	  "shootdown latency, 99th percentile (ns, host time)") \
+	  "shootdown latency, 99th percentile (ns, host or seeded time)") \
 	X(lat_max_ns, latency, SHD_STAT_MAX, \
-	  "shootdown latency, maximum (ns, host time)")
+	  "shootdown latency, maximum (ns, host or seeded time)")
 
 struct shd_stats {
 #define SHD_STATS_FIELD_(name, group, flags, help) uint64_t name;
@@ -140,7 +143,18 @@ SHD_EXPORT const struct shd_stat_field *shd_stat_fields(size_t *count);
  */
 SHD_EXPORT void shd_machine_stats(struct shd_machine *m, struct shd_stats *out);
 
-/* Zero all counters and latencies (e.g. after a warm-up).  Same rules. */
+/*
+ * How many times injected fault F fired on M: made a CPU do other than the
+ * correct path would (a flush that had remote targets sent nothing, a
+ * range flush left a page out...), not how often it was tested.  Summed
+ * over the CPUs since the machine was created or its counters were reset;
+ * 0 for a fault not injected.  Deterministic under the seeded scheduler.
+ * Same rules as shd_machine_stats().
+ */
+SHD_EXPORT uint64_t shd_fault_firings(struct shd_machine *m, enum shd_fault f);
+
+/* Zero all counters, fault firings and latencies (e.g. after a warm-up).
+ * Same rules. */
 SHD_EXPORT void shd_machine_stats_reset(struct shd_machine *m);
 
 #ifdef __cplusplus
