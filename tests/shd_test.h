@@ -37,6 +37,22 @@
 
 #include <shootdown/shootdown.h>
 
+/*
+ * Under ThreadSanitizer every thread and every synchronisation costs far
+ * more (a 1024-CPU machine takes seconds to start): the few tests that
+ * build very large machines build smaller ones there, and say so.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SHD_TEST_TSAN	1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHD_TEST_TSAN	1
+#endif
+#endif
+#ifndef SHD_TEST_TSAN
+#define SHD_TEST_TSAN	0
+#endif
+
 #define PAGE		4096ull
 #define UBASE		0x10000000ull			/* tests' user window */
 #define FAR		(UBASE + 0x1000000ull)		/* a second window, other leaves */

@@ -656,3 +656,65 @@ Test(tlb, munmap_of_the_first_frame_allocated_removes_the_page)
 		     "%#lx)", s.rc[0], (unsigned long)s.v[0]);
 	shd_machine_destroy(m);
 }
+
+/* ---- the counting identity of translations ---- */
+
+#define ID_CPUS		16
+#define ID_PAGES	32	/* per CPU: far below the TLB's 1536 entries */
+
+/*
+ * Each translation counts one hit or one miss per attempt: a miss walks
+ * the page table and, when the page is not there, faults it in and walks
+ * again; a hit on an entry that does not allow the access (a store through
+ * the read-only zero page) counts the hit, drops it and misses.  So on one
+ * CPU's private pages, with nothing racing,
+ *   tlb_hits + tlb_misses == accesses + page_faults + stricter hits.
+ * Page i: a store (miss, fault, miss), then a load (hit); odd pages first
+ * a load (miss, zero-page fault, miss), then the store (stricter hit, miss,
+ * fault, miss), then the load.
+ */
+static int identity_task(struct shd_cpu *cpu, void *arg)
+{
+	struct shd_mm *mm = arg;
+	unsigned id = shd_cpu_id(cpu);
+	uint64_t base = UBASE + (uint64_t)id * ID_PAGES * PAGE;
+
+	T_OK(shd_switch_mm(cpu, mm));
+	T_OK(shd_mmap(cpu, mm, base, ID_PAGES * PAGE, RW));
+	for (unsigned i = 0; i < ID_PAGES; i++) {
+		uint64_t va = base + i * PAGE;
+
+		if (i & 1)
+			T_LOAD(cpu, va, 0);
+		T_OK(shd_store(cpu, va, page_val(i, id)));
+		T_LOAD(cpu, va, page_val(i, id));
+	}
+	T_OK(shd_switch_mm(cpu, NULL));
+	return 0;
+}
+
+Test(tlb, hits_plus_misses_count_every_access_fault_and_stricter_hit)
+{
+	struct shd_machine *m = MACHINE(.ncpus = ID_CPUS);
+	struct shd_mm *mm = test_mm(m);
+	uint64_t odd = ID_PAGES / 2, even = ID_PAGES - odd;
+	uint64_t accesses = ID_CPUS * (2 * even + 3 * odd);
+	uint64_t faults = ID_CPUS * (even + 2 * odd);
+	uint64_t stricter = ID_CPUS * odd;
+	struct shd_stats st;
+
+	cr_assert_eq(shd_run_on(m, 0, ID_CPUS, identity_task, mm), 0);
+	assert_tasks_ok();
+	st = test_stats(m);
+	cr_assert_eq(st.page_faults, faults, "%" PRIu64 " faults", st.page_faults);
+	cr_assert_eq(st.tlb_hits + st.tlb_misses,
+		     accesses + st.page_faults + stricter,
+		     "hits %" PRIu64 " + misses %" PRIu64 " != %" PRIu64
+		     " accesses + %" PRIu64 " faults + %" PRIu64 " stricter hits",
+		     st.tlb_hits, st.tlb_misses, accesses, st.page_faults,
+		     stricter);
+	cr_assert_eq(st.tlb_hits, ID_CPUS * (even + 2 * odd));
+	cr_assert_eq(st.violations, 0);
+	shd_mm_destroy(mm);
+	shd_machine_destroy(m);
+}

@@ -30,10 +30,13 @@ static struct roles roles_for(unsigned ncpus)
 
 #define WL_BASE	(1ull << 30)		/* aligned for every page size */
 
-enum { K_ROLES_PAGES };			/* knobs of munmap and mprotect */
+enum { K_ROLES_PAGES, K_ROLES_STALL_MS };	/* knobs of munmap and mprotect */
 
 static const struct wl_knob roles_knobs[] = {
 	{ "pages", "pages each busy thread maps per operation", 8, 1, 512 },
+	{ "stall_ms", "with 2+ busy CPUs, the last first computes this long "
+	  "without taking interrupts (a CPU that does not answer: the "
+	  "watchdog's test)", 0, 0, 3600000 },
 	{ NULL, NULL, 0, 0, 0 },
 };
 
@@ -44,6 +47,9 @@ struct shared_wl {
 	uint64_t ops_per_cpu;
 	uint64_t seed;
 	unsigned mode;			/* 0 munmap, 1 mprotect */
+	unsigned stall_cpu;		/* computes stall_ns before its ops */
+	uint64_t stall_ns;
+	int stalling;			/* set once stall_cpu is about to */
 	uint64_t failures;
 	char note[160];
 };
@@ -92,6 +98,18 @@ static int busy_loop(struct shd_cpu *cpu, void *arg)
 
 	if ((err = shd_switch_mm(cpu, w->a)))
 		return err;
+	/* In A's mask and not lazy: a flush of A must wait for us.  The
+	 * others start once we do, or (host threads) they could all be done
+	 * before this thread runs, flushing a lazy CPU they skip. */
+	if (w->stall_ns && id == w->stall_cpu) {
+		/* Release: pairs with the acquire below (we are in A). */
+		__atomic_store_n(&w->stalling, 1, __ATOMIC_RELEASE);
+		if ((err = shd_cpu_compute(cpu, w->stall_ns)))
+			return err;
+	} else if (w->stall_ns) {
+		while (!__atomic_load_n(&w->stalling, __ATOMIC_ACQUIRE))
+			shd_cpu_poll(cpu);
+	}
 	if (w->mode == 1 &&
 	    (err = shd_mmap(cpu, w->a, base, len, SHD_PROT_READ | SHD_PROT_WRITE)))
 		return err;
@@ -154,6 +172,9 @@ static int run_roles(struct shd_machine *m, const struct wl_opts *o,
 	w.page = 1ull << shd_machine_config(m)->page_shift;
 	w.npages = o->knob[K_ROLES_PAGES];
 	w.mode = mode;
+	/* A lone busy CPU that stalls only delays itself. */
+	w.stall_cpu = ro.busy - 1;
+	w.stall_ns = ro.busy > 1 ? o->knob[K_ROLES_STALL_MS] * 1000000ull : 0;
 	w.seed = o->seed;
 	w.ops_per_cpu = (o->ops + ro.busy - 1) / ro.busy;
 	if ((err = shd_mm_create(m, &w.a)) || (err = shd_mm_create(m, &w.b)))
