@@ -129,7 +129,7 @@ static void verdict(const struct cell *a, const struct cell *b, bool rep)
 
 	printf("%s ", b->policy);
 	if (same_per_seed(a, b))
-		printf("the same%s", rep ? " under every seed" : "");
+		printf("the same%s", rep ? " under every seed (within noise)" : "");
 	else if (rep && spread_overlap(x, y))
 		printf("within noise (%+.1f%%; the runs of %u seeds overlap)", d,
 		       b->nrep);
