@@ -321,20 +321,28 @@ static int cells_stop(struct cells *cs, int rc)
 int cells_run(struct cells *cs)
 {
 	static sigset_t set;
+	static bool listening;	/* one signal thread for every call */
 	pthread_t t;
 	struct wl_result *r = malloc(sizeof(*r));
 
 	if (!r)
 		usage_error("out of memory");
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_mutex_lock(&cells_lock);
 	active = cs;
 	printed = 0;
 	records = 0;
-	if (pthread_create(&t, NULL, signal_main, &set) == 0)
-		pthread_detach(t);
+	pthread_mutex_unlock(&cells_lock);
+	/* sweep --refine calls this twice: the set the thread waits on is
+	 * written once, before the thread exists. */
+	if (!listening) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		listening = pthread_create(&t, NULL, signal_main, &set) == 0;
+		if (listening)
+			pthread_detach(t);
+	}
 	out_begin(stdout, cs->fmt, cs->command, cs->cell[0].o);
 	for (unsigned i = 0; i < cs->n; i++) {
 		struct cell *c = &cs->cell[i];
