@@ -211,6 +211,21 @@ static void sets_text(const struct wl_opts *o, char *buf, size_t len)
 				       o->sets[i]);
 }
 
+/* A cell's key fields: "policy", "cpus", "param", "value" (the last two
+ * null outside a sweep).  Records and the --repeat summary share them. */
+static void cell_key_json(FILE *f, const struct cell *c)
+{
+	fprintf(f, "\"policy\": ");
+	out_json_string(f, c->policy);
+	fprintf(f, ", \"cpus\": %u, \"param\": ", c->cpus);
+	if (c->param) {
+		out_json_string(f, c->param);
+		fprintf(f, ", \"value\": %" PRIu64, c->value);
+	} else {
+		fprintf(f, "null, \"value\": null");
+	}
+}
+
 static void record_json(FILE *f, const char *workload, const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
@@ -223,15 +238,8 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 	sets_text(c->o, sets, sizeof(sets));
 	fprintf(f, "{\"workload\": ");
 	out_json_string(f, workload);
-	fprintf(f, ", \"policy\": ");
-	out_json_string(f, c->policy);
-	fprintf(f, ", \"cpus\": %u, \"param\": ", c->cpus);
-	if (c->param) {
-		out_json_string(f, c->param);
-		fprintf(f, ", \"value\": %" PRIu64, c->value);
-	} else {
-		fprintf(f, "null, \"value\": null");
-	}
+	fprintf(f, ", ");
+	cell_key_json(f, c);
 	fprintf(f, ", \"seed\": %" PRIu64 ", \"sets\": ", c->seed ? c->seed :
 		c->o->seed);
 	out_json_string(f, sets);
@@ -413,15 +421,8 @@ static void summary_json(FILE *f, const struct cell *cells, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		const struct cell *c = &cells[i];
 
-		fprintf(f, "%s\n  {\"policy\": ", i ? "," : "");
-		out_json_string(f, c->policy);
-		fprintf(f, ", \"cpus\": %u, \"param\": ", c->cpus);
-		if (c->param) {
-			out_json_string(f, c->param);
-			fprintf(f, ", \"value\": %" PRIu64, c->value);
-		} else {
-			fprintf(f, "null, \"value\": null");
-		}
+		fprintf(f, "%s\n  {", i ? "," : "");
+		cell_key_json(f, c);
 		fprintf(f, ", \"status\": \"%s\", \"runs\": %u",
 			out_status_name(c->status),
 			c->status == CELL_NOT_RUN ? 0 : c->nrep);
