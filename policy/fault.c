@@ -30,11 +30,12 @@ int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 				 "%s: it needs async=on (e.g. --policy latr)",
 				 faults[f].name, p->name);
 	if ((f == SHD_FAULT_SWITCH_MM_NO_BARRIER ||
-	     f == SHD_FAULT_SKIP_LOADED_MM_SWITCHING) &&
+	     f == SHD_FAULT_SKIP_LOADED_MM_SWITCHING ||
+	     f == SHD_FAULT_WRONG_CPU_CLEARS_RUNNING) &&
 	    (p->switch_mm != SHD_SWITCH_6_13 || !p->prune || !p->gen))
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs switch=6.13 with prune and gen on "
-				 "(e.g. --policy linux-6.13)", faults[f].name,
+				 "(e.g. --policy linux)", faults[f].name,
 				 p->name);
 	if (f == SHD_FAULT_SKIP_BATCHED_PENDING && p->batch == SHD_BATCH_OFF)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "

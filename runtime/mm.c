@@ -49,7 +49,9 @@ struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel)
 	pthread_mutex_init(&mm->lock, NULL);
 	urcu_ref_init(&mm->ref);
 	mm->tlb_gen = 1;
-	mm->next_trim_ns = shd__machine_now(m) + 1000000000ull;
+	/* init_new_context(): jiffies + HZ */
+	mm->next_trim_cpumask = shd__jiffies(m) +
+				shd__trim_jiffies(&m->cfg.policy);
 	mm->stable_clock = 0;
 	if (!kernel) {
 		pthread_mutex_lock(&m->mms_lock);

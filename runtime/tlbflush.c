@@ -126,8 +126,10 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		 * catch up; if not (broadcast), flush its slot now.  6.13
 		 * trims the lazy mask: a remote CPU left in it clears its
 		 * bit (LOCK BTR). */
-		if (p->switch_mm == SHD_SWITCH_6_13 && f->initiator != cpu->id)
+		if (p->switch_mm == SHD_SWITCH_6_13 && f->initiator != cpu->id) {
 			shd__tso_mask_clear(cpu, mm->cpumask, cpu->id);
+			cpu->cnt.s.tlb_remote_wrong_cpu++;
+		}
 		asid = shd__policy_may_miss(p) ? -1 : asid_of(cpu, mm);
 		if (asid < 0) {
 			cpu->cnt.s.flushes_skipped_gen++;
@@ -145,6 +147,14 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		shd__leave_mm(cpu);
 		cpu->cnt.s.flushes_skipped_gen++;
 		return;
+	}
+	/* The bug: the wrong-CPU test taken by a CPU that runs the mm.  It
+	 * still flushes now; the flushes after it prune it. */
+	if (p->switch_mm == SHD_SWITCH_6_13 && f->initiator != cpu->id &&
+	    shd__fault(cpu->m, SHD_FAULT_WRONG_CPU_CLEARS_RUNNING) &&
+	    shd__tso_mask_test(cpu, mm->cpumask, cpu->id)) {
+		shd__tso_mask_clear(cpu, mm->cpumask, cpu->id);
+		shd__fault_fired(cpu, SHD_FAULT_WRONG_CPU_CLEARS_RUNNING);
 	}
 	asid = (int)cpu->loaded_asid;
 	local = cpu->ctxs[asid].tlb_gen;
@@ -271,6 +281,14 @@ static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask
 	case SHD_TARGET_SEND:
 		break;
 	}
+	/* Why a CPU not running the mm gets it: attributed, so that a
+	 * compare of linux-6.12 and linux says where 6.13's IPIs come from. */
+	if (f->mm && p->prune && (lazy || loaded == SHD_LOADED_OTHER)) {
+		if (f->freed_tables)
+			cpu->cnt.s.ipis_freed_tables++;
+		else if (f->trim_cpumask && loaded == SHD_LOADED_OTHER)
+			cpu->cnt.s.ipis_trim++;
+	}
 	return true;
 }
 
@@ -374,18 +392,42 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 	return err;
 }
 
-/* switch=6.13 should_trim_cpumask(): once a second, a flush also goes to
- * the CPUs of the lazy mask running another mm, which clear their bits. */
+/*
+ * switch=6.13 should_trim_cpumask() (6db2526c1d69): the first flush of
+ * MM needing remote CPUs once jiffies has passed next_trim_cpumask also
+ * goes to the CPUs of the lazy mask running another mm, which clear their
+ * bits; the next trim is HZ jiffies later.  A deadline checked at flush
+ * time, not a timer: no flush, no trim.
+ */
 static bool should_trim_cpumask(struct shd_machine *m, struct shd_mm *mm)
 {
-	uint64_t now = shd__machine_now(m);
+	const struct shd_policy *p = &m->cfg.policy;
+	uint64_t now = shd__jiffies(m);
 
+	if (p->trim_ms == 0)	/* 209954cbc7d0 alone: every flush */
+		return true;
 	/* Relaxed: READ_ONCE/WRITE_ONCE in Linux; two flushers may both
-	 * trim, which costs IPIs, not correctness. */
-	if (now < shd_load_relaxed(&mm->next_trim_ns))
+	 * trim, which costs IPIs, not correctness.  time_after(): strictly. */
+	if (now <= shd_load_relaxed(&mm->next_trim_cpumask))
 		return false;
-	shd_store_relaxed(&mm->next_trim_ns, now + 1000000000ull);
+	shd_store_relaxed(&mm->next_trim_cpumask, now + shd__trim_jiffies(p));
 	return true;
+}
+
+/* cpumask_any_but(MASK, this CPU) < nr_cpu_ids */
+static bool other_cpu_in_mask(struct shd_cpu *cpu, const unsigned long *mask)
+{
+	struct shd_machine *m = cpu->m;
+
+	for (size_t w = 0; w < m->mask_words; w++) {
+		unsigned long bits = shd__tso_load(cpu, &mask[w], shd_load_seq);
+
+		if (w == cpu->id / 64)
+			bits &= ~(1ul << (cpu->id % 64));
+		if (bits)
+			return true;
+	}
+	return false;
 }
 
 void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
@@ -404,12 +446,15 @@ void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
 		f->start_vpn = 0;
 		f->end_vpn = SHD_FLUSH_END_ALL;
 	}
-	f->trim_cpumask = cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13 &&
-			  should_trim_cpumask(cpu->m, mm);
 	/* Seq-cst RMW (LOCK XADD): the generation bump is ordered before we
 	 * read mm_cpumask, is_lazy and loaded_mm (pairs with switch_mm / lazy
 	 * exit).  Then a scheduling point: the window before the scan. */
 	f->new_tlb_gen = shd__tso_gen_bump(cpu, &mm->tlb_gen);
+	/* flush_tlb_mm_range(): the trim deadline is consulted only when
+	 * another CPU is in the mask (cpumask_any_but()). */
+	f->trim_cpumask = cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13 &&
+			  other_cpu_in_mask(cpu, mm->cpumask) &&
+			  should_trim_cpumask(cpu->m, mm);
 	shd__sched_point(cpu);
 }
 

@@ -190,12 +190,12 @@ struct shd_mm {
 	uint64_t full_credit;		/* clock covered by a full flush */
 	uint32_t full_credit_iface;
 
-	/* switch=6.13: when a flush next trims mm_cpumask (machine ns;
-	 * should_trim_cpumask()).  Racy by design, as in Linux: relaxed.
+	/* switch=6.13: mm->context.next_trim_cpumask, in jiffies: a flush
+	 * after it trims mm_cpumask (should_trim_cpumask()).  Racy by design, as in Linux: relaxed.
 	 * Last, so that `node` stays at offset 0 mod 64, as m->mms does in
 	 * the machine: cds_list_for_each_entry_safe() forms the list head's
 	 * "container" when it ends, and UBSan checks its 64-byte alignment. */
-	uint64_t next_trim_ns;
+	uint64_t next_trim_cpumask;
 };
 
 struct shd_tlbe {

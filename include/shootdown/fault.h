@@ -71,7 +71,12 @@ extern "C" {
 	  "buffers)") \
 	X(SKIP_LOADED_MM_SWITCHING, skip_loaded_mm_switching, \
 	  "a flush skips a CPU whose loaded_mm is LOADED_MM_SWITCHING " \
-	  "(before fea4e317f9e7, CVE-2025-37964; needs switch=6.13)")
+	  "(before fea4e317f9e7, CVE-2025-37964; needs switch=6.13)") \
+	X(WRONG_CPU_CLEARS_RUNNING, wrong_cpu_clears_running, \
+	  "a flush reaching a CPU that runs the mm clears its mm_cpumask " \
+	  "bit as if it ran another (TLB_REMOTE_WRONG_CPU taken on the " \
+	  "wrong side), so later flushes skip a CPU that still holds the " \
+	  "mm's translations (needs switch=6.13)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,

@@ -49,6 +49,15 @@ struct shd_machine;
 	  "candidate CPUs skipped: lazy TLB mode") \
 	X(ipi_requests, ipi, SHD_STAT_SUM, \
 	  "flush requests run by target CPUs") \
+	X(ipis_trim, ipi, SHD_STAT_SUM, \
+	  "switch=6.13: requests to CPUs running another mm, sent because " \
+	  "the flush trims mm_cpumask (should_trim_cpumask)") \
+	X(ipis_freed_tables, ipi, SHD_STAT_SUM, \
+	  "requests to lazy CPUs or CPUs running another mm, sent only " \
+	  "because page tables were freed") \
+	X(tlb_remote_wrong_cpu, ipi, SHD_STAT_SUM, \
+	  "switch=6.13: requests that found their CPU running another mm; " \
+	  "it cleared its mm_cpumask bit (TLB_REMOTE_WRONG_CPU)") \
 	X(flushes_full, tlb, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "full flushes (context or whole TLB)") \
 	X(flushes_partial, tlb, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
