@@ -211,6 +211,79 @@ Test(ipi, coalesces_calls_from_two_cpus_to_a_busy_cpu)
 	shd_machine_destroy(m);
 }
 
+/* ---- LATR's fallback: one interrupt per request and target ---- */
+
+struct latr_kick {
+	struct shd_mm *mm;
+	int step;
+	int rc;
+};
+
+/*
+ * cpu 1 holds a translation cpu 0 unmaps (a LATR post: no interrupt) and
+ * computes for 10 ms taking no interrupts, so it sweeps nothing.  After
+ * async_us (1 ms) cpu 0's tick interrupts it; then cpu 2 maps the range
+ * again, which settles the flush: cpu 1 owes the same sweep, already
+ * kicked, and must not be interrupted (and counted) a second time.
+ */
+static int latr_kick_task(struct shd_cpu *cpu, void *arg)
+{
+	struct latr_kick *k = arg;
+	uint64_t v;
+
+	switch (shd_cpu_id(cpu)) {
+	case 0:
+		T_OK(shd_switch_mm(cpu, k->mm));
+		T_OK(shd_mmap(cpu, k->mm, UBASE, PAGE, RW));
+		T_OK(shd_store(cpu, UBASE, 7));
+		step_set(&k->step, 1);
+		step_wait(cpu, &k->step, 2);
+		T_OK(shd_munmap(cpu, k->mm, UBASE, PAGE));
+		T_OK(shd_cpu_compute(cpu, 2 * MS));
+		shd_cpu_poll(cpu);	/* our tick: past async_us, kick */
+		step_set(&k->step, 3);
+		break;
+	case 1:
+		T_OK(shd_switch_mm(cpu, k->mm));
+		step_wait(cpu, &k->step, 1);
+		T_OK(shd_load(cpu, UBASE, &v));
+		step_set(&k->step, 2);
+		T_OK(shd_cpu_compute(cpu, 10 * MS));	/* no sweep, no IPI */
+		shd_cpu_poll(cpu);
+		break;
+	case 2:
+		step_wait(cpu, &k->step, 3);
+		T_OK(shd_switch_mm(cpu, k->mm));
+		k->rc = shd_mmap(cpu, k->mm, UBASE, PAGE, RW);	/* settles */
+		break;
+	}
+	return 0;
+}
+
+Test(ipi, a_latr_request_is_kicked_once_however_many_cpus_settle_it)
+{
+	struct shd_config c = seeded_config(3, "latr");
+	struct shd_machine *m = test_machine(&c);
+	struct latr_kick k = { .mm = test_mm(m) };
+	struct shd_stats st;
+
+	cr_assert_eq(shd_run_on(m, 0, 3, latr_kick_task, &k), 0);
+	assert_tasks_ok();
+	cr_assert_eq(k.rc, 0);
+	st = test_stats(m);
+	cr_assert_eq(st.async_requests, 1, "one target: cpu 1");
+	cr_assert_eq(st.ipis_deferred, 1);
+	cr_assert_eq(st.async_fallback_ipis, 1, "cpu 1 interrupted %" PRIu64
+		     " times for one request", st.async_fallback_ipis);
+	/* The fallback is neither sent nor received: cpu 1 was counted
+	 * deferred. */
+	cr_assert_eq(st.ipi_candidates, candidates(&st) + st.ipis_deferred +
+		     st.ipis_timed_out + st.ipis_broadcast_hw);
+	cr_assert_eq(st.ipis_received, st.ipis_sent);
+	cr_assert_eq(st.violations, 0);
+	shd_machine_destroy(m);
+}
+
 /* ---- the watchdog ---- */
 
 struct stuck {
