@@ -64,7 +64,7 @@ struct shd_machine;
 	X(ipis_coalesced, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "candidate CPUs whose request rode an earlier doorbell") \
 	X(ipis_avoided_pruned, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
-	  "candidate CPUs skipped: not in mm_cpumask") \
+	  "candidate CPUs skipped: not in mm_cpumask (switch=6.13: or running another mm)") \
 	X(ipis_avoided_lazy, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "candidate CPUs skipped: lazy TLB mode") \
 	X(ipi_candidates, ipi, SHD_STAT_SUM, \
