@@ -26,9 +26,10 @@
  * target counts interrupts taken (ipis_received, Linux's CAL line) as it
  * splices its call queue, before any acknowledgement: with coalescing one
  * per non-empty splice, whose first request was the one that found the
- * queue empty and rang; without, one per request, since each rang its own
- * (the doorbell word merges rings that the model sends one by one, as a
- * real APIC would not).  So sent == received whenever nothing timed out.
+ * queue empty and rang; without, one per request: coalesce=off models an
+ * interrupt per request, and the one doorbell word per CPU that merges
+ * their rings is the emulation's, not the model's.  So sent == received
+ * whenever nothing timed out.
  * LATR's fallback kick rings the doorbell too, but is counted only in
  * async_fallback_ipis (by the kicker) and the sweep it causes in neither.
  */
