@@ -122,7 +122,7 @@ struct shd_machine;
 	X(async_sweeps, async, SHD_STAT_SUM, \
 	  "LATR: queues swept at a switch, poll or tick (no interrupt)") \
 	X(async_fallback_ipis, async, SHD_STAT_SUM, \
-	  "LATR: interrupts to CPUs that had not swept in async_us or whose range was reused") \
+	  "LATR: interrupts to CPUs that had not swept in async_us or whose range was reused (once per request; not in ipis_sent)") \
 	X(async_deferred_frames, async, SHD_STAT_SUM, \
 	  "LATR: frames freed only once every CPU had swept") \
 	X(async_reuse_delay_us, async, SHD_STAT_SUM, \
