@@ -13,6 +13,11 @@
  * replaced by `shootdown calibrate`'s host_kernel_shootdown_ns on your
  * machine.  Every cost is settable: --set cost.invlpg=260.
  *
+ * LATR's fallback interrupts (async_fallback_ipis) are not in ipis_sent or
+ * ipis_received (their CPUs were counted deferred: the counting identity
+ * of include/shootdown/stats.h): each is charged here as one IPI sent and
+ * one taken, whether or not the target had swept meanwhile.
+ *
  * The ceiling these costs imply: N invalidations cost as much as a full
  * flush and the refills it causes at N* = (full + refills * miss + ipi) /
  * invlpg; bench/breakeven.c derives refills from a sweep's counters.
@@ -95,5 +100,6 @@ double cost_cycles(const struct cost_model *c, const struct shd_stats *s)
 	       c->full * (double)(s->flushes_full + s->switch_flushes) +
 	       c->miss * (double)s->tlb_misses +
 	       c->ipi_send * (double)s->ipis_sent +
-	       c->ipi_recv * (double)s->ipis_received;
+	       c->ipi_recv * (double)s->ipis_received +
+	       (c->ipi_send + c->ipi_recv) * (double)s->async_fallback_ipis;
 }

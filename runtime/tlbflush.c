@@ -39,6 +39,25 @@
  * bits (should_trim_cpumask()); freed page tables reach every CPU in the
  * mask.
  *
+ * Counting, as Linux 6.18 counts (arch/x86/mm/tlb.c, kernel/smp.c).  The
+ * scan counts every other online CPU as an IPI candidate and each ends in
+ * one outcome (include/shootdown/stats.h): pruned or lazy here, sent or
+ * coalesced in shd__send_csd(), deferred for LATR's posts, timed out when
+ * the watchdog withdraws it.  flush_tlb_func() on a CPU other than the
+ * initiator counts the TLB line of /proc/interrupts (tlb_interrupts,
+ * inc_irq_stat(TLB)) and NR_TLB_REMOTE_FLUSH_RECEIVED first thing, before
+ * any early return (wrong CPU, lazy, already current), for user mms and
+ * reclaim batches; kernel flushes never count there.  NR_TLB_REMOTE_FLUSH
+ * is the initiator's, once per native_flush_tlb_multi() call (a user or
+ * batch flush with another CPU in its mask) and per flush_tlb_all();
+ * do_flush_tlb_all() (flush_tlb_all, kernel ranges above the ceiling)
+ * counts NR_TLB_REMOTE_FLUSH_RECEIVED on every CPU, the initiator too;
+ * NR_TLB_LOCAL_FLUSH_ALL/ONE are the initiator's own full flush and pages
+ * in flush_tlb_func(), and flush_tlb_one_kernel()'s pages on every CPU for
+ * a kernel range below the ceiling.  LATR is not Linux: its swept requests
+ * count as received remote flushes, but not on the TLB line (no
+ * interrupt) nor in ipi_requests.
+ *
  * The one rule: a TLB is touched only by its own CPU's thread.  Everything
  * remote is a request through ipi/.
  */
@@ -65,6 +84,18 @@ static void flush_full(struct shd_cpu *cpu, unsigned asid)
 	cpu->cnt.s.flushes_full++;
 }
 
+/* NR_TLB_LOCAL_FLUSH_ALL / _ONE: only the initiator's own work counts. */
+static void count_local(struct shd_cpu *cpu, const struct shd_flush_info *f,
+			uint64_t npages)
+{
+	if (f->initiator != cpu->id)
+		return;
+	if (npages)
+		cpu->cnt.s.nr_tlb_local_flush_one += npages;
+	else
+		cpu->cnt.s.nr_tlb_local_flush_all++;
+}
+
 static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	for (int a = 0; a < SHD_NR_ASIDS; a++)
@@ -74,7 +105,7 @@ static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
 }
 
 /* A batch flush (x86 arch_tlbbatch_flush()) on this CPU. */
-static void flush_tlb_batch_func(struct shd_cpu *cpu)
+static void flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 	struct shd_mm *mm;
@@ -87,6 +118,7 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu)
 		for (unsigned a = 0; a < SHD_NR_ASIDS; a++)
 			shd__local_flush_asid(cpu, a);
 		cpu->cnt.s.flushes_full++;
+		count_local(cpu, f, 0);
 		return;
 	}
 	/* arch_tlbbatch_flush(): flush whatever user mm is loaded and
@@ -109,6 +141,7 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu)
 		return;
 	}
 	flush_full(cpu, (unsigned)asid);
+	count_local(cpu, f, 0);
 	if (p->gen)
 		cpu->ctxs[asid].tlb_gen = mm_gen;
 }
@@ -139,6 +172,8 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
 		else
 			flush_full(cpu, (unsigned)asid);
+		count_local(cpu, f, f->end_vpn == SHD_FLUSH_END_ALL ? 0 :
+			    f->end_vpn - f->start_vpn);
 		return;
 	}
 	if (p->lazy && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
@@ -168,9 +203,11 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		return;
 	case SHD_ACTION_PARTIAL:
 		shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
+		count_local(cpu, f, npages);
 		break;
 	case SHD_ACTION_FULL:
 		flush_full(cpu, (unsigned)asid);
+		count_local(cpu, f, 0);
 		break;
 	}
 	if (p->gen)
@@ -183,19 +220,24 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 	if (f->kind == SHD_FLUSH_ALL) {
 		shd__local_flush_everything(cpu);
 		cpu->cnt.s.flushes_full++;
+		cpu->cnt.s.nr_tlb_remote_flush_received++;	/* do_flush_tlb_all() */
 		return;
 	}
 	if (f->kind == SHD_FLUSH_KERNEL) {
 		if (f->end_vpn == SHD_FLUSH_END_ALL) {
 			shd__local_flush_global(cpu);
 			cpu->cnt.s.flushes_full++;
+			cpu->cnt.s.nr_tlb_remote_flush_received++;
 		} else {
+			/* do_kernel_range_flush(): flush_tlb_one_kernel() per
+			 * page, counted on every CPU. */
 			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, SHD_ASID_GLOBAL);
+			cpu->cnt.s.nr_tlb_local_flush_one += f->end_vpn - f->start_vpn;
 		}
 		return;
 	}
 	if (f->kind == SHD_FLUSH_BATCH)
-		flush_tlb_batch_func(cpu);
+		flush_tlb_batch_func(cpu, f);
 	else
 		flush_tlb_user_func(cpu, f);
 }
@@ -204,8 +246,25 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 static void flush_ipi_func(void *target_ctx, struct shd_csd *csd)
 {
 	struct shd_cpu *cpu = target_ctx;
+	const struct shd_flush_info *f = csd->info;
 
 	cpu->cnt.s.ipi_requests++;
+	/* flush_tlb_func()'s first lines: a remote run for a user mm or a
+	 * reclaim batch, before any early return. */
+	if (f->kind == SHD_FLUSH_USER || f->kind == SHD_FLUSH_BATCH) {
+		cpu->cnt.s.tlb_interrupts++;
+		cpu->cnt.s.nr_tlb_remote_flush_received++;
+	}
+	shd__flush_tlb_func(cpu, f);
+}
+
+/* LATR's handler: a posted request, swept (or run at its fallback
+ * interrupt, counted by the kicker).  Not from the call queue. */
+static void flush_sweep_func(void *target_ctx, struct shd_csd *csd)
+{
+	struct shd_cpu *cpu = target_ctx;
+
+	cpu->cnt.s.nr_tlb_remote_flush_received++;
 	shd__flush_tlb_func(cpu, csd->info);
 }
 
@@ -238,9 +297,11 @@ static enum shd_target_verdict verdict_of(const struct shd_policy *p,
  * Whether candidate C (another online CPU) gets flush F whose CPUs are
  * MASK (NULL: every CPU gets it), counting the ones that do not.  Each
  * candidate is a scheduling point: the scan reads another CPU's state.
+ * *REMOTE is set when C is in the mask (or the policy has none): Linux
+ * would call flush_tlb_multi().
  */
 static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
-		      const struct shd_flush_info *f)
+		      const struct shd_flush_info *f, bool *remote)
 {
 	struct shd_machine *m = cpu->m;
 	const struct shd_policy *p = &m->cfg.policy;
@@ -253,6 +314,8 @@ static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask
 		return true;
 	shd__sched_point(cpu);
 	in_mask = shd__tso_mask_test(cpu, mask, c);
+	if (in_mask || !p->prune)
+		*remote = true;
 	if (p->switch_mm == SHD_SWITCH_6_13 && in_mask && f->mm)
 		loaded = loaded_of(cpu, t, f->mm);
 	/* Seq-cst loads after our seq-cst tlb_gen bump: Dekker with switch_mm
@@ -305,11 +368,14 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 	const unsigned long *mask = f->kind == SHD_FLUSH_USER ? f->mm->cpumask :
 				    f->kind == SHD_FLUSH_BATCH ? cpu->batch.cpumask :
 				    NULL;
-	bool skipped = false;
+	bool skipped = false, remote = false;
 	int n = 0, r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
-		if (c == cpu->id || !is_target(cpu, c, mask, f))
+		if (c == cpu->id)
+			continue;
+		cpu->cnt.s.ipi_candidates++;
+		if (!is_target(cpu, c, mask, f, &remote))
 			continue;
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI)) {
 			skipped = true;
@@ -322,6 +388,8 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 		}
 		targets[n++] = c;
 	}
+	if (remote)	/* native_flush_tlb_multi() */
+		cpu->cnt.s.nr_tlb_remote_flush++;
 	if (skipped)	/* one firing a flush that had remote targets */
 		shd__fault_fired(cpu, SHD_FAULT_SKIP_REMOTE_IPI);
 	return n;
@@ -463,25 +531,31 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 {
 	struct shd_machine *m = cpu->m;
 	unsigned n = 0;
-	bool skipped = false;
+	bool skipped = false, remote = false;
 	int r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		struct shd_tlbbatch_req *q = &req[n];
 
-		if (c == cpu->id || !is_target(cpu, c, f->mm->cpumask, f))
+		if (c == cpu->id)
+			continue;
+		cpu->cnt.s.ipi_candidates++;
+		if (!is_target(cpu, c, f->mm->cpumask, f, &remote))
 			continue;
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI)) {
 			skipped = true;
 			continue;
 		}
 		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
+		q->kicked = 0;
 		if (quiet) {
 			/* No doorbell: swept at the target's next tick. */
 			while (!shd__csd_trylock(&q->csd))
 				;	/* fresh: free at once */
+			q->csd.charged = SHD_CHARGED_DEFERRED;
+			cpu->cnt.s.ipis_deferred++;
 			(void)shd__ipi_enqueue(&m->cpus[c]->latr_q, &q->csd,
-					       flush_ipi_func, f, NULL);
+					       flush_sweep_func, f, NULL);
 		} else if ((r = shd__send_csd(cpu, c, &q->csd, flush_ipi_func,
 					      f, NULL)) < 0) {
 			*err = r;
@@ -490,6 +564,8 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 		q->target = c;
 		n++;
 	}
+	if (remote)	/* native_flush_tlb_multi(), or LATR's post */
+		cpu->cnt.s.nr_tlb_remote_flush++;
 	if (skipped)	/* one firing a flush that had remote targets */
 		shd__fault_fired(cpu, SHD_FAULT_SKIP_REMOTE_IPI);
 	return n;
@@ -648,6 +724,7 @@ int shd_flush_tlb_all(struct shd_cpu *cpu)
 	memset(&cpu->info, 0, sizeof(cpu->info));
 	cpu->info.kind = SHD_FLUSH_ALL;
 	cpu->info.initiator = cpu->id;
+	cpu->cnt.s.nr_tlb_remote_flush++;	/* flush_tlb_all(), always */
 	err = do_flush(cpu, SHD_IF_ALL);
 	for (size_t i = 0; i < n; i++) {
 		if (!err)

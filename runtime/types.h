@@ -247,6 +247,7 @@ struct shd_tlbbatch_ent {
 struct shd_tlbbatch_req {	/* arm64: an invalidation issued, not waited for */
 	struct shd_csd csd;
 	unsigned target;
+	int32_t kicked;		/* LATR: its fallback interrupt was sent */
 };
 
 struct shd_tlbbatch {
