@@ -65,6 +65,10 @@ static const char *const hints[SHD_FAULT__COUNT] = {
 		"target in the middle of switch_mm and would have sent to it: "
 		"many schedules, e.g. run --workload cow_switch --policy "
 		"linux-6.13",
+	[SHD_FAULT_SKIP_NESTED_FLUSH] = "it needs two madvise/munmap calls "
+		"on one mm at once, the second finishing while the first's "
+		"flush is pending: 2 or more CPUs, e.g. run --workload "
+		"tlb_flush2 --cpus 4",
 };
 
 const char *fault_hint(enum shd_fault f)

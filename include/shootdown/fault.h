@@ -71,7 +71,11 @@ extern "C" {
 	  "buffers)") \
 	X(SKIP_LOADED_MM_SWITCHING, skip_loaded_mm_switching, \
 	  "a flush skips a CPU whose loaded_mm is LOADED_MM_SWITCHING " \
-	  "(before fea4e317f9e7, CVE-2025-37964; needs switch=6.13)")
+	  "(before fea4e317f9e7, CVE-2025-37964; needs switch=6.13)") \
+	X(SKIP_NESTED_FLUSH, skip_nested_flush, \
+	  "tlb_finish_mmu ignores mm_tlb_flush_nested: a madvise that " \
+	  "finds PTEs another one cleared returns before that one's " \
+	  "flush (before 99baac21e458)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,

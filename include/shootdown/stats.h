@@ -68,7 +68,14 @@ struct shd_machine;
 	X(cow_copies, mm, SHD_STAT_SUM, \
 	  "copy-on-write faults that copied the page") \
 	X(gather_batch_flushes, mm, SHD_STAT_SUM, \
-	  "mmu_gather flushes forced by a full batch (512 frames)") \
+	  "mmu_gather flushes forced by a full batch (9,678 pages)") \
+	X(nested_flushes, mm, SHD_STAT_SUM, \
+	  "tlb_finish_mmu flushes upgraded to the whole mm with " \
+	  "freed_tables: another gather was live (mm_tlb_flush_nested)") \
+	X(mprotect_flushes_avoided, mm, SHD_STAT_SUM, \
+	  "PTEs mprotect changed without a flush (pte_needs_flush)") \
+	X(mmap_lock_sleeps, mm, SHD_STAT_SUM, \
+	  "waits for mmap_lock (the CPU idles in lazy TLB mode)") \
 	X(reclaim_pages, reclaim, SHD_STAT_SUM, \
 	  "pages unmapped by reclaim (shd_try_to_unmap)") \
 	X(tlbbatch_pages, reclaim, SHD_STAT_SUM, \
