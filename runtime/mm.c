@@ -14,7 +14,8 @@
  * lock.  A waiter that cannot have it sleeps, as in rwsem_down_*_slowpath():
  * its CPU goes idle in lazy TLB mode (enter_lazy_tlb()) while it waits,
  * taking IPIs, and switches back to the same mm when it gets the lock
- * (switch_mm() from lazy: a flush if the mm's tlb_gen moved on).  A
+ * (switch_mm() from lazy: a flush if the mm's tlb_gen moved on); only a
+ * writer waiting for a writer spins instead (rwsem_optimistic_spin()).  A
  * waiting writer holds new readers back, so a stream of madvises cannot
  * starve munmap.
  *
@@ -267,11 +268,33 @@ static bool mmap_write_trylock(struct shd_mm *mm)
 }
 
 /*
- * rwsem_down_{read,write}_slowpath(): the task sleeps.  If it was running
- * MM, its CPU goes idle in lazy TLB mode meanwhile (a flush may now skip
- * it, or on freed_tables switch it to init_mm), keeps taking IPIs, and on
- * waking switches back to MM (switch_mm() from lazy: flush if tlb_gen
- * moved on).  No lock held.
+ * rwsem_optimistic_spin(): a writer spins while another writer owns the
+ * lock (the owner is running: nothing here sleeps holding mmap_lock for
+ * write); readers (which no longer spin) and a writer facing readers
+ * sleep.
+ */
+static bool mmap_lock_spins(struct shd_mm *mm, bool write)
+{
+	return write && shd_load_relaxed(&mm->mmap_count) == -1;
+}
+
+/* CPU's task goes to sleep: if it was running MM, its CPU idles in lazy
+ * TLB mode (enter_lazy_tlb()); MM, with a reference, or NULL. */
+static struct shd_mm *mmap_lock_sleep(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	if (!cpu || cpu->in_ipi || cpu->loaded_mm != mm ||
+	    shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
+		return NULL;
+	shd__mm_get(mm);	/* a freed_tables flush may unload it */
+	shd_enter_lazy_tlb(cpu);
+	return mm;
+}
+
+/*
+ * rwsem_down_{read,write}_slowpath(): spin, or sleep (see above): a
+ * sleeping task's CPU keeps taking IPIs (a flush may now skip it, or on
+ * freed_tables switch it to init_mm), and on waking switches back to MM
+ * (switch_mm() from lazy: flush if tlb_gen moved on).  No lock held.
  */
 static void mmap_lock_slowpath(struct shd_cpu *cpu, struct shd_mm *mm,
 			       bool write)
@@ -280,18 +303,16 @@ static void mmap_lock_slowpath(struct shd_cpu *cpu, struct shd_mm *mm,
 	bool (*trylock)(struct shd_mm *) = write ? mmap_write_trylock :
 						   mmap_read_trylock;
 	struct shd_mm *was = NULL;
+	bool asleep = false;
 	unsigned spins = 0;
 
 	if (write)
 		shd_add_return(&mm->mmap_writers_waiting, 1);
-	if (cpu && !cpu->in_ipi && cpu->loaded_mm == mm &&
-	    !shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
-		was = mm;
-		shd__mm_get(mm);	/* a freed_tables flush may unload it */
-		shd_enter_lazy_tlb(cpu);
-		cpu->cnt.s.mmap_lock_sleeps++;
-	}
 	while (!trylock(mm)) {
+		if (!asleep && !mmap_lock_spins(mm, write)) {
+			was = mmap_lock_sleep(cpu, mm);
+			asleep = true;
+		}
 		if (cpu && shd__ipi_pending(&cpu->ipi))
 			shd__cpu_take_ipis(cpu);
 		else if (cpu && cpu->m->seeded)

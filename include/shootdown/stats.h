@@ -74,8 +74,6 @@ struct shd_machine;
 	  "freed_tables: another gather was live (mm_tlb_flush_nested)") \
 	X(mprotect_flushes_avoided, mm, SHD_STAT_SUM, \
 	  "PTEs mprotect changed without a flush (pte_needs_flush)") \
-	X(mmap_lock_sleeps, mm, SHD_STAT_SUM, \
-	  "waits for mmap_lock (the CPU idles in lazy TLB mode)") \
 	X(reclaim_pages, reclaim, SHD_STAT_SUM, \
 	  "pages unmapped by reclaim (shd_try_to_unmap)") \
 	X(tlbbatch_pages, reclaim, SHD_STAT_SUM, \
