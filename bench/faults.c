@@ -68,6 +68,10 @@ static const char *const hints[SHD_FAULT__COUNT] = {
 	[SHD_FAULT_WRONG_CPU_CLEARS_RUNNING] = "it needs a flush reaching "
 		"another CPU that runs the mm, under switch=6.13, e.g. check "
 		"--policy linux --cpus 4",
+	[SHD_FAULT_SKIP_NESTED_FLUSH] = "it needs two madvise/munmap calls "
+		"on one mm at once, the second finishing while the first's "
+		"flush is pending: 2 or more CPUs, e.g. run --workload "
+		"tlb_flush2 --cpus 4",
 };
 
 const char *fault_hint(enum shd_fault f)

@@ -37,6 +37,8 @@ int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 				 "%s: it needs switch=6.13 with prune and gen on "
 				 "(e.g. --policy linux)", faults[f].name,
 				 p->name);
+	/* skip_nested_flush: every policy and architecture runs mmu_gathers
+	 * with the nested upgrade (Linux since 4.13), so it always applies. */
 	if (f == SHD_FAULT_SKIP_BATCHED_PENDING && p->batch == SHD_BATCH_OFF)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs batch=x86 or arm64 (e.g. --policy "

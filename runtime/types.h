@@ -172,7 +172,18 @@ struct shd_mm {
 	struct cds_list_head node;	/* m->mms, RCU list */
 	bool dead;			/* shd_mm_destroy() called */
 
-	/* mmap_lock + page table lock; waiters keep taking IPIs. */
+	/* mmap_lock (mm.c): count > 0 readers, -1 a writer, 0 free; writers
+	 * waiting hold new readers back.  Atomics (acquire to take, release
+	 * to drop). */
+	int64_t mmap_count;
+	int32_t mmap_writers_waiting;
+	/* mm->tlb_flush_pending: live mmu_gathers (inc at gather start,
+	 * before any PTE change under the page-table lock; dec after the
+	 * finish-time flush).  Seq-cst RMWs. */
+	int32_t tlb_flush_pending;
+	/* The page-table lock (mm-wide, below mmap_lock): PTEs, page-table
+	 * pages, the VMA array's contents (changed under both locks), the
+	 * reclaim/LATR lists below.  Waiters keep taking IPIs. */
 	pthread_mutex_t lock;
 	bool lock_held;		/* under lock; the seeded scheduler waits on it */
 	struct shd_pt_dir *pgd;

@@ -76,7 +76,11 @@ extern "C" {
 	  "a flush reaching a CPU that runs the mm clears its mm_cpumask " \
 	  "bit as if it ran another (TLB_REMOTE_WRONG_CPU taken on the " \
 	  "wrong side), so later flushes skip a CPU that still holds the " \
-	  "mm's translations (needs switch=6.13)")
+	  "mm's translations (needs switch=6.13)") \
+	X(SKIP_NESTED_FLUSH, skip_nested_flush, \
+	  "tlb_finish_mmu ignores mm_tlb_flush_nested: a madvise that " \
+	  "finds PTEs another one cleared returns before that one's " \
+	  "flush (before 99baac21e458)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,

@@ -115,7 +115,12 @@ struct shd_machine;
 	X(cow_copies, mm, SHD_STAT_SUM, \
 	  "copy-on-write faults that copied the page") \
 	X(gather_batch_flushes, mm, SHD_STAT_SUM, \
-	  "mmu_gather flushes forced by a full batch (512 frames)") \
+	  "mmu_gather flushes forced by a full batch (9,678 pages)") \
+	X(nested_flushes, mm, SHD_STAT_SUM, \
+	  "tlb_finish_mmu flushes upgraded to the whole mm with " \
+	  "freed_tables: another gather was live (mm_tlb_flush_nested)") \
+	X(mprotect_flushes_avoided, mm, SHD_STAT_SUM, \
+	  "PTEs mprotect changed without a flush (pte_needs_flush)") \
 	X(reclaim_pages, reclaim, SHD_STAT_SUM, \
 	  "pages unmapped by reclaim (shd_try_to_unmap)") \
 	X(tlbbatch_pages, reclaim, SHD_STAT_SUM, \
