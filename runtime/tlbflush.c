@@ -346,6 +346,8 @@ static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask
 	}
 	/* Why a CPU not running the mm gets it: attributed, so that a
 	 * compare of linux-6.12 and linux says where 6.13's IPIs come from. */
+	if (loaded == SHD_LOADED_SWITCHING && !f->freed_tables)
+		cpu->cnt.s.ipis_switching++;
 	if (f->mm && p->prune && (lazy || loaded == SHD_LOADED_OTHER)) {
 		if (f->freed_tables)
 			cpu->cnt.s.ipis_freed_tables++;

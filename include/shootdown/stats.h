@@ -90,6 +90,9 @@ struct shd_machine;
 	X(ipis_trim, ipi, SHD_STAT_SUM, \
 	  "switch=6.13: requests to CPUs running another mm, sent because " \
 	  "the flush trims mm_cpumask (should_trim_cpumask)") \
+	X(ipis_switching, ipi, SHD_STAT_SUM, \
+	  "switch=6.13: requests to CPUs found mid-switch_mm " \
+	  "(LOADED_MM_SWITCHING, fea4e317f9e7)") \
 	X(ipis_freed_tables, ipi, SHD_STAT_SUM, \
 	  "requests to lazy CPUs or CPUs running another mm, sent only " \
 	  "because page tables were freed") \
