@@ -177,7 +177,12 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 	}
 	if (f->kind == SHD_FLUSH_KERNEL) {
 		if (f->end_vpn == SHD_FLUSH_END_ALL) {
-			shd__local_flush_global(cpu);
+			/* do_flush_tlb_all(): __flush_tlb_all() is INVPCID
+			 * type 2 (or a CR4.PGE toggle): every PCID's entries,
+			 * user ones included, not only the global ones.  The
+			 * slots' tlb_gen stay as they are: the TLB is merely
+			 * more flushed than recorded, and pays in refills. */
+			shd__local_flush_everything(cpu);
 			cpu->cnt.s.flushes_full++;
 		} else {
 			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, SHD_ASID_GLOBAL);
