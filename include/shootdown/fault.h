@@ -71,7 +71,13 @@ extern "C" {
 	  "buffers)") \
 	X(SKIP_LOADED_MM_SWITCHING, skip_loaded_mm_switching, \
 	  "a flush skips a CPU whose loaded_mm is LOADED_MM_SWITCHING " \
-	  "(before fea4e317f9e7, CVE-2025-37964; needs switch=6.13)")
+	  "(before fea4e317f9e7, CVE-2025-37964; needs switch=6.13)") \
+	X(INVLPGB_NO_TLBSYNC, invlpgb_no_tlbsync, \
+	  "a broadcast flush returns without TLBSYNC, before the other " \
+	  "CPUs' INVLPGBs completed (needs bcast=invlpgb)") \
+	X(GLOBAL_ASID_REUSE_EARLY, global_asid_reuse_early, \
+	  "a freed global ASID is handed out again before the wraparound " \
+	  "flush of every non-global entry (needs bcast=invlpgb or rar)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,
@@ -90,7 +96,9 @@ SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
  * D-cache faults an aliasing D-cache (deferred_flush_wrong_cpu and
  * arch1_overwritten one that defers), the I-cache faults an I-cache that
  * does not snoop, switch_mm_no_barrier and skip_loaded_mm_switching
- * switch=6.13 with prune and gen on.  0 if it can, else -EINVAL with the
+ * switch=6.13 with prune and gen on, invlpgb_no_tlbsync bcast=invlpgb,
+ * global_asid_reuse_early bcast=invlpgb or rar with switch=6.13.  0 if
+ * it can, else -EINVAL with the
  * reason in shd_last_error().
  */
 SHD_EXPORT int shd_fault_applies(const struct shd_policy *p,

@@ -52,6 +52,23 @@ extern "C" {
  *               loaded_mm is the mm or LOADED_MM_SWITCHING, fea4e317f9e7;
  *               switch_mm publishes SWITCHING, sets its bit only if clear,
  *               then smp_mb() before reading tlb_gen, 83b0177a6c48)
+ *   bcast       hardware broadcast invalidation: off, invlpgb (AMD INVLPGB
+ *               with global ASIDs, Linux 6.15 CONFIG_BROADCAST_TLB_FLUSH:
+ *               kernel and reclaim flushes broadcast, an mm seen running
+ *               on broadcast_min_cpus CPUs gets a global ASID and its
+ *               flushes become INVLPGB + TLBSYNC, no IPIs) or rar (Intel
+ *               Remote Action Request, the 2025 RFC series, unmerged:
+ *               the same global ASIDs, requests to mm_cpumask through a
+ *               table of rar_slots payloads, completed without a handler).
+ *               Global ASIDs are read off loaded_mm, so need switch=6.13
+ *   invlpgb_count_max  pages one INVLPGB may cover (CPUID 0x80000008
+ *               EDX[15:0] + 1; per-model value unverified, default 8)
+ *   asid_space  MAX_ASID_AVAILABLE: global ASIDs are 6..asid_space-1
+ *               (Linux 4094; small values make the allocator wrap)
+ *   broadcast_min_cpus  an mm gets a global ASID (hence hardware
+ *               broadcast) when at least this many CPUs run it, not lazy
+ *               (Linux: "more than 3", i.e. 4)
+ *   rar_slots   entries of RAR's payload table (the RFC: 64)
  */
 struct shd_policy {
 	char name[32];
@@ -65,10 +82,19 @@ struct shd_policy {
 	bool async;
 	unsigned async_us;
 	unsigned switch_mm;	/* enum shd_switch_mm */
+	unsigned bcast;		/* enum shd_bcast_mode */
+	unsigned invlpgb_count_max;
+	unsigned asid_space;
+	unsigned broadcast_min_cpus;
+	unsigned rar_slots;
 };
 
 enum shd_batch { SHD_BATCH_OFF, SHD_BATCH_X86, SHD_BATCH_ARM64 };
 enum shd_switch_mm { SHD_SWITCH_5_13, SHD_SWITCH_6_13 };
+enum shd_bcast_mode { SHD_BCAST_OFF, SHD_BCAST_INVLPGB, SHD_BCAST_RAR };
+
+#define SHD_ASID_SPACE_MAX 4094u	/* MAX_ASID_AVAILABLE without PTI */
+#define SHD_RAR_SLOTS_MAX 64u
 
 #define SHD_CEILING_MAX (1u << 24)
 
