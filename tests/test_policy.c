@@ -293,6 +293,33 @@ Test(policy, the_barrier_faults_need_the_6_13_switch)
 	}
 }
 
+Test(policy, the_broadcast_faults_need_their_hardware)
+{
+	struct shd_policy inv = preset("linux-invlpgb"), rar = preset("linux-rar");
+	struct shd_policy l = preset("linux-6.13");
+	struct shd_arch x86;
+
+	cr_assert_eq(shd_arch_preset("x86", &x86), 0);
+	cr_assert_eq(shd_fault_applies(&inv, &x86, SHD_FAULT_INVLPGB_NO_TLBSYNC), 0);
+	/* RAR completes each request before it returns: no TLBSYNC. */
+	cr_assert_eq(shd_fault_applies(&rar, &x86, SHD_FAULT_INVLPGB_NO_TLBSYNC),
+		     -EINVAL);
+	cr_assert_not_null(strstr(shd_last_error(), "bcast=invlpgb"));
+	cr_assert_eq(shd_fault_applies(&l, &x86, SHD_FAULT_INVLPGB_NO_TLBSYNC),
+		     -EINVAL);
+	cr_assert_eq(shd_fault_applies(&inv, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), 0);
+	cr_assert_eq(shd_fault_applies(&rar, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), 0);
+	cr_assert_eq(shd_fault_applies(&l, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), -EINVAL);
+	cr_assert_not_null(strstr(shd_last_error(), "global ASIDs"));
+	/* No loaded_mm under 5.13: no mm is ever promoted. */
+	cr_assert_eq(shd_policy_set(&inv, "switch", "5.13"), 0);
+	cr_assert_eq(shd_fault_applies(&inv, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), -EINVAL);
+}
+
 /* ---- the private decision functions (policy/decide.h) ---- */
 
 Test(decide, target_pruning_and_lazy_skip)
