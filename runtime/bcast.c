@@ -447,7 +447,13 @@ void shd__consider_global_asid(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	struct shd_machine *m = cpu->m;
 
-	if (!m->bcast || shd__mm_global_asid(mm))
+	/* Promotion reads loaded_mm, which only switch=6.13 publishes.
+	 * LATR's posted requests and arm64's per-page reclaim requests go
+	 * to the CPUs running the mm only, and no broadcast covers the
+	 * others' global-ASID entries, which switch-in does not flush. */
+	if (!m->bcast || m->cfg.policy.switch_mm != SHD_SWITCH_6_13 ||
+	    m->cfg.policy.async || m->cfg.policy.batch == SHD_BATCH_ARM64 ||
+	    shd__mm_global_asid(mm))
 		return;
 	/* Linux: (current->pid & 31) == (jiffies & 31).  The thread is
 	 * the one running on this CPU: its id stands in for the pid. */

@@ -146,10 +146,12 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 			flush_full(cpu, (unsigned)asid);
 		return;
 	}
-	if (p->bcast == SHD_BCAST_RAR && shd__is_global_asid(cpu->loaded_asid) &&
+	if (shd__is_global_asid(cpu->loaded_asid) && !f->hw_covered &&
 	    shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
-		/* RAR, a trim sent as IPIs: no request covered this lazy CPU,
-		 * whose bit stays set, so switch-in will not flush either. */
+		/* No broadcast covered this request (RAR's trim, a LATR or
+		 * arm64 reclaim request, a flush begun before the mm had its
+		 * global ASID): flush it before leaving, since this lazy
+		 * CPU's bit stays set and switching back in will not. */
 		flush_full(cpu, cpu->loaded_asid);
 		shd__leave_mm(cpu);
 		return;
@@ -163,12 +165,12 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 	}
 	/* 6.15: a CPU still on a dynamic ASID for an mm that has a global
 	 * one moves to it (finish_asid_transition() sent us here); on the
-	 * global ASID, INVLPGB has flushed us already.  RAR's requests go
-	 * only to the mask, and its trims come as IPIs: flush here. */
+	 * global ASID, the broadcast has flushed us already.  A request no
+	 * broadcast covered (see above) flushes here. */
 	(void)shd__switch_to_global_asid(cpu);
 	asid = (int)cpu->loaded_asid;
 	if (shd__is_global_asid((unsigned)asid)) {
-		if (p->bcast != SHD_BCAST_RAR)
+		if (f->hw_covered)
 			cpu->cnt.s.flushes_skipped_gen++;
 		else if (f->end_vpn == SHD_FLUSH_END_ALL)
 			flush_full(cpu, (unsigned)asid);
@@ -584,6 +586,7 @@ static int broadcast_tlb_flush(struct shd_cpu *cpu, enum shd_iface iface,
 	cpu->cnt.s.flush_calls++;
 	shd__probe_flush_begin(cpu, iface, f);
 	cpu->in_flush = true;
+	f->hw_covered = true;	/* the transition's IPIs find it done */
 	if (m->cfg.policy.bcast == SHD_BCAST_INVLPGB) {
 		shd__invlpgb(cpu, SHD_HW_ASID, g, f->start_vpn, f->end_vpn,
 			     invlpgb_count(m, f->start_vpn, f->end_vpn));
@@ -605,6 +608,7 @@ static int broadcast_tlb_flush(struct shd_cpu *cpu, enum shd_iface iface,
 		err = finish_asid_transition(cpu, &nt);
 		n += nt;
 	}
+	f->hw_covered = false;
 	cpu->in_flush = false;
 	shd__flush_end(cpu, iface, t0, n);
 	return err;

@@ -239,6 +239,7 @@ struct shd_flush_info {
 	bool freed_tables;
 	bool trim_cpumask;	/* switch=6.13: should_trim_cpumask() said so */
 	bool asid_transition;	/* finish_asid_transition(): the whole mask */
+	bool hw_covered;	/* a broadcast did it on global-ASID CPUs */
 	unsigned initiator;
 } __attribute__((aligned(SHD_CL)));
 

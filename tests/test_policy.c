@@ -314,6 +314,10 @@ Test(policy, the_broadcast_faults_need_their_hardware)
 	cr_assert_eq(shd_fault_applies(&l, &x86,
 				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), -EINVAL);
 	cr_assert_not_null(strstr(shd_last_error(), "global ASIDs"));
+	/* LATR's posted requests: no mm is promoted. */
+	cr_assert_eq(shd_policy_set(&rar, "async", "on"), 0);
+	cr_assert_eq(shd_fault_applies(&rar, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), -EINVAL);
 	/* No loaded_mm under 5.13: no mm is ever promoted. */
 	cr_assert_eq(shd_policy_set(&inv, "switch", "5.13"), 0);
 	cr_assert_eq(shd_fault_applies(&inv, &x86,

@@ -97,7 +97,8 @@ SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
  * arch1_overwritten one that defers), the I-cache faults an I-cache that
  * does not snoop, switch_mm_no_barrier and skip_loaded_mm_switching
  * switch=6.13 with prune and gen on, invlpgb_no_tlbsync bcast=invlpgb,
- * global_asid_reuse_early bcast=invlpgb or rar with switch=6.13.  0 if
+ * global_asid_reuse_early bcast=invlpgb or rar with switch=6.13 (async
+ * off, batch not arm64).  0 if
  * it can, else -EINVAL with the
  * reason in shd_last_error().
  */

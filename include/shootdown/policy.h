@@ -60,7 +60,10 @@ extern "C" {
  *               Remote Action Request, the 2025 RFC series, unmerged:
  *               the same global ASIDs, requests to mm_cpumask through a
  *               table of rar_slots payloads, completed without a handler).
- *               Global ASIDs are read off loaded_mm, so need switch=6.13
+ *               Global ASIDs are read off loaded_mm, so need switch=6.13;
+ *               none is given under async=on or batch=arm64, whose
+ *               requests no broadcast covers (kernel and reclaim
+ *               flushes still broadcast)
  *   invlpgb_count_max  pages one INVLPGB may cover (CPUID 0x80000008
  *               EDX[15:0] + 1; per-model value unverified, default 8)
  *   asid_space  MAX_ASID_AVAILABLE: global ASIDs are 6..asid_space-1
