@@ -145,7 +145,8 @@ static void hw_wait(struct shd_cpu *cpu, unsigned target, unsigned slot)
 
 	shd__sched_point(cpu);
 	for (;;) {
-		shd__hw_drain(cpu);
+		if (shd__hw_drain(cpu))
+			shd__seeded_wake(m);
 		if (shd__ipi_pending(&cpu->ipi))
 			shd__cpu_take_ipis(cpu);
 		if (hw_done(b))
@@ -242,7 +243,8 @@ static unsigned rar_slot_get(struct shd_cpu *cpu)
 		if (!waited)
 			cpu->cnt.s.rar_slot_waits++;
 		waited = true;
-		shd__hw_drain(cpu);
+		if (shd__hw_drain(cpu))
+			shd__seeded_wake(cpu->m);
 		if (cpu->m->seeded)
 			shd__seeded_yield(cpu);
 		else
@@ -306,7 +308,8 @@ static void asid_lock(struct shd_cpu *cpu)
 		/* Acquire: what the last holder wrote is visible. */
 		if (shd_cas_acquire(&b->lock, &unlocked, 1))
 			return;
-		shd__hw_drain(cpu);
+		if (shd__hw_drain(cpu))
+			shd__seeded_wake(cpu->m);
 		if (cpu->m->seeded)
 			shd__seeded_yield(cpu);
 		else

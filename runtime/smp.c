@@ -148,7 +148,8 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	unsigned n;
 
 	/* Broadcast invalidations need no handler: even inside one. */
-	shd__hw_drain(cpu);
+	if (shd__hw_drain(cpu))
+		shd__seeded_wake(cpu->m);
 	if (cpu->in_ipi)
 		return;		/* handlers do not nest */
 	/* ... and again once the doorbell is cleared below: a broadcast
@@ -165,7 +166,8 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	if (shd_load_relaxed(&cpu->latr_kick) && shd_xchg(&cpu->latr_kick, 0))
 		n += shd__ipi_handle(&cpu->latr_q, cpu, n ? NULL : ipi_batch);
 	cpu->in_ipi = false;
-	shd__hw_drain(cpu);
+	if (shd__hw_drain(cpu))
+		shd__seeded_wake(cpu->m);
 	if (n) {
 		SHD_PROBE2(ipi_handle, cpu->id, n);
 		shd__seeded_wake(cpu->m);	/* its senders may go on */

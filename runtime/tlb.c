@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 
-#include "seeded.h"
 #include "tlb.h"
 #include "tso.h"
 
@@ -201,14 +200,15 @@ void shd__hw_invalidate(struct shd_cpu *cpu, const struct shd_hw_payload *p)
  * On CPU's own thread, like every TLB change here, but no handler runs,
  * interrupts may be off and nothing counts as an interrupt.
  */
-void shd__hw_drain(struct shd_cpu *cpu)
+unsigned shd__hw_drain(struct shd_cpu *cpu)
 {
 	struct shd_bcast *b = cpu->m->bcast;
+	unsigned n = 0;
 
 	/* Acquire: pairs with the initiator's seq-cst increment, made after
 	 * its release of the PENDING byte and the payload. */
 	if (!b || !shd_load_acquire(&cpu->hw_pending))
-		return;
+		return 0;
 	for (unsigned s = 0; s < b->nslots; s++) {
 		const struct shd_hw_payload *p = &b->payload[s];
 		struct shd_cpu *ini;
@@ -219,6 +219,7 @@ void shd__hw_drain(struct shd_cpu *cpu)
 			continue;
 		shd__hw_invalidate(cpu, p);
 		cpu->cnt.s.hw_invalidations++;
+		n++;
 		ini = cpu->m->cpus[p->initiator];
 		/* Release (seq-cst): our invalidation is done before the
 		 * initiator, reading DONE, may return; then the Dekker read
@@ -228,5 +229,5 @@ void shd__hw_drain(struct shd_cpu *cpu)
 		if (shd_load_seq(&ini->ipi.doorbell) == SHD_DB_SLEEPING)
 			shd__ipi_ring(&ini->ipi);
 	}
-	shd__seeded_wake(cpu->m);
+	return n;
 }
