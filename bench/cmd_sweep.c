@@ -268,7 +268,9 @@ static void sweep_model(const struct cells *cs, struct sweep *sw)
 		full[k] = (r->stats.flushes_full + r->stats.switch_flushes) / ops;
 		miss[k] = r->stats.tlb_misses / ops;
 		ipi[k] = (cm->ipi_send * (double)r->stats.ipis_sent +
-			  cm->ipi_recv * (double)r->stats.ipis_received) / ops;
+			  cm->ipi_recv * (double)r->stats.ipis_received +
+			  (cm->ipi_send + cm->ipi_recv) *
+			  (double)r->stats.async_fallback_ipis) / ops;
 	}
 	sw->model_ok = be_model_ceiling(&c, full, miss, ipi, s->n, &sw->model,
 					&sw->refills, &sw->ipi, &sw->model_why) == 0;

@@ -60,11 +60,18 @@ static const char *const hints[SHD_FAULT__COUNT] = {
 		"vmapio --arch hypersparc",
 	[SHD_FAULT_SWITCH_MM_NO_BARRIER] = "it needs switch_mm into an mm "
 		"whose mm_cpumask bit is still set, e.g. check --policy "
-		"linux-6.13 --cpus 4",
+		"linux --cpus 4",
 	[SHD_FAULT_SKIP_LOADED_MM_SWITCHING] = "it needs a flush that finds a "
 		"target in the middle of switch_mm and would have sent to it: "
 		"many schedules, e.g. run --workload cow_switch --policy "
-		"linux-6.13",
+		"linux",
+	[SHD_FAULT_WRONG_CPU_CLEARS_RUNNING] = "it needs a flush reaching "
+		"another CPU that runs the mm, under switch=6.13, e.g. check "
+		"--policy linux --cpus 4",
+	[SHD_FAULT_SKIP_NESTED_FLUSH] = "it needs two madvise/munmap calls "
+		"on one mm at once, the second finishing while the first's "
+		"flush is pending: 2 or more CPUs, e.g. run --workload "
+		"tlb_flush2 --cpus 4",
 };
 
 const char *fault_hint(enum shd_fault f)

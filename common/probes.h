@@ -20,8 +20,11 @@
 
 /*
  * The probes and their arguments:
- *   ipi_send(src_cpu, dst_cpu)                  a doorbell rung
- *   ipi_handle(cpu, nrequests)                  a doorbell answered
+ *   ipi_send(src_cpu, dst_cpu)                  a doorbell rung (ipis_sent;
+ *                                               LATR's kicks are not)
+ *   ipi_handle(cpu, nrequests)                  a call queue taken (one
+ *                                               ipis_received; coalesce=off
+ *                                               counts nrequests)
  *   flush_begin(cpu, iface, mm_id, start, end)  a flush interface entered
  *   flush_end(cpu, iface, ns, targets)          ... and returned
  *   tlb_miss(cpu, mm_id, addr)                  a TLB miss (page walk)

@@ -52,6 +52,7 @@ void shd__csd_init(struct shd_csd *csd, unsigned src,
 		   struct shd_ipi_queue *src_q)
 {
 	cds_wfcq_node_init(&csd->node);
+	csd->charged = 0;
 	csd->func = NULL;
 	csd->info = NULL;
 	csd->call = NULL;
@@ -99,7 +100,7 @@ static void csd_ack(struct shd_csd *csd)
 }
 
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
-			 void (*batch)(void *target_ctx))
+			 void (*batch)(void *target_ctx, unsigned n))
 {
 	struct __cds_wfcq_head batch_head;
 	struct cds_wfcq_tail batch_tail;
@@ -112,8 +113,14 @@ unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
 		return 0;
 	__cds_wfcq_init(&batch_head, &batch_tail);
 	__cds_wfcq_splice_blocking(&batch_head, &batch_tail, &q->head, &q->tail);
-	if (batch)
-		batch(target_ctx);
+	if (batch) {
+		unsigned taken = 0;
+
+		/* Counted before any ack: a sender that returns sees it. */
+		__cds_wfcq_for_each_blocking(&batch_head, &batch_tail, node)
+			taken++;
+		batch(target_ctx, taken);
+	}
 	__cds_wfcq_for_each_blocking_safe(&batch_head, &batch_tail, node, next) {
 		struct shd_csd *csd = caa_container_of(node, struct shd_csd, node);
 

@@ -76,6 +76,8 @@ struct shd_csd {
 	struct shd_ipi_queue *src_q;	/* the initiator's, for wake-ups */
 	unsigned src;
 	int32_t state;		/* enum shd_csd_state */
+	uint8_t charged;	/* the sender's bookkeeping, not ours: which
+				 * counter the request was charged to */
 } __attribute__((aligned(SHD_CACHELINE)));
 
 /* A CPU's incoming side: queue and doorbell on one line the senders write. */
@@ -140,13 +142,13 @@ static inline bool shd__ipi_pending(struct shd_ipi_queue *q)
 
 /*
  * Owner only: clear the doorbell, take every queued request, call
- * BATCH(target_ctx) once (before any request is acknowledged), then run each
- * func(target_ctx, csd) and acknowledge it (abandoned ones are skipped and
- * freed).  Returns how many were taken (0 for a spurious ring, without
- * calling BATCH).
+ * BATCH(target_ctx, N) once with N the requests taken (before any of them
+ * is acknowledged), then run each func(target_ctx, csd) and acknowledge it
+ * (abandoned ones are skipped and freed).  Returns how many were taken (0
+ * for a spurious ring, without calling BATCH).
  */
 unsigned shd__ipi_handle(struct shd_ipi_queue *q, void *target_ctx,
-			 void (*batch)(void *target_ctx));
+			 void (*batch)(void *target_ctx, unsigned n));
 
 /* Requests are waiting in Q (whether or not its doorbell was rung). */
 static inline bool shd__ipi_queued(struct shd_ipi_queue *q)

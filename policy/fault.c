@@ -30,11 +30,12 @@ int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 				 "%s: it needs async=on (e.g. --policy latr)",
 				 faults[f].name, p->name);
 	if ((f == SHD_FAULT_SWITCH_MM_NO_BARRIER ||
-	     f == SHD_FAULT_SKIP_LOADED_MM_SWITCHING) &&
+	     f == SHD_FAULT_SKIP_LOADED_MM_SWITCHING ||
+	     f == SHD_FAULT_WRONG_CPU_CLEARS_RUNNING) &&
 	    (p->switch_mm != SHD_SWITCH_6_13 || !p->prune || !p->gen))
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs switch=6.13 with prune and gen on "
-				 "(e.g. --policy linux-6.13)", faults[f].name,
+				 "(e.g. --policy linux)", faults[f].name,
 				 p->name);
 	if (f == SHD_FAULT_INVLPGB_NO_TLBSYNC && p->bcast != SHD_BCAST_INVLPGB)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
@@ -48,6 +49,8 @@ int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 				 "with switch=6.13, async off and batch not arm64 "
 				 "(e.g. --policy linux-invlpgb)", faults[f].name,
 				 p->name);
+	/* skip_nested_flush: every policy and architecture runs mmu_gathers
+	 * with the nested upgrade (Linux since 4.13), so it always applies. */
 	if (f == SHD_FAULT_SKIP_BATCHED_PENDING && p->batch == SHD_BATCH_OFF)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs batch=x86 or arm64 (e.g. --policy "

@@ -17,31 +17,36 @@
 static const struct shd_policy presets[] = {
 	{ "broadcast", .prune = false, .lazy = false, .gen = false,
 	  .coalesce = false, .concurrent = false, .ceiling = 33,
-	  .async_us = 1000, BCAST_DEFAULTS },
+	  .async_us = 1000, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
 	{ "linux", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
-	  .batch = SHD_BATCH_X86, .async_us = 1000, BCAST_DEFAULTS },
+	  .batch = SHD_BATCH_X86, .async_us = 1000,
+	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
+	{ "linux-6.12", .prune = true, .lazy = true, .gen = true,
+	  .coalesce = true, .concurrent = true, .ceiling = 33,
+	  .batch = SHD_BATCH_X86, .async_us = 1000, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
 	{ "linux-unbatched", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
-	  .batch = SHD_BATCH_OFF, .async_us = 1000, BCAST_DEFAULTS },
+	  .batch = SHD_BATCH_OFF, .async_us = 1000,
+	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
 	{ "latr", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
-	  .batch = SHD_BATCH_X86, .async = true, .async_us = 1000,
+	  .batch = SHD_BATCH_X86, .async = true, .async_us = 1000, .hz = 250, .trim_ms = 1000,
 	  BCAST_DEFAULTS },
-	{ "linux-6.13", .prune = true, .lazy = true, .gen = true,
-	  .coalesce = true, .concurrent = true, .ceiling = 33,
-	  .batch = SHD_BATCH_X86, .async_us = 1000,
-	  .switch_mm = SHD_SWITCH_6_13, BCAST_DEFAULTS },
 	{ "linux-invlpgb", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
 	  .batch = SHD_BATCH_X86, .async_us = 1000,
-	  .switch_mm = SHD_SWITCH_6_13, .bcast = SHD_BCAST_INVLPGB,
-	  BCAST_DEFAULTS },
+	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000,
+	  .bcast = SHD_BCAST_INVLPGB, BCAST_DEFAULTS },
 	{ "linux-rar", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
 	  .batch = SHD_BATCH_X86, .async_us = 1000,
-	  .switch_mm = SHD_SWITCH_6_13, .bcast = SHD_BCAST_RAR,
-	  BCAST_DEFAULTS },
+	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000,
+	  .bcast = SHD_BCAST_RAR, BCAST_DEFAULTS },
 };
 
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))
@@ -49,23 +54,27 @@ static const struct shd_policy presets[] = {
 static const struct shd_named preset_names[] = {
 	{ "broadcast", "naive SMP: every flush to every online CPU, no pruning, "
 	  "no lazy skip, no generations, no coalescing" },
-	{ "linux", "Linux x86: mm_cpumask pruning, lazy TLB skip, tlb_gen "
-	  "tracking, coalesced IPIs, concurrent local flush, ceiling 33, "
-	  "batched reclaim flushes" },
+	{ "linux", "Linux 6.18 x86 (arch/x86/mm/tlb.c as of 83b0177a6c48): "
+	  "lazy mm_cpumask trimmed once a second (209954cbc7d0, 6db2526c1d69), "
+	  "flushes to CPUs running the mm or LOADED_MM_SWITCHING "
+	  "(fea4e317f9e7), smp_mb in switch_mm (83b0177a6c48), lazy skip, "
+	  "tlb_gen, coalesced IPIs, ceiling 33, batched reclaim (switch=6.13)" },
+	{ "linux-6.12", "Linux 5.13 to 6.12 x86: a CPU leaving an mm clears its "
+	  "mm_cpumask bit, flushes to every non-lazy CPU in the mask "
+	  "(switch=5.13), tlb_gen, coalesced IPIs, ceiling 33, batched "
+	  "reclaim" },
 	{ "linux-unbatched", "linux, but reclaim flushes each page as it "
-	  "unmaps it (before Mel Gorman's 2015 batching)" },
-	{ "latr", "linux with LATR's lazy munmap: remote CPUs sweep the flush "
-	  "at their next switch or tick, an interrupt after async_us" },
-	{ "linux-6.13", "linux with 6.13's switch_mm (switch=6.13): lazy "
-	  "mm_cpumask, flushes to CPUs running the mm or LOADED_MM_SWITCHING, "
-	  "smp_mb before reading tlb_gen" },
-	{ "linux-invlpgb", "linux-6.13 with AMD INVLPGB (bcast=invlpgb; Linux "
+	  "unmaps it (before Mel Gorman's 2015 batching, 72b252aed506)" },
+	{ "latr", "LATR (Kumar et al., ASPLOS'18) on linux-6.12: lazy munmap, "
+	  "remote CPUs sweep the flush at their next switch or tick, an "
+	  "interrupt after async_us" },
+	{ "linux-invlpgb", "linux with AMD INVLPGB (bcast=invlpgb; Linux "
 	  "6.15, CONFIG_BROADCAST_TLB_FLUSH, 4afeb0ed1753 and its series): an mm "
 	  "sampled running on 4+ CPUs gets a global ASID, its flushes are "
 	  "INVLPGB + TLBSYNC with no IPIs; kernel and reclaim flushes broadcast. "
 	  "INVLPGB/TLBSYNC cycle costs and invlpgb_count_max=8 are "
 	  "unverified/assumed" },
-	{ "linux-rar", "linux-6.13 with Intel RAR (bcast=rar; RFC v1-v4, "
+	{ "linux-rar", "linux with Intel RAR (bcast=rar; RFC v1-v4, "
 	  "May-June 2025, Rik van Riel; RFC, unmerged): global ASIDs as "
 	  "linux-invlpgb, flushes as requests to mm_cpumask through a 64-slot "
 	  "payload table, completed by the target without a handler; a CPU "
@@ -87,6 +96,10 @@ static const struct shd_named knobs[] = {
 	{ "async_us", "µs: LATR's bound before a real interrupt (1..10000000)" },
 	{ "switch", "5.13|6.13: switch_mm and should_flush_tlb as in that Linux "
 	  "(6.13: lazy mm_cpumask, LOADED_MM_SWITCHING; see policy.h)" },
+	{ "hz", "ticks per simulated second (CONFIG_HZ: 100, 250, 300, 1000; "
+	  "1..100000): jiffies for the cpumask trim" },
+	{ "trim_ms", "ms: switch=6.13 trims mm_cpumask at most this often per "
+	  "mm (1000, 6db2526c1d69; 0: every flush, 209954cbc7d0 alone)" },
 	{ "bcast", "off|invlpgb|rar: hardware broadcast invalidation with "
 	  "global ASIDs (AMD INVLPGB, Linux 6.15; Intel RAR, RFC, unmerged)" },
 	{ "invlpgb_count_max", "pages per INVLPGB (1..65536; CPUID "
@@ -160,6 +173,24 @@ static const struct {
 	  SHD_RAR_SLOTS_MAX },
 };
 
+/* -ENOENT, naming every knob (from knobs[], so the list cannot go stale). */
+static int unknown_knob(const char *key)
+{
+	char names[512];
+	size_t used = 0;
+
+	names[0] = 0;
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		int n = snprintf(names + used, sizeof(names) - used, "%s%s",
+				 i ? ", " : "", knobs[i].name);
+
+		if (n < 0 || (size_t)n >= sizeof(names) - used)
+			break;
+		used += (size_t)n;
+	}
+	return shd__fail(-ENOENT, "unknown knob '%s' (knobs: %s)", key, names);
+}
+
 int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 {
 	bool *flag = NULL;
@@ -176,6 +207,18 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 		if (parse_uint(value, 1, 10000000, &p->async_us) < 0)
 			return shd__fail(-EINVAL, "async_us '%s' is not a number "
 					 "of µs in 1..10000000", value);
+		return 0;
+	}
+	if (strcmp(key, "hz") == 0) {
+		if (parse_uint(value, 1, SHD_HZ_MAX, &p->hz) < 0)
+			return shd__fail(-EINVAL, "hz '%s' is not a tick rate in "
+					 "1..%u", value, SHD_HZ_MAX);
+		return 0;
+	}
+	if (strcmp(key, "trim_ms") == 0) {
+		if (parse_uint(value, 0, 3600000, &p->trim_ms) < 0)
+			return shd__fail(-EINVAL, "trim_ms '%s' is not a number "
+					 "of ms in 0..3600000", value);
 		return 0;
 	}
 	if (strcmp(key, "batch") == 0) {
@@ -234,10 +277,7 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 	else if (strcmp(key, "async") == 0)
 		flag = &p->async;
 	if (!flag)
-		return shd__fail(-ENOENT, "unknown knob '%s' (knobs: prune, lazy, "
-				 "gen, coalesce, concurrent, ceiling, batch, async, async_us, "
-				 "switch, bcast, invlpgb_count_max, asid_space, "
-				 "broadcast_min_cpus, rar_slots)", key);
+		return unknown_knob(key);
 	if (parse_bool(value, flag) < 0)
 		return shd__fail(-EINVAL, "knob %s takes on or off, not '%s'",
 				 key, value);
@@ -252,15 +292,16 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 		return shd__fail(-EINVAL, "shd_policy_format: policy and buffer needed");
 	n = snprintf(buf, len, "prune=%s lazy=%s gen=%s coalesce=%s "
 			 "concurrent=%s ceiling=%u batch=%s async=%s async_us=%u "
-			 "switch=%s bcast=%s invlpgb_count_max=%u asid_space=%u "
-			 "broadcast_min_cpus=%u rar_slots=%u",
+			 "switch=%s hz=%u trim_ms=%u bcast=%s invlpgb_count_max=%u "
+			 "asid_space=%u broadcast_min_cpus=%u rar_slots=%u",
 			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
 			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
 			 p->concurrent ? "on" : "off", p->ceiling,
 			 p->batch == SHD_BATCH_X86 ? "x86" :
 			 p->batch == SHD_BATCH_ARM64 ? "arm64" : "off",
 			 p->async ? "on" : "off", p->async_us,
-			 p->switch_mm == SHD_SWITCH_6_13 ? "6.13" : "5.13",
+			 p->switch_mm == SHD_SWITCH_6_13 ? "6.13" : "5.13", p->hz,
+			 p->trim_ms,
 			 p->bcast == SHD_BCAST_INVLPGB ? "invlpgb" :
 			 p->bcast == SHD_BCAST_RAR ? "rar" : "off",
 			 p->invlpgb_count_max, p->asid_space,

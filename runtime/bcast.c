@@ -52,18 +52,6 @@
 #include "tlb.h"
 #include "tso.h"
 
-#define HZ 250
-
-/*
- * jiffies from the machine's clock (simulated under the seeded
- * scheduler) at HZ=250.  The one place that knows the tick: a machine-
- * wide hz knob replaces it.
- */
-static uint64_t bcast_jiffies(const struct shd_machine *m)
-{
-	return shd__machine_now(m) / (1000000000ull / HZ);
-}
-
 int shd__bcast_init(struct shd_machine *m)
 {
 	const struct shd_policy *p = &m->cfg.policy;
@@ -200,6 +188,8 @@ void shd__invlpgb(struct shd_cpu *cpu, enum shd_hw_kind kind, unsigned asid,
 	p->initiator = cpu->id;
 	cpu->hw_issued = true;
 	cpu->cnt.s.invlpgb_issued += ninstr;
+	/* Every other online CPU is a candidate, covered by the hardware. */
+	cpu->cnt.s.ipi_candidates += cpu->m->ncpus - 1;
 	cpu->cnt.s.ipis_broadcast_hw += cpu->m->ncpus - 1;
 	/* INVLPGB invalidates the issuing CPU's TLB as well. */
 	shd__tso_drain(cpu);
@@ -278,6 +268,7 @@ unsigned shd__rar_send(struct shd_cpu *cpu, const unsigned long *mask,
 		if (c == cpu->id)
 			continue;
 		shd__sched_point(cpu);
+		cpu->cnt.s.ipi_candidates++;
 		if (mask && !shd__tso_mask_test(cpu, mask, c)) {
 			cpu->cnt.s.ipis_avoided_pruned++;
 			continue;
@@ -460,7 +451,7 @@ void shd__consider_global_asid(struct shd_cpu *cpu, struct shd_mm *mm)
 		return;
 	/* Linux: (current->pid & 31) == (jiffies & 31).  The thread is
 	 * the one running on this CPU: its id stands in for the pid. */
-	if ((cpu->id & 31) != (bcast_jiffies(m) & 31))
+	if ((cpu->id & 31) != (shd__jiffies(m) & 31))
 		return;
 	if (!mm_active_cpus_reach(cpu, mm, m->cfg.policy.broadcast_min_cpus))
 		return;

@@ -12,6 +12,13 @@
  * flushes at its own ticks: one not swept within async_us gets the targets'
  * doorbells rung, a real interrupt (async_fallback_ipis, LATR's kthread).
  *
+ * Counting: each target of a post is an IPI candidate counted deferred
+ * (ipis_deferred), whatever happens next.  A fallback interrupt goes to a
+ * CPU already counted, so it counts in async_fallback_ipis only, once per
+ * request and target however many CPUs settle the flush (req->kicked), and
+ * never in ipis_sent or ipis_received (the counting identity,
+ * include/shootdown/stats.h; bench/cost.c charges it a send and a receive).
+ *
  * What must wait for the sweeps: the frames and page tables the unmap
  * released (freed only when every target has swept; the oracle's
  * use-after-free check holds us to it), the oracle's credit for the range,
@@ -26,7 +33,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../common/probes.h"
 #include "latr.h"
 #include "mm.h"
 #include "oracle.h"
@@ -47,8 +53,9 @@ struct shd_latr {
 	uint64_t *pfns;			/* frames to free when swept */
 	size_t npfns;
 	struct shd_pt_leaf *tables;
-	bool rung;			/* fallback sent (a hint: atomic,
-					 * also set by CPUs settling it) */
+	bool rung;			/* every fallback sent (a hint:
+					 * atomic, also set by CPUs settling
+					 * it; req[].kicked decides) */
 	unsigned nreq;
 	struct shd_tlbbatch_req req[];
 };
@@ -61,18 +68,23 @@ static bool latr_done(struct shd_latr *l)
 	return true;
 }
 
-/* Ring the targets that have not swept L yet (LATR's fallback). */
+/* Ring the targets that have not swept L yet (LATR's fallback), each at
+ * most once: the poster's tick and any CPU settling L may race here. */
 static void latr_ring(struct shd_cpu *cpu, struct shd_latr *l)
 {
 	for (unsigned i = 0; i < l->nreq; i++) {
-		if (shd__csd_done(&l->req[i].csd))
+		struct shd_tlbbatch_req *q = &l->req[i];
+
+		if (shd__csd_done(&q->csd))
 			continue;
-		shd__cpu_kick(cpu->m->cpus[l->req[i].target]);
-		cpu->cnt.s.ipis_sent++;
+		/* Seq-cst exchange: one kicker per request, and the kick it
+		 * sends stays pending until the target answers it. */
+		if (shd_load_relaxed(&q->kicked) || shd_xchg(&q->kicked, 1))
+			continue;
+		shd__cpu_kick(cpu->m->cpus[q->target]);
 		cpu->cnt.s.async_fallback_ipis++;
-		SHD_PROBE2(ipi_send, cpu->id, l->req[i].target);
 	}
-	shd_store_relaxed(&l->rung, true);	/* (settling may ring again) */
+	shd_store_relaxed(&l->rung, true);
 }
 
 /* Everything waited for L: credit, free, forget.  No locks held. */

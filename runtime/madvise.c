@@ -12,5 +12,5 @@ int shd_madvise_dontneed(struct shd_cpu *cpu, struct shd_mm *mm,
 	if ((err = shd__check_user_mm(cpu, mm, "madvise")) ||
 	    (err = shd__check_user_range(cpu->m, "madvise", addr, len)))
 		return err;
-	return shd__unmap_range(cpu, mm, addr, len, false);
+	return shd__unmap_range(cpu, mm, addr, len, SHD_UNMAP_MADVISE);
 }

@@ -112,56 +112,144 @@ static unsigned free_empty_leaves(struct shd_mm *mm, uint64_t s, uint64_t e,
 	return n;
 }
 
+/* See memory.h. */
+size_t shd__vma_segments(struct shd_mm *mm, uint64_t addr, uint64_t end,
+			 uint64_t **segs)
+{
+	unsigned shift = mm->m->page_shift;
+	size_t n = 0;
+
+	*segs = malloc(2 * (mm->nvmas ? mm->nvmas : 1) * sizeof(**segs));
+	if (!*segs)
+		return 0;
+	for (size_t i = 0; i < mm->nvmas; i++) {
+		const struct shd_vma *v = &mm->vmas[i];
+
+		if (v->end <= addr || v->start >= end)
+			continue;
+		(*segs)[2 * n] = (v->start > addr ? v->start : addr) >> shift;
+		(*segs)[2 * n + 1] = (v->end < end ? v->end : end) >> shift;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Under mmap_lock: for munmap, for write, detach the VMAs and note their
+ * pieces, then downgrade to read (vms_complete_munmap_vmas(), since
+ * dd2283f2605e); for madvise, for read.  *ERR: -ENOMEM if the VMAs
+ * could not be split (they stay); *HOLE: madvise found a gap.
+ */
+static size_t unmap_lock(struct shd_cpu *cpu, struct shd_mm *mm,
+			 uint64_t addr, uint64_t len, bool drop_vma,
+			 uint64_t **segs, int *err, bool *hole)
+{
+	size_t n;
+
+	if (drop_vma)
+		shd__mmap_write_lock(cpu, mm);
+	else
+		shd__mmap_read_lock(cpu, mm);
+	shd__mm_lock(cpu, mm);	/* the VMAs are read under either lock */
+	n = shd__vma_segments(mm, addr, addr + len, segs);
+	if (!drop_vma)
+		*hole = !shd__vma_covers(mm, addr, addr + len);
+	else if (shd__vma_remove(mm, addr, addr + len) < 0)
+		*err = -ENOMEM;
+	shd__mm_unlock(mm);
+	if (drop_vma)
+		shd__mmap_write_downgrade(mm);
+	return n;
+}
+
+/*
+ * The checks a gather owes the PTEs it finds clear (under the PTL, with
+ * the oracle's clock T0 read after them): a reclaim batch may have cleared
+ * PTEs here whose flush is still pending (flush_tlb_batched_pending()),
+ * and so may a LATR flush not yet swept everywhere.
+ */
+static int unmap_settle(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
+			uint64_t e)
+{
+	int err = shd__flush_tlb_batched_pending(cpu, mm);
+
+	if (mm->latr && !err)
+		err = shd__latr_settle(cpu, mm, s, e);
+	return err;
+}
+
+/* Zap vpns [S, E) of one VMA piece under the PTL (zap_pte_range(), with
+ * tlb_start_vma()'s flush_cache_range() while the PTEs exist); with LAST
+ * and DROP_VMA, free_pgtables() too: the flush must then cover the
+ * tables' span and reach lazy CPUs.  The first error in *FERR. */
+static void unmap_piece(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e,
+			bool free_tables, uint64_t fs, uint64_t fe, int *ferr)
+{
+	int err;
+
+	if ((err = shd__flush_cache_first(tlb->cpu, tlb->mm, s, e)) && !*ferr)
+		*ferr = err;
+	shd__zap_range(tlb, s, e);
+	if (free_tables && free_empty_leaves(tlb->mm, fs, fe, &tlb->tables)) {
+		tlb->freed_tables = true;
+		shd__tlb_adjust_range(tlb, fs, fe);
+	}
+}
+
 int shd__unmap_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
-			uint64_t len, bool drop_vma)
+		     uint64_t len, enum shd_unmap_kind kind)
 {
 	struct shd_machine *m = cpu->m;
 	struct shd_mmu_gather tlb;
 	uint64_t s = addr >> m->page_shift, e = (addr + len) >> m->page_shift, t0;
+	bool drop_vma = kind != SHD_UNMAP_MADVISE, hole = false;
+	uint64_t *segs = NULL, whole[2] = { s, e };
 	int err = 0, ferr, err2;
-	bool hole = false;
+	size_t n, i = 0;
 
 	shd__cpu_take_ipis(cpu);
-	shd__mm_lock(cpu, mm);
-	if (!drop_vma)
-		hole = !shd__vma_covers(mm, addr, addr + len);
-	/* A reclaim batch may have cleared PTEs here whose flush is still
-	 * pending: finding them clear, we must not return before it. */
-	ferr = shd__flush_tlb_batched_pending(cpu, mm);
-	/* ... and so may a LATR flush not yet swept everywhere. */
-	if (mm->latr && !ferr)
-		ferr = shd__latr_settle(cpu, mm, s, e);
-	/* flush_cache_range() (tlb_start_vma()), while the PTEs exist */
-	if ((err2 = shd__flush_cache_first(cpu, mm, s, e)) && !ferr)
-		ferr = err2;
+	n = unmap_lock(cpu, mm, addr, len, drop_vma, &segs, &err, &hole);
+	shd__tlb_gather_mmu(&tlb, cpu, mm, kind == SHD_UNMAP_EXIT);
+	tlb.may_defer = drop_vma && !err;	/* else the VMA stays */
+	shd__tlb_ptl_lock(&tlb);
+	ferr = unmap_settle(cpu, mm, s, e);
 	t0 = shd__oracle_begin(mm);
-	shd__tlb_gather_mmu(&tlb, cpu, mm);
-	tlb.may_defer = drop_vma;
-	shd__zap_range(&tlb, s, e);
-	if (drop_vma) {
-		if (shd__vma_remove(mm, addr, addr + len) < 0) {
-			err = -ENOMEM;
-			tlb.may_defer = false;	/* the VMA stays: flush now */
-		}
-		/* free_pgtables(): the flush must then cover the tables'
-		 * span and reach lazy CPUs too. */
-		if (free_empty_leaves(mm, s, e, &tlb.tables)) {
-			tlb.freed_tables = true;
-			shd__tlb_adjust_range(&tlb, s, e);
-		}
-	}
+	/* unmap_vmas(): one walk per VMA, each ending in tlb_end_vma()'s
+	 * flush; the PTL is dropped between them.  A gap gets no walk (a
+	 * VMA being unmapped by another has left it) unless there is no
+	 * VMA at all or no memory for the list: then one walk of it all. */
+	do {
+		const uint64_t *g = n ? &segs[2 * i] : whole;
+
+		if (i)
+			shd__tlb_ptl_lock(&tlb);
+		unmap_piece(&tlb, g[0], g[1], drop_vma && i + 1 >= n, s, e,
+			    &ferr);
+		/* LATR posts before the PTL goes, so that a gather that
+		 * finds these PTEs clear finds the post too (its settle). */
+		if (tlb.may_defer && m->cfg.policy.async)
+			shd__tlb_flush_mmu(&tlb);
+		shd__tlb_ptl_unlock(&tlb);
+		if (n)
+			shd__tlb_end_vma(&tlb);
+	} while (++i < n);
+	free(segs);
 	if ((err2 = shd__tlb_finish_mmu(&tlb)) && !ferr)
 		ferr = err2;
+	shd__mm_lock(cpu, mm);
 	if ((err2 = shd__flush_cache_done(cpu, mm, s, e)) && !ferr)
 		ferr = err2;
+	shd__mm_unlock(mm);
 	/* The contract: once this returns, no CPU may use a translation of
 	 * the range older than the call.  PTEs that were already clear were
-	 * flushed by whoever cleared them (under this lock), by the
-	 * batched-pending flush or the LATR settle above: the oracle holds
-	 * us to it, whatever this call flushed itself. */
+	 * flushed by whoever cleared them: before T0 under the PTL (the
+	 * batched-pending flush, the LATR settle: LATR posts under the PTL),
+	 * or by a gather still live, whose count made ours a full flush
+	 * (mm_tlb_flush_nested(), never posted).
+	 * The oracle holds us to it, whatever this call flushed itself. */
 	if (!ferr)
 		shd__oracle_credit_absent(mm, s, e, t0, SHD_IF_RANGE);
-	shd__mm_unlock(mm);
+	shd__mmap_read_unlock(mm);
 	if (ferr)
 		return ferr;
 	if (err || tlb.err)

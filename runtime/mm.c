@@ -2,13 +2,40 @@
 /* The mm: allocation, references, the lock (kernel/fork.c's mm_alloc, mmput, mmdrop). */
 
 /*
- * Locking.  mm->lock plays mmap_lock and the page-table lock together: every
- * PTE change, VMA change and the flush that follows it happen under it.
+ * Locking: two levels, as in Linux.
+ *
+ * mmap_lock (shd__mmap_read_lock() ...) is a reader-writer semaphore.
+ * madvise(MADV_DONTNEED) and munmap's zap-and-free phase hold it for read,
+ * so several of them run on one mm at once (munmap detaches its VMAs under
+ * the write lock and then downgrades, as do_vmi_align_munmap() has since
+ * dd2283f2605e, 4.20); mmap and mprotect hold it for write.  6.17 runs a
+ * single-VMA DONTNEED under the per-VMA lock instead (a6fde7add78d): for
+ * the flushes that is the read lock here, as nothing here takes a VMA
+ * lock.  A waiter that cannot have it sleeps, as in rwsem_down_*_slowpath():
+ * its CPU goes idle in lazy TLB mode (enter_lazy_tlb()) while it waits,
+ * taking IPIs, and switches back to the same mm when it gets the lock
+ * (switch_mm() from lazy: a flush if the mm's tlb_gen moved on); only a
+ * writer waiting for a writer spins instead (rwsem_optimistic_spin()).  A
+ * waiting writer holds new readers back, so a stream of madvises cannot
+ * starve munmap.
+ *
+ * The page-table lock (mm->lock, shd__mm_lock()) is below it and is
+ * mm-wide, as mm->page_table_lock: every PTE change, page-table page
+ * allocation and unlink, and VMA change (under both locks, so that either
+ * one keeps the VMAs still) happens under it, with the versions the oracle
+ * stamps on them.  Linux splits it per PTE table; one lock here, because
+ * the page-table pages' counts, the VMA array and the reclaim and LATR
+ * lists are under it too, and what the nested-flush race needs is only
+ * that the PTEs change under the PTL while the flush comes after it is
+ * dropped (tlb_finish_mmu() under mmap_lock alone).  Faults, reclaim,
+ * fork, LATR, cacheflush and highmem take only the PTL: a fault runs
+ * under the per-VMA lock in Linux, never waiting for mmap_lock.  A CPU
+ * spinning for the PTL keeps taking IPIs, or the holder's shootdown would
+ * wait for it forever.
+ *
  * Page walks (TLB misses on any CPU) are lock-free under rcu_read_lock();
- * leaf tables are unlinked under the lock and handed back to the machine's
- * pool after the flush and a grace period.  A CPU waiting for an mm lock
- * keeps taking IPIs, as a kernel CPU sleeping on mmap_lock keeps taking
- * interrupts; otherwise the holder's shootdown would wait for it forever.
+ * leaf tables are unlinked under the PTL and handed back to the machine's
+ * pool after the flush and a grace period.
  *
  * References.  mm->ref counts the creator and every CPU that has the mm
  * loaded (running or lazy).  The last put unlinks it and frees it after a
@@ -21,6 +48,7 @@
 #include <string.h>
 
 #include <shootdown/mm.h>
+#include <shootdown/mmu_context.h>
 #include "bcast.h"
 #include "mm.h"
 #include "page_alloc.h"
@@ -50,7 +78,9 @@ struct shd_mm *shd__mm_alloc(struct shd_machine *m, bool kernel)
 	pthread_mutex_init(&mm->lock, NULL);
 	urcu_ref_init(&mm->ref);
 	mm->tlb_gen = 1;
-	mm->next_trim_ns = shd__machine_now(m) + 1000000000ull;
+	/* init_new_context(): jiffies + HZ */
+	mm->next_trim_cpumask = shd__jiffies(m) +
+				shd__trim_jiffies(&m->cfg.policy);
 	mm->stable_clock = 0;
 	if (!kernel) {
 		pthread_mutex_lock(&m->mms_lock);
@@ -201,6 +231,148 @@ void shd__mm_unlock(struct shd_mm *mm)
 		cpu->cwin_mm = NULL;
 	mm->lock_held = false;
 	pthread_mutex_unlock(&mm->lock);
+	shd__seeded_wake(mm->m);
+}
+
+/* ---- mmap_lock ---- */
+
+/* A reader gets in while no writer holds or waits for the lock. */
+static bool mmap_read_free(void *arg)
+{
+	struct shd_mm *mm = arg;
+
+	return shd_load_acquire(&mm->mmap_count) >= 0 &&
+	       !shd_load_relaxed(&mm->mmap_writers_waiting);
+}
+
+static bool mmap_write_free(void *arg)
+{
+	struct shd_mm *mm = arg;
+
+	return shd_load_acquire(&mm->mmap_count) == 0;
+}
+
+static bool mmap_read_trylock(struct shd_mm *mm)
+{
+	int64_t c = shd_load_relaxed(&mm->mmap_count);
+
+	if (shd_load_relaxed(&mm->mmap_writers_waiting))
+		return false;
+	/* Acquire CAS: pairs with the unlocks' releases. */
+	while (c >= 0)
+		if (shd_cas_acquire(&mm->mmap_count, &c, c + 1))
+			return true;
+	return false;
+}
+
+static bool mmap_write_trylock(struct shd_mm *mm)
+{
+	int64_t c = 0;
+
+	return shd_cas_acquire(&mm->mmap_count, &c, -1);
+}
+
+/*
+ * rwsem_optimistic_spin(): a writer spins while another writer owns the
+ * lock (the owner is running: nothing here sleeps holding mmap_lock for
+ * write); readers (which no longer spin) and a writer facing readers
+ * sleep.
+ */
+static bool mmap_lock_spins(struct shd_mm *mm, bool write)
+{
+	return write && shd_load_relaxed(&mm->mmap_count) == -1;
+}
+
+/* CPU's task goes to sleep: if it was running MM, its CPU idles in lazy
+ * TLB mode (enter_lazy_tlb()); MM, with a reference, or NULL. */
+static struct shd_mm *mmap_lock_sleep(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	if (!cpu || cpu->in_ipi || cpu->loaded_mm != mm ||
+	    shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
+		return NULL;
+	shd__mm_get(mm);	/* a freed_tables flush may unload it */
+	shd_enter_lazy_tlb(cpu);
+	return mm;
+}
+
+/*
+ * rwsem_down_{read,write}_slowpath(): spin, or sleep (see above): a
+ * sleeping task's CPU keeps taking IPIs (a flush may now skip it, or on
+ * freed_tables switch it to init_mm), and on waking switches back to MM
+ * (switch_mm() from lazy: flush if tlb_gen moved on).  No lock held.
+ */
+static void mmap_lock_slowpath(struct shd_cpu *cpu, struct shd_mm *mm,
+			       bool write)
+{
+	bool (*is_free)(void *) = write ? mmap_write_free : mmap_read_free;
+	bool (*trylock)(struct shd_mm *) = write ? mmap_write_trylock :
+						   mmap_read_trylock;
+	struct shd_mm *was = NULL;
+	bool asleep = false;
+	unsigned spins = 0;
+
+	if (write)
+		shd_add_return(&mm->mmap_writers_waiting, 1);
+	while (!trylock(mm)) {
+		if (!asleep && !mmap_lock_spins(mm, write)) {
+			was = mmap_lock_sleep(cpu, mm);
+			asleep = true;
+		}
+		if (cpu && shd__ipi_pending(&cpu->ipi))
+			shd__cpu_take_ipis(cpu);
+		else if (cpu && cpu->m->seeded)
+			shd__seeded_block(cpu, is_free, mm, true, 0);
+		else if (++spins < 64)
+			caa_cpu_relax();
+		else
+			sched_yield();
+	}
+	if (write)
+		shd_sub_return(&mm->mmap_writers_waiting, 1);
+	if (was) {
+		(void)shd_switch_mm(cpu, was);	/* cannot fail: ours, alive */
+		shd__mm_put(was);
+	}
+}
+
+static void mmap_lock(struct shd_cpu *cpu, struct shd_mm *mm, bool write)
+{
+	if (cpu && cpu->m->seeded) {
+		shd__sched_point(cpu);
+		shd__tso_drain(cpu);	/* a lock's acquire: locked */
+	}
+	if (!(write ? mmap_write_trylock(mm) : mmap_read_trylock(mm)))
+		mmap_lock_slowpath(cpu, mm, write);
+}
+
+void shd__mmap_read_lock(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	mmap_lock(cpu, mm, false);
+}
+
+void shd__mmap_write_lock(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	mmap_lock(cpu, mm, true);
+}
+
+void shd__mmap_write_downgrade(struct shd_mm *mm)
+{
+	/* Release: our VMA changes before the readers let in. */
+	shd_store_release(&mm->mmap_count, 1);
+	shd__seeded_wake(mm->m);
+}
+
+void shd__mmap_read_unlock(struct shd_mm *mm)
+{
+	/* Release: pairs with the next writer's acquire CAS. */
+	__atomic_sub_fetch(&mm->mmap_count, 1, __ATOMIC_RELEASE);
+	shd__seeded_wake(mm->m);
+}
+
+void shd__mmap_write_unlock(struct shd_mm *mm)
+{
+	/* Release: as above. */
+	shd_store_release(&mm->mmap_count, 0);
 	shd__seeded_wake(mm->m);
 }
 

@@ -5,7 +5,9 @@
  * A mapping is a VMA and nothing else until it is touched (memory.c faults
  * pages in).  Under LATR a new mapping first settles the flushes still in
  * flight over its range, so that no CPU reads a new page through an old
- * translation.  Unmapping is memory.c's shd__unmap_range().
+ * translation.  Unmapping is memory.c's shd__unmap_range().  mmap takes
+ * mmap_lock for write, and the page-table lock inside it for the VMA
+ * change (faults read the VMAs under the PTL alone).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,12 +27,14 @@ static int mmap_common(struct shd_cpu *cpu, struct shd_mm *mm,
 	int err = 0;
 
 	shd__cpu_take_ipis(cpu);
-	shd__mm_lock(cpu, mm);
+	shd__mmap_write_lock(cpu, mm);
+	shd__mm_lock(cpu, mm);	/* VMA changes: under both */
 	/* LATR: the range is not reused while CPUs may still map it. */
 	if (mm->latr && (err = shd__latr_settle(cpu, mm,
 						nv->start >> cpu->m->page_shift,
 						nv->end >> cpu->m->page_shift))) {
 		shd__mm_unlock(mm);
+		shd__mmap_write_unlock(mm);
 		return err;
 	}
 	if (shd__vma_overlaps(mm, nv->start, nv->end)) {
@@ -46,6 +50,7 @@ static int mmap_common(struct shd_cpu *cpu, struct shd_mm *mm,
 		shd__vma_merge(mm);
 	}
 	shd__mm_unlock(mm);
+	shd__mmap_write_unlock(mm);
 	return err;
 }
 
@@ -113,7 +118,7 @@ int shd_munmap(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	if ((err = shd__check_user_mm(cpu, mm, "munmap")) ||
 	    (err = shd__check_user_range(cpu->m, "munmap", addr, len)))
 		return err;
-	return shd__unmap_range(cpu, mm, addr, len, true);
+	return shd__unmap_range(cpu, mm, addr, len, SHD_UNMAP_MUNMAP);
 }
 
 int shd_mm_exit(struct shd_cpu *cpu, struct shd_mm *mm)
@@ -130,7 +135,8 @@ int shd_mm_exit(struct shd_cpu *cpu, struct shd_mm *mm)
 	}
 	shd__mm_unlock(mm);
 	if (end)
-		err = shd__unmap_range(cpu, mm, start, end - start, true);
+		err = shd__unmap_range(cpu, mm, start, end - start,
+				       SHD_UNMAP_EXIT);
 	shd_mm_destroy(mm);
 	return err;
 }

@@ -114,4 +114,21 @@ static inline uint64_t shd__machine_now(const struct shd_machine *m)
 	return m->seeded ? shd__sim_now(m) : shd_now_ns();
 }
 
+/* jiffies: the machine's clock in ticks of the policy's hz (CONFIG_HZ),
+ * counted from the machine's start under the host scheduler too. */
+static inline uint64_t shd__jiffies(const struct shd_machine *m)
+{
+	uint64_t ns = shd__machine_now(m), hz = m->cfg.policy.hz;
+
+	return ns / 1000000000ull * hz + ns % 1000000000ull * hz / 1000000000ull;
+}
+
+/* The trim period in jiffies: HZ for Linux's second. */
+static inline uint64_t shd__trim_jiffies(const struct shd_policy *p)
+{
+	uint64_t j = (uint64_t)p->trim_ms * p->hz / 1000;
+
+	return j ? j : 1;
+}
+
 #endif

@@ -18,6 +18,20 @@
  *
  * LATR's queue is a second, doorbell-less queue per CPU: swept at ticks and
  * switches (shd__cpu_sweep()), or at an interrupt once the poster kicks.
+ *
+ * Counting (the identity in include/shootdown/stats.h).  The sender counts
+ * each request once, as sent (it rang), coalesced (it rode a ring) or,
+ * for LATR, deferred, and remembers which in the csd; a withdrawn request
+ * is moved to ipis_timed_out by the CPU that withdrew it, its sender.  The
+ * target counts interrupts taken (ipis_received, Linux's CAL line) as it
+ * splices its call queue, before any acknowledgement: with coalescing one
+ * per non-empty splice, whose first request was the one that found the
+ * queue empty and rang; without, one per request: coalesce=off models an
+ * interrupt per request, and the one doorbell word per CPU that merges
+ * their rings is the emulation's, not the model's.  So sent == received
+ * whenever nothing timed out.
+ * LATR's fallback kick rings the doorbell too, but is counted only in
+ * async_fallback_ipis (by the kicker) and the sweep it causes in neither.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,16 +68,22 @@ int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
 	int err;
 
 	while (!shd__csd_trylock(csd))
-		if ((err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0)
+		if ((err = shd__csd_wait(cpu, csd, target, "an earlier request")) < 0) {
+			cpu->cnt.s.ipis_timed_out++;	/* this one never went */
 			return err;
+		}
 	shd__sched_point(cpu);
 	shd__tso_drain(cpu);	/* csd_lock() and llist_add(): locked */
+	/* Ours alone, and set before the target can take it. */
+	csd->charged = SHD_CHARGED_SENT;
 	if (shd__ipi_enqueue(&t->ipi, csd, func, info, call) ||
 	    !m->cfg.policy.coalesce) {
 		shd__ipi_ring(&t->ipi);
 		cpu->cnt.s.ipis_sent++;
 		SHD_PROBE2(ipi_send, cpu->id, target);
 	} else {
+		/* The target never reads it; the csd is still ours to write. */
+		csd->charged = SHD_CHARGED_COALESCED;
 		cpu->cnt.s.ipis_coalesced++;
 	}
 	shd__seeded_wake(m);
@@ -73,6 +93,30 @@ int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
 static bool csd_done_cb(void *arg)
 {
 	return shd__csd_done(arg);
+}
+
+/* CSD withdrawn by us: its candidate's outcome is now ipis_timed_out.
+ * (No counter is reset with a request in flight: the reset needs every
+ * CPU idle, and every request is waited for before its task returns.) */
+static void csd_recount_timed_out(struct shd_cpu *cpu, struct shd_csd *csd)
+{
+	struct shd_stats *s = &cpu->cnt.s;
+
+	switch (csd->charged) {
+	case SHD_CHARGED_SENT:
+		s->ipis_sent--;
+		break;
+	case SHD_CHARGED_COALESCED:
+		s->ipis_coalesced--;
+		break;
+	case SHD_CHARGED_DEFERRED:
+		s->ipis_deferred--;
+		break;
+	default:
+		return;
+	}
+	csd->charged = SHD_CHARGED_NONE;
+	s->ipis_timed_out++;
 }
 
 int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
@@ -102,8 +146,13 @@ int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 		if (deadline && shd__machine_now(m) >= deadline) {
 			/* Withdraw it if the target has not taken it; if it
 			 * is running, it will finish: wait on, unbounded. */
-			if (shd__csd_abandon(csd) ||
-			    (st = shd__csd_state(csd)) == SHD_CSD_ABANDONED)
+			if (shd__csd_abandon(csd)) {
+				csd_recount_timed_out(cpu, csd);
+				break;
+			}
+			/* Withdrawn before (and recounted then): a wait for
+			 * an earlier request, or a second wait. */
+			if ((st = shd__csd_state(csd)) == SHD_CSD_ABANDONED)
 				break;
 			if (st == SHD_CSD_FREE)
 				return 0;
@@ -125,21 +174,23 @@ int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 	return shd__fail(-ETIMEDOUT, "%s", v.text);
 }
 
-/* An interrupt taken (LATR's fallback kick included).  Counted before any
- * acknowledgement, so a joiner sees it; also when the doorbell had not rung
- * yet: the sender rings right after queueing (a ring that then finds
- * nothing is not counted). */
-static void ipi_batch(void *ctx)
+/* Interrupts taken: N requests spliced from the call queue.  Counted
+ * before any acknowledgement, so a joiner sees it; also when the doorbell
+ * had not rung yet: the sender rings right after queueing (a ring that
+ * then finds nothing, a LATR kick's included, is not counted).  See the
+ * theory above for coalesce=off. */
+static void ipi_batch(void *ctx, unsigned n)
 {
 	struct shd_cpu *cpu = ctx;
 
-	cpu->cnt.s.ipis_received++;
+	cpu->cnt.s.ipis_received += cpu->m->cfg.policy.coalesce ? 1 : n;
 }
 
-static void latr_batch(void *ctx)
+static void latr_batch(void *ctx, unsigned n)
 {
 	struct shd_cpu *cpu = ctx;
 
+	(void)n;
 	cpu->cnt.s.async_sweeps++;	/* swept with no interrupt */
 }
 
@@ -159,17 +210,18 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 		shd__tso_drain(cpu);	/* an interrupt: llist_del_all()'s XCHG */
 	cpu->in_ipi = true;
 	n = shd__ipi_handle(&cpu->ipi, cpu, ipi_batch);
-	/* LATR's fallback interrupt: sweep now.  One that found only that
-	 * is still an interrupt taken. */
+	if (n)
+		SHD_PROBE2(ipi_handle, cpu->id, n);
+	/* LATR's fallback interrupt: sweep now.  Its kicker counted it
+	 * (async_fallback_ipis); its requests were counted deferred. */
 	/* Seq-cst exchange: pairs with shd__cpu_kick()'s, made before it
 	 * rang the doorbell we are answering. */
 	if (shd_load_relaxed(&cpu->latr_kick) && shd_xchg(&cpu->latr_kick, 0))
-		n += shd__ipi_handle(&cpu->latr_q, cpu, n ? NULL : ipi_batch);
+		n += shd__ipi_handle(&cpu->latr_q, cpu, NULL);
 	cpu->in_ipi = false;
 	if (shd__hw_drain(cpu))
 		shd__seeded_wake(cpu->m);
 	if (n) {
-		SHD_PROBE2(ipi_handle, cpu->id, n);
 		shd__seeded_wake(cpu->m);	/* its senders may go on */
 		/* ... and return from their flush before this CPU's next
 		 * instruction: the interrupt's return is a scheduling point. */
@@ -224,6 +276,7 @@ int shd_smp_call_function_single(struct shd_cpu *cpu, unsigned target,
 		cpu->in_ipi = false;
 		return 0;
 	}
+	cpu->cnt.s.ipi_candidates++;	/* one candidate: sent or coalesced */
 	if ((err = shd__send_csd(cpu, target, &cpu->csd[target], call_ipi_func,
 				 info, (void (*)(void))fn)) < 0)
 		return err;

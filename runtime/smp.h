@@ -9,14 +9,28 @@
  * (no CPU), -EPERM.  WHAT names the caller in the message. */
 int shd__check_cpu(struct shd_cpu *cpu, const char *what);
 
+/*
+ * What a request's candidate CPU was counted as (csd->charged): a request
+ * the watchdog withdraws is recounted as ipis_timed_out, so that every
+ * candidate ends in exactly one outcome (include/shootdown/stats.h).
+ */
+enum {
+	SHD_CHARGED_NONE,
+	SHD_CHARGED_SENT,	/* ipis_sent: rang the doorbell */
+	SHD_CHARGED_COALESCED,	/* ipis_coalesced: rode an earlier ring */
+	SHD_CHARGED_DEFERRED,	/* ipis_deferred: LATR, left to a sweep */
+};
+
 /* Queue CSD (FUNC, INFO, CALL) to TARGET, ringing its doorbell unless the
  * request rides an earlier one (coalesced).  1 if queued (wait for it), or
- * -ETIMEDOUT if CSD's previous request is still stuck.  CPU's thread. */
+ * -ETIMEDOUT if CSD's previous request is still stuck (counted in
+ * ipis_timed_out: this one was never sent).  CPU's thread. */
 int shd__send_csd(struct shd_cpu *cpu, unsigned target, struct shd_csd *csd,
 		  shd_csd_fn func, void *info, void (*call)(void));
 /* Wait for CSD's acknowledgement from TARGET, taking our own IPIs
- * meanwhile; past the watchdog bound, withdraw it and report: -ETIMEDOUT.
- * WHAT names the request in the report. */
+ * meanwhile; past the watchdog bound, withdraw it (its candidate moves to
+ * ipis_timed_out) and report: -ETIMEDOUT.  WHAT names the request in the
+ * report.  CPU is the one that charged CSD. */
 int shd__csd_wait(struct shd_cpu *cpu, struct shd_csd *csd, unsigned target,
 		  const char *what);
 

@@ -39,6 +39,25 @@
  * bits (should_trim_cpumask()); freed page tables reach every CPU in the
  * mask.
  *
+ * Counting, as Linux 6.18 counts (arch/x86/mm/tlb.c, kernel/smp.c).  The
+ * scan counts every other online CPU as an IPI candidate and each ends in
+ * one outcome (include/shootdown/stats.h): pruned or lazy here, sent or
+ * coalesced in shd__send_csd(), deferred for LATR's posts, timed out when
+ * the watchdog withdraws it.  flush_tlb_func() on a CPU other than the
+ * initiator counts the TLB line of /proc/interrupts (tlb_interrupts,
+ * inc_irq_stat(TLB)) and NR_TLB_REMOTE_FLUSH_RECEIVED first thing, before
+ * any early return (wrong CPU, lazy, already current), for user mms and
+ * reclaim batches; kernel flushes never count there.  NR_TLB_REMOTE_FLUSH
+ * is the initiator's, once per native_flush_tlb_multi() call (a user or
+ * batch flush with another CPU in its mask) and per flush_tlb_all();
+ * do_flush_tlb_all() (flush_tlb_all, kernel ranges above the ceiling)
+ * counts NR_TLB_REMOTE_FLUSH_RECEIVED on every CPU, the initiator too;
+ * NR_TLB_LOCAL_FLUSH_ALL/ONE are the initiator's own full flush and pages
+ * in flush_tlb_func(), and flush_tlb_one_kernel()'s pages on every CPU for
+ * a kernel range below the ceiling.  LATR is not Linux: its swept requests
+ * count as received remote flushes, but not on the TLB line (no
+ * interrupt) nor in ipi_requests.
+ *
  * The one rule: a TLB is touched only by its own CPU's thread.  Everything
  * remote is a request through ipi/.
  */
@@ -66,6 +85,18 @@ static void flush_full(struct shd_cpu *cpu, unsigned asid)
 	cpu->cnt.s.flushes_full++;
 }
 
+/* NR_TLB_LOCAL_FLUSH_ALL / _ONE: only the initiator's own work counts. */
+static void count_local(struct shd_cpu *cpu, const struct shd_flush_info *f,
+			uint64_t npages)
+{
+	if (f->initiator != cpu->id)
+		return;
+	if (npages)
+		cpu->cnt.s.nr_tlb_local_flush_one += npages;
+	else
+		cpu->cnt.s.nr_tlb_local_flush_all++;
+}
+
 static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	for (int a = 0; a < SHD_NR_ASIDS; a++)
@@ -75,7 +106,7 @@ static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
 }
 
 /* A batch flush (x86 arch_tlbbatch_flush()) on this CPU. */
-static void flush_tlb_batch_func(struct shd_cpu *cpu)
+static void flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 	struct shd_mm *mm;
@@ -88,6 +119,7 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu)
 		for (unsigned a = 0; a < SHD_NR_ASIDS; a++)
 			shd__local_flush_asid(cpu, a);
 		cpu->cnt.s.flushes_full++;
+		count_local(cpu, f, 0);
 		return;
 	}
 	/* arch_tlbbatch_flush(): flush whatever user mm is loaded and
@@ -116,6 +148,7 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu)
 		return;
 	}
 	flush_full(cpu, (unsigned)asid);
+	count_local(cpu, f, 0);
 	if (p->gen)
 		cpu->ctxs[asid].tlb_gen = mm_gen;
 }
@@ -133,8 +166,10 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		 * catch up; if not (broadcast), flush its slot now.  6.13
 		 * trims the lazy mask: a remote CPU left in it clears its
 		 * bit (LOCK BTR). */
-		if (p->switch_mm == SHD_SWITCH_6_13 && f->initiator != cpu->id)
+		if (p->switch_mm == SHD_SWITCH_6_13 && f->initiator != cpu->id) {
 			shd__tso_mask_clear(cpu, mm->cpumask, cpu->id);
+			cpu->cnt.s.tlb_remote_wrong_cpu++;
+		}
 		asid = shd__policy_may_miss(p) ? -1 : asid_of(cpu, mm);
 		if (asid < 0) {
 			cpu->cnt.s.flushes_skipped_gen++;
@@ -144,6 +179,8 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
 		else
 			flush_full(cpu, (unsigned)asid);
+		count_local(cpu, f, f->end_vpn == SHD_FLUSH_END_ALL ? 0 :
+			    f->end_vpn - f->start_vpn);
 		return;
 	}
 	if (shd__is_global_asid(cpu->loaded_asid) && !f->hw_covered &&
@@ -162,6 +199,14 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		shd__leave_mm(cpu);
 		cpu->cnt.s.flushes_skipped_gen++;
 		return;
+	}
+	/* The bug: the wrong-CPU test taken by a CPU that runs the mm.  It
+	 * still flushes now; the flushes after it prune it. */
+	if (p->switch_mm == SHD_SWITCH_6_13 && f->initiator != cpu->id &&
+	    shd__fault(cpu->m, SHD_FAULT_WRONG_CPU_CLEARS_RUNNING) &&
+	    shd__tso_mask_test(cpu, mm->cpumask, cpu->id)) {
+		shd__tso_mask_clear(cpu, mm->cpumask, cpu->id);
+		shd__fault_fired(cpu, SHD_FAULT_WRONG_CPU_CLEARS_RUNNING);
 	}
 	/* 6.15: a CPU still on a dynamic ASID for an mm that has a global
 	 * one moves to it (finish_asid_transition() sent us here); on the
@@ -190,9 +235,11 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		return;
 	case SHD_ACTION_PARTIAL:
 		shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
+		count_local(cpu, f, npages);
 		break;
 	case SHD_ACTION_FULL:
 		flush_full(cpu, (unsigned)asid);
+		count_local(cpu, f, 0);
 		break;
 	}
 	if (p->gen)
@@ -205,6 +252,7 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 	if (f->kind == SHD_FLUSH_ALL) {
 		shd__local_flush_everything(cpu);
 		cpu->cnt.s.flushes_full++;
+		cpu->cnt.s.nr_tlb_remote_flush_received++;	/* do_flush_tlb_all() */
 		return;
 	}
 	if (f->kind == SHD_FLUSH_KERNEL) {
@@ -216,13 +264,17 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 			 * more flushed than recorded, and pays in refills. */
 			shd__local_flush_everything(cpu);
 			cpu->cnt.s.flushes_full++;
+			cpu->cnt.s.nr_tlb_remote_flush_received++;
 		} else {
+			/* do_kernel_range_flush(): flush_tlb_one_kernel() per
+			 * page, counted on every CPU. */
 			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, SHD_ASID_GLOBAL);
+			cpu->cnt.s.nr_tlb_local_flush_one += f->end_vpn - f->start_vpn;
 		}
 		return;
 	}
 	if (f->kind == SHD_FLUSH_BATCH)
-		flush_tlb_batch_func(cpu);
+		flush_tlb_batch_func(cpu, f);
 	else
 		flush_tlb_user_func(cpu, f);
 }
@@ -231,8 +283,25 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 static void flush_ipi_func(void *target_ctx, struct shd_csd *csd)
 {
 	struct shd_cpu *cpu = target_ctx;
+	const struct shd_flush_info *f = csd->info;
 
 	cpu->cnt.s.ipi_requests++;
+	/* flush_tlb_func()'s first lines: a remote run for a user mm or a
+	 * reclaim batch, before any early return. */
+	if (f->kind == SHD_FLUSH_USER || f->kind == SHD_FLUSH_BATCH) {
+		cpu->cnt.s.tlb_interrupts++;
+		cpu->cnt.s.nr_tlb_remote_flush_received++;
+	}
+	shd__flush_tlb_func(cpu, f);
+}
+
+/* LATR's handler: a posted request, swept (or run at its fallback
+ * interrupt, counted by the kicker).  Not from the call queue. */
+static void flush_sweep_func(void *target_ctx, struct shd_csd *csd)
+{
+	struct shd_cpu *cpu = target_ctx;
+
+	cpu->cnt.s.nr_tlb_remote_flush_received++;
 	shd__flush_tlb_func(cpu, csd->info);
 }
 
@@ -269,9 +338,11 @@ static enum shd_target_verdict verdict_of(const struct shd_policy *p,
  * Whether candidate C (another online CPU) gets flush F whose CPUs are
  * MASK (NULL: every CPU gets it), counting the ones that do not.  Each
  * candidate is a scheduling point: the scan reads another CPU's state.
+ * *REMOTE is set when C is in the mask (or the policy has none): Linux
+ * would call flush_tlb_multi().
  */
 static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask,
-		      const struct shd_flush_info *f)
+		      const struct shd_flush_info *f, bool *remote)
 {
 	struct shd_machine *m = cpu->m;
 	const struct shd_policy *p = &m->cfg.policy;
@@ -284,6 +355,8 @@ static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask
 		return true;
 	shd__sched_point(cpu);
 	in_mask = shd__tso_mask_test(cpu, mask, c);
+	if (in_mask || !p->prune)
+		*remote = true;
 	if (p->switch_mm == SHD_SWITCH_6_13 && in_mask && f->mm)
 		loaded = loaded_of(cpu, t, f->mm);
 	/* Seq-cst loads after our seq-cst tlb_gen bump: Dekker with switch_mm
@@ -312,6 +385,14 @@ static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask
 	case SHD_TARGET_SEND:
 		break;
 	}
+	/* Why a CPU not running the mm gets it: attributed, so that a
+	 * compare of linux-6.12 and linux says where 6.13's IPIs come from. */
+	if (f->mm && p->prune && (lazy || loaded == SHD_LOADED_OTHER)) {
+		if (f->freed_tables)
+			cpu->cnt.s.ipis_freed_tables++;
+		else if (f->trim_cpumask && loaded == SHD_LOADED_OTHER)
+			cpu->cnt.s.ipis_trim++;
+	}
 	return true;
 }
 
@@ -328,11 +409,14 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 	const unsigned long *mask = f->kind == SHD_FLUSH_USER ? f->mm->cpumask :
 				    f->kind == SHD_FLUSH_BATCH ? cpu->batch.cpumask :
 				    NULL;
-	bool skipped = false;
+	bool skipped = false, remote = false;
 	int n = 0, r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
-		if (c == cpu->id || !is_target(cpu, c, mask, f))
+		if (c == cpu->id)
+			continue;
+		cpu->cnt.s.ipi_candidates++;
+		if (!is_target(cpu, c, mask, f, &remote))
 			continue;
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI)) {
 			skipped = true;
@@ -345,6 +429,8 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 		}
 		targets[n++] = c;
 	}
+	if (remote)	/* native_flush_tlb_multi() */
+		cpu->cnt.s.nr_tlb_remote_flush++;
 	if (skipped)	/* one firing a flush that had remote targets */
 		shd__fault_fired(cpu, SHD_FAULT_SKIP_REMOTE_IPI);
 	return n;
@@ -415,18 +501,42 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 	return err;
 }
 
-/* switch=6.13 should_trim_cpumask(): once a second, a flush also goes to
- * the CPUs of the lazy mask running another mm, which clear their bits. */
+/*
+ * switch=6.13 should_trim_cpumask() (6db2526c1d69): the first flush of
+ * MM needing remote CPUs once jiffies has passed next_trim_cpumask also
+ * goes to the CPUs of the lazy mask running another mm, which clear their
+ * bits; the next trim is HZ jiffies later.  A deadline checked at flush
+ * time, not a timer: no flush, no trim.
+ */
 static bool should_trim_cpumask(struct shd_machine *m, struct shd_mm *mm)
 {
-	uint64_t now = shd__machine_now(m);
+	const struct shd_policy *p = &m->cfg.policy;
+	uint64_t now = shd__jiffies(m);
 
+	if (p->trim_ms == 0)	/* 209954cbc7d0 alone: every flush */
+		return true;
 	/* Relaxed: READ_ONCE/WRITE_ONCE in Linux; two flushers may both
-	 * trim, which costs IPIs, not correctness. */
-	if (now < shd_load_relaxed(&mm->next_trim_ns))
+	 * trim, which costs IPIs, not correctness.  time_after(): strictly. */
+	if (now <= shd_load_relaxed(&mm->next_trim_cpumask))
 		return false;
-	shd_store_relaxed(&mm->next_trim_ns, now + 1000000000ull);
+	shd_store_relaxed(&mm->next_trim_cpumask, now + shd__trim_jiffies(p));
 	return true;
+}
+
+/* cpumask_any_but(MASK, this CPU) < nr_cpu_ids */
+static bool other_cpu_in_mask(struct shd_cpu *cpu, const unsigned long *mask)
+{
+	struct shd_machine *m = cpu->m;
+
+	for (size_t w = 0; w < m->mask_words; w++) {
+		unsigned long bits = shd__tso_load(cpu, &mask[w], shd_load_seq);
+
+		if (w == cpu->id / 64)
+			bits &= ~(1ul << (cpu->id % 64));
+		if (bits)
+			return true;
+	}
+	return false;
 }
 
 void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
@@ -445,16 +555,19 @@ void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
 		f->start_vpn = 0;
 		f->end_vpn = SHD_FLUSH_END_ALL;
 	}
-	/* INVLPGB's broadcast path never trims (a global-ASID mm sends no
-	 * IPIs); RAR's trims stay IPIs. */
-	f->trim_cpumask = cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13 &&
-			  !(cpu->m->cfg.policy.bcast == SHD_BCAST_INVLPGB &&
-			    shd__mm_global_asid(mm)) &&
-			  should_trim_cpumask(cpu->m, mm);
 	/* Seq-cst RMW (LOCK XADD): the generation bump is ordered before we
 	 * read mm_cpumask, is_lazy and loaded_mm (pairs with switch_mm / lazy
 	 * exit).  Then a scheduling point: the window before the scan. */
 	f->new_tlb_gen = shd__tso_gen_bump(cpu, &mm->tlb_gen);
+	/* flush_tlb_mm_range(): the trim deadline is consulted only when
+	 * another CPU is in the mask (cpumask_any_but()). */
+	/* INVLPGB's broadcast path never trims (a global-ASID mm sends no
+	 * IPIs); RAR's trims stay IPIs. */
+	f->trim_cpumask = cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13 &&
+			  other_cpu_in_mask(cpu, mm->cpumask) &&
+			  !(cpu->m->cfg.policy.bcast == SHD_BCAST_INVLPGB &&
+			    shd__mm_global_asid(mm)) &&
+			  should_trim_cpumask(cpu->m, mm);
 	shd__sched_point(cpu);
 }
 
@@ -463,25 +576,31 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 {
 	struct shd_machine *m = cpu->m;
 	unsigned n = 0;
-	bool skipped = false;
+	bool skipped = false, remote = false;
 	int r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		struct shd_tlbbatch_req *q = &req[n];
 
-		if (c == cpu->id || !is_target(cpu, c, f->mm->cpumask, f))
+		if (c == cpu->id)
+			continue;
+		cpu->cnt.s.ipi_candidates++;
+		if (!is_target(cpu, c, f->mm->cpumask, f, &remote))
 			continue;
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI)) {
 			skipped = true;
 			continue;
 		}
 		shd__csd_init(&q->csd, cpu->id, &cpu->ipi);
+		q->kicked = 0;
 		if (quiet) {
 			/* No doorbell: swept at the target's next tick. */
 			while (!shd__csd_trylock(&q->csd))
 				;	/* fresh: free at once */
+			q->csd.charged = SHD_CHARGED_DEFERRED;
+			cpu->cnt.s.ipis_deferred++;
 			(void)shd__ipi_enqueue(&m->cpus[c]->latr_q, &q->csd,
-					       flush_ipi_func, f, NULL);
+					       flush_sweep_func, f, NULL);
 		} else if ((r = shd__send_csd(cpu, c, &q->csd, flush_ipi_func,
 					      f, NULL)) < 0) {
 			*err = r;
@@ -490,6 +609,8 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 		q->target = c;
 		n++;
 	}
+	if (remote)	/* native_flush_tlb_multi(), or LATR's post */
+		cpu->cnt.s.nr_tlb_remote_flush++;
 	if (skipped)	/* one firing a flush that had remote targets */
 		shd__fault_fired(cpu, SHD_FAULT_SKIP_REMOTE_IPI);
 	return n;
@@ -507,21 +628,6 @@ static uint64_t invlpgb_count(const struct shd_machine *m, uint64_t s,
 	if (e == SHD_FLUSH_END_ALL || e <= s)
 		return 1;
 	return (e - s + max - 1) / max;
-}
-
-/* Another CPU than CPU is in MASK (flush_tlb_mm_range()'s test for the
- * IPI path). */
-static bool mask_has_other(struct shd_cpu *cpu, const unsigned long *mask)
-{
-	for (size_t w = 0; w < cpu->m->mask_words; w++) {
-		unsigned long v = shd_load_seq(&mask[w]);
-
-		if (w == cpu->id / 64)
-			v &= ~(1ul << (cpu->id % 64));
-		if (v)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -673,7 +779,7 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 		f->asid_transition = g != 0;
 		err = do_flush(cpu, iface);
 		f->asid_transition = false;
-		if (!err && m->bcast && mask_has_other(cpu, mm->cpumask))
+		if (!err && m->bcast && other_cpu_in_mask(cpu, mm->cpumask))
 			shd__consider_global_asid(cpu, mm);
 	}
 	if (err)
@@ -828,6 +934,7 @@ int shd_flush_tlb_all(struct shd_cpu *cpu)
 	cpu->info.kind = SHD_FLUSH_ALL;
 	cpu->info.initiator = cpu->id;
 	cpu->info.end_vpn = SHD_FLUSH_END_ALL;
+	cpu->cnt.s.nr_tlb_remote_flush++;	/* flush_tlb_all(), always */
 	if (m->bcast) {		/* flush_tlb_all(): invlpgb_flush_all() */
 		bcast_flush_other(cpu, SHD_IF_ALL, NULL, SHD_HW_EVERYTHING, 0,
 				  SHD_FLUSH_END_ALL, 1);

@@ -174,7 +174,18 @@ struct shd_mm {
 	struct cds_list_head node;	/* m->mms, RCU list */
 	bool dead;			/* shd_mm_destroy() called */
 
-	/* mmap_lock + page table lock; waiters keep taking IPIs. */
+	/* mmap_lock (mm.c): count > 0 readers, -1 a writer, 0 free; writers
+	 * waiting hold new readers back.  Atomics (acquire to take, release
+	 * to drop). */
+	int64_t mmap_count;
+	int32_t mmap_writers_waiting;
+	/* mm->tlb_flush_pending: live mmu_gathers (inc at gather start,
+	 * before any PTE change under the page-table lock; dec after the
+	 * finish-time flush).  Seq-cst RMWs. */
+	int32_t tlb_flush_pending;
+	/* The page-table lock (mm-wide, below mmap_lock): PTEs, page-table
+	 * pages, the VMA array's contents (changed under both locks), the
+	 * reclaim/LATR lists below.  Waiters keep taking IPIs. */
 	pthread_mutex_t lock;
 	bool lock_held;		/* under lock; the seeded scheduler waits on it */
 	struct shd_pt_dir *pgd;
@@ -198,12 +209,12 @@ struct shd_mm {
 	uint32_t global_asid;
 	int32_t asid_transition;
 
-	/* switch=6.13: when a flush next trims mm_cpumask (machine ns;
-	 * should_trim_cpumask()).  Racy by design, as in Linux: relaxed.
+	/* switch=6.13: mm->context.next_trim_cpumask, in jiffies: a flush
+	 * after it trims mm_cpumask (should_trim_cpumask()).  Racy by design, as in Linux: relaxed.
 	 * Last, so that `node` stays at offset 0 mod 64, as m->mms does in
 	 * the machine: cds_list_for_each_entry_safe() forms the list head's
 	 * "container" when it ends, and UBSan checks its 64-byte alignment. */
-	uint64_t next_trim_ns;
+	uint64_t next_trim_cpumask;
 };
 
 struct shd_tlbe {
@@ -257,6 +268,7 @@ struct shd_tlbbatch_ent {
 struct shd_tlbbatch_req {	/* arm64: an invalidation issued, not waited for */
 	struct shd_csd csd;
 	unsigned target;
+	int32_t kicked;		/* LATR: its fallback interrupt was sent */
 };
 
 struct shd_tlbbatch {

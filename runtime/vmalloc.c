@@ -97,7 +97,8 @@ int shd_vunmap(struct shd_cpu *cpu, uint64_t addr, uint64_t len)
 	shd__mm_lock(cpu, k);
 	/* flush_cache_vunmap(), while the PTEs exist */
 	err = shd__flush_cache_first(cpu, k, s, s + (len >> m->page_shift));
-	shd__tlb_gather_mmu(&tlb, cpu, k);
+	shd__tlb_gather_mmu(&tlb, cpu, k, false);
+	tlb.ptl_held = true;	/* all of vunmap is under init_mm's lock */
 	shd__zap_range(&tlb, s, s + (len >> m->page_shift));
 	{
 		int ferr = shd__tlb_finish_mmu(&tlb);

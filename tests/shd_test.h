@@ -284,11 +284,13 @@ static inline struct shd_stats stats_delta(const struct shd_stats *before,
 	return after;
 }
 
-/* Every IPI candidate of a flush ends in exactly one of these. */
+/* Every IPI candidate ends in exactly one of these (the counting identity,
+ * include/shootdown/stats.h): their sum is ipi_candidates. */
 static inline uint64_t candidates(const struct shd_stats *s)
 {
 	return s->ipis_sent + s->ipis_coalesced + s->ipis_avoided_pruned +
-	       s->ipis_avoided_lazy;
+	       s->ipis_avoided_lazy + s->ipis_deferred + s->ipis_timed_out +
+	       s->ipis_broadcast_hw;
 }
 
 /* Run FN on CPU alone and join it; asserts the task returned 0. */

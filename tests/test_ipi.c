@@ -76,11 +76,12 @@ static void call_everyone_in(enum shd_sched_mode mode)
 		cr_assert_eq(f.hits[i], 50, "cpu %d ran %d calls", i, f.hits[i]);
 	st = test_stats(m);
 	cr_assert_eq(st.ipi_requests, 250);
+	cr_assert_eq(st.ipi_candidates, 250);
 	/* One caller, one request in flight at a time: nothing to coalesce. */
 	cr_assert_eq(st.ipis_sent, 250);
 	cr_assert_eq(st.ipis_coalesced, 0);
-	cr_assert_leq(st.ipis_received, st.ipis_sent);
-	cr_assert_geq(st.ipis_received, 1);
+	cr_assert_eq(st.ipis_received, st.ipis_sent);
+	cr_assert_eq(st.tlb_interrupts, 0, "no TLB flush among them");
 	shd_machine_destroy(m);
 }
 
@@ -143,8 +144,13 @@ static struct shd_stats two_flushes_to_a_busy_cpu(const char *policy)
 	cr_assert_eq(b.rc[2], 0);
 	st = test_stats(m);
 	cr_assert_eq(st.flush_calls, 2);
+	cr_assert_eq(st.ipi_candidates, 4);
 	cr_assert_eq(st.ipis_sent + st.ipis_coalesced + st.ipis_avoided_pruned +
 		     st.ipis_avoided_lazy, 4, "candidate identity");
+	/* Each flush_tlb_func run on cpu 1 or the other sender counts. */
+	cr_assert_eq(st.tlb_interrupts, st.ipi_requests);
+	cr_assert_eq(st.ipi_requests, st.ipis_sent + st.ipis_coalesced);
+	cr_assert_eq(st.ipis_received, st.ipis_sent);
 	cr_assert_eq(st.violations, 0);
 	shd_machine_destroy(m);
 	return st;
@@ -164,6 +170,9 @@ Test(ipi, broadcast_rings_for_every_request)
 
 	cr_assert_eq(st.ipis_coalesced, 0);
 	cr_assert_eq(st.ipis_sent, 4);
+	/* Busy cpu 1 takes both requests at once: without coalescing each
+	 * rang its own interrupt, and each is counted taken. */
+	cr_assert_eq(st.ipis_received, 4);
 }
 
 static int call_busy_cpu(struct shd_cpu *cpu, void *arg)
@@ -199,6 +208,78 @@ Test(ipi, coalesces_calls_from_two_cpus_to_a_busy_cpu)
 	cr_assert_eq(st.ipis_sent, 1, "sent %" PRIu64, st.ipis_sent);
 	cr_assert_eq(st.ipis_coalesced, 1);
 	cr_assert_eq(st.ipis_received, 1, "one interrupt, two requests");
+	shd_machine_destroy(m);
+}
+
+/* ---- LATR's fallback: one interrupt per request and target ---- */
+
+struct latr_kick {
+	struct shd_mm *mm;
+	int step;
+	int rc;
+};
+
+/*
+ * cpu 1 holds a translation cpu 0 unmaps (a LATR post: no interrupt) and
+ * computes for 10 ms taking no interrupts, so it sweeps nothing.  After
+ * async_us (1 ms) cpu 0's tick interrupts it; then cpu 2 maps the range
+ * again, which settles the flush: cpu 1 owes the same sweep, already
+ * kicked, and must not be interrupted (and counted) a second time.
+ */
+static int latr_kick_task(struct shd_cpu *cpu, void *arg)
+{
+	struct latr_kick *k = arg;
+	uint64_t v;
+
+	switch (shd_cpu_id(cpu)) {
+	case 0:
+		T_OK(shd_switch_mm(cpu, k->mm));
+		T_OK(shd_mmap(cpu, k->mm, UBASE, PAGE, RW));
+		T_OK(shd_store(cpu, UBASE, 7));
+		step_set(&k->step, 1);
+		step_wait(cpu, &k->step, 2);
+		T_OK(shd_munmap(cpu, k->mm, UBASE, PAGE));
+		T_OK(shd_cpu_compute(cpu, 2 * MS));
+		shd_cpu_poll(cpu);	/* our tick: past async_us, kick */
+		step_set(&k->step, 3);
+		break;
+	case 1:
+		T_OK(shd_switch_mm(cpu, k->mm));
+		step_wait(cpu, &k->step, 1);
+		T_OK(shd_load(cpu, UBASE, &v));
+		step_set(&k->step, 2);
+		T_OK(shd_cpu_compute(cpu, 10 * MS));	/* no sweep, no IPI */
+		shd_cpu_poll(cpu);
+		break;
+	case 2:
+		step_wait(cpu, &k->step, 3);
+		T_OK(shd_switch_mm(cpu, k->mm));
+		k->rc = shd_mmap(cpu, k->mm, UBASE, PAGE, RW);	/* settles */
+		break;
+	}
+	return 0;
+}
+
+Test(ipi, a_latr_request_is_kicked_once_however_many_cpus_settle_it)
+{
+	struct shd_config c = seeded_config(3, "latr");
+	struct shd_machine *m = test_machine(&c);
+	struct latr_kick k = { .mm = test_mm(m) };
+	struct shd_stats st;
+
+	cr_assert_eq(shd_run_on(m, 0, 3, latr_kick_task, &k), 0);
+	assert_tasks_ok();
+	cr_assert_eq(k.rc, 0);
+	st = test_stats(m);
+	cr_assert_eq(st.async_requests, 1, "one target: cpu 1");
+	cr_assert_eq(st.ipis_deferred, 1);
+	cr_assert_eq(st.async_fallback_ipis, 1, "cpu 1 interrupted %" PRIu64
+		     " times for one request", st.async_fallback_ipis);
+	/* The fallback is neither sent nor received: cpu 1 was counted
+	 * deferred. */
+	cr_assert_eq(st.ipi_candidates, candidates(&st));
+	cr_assert_eq(st.ipis_received, st.ipis_sent);
+	cr_assert_eq(st.violations, 0);
 	shd_machine_destroy(m);
 }
 
@@ -279,6 +360,10 @@ Test(ipi, the_watchdog_reports_a_cpu_that_takes_no_ipis, .timeout = 30)
 	cr_assert_eq(v[0].cpu, 1);
 	cr_assert_eq(v[0].seed, TEST_SEED);
 	cr_assert_not_null(strstr(v[0].text, "cpu 1"), "%s", v[0].text);
+	/* Its one candidate ends timed out, not sent. */
+	cr_assert_eq(test_stats(m).ipi_candidates, 1);
+	cr_assert_eq(test_stats(m).ipis_timed_out, 1);
+	cr_assert_eq(test_stats(m).ipis_sent, 0);
 	/* The timed-out call was withdrawn: when cpu 1 takes interrupts
 	 * again it skips it (the caller has returned; its arguments may be
 	 * gone).  The machine is still usable and tears down cleanly. */
@@ -288,6 +373,9 @@ Test(ipi, the_watchdog_reports_a_cpu_that_takes_no_ipis, .timeout = 30)
 	run_one(m, 0, call_once, &s);
 	cr_assert_eq(s.rc, 0, "call to the recovered cpu: %d", s.rc);
 	cr_assert_eq(late_calls, 1);
+	cr_assert_eq(test_stats(m).ipi_candidates, 2);
+	cr_assert_eq(test_stats(m).ipis_sent, 1);
+	cr_assert_eq(test_stats(m).ipis_timed_out, 1);
 	cr_assert_eq(shd_machine_violations(m, NULL, 0), 1);
 	shd_machine_destroy(m);
 }

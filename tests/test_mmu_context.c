@@ -343,7 +343,7 @@ static int map_a(struct shd_cpu *cpu, void *arg)
  * skips it, and switching back catches up by tlb_gen. */
 Test(mmu_context, linux_6_13_skips_a_cpu_left_in_the_mask_by_its_loaded_mm)
 {
-	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = "linux-6.13");
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = "linux");
 	struct left l = { .w = { test_mm(m), test_mm(m), 0, 0 } };
 	struct shd_stats a, d;
 
@@ -380,7 +380,7 @@ static int unmap_a(struct shd_cpu *cpu, void *arg)
  * no longer reaches it. */
 Test(mmu_context, linux_6_13_trims_the_mask_when_freed_tables_reach_a_cpu_gone)
 {
-	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = "linux-6.13");
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = "linux");
 	struct away w = { test_mm(m), test_mm(m), 0, 0 };
 	struct shd_stats a, d;
 

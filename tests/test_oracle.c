@@ -109,8 +109,10 @@ static void ignore_tlb_gen(struct shd_machine *m, struct orc *o)
 	run_one(m, 1, gen_cache_then_leave, o);
 	run_one(m, 0, gen_protect, o);
 	shd_machine_stats(m, &st);
-	/* The path under test: cpu 1 was pruned, not interrupted. */
-	cr_assert_eq(st.ipis_avoided_pruned, 1);
+	/* The path under test: cpu 1 was skipped, not interrupted (pruned
+	 * under 6.12; under 6.13's lazy mask it keeps its bit in a, and
+	 * should_flush_tlb() skips it as lazy: idle after b). */
+	cr_assert_eq(st.ipis_avoided_pruned + st.ipis_avoided_lazy, 1);
 	cr_assert_eq(st.ipis_sent, 0);
 	run_one(m, 1, gen_return, o);
 }

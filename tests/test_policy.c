@@ -28,15 +28,15 @@ Test(policy, presets_broadcast_and_linux_exist_and_differ)
 	cr_assert_eq(l.ceiling, 33);
 }
 
-Test(policy, linux_6_13_is_linux_with_the_6_13_switch)
+Test(policy, linux_6_12_is_linux_with_the_5_13_switch)
 {
-	struct shd_policy l = preset("linux"), n = preset("linux-6.13");
+	struct shd_policy l = preset("linux-6.12"), n = preset("linux");
 
-	cr_assert_eq(l.switch_mm, SHD_SWITCH_5_13, "linux's switch_mm changed");
+	cr_assert_eq(l.switch_mm, SHD_SWITCH_5_13, "linux-6.12's switch_mm changed");
 	cr_assert_eq(n.switch_mm, SHD_SWITCH_6_13);
 	n.switch_mm = SHD_SWITCH_5_13;
 	memcpy(n.name, l.name, sizeof(n.name));
-	cr_assert_eq(memcmp(&l, &n, sizeof(l)), 0, "linux-6.13 differs in more");
+	cr_assert_eq(memcmp(&l, &n, sizeof(l)), 0, "linux-6.12 differs in more");
 	cr_assert_eq(shd_policy_set(&l, "switch", "6.13"), 0);
 	cr_assert_eq(l.switch_mm, SHD_SWITCH_6_13);
 	cr_assert_eq(shd_policy_set(&l, "switch", "6.14"), -EINVAL);
@@ -192,11 +192,13 @@ Test(policy, every_listed_knob_can_be_set)
 	size_t n = 0;
 	const struct shd_named *k = shd_policy_knobs(&n);
 
-	cr_assert_eq(n, 15);
+	cr_assert_eq(n, 17);
 	for (size_t i = 0; i < n; i++) {
 		struct shd_policy p = preset("linux");
 		const char *v = strcmp(k[i].name, "ceiling") == 0 ||
 				strcmp(k[i].name, "async_us") == 0 ||
+				strcmp(k[i].name, "hz") == 0 ||
+				strcmp(k[i].name, "trim_ms") == 0 ? "7" :
 				strcmp(k[i].name, "invlpgb_count_max") == 0 ||
 				strcmp(k[i].name, "asid_space") == 0 ||
 				strcmp(k[i].name, "broadcast_min_cpus") == 0 ||
@@ -217,15 +219,15 @@ Test(policy, format_prints_every_knob)
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=on coalesce=on "
 			 "concurrent=on ceiling=33 batch=x86 async=off async_us=1000 "
-			 "switch=5.13 bcast=off invlpgb_count_max=8 asid_space=4094 "
-			 "broadcast_min_cpus=4 rar_slots=64");
+			 "switch=6.13 hz=250 trim_ms=1000 bcast=off invlpgb_count_max=8 "
+			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64");
 	cr_assert_eq(shd_policy_set(&p, "gen", "off"), 0);
 	cr_assert_eq(shd_policy_set(&p, "ceiling", "5"), 0);
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=off coalesce=on "
 			 "concurrent=on ceiling=5 batch=x86 async=off async_us=1000 "
-			 "switch=5.13 bcast=off invlpgb_count_max=8 asid_space=4094 "
-			 "broadcast_min_cpus=4 rar_slots=64");
+			 "switch=6.13 hz=250 trim_ms=1000 bcast=off invlpgb_count_max=8 "
+			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64");
 	cr_assert_eq(shd_policy_set(&p, "batch", "arm64"), 0);
 	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
 	cr_assert_eq(shd_policy_set(&p, "batch", "on"), -EINVAL);
@@ -283,7 +285,7 @@ Test(policy, the_barrier_faults_need_the_6_13_switch)
 
 	cr_assert_eq(shd_arch_preset("x86", &x86), 0);
 	for (size_t i = 0; i < ARRAY_LEN(fs); i++) {
-		struct shd_policy l = preset("linux"), n = preset("linux-6.13");
+		struct shd_policy l = preset("linux-6.12"), n = preset("linux");
 
 		cr_assert_eq(shd_fault_applies(&n, &x86, fs[i]), 0);
 		cr_assert_eq(shd_fault_applies(&l, &x86, fs[i]), -EINVAL);
@@ -296,7 +298,7 @@ Test(policy, the_barrier_faults_need_the_6_13_switch)
 Test(policy, the_broadcast_faults_need_their_hardware)
 {
 	struct shd_policy inv = preset("linux-invlpgb"), rar = preset("linux-rar");
-	struct shd_policy l = preset("linux-6.13");
+	struct shd_policy l = preset("linux");
 	struct shd_arch x86;
 
 	cr_assert_eq(shd_arch_preset("x86", &x86), 0);
@@ -350,7 +352,7 @@ Test(decide, target_pruning_and_lazy_skip)
  * mask. */
 Test(decide, should_flush_sends_to_the_running_and_the_switching)
 {
-	struct shd_policy n = preset("linux-6.13");
+	struct shd_policy n = preset("linux");
 
 	cr_assert_eq(shd__policy_should_flush(&n, false, false, false,
 					      SHD_LOADED_THIS, false),
@@ -442,4 +444,24 @@ Test(decide, switch_flush_follows_may_miss_and_generations)
 	cr_assert_eq(shd_policy_set(&b, "prune", "off"), 0);
 	cr_assert_eq(shd_policy_set(&b, "lazy", "on"), 0);
 	cr_assert(shd__policy_may_miss(&b));
+}
+
+/* hz: CONFIG_HZ for the simulated jiffies (the 6.13 trim's clock). */
+Test(policy, hz_is_a_tick_rate)
+{
+	struct shd_policy p = preset("linux");
+	char buf[256];
+
+	cr_assert_eq(p.hz, 250, "Debian's CONFIG_HZ_250");
+	cr_assert_eq(shd_policy_set(&p, "hz", "1000"), 0);
+	cr_assert_eq(p.hz, 1000);
+	cr_assert_eq(shd_policy_set(&p, "hz", "0"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "hz", "100001"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "hz", "25x"), -EINVAL);
+	cr_assert_not_null(strstr(shd_last_error(), "tick rate"));
+	cr_assert_eq(p.hz, 1000, "a bad value leaves the knob alone");
+	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
+	cr_assert_not_null(strstr(buf, "hz=1000"));
+	cr_assert_eq(shd_policy_set(&p, "bogus", "1"), -ENOENT);
+	cr_assert_not_null(strstr(shd_last_error(), "hz"), "%s", shd_last_error());
 }

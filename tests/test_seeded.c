@@ -137,12 +137,16 @@ static int mix_task(struct shd_cpu *cpu, void *arg)
 		T_OK(shd_mmap(cpu, x->mm, mix_va(id, 0), NPAGES * PAGE, RW));
 		for (unsigned p = 0; p < NPAGES; p++)
 			T_OK(shd_store(cpu, mix_va(id, p), page_val(p, id)));
-		for (unsigned o = 0; o < n * NPAGES; o++) {
+		/* Twice: a page cached in the first pass may be unmapped
+		 * by its owner before the second (our own munmap and mmap
+		 * would flush it first: nested, or lazy on mmap_lock). */
+		for (unsigned o = 0; o < 2 * n * NPAGES; o++) {
+			unsigned q = o % (n * NPAGES);
 			uint64_t v;
 
-			if (o / NPAGES != id)
-				(void)shd_load(cpu, mix_va(o / NPAGES,
-							   o % NPAGES), &v);
+			if (q / NPAGES != id)
+				(void)shd_load(cpu, mix_va(q / NPAGES,
+							   q % NPAGES), &v);
 		}
 		T_OK(shd_munmap(cpu, x->mm, mix_va(id, 0), NPAGES * PAGE));
 	}

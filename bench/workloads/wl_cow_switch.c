@@ -20,7 +20,7 @@
  * and the oracle reports the stale hit.  One operation is one fork.  Any
  * other CPUs stay idle.
  *
- * Under --policy linux-6.13 --sched seeded, --inject switch_mm_no_barrier
+ * Under --policy linux --sched seeded, --inject switch_mm_no_barrier
  * (caught only with the store buffers) and skip_loaded_mm_switching are
  * its bugs; see tests/test_tso.c for the schedules that catch them.
  */

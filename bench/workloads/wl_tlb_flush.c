@@ -37,8 +37,17 @@
  * so that the first CPU flushes nothing in between, as when the scheduler
  * moves a thread for its madvise and back.  Only there does the read-back
  * (and the oracle) catch a skipped remote IPI in threads mode.
+ *
+ * remap=1 (the default) is will-it-scale's tests/tlb_flush2.c loop (and
+ * tlb_flush1/3's): each pass over the region ends with munmap and a fresh
+ * mmap of it, so every pass stores into never-touched memory (no
+ * copy-on-write: steady from the first op), and each pass's munmap (mmap
+ * write lock, then zap and free under the downgraded read lock) overlaps
+ * the other threads' madvises: nested gathers, and the freed page table's
+ * flush reaching lazy CPUs.  remap=0 keeps the region mapped for the whole
+ * run (the loop before, with its copy-on-write warm-up).
  */
-enum { K_TF_PAGES, K_TF_PROCESSES, K_TF_MIGRATE, K_TF_LOAD };
+enum { K_TF_PAGES, K_TF_PROCESSES, K_TF_MIGRATE, K_TF_LOAD, K_TF_REMAP };
 
 static const struct wl_knob tlbflush_knobs[] = {
 	{ "pages", "pages per task (will-it-scale: 1 MiB)", 256, 1, 65536 },
@@ -48,6 +57,8 @@ static const struct wl_knob tlbflush_knobs[] = {
 	  0, 2 },
 	{ "load", "percent of the CPUs that run tasks (LKP's nr_task=50%); "
 	  "the others stay idle", 50, 1, 100 },
+	{ "remap", "1: munmap and mmap the region after each pass, as "
+	  "will-it-scale does; 0: keep it mapped", 1, 0, 1 },
 	{ NULL, NULL, 0, 0, 0 },
 };
 
@@ -65,7 +76,7 @@ struct tf {
 	struct shd_file *file[SHD_MAX_CPUS];	/* tlb_flush1/3: one a task */
 	struct tf_task *task;
 	uint64_t page, pages, iters_per_task;
-	unsigned ntasks, processes, migrate, kind;
+	unsigned ntasks, processes, migrate, kind, remap;
 	uint64_t expect;			/* value read back */
 	uint64_t rounds;
 	struct wl_barrier bar;		/* timed runs: bar.stop ends them */
@@ -91,8 +102,20 @@ static unsigned tf_task_of(const struct tf *t, unsigned id, uint64_t r)
 	return id;
 }
 
-static void tf_read_back(struct shd_cpu *cpu, struct tf *t, unsigned k,
-			 uint64_t va, uint64_t v)
+static int tf_map(struct shd_cpu *cpu, struct tf *t, struct shd_mm *mm,
+		  unsigned k);
+
+/* The end of a pass (remap=1): munmap the region and map it afresh. */
+static int tf_remap(struct shd_cpu *cpu, struct tf *t, unsigned k)
+{
+	struct shd_mm *mm = t->mm[t->processes ? k : 0];
+	int err = shd_munmap(cpu, mm, tf_va(t, k, 0), t->pages * t->page);
+
+	return err ? err : tf_map(cpu, t, mm, k);
+}
+
+static int tf_read_back(struct shd_cpu *cpu, struct tf *t, unsigned k,
+			uint64_t va, uint64_t v)
 {
 	struct tf_task *task = &t->task[k];
 
@@ -105,11 +128,12 @@ static void tf_read_back(struct shd_cpu *cpu, struct tf *t, unsigned k,
 	task->page = (task->page + 1) % t->pages;
 	if (task->warm) {
 		task->warm = false;	/* nothing was stored: not an iteration */
-		return;
+		return 0;
 	}
 	/* Relaxed: also read by a sampling controller. */
 	__atomic_store_n(&task->iterations, task->iterations + 1,
 			 __ATOMIC_RELAXED);
+	return t->remap && task->page == 0 ? tf_remap(cpu, t, k) : 0;
 }
 
 static int tf_step(struct shd_cpu *cpu, struct tf *t, unsigned k)
@@ -134,7 +158,7 @@ static int tf_step(struct shd_cpu *cpu, struct tf *t, unsigned k)
 		/* fall through */
 	default:
 		if (!(err = shd_load(cpu, va, &v)))
-			tf_read_back(cpu, t, k, va, v);
+			err = tf_read_back(cpu, t, k, va, v);
 		return err;
 	}
 }
@@ -259,6 +283,7 @@ static int tlb_flush_n(struct shd_machine *m, const struct wl_opts *o,
 	t->pages = o->knob[K_TF_PAGES];
 	t->processes = (unsigned)o->knob[K_TF_PROCESSES];
 	t->migrate = (unsigned)o->knob[K_TF_MIGRATE];
+	t->remap = (unsigned)o->knob[K_TF_REMAP];
 	/* Tasks on the first CPUs; the rest of the machine stays idle. */
 	n = wl_load_tasks(n, o->knob[K_TF_LOAD]);
 	t->ntasks = n;
@@ -310,17 +335,21 @@ out:
 }
 
 /*
- * tlb_flush1/2: the read-back after MADV_DONTNEED maps the page read-only
- * (the zero page, or the file's page), so from each task's second pass on
- * its store is a copy-on-write fault whose flush reaches the other CPUs
- * running the mm: IPIs per op double once every task has wrapped its pages
- * (--sched seeded, 8 CPUs, 4 tasks: 3.0 up to 1024 ops, 6.0 an op after).
- * tlb_flush3's shared mapping has no copy-on-write: steady from the start.
+ * tlb_flush1/2 with remap=0: the read-back after MADV_DONTNEED maps the
+ * page read-only (the zero page, or the file's page), so from each task's
+ * second pass on its store is a copy-on-write fault whose flush reaches
+ * the other CPUs running the mm: IPIs per op double once every task has
+ * wrapped its pages (--sched seeded, 8 CPUs, 4 tasks: 3.0 up to 1024 ops,
+ * 6.0 an op after).  remap=1 maps every pass afresh (no copy-on-write) and
+ * tlb_flush3's shared mapping has none: steady from the start.
  */
 static uint64_t tlb_flush_warmup(const struct wl_opts *o, char *why, size_t len)
 {
 	unsigned n = wl_load_tasks(o->ncpus, o->knob[K_TF_LOAD]);
 	uint64_t w = o->knob[K_TF_PAGES] * n;
+
+	if (o->knob[K_TF_REMAP])
+		return 0;
 
 	snprintf(why, len, "each task's first pass over its %" PRIu64 " pages "
 		 "takes %" PRIu64 " ops at %u CPUs", o->knob[K_TF_PAGES], w,

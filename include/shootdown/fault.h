@@ -72,6 +72,15 @@ extern "C" {
 	X(SKIP_LOADED_MM_SWITCHING, skip_loaded_mm_switching, \
 	  "a flush skips a CPU whose loaded_mm is LOADED_MM_SWITCHING " \
 	  "(before fea4e317f9e7, CVE-2025-37964; needs switch=6.13)") \
+	X(WRONG_CPU_CLEARS_RUNNING, wrong_cpu_clears_running, \
+	  "a flush reaching a CPU that runs the mm clears its mm_cpumask " \
+	  "bit as if it ran another (TLB_REMOTE_WRONG_CPU taken on the " \
+	  "wrong side), so later flushes skip a CPU that still holds the " \
+	  "mm's translations (needs switch=6.13)") \
+	X(SKIP_NESTED_FLUSH, skip_nested_flush, \
+	  "tlb_finish_mmu ignores mm_tlb_flush_nested: a madvise that " \
+	  "finds PTEs another one cleared returns before that one's " \
+	  "flush (before 99baac21e458)") \
 	X(INVLPGB_NO_TLBSYNC, invlpgb_no_tlbsync, \
 	  "a broadcast flush returns without TLBSYNC, before the other " \
 	  "CPUs' INVLPGBs completed (needs bcast=invlpgb)") \

@@ -42,8 +42,10 @@ extern "C" {
  *               next context switch, poll or tick (every 256 accesses).
  *               Frames and page tables are freed, and the range may be
  *               mapped again, only when every CPU has swept it
- *   async_us    LATR's bound: a request not swept this long (host time,
- *               checked at the initiator's ticks) gets a real interrupt
+ *   async_us    LATR's bound: a request not swept this long (machine time:
+ *               simulated under the seeded scheduler, host time under
+ *               --sched host; checked at the initiator's ticks) gets a
+ *               real interrupt
  *   switch      which Linux switch_mm_irqs_off()/should_flush_tlb() pair:
  *               5.13 (a CPU leaving an mm clears its mm_cpumask bit; a
  *               flush goes to every non-lazy CPU in the mask) or 6.13
@@ -52,6 +54,13 @@ extern "C" {
  *               loaded_mm is the mm or LOADED_MM_SWITCHING, fea4e317f9e7;
  *               switch_mm publishes SWITCHING, sets its bit only if clear,
  *               then smp_mb() before reading tlb_gen, 83b0177a6c48)
+ *   hz          the simulated tick rate (CONFIG_HZ; Debian's 250).  jiffies =
+ *               machine time * hz (simulated under the seeded scheduler,
+ *               host time under --sched host)
+ *   trim_ms     switch=6.13: a flush trims mm_cpumask at most once per
+ *               this many ms per mm (6db2526c1d69: a second, HZ jiffies);
+ *               0 trims on every flush, as 209954cbc7d0 alone did (the
+ *               tree LKP measured at -13.2% on tlb_flush2)
  *   bcast       hardware broadcast invalidation: off, invlpgb (AMD INVLPGB
  *               with global ASIDs, Linux 6.15 CONFIG_BROADCAST_TLB_FLUSH:
  *               kernel and reclaim flushes broadcast, an mm seen running
@@ -85,6 +94,8 @@ struct shd_policy {
 	bool async;
 	unsigned async_us;
 	unsigned switch_mm;	/* enum shd_switch_mm */
+	unsigned hz;
+	unsigned trim_ms;
 	unsigned bcast;		/* enum shd_bcast_mode */
 	unsigned invlpgb_count_max;
 	unsigned asid_space;
@@ -100,6 +111,7 @@ enum shd_bcast_mode { SHD_BCAST_OFF, SHD_BCAST_INVLPGB, SHD_BCAST_RAR };
 #define SHD_RAR_SLOTS_MAX 64u
 
 #define SHD_CEILING_MAX (1u << 24)
+#define SHD_HZ_MAX 100000u
 
 /* Fill *out with the preset NAME.  0, or -ENOENT for an unknown name. */
 SHD_EXPORT int shd_policy_preset(const char *name, struct shd_policy *out);

@@ -18,9 +18,29 @@ struct shd_machine;
  * The machine's counters, declared once: SHD_STATS_MAP(X) calls
  * X(name, group, flags, help) for each, in the order every output prints
  * them.  It generates struct shd_stats, the field table below and the
- * CLI's help, groups and headline rows.  Every IPI candidate of a flush (an
- * online CPU other than the initiator) ends in exactly one of
- * ipis_avoided_pruned, ipis_avoided_lazy, ipis_coalesced or ipis_sent.
+ * CLI's help, groups and headline rows.
+ *
+ * The counting identity (runtime/tlbflush.c, runtime/smp.c): every IPI
+ * candidate (ipi_candidates: each online CPU other than the initiator that
+ * a flush's scan considers, kernel-range and flush-all flushes included,
+ * and the target of an smp_call_function_single() to another CPU) ends in
+ * exactly one of
+ *
+ *   ipis_sent + ipis_coalesced + ipis_avoided_pruned + ipis_avoided_lazy +
+ *   ipis_deferred + ipis_timed_out + ipis_broadcast_hw,
+ *
+ * under every policy.  The one exception is a fault that drops a request
+ * (skip_remote_ipi): its candidates end nowhere, which is the bug.  With
+ * no watchdog timeout, ipis_received == ipis_sent and ipi_requests ==
+ * ipis_sent + ipis_coalesced, with coalescing on or off.  LATR's fallback
+ * interrupts go to CPUs already counted in ipis_deferred: they are counted
+ * in async_fallback_ipis only (bench/cost.c charges each a send and a
+ * receive).
+ *
+ * Linux's names (6.18, arch/x86/mm/tlb.c, CONFIG_DEBUG_TLBFLUSH for the
+ * nr_tlb_* ones): tlb_interrupts is the TLB line of /proc/interrupts
+ * (inc_irq_stat(TLB) at the top of flush_tlb_func()); ipis_received is
+ * the CAL line (one per call-function vector taken); nr_tlb_* are vmstat's.
  *
  * flags: how per-CPU values combine (SHD_STAT_SUM, SHD_STAT_MAX, or
  * SHD_STAT_PCTL, a percentile of the merged latency histogram), and
@@ -38,17 +58,44 @@ struct shd_machine;
 	X(shootdowns, flush, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "flush calls that sent at least one request") \
 	X(ipis_sent, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
-	  "doorbells rung (interrupts sent)") \
+	  "candidate CPUs sent an interrupt (a doorbell rung)") \
 	X(ipis_received, ipi, SHD_STAT_SUM, \
-	  "doorbells answered (interrupts taken)") \
+	  "interrupts taken (Linux's CAL line; coalesce=off: one per request)") \
 	X(ipis_coalesced, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
-	  "requests queued behind an earlier doorbell") \
+	  "candidate CPUs whose request rode an earlier doorbell") \
 	X(ipis_avoided_pruned, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
-	  "candidate CPUs skipped: not in mm_cpumask") \
+	  "candidate CPUs skipped: not in mm_cpumask (switch=6.13: or running another mm)") \
 	X(ipis_avoided_lazy, ipi, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "candidate CPUs skipped: lazy TLB mode") \
+	X(ipi_candidates, ipi, SHD_STAT_SUM, \
+	  "CPUs a flush (or smp_call_function_single) considered, initiator aside; each ends in one outcome") \
+	X(ipis_deferred, ipi, SHD_STAT_SUM, \
+	  "candidate CPUs given a LATR request to sweep (no interrupt)") \
+	X(ipis_timed_out, ipi, SHD_STAT_SUM, \
+	  "candidate CPUs whose request the watchdog withdrew (or never sent)") \
+	X(ipis_broadcast_hw, ipi, SHD_STAT_SUM, \
+	  "candidate CPUs covered by a hardware broadcast (INVLPGB, RAR) instead of an IPI") \
 	X(ipi_requests, ipi, SHD_STAT_SUM, \
-	  "flush requests run by target CPUs") \
+	  "requests run from a CPU's call queue by an interrupt (every kind; LATR's sweeps not)") \
+	X(tlb_interrupts, ipi, SHD_STAT_SUM, \
+	  "Linux's TLB line: user-mm or reclaim-batch flush_tlb_func runs on a non-initiating CPU") \
+	X(nr_tlb_remote_flush, vmstat, SHD_STAT_SUM, \
+	  "vmstat: flushes that sent to other CPUs (flush_tlb_multi calls, flush_tlb_all)") \
+	X(nr_tlb_remote_flush_received, vmstat, SHD_STAT_SUM, \
+	  "vmstat: remote flush_tlb_func runs, and do_flush_tlb_all runs on every CPU") \
+	X(nr_tlb_local_flush_all, vmstat, SHD_STAT_SUM, \
+	  "vmstat: the initiator's own full flushes in flush_tlb_func") \
+	X(nr_tlb_local_flush_one, vmstat, SHD_STAT_SUM, \
+	  "vmstat: the initiator's own page invalidations, and kernel-range pages on every CPU") \
+	X(ipis_trim, ipi, SHD_STAT_SUM, \
+	  "switch=6.13: requests to CPUs running another mm, sent because " \
+	  "the flush trims mm_cpumask (should_trim_cpumask)") \
+	X(ipis_freed_tables, ipi, SHD_STAT_SUM, \
+	  "requests to lazy CPUs or CPUs running another mm, sent only " \
+	  "because page tables were freed") \
+	X(tlb_remote_wrong_cpu, ipi, SHD_STAT_SUM, \
+	  "switch=6.13: requests that found their CPU running another mm; " \
+	  "it cleared its mm_cpumask bit (TLB_REMOTE_WRONG_CPU)") \
 	X(flushes_full, tlb, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "full flushes (context or whole TLB)") \
 	X(flushes_partial, tlb, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
@@ -68,7 +115,12 @@ struct shd_machine;
 	X(cow_copies, mm, SHD_STAT_SUM, \
 	  "copy-on-write faults that copied the page") \
 	X(gather_batch_flushes, mm, SHD_STAT_SUM, \
-	  "mmu_gather flushes forced by a full batch (512 frames)") \
+	  "mmu_gather flushes forced by a full batch (9,678 pages)") \
+	X(nested_flushes, mm, SHD_STAT_SUM, \
+	  "tlb_finish_mmu flushes upgraded to the whole mm with " \
+	  "freed_tables: another gather was live (mm_tlb_flush_nested)") \
+	X(mprotect_flushes_avoided, mm, SHD_STAT_SUM, \
+	  "PTEs mprotect changed without a flush (pte_needs_flush)") \
 	X(reclaim_pages, reclaim, SHD_STAT_SUM, \
 	  "pages unmapped by reclaim (shd_try_to_unmap)") \
 	X(tlbbatch_pages, reclaim, SHD_STAT_SUM, \
@@ -84,7 +136,7 @@ struct shd_machine;
 	X(async_sweeps, async, SHD_STAT_SUM, \
 	  "LATR: queues swept at a switch, poll or tick (no interrupt)") \
 	X(async_fallback_ipis, async, SHD_STAT_SUM, \
-	  "LATR: interrupts to CPUs that had not swept in async_us or whose range was reused") \
+	  "LATR: interrupts to CPUs that had not swept in async_us or whose range was reused (once per request; not in ipis_sent)") \
 	X(async_deferred_frames, async, SHD_STAT_SUM, \
 	  "LATR: frames freed only once every CPU had swept") \
 	X(async_reuse_delay_us, async, SHD_STAT_SUM, \
@@ -109,8 +161,6 @@ struct shd_machine;
 	  "pages invalidated in every I-cache") \
 	X(icache_lines_invalidated, icache, SHD_STAT_SUM, \
 	  "I-cache lines dropped") \
-	X(ipis_broadcast_hw, bcast, SHD_STAT_SUM, \
-	  "candidate CPUs a hardware broadcast (INVLPGB, RAR) covered instead of an IPI") \
 	X(invlpgb_issued, bcast, SHD_STAT_SUM, \
 	  "INVLPGB instructions issued (one per invlpgb_count_max pages)") \
 	X(tlbsyncs, bcast, SHD_STAT_SUM, \
