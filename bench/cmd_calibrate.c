@@ -551,6 +551,11 @@ static void emit_keys(const struct calib *c, double ghz, struct emit_key *out)
 			snprintf(e->why, sizeof(e->why), "INVLPG is privileged");
 		} else if (!strcmp(names[k], "cost.full")) {
 			snprintf(e->why, sizeof(e->why), "a CR3 write is privileged");
+		} else if (!strcmp(names[k], "cost.invlpgb") ||
+			   !strcmp(names[k], "cost.tlbsync") ||
+			   !strcmp(names[k], "cost.rar")) {
+			snprintf(e->why, sizeof(e->why), "privileged, and absent "
+				 "from most hosts (assumed: bench/cost.c)");
 		} else {
 			snprintf(e->why, sizeof(e->why), "a CPU's time in the "
 				 "handler is not visible to its sender");

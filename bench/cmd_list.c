@@ -117,7 +117,7 @@ static void list_table(void)
 	}
 	list_named("policies (--policy, --policies):", shd_policy_presets, 16);
 	list_named("architectures (--arch):", shd_arch_presets, 16);
-	list_named("knobs (--set KNOB=VALUE):", shd_policy_knobs, 12);
+	list_named("knobs (--set KNOB=VALUE):", shd_policy_knobs, 18);
 	printf("\ncost model (--set cost.KEY=CYCLES; reported as modelled_cycles):\n");
 	for (size_t i = 0; i < nc; i++)
 		printf("  %-18s %s\n", cn[i], ch[i]);

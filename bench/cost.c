@@ -18,6 +18,22 @@
  * of include/shootdown/stats.h): each is charged here as one IPI sent and
  * one taken, whether or not the target had swept meanwhile.
  *
+ * Hardware broadcast has no published per-instruction figure either
+ * (Rik van Riel's INVLPGB series reports throughput only: tlb_flush2
+ * threads on a 72-CPU Milan, 652k -> 1267k loops/s at 8 threads), so its
+ * three keys are assumptions, marked so in `list`:
+ *   cost.invlpgb 200: INVLPGB does not wait; it costs at least what a
+ *     local INVLPG does (~100) plus handing a message to the coherent
+ *     fabric, about one more INVLPG's worth;
+ *   cost.tlbsync 1000: TLBSYNC waits until every CPU's TLB has done this
+ *     CPU's INVLPGBs, one round trip to the farthest core: of the order of
+ *     a cross-socket cache-line round trip (~300 ns at 3 GHz);
+ *   cost.rar 500 per target: RAR's APIC message and the initiator's spin
+ *     on the target's status byte, without the target's interrupt entry
+ *     and exit (the 2000 of cost.ipi_recv), which its microcode avoids.
+ * The targets' side of a broadcast (hw_invalidations) costs no software
+ * cycles; the refills it causes are counted as tlb_misses.
+ *
  * The ceiling these costs imply: N invalidations cost as much as a full
  * flush and the refills it causes at N* = (full + refills * miss + ipi) /
  * invlpg; bench/breakeven.c derives refills from a sweep's counters.
@@ -39,6 +55,12 @@ static const struct cost_key {
 	K(miss, "cycles per TLB miss / refill (default 45)"),
 	K(ipi_send, "cycles per IPI sent (default 2000; unverified, calibrate)"),
 	K(ipi_recv, "cycles per IPI taken (default 2000; unverified, calibrate)"),
+	K(invlpgb, "cycles per INVLPGB issued (default 200; unverified/assumed, "
+	  "no published figure)"),
+	K(tlbsync, "cycles per TLBSYNC (default 1000; unverified/assumed, one "
+	  "fabric round trip)"),
+	K(rar, "cycles per RAR request to a target (default 500; "
+	  "unverified/assumed; RFC, unmerged)"),
 #undef K
 };
 
@@ -49,6 +71,9 @@ void cost_defaults(struct cost_model *c)
 	c->miss = 45;
 	c->ipi_send = 2000;
 	c->ipi_recv = 2000;
+	c->invlpgb = 200;
+	c->tlbsync = 1000;
+	c->rar = 500;
 }
 
 int cost_set(struct cost_model *c, const char *key, const char *value)
@@ -101,5 +126,8 @@ double cost_cycles(const struct cost_model *c, const struct shd_stats *s)
 	       c->miss * (double)s->tlb_misses +
 	       c->ipi_send * (double)s->ipis_sent +
 	       c->ipi_recv * (double)s->ipis_received +
-	       (c->ipi_send + c->ipi_recv) * (double)s->async_fallback_ipis;
+	       (c->ipi_send + c->ipi_recv) * (double)s->async_fallback_ipis +
+	       c->invlpgb * (double)s->invlpgb_issued +
+	       c->tlbsync * (double)s->tlbsyncs +
+	       c->rar * (double)s->rar_requests;
 }

@@ -230,7 +230,7 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
 	double cycles = cost_cycles(&c->o->cost, &r->stats);
-	char sets[1100], kbuf[256], *words[32];
+	char sets[1100], kbuf[512], *words[32];
 	size_t n;
 	const struct shd_stat_field *fl = shd_stat_fields(&n);
 	unsigned nk;
@@ -327,7 +327,7 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 {
 	const struct wl_result *r = &c->r;
 	double cycles = cost_cycles(&c->o->cost, &r->stats);
-	char sets[1100], kbuf[256], *words[32];
+	char sets[1100], kbuf[512], *words[32];
 	size_t n, nkn;
 	const struct shd_stat_field *fl = shd_stat_fields(&n);
 	const struct shd_named *kn = shd_policy_knobs(&nkn);

@@ -37,6 +37,18 @@ int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 				 "%s: it needs switch=6.13 with prune and gen on "
 				 "(e.g. --policy linux)", faults[f].name,
 				 p->name);
+	if (f == SHD_FAULT_INVLPGB_NO_TLBSYNC && p->bcast != SHD_BCAST_INVLPGB)
+		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
+				 "%s: it needs bcast=invlpgb (e.g. --policy "
+				 "linux-invlpgb)", faults[f].name, p->name);
+	if (f == SHD_FAULT_GLOBAL_ASID_REUSE_EARLY &&
+	    (p->bcast == SHD_BCAST_OFF || p->switch_mm != SHD_SWITCH_6_13 ||
+	     p->async || p->batch == SHD_BATCH_ARM64))
+		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
+				 "%s: it needs global ASIDs, bcast=invlpgb or rar "
+				 "with switch=6.13, async off and batch not arm64 "
+				 "(e.g. --policy linux-invlpgb)", faults[f].name,
+				 p->name);
 	/* skip_nested_flush: every policy and architecture runs mmu_gathers
 	 * with the nested upgrade (Linux since 4.13), so it always applies. */
 	if (f == SHD_FAULT_SKIP_BATCHED_PENDING && p->batch == SHD_BATCH_OFF)

@@ -9,25 +9,44 @@
 #include <shootdown/policy.h>
 #include "../common/error.h"
 
+/* The broadcast knobs' defaults, in every preset (bcast itself off). */
+#define BCAST_DEFAULTS .invlpgb_count_max = 8, .asid_space = SHD_ASID_SPACE_MAX, \
+	.broadcast_min_cpus = 4, .rar_slots = SHD_RAR_SLOTS_MAX
+
 /* Presets are data; preset_names below describes them in the same order. */
 static const struct shd_policy presets[] = {
 	{ "broadcast", .prune = false, .lazy = false, .gen = false,
 	  .coalesce = false, .concurrent = false, .ceiling = 33,
-	  .async_us = 1000, .hz = 250, .trim_ms = 1000 },
+	  .async_us = 1000, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
 	{ "linux", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
 	  .batch = SHD_BATCH_X86, .async_us = 1000,
-	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000 },
+	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
 	{ "linux-6.12", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
-	  .batch = SHD_BATCH_X86, .async_us = 1000, .hz = 250, .trim_ms = 1000 },
+	  .batch = SHD_BATCH_X86, .async_us = 1000, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
 	{ "linux-unbatched", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
 	  .batch = SHD_BATCH_OFF, .async_us = 1000,
-	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000 },
+	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
 	{ "latr", .prune = true, .lazy = true, .gen = true,
 	  .coalesce = true, .concurrent = true, .ceiling = 33,
-	  .batch = SHD_BATCH_X86, .async = true, .async_us = 1000, .hz = 250, .trim_ms = 1000 },
+	  .batch = SHD_BATCH_X86, .async = true, .async_us = 1000, .hz = 250, .trim_ms = 1000,
+	  BCAST_DEFAULTS },
+	{ "linux-invlpgb", .prune = true, .lazy = true, .gen = true,
+	  .coalesce = true, .concurrent = true, .ceiling = 33,
+	  .batch = SHD_BATCH_X86, .async_us = 1000,
+	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000,
+	  .bcast = SHD_BCAST_INVLPGB, BCAST_DEFAULTS },
+	{ "linux-rar", .prune = true, .lazy = true, .gen = true,
+	  .coalesce = true, .concurrent = true, .ceiling = 33,
+	  .batch = SHD_BATCH_X86, .async_us = 1000,
+	  .switch_mm = SHD_SWITCH_6_13, .hz = 250, .trim_ms = 1000,
+	  .bcast = SHD_BCAST_RAR, BCAST_DEFAULTS },
 };
 
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))
@@ -49,6 +68,18 @@ static const struct shd_named preset_names[] = {
 	{ "latr", "LATR (Kumar et al., ASPLOS'18) on linux-6.12: lazy munmap, "
 	  "remote CPUs sweep the flush at their next switch or tick, an "
 	  "interrupt after async_us" },
+	{ "linux-invlpgb", "linux with AMD INVLPGB (bcast=invlpgb; Linux "
+	  "6.15, CONFIG_BROADCAST_TLB_FLUSH, 4afeb0ed1753 and its series): an mm "
+	  "sampled running on 4+ CPUs gets a global ASID, its flushes are "
+	  "INVLPGB + TLBSYNC with no IPIs; kernel and reclaim flushes broadcast. "
+	  "INVLPGB/TLBSYNC cycle costs and invlpgb_count_max=8 are "
+	  "unverified/assumed" },
+	{ "linux-rar", "linux with Intel RAR (bcast=rar; RFC v1-v4, "
+	  "May-June 2025, Rik van Riel; RFC, unmerged): global ASIDs as "
+	  "linux-invlpgb, flushes as requests to mm_cpumask through a 64-slot "
+	  "payload table, completed by the target without a handler; a CPU "
+	  "new to the mask flushes on switch-in; cpumask trims stay IPIs. "
+	  "Cycle cost assumed" },
 };
 _Static_assert(sizeof(preset_names) / sizeof(preset_names[0]) == NPRESETS,
 	       "one description per preset");
@@ -69,6 +100,15 @@ static const struct shd_named knobs[] = {
 	  "1..100000): jiffies for the cpumask trim" },
 	{ "trim_ms", "ms: switch=6.13 trims mm_cpumask at most this often per "
 	  "mm (1000, 6db2526c1d69; 0: every flush, 209954cbc7d0 alone)" },
+	{ "bcast", "off|invlpgb|rar: hardware broadcast invalidation with "
+	  "global ASIDs (AMD INVLPGB, Linux 6.15; Intel RAR, RFC, unmerged)" },
+	{ "invlpgb_count_max", "pages per INVLPGB (1..65536; CPUID "
+	  "0x80000008 EDX+1, default 8 unverified/assumed)" },
+	{ "asid_space", "MAX_ASID_AVAILABLE: global ASIDs 6..N-1 (8..4094; "
+	  "small values wrap the allocator)" },
+	{ "broadcast_min_cpus", "CPUs running an mm (not lazy) for it to get a "
+	  "global ASID and hardware broadcast (0..8192; Linux: >3, so 4)" },
+	{ "rar_slots", "RAR payload table entries (1..64; the RFC: 64)" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -116,6 +156,22 @@ static int parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
 	*out = (unsigned)n;
 	return 0;
 }
+
+/* The broadcast knobs that are plain numbers, with their ranges. */
+static const struct {
+	const char *name;
+	size_t off;
+	unsigned lo, hi;
+} unums[] = {
+	{ "invlpgb_count_max", offsetof(struct shd_policy, invlpgb_count_max),
+	  1, 65536 },
+	{ "asid_space", offsetof(struct shd_policy, asid_space), 8,
+	  SHD_ASID_SPACE_MAX },
+	{ "broadcast_min_cpus", offsetof(struct shd_policy, broadcast_min_cpus),
+	  0, 8192 },
+	{ "rar_slots", offsetof(struct shd_policy, rar_slots), 1,
+	  SHD_RAR_SLOTS_MAX },
+};
 
 /* -ENOENT, naming every knob (from knobs[], so the list cannot go stale). */
 static int unknown_knob(const char *key)
@@ -186,6 +242,28 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 		return shd__fail(-EINVAL, "knob switch takes 5.13 or 6.13, not "
 				 "'%s'", value);
 	}
+	if (strcmp(key, "bcast") == 0) {
+		static const char *const names[] = { "off", "invlpgb", "rar" };
+
+		for (unsigned i = 0; i < 3; i++) {
+			if (strcmp(value, names[i]) == 0) {
+				p->bcast = i;
+				return 0;
+			}
+		}
+		return shd__fail(-EINVAL, "knob bcast takes off, invlpgb or rar, "
+				 "not '%s'", value);
+	}
+	for (size_t i = 0; i < sizeof(unums) / sizeof(unums[0]); i++) {
+		if (strcmp(key, unums[i].name))
+			continue;
+		if (parse_uint(value, unums[i].lo, unums[i].hi,
+			       (unsigned *)((char *)p + unums[i].off)) < 0)
+			return shd__fail(-EINVAL, "%s '%s' is not a number in "
+					 "%u..%u", key, value, unums[i].lo,
+					 unums[i].hi);
+		return 0;
+	}
 	if (strcmp(key, "prune") == 0)
 		flag = &p->prune;
 	else if (strcmp(key, "lazy") == 0)
@@ -214,7 +292,8 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 		return shd__fail(-EINVAL, "shd_policy_format: policy and buffer needed");
 	n = snprintf(buf, len, "prune=%s lazy=%s gen=%s coalesce=%s "
 			 "concurrent=%s ceiling=%u batch=%s async=%s async_us=%u "
-			 "switch=%s hz=%u trim_ms=%u",
+			 "switch=%s hz=%u trim_ms=%u bcast=%s invlpgb_count_max=%u "
+			 "asid_space=%u broadcast_min_cpus=%u rar_slots=%u",
 			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
 			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
 			 p->concurrent ? "on" : "off", p->ceiling,
@@ -222,7 +301,11 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 			 p->batch == SHD_BATCH_ARM64 ? "arm64" : "off",
 			 p->async ? "on" : "off", p->async_us,
 			 p->switch_mm == SHD_SWITCH_6_13 ? "6.13" : "5.13", p->hz,
-			 p->trim_ms);
+			 p->trim_ms,
+			 p->bcast == SHD_BCAST_INVLPGB ? "invlpgb" :
+			 p->bcast == SHD_BCAST_RAR ? "rar" : "off",
+			 p->invlpgb_count_max, p->asid_space,
+			 p->broadcast_min_cpus, p->rar_slots);
 	return n < 0 || (size_t)n >= len ? -ERANGE : 0;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bcast.h"
 #include "cache.h"
 #include "icache.h"
 #include "mm.h"
@@ -265,6 +266,7 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 
 static void machine_free(struct shd_machine *m)
 {
+	shd__bcast_free(m);
 	if (m->cpus)
 		for (unsigned i = 0; i < m->ncpus; i++)
 			free_cpu(m->cpus[i]);
@@ -403,7 +405,8 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 		shd__mask_set(m->online_mask, i);
 	}
 	m->kernel_mm = shd__mm_alloc(m, true);
-	if (!m->kernel_mm || shd__seeded_create(m, shd__cpu_idle_done) < 0)
+	if (!m->kernel_mm || shd__bcast_init(m) < 0 ||
+	    shd__seeded_create(m, shd__cpu_idle_done) < 0)
 		goto nomem;
 	for (started = 0; started < m->ncpus; started++) {
 		if (pthread_create(&m->cpus[started]->thread, NULL, shd__cpu_main,

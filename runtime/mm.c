@@ -49,6 +49,7 @@
 
 #include <shootdown/mm.h>
 #include <shootdown/mmu_context.h>
+#include "bcast.h"
 #include "mm.h"
 #include "page_alloc.h"
 #include "pgtable.h"
@@ -131,6 +132,8 @@ static void mm_release(struct urcu_ref *ref)
 	pthread_mutex_lock(&m->mms_lock);
 	cds_list_del_rcu(&mm->node);
 	pthread_mutex_unlock(&m->mms_lock);
+	/* destroy_context(): its global ASID waits for the next wraparound. */
+	shd__mm_free_global_asid(mm);
 	/* call_rcu() is for registered threads (CPU threads are); a user
 	 * thread waits for the grace period itself and frees at once, so the
 	 * library never registers a thread it does not own. */

@@ -26,6 +26,7 @@
 #include <inttypes.h>
 
 #include <shootdown/mmu_context.h>
+#include "bcast.h"
 #include "latr.h"
 #include "mm.h"
 #include "smp.h"
@@ -34,13 +35,23 @@
 #include "tso.h"
 #include "seeded.h"
 
-/* x86 choose_new_asid(): slot for NEXT, and whether to flush it. */
+/*
+ * x86 choose_new_asid(): slot for NEXT, and whether to flush it.  An mm
+ * with a global ASID runs on it with no flush (6.15, be88a1dd6112):
+ * INVLPGB reaches every CPU.  RAR reaches only the mask, so a CPU whose
+ * bit was clear (NEW_CPU) may hold stale entries of it and flushes (the
+ * RFC's need_flush = new_cpu: what a global ASID costs on reschedule).
+ */
 static unsigned choose_asid(struct shd_cpu *cpu, struct shd_mm *next,
-			    uint64_t mm_gen, bool *need_flush)
+			    uint64_t mm_gen, bool new_cpu, bool *need_flush)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
-	unsigned a;
+	unsigned a = shd__mm_global_asid(next);
 
+	if (a) {
+		*need_flush = p->bcast == SHD_BCAST_RAR && new_cpu;
+		return a;
+	}
 	for (a = 0; a < SHD_NR_ASIDS; a++) {
 		if (cpu->ctxs[a].ctx_id != next->id)
 			continue;
@@ -67,10 +78,11 @@ static void load_new_mm_cr3(struct shd_cpu *cpu, struct shd_mm *next,
 		cpu->cnt.s.switch_flushes++;
 	}
 	shd__tso_drain(cpu);
-	if (need_flush || !cpu->m->cfg.policy.gen)
+	if ((need_flush || !cpu->m->cfg.policy.gen) && asid < SHD_NR_ASIDS)
 		cpu->ctxs[asid].tlb_gen = mm_gen;
 	cpu->loaded_mm = next;
 	cpu->loaded_asid = asid;
+	shd__publish_asid(cpu, asid);
 }
 
 /* Leaving lazy mode on the mm still loaded (switch_mm(next, next)):
@@ -93,6 +105,11 @@ static void leave_lazy(struct shd_cpu *cpu, struct shd_mm *mm)
 		shd_xchg(&cpu->is_lazy, 0);
 	}
 	shd__sched_point(cpu);
+	/* 6.15: the mm got a global ASID meanwhile: move to it; on one,
+	 * broadcasts kept it current (RAR's too: our bit stayed set). */
+	(void)shd__switch_to_global_asid(cpu);
+	if (shd__is_global_asid(cpu->loaded_asid))
+		return;
 	mm_gen = shd__tso_load(cpu, &mm->tlb_gen, shd_load_seq);
 	if (shd__policy_switch_flush(&m->cfg.policy,
 				     cpu->ctxs[cpu->loaded_asid].tlb_gen, mm_gen) &&
@@ -122,7 +139,7 @@ static void switch_mm_513(struct shd_cpu *cpu, struct shd_mm *next)
 	shd__sched_point(cpu);
 	mm_gen = shd__tso_load(cpu, &next->tlb_gen, shd_load_seq);
 	shd__sched_point(cpu);
-	asid = choose_asid(cpu, next, mm_gen, &need_flush);
+	asid = choose_asid(cpu, next, mm_gen, true, &need_flush);
 	load_new_mm_cr3(cpu, next, asid, need_flush, mm_gen);
 }
 
@@ -140,7 +157,7 @@ static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 {
 	struct shd_mm *prev = cpu->loaded_mm;
 	uint64_t mm_gen;
-	bool need_flush;
+	bool need_flush, new_cpu;
 	unsigned asid;
 
 	if (!next) {
@@ -158,7 +175,8 @@ static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 	shd__tso_store(cpu, &cpu->loaded_mm_id, SHD_LOADED_MM_SWITCHING,
 		       shd_store_seq);
 	shd__sched_point(cpu);
-	if (!shd__tso_mask_test(cpu, next->cpumask, cpu->id))
+	new_cpu = !shd__tso_mask_test(cpu, next->cpumask, cpu->id);
+	if (new_cpu)
 		shd__tso_mask_set(cpu, next->cpumask, cpu->id);
 	else if (!shd__fault_fires(cpu, SHD_FAULT_SWITCH_MM_NO_BARRIER))
 		shd__tso_mb(cpu);
@@ -166,7 +184,7 @@ static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 	/* Seq-cst: pairs with the flusher's bump (shd__flush_info_init()). */
 	mm_gen = shd__tso_load(cpu, &next->tlb_gen, shd_load_seq);
 	shd__sched_point(cpu);
-	asid = choose_asid(cpu, next, mm_gen, &need_flush);
+	asid = choose_asid(cpu, next, mm_gen, new_cpu, &need_flush);
 	load_new_mm_cr3(cpu, next, asid, need_flush, mm_gen);
 	/* Seq-cst on the host: as SWITCHING above. */
 	shd__tso_store(cpu, &cpu->loaded_mm_id, next->id, shd_store_seq);
@@ -193,6 +211,8 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 	if (next == cpu->loaded_mm) {
 		if (next && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
 			leave_lazy(cpu, next);
+		else if (next)	/* the same-mm path: a global ASID since? */
+			(void)shd__switch_to_global_asid(cpu);
 		return 0;
 	}
 	if (m->cfg.policy.switch_mm == SHD_SWITCH_6_13)

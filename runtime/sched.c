@@ -22,6 +22,7 @@
 #include "latr.h"
 #include "rmap.h"
 #include "sched.h"
+#include "tlb.h"
 #include "seeded.h"
 #include "smp.h"
 #include "tlbflush.h"
@@ -132,10 +133,12 @@ int shd_cpu_compute(struct shd_cpu *cpu, uint64_t ns)
 	end = ns > UINT64_MAX - end ? UINT64_MAX : end + ns;
 	/* Blocked on its deadline alone: an IPI does not wake it. */
 	while (shd__machine_now(m) < end)
-		if (m->seeded)
+		if (m->seeded) {
 			shd__seeded_block(cpu, NULL, NULL, false, end);
-		else
+		} else {
+			(void)shd__hw_drain(cpu);	/* hardware, interrupts off */
 			caa_cpu_relax();
+		}
 	return 0;
 }
 

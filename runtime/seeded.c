@@ -48,6 +48,7 @@
 
 #include <urcu/arch.h>
 #include "seeded.h"
+#include "tlb.h"
 #include "tso.h"
 
 /* Polls of the turn word before sleeping.  The CPUs' threads share one
@@ -117,6 +118,10 @@ static bool cpu_runnable(struct shd_machine *m, struct shd_seeded *s,
 	if (c->done && c->done(c->arg))
 		return true;
 	if (c->ipis && !cpu->in_ipi && shd__ipi_pending(&cpu->ipi))
+		return true;
+	/* Broadcast invalidations owed by its hardware: it does them even
+	 * blocked with interrupts off (shd__seeded_block()). */
+	if (cpu->hw_act && shd_load_relaxed(&cpu->hw_pending))
 		return true;
 	return c->deadline && shd__sim_now(m) >= c->deadline;
 }
@@ -383,6 +388,9 @@ void shd__seeded_block(struct shd_cpu *cpu, bool (*done)(void *), void *arg,
 	s->step++;
 	reschedule(cpu->m, cpu->id, SHD_WHY_BLOCK);
 	c->blocked = false;
+	/* Woken for it, maybe: no handler needed. */
+	if (shd__hw_drain(cpu))
+		shd__seeded_wake(cpu->m);
 }
 
 void shd__seeded_yield(struct shd_cpu *cpu)

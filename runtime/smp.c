@@ -41,6 +41,7 @@
 #include "report.h"
 #include "seeded.h"
 #include "smp.h"
+#include "tlb.h"
 #include "tso.h"
 
 __thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
@@ -197,8 +198,13 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 {
 	unsigned n;
 
+	/* Broadcast invalidations need no handler: even inside one. */
+	if (shd__hw_drain(cpu))
+		shd__seeded_wake(cpu->m);
 	if (cpu->in_ipi)
 		return;		/* handlers do not nest */
+	/* ... and again once the doorbell is cleared below: a broadcast
+	 * whose wake-up ring that clearing swallows is visible by then. */
 	shd__sched_point(cpu);	/* the call queue is shared state */
 	if (shd__ipi_pending(&cpu->ipi))
 		shd__tso_drain(cpu);	/* an interrupt: llist_del_all()'s XCHG */
@@ -213,6 +219,8 @@ void shd__cpu_take_ipis(struct shd_cpu *cpu)
 	if (shd_load_relaxed(&cpu->latr_kick) && shd_xchg(&cpu->latr_kick, 0))
 		n += shd__ipi_handle(&cpu->latr_q, cpu, NULL);
 	cpu->in_ipi = false;
+	if (shd__hw_drain(cpu))
+		shd__seeded_wake(cpu->m);
 	if (n) {
 		shd__seeded_wake(cpu->m);	/* its senders may go on */
 		/* ... and return from their flush before this CPU's next

@@ -3,7 +3,8 @@
 
 /*
  * Entries are tagged (vpn, asid): asid 0..5 is a per-CPU dynamic context slot
- * (x86 PCID), SHD_ASID_GLOBAL marks kernel translations that match in every
+ * (x86 PCID), 6..4093 a global ASID (the same mm on every CPU: INVLPGB,
+ * RAR), SHD_ASID_GLOBAL marks kernel translations that match in every
  * context.  Only the owning CPU's thread calls anything here (the rule that
  * keeps the emulation honest); other CPUs ask through IPIs.
  */
@@ -14,7 +15,7 @@
 
 static inline uint64_t tlb_tag(uint64_t vpn, unsigned asid)
 {
-	return vpn << 4 | (uint64_t)asid << 1 | 1;
+	return vpn << 16 | (uint64_t)asid << 1 | 1;
 }
 
 int shd__tlb_init(struct shd_tlb *t, const struct shd_tlb_geometry *g)
@@ -97,7 +98,7 @@ static void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid)
 	size_t n = (size_t)t->nsets * t->ways;
 
 	for (size_t i = 0; i < n; i++)
-		if ((t->e[i].tag & 0xf) == ((uint64_t)asid << 1 | 1))
+		if ((t->e[i].tag & 0xffff) == ((uint64_t)asid << 1 | 1))
 			t->e[i].tag = 0;
 }
 
@@ -151,4 +152,82 @@ void shd__local_flush_everything(struct shd_cpu *cpu)
 	shd__tlb_flush_everything(&cpu->dtlb);
 	if (cpu->split)
 		shd__tlb_flush_everything(&cpu->itlb);
+}
+
+static void shd__tlb_flush_nonglobal(struct shd_tlb *t)
+{
+	size_t n = (size_t)t->nsets * t->ways;
+	uint64_t global = (uint64_t)SHD_ASID_GLOBAL << 1 | 1;
+
+	for (size_t i = 0; i < n; i++)
+		if ((t->e[i].tag & 0xffff) != global)
+			t->e[i].tag = 0;
+}
+
+static void hw_invalidate_tlb(struct shd_tlb *t, const struct shd_hw_payload *p)
+{
+	unsigned asid = p->kind == SHD_HW_KERNEL ? SHD_ASID_GLOBAL : p->asid;
+
+	switch (p->kind) {
+	case SHD_HW_ASID:
+	case SHD_HW_KERNEL:
+		if (p->end_vpn == SHD_FLUSH_END_ALL) {
+			shd__tlb_flush_asid(t, asid);
+			break;
+		}
+		for (uint64_t vpn = p->start_vpn; vpn < p->end_vpn; vpn++)
+			shd__tlb_flush_page(t, vpn, asid);
+		break;
+	case SHD_HW_NONGLOBAL:
+		shd__tlb_flush_nonglobal(t);
+		break;
+	case SHD_HW_EVERYTHING:
+		shd__tlb_flush_everything(t);
+		break;
+	}
+}
+
+void shd__hw_invalidate(struct shd_cpu *cpu, const struct shd_hw_payload *p)
+{
+	hw_invalidate_tlb(&cpu->dtlb, p);
+	if (cpu->split)
+		hw_invalidate_tlb(&cpu->itlb, p);
+}
+
+/*
+ * The target's side of a broadcast: its hardware (AMD's TLB controller,
+ * Intel's RAR microcode) carries out every PENDING slot and writes DONE.
+ * On CPU's own thread, like every TLB change here, but no handler runs,
+ * interrupts may be off and nothing counts as an interrupt.
+ */
+unsigned shd__hw_drain(struct shd_cpu *cpu)
+{
+	struct shd_bcast *b = cpu->m->bcast;
+	unsigned n = 0;
+
+	/* Acquire: pairs with the initiator's seq-cst increment, made after
+	 * its release of the PENDING byte and the payload. */
+	if (!b || !shd_load_acquire(&cpu->hw_pending))
+		return 0;
+	for (unsigned s = 0; s < b->nslots; s++) {
+		const struct shd_hw_payload *p = &b->payload[s];
+		struct shd_cpu *ini;
+
+		/* Acquire: pairs with the initiator's release of PENDING,
+		 * after it filled the payload. */
+		if (shd_load_acquire(&cpu->hw_act[s]) != SHD_HW_PENDING)
+			continue;
+		shd__hw_invalidate(cpu, p);
+		cpu->cnt.s.hw_invalidations++;
+		n++;
+		ini = cpu->m->cpus[p->initiator];
+		/* Release (seq-cst): our invalidation is done before the
+		 * initiator, reading DONE, may return; then the Dekker read
+		 * of its doorbell, as a csd's acknowledgement does. */
+		shd_store_seq(&cpu->hw_act[s], (uint8_t)SHD_HW_DONE);
+		shd_fetch_add(&cpu->hw_pending, (uint32_t)-1);
+		if (shd_load_seq(&ini->ipi.doorbell) == SHD_DB_SLEEPING)
+			shd__ipi_ring(&ini->ipi);
+	}
+	return n;
 }

@@ -30,4 +30,16 @@ void shd__local_flush_asid(struct shd_cpu *cpu, unsigned asid);
 void shd__local_flush_global(struct shd_cpu *cpu);
 void shd__local_flush_everything(struct shd_cpu *cpu);
 
+/*
+ * Hardware broadcast invalidation, carried out on CPU by its own thread
+ * but by no handler: payload P at once (the initiator's own part of an
+ * INVLPGB), and every slot its action vector has PENDING (the targets'
+ * part, at every interrupt point, wait and idle loop, interrupts off or
+ * not; counted in hw_invalidations, never as an interrupt).  The drain
+ * returns how many it did: a waiting initiator may go on (the caller
+ * tells the seeded scheduler, shd__seeded_wake()).
+ */
+void shd__hw_invalidate(struct shd_cpu *cpu, const struct shd_hw_payload *p);
+unsigned shd__hw_drain(struct shd_cpu *cpu);
+
 #endif

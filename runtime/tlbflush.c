@@ -67,6 +67,7 @@
 
 #include <shootdown/tlbflush.h>
 #include "../common/probes.h"
+#include "bcast.h"
 #include "cache.h"
 #include "mm.h"
 #include "oracle.h"
@@ -132,6 +133,12 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_inf
 		return;
 	}
 	asid = (int)cpu->loaded_asid;
+	if (shd__is_global_asid((unsigned)asid)) {
+		/* RAR's trims aside, broadcasts keep it current; a full
+		 * flush of it is never wrong. */
+		flush_full(cpu, (unsigned)asid);
+		return;
+	}
 	/* Acquire: pairs with the seq-cst bumps of add_pending
 	 * (shd__tlbbatch_add()) and of flush initiators
 	 * (shd__flush_info_init()). */
@@ -176,6 +183,16 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 			    f->end_vpn - f->start_vpn);
 		return;
 	}
+	if (shd__is_global_asid(cpu->loaded_asid) && !f->hw_covered &&
+	    shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
+		/* No broadcast covered this request (RAR's trim, a LATR or
+		 * arm64 reclaim request, a flush begun before the mm had its
+		 * global ASID): flush it before leaving, since this lazy
+		 * CPU's bit stays set and switching back in will not. */
+		flush_full(cpu, cpu->loaded_asid);
+		shd__leave_mm(cpu);
+		return;
+	}
 	if (p->lazy && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
 		/* A lazy CPU that got a request anyway (page tables freed):
 		 * stop using the mm; switch-in will check the generation. */
@@ -191,7 +208,22 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		shd__tso_mask_clear(cpu, mm->cpumask, cpu->id);
 		shd__fault_fired(cpu, SHD_FAULT_WRONG_CPU_CLEARS_RUNNING);
 	}
+	/* 6.15: a CPU still on a dynamic ASID for an mm that has a global
+	 * one moves to it (finish_asid_transition() sent us here); on the
+	 * global ASID, the broadcast has flushed us already.  A request no
+	 * broadcast covered (see above) flushes here. */
+	(void)shd__switch_to_global_asid(cpu);
 	asid = (int)cpu->loaded_asid;
+	if (shd__is_global_asid((unsigned)asid)) {
+		if (f->hw_covered)
+			cpu->cnt.s.flushes_skipped_gen++;
+		else if (f->end_vpn == SHD_FLUSH_END_ALL)
+			flush_full(cpu, (unsigned)asid);
+		else
+			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn,
+					       (unsigned)asid);
+		return;
+	}
 	local = cpu->ctxs[asid].tlb_gen;
 	/* Acquire: pairs with the initiators' seq-cst bumps
 	 * (shd__flush_info_init()): the PTE changes behind them are visible. */
@@ -225,7 +257,12 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 	}
 	if (f->kind == SHD_FLUSH_KERNEL) {
 		if (f->end_vpn == SHD_FLUSH_END_ALL) {
-			shd__local_flush_global(cpu);
+			/* do_flush_tlb_all(): __flush_tlb_all() is INVPCID
+			 * type 2 (or a CR4.PGE toggle): every PCID's entries,
+			 * user ones included, not only the global ones.  The
+			 * slots' tlb_gen stay as they are: the TLB is merely
+			 * more flushed than recorded, and pays in refills. */
+			shd__local_flush_everything(cpu);
 			cpu->cnt.s.flushes_full++;
 			cpu->cnt.s.nr_tlb_remote_flush_received++;
 		} else {
@@ -287,10 +324,14 @@ static enum shd_target_verdict verdict_of(const struct shd_policy *p,
 					  const struct shd_flush_info *f,
 					  enum shd_loaded loaded)
 {
+	/* An ASID transition reaches the whole mask, as freed tables do
+	 * (native_flush_tlb_multi()'s unconditional branch). */
+	bool all = f->freed_tables || f->asid_transition;
+
 	return p->switch_mm == SHD_SWITCH_6_13 && f->mm ?
-	       shd__policy_should_flush(p, in_mask, lazy, f->freed_tables,
-					loaded, f->trim_cpumask) :
-	       shd__policy_target(p, in_mask, lazy, f->freed_tables);
+	       shd__policy_should_flush(p, in_mask, lazy, all, loaded,
+					f->trim_cpumask) :
+	       shd__policy_target(p, in_mask, lazy, all);
 }
 
 /*
@@ -522,8 +563,12 @@ void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
 	f->new_tlb_gen = shd__tso_gen_bump(cpu, &mm->tlb_gen);
 	/* flush_tlb_mm_range(): the trim deadline is consulted only when
 	 * another CPU is in the mask (cpumask_any_but()). */
+	/* INVLPGB's broadcast path never trims (a global-ASID mm sends no
+	 * IPIs); RAR's trims stay IPIs. */
 	f->trim_cpumask = cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13 &&
 			  other_cpu_in_mask(cpu, mm->cpumask) &&
+			  !(cpu->m->cfg.policy.bcast == SHD_BCAST_INVLPGB &&
+			    shd__mm_global_asid(mm)) &&
 			  should_trim_cpumask(cpu->m, mm);
 	shd__sched_point(cpu);
 }
@@ -573,6 +618,147 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 	return n;
 }
 
+/* ---- hardware broadcast (bcast.c holds the hardware) ---- */
+
+/* INVLPGBs for vpns [S, E): one a invlpgb_count_max pages (ceil), one
+ * for everything (broadcast_tlb_flush(), invlpgb_kernel_range_flush()). */
+static uint64_t invlpgb_count(const struct shd_machine *m, uint64_t s,
+			      uint64_t e)
+{
+	uint64_t max = m->cfg.policy.invlpgb_count_max;
+
+	if (e == SHD_FLUSH_END_ALL || e <= s)
+		return 1;
+	return (e - s + max - 1) / max;
+}
+
+/*
+ * finish_asid_transition(): while a CPU of the mask runs the mm on a
+ * dynamic ASID (or is mid-switch, where Linux spins: we count it a
+ * straggler), send the flush as IPIs to the whole mask, which moves the
+ * running ones to the global ASID; once none is left, the mm leaves its
+ * transition and its flushes send no IPIs.  *N gets the requests sent.
+ */
+static int finish_asid_transition(struct shd_cpu *cpu, int *n)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_flush_info *f = &cpu->info;
+	struct shd_mm *mm = f->mm;
+	unsigned g = shd__mm_global_asid(mm);
+	bool straggler = false;
+	int err = 0, werr;
+
+	*n = 0;
+	if (!shd_load_seq(&mm->asid_transition))
+		return 0;
+	for (unsigned c = 0; c < m->ncpus && !straggler; c++) {
+		struct shd_cpu *t = m->cpus[c];
+		uint64_t id;
+
+		if (!shd__mask_test(mm->cpumask, c))
+			continue;
+		/* Seq-cst: loaded_mm is published after loaded_mm_asid. */
+		id = shd_load_seq(&t->loaded_mm_id);
+		straggler = id == SHD_LOADED_MM_SWITCHING ||
+			    (id == mm->id && shd_load_seq(&t->loaded_asid_pub) != g);
+	}
+	if (!straggler) {
+		shd_store_seq(&mm->asid_transition, 0);
+		return 0;
+	}
+	cpu->cnt.s.asid_transition_rounds++;
+	f->asid_transition = true;
+	*n = send_requests(cpu, cpu->targets, &err);
+	if (shd__mask_test(mm->cpumask, cpu->id))
+		shd__flush_tlb_func(cpu, f);
+	werr = wait_requests(cpu, cpu->targets, *n, "finish_asid_transition");
+	f->asid_transition = false;
+	return err ? err : werr;
+}
+
+/*
+ * broadcast_tlb_flush(): the flush of an mm holding global ASID G.
+ * INVLPGB: ceil(pages / invlpgb_count_max) INVLPGBs (one for the whole
+ * ASID), the transition's IPIs, then TLBSYNC; no IPI otherwise.  RAR:
+ * the initiator flushes G itself, a request goes to every other CPU of
+ * mm_cpumask, then the transition.
+ */
+static int broadcast_tlb_flush(struct shd_cpu *cpu, enum shd_iface iface,
+			       unsigned g)
+{
+	struct shd_machine *m = cpu->m;
+	struct shd_flush_info *f = &cpu->info;
+	uint64_t t0 = shd__machine_now(m);
+	int n = 0, nt, err;
+
+	cpu->cnt.s.flush_calls++;
+	shd__probe_flush_begin(cpu, iface, f);
+	cpu->in_flush = true;
+	f->hw_covered = true;	/* the transition's IPIs find it done */
+	if (m->cfg.policy.bcast == SHD_BCAST_INVLPGB) {
+		shd__invlpgb(cpu, SHD_HW_ASID, g, f->start_vpn, f->end_vpn,
+			     invlpgb_count(m, f->start_vpn, f->end_vpn));
+		err = finish_asid_transition(cpu, &nt);
+		if (!(m->ncpus > 1 &&
+		      shd__fault_fires(cpu, SHD_FAULT_INVLPGB_NO_TLBSYNC)))
+			shd__tlbsync(cpu);
+		n = (int)m->ncpus - 1 + nt;
+	} else {
+		if (!shd__fault_fires(cpu, SHD_FAULT_SKIP_LOCAL_FLUSH)) {
+			if (f->end_vpn == SHD_FLUSH_END_ALL)
+				flush_full(cpu, g);
+			else
+				shd__local_flush_pages(cpu, f->start_vpn,
+						       f->end_vpn, g);
+		}
+		n = (int)shd__rar_send(cpu, f->mm->cpumask, SHD_HW_ASID, g,
+				       f->start_vpn, f->end_vpn);
+		err = finish_asid_transition(cpu, &nt);
+		n += nt;
+	}
+	f->hw_covered = false;
+	cpu->in_flush = false;
+	shd__flush_end(cpu, iface, t0, n);
+	return err;
+}
+
+/*
+ * A kernel, flush-all or reclaim flush by hardware: INVLPGB (KIND on
+ * every CPU, NINSTR instructions, then TLBSYNC; 82378c6c2f43, and
+ * 72a920eacd8a for reclaim) or RAR to MASK (NULL: every CPU), the
+ * initiator flushing itself.  No IPI either way.
+ */
+static void bcast_flush_other(struct shd_cpu *cpu, enum shd_iface iface,
+			      const unsigned long *mask, enum shd_hw_kind kind,
+			      uint64_t s, uint64_t e, uint64_t ninstr)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t t0 = shd__machine_now(m);
+	struct shd_hw_payload self = { .start_vpn = s, .end_vpn = e,
+				       .kind = kind };
+	int n;
+
+	cpu->cnt.s.flush_calls++;
+	shd__probe_flush_begin(cpu, iface, &cpu->info);
+	cpu->in_flush = true;
+	if (m->cfg.policy.bcast == SHD_BCAST_INVLPGB) {
+		shd__invlpgb_sync(cpu, kind, s, e, ninstr);
+		n = (int)m->ncpus - 1;
+	} else {
+		/* The RFC flushes the initiator with INVPCID/INVLPG. */
+		if (kind == SHD_HW_KERNEL && e != SHD_FLUSH_END_ALL) {
+			shd__local_flush_pages(cpu, s, e, SHD_ASID_GLOBAL);
+		} else {
+			shd__tso_drain(cpu);
+			shd__hw_invalidate(cpu, &self);
+			cpu->cnt.s.flushes_full++;
+		}
+		n = (int)shd__rar_send(cpu, mask, kind, 0, s, e);
+	}
+	cpu->in_flush = false;
+	shd__flush_end(cpu, iface, t0, n);
+}
+
 int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
 			    enum shd_iface iface, uint64_t *t_out)
@@ -581,12 +767,23 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 	struct shd_flush_info *f = &cpu->info;
 	uint64_t t = shd__oracle_begin(mm);
 	uint64_t s_vpn, e_vpn;
+	unsigned g;
 	int err;
 
 	s_vpn = start >> m->page_shift;
 	e_vpn = end == SHD_FLUSH_END_ALL ? SHD_FLUSH_END_ALL : end >> m->page_shift;
 	shd__flush_info_init(cpu, f, mm, s_vpn, e_vpn, freed_tables);
-	err = do_flush(cpu, iface);
+	if ((g = shd__mm_global_asid(mm)) && !f->trim_cpumask) {
+		err = broadcast_tlb_flush(cpu, iface, g);
+	} else {
+		/* RAR's trim of a global-ASID mm: IPIs to the whole mask
+		 * (the RFC's v3), since its requests skip no lazy CPU. */
+		f->asid_transition = g != 0;
+		err = do_flush(cpu, iface);
+		f->asid_transition = false;
+		if (!err && m->bcast && other_cpu_in_mask(cpu, mm->cpumask))
+			shd__consider_global_asid(cpu, mm);
+	}
 	if (err)
 		return err;
 	if (t_out)
@@ -684,7 +881,19 @@ int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,
 		f->start_vpn = 0;
 		f->end_vpn = SHD_FLUSH_END_ALL;
 	}
-	err = do_flush(cpu, SHD_IF_KERNEL_RANGE);
+	if (m->bcast) {
+		/* invlpgb_flush_all() above the ceiling, else
+		 * invlpgb_kernel_range_flush() (include globals). */
+		bool all = f->end_vpn == SHD_FLUSH_END_ALL;
+
+		bcast_flush_other(cpu, SHD_IF_KERNEL_RANGE, NULL,
+				  all ? SHD_HW_EVERYTHING : SHD_HW_KERNEL,
+				  f->start_vpn, f->end_vpn,
+				  invlpgb_count(m, f->start_vpn, f->end_vpn));
+		err = 0;
+	} else {
+		err = do_flush(cpu, SHD_IF_KERNEL_RANGE);
+	}
 	if (!err)
 		shd__oracle_credit_range(m->kernel_mm, s_vpn, e_vpn, t,
 					 SHD_IF_KERNEL_RANGE);
@@ -726,8 +935,15 @@ int shd_flush_tlb_all(struct shd_cpu *cpu)
 	memset(&cpu->info, 0, sizeof(cpu->info));
 	cpu->info.kind = SHD_FLUSH_ALL;
 	cpu->info.initiator = cpu->id;
+	cpu->info.end_vpn = SHD_FLUSH_END_ALL;
 	cpu->cnt.s.nr_tlb_remote_flush++;	/* flush_tlb_all(), always */
-	err = do_flush(cpu, SHD_IF_ALL);
+	if (m->bcast) {		/* flush_tlb_all(): invlpgb_flush_all() */
+		bcast_flush_other(cpu, SHD_IF_ALL, NULL, SHD_HW_EVERYTHING, 0,
+				  SHD_FLUSH_END_ALL, 1);
+		err = 0;
+	} else {
+		err = do_flush(cpu, SHD_IF_ALL);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!err)
 			shd__oracle_credit_mm(snap[i].mm, snap[i].t, SHD_IF_ALL);
@@ -781,6 +997,15 @@ int shd__arch_tlbbatch_flush(struct shd_cpu *cpu)
 	f->kind = SHD_FLUSH_BATCH;
 	f->initiator = cpu->id;
 	f->end_vpn = SHD_FLUSH_END_ALL;
+	if (m->bcast) {
+		/* INVLPGB: invlpgb_flush_all_nonglobals(), every user entry
+		 * of every ASID everywhere.  RAR: a full flush to the batch's
+		 * mask, the initiator's own all-non-global. */
+		bcast_flush_other(cpu, SHD_IF_BATCH, b->cpumask,
+				  SHD_HW_NONGLOBAL, 0, SHD_FLUSH_END_ALL, 1);
+		memset(b->cpumask, 0, m->mask_words * sizeof(unsigned long));
+		return 0;
+	}
 	cpu->cnt.s.flush_calls++;
 	shd__probe_flush_begin(cpu, SHD_IF_BATCH, f);
 	cpu->in_flush = true;
@@ -820,6 +1045,7 @@ static void leave_mm_613(struct shd_cpu *cpu)
 	shd__tso_store(cpu, &cpu->loaded_mm_id, 0, shd_store_seq);
 	cpu->loaded_mm = NULL;
 	cpu->loaded_asid = SHD_ASID_NONE;
+	shd__publish_asid(cpu, SHD_ASID_NONE);
 	shd__mm_put(prev);
 }
 

@@ -46,8 +46,10 @@
 
 #define SHD_CL SHD_CACHELINE
 #define SHD_NR_ASIDS 6		/* TLB_NR_DYN_ASIDS on x86 */
-#define SHD_ASID_GLOBAL 7	/* tag of kernel (global) entries */
-#define SHD_ASID_NONE 0xffu	/* init_mm loaded: no user ASID */
+/* Global ASIDs (bcast=invlpgb|rar): SHD_NR_ASIDS..asid_space-1, the same
+ * on every CPU; a TLB tag holds 15 bits of ASID. */
+#define SHD_ASID_GLOBAL 0x7fffu	/* tag of kernel (global) entries */
+#define SHD_ASID_NONE 0xffffu	/* init_mm loaded: no user ASID */
 #define SHD_LOADED_MM_SWITCHING UINT64_MAX	/* loaded_mm_id mid-switch_mm */
 #define SHD_PT_BITS 9
 #define SHD_PT_ENTRIES (1u << SHD_PT_BITS)
@@ -201,6 +203,12 @@ struct shd_mm {
 	uint64_t full_credit;		/* clock covered by a full flush */
 	uint32_t full_credit_iface;
 
+	/* bcast: mm->context.global_asid (0: none; sticky until the mm is
+	 * freed) and asid_transition (CPUs may still run it on a dynamic
+	 * ASID).  Seq-cst atomics: read by flushers and switch_mm. */
+	uint32_t global_asid;
+	int32_t asid_transition;
+
 	/* switch=6.13: mm->context.next_trim_cpumask, in jiffies: a flush
 	 * after it trims mm_cpumask (should_trim_cpumask()).  Racy by design, as in Linux: relaxed.
 	 * Last, so that `node` stays at offset 0 mod 64, as m->mms does in
@@ -210,7 +218,7 @@ struct shd_mm {
 };
 
 struct shd_tlbe {
-	uint64_t tag;		/* vpn << 4 | asid << 1 | valid */
+	uint64_t tag;		/* vpn << 16 | asid << 1 | valid */
 	uint64_t val;		/* the PTE as walked */
 	uint64_t version;	/* its version (oracle) */
 	struct shd_pte *ptep;	/* where it came from (oracle) */
@@ -241,6 +249,8 @@ struct shd_flush_info {
 	enum shd_flush_kind kind;
 	bool freed_tables;
 	bool trim_cpumask;	/* switch=6.13: should_trim_cpumask() said so */
+	bool asid_transition;	/* finish_asid_transition(): the whole mask */
+	bool hw_covered;	/* a broadcast did it on global-ASID CPUs */
 	unsigned initiator;
 } __attribute__((aligned(SHD_CL)));
 
@@ -271,6 +281,45 @@ struct shd_tlbbatch {
 };
 #define SHD_TLBBATCH_MAX 32	/* SWAP_CLUSTER_MAX: pages between flushes */
 
+/*
+ * Hardware broadcast invalidation (bcast.c).  A payload says what to
+ * invalidate; a CPU's action vector holds one byte per payload slot,
+ * PENDING while its hardware owes that invalidation.  Slots 0..rar_slots-1
+ * are RAR's shared table; slot rar_slots + c is CPU c's INVLPGB "in
+ * flight" (what its TLBSYNC waits for).
+ */
+enum shd_hw_kind {
+	SHD_HW_ASID,		/* [start, end) of one ASID (END_ALL: all of it) */
+	SHD_HW_NONGLOBAL,	/* every entry but the global (kernel) ones */
+	SHD_HW_KERNEL,		/* [start, end) of the global entries */
+	SHD_HW_EVERYTHING,	/* every entry, global ones included */
+};
+enum { SHD_HW_DONE = 0, SHD_HW_PENDING = 1 };
+
+struct shd_hw_payload {
+	uint64_t start_vpn, end_vpn;
+	uint32_t kind;		/* enum shd_hw_kind */
+	uint32_t asid;
+	unsigned initiator;	/* whose TLBSYNC/spin to wake */
+} __attribute__((aligned(SHD_CL)));
+
+/* Global ASID bitmaps: SHD_ASID_SPACE_MAX bits. */
+#define SHD_ASID_WORDS ((SHD_ASID_SPACE_MAX + 63) / 64)
+
+struct shd_bcast {
+	unsigned rar_slots, nslots;
+	struct shd_hw_payload *payload;	/* [nslots] */
+	int32_t *slot_busy;		/* [rar_slots]: RAR's slot bitmap */
+	/* global_asid_lock: a spinlock whose waiters keep their hardware
+	 * draining; protects last_asid and used[].  freed[] and available
+	 * are atomics (mm_free_global_asid() runs on any thread). */
+	int32_t lock;
+	unsigned last_asid;
+	uint32_t available;
+	unsigned long used[SHD_ASID_WORDS];
+	unsigned long freed[SHD_ASID_WORDS];
+};
+
 /* Per-CPU counters, owned by their CPU. Layout mirrors struct shd_stats. */
 struct shd_counters {
 	struct shd_stats s;
@@ -292,12 +341,17 @@ struct shd_cpu {
 	 * ticks (and with the IPIs, when an interrupt comes anyway). */
 	struct shd_ipi_queue latr_q;
 	int32_t latr_kick;		/* LATR's fallback: sweep at the IPI */
+	/* bcast: PENDING bytes in hw_act (initiators add, this CPU's
+	 * hardware subtracts); hw_act itself is written by both. */
+	uint32_t hw_pending;
+	uint8_t *hw_act;		/* [m->bcast->nslots] action vector */
 	/* Read by flushers deciding whether to skip us: cpu_tlbstate_shared
 	 * .is_lazy and (switch=6.13) cpu_tlbstate.loaded_mm, as the id of the
 	 * mm (0: init_mm, SHD_LOADED_MM_SWITCHING).  Written by this CPU
 	 * only, through tso.h. */
 	int32_t is_lazy __attribute__((aligned(SHD_CL)));
 	uint64_t loaded_mm_id;
+	uint32_t loaded_asid_pub;	/* cpu_tlbstate.loaded_mm_asid (bcast) */
 	/* Task hand-off with the controlling thread. */
 	struct {
 		shd_task_fn fn;
@@ -327,6 +381,7 @@ struct shd_cpu {
 	unsigned *targets;		/* scratch: CPUs a flush was sent to */
 	struct shd_flush_info info;	/* outgoing request */
 	struct shd_tlbbatch batch;
+	bool hw_issued;			/* an INVLPGB not yet TLBSYNCed */
 	struct shd_latr *latr;		/* LATR flushes it posted, in flight */
 	struct shd_sb *sb;		/* x86-TSO store buffer (tso.c); NULL: none */
 	uint32_t ticks;			/* accesses, for LATR's sweeps */
@@ -371,6 +426,7 @@ struct shd_machine {
 	uint64_t clock __attribute__((aligned(SHD_CL)));	/* version clock */
 	uint64_t next_ctx_id;
 	struct shd_mm *kernel_mm;
+	struct shd_bcast *bcast;	/* NULL: policy bcast=off */
 	pthread_mutex_t mms_lock;	/* writers of mms; readers use RCU */
 	struct cds_list_head mms;
 

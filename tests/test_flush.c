@@ -155,7 +155,8 @@ Test(flush, broadcast_sends_to_every_other_online_cpu)
 
 struct whole {
 	struct shd_mm *mm;
-	int flush;	/* 0 none, 1 flush_tlb_mm, 2 flush_tlb_all */
+	int flush;	/* 0 none, 1 flush_tlb_mm, 2 flush_tlb_all, 3 a kernel
+			 * range above the ceiling, 4 one kernel page */
 	int rc;
 };
 
@@ -180,6 +181,10 @@ static int flush_whole(struct shd_cpu *cpu, void *arg)
 		w->rc = shd_flush_tlb_mm(cpu, w->mm);
 	else if (w->flush == 2)
 		w->rc = shd_flush_tlb_all(cpu);
+	else if (w->flush == 3)
+		w->rc = shd_flush_tlb_kernel_range(cpu, KBASE, KBASE + 64 * PAGE);
+	else if (w->flush == 4)
+		w->rc = shd_flush_tlb_kernel_range(cpu, KBASE, KBASE + PAGE);
 	return 0;
 }
 
@@ -235,6 +240,22 @@ Test(flush, flush_tlb_all_removes_remote_user_and_kernel_translations)
 	for (int i = 0; i < 2; i++) {
 		cr_assert_eq(hits_after(pol[i], 2, &misses), 0, "%s", pol[i]);
 		cr_assert_eq(misses, 2, "%s", pol[i]);
+	}
+}
+
+/* Linux's flush_tlb_kernel_range() above the ceiling is do_flush_tlb_all()
+ * on every CPU: __flush_tlb_all() drops every PCID, user entries too. */
+Test(flush, kernel_range_above_the_ceiling_drops_every_pcid)
+{
+	static const char *const pol[] = { "linux", "linux-6.12", "broadcast" };
+	uint64_t misses;
+
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(hits_after(pol[i], 3, &misses), 0, "%s", pol[i]);
+		cr_assert_eq(misses, 2, "%s", pol[i]);
+		/* below it: that page alone (INVLPG of a global entry) */
+		cr_assert_eq(hits_after(pol[i], 4, &misses), 1, "%s", pol[i]);
+		cr_assert_eq(misses, 1, "%s", pol[i]);
 	}
 }
 

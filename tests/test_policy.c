@@ -192,13 +192,17 @@ Test(policy, every_listed_knob_can_be_set)
 	size_t n = 0;
 	const struct shd_named *k = shd_policy_knobs(&n);
 
-	cr_assert_eq(n, 12);
+	cr_assert_eq(n, 17);
 	for (size_t i = 0; i < n; i++) {
 		struct shd_policy p = preset("linux");
 		const char *v = strcmp(k[i].name, "ceiling") == 0 ||
 				strcmp(k[i].name, "async_us") == 0 ||
 				strcmp(k[i].name, "hz") == 0 ||
 				strcmp(k[i].name, "trim_ms") == 0 ? "7" :
+				strcmp(k[i].name, "invlpgb_count_max") == 0 ||
+				strcmp(k[i].name, "asid_space") == 0 ||
+				strcmp(k[i].name, "broadcast_min_cpus") == 0 ||
+				strcmp(k[i].name, "rar_slots") == 0 ? "8" :
 				strcmp(k[i].name, "switch") == 0 ? "6.13" : "off";
 
 		cr_assert_str_not_empty(k[i].help);
@@ -210,23 +214,47 @@ Test(policy, every_listed_knob_can_be_set)
 Test(policy, format_prints_every_knob)
 {
 	struct shd_policy p = preset("linux");
-	char buf[160], tiny[8];
+	char buf[256], tiny[8];
 
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=on coalesce=on "
 			 "concurrent=on ceiling=33 batch=x86 async=off async_us=1000 "
-			 "switch=6.13 hz=250 trim_ms=1000");
+			 "switch=6.13 hz=250 trim_ms=1000 bcast=off invlpgb_count_max=8 "
+			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64");
 	cr_assert_eq(shd_policy_set(&p, "gen", "off"), 0);
 	cr_assert_eq(shd_policy_set(&p, "ceiling", "5"), 0);
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=off coalesce=on "
 			 "concurrent=on ceiling=5 batch=x86 async=off async_us=1000 "
-			 "switch=6.13 hz=250 trim_ms=1000");
+			 "switch=6.13 hz=250 trim_ms=1000 bcast=off invlpgb_count_max=8 "
+			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64");
 	cr_assert_eq(shd_policy_set(&p, "batch", "arm64"), 0);
 	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
 	cr_assert_eq(shd_policy_set(&p, "batch", "on"), -EINVAL);
 	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
 	cr_assert_eq(shd_policy_format(&p, tiny, sizeof(tiny)), -ERANGE);
+}
+
+Test(policy, broadcast_knobs_take_their_ranges)
+{
+	struct shd_policy p = preset("linux-invlpgb");
+
+	cr_assert_eq(p.bcast, SHD_BCAST_INVLPGB);
+	cr_assert_eq(p.switch_mm, SHD_SWITCH_6_13);
+	cr_assert_eq(p.broadcast_min_cpus, 4);	/* Linux: more than 3 */
+	cr_assert_eq(preset("linux-rar").bcast, SHD_BCAST_RAR);
+	cr_assert_eq(preset("linux-rar").rar_slots, 64);
+	cr_assert_eq(shd_policy_set(&p, "bcast", "rar"), 0);
+	cr_assert_eq(p.bcast, SHD_BCAST_RAR);
+	cr_assert_eq(shd_policy_set(&p, "bcast", "on"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "asid_space", "7"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "asid_space", "4095"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "rar_slots", "0"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "rar_slots", "65"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "invlpgb_count_max", "0"), -EINVAL);
+	cr_assert_eq(shd_policy_set(&p, "broadcast_min_cpus", "0"), 0);
+	cr_assert_eq(shd_policy_set(&p, "broadcast_min_cpus", "8193"), -EINVAL);
+	cr_assert_eq(p.broadcast_min_cpus, 0);
 }
 
 /* ---- faults ---- */
@@ -265,6 +293,37 @@ Test(policy, the_barrier_faults_need_the_6_13_switch)
 		cr_assert_eq(shd_policy_set(&n, "gen", "off"), 0);
 		cr_assert_eq(shd_fault_applies(&n, &x86, fs[i]), -EINVAL);
 	}
+}
+
+Test(policy, the_broadcast_faults_need_their_hardware)
+{
+	struct shd_policy inv = preset("linux-invlpgb"), rar = preset("linux-rar");
+	struct shd_policy l = preset("linux");
+	struct shd_arch x86;
+
+	cr_assert_eq(shd_arch_preset("x86", &x86), 0);
+	cr_assert_eq(shd_fault_applies(&inv, &x86, SHD_FAULT_INVLPGB_NO_TLBSYNC), 0);
+	/* RAR completes each request before it returns: no TLBSYNC. */
+	cr_assert_eq(shd_fault_applies(&rar, &x86, SHD_FAULT_INVLPGB_NO_TLBSYNC),
+		     -EINVAL);
+	cr_assert_not_null(strstr(shd_last_error(), "bcast=invlpgb"));
+	cr_assert_eq(shd_fault_applies(&l, &x86, SHD_FAULT_INVLPGB_NO_TLBSYNC),
+		     -EINVAL);
+	cr_assert_eq(shd_fault_applies(&inv, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), 0);
+	cr_assert_eq(shd_fault_applies(&rar, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), 0);
+	cr_assert_eq(shd_fault_applies(&l, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), -EINVAL);
+	cr_assert_not_null(strstr(shd_last_error(), "global ASIDs"));
+	/* LATR's posted requests: no mm is promoted. */
+	cr_assert_eq(shd_policy_set(&rar, "async", "on"), 0);
+	cr_assert_eq(shd_fault_applies(&rar, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), -EINVAL);
+	/* No loaded_mm under 5.13: no mm is ever promoted. */
+	cr_assert_eq(shd_policy_set(&inv, "switch", "5.13"), 0);
+	cr_assert_eq(shd_fault_applies(&inv, &x86,
+				       SHD_FAULT_GLOBAL_ASID_REUSE_EARLY), -EINVAL);
 }
 
 /* ---- the private decision functions (policy/decide.h) ---- */

@@ -21,6 +21,9 @@ struct cost_model {
 	double miss;		/* per TLB miss */
 	double ipi_send;	/* per IPI sent */
 	double ipi_recv;	/* per IPI taken */
+	double invlpgb;		/* per INVLPGB issued (assumed) */
+	double tlbsync;		/* per TLBSYNC (assumed) */
+	double rar;		/* per RAR request to a target (assumed) */
 };
 
 /* A workload's own knob, set with --set NAME=VALUE. */

@@ -80,7 +80,13 @@ extern "C" {
 	X(SKIP_NESTED_FLUSH, skip_nested_flush, \
 	  "tlb_finish_mmu ignores mm_tlb_flush_nested: a madvise that " \
 	  "finds PTEs another one cleared returns before that one's " \
-	  "flush (before 99baac21e458)")
+	  "flush (before 99baac21e458)") \
+	X(INVLPGB_NO_TLBSYNC, invlpgb_no_tlbsync, \
+	  "a broadcast flush returns without TLBSYNC, before the other " \
+	  "CPUs' INVLPGBs completed (needs bcast=invlpgb)") \
+	X(GLOBAL_ASID_REUSE_EARLY, global_asid_reuse_early, \
+	  "a freed global ASID is handed out again before the wraparound " \
+	  "flush of every non-global entry (needs bcast=invlpgb or rar)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,
@@ -99,7 +105,10 @@ SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
  * D-cache faults an aliasing D-cache (deferred_flush_wrong_cpu and
  * arch1_overwritten one that defers), the I-cache faults an I-cache that
  * does not snoop, switch_mm_no_barrier and skip_loaded_mm_switching
- * switch=6.13 with prune and gen on.  0 if it can, else -EINVAL with the
+ * switch=6.13 with prune and gen on, invlpgb_no_tlbsync bcast=invlpgb,
+ * global_asid_reuse_early bcast=invlpgb or rar with switch=6.13 (async
+ * off, batch not arm64).  0 if
+ * it can, else -EINVAL with the
  * reason in shd_last_error().
  */
 SHD_EXPORT int shd_fault_applies(const struct shd_policy *p,

@@ -61,6 +61,26 @@ extern "C" {
  *               this many ms per mm (6db2526c1d69: a second, HZ jiffies);
  *               0 trims on every flush, as 209954cbc7d0 alone did (the
  *               tree LKP measured at -13.2% on tlb_flush2)
+ *   bcast       hardware broadcast invalidation: off, invlpgb (AMD INVLPGB
+ *               with global ASIDs, Linux 6.15 CONFIG_BROADCAST_TLB_FLUSH:
+ *               kernel and reclaim flushes broadcast, an mm seen running
+ *               on broadcast_min_cpus CPUs gets a global ASID and its
+ *               flushes become INVLPGB + TLBSYNC, no IPIs) or rar (Intel
+ *               Remote Action Request, the 2025 RFC series, unmerged:
+ *               the same global ASIDs, requests to mm_cpumask through a
+ *               table of rar_slots payloads, completed without a handler).
+ *               Global ASIDs are read off loaded_mm, so need switch=6.13;
+ *               none is given under async=on or batch=arm64, whose
+ *               requests no broadcast covers (kernel and reclaim
+ *               flushes still broadcast)
+ *   invlpgb_count_max  pages one INVLPGB may cover (CPUID 0x80000008
+ *               EDX[15:0] + 1; per-model value unverified, default 8)
+ *   asid_space  MAX_ASID_AVAILABLE: global ASIDs are 6..asid_space-1
+ *               (Linux 4094; small values make the allocator wrap)
+ *   broadcast_min_cpus  an mm gets a global ASID (hence hardware
+ *               broadcast) when at least this many CPUs run it, not lazy
+ *               (Linux: "more than 3", i.e. 4)
+ *   rar_slots   entries of RAR's payload table (the RFC: 64)
  */
 struct shd_policy {
 	char name[32];
@@ -76,10 +96,19 @@ struct shd_policy {
 	unsigned switch_mm;	/* enum shd_switch_mm */
 	unsigned hz;
 	unsigned trim_ms;
+	unsigned bcast;		/* enum shd_bcast_mode */
+	unsigned invlpgb_count_max;
+	unsigned asid_space;
+	unsigned broadcast_min_cpus;
+	unsigned rar_slots;
 };
 
 enum shd_batch { SHD_BATCH_OFF, SHD_BATCH_X86, SHD_BATCH_ARM64 };
 enum shd_switch_mm { SHD_SWITCH_5_13, SHD_SWITCH_6_13 };
+enum shd_bcast_mode { SHD_BCAST_OFF, SHD_BCAST_INVLPGB, SHD_BCAST_RAR };
+
+#define SHD_ASID_SPACE_MAX 4094u	/* MAX_ASID_AVAILABLE without PTI */
+#define SHD_RAR_SLOTS_MAX 64u
 
 #define SHD_CEILING_MAX (1u << 24)
 #define SHD_HZ_MAX 100000u

@@ -164,6 +164,22 @@ struct shd_machine;
 	  "pages invalidated in every I-cache") \
 	X(icache_lines_invalidated, icache, SHD_STAT_SUM, \
 	  "I-cache lines dropped") \
+	X(invlpgb_issued, bcast, SHD_STAT_SUM, \
+	  "INVLPGB instructions issued (one per invlpgb_count_max pages)") \
+	X(tlbsyncs, bcast, SHD_STAT_SUM, \
+	  "TLBSYNCs: waits for this CPU's INVLPGBs to complete everywhere") \
+	X(rar_requests, bcast, SHD_STAT_SUM, \
+	  "RAR: requests posted to a target CPU's action vector") \
+	X(rar_slot_waits, bcast, SHD_STAT_SUM, \
+	  "RAR: sends that found every payload slot busy and spun") \
+	X(hw_invalidations, bcast, SHD_STAT_SUM, \
+	  "broadcast invalidations a CPU's hardware carried out (no handler, no interrupt)") \
+	X(global_asids_assigned, bcast, SHD_STAT_SUM, \
+	  "mms given a global ASID (use_global_asid)") \
+	X(global_asid_resets, bcast, SHD_STAT_SUM, \
+	  "global ASID space resets: a broadcast flush of every non-global entry") \
+	X(asid_transition_rounds, bcast, SHD_STAT_SUM, \
+	  "finish_asid_transition IPI rounds to the whole mm_cpumask (a CPU ran the mm on a dynamic ASID)") \
 	X(violations, oracle, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "oracle violations") \
 	X(lat_count, latency, SHD_STAT_SUM, \
