@@ -29,6 +29,7 @@
 #include "latr.h"
 #include "memory.h"
 #include "mm.h"
+#include "mmap_lock.h"
 #include "mmu_gather.h"
 #include "oracle.h"
 #include "page_alloc.h"

@@ -14,19 +14,6 @@ void shd__mm_get(struct shd_mm *mm);
 void shd__mm_put(struct shd_mm *mm);
 /* Free everything now: no CPU can reach MM any more. */
 void shd__mm_free_now(struct shd_mm *mm);
-/*
- * mmap_lock, a reader-writer semaphore (see mm.c): read for madvise and
- * munmap's zap, write for mmap, mprotect and munmap's VMA detach (then
- * downgraded to read).  CPU (NULL: not a CPU thread) sleeps while it
- * waits: lazy TLB mode if it was running MM, taking IPIs; it runs MM
- * again when it returns.  Never under the page-table lock; not nested.
- */
-void shd__mmap_read_lock(struct shd_cpu *cpu, struct shd_mm *mm);
-void shd__mmap_read_unlock(struct shd_mm *mm);
-void shd__mmap_write_lock(struct shd_cpu *cpu, struct shd_mm *mm);
-void shd__mmap_write_unlock(struct shd_mm *mm);
-/* Write to read, letting readers in (vms_complete_munmap_vmas()). */
-void shd__mmap_write_downgrade(struct shd_mm *mm);
 /* The page-table lock (mm-wide).  CPU (NULL: not a CPU thread) keeps taking
  * IPIs while it waits, as a kernel CPU spinning on a lock takes
  * interrupts; the unlock ends hypersparc's ordering window. */

@@ -18,6 +18,7 @@
 #include "latr.h"
 #include "memory.h"
 #include "mm.h"
+#include "mmap_lock.h"
 #include "smp.h"
 #include "vma.h"
 

@@ -24,6 +24,7 @@
 #include "latr.h"
 #include "memory.h"
 #include "mm.h"
+#include "mmap_lock.h"
 #include "mmu_gather.h"
 #include "oracle.h"
 #include "pgtable.h"
