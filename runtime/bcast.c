@@ -214,6 +214,19 @@ void shd__invlpgb_sync(struct shd_cpu *cpu, enum shd_hw_kind kind,
 
 /* ---- RAR ---- */
 
+/* One turn of a spin with interrupts off (a free RAR slot, the global
+ * ASID lock): this CPU's hardware still completes what it owes, and the
+ * spinner lets the others run. */
+static void hw_spin_wait(struct shd_cpu *cpu)
+{
+	if (shd__hw_drain(cpu))
+		shd__seeded_wake(cpu->m);
+	if (cpu->m->seeded)
+		shd__seeded_yield(cpu);
+	else
+		caa_cpu_relax();
+}
+
 /* A free payload slot, spinning (our hardware draining) while none is. */
 static unsigned rar_slot_get(struct shd_cpu *cpu)
 {
@@ -233,12 +246,7 @@ static unsigned rar_slot_get(struct shd_cpu *cpu)
 		if (!waited)
 			cpu->cnt.s.rar_slot_waits++;
 		waited = true;
-		if (shd__hw_drain(cpu))
-			shd__seeded_wake(cpu->m);
-		if (cpu->m->seeded)
-			shd__seeded_yield(cpu);
-		else
-			caa_cpu_relax();
+		hw_spin_wait(cpu);
 	}
 }
 
@@ -299,12 +307,7 @@ static void asid_lock(struct shd_cpu *cpu)
 		/* Acquire: what the last holder wrote is visible. */
 		if (shd_cas_acquire(&b->lock, &unlocked, 1))
 			return;
-		if (shd__hw_drain(cpu))
-			shd__seeded_wake(cpu->m);
-		if (cpu->m->seeded)
-			shd__seeded_yield(cpu);
-		else
-			caa_cpu_relax();
+		hw_spin_wait(cpu);
 	}
 }
 
