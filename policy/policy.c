@@ -173,6 +173,19 @@ static const struct {
 	  SHD_RAR_SLOTS_MAX },
 };
 
+/* VALUE's index among the N NAMES into *OUT (unchanged on error).  0 or -1. */
+static int parse_enum(const char *v, const char *const *names, unsigned n,
+		      unsigned *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* -ENOENT, naming every knob (from knobs[], so the list cannot go stale). */
 static int unknown_knob(const char *key)
 {
@@ -224,14 +237,10 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 	if (strcmp(key, "batch") == 0) {
 		static const char *const names[] = { "off", "x86", "arm64" };
 
-		for (unsigned i = 0; i < 3; i++) {
-			if (strcmp(value, names[i]) == 0) {
-				p->batch = i;
-				return 0;
-			}
-		}
-		return shd__fail(-EINVAL, "knob batch takes off, x86 or arm64, "
-				 "not '%s'", value);
+		if (parse_enum(value, names, 3, &p->batch) < 0)
+			return shd__fail(-EINVAL, "knob batch takes off, x86 or "
+					 "arm64, not '%s'", value);
+		return 0;
 	}
 	if (strcmp(key, "switch") == 0) {
 		if (strcmp(value, "5.13") == 0 || strcmp(value, "6.13") == 0) {
@@ -245,14 +254,10 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 	if (strcmp(key, "bcast") == 0) {
 		static const char *const names[] = { "off", "invlpgb", "rar" };
 
-		for (unsigned i = 0; i < 3; i++) {
-			if (strcmp(value, names[i]) == 0) {
-				p->bcast = i;
-				return 0;
-			}
-		}
-		return shd__fail(-EINVAL, "knob bcast takes off, invlpgb or rar, "
-				 "not '%s'", value);
+		if (parse_enum(value, names, 3, &p->bcast) < 0)
+			return shd__fail(-EINVAL, "knob bcast takes off, invlpgb "
+					 "or rar, not '%s'", value);
+		return 0;
 	}
 	for (size_t i = 0; i < sizeof(unums) / sizeof(unums[0]); i++) {
 		if (strcmp(key, unums[i].name))
