@@ -197,6 +197,23 @@ static void unmap_piece(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e,
 	}
 }
 
+/*
+ * The end of a range operation's gather (unmap, mprotect): its last flush
+ * (tlb_finish_mmu()), then the cache work that must follow the TLB flush
+ * on [S, E) (flush_cache_done(), under the page-table lock).  The first
+ * error.
+ */
+int shd__gather_finish(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e)
+{
+	int err = shd__tlb_finish_mmu(tlb), err2;
+
+	shd__mm_lock(tlb->cpu, tlb->mm);
+	if ((err2 = shd__flush_cache_done(tlb->cpu, tlb->mm, s, e)) && !err)
+		err = err2;
+	shd__mm_unlock(tlb->mm);
+	return err;
+}
+
 int shd__unmap_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		     uint64_t len, enum shd_unmap_kind kind)
 {
@@ -235,12 +252,8 @@ int shd__unmap_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 			shd__tlb_end_vma(&tlb);
 	} while (++i < n);
 	free(segs);
-	if ((err2 = shd__tlb_finish_mmu(&tlb)) && !ferr)
+	if ((err2 = shd__gather_finish(&tlb, s, e)) && !ferr)
 		ferr = err2;
-	shd__mm_lock(cpu, mm);
-	if ((err2 = shd__flush_cache_done(cpu, mm, s, e)) && !ferr)
-		ferr = err2;
-	shd__mm_unlock(mm);
 	/* The contract: once this returns, no CPU may use a translation of
 	 * the range older than the call.  PTEs that were already clear were
 	 * flushed by whoever cleared them: before T0 under the PTL (the

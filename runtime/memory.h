@@ -22,6 +22,8 @@ bool shd__page_is_cow(struct shd_machine *m, const struct shd_vma *vma,
  * page-table lock of TLB->mm. */
 struct shd_mmu_gather;
 void shd__zap_range(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e);
+/* A range operation's last flush, then flush_cache_done() on [S, E). */
+int shd__gather_finish(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e);
 /*
  * The VMA pieces of [ADDR, END) in MM, as vpn pairs in *SEGS (malloc'ed,
  * the caller frees): one tlb_start_vma()/tlb_end_vma() each.  0 (and

@@ -166,12 +166,8 @@ int shd_mprotect(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		shd__tlb_end_vma(&tlb);
 	} while (++i < n);
 	free(segs);
-	if ((err2 = shd__tlb_finish_mmu(&tlb)) && !err)
+	if ((err2 = shd__gather_finish(&tlb, s, e)) && !err)
 		err = err2;
-	shd__mm_lock(cpu, mm);
-	if ((err2 = shd__flush_cache_done(cpu, mm, s, e)) && !err)
-		err = err2;
-	shd__mm_unlock(mm);
 	/* Pages reclaimed before the call are clear: no translation of them
 	 * may be used once mprotect returns (the batched-pending flush). */
 	if (!err)
