@@ -510,18 +510,26 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
  * bits; the next trim is HZ jiffies later.  A deadline checked at flush
  * time, not a timer: no flush, no trim.
  */
-static bool should_trim_cpumask(struct shd_machine *m, struct shd_mm *mm)
-{
-	const struct shd_policy *p = &m->cfg.policy;
-	uint64_t now = shd__jiffies(m);
+static bool other_cpu_in_mask(struct shd_cpu *cpu, const unsigned long *mask);
 
-	if (p->trim_ms == 0)	/* 209954cbc7d0 alone: every flush */
-		return true;
+static bool should_trim_cpumask(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	uint64_t now = shd__jiffies(cpu->m);
+
 	/* Relaxed: READ_ONCE/WRITE_ONCE in Linux; two flushers may both
-	 * trim, which costs IPIs, not correctness.  time_after(): strictly. */
-	if (now <= shd_load_relaxed(&mm->next_trim_cpumask))
+	 * trim, which costs IPIs, not correctness.  time_after(): strictly.
+	 * trim_ms=0 is 209954cbc7d0 alone: every flush. */
+	if (p->trim_ms && now <= shd_load_relaxed(&mm->next_trim_cpumask))
 		return false;
-	shd_store_relaxed(&mm->next_trim_cpumask, now + shd__trim_jiffies(p));
+	/* flush_tlb_mm_range() consults the deadline only when another CPU
+	 * is in the mask (cpumask_any_but()); the scan comes after the
+	 * cheap test above, with the same outcome. */
+	if (!other_cpu_in_mask(cpu, mm->cpumask))
+		return false;
+	if (p->trim_ms)
+		shd_store_relaxed(&mm->next_trim_cpumask,
+				  now + shd__trim_jiffies(p));
 	return true;
 }
 
@@ -561,15 +569,12 @@ void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
 	 * read mm_cpumask, is_lazy and loaded_mm (pairs with switch_mm / lazy
 	 * exit).  Then a scheduling point: the window before the scan. */
 	f->new_tlb_gen = shd__tso_gen_bump(cpu, &mm->tlb_gen);
-	/* flush_tlb_mm_range(): the trim deadline is consulted only when
-	 * another CPU is in the mask (cpumask_any_but()). */
 	/* INVLPGB's broadcast path never trims (a global-ASID mm sends no
 	 * IPIs); RAR's trims stay IPIs. */
 	f->trim_cpumask = cpu->m->cfg.policy.switch_mm == SHD_SWITCH_6_13 &&
-			  other_cpu_in_mask(cpu, mm->cpumask) &&
 			  !(cpu->m->cfg.policy.bcast == SHD_BCAST_INVLPGB &&
 			    shd__mm_global_asid(mm)) &&
-			  should_trim_cpumask(cpu->m, mm);
+			  should_trim_cpumask(cpu, mm);
 	shd__sched_point(cpu);
 }
 
