@@ -210,12 +210,14 @@ struct shd_mm {
 	int32_t asid_transition;
 
 	/* switch=6.13: mm->context.next_trim_cpumask, in jiffies: a flush
-	 * after it trims mm_cpumask (should_trim_cpumask()).  Racy by design, as in Linux: relaxed.
-	 * Last, so that `node` stays at offset 0 mod 64, as m->mms does in
-	 * the machine: cds_list_for_each_entry_safe() forms the list head's
-	 * "container" when it ends, and UBSan checks its 64-byte alignment. */
+	 * after it trims mm_cpumask (should_trim_cpumask()).  Racy by
+	 * design, as in Linux: relaxed. */
 	uint64_t next_trim_cpumask;
 };
+/* m->mms's "container" (see struct shd_machine) is aligned only if node
+ * sits at a line boundary. */
+_Static_assert(offsetof(struct shd_mm, node) % SHD_CL == 0,
+	       "struct shd_mm's node must start a cache line");
 
 struct shd_tlbe {
 	uint64_t tag;		/* vpn << 16 | asid << 1 | valid */
@@ -428,7 +430,10 @@ struct shd_machine {
 	struct shd_mm *kernel_mm;
 	struct shd_bcast *bcast;	/* NULL: policy bcast=off */
 	pthread_mutex_t mms_lock;	/* writers of mms; readers use RCU */
-	struct cds_list_head mms;
+	/* Cache-line aligned, as struct shd_mm's node is: when
+	 * cds_list_for_each_entry_safe() ends it forms the head's
+	 * "container", and UBSan checks that struct shd_mm's alignment. */
+	struct cds_list_head mms __attribute__((aligned(SHD_CL)));
 
 	pthread_mutex_t viol_lock;	/* protects viol[], nviol */
 	struct shd_violation viol[SHD_MAX_VIOLATIONS];
