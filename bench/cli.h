@@ -162,6 +162,7 @@ void out_end(FILE *f, enum out_format fmt, bool complete, const char *extra,
 	     const struct cell *c, unsigned n);
 /* The counter table of N cells side by side (ratios against the first);
  * rows zero in every column are hidden unless ALL.  */
+int out_name_width(const struct cell *const *c, unsigned n, bool all, int min);
 void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
 		       bool ratios, bool all);
 /* cmd_run.c: a line saying what C's lat_* rows measure (host or simulated

@@ -20,10 +20,11 @@ static void derived_row(const char *name, const struct cell *const *c,
 			unsigned n, cell_figure fig, int dec, bool ratios)
 {
 	int w = out_column_width(c, n);
+	int nw = out_name_width(c, n, c[0]->o->all_rows, 22);
 	bool rep = cells_repeated(c, n);
 	char buf[96];
 
-	printf("  %-22s", name);
+	printf("  %-*s", nw, name);
 	for (unsigned i = 0; i < n; i++) {
 		if (c[i]->status == CELL_NOT_RUN)
 			snprintf(buf, sizeof(buf), "-");
@@ -76,7 +77,8 @@ static void compare_header(const struct cells *cs, const struct compare *cmp,
 		printf("%s on %u CPUs, %" PRIu64 " ops, %s, %s scheduler\n",
 		       cs->w->name, row[0]->cpus, ops, seeds,
 		       host_latency(row[0]) ? "host" : "seeded");
-	printf("  %-22s", "counter");
+	printf("  %-*s", out_name_width(row, cmp->npol, o->all_rows, 22),
+	       "counter");
 	for (unsigned i = 0; i < cmp->npol; i++)
 		printf(" %*s", w, row[i]->policy);
 	for (unsigned i = 1; i < cmp->npol; i++) {

@@ -11,16 +11,18 @@ static void run_derived(const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
 	int w = c->nrep > 1 ? 26 : 12;
+	int nw = out_name_width(&c, 1, c->o->all_rows, 24);
 	char buf[96];
 
 	spread_format(buf, sizeof(buf), cell_spread(c, fig_cycles_per_op, NULL), 1);
-	printf("  %-24s %*s   modelled hardware cost per op: counters x "
-	       "cost.* (cycles)\n", "modelled_cycles/op", w, buf);
+	printf("  %-*s %*s   modelled hardware cost per op: counters x "
+	       "cost.* (cycles)\n", nw, "modelled_cycles/op", w, buf);
 	spread_format(buf, sizeof(buf), cell_spread(c, fig_ipis_per_op, NULL), 3);
-	printf("  %-24s %*s   IPIs sent per op\n", "ipis_sent/op", w, buf);
+	printf("  %-*s %*s   IPIs sent per op\n", nw, "ipis_sent/op", w,
+	       buf);
 	if (host_latency(c) && r->op_p50_ns)
-		printf("  %-24s %*" PRIu64 "   the workload's timed "
-		       "operation, median (ns, host time)\n", "op_p50_host_ns", w,
+		printf("  %-*s %*" PRIu64 "   the workload's timed "
+		       "operation, median (ns, host time)\n", nw, "op_p50_host_ns", w,
 		       r->op_p50_ns);
 }
 

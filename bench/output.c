@@ -470,6 +470,23 @@ static bool row_shown(const struct shd_stat_field *fl,
 	return false;
 }
 
+/*
+ * The name column: at least MIN wide (the tables' usual 22, run's 24),
+ * wider when a shown counter's name is longer, so no row pushes its
+ * cells out of line (nr_tlb_remote_flush_received is 28).
+ */
+int out_name_width(const struct cell *const *c, unsigned n, bool all, int min)
+{
+	size_t nf;
+	const struct shd_stat_field *fl = shd_stat_fields(&nf);
+	int w = min;
+
+	for (size_t k = 0; k < nf; k++)
+		if (row_shown(&fl[k], c, n, all) && (int)strlen(fl[k].name) > w)
+			w = (int)strlen(fl[k].name);
+	return w;
+}
+
 /* A counter's cell in a table: its value, or its median and range. */
 static void counter_text(char *buf, size_t len, const struct cell *c,
 			 const struct shd_stat_field *fl)
@@ -501,13 +518,14 @@ void out_ratio(FILE *f, struct spread a, struct spread b, bool repeated)
 }
 
 static void table_row(FILE *f, const struct shd_stat_field *fl,
-		      const struct cell *const *c, unsigned n, bool ratios)
+		      const struct cell *const *c, unsigned n, bool ratios,
+		      int nw)
 {
 	int w = out_column_width(c, n);
 	bool rep = cells_repeated(c, n);
 	char buf[96];
 
-	fprintf(f, "  %-22s", fl->name);
+	fprintf(f, "  %-*s", nw, fl->name);
 	for (unsigned i = 0; i < n; i++) {
 		counter_text(buf, sizeof(buf), c[i], fl);
 		fprintf(f, " %*s", w, buf);
@@ -529,6 +547,7 @@ void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
 	size_t nf, hidden = 0;
 	const struct shd_stat_field *fl = shd_stat_fields(&nf);
 	int w = cells_repeated(c, n) ? 26 : 12;
+	int nw = out_name_width(c, n, all, n == 1 && !ratios ? 24 : 22);
 	char buf[96];
 
 	for (size_t k = 0; k < nf; k++) {
@@ -538,10 +557,10 @@ void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
 		}
 		if (n == 1 && !ratios) {	/* run: one column and the help */
 			counter_text(buf, sizeof(buf), c[0], &fl[k]);
-			fprintf(f, "  %-24s %*s   %s\n", fl[k].name, w, buf,
+			fprintf(f, "  %-*s %*s   %s\n", nw, fl[k].name, w, buf,
 				fl[k].help);
 		} else {
-			table_row(f, &fl[k], c, n, ratios);
+			table_row(f, &fl[k], c, n, ratios, nw);
 		}
 	}
 	if (hidden)
