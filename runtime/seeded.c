@@ -35,8 +35,10 @@
  * Record and replay.  Every switch is logged as (step, CPU, why); a replay
  * makes the same switches at the same steps and nothing else, so it does
  * not depend on how a seed maps to a schedule.  The controller's returns
- * are logged too (CPU = ncpus).  A replay that meets a CPU that cannot run,
- * or a wait with no switch recorded, records where it left the schedule.
+ * are logged too (CPU = ncpus).  A wait with no switch recorded went on
+ * with the same CPU (its interrupt was pending, say).  A replay that meets
+ * a CPU that cannot run, or a waiter that cannot go on where the record has
+ * no switch, records where it left the schedule.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -218,8 +220,11 @@ static unsigned pick_replay(struct shd_seeded *s, unsigned cur,
 		else
 			diverge(s, "the record returns to the controller here",
 				s->ncpus);
-	} else if (why == SHD_WHY_PREEMPT || (why == SHD_WHY_YIELD &&
-					      cur < s->ncpus && s->runnable[cur])) {
+	} else if (why == SHD_WHY_PREEMPT ||
+		   (why != SHD_WHY_START && cur < s->ncpus && s->runnable[cur])) {
+		/* No switch here: the recorded run went on with CUR, which a
+		 * wait whose condition already held allows (random may draw
+		 * the waiter itself). */
 		return cur;
 	} else {
 		diverge(s, "a CPU waits where the record has no switch", cur);
