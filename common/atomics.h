@@ -29,6 +29,7 @@
 
 #define shd_xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 #define shd_xchg_acq_rel(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#define shd_xchg_relaxed(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_RELAXED)
 #define shd_add_return(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define shd_sub_return(p, v)	__atomic_sub_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define shd_sub_return_acq_rel(p, v) \
@@ -43,6 +44,10 @@
 /* ... acquire on success, relaxed on failure (a lock's trylock). */
 #define shd_cas_acquire(p, oldp, v) \
 	__atomic_compare_exchange_n((p), (oldp), (v), 0, __ATOMIC_ACQUIRE, \
+				    __ATOMIC_RELAXED)
+/* ... relaxed either way (arm64's atomic64_cmpxchg_relaxed()). */
+#define shd_cas_relaxed(p, oldp, v) \
+	__atomic_compare_exchange_n((p), (oldp), (v), 0, __ATOMIC_RELAXED, \
 				    __ATOMIC_RELAXED)
 
 #endif
