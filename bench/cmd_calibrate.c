@@ -556,6 +556,10 @@ static void emit_keys(const struct calib *c, double ghz, struct emit_key *out)
 			   !strcmp(names[k], "cost.rar")) {
 			snprintf(e->why, sizeof(e->why), "privileged, and absent "
 				 "from most hosts (assumed: bench/cost.c)");
+		} else if (!strcmp(names[k], "cost.tlbi") ||
+			   !strcmp(names[k], "cost.dsb")) {
+			snprintf(e->why, sizeof(e->why), "arm64 instructions, not "
+				 "this host's (assumed: bench/cost.c)");
 		} else {
 			snprintf(e->why, sizeof(e->why), "a CPU's time in the "
 				 "handler is not visible to its sender");

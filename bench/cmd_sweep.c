@@ -393,6 +393,12 @@ static int sweep_cost_width(const struct sweep *sw)
 	return sw->seeds > 1 ? 26 : 14;
 }
 
+/* arm64's TLB engine: TLBIs and DSBs, not IPIs and INVLPGs. */
+static bool sweep_arm64(const struct sweep *sw)
+{
+	return sw->po[0].cfg.arch.tlb == SHD_TLB_ARM64;
+}
+
 static void sweep_row(const struct cells *cs, const struct sweep *sw, int i,
 		      const char *mark)
 {
@@ -409,6 +415,14 @@ static void sweep_row(const struct cells *cs, const struct sweep *sw, int i,
 	/* --repeat: the cost's median and its range over the seeds. */
 	spread_format(cost, sizeof(cost), (struct spread){ sw->med[i], sw->min[i],
 		      sw->max[i], sw->seeds }, 1);
+	if (sweep_arm64(sw)) {
+		printf("  %10" PRIu64 " %10.3f %12.3f %12.3f %12.3f %12.2f %*s "
+		       "%10.1f%s\n", sw->vals[i], s->tlbi_ops / ops,
+		       s->tlbi_range_ops / ops, s->tlbi_full_ops / ops,
+		       s->dsbs / ops, s->tlb_misses / ops,
+		       sweep_cost_width(sw), cost, c->r.wall_ns / 1e6, mark);
+		return;
+	}
 	printf("  %10" PRIu64 " %10.3f %12.3f %12.3f %12.2f %12.2f %*s "
 	       "%10.1f%s\n", sw->vals[i], s->ipis_sent / ops,
 	       (s->flushes_full + s->switch_flushes) / ops,
@@ -435,6 +449,12 @@ static const char *sweep_mark(const struct sweep_set *s, int k, bool noise)
 
 static void sweep_table_head(const struct sweep *sw)
 {
+	if (sweep_arm64(sw)) {
+		printf("  %10s %10s %12s %12s %12s %12s %*s %10s\n", sw->name,
+		       "tlbi/op", "range/op", "full/op", "dsb/op", "misses/op",
+		       sweep_cost_width(sw), "cycles/op", "wall_ms");
+		return;
+	}
 	printf("  %10s %10s %12s %12s %12s %12s %*s %10s\n", sw->name,
 	       "ipis/op", "full/op", "partial/op", "invlpg/op", "misses/op",
 	       sweep_cost_width(sw), "cycles/op", "wall_ms");
@@ -723,18 +743,54 @@ static void sweep_point(struct parsed *p, const struct workload *w,
 }
 
 /* Every point's options, each valid before the first one runs. */
+/* The default sweep: the range-vs-full threshold of the arch's engine. */
+static const char *default_param(const struct parsed *p)
+{
+	return p->o.cfg.arch.tlb == SHD_TLB_ARM64 ? "max_dvm_ops=1..1024x2" :
+	       "ceiling=0..128:8";
+}
+
+/* Knobs only x86's engine reads: sweeping one on arm64's changes nothing. */
+static bool x86_only_knob(const char *name)
+{
+	static const char *const x86[] = {
+		"prune", "lazy", "gen", "coalesce", "concurrent", "ceiling",
+		"async_us", "switch", "hz", "trim_ms", "invlpgb_count_max",
+		"asid_space", "broadcast_min_cpus", "rar_slots",
+	};
+
+	for (size_t i = 0; i < sizeof(x86) / sizeof(x86[0]); i++)
+		if (!strcmp(name, x86[i]))
+			return true;
+	return false;
+}
+
 static void sweep_points(struct parsed *p, const struct workload *w,
 			 struct sweep *sw)
 {
+	struct shd_policy pol;
 	char err[320];
 
-	sw->n = sweep_parse(p->param[0] ? p->param : "ceiling=0..128:8", sw->name,
+	sw->n = sweep_parse(p->param[0] ? p->param : default_param(p), sw->name,
 			    sizeof(sw->name), sw->vals, &sw->step, &sw->factor,
 			    err, sizeof(err));
 	if (sw->n < 0)
 		usage_error("%s", err);
 	for (int i = 0; i < sw->n; i++)
 		sweep_point(p, w, sw, i);
+	if (!sweep_arm64(sw))
+		return;
+	if (x86_only_knob(sw->name))
+		usage_error("--param %s: a knob of x86's TLB engine; arm64's "
+			    "(--arch %s) never reads it (its range-vs-full "
+			    "threshold is max_dvm_ops)", sw->name,
+			    sw->po[0].cfg.arch.name);
+	if (!strcmp(sw->name, "max_dvm_ops") &&
+	    wl_policy(&sw->po[0], p->o.policy, &pol) == 0 && pol.tlbi_range)
+		usage_error("--param max_dvm_ops: with range TLBIs "
+			    "(tlbi_range=on) a range is one flush of the ASID "
+			    "only past 8 GiB, whatever max_dvm_ops says; add "
+			    "--set tlbi_range=off (an Armv8.2 core)");
 }
 
 /* --emit-jobs: one self-contained `run` per point. */
@@ -1010,7 +1066,7 @@ int cmd_sweep(int argc, char **argv)
 	if (p.refine && sw.n < 2)
 		usage_error("--refine needs at least two points to refine "
 			    "between (--param %s)", p.param[0] ? p.param :
-			    "ceiling=0..128:8");
+			    default_param(&p));
 	if (p.emit_jobs)
 		return sweep_emit_jobs(&p, &sw, argc, argv);
 	if (p.plot[0] && (rc = sweep_plot_check(p.plot, err, sizeof(err)))) {

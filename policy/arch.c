@@ -28,9 +28,10 @@ static const struct shd_arch arches[] = {
 	{ "x86", .alias_dcache = false },
 	{ "sparc64", .alias_dcache = true, .dcache_sets = 256, .dcache_ways = 4,
 	  .line = 64, .deferred_dcache = true, .colour_kmap = true },
-	/* A Neoverse-N1-like 64 KiB 4-way PIPT I-cache, CTR_EL0.DIC = 0 */
+	/* A Neoverse-N1-like 64 KiB 4-way PIPT I-cache, CTR_EL0.DIC = 0;
+	 * broadcast TLBI, 16-bit ASIDs */
 	{ "arm64", .line = 64, .icache_nosnoop = true, .icache_sets = 256,
-	  .icache_ways = 4 },
+	  .icache_ways = 4, .tlb = SHD_TLB_ARM64, .asid_bits = 16 },
 	/* A 64 KiB direct-mapped, 32-byte-line cache (16 colours at 4 KiB) */
 	{ "hypersparc", .alias_dcache = true, .dcache_sets = 2048,
 	  .dcache_ways = 1, .line = 32, .flush_needs_mapping = true,
@@ -48,7 +49,10 @@ static const struct shd_named arch_names[] = {
 	  "and copies through the linear map, then a flush" },
 	{ "arm64", "PIPT coherent D-cache, 64 KiB 4-way I-cache that does not "
 	  "snoop stores: set_pte_at of an executable page, ptrace pokes and "
-	  "flush_icache_range invalidate it on every CPU" },
+	  "flush_icache_range invalidate it on every CPU; TLBs kept by "
+	  "broadcast TLBI IS + DSB ISH, no IPIs, 16-bit ASIDs by generation "
+	  "(Linux 6.18 arch/arm64); ',tlb=x86': x86's IPI engine instead; "
+	  "',asid_bits=N' (3..16)" },
 	{ "hypersparc", "VIPT D-cache, 64 KiB direct-mapped (16 colours): "
 	  "flush_cache_* need the translation (cache flush, then PTE change, "
 	  "then TLB flush: checked), cross-called to the mm's CPUs; DMA does "
@@ -73,10 +77,29 @@ static long option_number(const char *opt, size_t len, const char *key)
 	return n;
 }
 
-static int arch_option(struct shd_arch *a, const char *opt, size_t len)
+static int arch_option(struct shd_arch *a, const char *opt, size_t len,
+		       const struct shd_arch *base)
 {
 	long n;
 
+	/* The TLB engine: a profile's own, or x86's IPIs for comparison. */
+	if (len == 7 && !strncmp(opt, "tlb=x86", len)) {
+		a->tlb = SHD_TLB_X86;
+		return 0;
+	}
+	if (len == 9 && !strncmp(opt, "tlb=arm64", len) &&
+	    base->tlb == SHD_TLB_ARM64) {
+		a->tlb = SHD_TLB_ARM64;
+		return 0;
+	}
+	if ((n = option_number(opt, len, "asid_bits")) >= 0 &&
+	    base->tlb == SHD_TLB_ARM64) {
+		if (n < 3 || n > 16)
+			return shd__fail(-EINVAL, "architecture %s: asid_bits=%ld "
+					 "is not in 3..16", a->name, n);
+		a->asid_bits = (unsigned)n;
+		return 0;
+	}
 	if (len == 10 && !strncmp(opt, "colour=off", len) && a->alias_dcache) {
 		a->colour_kmap = false;
 		return 0;
@@ -104,9 +127,10 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len)
 	}
 	return shd__fail(-EINVAL, "architecture %s has no option '%.*s' "
 			 "(%s)", a->name, (int)len, opt, a->alias_dcache ?
-			 "it takes colour=on|off, sets=N, ways=N, line=N" :
+			 "it takes colour=on|off, sets=N, ways=N, line=N, tlb=x86" :
 			 a->icache_nosnoop ? "it takes sets=N, ways=N, line=N "
-			 "(its I-cache)" : "it takes no options");
+			 "(its I-cache), tlb=x86|arm64, asid_bits=N" :
+			 "it takes tlb=x86");
 }
 
 int shd_arch_preset(const char *name, struct shd_arch *out)
@@ -129,7 +153,7 @@ int shd_arch_preset(const char *name, struct shd_arch *out)
 		for (const char *o = comma; o; o = strchr(o + 1, ',')) {
 			const char *end = strchr(o + 1, ',');
 			int err = arch_option(&a, o + 1, end ? (size_t)(end - o - 1)
-					      : strlen(o + 1));
+					      : strlen(o + 1), &arches[i]);
 
 			if (err)
 				return err;

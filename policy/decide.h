@@ -104,4 +104,69 @@ static inline bool shd__policy_switch_flush(const struct shd_policy *p,
 	return slot_gen < mm_gen;
 }
 
+/* ---- arm64's TLBI encoding (runtime/tlbi.c) ---- */
+
+/* MAX_TLBI_RANGE_PAGES: __TLBI_RANGE_PAGES(31, 3), 8 GiB at 4 KiB. */
+#define SHD_MAX_TLBI_RANGE_PAGES (32ull << 16)
+
+/* __TLBI_RANGE_PAGES(num, scale) */
+static inline uint64_t shd__tlbi_range_pages(int num, int scale)
+{
+	return (uint64_t)(num + 1) << (5 * scale + 1);
+}
+
+/* __TLBI_RANGE_NUM(pages, scale): after e3ba51ab24fd, or before it. */
+static inline int shd__tlbi_range_num(uint64_t pages, int scale, bool old)
+{
+	if (old)
+		return (int)((pages >> (5 * scale + 1)) & 31) - 1;
+	if (pages > shd__tlbi_range_pages(31, scale))
+		pages = shd__tlbi_range_pages(31, scale);
+	return (int)(pages >> (5 * scale + 1)) - 1;
+}
+
+/*
+ * arm64 __flush_tlb_range_op() for PAGES pages: how many TLBI
+ * instructions, of them *NRANGE range TLBIs (RANGE: FEAT_TLBIRANGE in
+ * use), and how many pages from the start they invalidate (*COVERED:
+ * PAGES, unless OLD_NUM, the __TLBI_RANGE_NUM of before e3ba51ab24fd,
+ * fails on the count).  SCALE walks down from 3 (e2768b798a19).
+ */
+static inline uint64_t shd__tlbi_range_ops(uint64_t pages, bool range,
+					   bool old_num, uint64_t *nrange,
+					   uint64_t *covered)
+{
+	uint64_t ops = 0, done = 0;
+	int scale = 3;
+
+	*nrange = 0;
+	while (pages > 0) {
+		int num;
+
+		if (!range || pages == 1) {
+			ops++;
+			done++;
+			pages--;
+			continue;
+		}
+		if (scale < 0) {
+			/* Only the old NUM gets here: one TLBI with the
+			 * underflowed scale's operand, then the loop ends. */
+			ops++;
+			(*nrange)++;
+			break;
+		}
+		num = shd__tlbi_range_num(pages, scale, old_num);
+		if (num >= 0) {
+			ops++;
+			(*nrange)++;
+			done += shd__tlbi_range_pages(num, scale);
+			pages -= shd__tlbi_range_pages(num, scale);
+		}
+		scale--;
+	}
+	*covered = done;
+	return ops;
+}
+
 #endif

@@ -25,6 +25,35 @@ int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 	if (!p || !a || (unsigned)f >= SHD_FAULT__COUNT)
 		return shd__fail(-EINVAL, "shd_fault_applies: policy, architecture "
 				 "and a fault needed");
+	bool arm64 = a->tlb == SHD_TLB_ARM64;
+
+	if (arm64 && (f == SHD_FAULT_SKIP_REMOTE_IPI ||
+		      f == SHD_FAULT_SKIP_LOCAL_FLUSH ||
+		      f == SHD_FAULT_IGNORE_TLB_GEN ||
+		      f == SHD_FAULT_DROP_LAZY_FLUSH ||
+		      f == SHD_FAULT_RANGE_SHORT ||
+		      f == SHD_FAULT_ASYNC_EARLY_FREE ||
+		      f == SHD_FAULT_SWITCH_MM_NO_BARRIER ||
+		      f == SHD_FAULT_SKIP_LOADED_MM_SWITCHING ||
+		      f == SHD_FAULT_WRONG_CPU_CLEARS_RUNNING ||
+		      f == SHD_FAULT_INVLPGB_NO_TLBSYNC ||
+		      f == SHD_FAULT_GLOBAL_ASID_REUSE_EARLY))
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: "
+				 "it breaks a step of x86's IPI engine, and "
+				 "arm64's sends no IPIs (try tlbi_no_dsb, "
+				 "tlbi_range_num, asid_rollover_no_flush; or "
+				 "--arch %s,tlb=x86)", faults[f].name, a->name,
+				 "arm64");
+	if (!arm64 && (f == SHD_FAULT_TLBI_NO_DSB ||
+		       f == SHD_FAULT_TLBI_RANGE_NUM ||
+		       f == SHD_FAULT_ASID_ROLLOVER_NO_FLUSH))
+		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: "
+				 "it needs arm64's TLB engine (--arch arm64)",
+				 faults[f].name, a->name);
+	if (f == SHD_FAULT_TLBI_RANGE_NUM && !p->tlbi_range)
+		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
+				 "%s: it needs tlbi_range=on", faults[f].name,
+				 p->name);
 	if (f == SHD_FAULT_ASYNC_EARLY_FREE && !p->async)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs async=on (e.g. --policy latr)",

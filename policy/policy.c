@@ -9,9 +9,11 @@
 #include <shootdown/policy.h>
 #include "../common/error.h"
 
-/* The broadcast knobs' defaults, in every preset (bcast itself off). */
+/* The broadcast knobs' defaults, in every preset (bcast itself off), and
+ * arm64's (used only by its engine, --arch arm64). */
 #define BCAST_DEFAULTS .invlpgb_count_max = 8, .asid_space = SHD_ASID_SPACE_MAX, \
-	.broadcast_min_cpus = 4, .rar_slots = SHD_RAR_SLOTS_MAX
+	.broadcast_min_cpus = 4, .rar_slots = SHD_RAR_SLOTS_MAX, \
+	.tlbi_range = true, .max_dvm_ops = 512
 
 /* Presets are data; preset_names below describes them in the same order. */
 static const struct shd_policy presets[] = {
@@ -109,6 +111,11 @@ static const struct shd_named knobs[] = {
 	{ "broadcast_min_cpus", "CPUs running an mm (not lazy) for it to get a "
 	  "global ASID and hardware broadcast (0..8192; Linux: >3, so 4)" },
 	{ "rar_slots", "RAR payload table entries (1..64; the RFC: 64)" },
+	{ "tlbi_range", "on|off: arm64 engine: range TLBIs (FEAT_TLBIRANGE, "
+	  "Armv8.4) for ranges; off: one TLBI a page (Armv8.2)" },
+	{ "max_dvm_ops", "arm64 engine: MAX_DVM_OPS, pages at which a range "
+	  "without range TLBIs becomes one ASID flush (PTRS_PER_PTE: 512 at "
+	  "4 KiB pages; 1..16777216)" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -171,6 +178,8 @@ static const struct {
 	  0, 8192 },
 	{ "rar_slots", offsetof(struct shd_policy, rar_slots), 1,
 	  SHD_RAR_SLOTS_MAX },
+	{ "max_dvm_ops", offsetof(struct shd_policy, max_dvm_ops), 1,
+	  SHD_CEILING_MAX },
 };
 
 /* VALUE's index among the N NAMES into *OUT (unchanged on error).  0 or -1. */
@@ -281,6 +290,8 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 		flag = &p->concurrent;
 	else if (strcmp(key, "async") == 0)
 		flag = &p->async;
+	else if (strcmp(key, "tlbi_range") == 0)
+		flag = &p->tlbi_range;
 	if (!flag)
 		return unknown_knob(key);
 	if (parse_bool(value, flag) < 0)
@@ -298,7 +309,8 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 	n = snprintf(buf, len, "prune=%s lazy=%s gen=%s coalesce=%s "
 			 "concurrent=%s ceiling=%u batch=%s async=%s async_us=%u "
 			 "switch=%s hz=%u trim_ms=%u bcast=%s invlpgb_count_max=%u "
-			 "asid_space=%u broadcast_min_cpus=%u rar_slots=%u",
+			 "asid_space=%u broadcast_min_cpus=%u rar_slots=%u "
+			 "tlbi_range=%s max_dvm_ops=%u",
 			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
 			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
 			 p->concurrent ? "on" : "off", p->ceiling,
@@ -310,7 +322,8 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 			 p->bcast == SHD_BCAST_INVLPGB ? "invlpgb" :
 			 p->bcast == SHD_BCAST_RAR ? "rar" : "off",
 			 p->invlpgb_count_max, p->asid_space,
-			 p->broadcast_min_cpus, p->rar_slots);
+			 p->broadcast_min_cpus, p->rar_slots,
+			 p->tlbi_range ? "on" : "off", p->max_dvm_ops);
 	return n < 0 || (size_t)n >= len ? -ERANGE : 0;
 }
 

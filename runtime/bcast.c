@@ -57,7 +57,7 @@ int shd__bcast_init(struct shd_machine *m)
 	const struct shd_policy *p = &m->cfg.policy;
 	struct shd_bcast *b;
 
-	if (p->bcast == SHD_BCAST_OFF)
+	if (p->bcast == SHD_BCAST_OFF && m->cfg.arch.tlb != SHD_TLB_ARM64)
 		return 0;
 	if (posix_memalign((void **)&b, SHD_CL, sizeof(*b)))
 		return -ENOMEM;
@@ -153,9 +153,9 @@ static unsigned invlpgb_slot(const struct shd_cpu *cpu)
 	return cpu->m->bcast->rar_slots + cpu->id;
 }
 
-/* Post our INVLPGB to every other CPU and wait for each (the hardware's
- * completion, whether or not TLBSYNC asked for it). */
-static void invlpgb_complete(struct shd_cpu *cpu)
+/* Post our broadcast to every other CPU and wait for each (the
+ * hardware's completion, whether or not TLBSYNC or DSB asked for it). */
+void shd__hw_complete(struct shd_cpu *cpu)
 {
 	struct shd_machine *m = cpu->m;
 	unsigned slot = invlpgb_slot(cpu);
@@ -172,14 +172,14 @@ static void invlpgb_complete(struct shd_cpu *cpu)
 	cpu->hw_issued = false;
 }
 
-void shd__invlpgb(struct shd_cpu *cpu, enum shd_hw_kind kind, unsigned asid,
-		  uint64_t s, uint64_t e, uint64_t ninstr)
+void shd__hw_issue(struct shd_cpu *cpu, enum shd_hw_kind kind, unsigned asid,
+		   uint64_t s, uint64_t e)
 {
 	struct shd_hw_payload *p;
 
-	/* One payload a CPU: one left in flight by a missing TLBSYNC
+	/* One payload a CPU: one left in flight (no TLBSYNC or DSB yet)
 	 * completes before it is rewritten. */
-	invlpgb_complete(cpu);
+	shd__hw_complete(cpu);
 	p = &cpu->m->bcast->payload[invlpgb_slot(cpu)];
 	p->kind = kind;
 	p->asid = asid;
@@ -187,19 +187,25 @@ void shd__invlpgb(struct shd_cpu *cpu, enum shd_hw_kind kind, unsigned asid,
 	p->end_vpn = e;
 	p->initiator = cpu->id;
 	cpu->hw_issued = true;
-	cpu->cnt.s.invlpgb_issued += ninstr;
 	/* Every other online CPU is a candidate, covered by the hardware. */
 	cpu->cnt.s.ipi_candidates += cpu->m->ncpus - 1;
 	cpu->cnt.s.ipis_broadcast_hw += cpu->m->ncpus - 1;
-	/* INVLPGB invalidates the issuing CPU's TLB as well. */
+	/* The broadcast invalidates the issuing CPU's TLB as well. */
 	shd__tso_drain(cpu);
 	shd__hw_invalidate(cpu, p);
+}
+
+void shd__invlpgb(struct shd_cpu *cpu, enum shd_hw_kind kind, unsigned asid,
+		  uint64_t s, uint64_t e, uint64_t ninstr)
+{
+	shd__hw_issue(cpu, kind, asid, s, e);
+	cpu->cnt.s.invlpgb_issued += ninstr;
 }
 
 void shd__tlbsync(struct shd_cpu *cpu)
 {
 	cpu->cnt.s.tlbsyncs++;
-	invlpgb_complete(cpu);
+	shd__hw_complete(cpu);
 }
 
 void shd__invlpgb_sync(struct shd_cpu *cpu, enum shd_hw_kind kind,
@@ -448,7 +454,8 @@ void shd__consider_global_asid(struct shd_cpu *cpu, struct shd_mm *mm)
 	 * LATR's posted requests and arm64's per-page reclaim requests go
 	 * to the CPUs running the mm only, and no broadcast covers the
 	 * others' global-ASID entries, which switch-in does not flush. */
-	if (!m->bcast || m->cfg.policy.switch_mm != SHD_SWITCH_6_13 ||
+	if (m->cfg.policy.bcast == SHD_BCAST_OFF ||
+	    m->cfg.policy.switch_mm != SHD_SWITCH_6_13 ||
 	    m->cfg.policy.async || m->cfg.policy.batch == SHD_BATCH_ARM64 ||
 	    shd__mm_global_asid(mm))
 		return;
@@ -466,7 +473,8 @@ void shd__mm_free_global_asid(struct shd_mm *mm)
 	struct shd_bcast *b = mm->m->bcast;
 	unsigned a;
 
-	if (!b || !(a = shd_load_seq(&mm->global_asid)))
+	if (!b || mm->m->cfg.policy.bcast == SHD_BCAST_OFF ||
+	    !(a = shd_load_seq(&mm->global_asid)))
 		return;
 	/* Seq-cst RMWs: the reset's exchange takes the bit in one round
 	 * or the next; available counts it at once, as Linux's does. */

@@ -5,7 +5,8 @@
 
 #include "types.h"
 
-/* Build M's broadcast state if its policy has bcast on (after the CPUs),
+/* Build M's broadcast state if its policy has bcast on or its TLB engine
+ * is arm64's (after the CPUs),
  * 0 or -ENOMEM; free it (the partner).  Controlling thread. */
 int shd__bcast_init(struct shd_machine *m);
 void shd__bcast_free(struct shd_machine *m);
@@ -29,6 +30,18 @@ static inline void shd__publish_asid(struct shd_cpu *cpu, unsigned asid)
 {
 	shd_store_seq(&cpu->loaded_asid_pub, asid);
 }
+
+/*
+ * A broadcast invalidation of (KIND, ASID, [S, E)) from CPU: its own TLB
+ * at once, every other CPU's by that CPU's hardware once posted, at the
+ * latest at shd__hw_complete(), which waits for each (INVLPGB's TLBSYNC,
+ * arm64's DSB ISH).  Counts ipi_candidates and ipis_broadcast_hw for the
+ * ncpus - 1 others.  One broadcast a CPU is in flight at a time: an
+ * earlier one completes first.  CPU's thread.
+ */
+void shd__hw_issue(struct shd_cpu *cpu, enum shd_hw_kind kind, unsigned asid,
+		   uint64_t s, uint64_t e);
+void shd__hw_complete(struct shd_cpu *cpu);
 
 /*
  * INVLPGB: CPU issues NINSTR instructions invalidating (KIND, ASID,

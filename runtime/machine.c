@@ -17,6 +17,7 @@
 
 #include "bcast.h"
 #include "cache.h"
+#include "context.h"
 #include "icache.h"
 #include "mm.h"
 #include "page_alloc.h"
@@ -113,6 +114,21 @@ static int check_arch(const struct shd_config *c)
 	    (err = check_cache(&c->arch, "I", c->arch.icache_sets,
 			       c->arch.icache_ways)) < 0)
 		return err;
+	if (c->arch.tlb > SHD_TLB_ARM64)
+		return shd__fail(-EINVAL, "arch %s: TLB engine %u is unknown",
+				 c->arch.name, c->arch.tlb);
+	if (c->arch.tlb == SHD_TLB_ARM64 &&
+	    (c->arch.asid_bits < 3 || c->arch.asid_bits > 16))
+		return shd__fail(-EINVAL, "arch %s: asid_bits %u is out of range "
+				 "3..16", c->arch.name, c->arch.asid_bits);
+	if (c->arch.tlb == SHD_TLB_ARM64 &&
+	    (c->policy.bcast != SHD_BCAST_OFF || c->policy.async))
+		return shd__fail(-EINVAL, "arch %s: policy %s %s; arm64's TLB "
+				 "engine broadcasts TLBIs and sends no IPI to "
+				 "replace or defer (--arch %s,tlb=x86 keeps x86's)",
+				 c->arch.name, c->policy.name,
+				 c->policy.async ? "has async=on (LATR)" :
+				 "has bcast on (an x86 feature)", c->arch.name);
 	return 0;
 }
 
@@ -267,6 +283,7 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 static void machine_free(struct shd_machine *m)
 {
 	shd__bcast_free(m);
+	shd__asids_free(m);
 	if (m->cpus)
 		for (unsigned i = 0; i < m->ncpus; i++)
 			free_cpu(m->cpus[i]);
@@ -405,7 +422,7 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 		shd__mask_set(m->online_mask, i);
 	}
 	m->kernel_mm = shd__mm_alloc(m, true);
-	if (!m->kernel_mm || shd__bcast_init(m) < 0 ||
+	if (!m->kernel_mm || shd__bcast_init(m) < 0 || shd__asids_init(m) < 0 ||
 	    shd__seeded_create(m, shd__cpu_idle_done) < 0)
 		goto nomem;
 	for (started = 0; started < m->ncpus; started++) {

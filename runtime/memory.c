@@ -544,8 +544,10 @@ static int access_translate(struct shd_cpu *cpu, struct shd_mm *mm,
 			e = shd__tlb_fill(tlb, vpn, asid, pte, ver, p);
 			/* Only the oracle reads it.  Acquire: pairs with the
 			 * generation bump of shd__frames_put(). */
-			if (m->cfg.oracle)
+			if (m->cfg.oracle) {
 				e->fgen = shd_load_acquire(&m->frames[pte >> SHD_PTE_PFN_SHIFT].gen);
+				e->mm_id = (uint32_t)mm->id;
+			}
 			*ep = e;
 			return 0;
 		}

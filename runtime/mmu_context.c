@@ -27,6 +27,7 @@
 
 #include <shootdown/mmu_context.h>
 #include "bcast.h"
+#include "context.h"
 #include "latr.h"
 #include "mm.h"
 #include "smp.h"
@@ -192,6 +193,31 @@ static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 		shd__mm_put(prev);
 }
 
+/*
+ * arm64 (arch/arm64/mm/context.c check_and_switch_context(), then
+ * cpu_switch_mm()): the mm's ASID on this CPU, by generation, and the
+ * TTBR0 write.  No mm_cpumask, no generation to catch up with: TLBIs
+ * reach every CPU whatever it runs.  To init_mm: the reserved TTBR0.
+ */
+static void switch_mm_arm64(struct shd_cpu *cpu, struct shd_mm *next)
+{
+	struct shd_mm *prev = cpu->loaded_mm;
+	unsigned asid = SHD_ASID_NONE;
+
+	if (next) {
+		shd__mm_get(next);
+		asid = shd__check_and_switch_context(cpu, next);
+	}
+	shd__sched_point(cpu);
+	shd__tso_drain(cpu);	/* the TTBR0 write and its ISB */
+	cpu->loaded_mm = next;
+	cpu->loaded_asid = asid;
+	shd__publish_asid(cpu, asid);
+	shd_store_seq(&cpu->loaded_mm_id, next ? next->id : 0);
+	if (prev)
+		shd__mm_put(prev);
+}
+
 int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 {
 	struct shd_machine *m;
@@ -208,6 +234,11 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 	shd__cpu_take_ipis(cpu);
 	if (m->cfg.policy.async)
 		shd__latr_tick(cpu);	/* LATR sweeps at context switches */
+	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
+		if (next != cpu->loaded_mm)
+			switch_mm_arm64(cpu, next);
+		return 0;
+	}
 	if (next == cpu->loaded_mm) {
 		if (next && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
 			leave_lazy(cpu, next);
@@ -225,6 +256,9 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 void shd_enter_lazy_tlb(struct shd_cpu *cpu)
 {
 	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi || !cpu->loaded_mm)
+		return;
+	/* arm64's enter_lazy_tlb() is empty: no flush skips a lazy CPU. */
+	if (cpu->m->cfg.arch.tlb == SHD_TLB_ARM64)
 		return;
 	/* Seq-cst: pairs with the flusher's read of is_lazy after its tlb_gen
 	 * bump (is_target()); a flusher that misses it sends a request the

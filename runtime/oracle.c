@@ -236,6 +236,32 @@ static void report_freed(struct shd_cpu *cpu, struct shd_mm *mm,
 	shd__report_cpu(cpu, &v);
 }
 
+/* A hit on an entry another address space filled: its ASID was given to
+ * MM while this CPU still held the old owner's entries (an ASID reused
+ * without the flush a reuse owes).  A stale translation, whatever its
+ * PTE says now. */
+static void report_foreign(struct shd_cpu *cpu, struct shd_mm *mm,
+			   struct shd_tlbe *e, uint64_t addr)
+{
+	struct shd_violation v;
+
+	shd__violation_init(&v, cpu->m, SHD_VIOLATION_STALE_TLB, cpu->id,
+			    mm->is_kernel ? 0 : mm->id, addr,
+			    shd__iface_names[SHD_IF_NONE]);
+	v.entry_version = e->version;
+	/* Acquire: pairs with shd__pte_write()'s release. */
+	v.pte_version = shd_load_acquire(&e->ptep->version);
+	snprintf(v.text, sizeof(v.text),
+		 "stale TLB hit: cpu %u mm %" PRIu64 " addr 0x%" PRIx64 " pfn 0x%"
+		 PRIx64 ": the entry was filled from mm %" PRIu32 "'s page table "
+		 "under the same ASID tag %u (an ASID reused without a flush), "
+		 "seed %" PRIu64, v.cpu, mm->id, addr,
+		 e->val >> SHD_PTE_PFN_SHIFT, e->mm_id,
+		 (unsigned)(e->tag >> 1 & ((1u << SHD_ASID_TAG_BITS) - 1)),
+		 v.seed);
+	shd__report_cpu(cpu, &v);
+}
+
 void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
 			   struct shd_tlbe *e, uint64_t addr)
 {
@@ -246,6 +272,14 @@ void shd__oracle_check_hit(struct shd_cpu *cpu, struct shd_mm *mm,
 	uint32_t iface;
 	struct shd_violation v;
 
+	if (e->mm_id != (uint32_t)mm->id) {
+		/* Through a freed frame: the worse of the two. */
+		if (gen != e->fgen)
+			report_freed(cpu, mm, e, addr, gen);
+		else
+			report_foreign(cpu, mm, e, addr);
+		return;
+	}
 	/* Acquire, both: pair with the credit CASes (credit_max(),
 	 * shd__oracle_credit_mm()). */
 	full = shd_load_acquire(&mm->full_credit);

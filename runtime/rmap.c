@@ -14,13 +14,17 @@
  * are released only when the batch's flush has completed.  Either way
  * mm->batched_pending counts the batches that touched the mm, so that a
  * later munmap/mprotect/madvise that finds the PTE already clear still
- * waits for the flush (flush_tlb_batched_pending()).
+ * waits for the flush (flush_tlb_batched_pending()).  On arm64's TLB
+ * engine (43b3dfdd0455) batching is arm64's whatever batch names (unless
+ * off): each page a TLBI VALE1IS with no DSB, the flush one DSB ISH.
  */
 #include <errno.h>
+#include <string.h>
 #include <inttypes.h>
 
 #include <shootdown/rmap.h>
 #include "cacheflush.h"
+#include "context.h"
 #include "mm.h"
 #include "oracle.h"
 #include "page_alloc.h"
@@ -29,6 +33,7 @@
 #include "seeded.h"
 #include "smp.h"
 #include "tlbflush.h"
+#include "tlbi.h"
 #include "tso.h"
 
 int shd__tlbbatch_init(struct shd_cpu *cpu)
@@ -48,11 +53,20 @@ void shd__tlbbatch_free(struct shd_cpu *cpu)
 	free(cpu->batch.req);
 }
 
+/* The arm64 engine batches as arm64 does, whichever mode is named. */
+static bool arm64_engine(const struct shd_cpu *cpu)
+{
+	return cpu->m->cfg.arch.tlb == SHD_TLB_ARM64;
+}
+
 static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 
-	if (p->batch == SHD_BATCH_ARM64)
+	/* arm64 arch_tlbbatch_should_defer(): always (no repeat-TLBI
+	 * erratum here). */
+	if (p->batch == SHD_BATCH_ARM64 ||
+	    (p->batch != SHD_BATCH_OFF && arm64_engine(cpu)))
 		return true;
 	if (p->batch != SHD_BATCH_X86)
 		return false;
@@ -108,6 +122,26 @@ static int arm64_issue(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn)
 	return err;
 }
 
+/* arm64 engine, arch_tlbbatch_add_pending(): __flush_tlb_page_nosync(),
+ * a TLBI VALE1IS with no DSB, counted as a page flush call. */
+static void tlbi_page_nosync(struct shd_cpu *cpu, struct shd_mm *mm,
+			     uint64_t vpn)
+{
+	struct shd_flush_info *f = &cpu->info;
+	uint64_t t0 = shd__machine_now(cpu->m);
+
+	memset(f, 0, sizeof(*f));
+	f->kind = SHD_FLUSH_USER;
+	f->mm = mm;
+	f->initiator = cpu->id;
+	f->start_vpn = vpn;
+	f->end_vpn = vpn + 1;
+	cpu->cnt.s.flush_calls++;
+	shd__probe_flush_begin(cpu, SHD_IF_PAGE, f);
+	shd__tlbi_page_nosync(cpu, shd__mm_asid_tag(mm), vpn);
+	shd__flush_end(cpu, SHD_IF_PAGE, t0, (int)cpu->m->ncpus - 1);
+}
+
 /* ptep_clear_flush(): one page, now; the frame goes once it is done. */
 static int flush_one_now(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 			 uint64_t pfn)
@@ -143,13 +177,19 @@ static int tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 
 		return e2 ? e2 : err;
 	}
-	if (m->cfg.policy.batch == SHD_BATCH_ARM64 && arm64_slots(cpu) < 0)
+	if (m->cfg.policy.batch == SHD_BATCH_ARM64 && !arm64_engine(cpu) &&
+	    arm64_slots(cpu) < 0)
 		return flush_one_now(cpu, mm, vpn, pfn);
 	cpu->cnt.s.tlbbatch_pages++;
 	b->e[b->n] = (struct shd_tlbbatch_ent){ mm, vpn, pfn,
 						shd__oracle_begin(mm) };
 	shd__mm_get(mm);
 	mm->batched_pending++;
+	if (arm64_engine(cpu)) {
+		tlbi_page_nosync(cpu, mm, vpn);
+		b->n++;
+		return 0;
+	}
 	if (m->cfg.policy.batch == SHD_BATCH_ARM64) {
 		err = arm64_issue(cpu, mm, vpn);
 		b->n++;
@@ -180,7 +220,10 @@ int shd__tlbbatch_flush(struct shd_cpu *cpu)
 	if (!b->n)
 		return 0;
 	cpu->cnt.s.tlbbatch_flushes++;
-	if (m->cfg.policy.batch == SHD_BATCH_ARM64) {
+	if (arm64_engine(cpu)) {
+		/* arch_tlbbatch_flush(): dsb(ish). */
+		shd__dsb_ish(cpu);
+	} else if (m->cfg.policy.batch == SHD_BATCH_ARM64) {
 		/* The DSB: wait for every invalidation issued. */
 		for (size_t i = 0; i < b->nreq; i++)
 			if ((werr = shd__csd_wait(cpu, &b->req[i].csd, b->req[i].target,

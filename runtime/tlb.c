@@ -3,8 +3,8 @@
 
 /*
  * Entries are tagged (vpn, asid): asid 0..5 is a per-CPU dynamic context slot
- * (x86 PCID), 6..4093 a global ASID (the same mm on every CPU: INVLPGB,
- * RAR), SHD_ASID_GLOBAL marks kernel translations that match in every
+ * (x86 PCID), 6 and up a global ASID (the same mm on every CPU: INVLPGB,
+ * RAR, arm64), SHD_ASID_GLOBAL marks kernel translations that match in every
  * context.  Only the owning CPU's thread calls anything here (the rule that
  * keeps the emulation honest); other CPUs ask through IPIs.
  */
@@ -13,9 +13,14 @@
 #include "tlb.h"
 #include "tso.h"
 
+/* The ASID and valid bits of a tag. */
+#define ASID_FIELD ((1ull << (SHD_ASID_TAG_BITS + 1)) - 1)
+_Static_assert(SHD_VA_BITS - 12 + SHD_ASID_TAG_BITS + 1 <= 64,
+	       "a TLB tag holds the vpn of a 4 KiB page and the ASID");
+
 static inline uint64_t tlb_tag(uint64_t vpn, unsigned asid)
 {
-	return vpn << 16 | (uint64_t)asid << 1 | 1;
+	return vpn << (SHD_ASID_TAG_BITS + 1) | (uint64_t)asid << 1 | 1;
 }
 
 int shd__tlb_init(struct shd_tlb *t, const struct shd_tlb_geometry *g)
@@ -98,7 +103,7 @@ static void shd__tlb_flush_asid(struct shd_tlb *t, unsigned asid)
 	size_t n = (size_t)t->nsets * t->ways;
 
 	for (size_t i = 0; i < n; i++)
-		if ((t->e[i].tag & 0xffff) == ((uint64_t)asid << 1 | 1))
+		if ((t->e[i].tag & ASID_FIELD) == ((uint64_t)asid << 1 | 1))
 			t->e[i].tag = 0;
 }
 
@@ -160,8 +165,30 @@ static void shd__tlb_flush_nonglobal(struct shd_tlb *t)
 	uint64_t global = (uint64_t)SHD_ASID_GLOBAL << 1 | 1;
 
 	for (size_t i = 0; i < n; i++)
-		if ((t->e[i].tag & 0xffff) != global)
+		if ((t->e[i].tag & ASID_FIELD) != global)
 			t->e[i].tag = 0;
+}
+
+/* Every entry of ASID in vpns [S, E): page by page, or for a range
+ * larger than the TLB (arm64's range TLBIs: up to 8 GiB) by a walk of
+ * the entries. */
+static void flush_range(struct shd_tlb *t, uint64_t s, uint64_t e,
+			unsigned asid)
+{
+	size_t n = (size_t)t->nsets * t->ways;
+
+	if (e - s <= n) {
+		for (uint64_t vpn = s; vpn < e; vpn++)
+			shd__tlb_flush_page(t, vpn, asid);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t tag = t->e[i].tag, vpn = tag >> (SHD_ASID_TAG_BITS + 1);
+
+		if ((tag & ASID_FIELD) == ((uint64_t)asid << 1 | 1) &&
+		    vpn >= s && vpn < e)
+			t->e[i].tag = 0;
+	}
 }
 
 static void hw_invalidate_tlb(struct shd_tlb *t, const struct shd_hw_payload *p)
@@ -175,8 +202,7 @@ static void hw_invalidate_tlb(struct shd_tlb *t, const struct shd_hw_payload *p)
 			shd__tlb_flush_asid(t, asid);
 			break;
 		}
-		for (uint64_t vpn = p->start_vpn; vpn < p->end_vpn; vpn++)
-			shd__tlb_flush_page(t, vpn, asid);
+		flush_range(t, p->start_vpn, p->end_vpn, asid);
 		break;
 	case SHD_HW_NONGLOBAL:
 		shd__tlb_flush_nonglobal(t);

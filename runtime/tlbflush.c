@@ -69,6 +69,7 @@
 #include "../common/probes.h"
 #include "bcast.h"
 #include "cache.h"
+#include "context.h"
 #include "mm.h"
 #include "oracle.h"
 #include "pgtable.h"
@@ -77,6 +78,7 @@
 #include "stats.h"
 #include "tlb.h"
 #include "tlbflush.h"
+#include "tlbi.h"
 #include "tso.h"
 
 static void flush_full(struct shd_cpu *cpu, unsigned asid)
@@ -764,6 +766,33 @@ static void bcast_flush_other(struct shd_cpu *cpu, enum shd_iface iface,
 	shd__flush_end(cpu, iface, t0, n);
 }
 
+/* ---- arm64's engine (tlbi.c): TLBIs and a DSB, no IPI ---- */
+
+/* One flush call of arm64's: MM (NULL: kernel) over vpns [S, E). */
+static void arm64_flush(struct shd_cpu *cpu, enum shd_iface iface,
+			struct shd_mm *mm, uint64_t s, uint64_t e)
+{
+	struct shd_flush_info *f = &cpu->info;
+	uint64_t t0 = shd__machine_now(cpu->m);
+
+	memset(f, 0, sizeof(*f));
+	f->kind = mm ? SHD_FLUSH_USER : e == SHD_FLUSH_END_ALL &&
+		  iface == SHD_IF_ALL ? SHD_FLUSH_ALL : SHD_FLUSH_KERNEL;
+	f->mm = mm;
+	f->initiator = cpu->id;
+	f->start_vpn = s;
+	f->end_vpn = e;
+	cpu->cnt.s.flush_calls++;
+	shd__probe_flush_begin(cpu, iface, f);
+	cpu->in_flush = true;
+	if (mm)
+		shd__tlbi_flush_user(cpu, shd__mm_asid_tag(mm), s, e);
+	else
+		shd__tlbi_flush_kernel(cpu, s, e);
+	cpu->in_flush = false;
+	shd__flush_end(cpu, iface, t0, (int)cpu->m->ncpus - 1);
+}
+
 int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
 			    enum shd_iface iface, uint64_t *t_out)
@@ -777,6 +806,11 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 
 	s_vpn = start >> m->page_shift;
 	e_vpn = end == SHD_FLUSH_END_ALL ? SHD_FLUSH_END_ALL : end >> m->page_shift;
+	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
+		arm64_flush(cpu, iface, mm, s_vpn, e_vpn);
+		err = 0;
+		goto credit;
+	}
 	shd__flush_info_init(cpu, f, mm, s_vpn, e_vpn, freed_tables);
 	if ((g = shd__mm_global_asid(mm)) && !f->trim_cpumask) {
 		err = broadcast_tlb_flush(cpu, iface, g);
@@ -789,6 +823,7 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 		if (!err && m->bcast && other_cpu_in_mask(cpu, mm->cpumask))
 			shd__consider_global_asid(cpu, mm);
 	}
+credit:
 	if (err)
 		return err;
 	if (t_out)
@@ -886,7 +921,10 @@ int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,
 		f->start_vpn = 0;
 		f->end_vpn = SHD_FLUSH_END_ALL;
 	}
-	if (m->bcast) {
+	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
+		arm64_flush(cpu, SHD_IF_KERNEL_RANGE, NULL, s_vpn, e_vpn);
+		err = 0;
+	} else if (m->bcast) {
 		/* invlpgb_flush_all() above the ceiling, else
 		 * invlpgb_kernel_range_flush() (include globals). */
 		bool all = f->end_vpn == SHD_FLUSH_END_ALL;
@@ -941,8 +979,12 @@ int shd_flush_tlb_all(struct shd_cpu *cpu)
 	cpu->info.kind = SHD_FLUSH_ALL;
 	cpu->info.initiator = cpu->id;
 	cpu->info.end_vpn = SHD_FLUSH_END_ALL;
-	cpu->cnt.s.nr_tlb_remote_flush++;	/* flush_tlb_all(), always */
-	if (m->bcast) {		/* flush_tlb_all(): invlpgb_flush_all() */
+	if (m->cfg.arch.tlb == SHD_TLB_X86)	/* flush_tlb_all(), always */
+		cpu->cnt.s.nr_tlb_remote_flush++;
+	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
+		arm64_flush(cpu, SHD_IF_ALL, NULL, 0, SHD_FLUSH_END_ALL);
+		err = 0;
+	} else if (m->bcast) {	/* flush_tlb_all(): invlpgb_flush_all() */
 		bcast_flush_other(cpu, SHD_IF_ALL, NULL, SHD_HW_EVERYTHING, 0,
 				  SHD_FLUSH_END_ALL, 1);
 		err = 0;

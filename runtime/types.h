@@ -47,9 +47,11 @@
 #define SHD_CL SHD_CACHELINE
 #define SHD_NR_ASIDS 6		/* TLB_NR_DYN_ASIDS on x86 */
 /* Global ASIDs (bcast=invlpgb|rar): SHD_NR_ASIDS..asid_space-1, the same
- * on every CPU; a TLB tag holds 15 bits of ASID. */
-#define SHD_ASID_GLOBAL 0x7fffu	/* tag of kernel (global) entries */
-#define SHD_ASID_NONE 0xffffu	/* init_mm loaded: no user ASID */
+ * on every CPU; arm64's ASIDs, SHD_NR_ASIDS up (context.c).  A TLB tag
+ * holds SHD_ASID_TAG_BITS of ASID. */
+#define SHD_ASID_TAG_BITS 23
+#define SHD_ASID_GLOBAL ((1u << SHD_ASID_TAG_BITS) - 1)	/* kernel entries */
+#define SHD_ASID_NONE 0xffffffffu	/* init_mm loaded: no user ASID */
 #define SHD_LOADED_MM_SWITCHING UINT64_MAX	/* loaded_mm_id mid-switch_mm */
 #define SHD_PT_BITS 9
 #define SHD_PT_ENTRIES (1u << SHD_PT_BITS)
@@ -213,6 +215,11 @@ struct shd_mm {
 	 * after it trims mm_cpumask (should_trim_cpumask()).  Racy by
 	 * design, as in Linux: relaxed. */
 	uint64_t next_trim_cpumask;
+
+	/* arm64 engine: mm->context.id, generation | ASID (0: none yet).
+	 * Written under the allocator's lock, read racily by switch_mm's
+	 * fast path and by flushers (TLBI by ASID): relaxed atomics. */
+	uint64_t arm64_ctx;
 };
 /* m->mms's "container" (see struct shd_machine) is aligned only if node
  * sits at a line boundary. */
@@ -220,12 +227,12 @@ _Static_assert(offsetof(struct shd_mm, node) % SHD_CL == 0,
 	       "struct shd_mm's node must start a cache line");
 
 struct shd_tlbe {
-	uint64_t tag;		/* vpn << 16 | asid << 1 | valid */
+	uint64_t tag;		/* vpn << 24 | asid << 1 | valid */
 	uint64_t val;		/* the PTE as walked */
 	uint64_t version;	/* its version (oracle) */
 	struct shd_pte *ptep;	/* where it came from (oracle) */
 	uint32_t fgen;		/* its frame's gen when filled (oracle) */
-	uint32_t pad;
+	uint32_t mm_id;		/* the mm walked, low 32 bits of its id (oracle) */
 };
 
 struct shd_tlb {
@@ -354,6 +361,11 @@ struct shd_cpu {
 	int32_t is_lazy __attribute__((aligned(SHD_CL)));
 	uint64_t loaded_mm_id;
 	uint32_t loaded_asid_pub;	/* cpu_tlbstate.loaded_mm_asid (bcast) */
+	/* arm64 engine: active_asids (this CPU's cmpxchg, a rollover's
+	 * xchg to 0 by the CPU that rolls over) and reserved_asids (under
+	 * the allocator's lock). */
+	uint64_t arm64_active;
+	uint64_t arm64_reserved;
 	/* Task hand-off with the controlling thread. */
 	struct {
 		shd_task_fn fn;
@@ -428,7 +440,8 @@ struct shd_machine {
 	uint64_t clock __attribute__((aligned(SHD_CL)));	/* version clock */
 	uint64_t next_ctx_id;
 	struct shd_mm *kernel_mm;
-	struct shd_bcast *bcast;	/* NULL: policy bcast=off */
+	struct shd_bcast *bcast;	/* NULL: bcast=off, x86's TLB engine */
+	struct shd_asids *asids;	/* arm64's ASID allocator (context.c) */
 	pthread_mutex_t mms_lock;	/* writers of mms; readers use RCU */
 	/* Cache-line aligned, as struct shd_mm's node is: when
 	 * cds_list_for_each_entry_safe() ends it forms the head's

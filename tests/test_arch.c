@@ -125,9 +125,17 @@ Test(arch, fault_applies_knows_the_cache_faults)
 		  false, false, true },
 		{ SHD_FAULT_SKIP_FLUSH_ICACHE_RANGE, "skip_flush_icache_range",
 		  false, false, true },
-		/* TLB faults do not care about caches. */
-		{ SHD_FAULT_SKIP_REMOTE_IPI, "skip_remote_ipi", true, true, true },
-		{ SHD_FAULT_RANGE_SHORT, "range_short", true, true, true },
+		/* x86's TLB faults do not care about caches, but arm64's
+		 * TLB engine has no IPIs to skip; its faults are its own. */
+		{ SHD_FAULT_SKIP_REMOTE_IPI, "skip_remote_ipi", true, true, false },
+		{ SHD_FAULT_RANGE_SHORT, "range_short", true, true, false },
+		{ SHD_FAULT_TLBI_NO_DSB, "tlbi_no_dsb", false, false, true },
+		{ SHD_FAULT_TLBI_RANGE_NUM, "tlbi_range_num", false, false, true },
+		{ SHD_FAULT_ASID_ROLLOVER_NO_FLUSH, "asid_rollover_no_flush",
+		  false, false, true },
+		/* Generic mm code: every engine. */
+		{ SHD_FAULT_FREE_BEFORE_FLUSH, "free_before_flush", true, true, true },
+		{ SHD_FAULT_SKIP_NESTED_FLUSH, "skip_nested_flush", true, true, true },
 	};
 	size_t n = 0;
 	const struct shd_named *names = shd_faults(&n);
@@ -173,7 +181,13 @@ Test(arch, fault_applies_checks_its_arguments)
 	/* The policy's reasons still count under a cache profile. */
 	cr_assert_eq(shd_fault_applies(&p, &a, SHD_FAULT_ASYNC_EARLY_FREE),
 		     -EINVAL);
-	cr_assert_eq(applies("latr", "arm64", SHD_FAULT_ASYNC_EARLY_FREE), 0);
+	cr_assert_eq(applies("latr", "arm64,tlb=x86", SHD_FAULT_ASYNC_EARLY_FREE),
+		     0);
+	/* ... and the engine's: tlbi_range_num needs range TLBIs. */
+	cr_assert_eq(shd_policy_set(&p, "tlbi_range", "off"), 0);
+	cr_assert_eq(shd_fault_applies(&p, &a, SHD_FAULT_TLBI_RANGE_NUM), -EINVAL);
+	cr_assert_not_null(strstr(shd_last_error(), "tlbi_range=on"));
+	cr_assert_eq(shd_fault_applies(&p, &a, SHD_FAULT_TLBI_NO_DSB), 0);
 }
 
 /* ---- profile combinations the model does not support ---- */

@@ -192,7 +192,7 @@ Test(policy, every_listed_knob_can_be_set)
 	size_t n = 0;
 	const struct shd_named *k = shd_policy_knobs(&n);
 
-	cr_assert_eq(n, 17);
+	cr_assert_eq(n, 19);
 	for (size_t i = 0; i < n; i++) {
 		struct shd_policy p = preset("linux");
 		const char *v = strcmp(k[i].name, "ceiling") == 0 ||
@@ -202,7 +202,8 @@ Test(policy, every_listed_knob_can_be_set)
 				strcmp(k[i].name, "invlpgb_count_max") == 0 ||
 				strcmp(k[i].name, "asid_space") == 0 ||
 				strcmp(k[i].name, "broadcast_min_cpus") == 0 ||
-				strcmp(k[i].name, "rar_slots") == 0 ? "8" :
+				strcmp(k[i].name, "rar_slots") == 0 ||
+				strcmp(k[i].name, "max_dvm_ops") == 0 ? "8" :
 				strcmp(k[i].name, "switch") == 0 ? "6.13" : "off";
 
 		cr_assert_str_not_empty(k[i].help);
@@ -220,14 +221,16 @@ Test(policy, format_prints_every_knob)
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=on coalesce=on "
 			 "concurrent=on ceiling=33 batch=x86 async=off async_us=1000 "
 			 "switch=6.13 hz=250 trim_ms=1000 bcast=off invlpgb_count_max=8 "
-			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64");
+			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64 "
+			 "tlbi_range=on max_dvm_ops=512");
 	cr_assert_eq(shd_policy_set(&p, "gen", "off"), 0);
 	cr_assert_eq(shd_policy_set(&p, "ceiling", "5"), 0);
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=off coalesce=on "
 			 "concurrent=on ceiling=5 batch=x86 async=off async_us=1000 "
 			 "switch=6.13 hz=250 trim_ms=1000 bcast=off invlpgb_count_max=8 "
-			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64");
+			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64 "
+			 "tlbi_range=on max_dvm_ops=512");
 	cr_assert_eq(shd_policy_set(&p, "batch", "arm64"), 0);
 	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
 	cr_assert_eq(shd_policy_set(&p, "batch", "on"), -EINVAL);

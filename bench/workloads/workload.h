@@ -24,6 +24,8 @@ struct cost_model {
 	double invlpgb;		/* per INVLPGB issued (assumed) */
 	double tlbsync;		/* per TLBSYNC (assumed) */
 	double rar;		/* per RAR request to a target (assumed) */
+	double tlbi;		/* per arm64 TLBI ...IS issued (assumed) */
+	double dsb;		/* per arm64 DSB ISH after TLBIs (assumed) */
 };
 
 /* A workload's own knob, set with --set NAME=VALUE. */

@@ -52,6 +52,18 @@ extern "C" {
  *                 device I/O does not snoop the D-cache: a driver reading a
  *                 buffer through a vmap alias after a device wrote it must
  *                 invalidate_kernel_vmap_range() first
+ *
+ * and how its TLBs are kept coherent:
+ *
+ *   tlb           the TLB engine: x86 (IPIs to the CPUs mm_cpumask and the
+ *                 policy pick, flush_tlb_func() on each; arch/x86/mm/tlb.c)
+ *                 or arm64 (no IPI: TLBI ...IS broadcast by the hardware to
+ *                 every CPU, complete at the initiator's DSB ISH; one ASID
+ *                 per mm on every CPU, allocated by generation with
+ *                 rollover; arch/arm64/include/asm/tlbflush.h,
+ *                 arch/arm64/mm/context.c)
+ *   asid_bits     arm64: ASID width (ID_AA64MMFR0_EL1.ASIDBits: 8 or 16 on
+ *                 real cores; 3..16 here, small widths roll over often)
  */
 struct shd_arch {
 	char name[64];		/* as given, options included */
@@ -63,7 +75,11 @@ struct shd_arch {
 	unsigned icache_sets, icache_ways;
 	bool flush_needs_mapping;
 	bool dma_noncoherent;
+	unsigned tlb;		/* enum shd_tlb_engine */
+	unsigned asid_bits;
 };
+
+enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64 };
 
 /*
  * Fill *out with the profile NAME, optionally followed by options:
@@ -71,7 +87,10 @@ struct shd_arch {
  * linear map and flush, instead of a colour-matched kmap), and the
  * simulated cache's geometry, "sets=N", "ways=N", "line=N" (the D-cache
  * where it aliases, else arm64's I-cache; e.g. "sparc64,sets=512,ways=1":
- * 8 colours).  The values are checked by shd_machine_create().  0, -ENOENT
+ * 8 colours), and the TLB engine, "tlb=x86" (arm64's caches with x86's
+ * IPI flushing, for comparison) or "tlb=arm64" (arm64 only), "asid_bits=N"
+ * (the arm64 engine's ASID width).  The values are checked by
+ * shd_machine_create().  0, -ENOENT
  * (no such profile), -EINVAL (a bad option, or one the profile has no use
  * for).
  */

@@ -86,7 +86,17 @@ extern "C" {
 	  "CPUs' INVLPGBs completed (needs bcast=invlpgb)") \
 	X(GLOBAL_ASID_REUSE_EARLY, global_asid_reuse_early, \
 	  "a freed global ASID is handed out again before the wraparound " \
-	  "flush of every non-global entry (needs bcast=invlpgb or rar)")
+	  "flush of every non-global entry (needs bcast=invlpgb or rar)") \
+	X(TLBI_NO_DSB, tlbi_no_dsb, \
+	  "a flush returns after its TLBIs without the DSB ISH that waits " \
+	  "for every CPU to complete them (arm64 engine)") \
+	X(TLBI_RANGE_NUM, tlbi_range_num, \
+	  "range TLBIs encoded with __TLBI_RANGE_NUM as before " \
+	  "e3ba51ab24fd: a range of exactly MAX_TLBI_RANGE_PAGES (8 GiB " \
+	  "at 4 KiB) is covered only in part (arm64 engine, tlbi_range=on)") \
+	X(ASID_ROLLOVER_NO_FLUSH, asid_rollover_no_flush, \
+	  "after an ASID generation rollover a CPU switches mm without " \
+	  "the local TLB flush it owes (tlb_flush_pending; arm64 engine)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,
@@ -107,7 +117,9 @@ SHD_EXPORT const struct shd_named *shd_faults(size_t *count);
  * does not snoop, switch_mm_no_barrier and skip_loaded_mm_switching
  * switch=6.13 with prune and gen on, invlpgb_no_tlbsync bcast=invlpgb,
  * global_asid_reuse_early bcast=invlpgb or rar with switch=6.13 (async
- * off, batch not arm64).  0 if
+ * off, batch not arm64); on arm64's TLB engine, none of the faults of
+ * x86's IPI engine, and tlbi_no_dsb, tlbi_range_num (tlbi_range on) and
+ * asid_rollover_no_flush only there.  0 if
  * it can, else -EINVAL with the
  * reason in shd_last_error().
  */

@@ -81,6 +81,16 @@ extern "C" {
  *               broadcast) when at least this many CPUs run it, not lazy
  *               (Linux: "more than 3", i.e. 4)
  *   rar_slots   entries of RAR's payload table (the RFC: 64)
+ *   tlbi_range  arm64's engine (--arch arm64): __flush_tlb_range_op() uses
+ *               range TLBIs (FEAT_TLBIRANGE, Armv8.4: one instruction for
+ *               up to 32 << (5 * scale + 1) pages) where
+ *               system_supports_tlb_range(); off: one TLBI a page, as on
+ *               Armv8.2 cores (Neoverse N1)
+ *   max_dvm_ops arm64's MAX_DVM_OPS: without range TLBIs, a range of this
+ *               many pages or more becomes one flush of the ASID
+ *               (__flush_tlb_range_limit_excess()); Linux's is
+ *               PTRS_PER_PTE: 512 (the default) at 4 KiB pages, 2048 at
+ *               16 KiB, 8192 at 64 KiB
  */
 struct shd_policy {
 	char name[32];
@@ -101,6 +111,8 @@ struct shd_policy {
 	unsigned asid_space;
 	unsigned broadcast_min_cpus;
 	unsigned rar_slots;
+	bool tlbi_range;
+	unsigned max_dvm_ops;
 };
 
 enum shd_batch { SHD_BATCH_OFF, SHD_BATCH_X86, SHD_BATCH_ARM64 };

@@ -180,6 +180,18 @@ struct shd_machine;
 	  "global ASID space resets: a broadcast flush of every non-global entry") \
 	X(asid_transition_rounds, bcast, SHD_STAT_SUM, \
 	  "finish_asid_transition IPI rounds to the whole mm_cpumask (a CPU ran the mm on a dynamic ASID)") \
+	X(tlbi_ops, arm64, SHD_STAT_SUM, \
+	  "arm64: TLBI ...IS instructions issued (DVM operations broadcast to every CPU)") \
+	X(tlbi_range_ops, arm64, SHD_STAT_SUM, \
+	  "arm64: of tlbi_ops, range TLBIs (FEAT_TLBIRANGE: up to 32 << (5*scale+1) pages each)") \
+	X(tlbi_full_ops, arm64, SHD_STAT_SUM, \
+	  "arm64: of tlbi_ops, whole-ASID or whole-TLB TLBIs (ASIDE1IS, VMALLE1IS): ranges past the limit, flush_tlb_mm, flush_tlb_all") \
+	X(dsbs, arm64, SHD_STAT_SUM, \
+	  "arm64: DSB ISH after TLBIs: waits for every CPU to complete them (DVM sync)") \
+	X(asid_rollovers, arm64, SHD_STAT_SUM, \
+	  "arm64: ASID generation rollovers (new_context found no free ASID)") \
+	X(asid_rollover_flushes, arm64, SHD_STAT_SUM, \
+	  "arm64: local full flushes at switch_mm owed to a rollover (tlb_flush_pending)") \
 	X(violations, oracle, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "oracle violations") \
 	X(lat_count, latency, SHD_STAT_SUM, \
