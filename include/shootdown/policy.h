@@ -82,6 +82,11 @@ extern "C" {
  *               (Linux: "more than 3", i.e. 4)
  *   rar_slots   entries of RAR's payload table (the RFC: 64)
  */
+struct shd_policy_ops;	/* policy_ops.h: a policy written in C */
+
+/* Knobs a policy in C may declare (policy_ops.h). */
+#define SHD_POLICY_KNOBS_MAX 8
+
 struct shd_policy {
 	char name[32];
 	bool prune;
@@ -101,6 +106,10 @@ struct shd_policy {
 	unsigned asid_space;
 	unsigned broadcast_min_cpus;
 	unsigned rar_slots;
+	/* A policy in C (shd_policy_from_ops()): its hooks over the knobs
+	 * above, and its own knobs' values; NULL for a preset. */
+	const struct shd_policy_ops *ops;
+	int64_t knob[SHD_POLICY_KNOBS_MAX];
 };
 
 enum shd_batch { SHD_BATCH_OFF, SHD_BATCH_X86, SHD_BATCH_ARM64 };
