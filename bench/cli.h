@@ -78,6 +78,15 @@ uint64_t cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi);
 unsigned cli_split(char *buf, char **out, unsigned max, const char *opt);
 const struct workload *cli_workload(const char *name);
 void cli_need_policy(const char *name);
+
+/* policylib.c: --policy-lib PATH[:NAME], policies in C (policy_ops.h).
+ * Load SPEC's policy or exit 2 with one line; from then on a crash in
+ * one of its hooks is reported by hook and CPU (exit 2). */
+#define CLI_MAX_LOADED 8
+void cli_policy_lib(const char *spec);
+/* The loaded policy NAME, or NULL; every loaded one (their count). */
+const struct shd_policy_ops *cli_loaded_policy(const char *name);
+unsigned cli_loaded_policies(const struct shd_policy_ops *const **all);
 /* Resolve O's --set list and W's checks for a run; exits 2 on bad input. */
 void cli_finish(struct wl_opts *o, const struct workload *w);
 /* Whether O with one more --set KV would pass cli_finish()'s checks. */

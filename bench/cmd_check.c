@@ -344,6 +344,10 @@ int cmd_check(int argc, char **argv)
 				    strerror(errno));
 		fclose(f);
 	}
+	/* A scenario file names a preset: it must replay without the library. */
+	if (p.minimize && cli_loaded_policy(p.o.policy))
+		usage_error("--minimize: scenario files name built-in policies "
+			    "only, and %s was loaded with --policy-lib", p.o.policy);
 	p.o.keep_log = p.o.record != NULL;
 	cell.policy = p.o.policy;
 	cell.cpus = p.o.ncpus;

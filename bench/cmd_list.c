@@ -51,6 +51,60 @@ static void list_workloads_json(void)
 	printf("]");
 }
 
+/* --policy-lib's policies, with their base and knobs. */
+static void list_loaded_json(void)
+{
+	const struct shd_policy_ops *const *l;
+	unsigned n = cli_loaded_policies(&l);
+
+	printf(", \"loaded_policies\": [");
+	for (unsigned i = 0; i < n; i++) {
+		const struct shd_policy_knob *k = l[i]->knobs;
+
+		printf("%s{\"name\": ", i ? ", " : "");
+		out_json_string(stdout, l[i]->name);
+		printf(", \"help\": ");
+		out_json_string(stdout, l[i]->help ? l[i]->help : "");
+		printf(", \"base\": ");
+		out_json_string(stdout, l[i]->base ? l[i]->base : "linux");
+		printf(", \"knobs\": [");
+		for (unsigned j = 0; k && k[j].name; j++) {
+			printf("%s{\"name\": ", j ? ", " : "");
+			out_json_string(stdout, k[j].name);
+			printf(", \"help\": ");
+			out_json_string(stdout, k[j].help ? k[j].help : "");
+			printf(", \"default\": %lld, \"min\": %lld, \"max\": %lld}",
+			       (long long)k[j].def, (long long)k[j].min,
+			       (long long)k[j].max);
+		}
+		printf("]}");
+	}
+	printf("]");
+}
+
+static void list_loaded(void)
+{
+	const struct shd_policy_ops *const *l;
+	unsigned n = cli_loaded_policies(&l);
+
+	if (!n)
+		return;
+	printf("\nloaded policies (--policy-lib; --policy, --policies) and "
+	       "their knobs (--set KNOB=N):\n");
+	for (unsigned i = 0; i < n; i++) {
+		const struct shd_policy_knob *k = l[i]->knobs;
+
+		printf("  %-16s %s (over %s)\n", l[i]->name,
+		       l[i]->help ? l[i]->help : "",
+		       l[i]->base ? l[i]->base : "linux");
+		for (unsigned j = 0; k && k[j].name; j++)
+			printf("    %-14s %s (default %lld, %lld..%lld)\n",
+			       k[j].name, k[j].help ? k[j].help : "",
+			       (long long)k[j].def, (long long)k[j].min,
+			       (long long)k[j].max);
+	}
+}
+
 static void list_json(void)
 {
 	const char *const *cn, *const *ch;
@@ -71,6 +125,7 @@ static void list_json(void)
 	}
 	printf("]");
 	list_named_json("policies", shd_policy_presets);
+	list_loaded_json();
 	list_named_json("architectures", shd_arch_presets);
 	list_named_json("knobs", shd_policy_knobs);
 	list_named_json("faults", shd_faults);
@@ -116,6 +171,7 @@ static void list_table(void)
 			       k[j].hi);
 	}
 	list_named("policies (--policy, --policies):", shd_policy_presets, 16);
+	list_loaded();
 	list_named("architectures (--arch):", shd_arch_presets, 16);
 	list_named("knobs (--set KNOB=VALUE):", shd_policy_knobs, 18);
 	printf("\ncost model (--set cost.KEY=CYCLES; reported as modelled_cycles):\n");
@@ -133,7 +189,7 @@ int cmd_list(int argc, char **argv)
 {
 	struct parsed p;
 
-	if (cli_start(&p, CMD_LIST, argc, argv, "list [--format table|json]",
+	if (cli_start(&p, CMD_LIST, argc, argv, "list [--policy-lib FILE[:NAME]].. [--format table|json]",
 		      "Workloads and their knobs, policies, architectures, knobs, "
 		      "cost keys,\nfaults and counters.\n"))
 		return 0;

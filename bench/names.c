@@ -53,7 +53,7 @@ void cli_need_policy(const char *name)
 	size_t n;
 	const struct shd_named *all = shd_policy_presets(&n);
 
-	if (shd_policy_preset(name, &p) < 0)
+	if (!cli_loaded_policy(name) && shd_policy_preset(name, &p) < 0)
 		cli_unknown_name("policy", name, cli_suggest_named(name, all, n));
 }
 
@@ -71,6 +71,15 @@ static const char *suggest_knob(const char *key, const struct workload *w)
 		names[n++] = cn[i];
 	for (unsigned i = 0; w && w->knobs && w->knobs[i].name && n < 64; i++)
 		names[n++] = w->knobs[i].name;
+	{
+		const struct shd_policy_ops *const *lp;
+		unsigned nl = cli_loaded_policies(&lp);
+
+		for (unsigned i = 0; i < nl; i++)
+			for (unsigned j = 0; lp[i]->knobs &&
+			     lp[i]->knobs[j].name && n < 64; j++)
+				names[n++] = lp[i]->knobs[j].name;
+	}
 	return cli_suggest(key, names, n);
 }
 
@@ -145,6 +154,10 @@ static int resolve_sets(struct wl_opts *o, const struct workload *w,
 		}
 		shd_policy_preset("linux", &scratch);
 		err = shd_policy_set(&scratch, key, val);
+		/* ... or a knob of a policy in C */
+		for (unsigned l = 0; err == -ENOENT && l < o->nloaded; l++)
+			if (shd_policy_from_ops(o->loaded[l], &scratch) == 0)
+				err = shd_policy_set(&scratch, key, val);
 		if (err == 0)
 			continue;
 		if (err != -ENOENT) {

@@ -418,6 +418,13 @@ static void set_ghz(struct parsed *p, const char *opt, const char *v)
 	p->ghz = g;
 }
 
+/* Loaded before the other options are parsed (cli_parse()), so that a
+ * policy's name and knobs are known wherever they come on the line. */
+static void set_policy_lib(struct parsed *p, const char *opt, const char *v)
+{
+	(void)p, (void)opt, (void)v;
+}
+
 /* main.c runs run/compare under perf before parsing: nothing to do here. */
 static void set_perf(struct parsed *p, const char *opt, const char *v)
 {
@@ -431,6 +438,11 @@ static const struct cli_option options[] = {
 	  "the workload (knobs: 'list'); one of", set_workload },
 	{ "--policy", "NAME", CMD_RUN | CMD_SWEEP | CMD_CHECK, L_POLICIES,
 	  "the policy (default linux); one of", set_policy },
+	{ "--policy-lib", "FILE[:NAME]", CMD_RUNS | CMD_LIST, L_NONE,
+	  "load a policy written in C (repeatable): FILE's symbol "
+	  "shd_policy_ops_NAME, or shd_policy_ops (<shootdown/policy_ops.h>); "
+	  "its name then goes wherever a policy's does, its knobs to --set",
+	  set_policy_lib },
 	{ "--policies", "A,B[,..]", CMD_MULTI, L_POLICIES,
 	  "policies; ratios are against the first (default broadcast,linux); of",
 	  set_policies },
@@ -616,10 +628,26 @@ static void cli_init(struct parsed *p, unsigned cmd)
 	p->o.warmup_s = 5;
 }
 
+/* --policy-lib, first: the options after it may name what it loads. */
+static void cli_load_policies(int argc, char **argv, struct parsed *p)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--policy-lib") && i + 1 < argc)
+			cli_policy_lib(argv[++i]);
+		else if (!strncmp(a, "--policy-lib=", 13))
+			cli_policy_lib(a + 13);
+	}
+	p->o.nloaded = cli_loaded_policies(&p->o.loaded);
+}
+
 static void cli_parse(int argc, char **argv, struct parsed *p)
 {
 	p->o.argc = argc;
 	p->o.argv = argv;
+	if (find_option("--policy-lib", p->cmd))
+		cli_load_policies(argc, argv, p);
 	for (int i = 0; i < argc; i++) {
 		char name[64];
 		const char *arg = argv[i], *val = NULL, *eq;

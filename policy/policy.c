@@ -7,6 +7,7 @@
 
 #include <shootdown/error.h>
 #include <shootdown/policy.h>
+#include <shootdown/policy_ops.h>
 #include "../common/error.h"
 
 /* The broadcast knobs' defaults, in every preset (bcast itself off), and
@@ -213,12 +214,41 @@ static int unknown_knob(const char *key)
 	return shd__fail(-ENOENT, "unknown knob '%s' (knobs: %s)", key, names);
 }
 
+/* One of a policy in C's own knobs: 0, -ENOENT (not one), -EINVAL. */
+static int set_ops_knob(struct shd_policy *p, const char *key,
+			const char *value)
+{
+	const struct shd_policy_knob *k = p->ops ? p->ops->knobs : NULL;
+	unsigned long long n;
+	char *end;
+
+	for (unsigned i = 0; k && i < SHD_POLICY_KNOBS_MAX && k[i].name; i++) {
+		if (strcmp(key, k[i].name))
+			continue;
+		errno = 0;
+		n = strtoull(value, &end, 10);
+		if (*value < '0' || *value > '9' || *end || errno ||
+		    n < (unsigned long long)k[i].min ||
+		    n > (unsigned long long)k[i].max)
+			return shd__fail(-EINVAL, "%s '%s' is not a number in "
+					 "%lld..%lld (a knob of policy %s)", key,
+					 value, (long long)k[i].min,
+					 (long long)k[i].max, p->ops->name);
+		p->knob[i] = (int64_t)n;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 {
 	bool *flag = NULL;
+	int err;
 
 	if (!p || !key || !value)
 		return shd__fail(-EINVAL, "policy knob needs a policy and key=value");
+	if ((err = set_ops_knob(p, key, value)) != -ENOENT)
+		return err;
 	if (strcmp(key, "ceiling") == 0) {
 		if (parse_uint(value, 0, SHD_CEILING_MAX, &p->ceiling) < 0)
 			return shd__fail(-EINVAL, "ceiling '%s' is not a page "
@@ -324,6 +354,13 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 			 p->invlpgb_count_max, p->asid_space,
 			 p->broadcast_min_cpus, p->rar_slots,
 			 p->tlbi_range ? "on" : "off", p->max_dvm_ops);
+	for (unsigned i = 0; p->ops && p->ops->knobs && i < SHD_POLICY_KNOBS_MAX &&
+	     p->ops->knobs[i].name && n >= 0 && (size_t)n < len; i++) {
+		int more = snprintf(buf + n, len - (size_t)n, " %s=%lld",
+				    p->ops->knobs[i].name, (long long)p->knob[i]);
+
+		n = more < 0 ? more : n + more;
+	}
 	return n < 0 || (size_t)n >= len ? -ERANGE : 0;
 }
 

@@ -129,6 +129,11 @@ static int check_arch(const struct shd_config *c)
 				 c->arch.name, c->policy.name,
 				 c->policy.async ? "has async=on (LATR)" :
 				 "has bcast on (an x86 feature)", c->arch.name);
+	if (c->arch.tlb != SHD_TLB_X86 && c->policy.ops)
+		return shd__fail(-EINVAL, "arch %s: policy %s is written in C; "
+				 "its hooks are x86's engine's decision points "
+				 "(--arch %s,tlb=x86 runs it there)",
+				 c->arch.name, c->policy.name, c->arch.name);
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <inttypes.h>
 
 #include <shootdown/mmu_context.h>
+#include "../policy/policy_ops.h"
 #include "bcast.h"
 #include "context.h"
 #include "latr.h"
@@ -35,6 +36,24 @@
 #include "tlbflush.h"
 #include "tso.h"
 #include "seeded.h"
+
+/* A policy in C's say on flushing context ASID of MM on switch-in
+ * (SWITCH) or on leaving lazy mode (policy_ops.h); BUILTIN the base's. */
+static bool hook_switch(struct shd_cpu *cpu, struct shd_mm *mm, unsigned asid,
+			uint64_t mm_gen, bool in_mask, bool lazy, bool builtin)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	struct shd_hook_ctx x;
+
+	shd__hook_ctx_init(cpu, mm, &x);
+	x.in_mm_cpumask = in_mask;
+	x.is_lazy = lazy;
+	x.loaded = lazy ? SHD_HOOK_LOADED_THIS : SHD_HOOK_LOADED_SWITCHING;
+	x.mm_tlb_gen = mm_gen;
+	x.local_tlb_gen = cpu->ctxs[asid].tlb_gen;
+	return lazy ? shd__hook_lazy_exit_flush(p, &x, builtin) :
+		      shd__hook_switch_flush(p, &x, builtin);
+}
 
 /*
  * x86 choose_new_asid(): slot for NEXT, and whether to flush it.  An mm
@@ -58,6 +77,9 @@ static unsigned choose_asid(struct shd_cpu *cpu, struct shd_mm *next,
 			continue;
 		*need_flush = shd__policy_switch_flush(p, cpu->ctxs[a].tlb_gen,
 						       mm_gen);
+		if (shd__has_hook(p, switch_flush))
+			*need_flush = hook_switch(cpu, next, a, mm_gen, !new_cpu,
+						  false, *need_flush);
 		if (*need_flush && shd__fault_fires(cpu, SHD_FAULT_IGNORE_TLB_GEN))
 			*need_flush = false;
 		return a;
@@ -92,6 +114,7 @@ static void leave_lazy(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	struct shd_machine *m = cpu->m;
 	uint64_t mm_gen;
+	bool flush;
 
 	/* Dekker with the flusher, which bumps tlb_gen (seq-cst RMW) and
 	 * then reads is_lazy (seq-cst): our store and fence pair with that
@@ -112,9 +135,13 @@ static void leave_lazy(struct shd_cpu *cpu, struct shd_mm *mm)
 	if (shd__is_global_asid(cpu->loaded_asid))
 		return;
 	mm_gen = shd__tso_load(cpu, &mm->tlb_gen, shd_load_seq);
-	if (shd__policy_switch_flush(&m->cfg.policy,
-				     cpu->ctxs[cpu->loaded_asid].tlb_gen, mm_gen) &&
-	    !shd__fault_fires(cpu, SHD_FAULT_DROP_LAZY_FLUSH)) {
+	flush = shd__policy_switch_flush(&m->cfg.policy,
+					 cpu->ctxs[cpu->loaded_asid].tlb_gen,
+					 mm_gen);
+	if (shd__has_hook(&m->cfg.policy, lazy_exit_flush))
+		flush = hook_switch(cpu, mm, cpu->loaded_asid, mm_gen, true,
+				    true, flush);
+	if (flush && !shd__fault_fires(cpu, SHD_FAULT_DROP_LAZY_FLUSH)) {
 		shd__local_flush_asid(cpu, cpu->loaded_asid);
 		cpu->ctxs[cpu->loaded_asid].tlb_gen = mm_gen;
 		cpu->cnt.s.switch_flushes++;

@@ -67,6 +67,7 @@
 
 #include <shootdown/tlbflush.h>
 #include "../common/probes.h"
+#include "../policy/policy_ops.h"
 #include "bcast.h"
 #include "cache.h"
 #include "context.h"
@@ -155,6 +156,36 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_inf
 		cpu->ctxs[asid].tlb_gen = mm_gen;
 }
 
+/* The action of F on this CPU running its mm, at LOCAL of MM_GEN: the
+ * base's, or a policy in C's (policy_ops.h). */
+static enum shd_flush_action flush_action_of(struct shd_cpu *cpu,
+					     const struct shd_flush_info *f,
+					     uint64_t local, uint64_t mm_gen,
+					     uint64_t npages)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	enum shd_flush_action a = shd__policy_flush_action(p, local,
+							   f->new_tlb_gen,
+							   mm_gen, npages);
+	struct shd_hook_ctx x;
+
+	if (!shd__has_hook(p, flush_action))
+		return a;
+	shd__hook_ctx_init(cpu, f->mm, &x);
+	x.initiator = f->initiator;
+	x.in_mm_cpumask = shd__tso_mask_test(cpu, f->mm->cpumask, cpu->id);
+	x.loaded = SHD_HOOK_LOADED_THIS;
+	x.freed_tables = f->freed_tables;
+	x.trim_cpumask = f->trim_cpumask;
+	x.npages = npages;
+	x.new_tlb_gen = f->new_tlb_gen;
+	x.mm_tlb_gen = mm_gen;
+	x.local_tlb_gen = local;
+	a = (enum shd_flush_action)shd__hook_flush_action(p, &x,
+						(enum shd_hook_action)a);
+	return a == SHD_ACTION_PARTIAL && !npages ? SHD_ACTION_FULL : a;
+}
+
 /* A flush of user mm F->mm on this CPU: what it needs, by generation. */
 static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 {
@@ -231,7 +262,7 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 	 * (shd__flush_info_init()): the PTE changes behind them are visible. */
 	mm_gen = shd__tso_load(cpu, &mm->tlb_gen, shd_load_acquire);
 	npages = f->end_vpn == SHD_FLUSH_END_ALL ? 0 : f->end_vpn - f->start_vpn;
-	switch (shd__policy_flush_action(p, local, f->new_tlb_gen, mm_gen, npages)) {
+	switch (flush_action_of(cpu, f, local, mm_gen, npages)) {
 	case SHD_ACTION_NOTHING:
 		cpu->cnt.s.flushes_skipped_gen++;
 		return;
@@ -279,6 +310,20 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 		flush_tlb_batch_func(cpu, f);
 	else
 		flush_tlb_user_func(cpu, f);
+}
+
+void shd__hook_ctx_init(struct shd_cpu *cpu, const struct shd_mm *mm,
+			struct shd_hook_ctx *x)
+{
+	struct shd_machine *m = cpu->m;
+
+	memset(x, 0, sizeof(*x));
+	x->cpu = x->self = x->initiator = cpu->id;
+	x->ncpus = m->ncpus;
+	x->mm_id = mm->id;
+	x->now_ns = shd__machine_now(m);
+	x->jiffies = shd__jiffies(m);
+	x->knobs = m->cfg.policy.knob;
 }
 
 /* IPI handler of flush requests. */
@@ -336,6 +381,61 @@ static enum shd_target_verdict verdict_of(const struct shd_policy *p,
 	       shd__policy_target(p, in_mask, lazy, all);
 }
 
+/* A hook's verdicts are the engine's own outcomes (policy_ops.h). */
+_Static_assert((int)SHD_HOOK_SEND == (int)SHD_TARGET_SEND &&
+	       (int)SHD_HOOK_SKIP_PRUNED == (int)SHD_TARGET_PRUNED &&
+	       (int)SHD_HOOK_SKIP_LAZY == (int)SHD_TARGET_LAZY &&
+	       (int)SHD_HOOK_NOTHING == (int)SHD_ACTION_NOTHING &&
+	       (int)SHD_HOOK_PARTIAL == (int)SHD_ACTION_PARTIAL &&
+	       (int)SHD_HOOK_FULL == (int)SHD_ACTION_FULL &&
+	       (int)SHD_HOOK_LOADED_SWITCHING == (int)SHD_LOADED_SWITCHING &&
+	       (int)SHD_HOOK_LOADED_THIS == (int)SHD_LOADED_THIS,
+	       "hook verdicts map onto the engine's");
+
+/* CPUs in MASK (a hint for a policy's hook: read without ordering). */
+static unsigned mask_weight(const struct shd_machine *m, const unsigned long *mask)
+{
+	unsigned n = 0;
+
+	for (size_t w = 0; w < m->mask_words; w++)
+		n += (unsigned)__builtin_popcountl(shd_load_relaxed(&mask[w]));
+	return n;
+}
+
+/*
+ * A policy in C's verdict on candidate C of user flush F (policy_ops.h),
+ * V being the base's.  What the scan did not read for the base (is_lazy,
+ * loaded_mm) is read here, after the tlb_gen bump as the scan's reads.
+ */
+static enum shd_target_verdict hook_target(struct shd_cpu *cpu, unsigned c,
+					   bool in_mask,
+					   const struct shd_flush_info *f,
+					   enum shd_target_verdict v)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	struct shd_cpu *t = cpu->m->cpus[c];
+	struct shd_hook_ctx x;
+
+	shd__hook_ctx_init(cpu, f->mm, &x);
+	x.cpu = c;
+	x.initiator = f->initiator;
+	x.in_mm_cpumask = in_mask;
+	x.is_lazy = in_mask && shd__tso_load(cpu, &t->is_lazy, shd_load_seq);
+	if (p->switch_mm == SHD_SWITCH_6_13)
+		x.loaded = (enum shd_hook_loaded)loaded_of(cpu, t, f->mm);
+	else	/* 5.13: the mask holds the CPUs running the mm, or lazy in it */
+		x.loaded = in_mask && !x.is_lazy ? SHD_HOOK_LOADED_THIS :
+						   SHD_HOOK_LOADED_OTHER;
+	x.freed_tables = f->freed_tables;
+	x.trim_cpumask = f->trim_cpumask;
+	x.npages = f->end_vpn == SHD_FLUSH_END_ALL ? 0 :
+		   f->end_vpn - f->start_vpn;
+	x.new_tlb_gen = x.mm_tlb_gen = f->new_tlb_gen;
+	x.mask_weight = mask_weight(cpu->m, f->mm->cpumask);
+	return (enum shd_target_verdict)shd__hook_should_send(p, &x,
+						(enum shd_hook_send)v);
+}
+
 /*
  * Whether candidate C (another online CPU) gets flush F whose CPUs are
  * MASK (NULL: every CPU gets it), counting the ones that do not.  Each
@@ -377,6 +477,8 @@ static bool is_target(struct shd_cpu *cpu, unsigned c, const unsigned long *mask
 			shd__fault_fired(cpu, SHD_FAULT_SKIP_LOADED_MM_SWITCHING);
 		v = bug;
 	}
+	if (f->mm && shd__has_hook(p, should_send))
+		v = hook_target(cpu, c, in_mask, f, v);
 	switch (v) {
 	case SHD_TARGET_PRUNED:
 		cpu->cnt.s.ipis_avoided_pruned++;

@@ -3,6 +3,7 @@
 #ifndef SHD_RUNTIME_TLBFLUSH_H
 #define SHD_RUNTIME_TLBFLUSH_H
 
+#include <shootdown/policy_ops.h>
 #include "types.h"
 
 /* The flush of MM's [START, END) (END SHD_FLUSH_END_ALL: all of it) behind
@@ -34,6 +35,10 @@ void shd__flush_end(struct shd_cpu *cpu, enum shd_iface iface, uint64_t t0,
 /* x86 arch_tlbbatch_flush(): one full flush on every CPU of CPU's batch
  * mask (and CPU itself if in it), waited for; the mask is cleared. */
 int shd__arch_tlbbatch_flush(struct shd_cpu *cpu);
+/* A policy in C's context for a hook on CPU about MM: the machine's
+ * fields (CPU, counts, time, knobs); the hook's own ones are 0. */
+void shd__hook_ctx_init(struct shd_cpu *cpu, const struct shd_mm *mm,
+			struct shd_hook_ctx *x);
 /* leave_mm(): CPU drops its loaded mm for init_mm (a lazy CPU that got a
  * request, a CPU thread that stops). */
 void shd__leave_mm(struct shd_cpu *cpu);

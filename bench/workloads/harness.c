@@ -151,8 +151,13 @@ int wl_lockstep_fail(int32_t *abort, int err)
 int wl_policy(const struct wl_opts *o, const char *name,
 	      struct shd_policy *out)
 {
-	int err = shd_policy_preset(name, out);
+	int err = -ENOENT;
 
+	for (unsigned i = 0; err == -ENOENT && i < o->nloaded; i++)
+		if (!strcmp(o->loaded[i]->name, name))
+			err = shd_policy_from_ops(o->loaded[i], out);
+	if (err == -ENOENT)
+		err = shd_policy_preset(name, out);
 	for (unsigned i = 0; !err && i < o->nsets; i++) {
 		char kv[sizeof(o->sets[0])], *eq;
 

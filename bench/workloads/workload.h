@@ -73,6 +73,9 @@ struct wl_opts {
 	int replay_argc;		/* the replayed file's command */
 	char **replay_argv;
 	struct oplog *oplog;		/* random: record its calls (oplog.h) */
+	/* --policy-lib: policies in C, by name beside the presets */
+	const struct shd_policy_ops *const *loaded;
+	unsigned nloaded;
 };
 
 /* The oracle's first reports a result keeps (the machine keeps 16). */

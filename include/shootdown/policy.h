@@ -92,6 +92,11 @@ extern "C" {
  *               PTRS_PER_PTE: 512 (the default) at 4 KiB pages, 2048 at
  *               16 KiB, 8192 at 64 KiB
  */
+struct shd_policy_ops;	/* policy_ops.h: a policy written in C */
+
+/* Knobs a policy in C may declare (policy_ops.h). */
+#define SHD_POLICY_KNOBS_MAX 8
+
 struct shd_policy {
 	char name[32];
 	bool prune;
@@ -113,6 +118,10 @@ struct shd_policy {
 	unsigned rar_slots;
 	bool tlbi_range;
 	unsigned max_dvm_ops;
+	/* A policy in C (shd_policy_from_ops()): its hooks over the knobs
+	 * above, and its own knobs' values; NULL for a preset. */
+	const struct shd_policy_ops *ops;
+	int64_t knob[SHD_POLICY_KNOBS_MAX];
 };
 
 enum shd_batch { SHD_BATCH_OFF, SHD_BATCH_X86, SHD_BATCH_ARM64 };

@@ -10,6 +10,7 @@
  */
 #include <shootdown/error.h>
 #include <shootdown/policy.h>
+#include <shootdown/policy_ops.h>
 #include <shootdown/arch.h>
 #include <shootdown/fault.h>
 #include <shootdown/machine.h>
