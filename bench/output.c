@@ -230,7 +230,7 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 {
 	const struct wl_result *r = &c->r;
 	double cycles = cost_cycles(&c->o->cost, &r->stats);
-	char sets[1100], kbuf[512], *words[32];
+	char sets[1100], kbuf[1024], *words[48];
 	size_t n;
 	const struct shd_stat_field *fl = shd_stat_fields(&n);
 	unsigned nk;
@@ -272,7 +272,7 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 	fprintf(f, ", \"async_slow_path\": %s",
 		cell_async_slow(c) ? "true" : "false");
 	fprintf(f, ", \"knobs\": {");
-	nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);
+	nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 48);
 	for (unsigned k = 0; k < nk; k++)
 		knob_json(f, words[k], k == 0);
 	fprintf(f, "}, \"violation_reports\": [");
@@ -327,7 +327,7 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 {
 	const struct wl_result *r = &c->r;
 	double cycles = cost_cycles(&c->o->cost, &r->stats);
-	char sets[1100], kbuf[512], *words[32];
+	char sets[1100], kbuf[1024], *words[48];
 	size_t n, nkn;
 	const struct shd_stat_field *fl = shd_stat_fields(&n);
 	const struct shd_named *kn = shd_policy_knobs(&nkn);
@@ -359,7 +359,7 @@ static void record_csv(FILE *f, const char *command, const char *workload,
 		fprintf(f, ",%s", cell_async_slow(c) ? "true" : "false");
 		for (size_t i = 0; i < n; i++)
 			fprintf(f, ",%" PRIu64, stat_value(&r->stats, &fl[i]));
-		nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 32);
+		nk = cell_knobs(c, kbuf, sizeof(kbuf), words, 48);
 		for (size_t i = 0; i < nkn; i++)
 			fprintf(f, ",%s", knob_csv(words, nk, kn[i].name));
 	}
