@@ -560,6 +560,12 @@ static void emit_keys(const struct calib *c, double ghz, struct emit_key *out)
 			   !strcmp(names[k], "cost.dsb")) {
 			snprintf(e->why, sizeof(e->why), "arm64 instructions, not "
 				 "this host's (assumed: bench/cost.c)");
+		} else if (!strcmp(names[k], "cost.sbi_ecall") ||
+			   !strcmp(names[k], "cost.sinval") ||
+			   !strcmp(names[k], "cost.svinval_fence")) {
+			snprintf(e->why, sizeof(e->why), "riscv firmware and "
+				 "instructions, not this host's (assumed: "
+				 "bench/cost.c)");
 		} else {
 			snprintf(e->why, sizeof(e->why), "a CPU's time in the "
 				 "handler is not visible to its sender");

@@ -746,29 +746,55 @@ static void sweep_point(struct parsed *p, const struct workload *w,
 /* The default sweep: the range-vs-full threshold of the arch's engine. */
 static const char *default_param(const struct parsed *p)
 {
-	return p->o.cfg.arch.tlb == SHD_TLB_ARM64 ? "max_dvm_ops=1..1024x2" :
-	       "ceiling=0..128:8";
+	switch (p->o.cfg.arch.tlb) {
+	case SHD_TLB_ARM64:
+		return "max_dvm_ops=1..1024x2";
+	case SHD_TLB_RISCV:
+		return "flush_all_threshold=1..1024x2";
+	default:
+		return "ceiling=0..128:8";
+	}
 }
 
-/* Knobs only x86's engine reads: sweeping one on arm64's changes nothing. */
-static bool x86_only_knob(const char *name)
+static const char *const engine_names[] = { "x86", "arm64", "riscv" };
+
+/* The engines that read built-in knob NAME, a bit each (1 << tlb): the
+ * others never do, and a sweep of it there changes nothing. */
+static unsigned knob_engines(const char *name)
 {
-	static const char *const x86[] = {
-		"prune", "lazy", "gen", "coalesce", "concurrent", "ceiling",
-		"async_us", "switch", "hz", "trim_ms", "invlpgb_count_max",
-		"asid_space", "broadcast_min_cpus", "rar_slots",
+	static const struct { const char *name; unsigned on; } k[] = {
+		{ "prune", 1 << SHD_TLB_X86 }, { "lazy", 1 << SHD_TLB_X86 },
+		{ "gen", 1 << SHD_TLB_X86 },
+		/* kernel/smp.c's doorbell: every engine that sends IPIs */
+		{ "coalesce", 1 << SHD_TLB_X86 | 1 << SHD_TLB_RISCV },
+		{ "concurrent", 1 << SHD_TLB_X86 },
+		{ "ceiling", 1 << SHD_TLB_X86 }, { "async_us", 1 << SHD_TLB_X86 },
+		{ "switch", 1 << SHD_TLB_X86 }, { "hz", 1 << SHD_TLB_X86 },
+		{ "trim_ms", 1 << SHD_TLB_X86 },
+		{ "invlpgb_count_max", 1 << SHD_TLB_X86 },
+		{ "asid_space", 1 << SHD_TLB_X86 },
+		{ "broadcast_min_cpus", 1 << SHD_TLB_X86 },
+		{ "rar_slots", 1 << SHD_TLB_X86 },
+		{ "tlbi_range", 1 << SHD_TLB_ARM64 },
+		{ "max_dvm_ops", 1 << SHD_TLB_ARM64 },
+		{ "rfence", 1 << SHD_TLB_RISCV },
+		{ "flush_all_threshold", 1 << SHD_TLB_RISCV },
+		{ "sbi_flush_limit", 1 << SHD_TLB_RISCV },
+		{ "clear_cpumask", 1 << SHD_TLB_RISCV },
+		{ "svinval", 1 << SHD_TLB_RISCV },
 	};
 
-	for (size_t i = 0; i < sizeof(x86) / sizeof(x86[0]); i++)
-		if (!strcmp(name, x86[i]))
-			return true;
-	return false;
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (!strcmp(name, k[i].name))
+			return k[i].on;
+	return ~0u;	/* batch, a policy in C's own knobs */
 }
 
 static void sweep_points(struct parsed *p, const struct workload *w,
 			 struct sweep *sw)
 {
 	struct shd_policy pol;
+	unsigned tlb;
 	char err[320];
 
 	sw->n = sweep_parse(p->param[0] ? p->param : default_param(p), sw->name,
@@ -778,13 +804,21 @@ static void sweep_points(struct parsed *p, const struct workload *w,
 		usage_error("%s", err);
 	for (int i = 0; i < sw->n; i++)
 		sweep_point(p, w, sw, i);
-	if (!sweep_arm64(sw))
-		return;
-	if (x86_only_knob(sw->name))
-		usage_error("--param %s: a knob of x86's TLB engine; arm64's "
+	tlb = sw->po[0].cfg.arch.tlb;
+	if (tlb < 3 && !(knob_engines(sw->name) & 1u << tlb)) {
+		unsigned on = knob_engines(sw->name);
+
+		usage_error("--param %s: a knob of %s's TLB engine; %s's "
 			    "(--arch %s) never reads it (its range-vs-full "
-			    "threshold is max_dvm_ops)", sw->name,
-			    sw->po[0].cfg.arch.name);
+			    "threshold is %s)", sw->name,
+			    engine_names[on & 1u << SHD_TLB_X86 ? SHD_TLB_X86 :
+					 on & 1u << SHD_TLB_ARM64 ? SHD_TLB_ARM64 :
+					 SHD_TLB_RISCV],
+			    engine_names[tlb], sw->po[0].cfg.arch.name,
+			    tlb == SHD_TLB_ARM64 ? "max_dvm_ops" :
+			    tlb == SHD_TLB_RISCV ? "flush_all_threshold" :
+			    "ceiling");
+	}
 	if (!strcmp(sw->name, "max_dvm_ops") &&
 	    wl_policy(&sw->po[0], p->o.policy, &pol) == 0 && pol.tlbi_range)
 		usage_error("--param max_dvm_ops: with range TLBIs "

@@ -38,6 +38,15 @@
  *     a DVM message handed to the interconnect;
  *   cost.dsb 1000: DSB ISH after TLBIs waits for every CPU to
  *     acknowledge (the DVM sync), one round trip like TLBSYNC.
+ * riscv's SBI call and Svinval have none either:
+ *   cost.sbi_ecall 1000: one RFENCE ecall, the trap into M-mode, the
+ *     firmware's dispatch and its mret (its IPIs count as ipi_send, its
+ *     handlers on the targets as ipi_recv); Samuel Holland's reason for
+ *     dc892fb44322 is only that SBI is slower than an IPI;
+ *   cost.sinval 40: a sinval.vma, which needs no ordering of its own
+ *     (Svinval), about half a sfence.vma (cost.invlpg) and less;
+ *   cost.svinval_fence 100: sfence.w.inval or sfence.inval.ir, one
+ *     sfence.vma's ordering.
  * The targets' side of a broadcast (hw_invalidations) costs no software
  * cycles; the refills it causes are counted as tlb_misses.
  *
@@ -72,6 +81,12 @@ static const struct cost_key {
 	  "unverified/assumed, no published figure)"),
 	K(dsb, "cycles per arm64 DSB ISH after TLBIs (default 1000; "
 	  "unverified/assumed, one DVM sync round trip)"),
+	K(sbi_ecall, "cycles per riscv SBI RFENCE call (default 1000; "
+	  "unverified/assumed, a trap into firmware and back)"),
+	K(sinval, "cycles per riscv sinval.vma (default 40; unverified/"
+	  "assumed, Svinval)"),
+	K(svinval_fence, "cycles per riscv sfence.w.inval or sfence.inval.ir "
+	  "(default 100; unverified/assumed)"),
 #undef K
 };
 
@@ -87,6 +102,9 @@ void cost_defaults(struct cost_model *c)
 	c->rar = 500;
 	c->tlbi = 200;
 	c->dsb = 1000;
+	c->sbi_ecall = 1000;
+	c->sinval = 40;
+	c->svinval_fence = 100;
 }
 
 int cost_set(struct cost_model *c, const char *key, const char *value)
@@ -134,7 +152,10 @@ double cost_get(const struct cost_model *c, size_t k)
 
 double cost_cycles(const struct cost_model *c, const struct shd_stats *s)
 {
-	return c->invlpg * (double)s->pages_invalidated +
+	return c->invlpg * (double)(s->pages_invalidated - s->sinval_vmas) +
+	       c->sinval * (double)s->sinval_vmas +
+	       c->svinval_fence * (double)s->svinval_fences +
+	       c->sbi_ecall * (double)s->sbi_rfences +
 	       c->full * (double)(s->flushes_full + s->switch_flushes) +
 	       c->miss * (double)s->tlb_misses +
 	       c->ipi_send * (double)s->ipis_sent +

@@ -17,6 +17,11 @@
  * kernel cleans D and invalidates I when it maps a page executable whose
  * PG_dcache_clean is clear, when ptrace pokes an executable mapping and in
  * flush_icache_range().
+ * riscv: an RV64 machine whose caches we leave out: PIPT coherent D-cache,
+ * and the I-cache treated as snooping (riscv's fence.i protocol,
+ * flush_icache_mm() and its icache_stale_mask, is not modelled); TLBs kept
+ * by remote fences, IPIs or SBI (Linux 6.12 arch/riscv/mm/tlbflush.c),
+ * 16-bit ASIDs by generation.
  * hypersparc: a sun4m HyperSparc: its virtually indexed cache is flushed by
  * virtual address through the MMU, so flush_cache_* must run while the
  * translation still exists (cachetlb.rst's "cache flush first" rule), on
@@ -32,6 +37,8 @@ static const struct shd_arch arches[] = {
 	 * broadcast TLBI, 16-bit ASIDs */
 	{ "arm64", .line = 64, .icache_nosnoop = true, .icache_sets = 256,
 	  .icache_ways = 4, .tlb = SHD_TLB_ARM64, .asid_bits = 16 },
+	/* RV64: SATP_ASID_BITS 16 */
+	{ "riscv", .tlb = SHD_TLB_RISCV, .asid_bits = 16 },
 	/* A 64 KiB direct-mapped, 32-byte-line cache (16 colours at 4 KiB) */
 	{ "hypersparc", .alias_dcache = true, .dcache_sets = 2048,
 	  .dcache_ways = 1, .line = 32, .flush_needs_mapping = true,
@@ -52,6 +59,12 @@ static const struct shd_named arch_names[] = {
 	  "flush_icache_range invalidate it on every CPU; TLBs kept by "
 	  "broadcast TLBI IS + DSB ISH, no IPIs, 16-bit ASIDs by generation "
 	  "(Linux 6.18 arch/arm64); ',tlb=x86': x86's IPI engine instead; "
+	  "',asid_bits=N' (3..16)" },
+	{ "riscv", "RV64, caches not simulated (the I-cache taken as "
+	  "snooping: fence.i is not modelled); TLBs kept by remote "
+	  "sfence.vma through IPIs or SBI to mm_cpumask, which never shrinks, "
+	  "ranges above 64 pages flushed whole, 16-bit ASIDs by generation "
+	  "(Linux 6.12 arch/riscv); ',tlb=x86': x86's engine instead; "
 	  "',asid_bits=N' (3..16)" },
 	{ "hypersparc", "VIPT D-cache, 64 KiB direct-mapped (16 colours): "
 	  "flush_cache_* need the translation (cache flush, then PTE change, "
@@ -92,8 +105,13 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len,
 		a->tlb = SHD_TLB_ARM64;
 		return 0;
 	}
+	if (len == 9 && !strncmp(opt, "tlb=riscv", len) &&
+	    base->tlb == SHD_TLB_RISCV) {
+		a->tlb = SHD_TLB_RISCV;
+		return 0;
+	}
 	if ((n = option_number(opt, len, "asid_bits")) >= 0 &&
-	    base->tlb == SHD_TLB_ARM64) {
+	    (base->tlb == SHD_TLB_ARM64 || base->tlb == SHD_TLB_RISCV)) {
 		if (n < 3 || n > 16)
 			return shd__fail(-EINVAL, "architecture %s: asid_bits=%ld "
 					 "is not in 3..16", a->name, n);
@@ -130,6 +148,8 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len,
 			 "it takes colour=on|off, sets=N, ways=N, line=N, tlb=x86" :
 			 a->icache_nosnoop ? "it takes sets=N, ways=N, line=N "
 			 "(its I-cache), tlb=x86|arm64, asid_bits=N" :
+			 base->tlb == SHD_TLB_RISCV ?
+			 "it takes tlb=x86|riscv, asid_bits=N" :
 			 "it takes tlb=x86");
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Injectable faults: their names, and where each can fire. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <shootdown/fault.h>
@@ -19,37 +20,83 @@ const struct shd_named *shd_faults(size_t *count)
 	return faults;
 }
 
+/* The TLB engines whose steps fault F breaks, a bit each (1 << tlb). */
+#define ON_X86 (1u << SHD_TLB_X86)
+#define ON_ARM64 (1u << SHD_TLB_ARM64)
+#define ON_RISCV (1u << SHD_TLB_RISCV)
+
+static unsigned fault_engines(enum shd_fault f)
+{
+	switch (f) {
+	case SHD_FAULT_IGNORE_TLB_GEN:
+	case SHD_FAULT_DROP_LAZY_FLUSH:
+	case SHD_FAULT_ASYNC_EARLY_FREE:
+	case SHD_FAULT_SWITCH_MM_NO_BARRIER:
+	case SHD_FAULT_SKIP_LOADED_MM_SWITCHING:
+	case SHD_FAULT_WRONG_CPU_CLEARS_RUNNING:
+	case SHD_FAULT_INVLPGB_NO_TLBSYNC:
+	case SHD_FAULT_GLOBAL_ASID_REUSE_EARLY:
+		return ON_X86;		/* generations, lazy mode, x86 ASIDs */
+	case SHD_FAULT_SKIP_REMOTE_IPI:
+	case SHD_FAULT_SKIP_LOCAL_FLUSH:
+	case SHD_FAULT_RANGE_SHORT:
+		return ON_X86 | ON_RISCV;	/* IPIs and local flushes */
+	case SHD_FAULT_TLBI_NO_DSB:
+	case SHD_FAULT_TLBI_RANGE_NUM:
+		return ON_ARM64;
+	case SHD_FAULT_ASID_ROLLOVER_NO_FLUSH:
+		return ON_ARM64 | ON_RISCV;	/* context.c */
+	case SHD_FAULT_CPUMASK_CLEAR_NO_FLUSH:
+	case SHD_FAULT_SBI_MISSING_FENCE:
+		return ON_RISCV;
+	default:
+		return ~0u;			/* generic mm or caches */
+	}
+}
+
+static const char *const engine_names[] = { "x86", "arm64", "riscv" };
+
+/* "fault F cannot happen on arch A": the engines it needs, and the
+ * engine-specific faults A's engine has instead. */
+static int engine_refusal(enum shd_fault f, const struct shd_arch *a,
+			  unsigned on)
+{
+	char need[64] = "", mine[256] = "";
+	size_t n = 0, k = 0;
+	unsigned e = a->tlb < 32 ? 1u << a->tlb : 0;
+
+	for (unsigned i = 0; i < sizeof(engine_names) / sizeof(*engine_names); i++)
+		if (on & 1u << i)
+			n += (size_t)snprintf(need + n, n < sizeof(need) ?
+					      sizeof(need) - n : 0, "%s%s",
+					      n ? " or " : "", engine_names[i]);
+	for (int i = 0; i < SHD_FAULT__COUNT; i++)
+		if (fault_engines((enum shd_fault)i) != ~0u &&
+		    (fault_engines((enum shd_fault)i) & e) && k < sizeof(mine))
+			k += (size_t)snprintf(mine + k, sizeof(mine) - k, "%s%s",
+					      k ? ", " : "", faults[i].name);
+	return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
+			 "breaks a step of %s's TLB engine, and %s uses %s's "
+			 "(its own: %s; ',tlb=...' picks another engine)",
+			 faults[f].name, a->name, need, a->name,
+			 a->tlb < sizeof(engine_names) / sizeof(*engine_names) ?
+			 engine_names[a->tlb] : "an unknown", mine);
+}
+
 int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 		      enum shd_fault f)
 {
 	if (!p || !a || (unsigned)f >= SHD_FAULT__COUNT)
 		return shd__fail(-EINVAL, "shd_fault_applies: policy, architecture "
 				 "and a fault needed");
-	bool arm64 = a->tlb == SHD_TLB_ARM64;
+	unsigned on = fault_engines(f);
 
-	if (arm64 && (f == SHD_FAULT_SKIP_REMOTE_IPI ||
-		      f == SHD_FAULT_SKIP_LOCAL_FLUSH ||
-		      f == SHD_FAULT_IGNORE_TLB_GEN ||
-		      f == SHD_FAULT_DROP_LAZY_FLUSH ||
-		      f == SHD_FAULT_RANGE_SHORT ||
-		      f == SHD_FAULT_ASYNC_EARLY_FREE ||
-		      f == SHD_FAULT_SWITCH_MM_NO_BARRIER ||
-		      f == SHD_FAULT_SKIP_LOADED_MM_SWITCHING ||
-		      f == SHD_FAULT_WRONG_CPU_CLEARS_RUNNING ||
-		      f == SHD_FAULT_INVLPGB_NO_TLBSYNC ||
-		      f == SHD_FAULT_GLOBAL_ASID_REUSE_EARLY))
-		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: "
-				 "it breaks a step of x86's IPI engine, and "
-				 "arm64's sends no IPIs (try tlbi_no_dsb, "
-				 "tlbi_range_num, asid_rollover_no_flush; or "
-				 "--arch %s,tlb=x86)", faults[f].name, a->name,
-				 "arm64");
-	if (!arm64 && (f == SHD_FAULT_TLBI_NO_DSB ||
-		       f == SHD_FAULT_TLBI_RANGE_NUM ||
-		       f == SHD_FAULT_ASID_ROLLOVER_NO_FLUSH))
-		return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: "
-				 "it needs arm64's TLB engine (--arch arm64)",
-				 faults[f].name, a->name);
+	if (a->tlb >= 32 || !(on & 1u << a->tlb))
+		return engine_refusal(f, a, on);
+	if (f == SHD_FAULT_SBI_MISSING_FENCE && p->rfence != SHD_RFENCE_SBI)
+		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
+				 "%s: it needs rfence=sbi", faults[f].name,
+				 p->name);
 	if (f == SHD_FAULT_TLBI_RANGE_NUM && !p->tlbi_range)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs tlbi_range=on", faults[f].name,

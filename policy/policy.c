@@ -14,7 +14,8 @@
  * arm64's (used only by its engine, --arch arm64). */
 #define BCAST_DEFAULTS .invlpgb_count_max = 8, .asid_space = SHD_ASID_SPACE_MAX, \
 	.broadcast_min_cpus = 4, .rar_slots = SHD_RAR_SLOTS_MAX, \
-	.tlbi_range = true, .max_dvm_ops = 512
+	.tlbi_range = true, .max_dvm_ops = 512, .rfence = SHD_RFENCE_IPI, \
+	.flush_all_threshold = 64, .sbi_flush_limit = 1
 
 /* Presets are data; preset_names below describes them in the same order. */
 static const struct shd_policy presets[] = {
@@ -117,6 +118,19 @@ static const struct shd_named knobs[] = {
 	{ "max_dvm_ops", "arm64 engine: MAX_DVM_OPS, pages at which a range "
 	  "without range TLBIs becomes one ASID flush (PTRS_PER_PTE: 512 at "
 	  "4 KiB pages; 1..16777216)" },
+	{ "rfence", "ipi|sbi: riscv engine: remote sfence.vma by IPI (Linux "
+	  "since dc892fb44322) or by the SBI RFENCE call into firmware" },
+	{ "flush_all_threshold", "riscv engine: tlb_flush_all_threshold, pages "
+	  "above which a range is flushed whole (64, ba6f35964c51; 0..16777216)" },
+	{ "sbi_flush_limit", "riscv engine, rfence=sbi: the firmware's "
+	  "tlb_range_flush_limit in pages, above which it flushes the whole "
+	  "ASID (OpenSBI: 4 KiB, so 1; 1..16777216)" },
+	{ "clear_cpumask", "on|off: riscv engine: clear this CPU from "
+	  "mm_cpumask after a whole-ASID flush of an mm it is not running (Xu "
+	  "Lu's 2025 patch, unmerged; off: Linux, 82dd33fde026)" },
+	{ "svinval", "on|off: riscv engine: a range's per-page loop as "
+	  "sfence.w.inval, sinval.vma per page, sfence.inval.ir (the Svinval "
+	  "patch, unmerged)" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -180,6 +194,10 @@ static const struct {
 	{ "rar_slots", offsetof(struct shd_policy, rar_slots), 1,
 	  SHD_RAR_SLOTS_MAX },
 	{ "max_dvm_ops", offsetof(struct shd_policy, max_dvm_ops), 1,
+	  SHD_CEILING_MAX },
+	{ "flush_all_threshold", offsetof(struct shd_policy, flush_all_threshold),
+	  0, SHD_CEILING_MAX },
+	{ "sbi_flush_limit", offsetof(struct shd_policy, sbi_flush_limit), 1,
 	  SHD_CEILING_MAX },
 };
 
@@ -298,6 +316,14 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 					 "or rar, not '%s'", value);
 		return 0;
 	}
+	if (strcmp(key, "rfence") == 0) {
+		static const char *const names[] = { "ipi", "sbi" };
+
+		if (parse_enum(value, names, 2, &p->rfence) < 0)
+			return shd__fail(-EINVAL, "knob rfence takes ipi or sbi, "
+					 "not '%s'", value);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(unums) / sizeof(unums[0]); i++) {
 		if (strcmp(key, unums[i].name))
 			continue;
@@ -322,6 +348,10 @@ int shd_policy_set(struct shd_policy *p, const char *key, const char *value)
 		flag = &p->async;
 	else if (strcmp(key, "tlbi_range") == 0)
 		flag = &p->tlbi_range;
+	else if (strcmp(key, "clear_cpumask") == 0)
+		flag = &p->clear_cpumask;
+	else if (strcmp(key, "svinval") == 0)
+		flag = &p->svinval;
 	if (!flag)
 		return unknown_knob(key);
 	if (parse_bool(value, flag) < 0)
@@ -340,7 +370,9 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 			 "concurrent=%s ceiling=%u batch=%s async=%s async_us=%u "
 			 "switch=%s hz=%u trim_ms=%u bcast=%s invlpgb_count_max=%u "
 			 "asid_space=%u broadcast_min_cpus=%u rar_slots=%u "
-			 "tlbi_range=%s max_dvm_ops=%u",
+			 "tlbi_range=%s max_dvm_ops=%u rfence=%s "
+			 "flush_all_threshold=%u sbi_flush_limit=%u "
+			 "clear_cpumask=%s svinval=%s",
 			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
 			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
 			 p->concurrent ? "on" : "off", p->ceiling,
@@ -353,7 +385,10 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 			 p->bcast == SHD_BCAST_RAR ? "rar" : "off",
 			 p->invlpgb_count_max, p->asid_space,
 			 p->broadcast_min_cpus, p->rar_slots,
-			 p->tlbi_range ? "on" : "off", p->max_dvm_ops);
+			 p->tlbi_range ? "on" : "off", p->max_dvm_ops,
+			 p->rfence == SHD_RFENCE_SBI ? "sbi" : "ipi",
+			 p->flush_all_threshold, p->sbi_flush_limit,
+			 p->clear_cpumask ? "on" : "off", p->svinval ? "on" : "off");
 	for (unsigned i = 0; p->ops && p->ops->knobs && i < SHD_POLICY_KNOBS_MAX &&
 	     p->ops->knobs[i].name && n >= 0 && (size_t)n < len; i++) {
 		int more = snprintf(buf + n, len - (size_t)n, " %s=%lld",

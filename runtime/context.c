@@ -27,6 +27,11 @@
  * entries of a dead or renumbered mm under a number the new generation
  * gives to another mm, and translates through them.
  *
+ * riscv's allocator (arch/riscv/mm/context.c, since 65d4b9c53017) is
+ * this scheme too (version in the bits above satp.ASID, __flush_context()
+ * marking every CPU for a local_flush_tlb_all() at its next switch), and
+ * serves riscv's engine as it is.
+ *
  * Not modelled: KPTI's paired ASIDs (NUM_USER_ASIDS halves), pinned ASIDs
  * (SVA), CNP.  The TLB tag of ASID n is SHD_NR_ASIDS + n, clear of x86's
  * per-CPU slots.
@@ -55,7 +60,7 @@ int shd__asids_init(struct shd_machine *m)
 	struct shd_asids *a;
 	size_t words;
 
-	if (m->cfg.arch.tlb != SHD_TLB_ARM64)
+	if (m->cfg.arch.tlb != SHD_TLB_ARM64 && m->cfg.arch.tlb != SHD_TLB_RISCV)
 		return 0;
 	a = calloc(1, sizeof(*a));
 	if (!a)

@@ -114,10 +114,10 @@ static int check_arch(const struct shd_config *c)
 	    (err = check_cache(&c->arch, "I", c->arch.icache_sets,
 			       c->arch.icache_ways)) < 0)
 		return err;
-	if (c->arch.tlb > SHD_TLB_ARM64)
+	if (c->arch.tlb > SHD_TLB_RISCV)
 		return shd__fail(-EINVAL, "arch %s: TLB engine %u is unknown",
 				 c->arch.name, c->arch.tlb);
-	if (c->arch.tlb == SHD_TLB_ARM64 &&
+	if ((c->arch.tlb == SHD_TLB_ARM64 || c->arch.tlb == SHD_TLB_RISCV) &&
 	    (c->arch.asid_bits < 3 || c->arch.asid_bits > 16))
 		return shd__fail(-EINVAL, "arch %s: asid_bits %u is out of range "
 				 "3..16", c->arch.name, c->arch.asid_bits);
@@ -126,6 +126,23 @@ static int check_arch(const struct shd_config *c)
 		return shd__fail(-EINVAL, "arch %s: policy %s %s; arm64's TLB "
 				 "engine broadcasts TLBIs and sends no IPI to "
 				 "replace or defer (--arch %s,tlb=x86 keeps x86's)",
+				 c->arch.name, c->policy.name,
+				 c->policy.async ? "has async=on (LATR)" :
+				 "has bcast on (an x86 feature)", c->arch.name);
+	/* riscv asids_init(): the allocator only with more ASIDs than
+	 * twice the CPUs; without it every switch flushes everything. */
+	if (c->arch.tlb == SHD_TLB_RISCV &&
+	    (1ull << c->arch.asid_bits) <= 2ull * c->ncpus)
+		return shd__fail(-EINVAL, "arch %s: %u-bit ASIDs are not more "
+				 "than twice %u CPUs: riscv would run without "
+				 "its ASID allocator, which is not modelled "
+				 "(raise asid_bits)", c->arch.name,
+				 c->arch.asid_bits, c->ncpus);
+	if (c->arch.tlb == SHD_TLB_RISCV &&
+	    (c->policy.bcast != SHD_BCAST_OFF || c->policy.async))
+		return shd__fail(-EINVAL, "arch %s: policy %s %s; riscv's TLB "
+				 "engine fences by IPI or SBI and has neither "
+				 "(--arch %s,tlb=x86 keeps x86's)",
 				 c->arch.name, c->policy.name,
 				 c->policy.async ? "has async=on (LATR)" :
 				 "has bcast on (an x86 feature)", c->arch.name);

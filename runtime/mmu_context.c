@@ -245,6 +245,38 @@ static void switch_mm_arm64(struct shd_cpu *cpu, struct shd_mm *next)
 		shd__mm_put(prev);
 }
 
+/*
+ * riscv (arch/riscv/mm/context.c switch_mm(), set_mm_asid()): this CPU's
+ * bit set in next's mm_cpumask and never cleared in prev's (82dd33fde026;
+ * fault cpumask_clear_no_flush clears it, as before), then the ASID by
+ * arm64's generation scheme and the satp write.
+ */
+static void switch_mm_riscv(struct shd_cpu *cpu, struct shd_mm *next)
+{
+	struct shd_mm *prev = cpu->loaded_mm;
+	unsigned asid = SHD_ASID_NONE;
+
+	if (prev && shd__fault_fires(cpu, SHD_FAULT_CPUMASK_CLEAR_NO_FLUSH))
+		shd__tso_mask_clear(cpu, prev->cpumask, cpu->id);
+	if (next) {
+		shd__mm_get(next);
+		/* Seq-cst: pairs with the flusher's mask scan after its PTE
+		 * change (rfence.c). */
+		if (!shd__tso_mask_test(cpu, next->cpumask, cpu->id))
+			shd__tso_mask_set(cpu, next->cpumask, cpu->id);
+		shd__sched_point(cpu);
+		asid = shd__check_and_switch_context(cpu, next);
+	}
+	shd__sched_point(cpu);
+	shd__tso_drain(cpu);	/* csr_write(satp) */
+	cpu->loaded_mm = next;
+	cpu->loaded_asid = asid;
+	shd__publish_asid(cpu, asid);
+	shd_store_seq(&cpu->loaded_mm_id, next ? next->id : 0);
+	if (prev)
+		shd__mm_put(prev);
+}
+
 int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 {
 	struct shd_machine *m;
@@ -266,6 +298,11 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 			switch_mm_arm64(cpu, next);
 		return 0;
 	}
+	if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
+		if (next != cpu->loaded_mm)
+			switch_mm_riscv(cpu, next);
+		return 0;
+	}
 	if (next == cpu->loaded_mm) {
 		if (next && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
 			leave_lazy(cpu, next);
@@ -284,8 +321,9 @@ void shd_enter_lazy_tlb(struct shd_cpu *cpu)
 {
 	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi || !cpu->loaded_mm)
 		return;
-	/* arm64's enter_lazy_tlb() is empty: no flush skips a lazy CPU. */
-	if (cpu->m->cfg.arch.tlb == SHD_TLB_ARM64)
+	/* arm64's and riscv's enter_lazy_tlb() are empty: no flush skips a
+	 * lazy CPU. */
+	if (cpu->m->cfg.arch.tlb != SHD_TLB_X86)
 		return;
 	/* Seq-cst: pairs with the flusher's read of is_lazy after its tlb_gen
 	 * bump (is_target()); a flusher that misses it sends a request the

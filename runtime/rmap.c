@@ -53,10 +53,16 @@ void shd__tlbbatch_free(struct shd_cpu *cpu)
 	free(cpu->batch.req);
 }
 
-/* The arm64 engine batches as arm64 does, whichever mode is named. */
+/* The arm64 and riscv engines batch as their Linux does, whichever mode
+ * is named. */
 static bool arm64_engine(const struct shd_cpu *cpu)
 {
 	return cpu->m->cfg.arch.tlb == SHD_TLB_ARM64;
+}
+
+static bool riscv_engine(const struct shd_cpu *cpu)
+{
+	return cpu->m->cfg.arch.tlb == SHD_TLB_RISCV;
 }
 
 static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
@@ -67,6 +73,9 @@ static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
 	 * erratum here). */
 	if (p->batch == SHD_BATCH_ARM64 ||
 	    (p->batch != SHD_BATCH_OFF && arm64_engine(cpu)))
+		return true;
+	/* riscv's (54d7431af73e): always too. */
+	if (p->batch != SHD_BATCH_OFF && riscv_engine(cpu))
 		return true;
 	if (p->batch != SHD_BATCH_X86)
 		return false;
@@ -178,7 +187,7 @@ static int tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 		return e2 ? e2 : err;
 	}
 	if (m->cfg.policy.batch == SHD_BATCH_ARM64 && !arm64_engine(cpu) &&
-	    arm64_slots(cpu) < 0)
+	    !riscv_engine(cpu) && arm64_slots(cpu) < 0)
 		return flush_one_now(cpu, mm, vpn, pfn);
 	cpu->cnt.s.tlbbatch_pages++;
 	b->e[b->n] = (struct shd_tlbbatch_ent){ mm, vpn, pfn,
@@ -187,6 +196,16 @@ static int tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 	mm->batched_pending++;
 	if (arm64_engine(cpu)) {
 		tlbi_page_nosync(cpu, mm, vpn);
+		b->n++;
+		return 0;
+	}
+	if (riscv_engine(cpu)) {
+		/* riscv arch_tlbbatch_add_pending(): the mm's CPUs, no
+		 * flush now; seq-cst reads after the PTE clear, as a
+		 * flush's scan. */
+		for (size_t w = 0; w < m->mask_words; w++)
+			b->cpumask[w] |= shd__tso_load(cpu, &mm->cpumask[w],
+						       shd_load_seq);
 		b->n++;
 		return 0;
 	}
@@ -223,7 +242,7 @@ int shd__tlbbatch_flush(struct shd_cpu *cpu)
 	if (arm64_engine(cpu)) {
 		/* arch_tlbbatch_flush(): dsb(ish). */
 		shd__dsb_ish(cpu);
-	} else if (m->cfg.policy.batch == SHD_BATCH_ARM64) {
+	} else if (m->cfg.policy.batch == SHD_BATCH_ARM64 && !riscv_engine(cpu)) {
 		/* The DSB: wait for every invalidation issued. */
 		for (size_t i = 0; i < b->nreq; i++)
 			if ((werr = shd__csd_wait(cpu, &b->req[i].csd, b->req[i].target,

@@ -74,6 +74,7 @@
 #include "mm.h"
 #include "oracle.h"
 #include "pgtable.h"
+#include "rfence.h"
 #include "seeded.h"
 #include "smp.h"
 #include "stats.h"
@@ -895,6 +896,36 @@ static void arm64_flush(struct shd_cpu *cpu, enum shd_iface iface,
 	shd__flush_end(cpu, iface, t0, (int)cpu->m->ncpus - 1);
 }
 
+/* ---- riscv's engine (rfence.c): sfence.vma by IPI or SBI ---- */
+
+/* One flush call of riscv's: ASID (SHD_ASID_NONE: FLUSH_TLB_NO_ASID) over
+ * vpns [S, E) on the CPUs of MASK (NULL: online); MM NULL for kernel,
+ * flush_tlb_all and batch flushes.  0 or a request's error. */
+static int riscv_flush(struct shd_cpu *cpu, enum shd_iface iface,
+		       struct shd_mm *mm, const unsigned long *mask,
+		       unsigned asid, uint64_t s, uint64_t e)
+{
+	struct shd_flush_info *f = &cpu->info;
+	uint64_t t0 = shd__machine_now(cpu->m);
+	int n;
+
+	memset(f, 0, sizeof(*f));
+	f->kind = mm ? SHD_FLUSH_USER : iface == SHD_IF_BATCH ? SHD_FLUSH_BATCH :
+		  iface == SHD_IF_ALL ? SHD_FLUSH_ALL : SHD_FLUSH_KERNEL;
+	f->mm = mm;
+	f->initiator = cpu->id;
+	f->start_vpn = s;
+	f->end_vpn = e;
+	f->asid = asid;
+	cpu->cnt.s.flush_calls++;
+	shd__probe_flush_begin(cpu, iface, f);
+	cpu->in_flush = true;
+	n = shd__rfence(cpu, mask, shd__iface_names[iface]);
+	cpu->in_flush = false;
+	shd__flush_end(cpu, iface, t0, n > 0 ? n : 0);
+	return n < 0 ? n : 0;
+}
+
 int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
 			    enum shd_iface iface, uint64_t *t_out)
@@ -911,6 +942,11 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
 		arm64_flush(cpu, iface, mm, s_vpn, e_vpn);
 		err = 0;
+		goto credit;
+	}
+	if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
+		err = riscv_flush(cpu, iface, mm, mm->cpumask,
+				  shd__mm_asid_tag(mm), s_vpn, e_vpn);
 		goto credit;
 	}
 	shd__flush_info_init(cpu, f, mm, s_vpn, e_vpn, freed_tables);
@@ -1026,6 +1062,11 @@ int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,
 	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
 		arm64_flush(cpu, SHD_IF_KERNEL_RANGE, NULL, s_vpn, e_vpn);
 		err = 0;
+	} else if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
+		/* cpu_online_mask, FLUSH_TLB_NO_ASID; no ceiling: the
+		 * threshold decides on each CPU. */
+		err = riscv_flush(cpu, SHD_IF_KERNEL_RANGE, NULL, NULL,
+				  SHD_ASID_NONE, s_vpn, e_vpn);
 	} else if (m->bcast) {
 		/* invlpgb_flush_all() above the ceiling, else
 		 * invlpgb_kernel_range_flush() (include globals). */
@@ -1086,6 +1127,9 @@ int shd_flush_tlb_all(struct shd_cpu *cpu)
 	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
 		arm64_flush(cpu, SHD_IF_ALL, NULL, 0, SHD_FLUSH_END_ALL);
 		err = 0;
+	} else if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
+		err = riscv_flush(cpu, SHD_IF_ALL, NULL, NULL, SHD_ASID_NONE, 0,
+				  SHD_FLUSH_END_ALL);
 	} else if (m->bcast) {	/* flush_tlb_all(): invlpgb_flush_all() */
 		bcast_flush_other(cpu, SHD_IF_ALL, NULL, SHD_HW_EVERYTHING, 0,
 				  SHD_FLUSH_END_ALL, 1);
@@ -1142,6 +1186,13 @@ int shd__arch_tlbbatch_flush(struct shd_cpu *cpu)
 	uint64_t t0 = shd__machine_now(m);
 	int n, err = 0, werr;
 
+	if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
+		/* riscv (54d7431af73e): everything, NO_ASID, on the union. */
+		err = riscv_flush(cpu, SHD_IF_BATCH, NULL, b->cpumask,
+				  SHD_ASID_NONE, 0, SHD_FLUSH_END_ALL);
+		memset(b->cpumask, 0, m->mask_words * sizeof(unsigned long));
+		return err;
+	}
 	memset(f, 0, sizeof(*f));
 	f->kind = SHD_FLUSH_BATCH;
 	f->initiator = cpu->id;

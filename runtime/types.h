@@ -260,6 +260,9 @@ struct shd_flush_info {
 	bool trim_cpumask;	/* switch=6.13: should_trim_cpumask() said so */
 	bool asid_transition;	/* finish_asid_transition(): the whole mask */
 	bool hw_covered;	/* a broadcast did it on global-ASID CPUs */
+	bool sbi;		/* riscv: an SBI RFENCE (the firmware's rules) */
+	unsigned asid;		/* riscv: the TLB tag to fence, or
+				 * SHD_ASID_NONE (FLUSH_TLB_NO_ASID) */
 	unsigned initiator;
 } __attribute__((aligned(SHD_CL)));
 

@@ -212,6 +212,7 @@ struct machine_spec {
 	const char *batch;	/* the policy's batch knob; NULL: the preset's */
 	uint64_t nframes;	/* 0: the default */
 	uint64_t faults;	/* injected faults, 1 << enum shd_fault */
+	const char *set;	/* one more policy knob, "key=value" */
 };
 
 static inline struct shd_machine *spec_machine(struct machine_spec s)
@@ -225,6 +226,16 @@ static inline struct shd_machine *spec_machine(struct machine_spec s)
 	if (s.arch) {
 		err = shd_arch_preset(s.arch, &c.arch);
 		cr_assert_eq(err, 0, "arch %s: %d %s", s.arch, err,
+			     shd_last_error());
+	}
+	if (s.set) {
+		char kv[64], *eq;
+
+		snprintf(kv, sizeof(kv), "%s", s.set);
+		eq = strchr(kv, '=');
+		cr_assert_not_null(eq, "set '%s' is not key=value", s.set);
+		*eq = 0;
+		cr_assert_eq(shd_policy_set(&c.policy, kv, eq + 1), 0, "%s",
 			     shd_last_error());
 	}
 	if (s.nframes)

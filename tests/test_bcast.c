@@ -186,13 +186,15 @@ Test(bcast, kernel_flushes_are_one_broadcast_each)
 
 /* The broadcast faults' part of oracle::every_injectable_fault_has_a_scenario:
  * tests/scenarios/invlpgb_no_tlbsync.scn and global_asid_reuse_early.scn,
- * each a ctest, catch them; arm64's three follow them. */
+ * each a ctest, catch them; arm64's three follow them, then riscv's two. */
 Test(oracle, every_injectable_broadcast_fault_has_a_scenario)
 {
 	size_t n = 0;
 	const struct shd_named *f = shd_faults(&n);
 
-	cr_assert_eq(n, SHD_FAULT_ASID_ROLLOVER_NO_FLUSH + 1);
+	cr_assert_eq(n, SHD_FAULT_SBI_MISSING_FENCE + 1);
+	cr_assert_eq(SHD_FAULT_CPUMASK_CLEAR_NO_FLUSH,
+		     SHD_FAULT_ASID_ROLLOVER_NO_FLUSH + 1);
 	cr_assert_eq(SHD_FAULT_TLBI_NO_DSB, SHD_FAULT_GLOBAL_ASID_REUSE_EARLY + 1);
 	cr_assert_str_eq(f[SHD_FAULT_INVLPGB_NO_TLBSYNC].name, "invlpgb_no_tlbsync");
 	cr_assert_str_eq(f[SHD_FAULT_GLOBAL_ASID_REUSE_EARLY].name,

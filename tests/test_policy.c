@@ -192,7 +192,7 @@ Test(policy, every_listed_knob_can_be_set)
 	size_t n = 0;
 	const struct shd_named *k = shd_policy_knobs(&n);
 
-	cr_assert_eq(n, 19);
+	cr_assert_eq(n, 24);
 	for (size_t i = 0; i < n; i++) {
 		struct shd_policy p = preset("linux");
 		const char *v = strcmp(k[i].name, "ceiling") == 0 ||
@@ -203,7 +203,10 @@ Test(policy, every_listed_knob_can_be_set)
 				strcmp(k[i].name, "asid_space") == 0 ||
 				strcmp(k[i].name, "broadcast_min_cpus") == 0 ||
 				strcmp(k[i].name, "rar_slots") == 0 ||
-				strcmp(k[i].name, "max_dvm_ops") == 0 ? "8" :
+				strcmp(k[i].name, "max_dvm_ops") == 0 ||
+				strcmp(k[i].name, "flush_all_threshold") == 0 ||
+				strcmp(k[i].name, "sbi_flush_limit") == 0 ? "8" :
+				strcmp(k[i].name, "rfence") == 0 ? "sbi" :
 				strcmp(k[i].name, "switch") == 0 ? "6.13" : "off";
 
 		cr_assert_str_not_empty(k[i].help);
@@ -215,14 +218,16 @@ Test(policy, every_listed_knob_can_be_set)
 Test(policy, format_prints_every_knob)
 {
 	struct shd_policy p = preset("linux");
-	char buf[256], tiny[8];
+	char buf[512], tiny[8];
 
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "prune=on lazy=on gen=on coalesce=on "
 			 "concurrent=on ceiling=33 batch=x86 async=off async_us=1000 "
 			 "switch=6.13 hz=250 trim_ms=1000 bcast=off invlpgb_count_max=8 "
 			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64 "
-			 "tlbi_range=on max_dvm_ops=512");
+			 "tlbi_range=on max_dvm_ops=512 rfence=ipi "
+			 "flush_all_threshold=64 sbi_flush_limit=1 "
+			 "clear_cpumask=off svinval=off");
 	cr_assert_eq(shd_policy_set(&p, "gen", "off"), 0);
 	cr_assert_eq(shd_policy_set(&p, "ceiling", "5"), 0);
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
@@ -230,7 +235,9 @@ Test(policy, format_prints_every_knob)
 			 "concurrent=on ceiling=5 batch=x86 async=off async_us=1000 "
 			 "switch=6.13 hz=250 trim_ms=1000 bcast=off invlpgb_count_max=8 "
 			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64 "
-			 "tlbi_range=on max_dvm_ops=512");
+			 "tlbi_range=on max_dvm_ops=512 rfence=ipi "
+			 "flush_all_threshold=64 sbi_flush_limit=1 "
+			 "clear_cpumask=off svinval=off");
 	cr_assert_eq(shd_policy_set(&p, "batch", "arm64"), 0);
 	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
 	cr_assert_eq(shd_policy_set(&p, "batch", "on"), -EINVAL);
@@ -453,7 +460,7 @@ Test(decide, switch_flush_follows_may_miss_and_generations)
 Test(policy, hz_is_a_tick_rate)
 {
 	struct shd_policy p = preset("linux");
-	char buf[256];
+	char buf[512];
 
 	cr_assert_eq(p.hz, 250, "Debian's CONFIG_HZ_250");
 	cr_assert_eq(shd_policy_set(&p, "hz", "1000"), 0);

@@ -26,6 +26,9 @@ struct cost_model {
 	double rar;		/* per RAR request to a target (assumed) */
 	double tlbi;		/* per arm64 TLBI ...IS issued (assumed) */
 	double dsb;		/* per arm64 DSB ISH after TLBIs (assumed) */
+	double sbi_ecall;	/* per riscv SBI RFENCE call (assumed) */
+	double sinval;		/* per riscv sinval.vma (assumed) */
+	double svinval_fence;	/* per sfence.w.inval/.inval.ir (assumed) */
 };
 
 /* A workload's own knob, set with --set NAME=VALUE. */

@@ -62,8 +62,13 @@ extern "C" {
  *                 per mm on every CPU, allocated by generation with
  *                 rollover; arch/arm64/include/asm/tlbflush.h,
  *                 arch/arm64/mm/context.c)
- *   asid_bits     arm64: ASID width (ID_AA64MMFR0_EL1.ASIDBits: 8 or 16 on
- *                 real cores; 3..16 here, small widths roll over often)
+ *                 or riscv (remote sfence.vma by IPI or SBI call to the
+ *                 CPUs of mm_cpumask, which only grows; ranges above a
+ *                 threshold flushed whole; ASIDs as arm64's;
+ *                 arch/riscv/mm/tlbflush.c, context.c)
+ *   asid_bits     arm64 and riscv: ASID width (ID_AA64MMFR0_EL1.ASIDBits: 8
+ *                 or 16 on real cores; riscv's satp.ASID: up to 16 on RV64;
+ *                 3..16 here, small widths roll over often)
  */
 struct shd_arch {
 	char name[64];		/* as given, options included */
@@ -79,7 +84,7 @@ struct shd_arch {
 	unsigned asid_bits;
 };
 
-enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64 };
+enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64, SHD_TLB_RISCV };
 
 /*
  * Fill *out with the profile NAME, optionally followed by options:
@@ -89,7 +94,7 @@ enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64 };
  * where it aliases, else arm64's I-cache; e.g. "sparc64,sets=512,ways=1":
  * 8 colours), and the TLB engine, "tlb=x86" (arm64's caches with x86's
  * IPI flushing, for comparison) or "tlb=arm64" (arm64 only), "asid_bits=N"
- * (the arm64 engine's ASID width).  The values are checked by
+ * (the arm64 and riscv engines' ASID width).  The values are checked by
  * shd_machine_create().  0, -ENOENT
  * (no such profile), -EINVAL (a bad option, or one the profile has no use
  * for).

@@ -96,7 +96,14 @@ extern "C" {
 	  "at 4 KiB) is covered only in part (arm64 engine, tlbi_range=on)") \
 	X(ASID_ROLLOVER_NO_FLUSH, asid_rollover_no_flush, \
 	  "after an ASID generation rollover a CPU switches mm without " \
-	  "the local TLB flush it owes (tlb_flush_pending; arm64 engine)")
+	  "the local TLB flush it owes (tlb_flush_pending; arm64 and " \
+	  "riscv engines)") \
+	X(CPUMASK_CLEAR_NO_FLUSH, cpumask_clear_no_flush, \
+	  "switch_mm clears this CPU from the old mm's mm_cpumask without " \
+	  "a flush, as riscv did before 82dd33fde026 (riscv engine)") \
+	X(SBI_MISSING_FENCE, sbi_missing_fence, \
+	  "the firmware acknowledges one hart of an SBI RFENCE without " \
+	  "running its sfence.vma (riscv engine, rfence=sbi)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,

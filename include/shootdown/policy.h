@@ -91,6 +91,25 @@ extern "C" {
  *               (__flush_tlb_range_limit_excess()); Linux's is
  *               PTRS_PER_PTE: 512 (the default) at 4 KiB pages, 2048 at
  *               16 KiB, 8192 at 64 KiB
+ *   rfence      riscv's engine (--arch riscv): remote fences by IPI, each
+ *               target running sfence.vma in its handler (Linux since
+ *               dc892fb44322, 6.10), or by one SBI RFENCE ecall whose
+ *               firmware interrupts the harts (where IPIs go through SBI)
+ *   flush_all_threshold
+ *               riscv's tlb_flush_all_threshold: a range of more pages
+ *               is one sfence.vma of the ASID (64: ba6f35964c51, 6.7)
+ *   sbi_flush_limit
+ *               rfence=sbi: the firmware's tlb_range_flush_limit in pages
+ *               (OpenSBI's default 4 KiB: a range of more than one page is
+ *               flushed whole)
+ *   clear_cpumask
+ *               riscv: a CPU clears its bit in mm_cpumask after a whole-
+ *               ASID flush of an mm it is not running (Xu Lu, 2025, patch
+ *               2/2 of "riscv: mm: ...", not merged); off, Linux never
+ *               clears it (82dd33fde026)
+ *   svinval     riscv: a range's per-page loop is sfence.w.inval, one
+ *               sinval.vma a page, sfence.inval.ir (Svinval; the patch
+ *               Mayuresh Chitale posted, not merged)
  */
 struct shd_policy_ops;	/* policy_ops.h: a policy written in C */
 
@@ -118,6 +137,11 @@ struct shd_policy {
 	unsigned rar_slots;
 	bool tlbi_range;
 	unsigned max_dvm_ops;
+	unsigned rfence;	/* enum shd_rfence */
+	unsigned flush_all_threshold;
+	unsigned sbi_flush_limit;
+	bool clear_cpumask;
+	bool svinval;
 	/* A policy in C (shd_policy_from_ops()): its hooks over the knobs
 	 * above, and its own knobs' values; NULL for a preset. */
 	const struct shd_policy_ops *ops;
@@ -125,6 +149,7 @@ struct shd_policy {
 };
 
 enum shd_batch { SHD_BATCH_OFF, SHD_BATCH_X86, SHD_BATCH_ARM64 };
+enum shd_rfence { SHD_RFENCE_IPI, SHD_RFENCE_SBI };
 enum shd_switch_mm { SHD_SWITCH_5_13, SHD_SWITCH_6_13 };
 enum shd_bcast_mode { SHD_BCAST_OFF, SHD_BCAST_INVLPGB, SHD_BCAST_RAR };
 

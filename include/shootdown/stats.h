@@ -189,9 +189,17 @@ struct shd_machine;
 	X(dsbs, arm64, SHD_STAT_SUM, \
 	  "arm64: DSB ISH after TLBIs: waits for every CPU to complete them (DVM sync)") \
 	X(asid_rollovers, arm64, SHD_STAT_SUM, \
-	  "arm64: ASID generation rollovers (new_context found no free ASID)") \
+	  "arm64, riscv: ASID generation rollovers (new_context found no free ASID)") \
 	X(asid_rollover_flushes, arm64, SHD_STAT_SUM, \
-	  "arm64: local full flushes at switch_mm owed to a rollover (tlb_flush_pending)") \
+	  "arm64, riscv: local full flushes at switch_mm owed to a rollover (tlb_flush_pending)") \
+	X(sbi_rfences, riscv, SHD_STAT_SUM, \
+	  "riscv: SBI RFENCE ecalls (rfence=sbi): one a remote flush, the firmware interrupting the harts") \
+	X(sinval_vmas, riscv, SHD_STAT_SUM, \
+	  "riscv: of pages_invalidated, pages invalidated by sinval.vma (svinval=on) rather than sfence.vma") \
+	X(svinval_fences, riscv, SHD_STAT_SUM, \
+	  "riscv: sfence.w.inval and sfence.inval.ir around sinval.vma loops (svinval=on)") \
+	X(cpumask_clears, riscv, SHD_STAT_SUM, \
+	  "riscv: CPUs that left mm_cpumask after a whole-ASID flush of an mm they were not running (clear_cpumask=on)") \
 	X(violations, oracle, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "oracle violations") \
 	X(lat_count, latency, SHD_STAT_SUM, \
