@@ -59,7 +59,8 @@ static const struct shd_named arch_names[] = {
 	  "flush_icache_range invalidate it on every CPU; TLBs kept by "
 	  "broadcast TLBI IS + DSB ISH, no IPIs, 16-bit ASIDs by generation "
 	  "(Linux 6.18 arch/arm64); ',tlb=x86': x86's IPI engine instead; "
-	  "',asid_bits=N' (3..16)" },
+	  "',asid_bits=N' (3..16); ',sme_erratum': C1-Pro erratum 4193714's "
+	  "IPIs to the mm's CPUs after each user flush's DSB (0baba94a9779)" },
 	{ "riscv", "RV64, caches not simulated (the I-cache taken as "
 	  "snooping: fence.i is not modelled); TLBs kept by remote "
 	  "sfence.vma through IPIs or SBI to mm_cpumask, which never shrinks, "
@@ -105,6 +106,11 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len,
 		a->tlb = SHD_TLB_ARM64;
 		return 0;
 	}
+	if (len == 11 && !strncmp(opt, "sme_erratum", len) &&
+	    base->tlb == SHD_TLB_ARM64) {
+		a->sme_erratum = true;
+		return 0;
+	}
 	if (len == 9 && !strncmp(opt, "tlb=riscv", len) &&
 	    base->tlb == SHD_TLB_RISCV) {
 		a->tlb = SHD_TLB_RISCV;
@@ -147,7 +153,7 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len,
 			 "(%s)", a->name, (int)len, opt, a->alias_dcache ?
 			 "it takes colour=on|off, sets=N, ways=N, line=N, tlb=x86" :
 			 a->icache_nosnoop ? "it takes sets=N, ways=N, line=N "
-			 "(its I-cache), tlb=x86|arm64, asid_bits=N" :
+			 "(its I-cache), tlb=x86|arm64, asid_bits=N, sme_erratum" :
 			 base->tlb == SHD_TLB_RISCV ?
 			 "it takes tlb=x86|riscv, asid_bits=N" :
 			 "it takes tlb=x86");

@@ -43,6 +43,7 @@ static unsigned fault_engines(enum shd_fault f)
 		return ON_X86 | ON_RISCV;	/* IPIs and local flushes */
 	case SHD_FAULT_TLBI_NO_DSB:
 	case SHD_FAULT_TLBI_RANGE_NUM:
+	case SHD_FAULT_BATCHED_PENDING_DSB_ONLY:
 		return ON_ARM64;
 	case SHD_FAULT_ASID_ROLLOVER_NO_FLUSH:
 		return ON_ARM64 | ON_RISCV;	/* context.c */
@@ -127,7 +128,8 @@ int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 				 p->name);
 	/* skip_nested_flush: every policy and architecture runs mmu_gathers
 	 * with the nested upgrade (Linux since 4.13), so it always applies. */
-	if (f == SHD_FAULT_SKIP_BATCHED_PENDING && p->batch == SHD_BATCH_OFF)
+	if ((f == SHD_FAULT_SKIP_BATCHED_PENDING ||
+	     f == SHD_FAULT_BATCHED_PENDING_DSB_ONLY) && p->batch == SHD_BATCH_OFF)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "
 				 "%s: it needs batch=x86 or arm64 (e.g. --policy "
 				 "linux)", faults[f].name, p->name);

@@ -129,6 +129,10 @@ static int check_arch(const struct shd_config *c)
 				 c->arch.name, c->policy.name,
 				 c->policy.async ? "has async=on (LATR)" :
 				 "has bcast on (an x86 feature)", c->arch.name);
+	if (c->arch.sme_erratum && c->arch.tlb != SHD_TLB_ARM64)
+		return shd__fail(-EINVAL, "arch %s: sme_erratum is a workaround "
+				 "in arm64's TLB engine (drop tlb=x86)",
+				 c->arch.name);
 	/* riscv asids_init(): the allocator only with more ASIDs than
 	 * twice the CPUs; without it every switch flushes everything. */
 	if (c->arch.tlb == SHD_TLB_RISCV &&

@@ -231,9 +231,15 @@ static void switch_mm_arm64(struct shd_cpu *cpu, struct shd_mm *next)
 	struct shd_mm *prev = cpu->loaded_mm;
 	unsigned asid = SHD_ASID_NONE;
 
+	/* sme_erratum: mm_cpumask holds the CPUs running the mm (Linux:
+	 * at EL0 with SME, sme_set_active()/sme_clear_active()). */
+	if (prev && cpu->m->cfg.arch.sme_erratum)
+		shd__tso_mask_clear(cpu, prev->cpumask, cpu->id);
 	if (next) {
 		shd__mm_get(next);
 		asid = shd__check_and_switch_context(cpu, next);
+		if (cpu->m->cfg.arch.sme_erratum)
+			shd__tso_mask_set(cpu, next->cpumask, cpu->id);
 	}
 	shd__sched_point(cpu);
 	shd__tso_drain(cpu);	/* the TTBR0 write and its ISB */

@@ -196,6 +196,14 @@ static int tlbbatch_add(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t vpn,
 	mm->batched_pending++;
 	if (arm64_engine(cpu)) {
 		tlbi_page_nosync(cpu, mm, vpn);
+		/* sme_erratum's sme_dvmsync_add_pending(): a DSB, then the
+		 * mm's CPUs join the batch's, IPIed at its flush. */
+		if (m->cfg.arch.sme_erratum) {
+			shd__dsb_ish(cpu);
+			for (size_t w = 0; w < m->mask_words; w++)
+				b->cpumask[w] |= shd__tso_load(cpu, &mm->cpumask[w],
+							       shd_load_seq);
+		}
 		b->n++;
 		return 0;
 	}
@@ -240,8 +248,13 @@ int shd__tlbbatch_flush(struct shd_cpu *cpu)
 		return 0;
 	cpu->cnt.s.tlbbatch_flushes++;
 	if (arm64_engine(cpu)) {
-		/* arch_tlbbatch_flush(): dsb(ish). */
+		/* arch_tlbbatch_flush(): dsb(ish); with sme_erratum,
+		 * __tlbi_sync_s1ish_batch()'s IPIs to the batch's CPUs. */
 		shd__dsb_ish(cpu);
+		if (m->cfg.arch.sme_erratum) {
+			err = shd__sme_dvmsync(cpu, b->cpumask);
+			memset(b->cpumask, 0, m->mask_words * sizeof(unsigned long));
+		}
 	} else if (m->cfg.policy.batch == SHD_BATCH_ARM64 && !riscv_engine(cpu)) {
 		/* The DSB: wait for every invalidation issued. */
 		for (size_t i = 0; i < b->nreq; i++)
@@ -280,6 +293,16 @@ int shd__flush_tlb_batched_pending(struct shd_cpu *cpu, struct shd_mm *mm)
 	    shd__fault_fires(cpu, SHD_FAULT_SKIP_BATCHED_PENDING))
 		return 0;
 	cpu->cnt.s.batched_pending_flushes++;
+	/* arm64 before Ryan Roberts's "Close theoretical race where stale
+	 * TLB entry remains valid" (2025, Fixes 43b3dfdd0455): dsb(ish)
+	 * here, which completes the TLBIs this CPU issued, not those of the
+	 * reclaiming CPU; now flush_tlb_mm(). */
+	if (arm64_engine(cpu) &&
+	    shd__fault_fires(cpu, SHD_FAULT_BATCHED_PENDING_DSB_ONLY)) {
+		shd__dsb_ish(cpu);
+		mm->batched_flushed = mm->batched_pending;
+		return 0;
+	}
 	err = shd__flush_tlb_mm_range(cpu, mm, 0, SHD_FLUSH_END_ALL, true,
 				      SHD_IF_MM, NULL);
 	if (!err)

@@ -871,10 +871,13 @@ static void bcast_flush_other(struct shd_cpu *cpu, enum shd_iface iface,
 
 /* ---- arm64's engine (tlbi.c): TLBIs and a DSB, no IPI ---- */
 
-/* One flush call of arm64's: MM (NULL: kernel) over vpns [S, E). */
-static void arm64_flush(struct shd_cpu *cpu, enum shd_iface iface,
-			struct shd_mm *mm, uint64_t s, uint64_t e)
+/* One flush call of arm64's: MM (NULL: kernel) over vpns [S, E).  0 or
+ * an error of sme_erratum's IPIs. */
+static int arm64_flush(struct shd_cpu *cpu, enum shd_iface iface,
+		       struct shd_mm *mm, uint64_t s, uint64_t e)
 {
+	int err = 0;
+
 	struct shd_flush_info *f = &cpu->info;
 	uint64_t t0 = shd__machine_now(cpu->m);
 
@@ -889,11 +892,13 @@ static void arm64_flush(struct shd_cpu *cpu, enum shd_iface iface,
 	shd__probe_flush_begin(cpu, iface, f);
 	cpu->in_flush = true;
 	if (mm)
-		shd__tlbi_flush_user(cpu, shd__mm_asid_tag(mm), s, e);
+		err = shd__tlbi_flush_user(cpu, mm->cpumask,
+					   shd__mm_asid_tag(mm), s, e);
 	else
 		shd__tlbi_flush_kernel(cpu, s, e);
 	cpu->in_flush = false;
 	shd__flush_end(cpu, iface, t0, (int)cpu->m->ncpus - 1);
+	return err;
 }
 
 /* ---- riscv's engine (rfence.c): sfence.vma by IPI or SBI ---- */
@@ -940,8 +945,7 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 	s_vpn = start >> m->page_shift;
 	e_vpn = end == SHD_FLUSH_END_ALL ? SHD_FLUSH_END_ALL : end >> m->page_shift;
 	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
-		arm64_flush(cpu, iface, mm, s_vpn, e_vpn);
-		err = 0;
+		err = arm64_flush(cpu, iface, mm, s_vpn, e_vpn);
 		goto credit;
 	}
 	if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
@@ -1060,8 +1064,7 @@ int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,
 		f->end_vpn = SHD_FLUSH_END_ALL;
 	}
 	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
-		arm64_flush(cpu, SHD_IF_KERNEL_RANGE, NULL, s_vpn, e_vpn);
-		err = 0;
+		err = arm64_flush(cpu, SHD_IF_KERNEL_RANGE, NULL, s_vpn, e_vpn);
 	} else if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
 		/* cpu_online_mask, FLUSH_TLB_NO_ASID; no ceiling: the
 		 * threshold decides on each CPU. */
@@ -1125,8 +1128,7 @@ int shd_flush_tlb_all(struct shd_cpu *cpu)
 	if (m->cfg.arch.tlb == SHD_TLB_X86)	/* flush_tlb_all(), always */
 		cpu->cnt.s.nr_tlb_remote_flush++;
 	if (m->cfg.arch.tlb == SHD_TLB_ARM64) {
-		arm64_flush(cpu, SHD_IF_ALL, NULL, 0, SHD_FLUSH_END_ALL);
-		err = 0;
+		err = arm64_flush(cpu, SHD_IF_ALL, NULL, 0, SHD_FLUSH_END_ALL);
 	} else if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
 		err = riscv_flush(cpu, SHD_IF_ALL, NULL, NULL, SHD_ASID_NONE, 0,
 				  SHD_FLUSH_END_ALL);

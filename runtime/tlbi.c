@@ -37,6 +37,18 @@
  * batch (43b3dfdd0455): arch_tlbbatch_add_pending() issues one TLBI
  * VALE1IS a page without a DSB, arch_tlbbatch_flush() is one DSB ISH.
  *
+ * sme_erratum (0baba94a9779, "arm64: errata: Work around early CME
+ * DVMSync acknowledgement", 2026): Arm C1-Pro acknowledges the DVMSync
+ * behind DSB ISH before its SME accesses complete, so __tlbi_sync_s1ish()
+ * of a user flush follows the DSB with sme_do_dvmsync(): an IPI with an
+ * empty handler to every CPU of mm_cpumask, waited for (taking the
+ * exception completes the accesses).  mm_cpumask then holds the CPUs at
+ * EL0 with SME in the mm; here, the CPUs that have the mm loaded (every
+ * task uses SME, and a CPU in a library call is not taken out of it: more
+ * IPIs than Linux sends, never fewer).  Kernel flushes send none.  The
+ * erratum itself, the early acknowledgement, is not modelled: only what
+ * the workaround costs.
+ *
  * What is counted: tlbi_ops (every TLBI: one DVM operation each),
  * tlbi_range_ops (the range ones), dsbs.  A TLBI here is one payload a
  * CPU: a second one completes the first before it is posted, which real
@@ -46,7 +58,10 @@
  * caches (last_level), ARM64_WORKAROUND_REPEAT_TLBI.
  */
 #include "bcast.h"
+#include "seeded.h"
+#include "smp.h"
 #include "tlbi.h"
+#include "tso.h"
 
 /* MAX_DVM_OPS: the policy's (Linux's PTRS_PER_PTE). */
 static uint64_t max_dvm_ops(const struct shd_machine *m)
@@ -67,13 +82,58 @@ void shd__dsb_ish(struct shd_cpu *cpu)
 	shd__hw_complete(cpu);
 }
 
+/* sme_do_dvmsync()'s IPI: taking it is the point. */
+static void dvmsync_func(void *target_ctx, struct shd_csd *csd)
+{
+	struct shd_cpu *cpu = target_ctx;
+
+	(void)csd;
+	cpu->cnt.s.ipi_requests++;
+}
+
+int shd__sme_dvmsync(struct shd_cpu *cpu, const unsigned long *mask)
+{
+	struct shd_machine *m = cpu->m;
+	unsigned *targets = cpu->targets;
+	int n = 0, err = 0, r;
+
+	if (!m->cfg.arch.sme_erratum)
+		return 0;
+	/* smp_call_function_many(mask, ..., wait): each other CPU is a
+	 * candidate, sent if in the mask. */
+	for (unsigned c = 0; c < m->ncpus; c++) {
+		if (c == cpu->id || !shd__mask_test(m->online_mask, c))
+			continue;
+		cpu->cnt.s.ipi_candidates++;
+		shd__sched_point(cpu);
+		if (!shd__tso_mask_test(cpu, mask, c)) {
+			cpu->cnt.s.ipis_avoided_pruned++;
+			continue;
+		}
+		if ((r = shd__send_csd(cpu, c, &cpu->csd[c], dvmsync_func, NULL,
+				       NULL)) < 0)
+			err = r;
+		else
+			targets[n++] = c;
+	}
+	if (n)
+		cpu->cnt.s.sme_dvmsyncs++;
+	for (int i = 0; i < n; i++)
+		if ((r = shd__csd_wait(cpu, &cpu->csd[targets[i]], targets[i],
+				       "sme_dvmsync")) < 0 && !err)
+			err = r;
+	return err;
+}
+
 /* The flush's DSB, unless fault tlbi_no_dsb drops it (where another CPU
- * could still hold what the TLBIs invalidate). */
-static void flush_dsb(struct shd_cpu *cpu)
+ * could still hold what the TLBIs invalidate); then, with sme_erratum, a
+ * user flush's IPIs to MASK (NULL for kernel flushes). */
+static int flush_dsb(struct shd_cpu *cpu, const unsigned long *mask)
 {
 	if (cpu->m->ncpus > 1 && shd__fault_fires(cpu, SHD_FAULT_TLBI_NO_DSB))
-		return;
+		return 0;
 	shd__dsb_ish(cpu);
+	return mask ? shd__sme_dvmsync(cpu, mask) : 0;
 }
 
 /* The TLBIs of (KIND, ASID) over [S, S + PAGES): one payload covering
@@ -101,8 +161,8 @@ static void tlbi_range(struct shd_cpu *cpu, enum shd_hw_kind kind,
 	shd__hw_issue(cpu, kind, asid, s, s + covered);
 }
 
-void shd__tlbi_flush_user(struct shd_cpu *cpu, unsigned asid, uint64_t s,
-			  uint64_t e)
+int shd__tlbi_flush_user(struct shd_cpu *cpu, const unsigned long *mask,
+			 unsigned asid, uint64_t s, uint64_t e)
 {
 	if (e == SHD_FLUSH_END_ALL || limit_excess(cpu->m, e - s)) {
 		cpu->cnt.s.tlbi_ops++;		/* TLBI ASIDE1IS */
@@ -111,7 +171,7 @@ void shd__tlbi_flush_user(struct shd_cpu *cpu, unsigned asid, uint64_t s,
 	} else {
 		tlbi_range(cpu, SHD_HW_ASID, asid, s, e - s);
 	}
-	flush_dsb(cpu);
+	return flush_dsb(cpu, mask);
 }
 
 void shd__tlbi_flush_kernel(struct shd_cpu *cpu, uint64_t s, uint64_t e)
@@ -123,7 +183,7 @@ void shd__tlbi_flush_kernel(struct shd_cpu *cpu, uint64_t s, uint64_t e)
 	} else {
 		tlbi_range(cpu, SHD_HW_KERNEL, 0, s, e - s);
 	}
-	flush_dsb(cpu);
+	(void)flush_dsb(cpu, NULL);
 }
 
 void shd__tlbi_page_nosync(struct shd_cpu *cpu, unsigned asid, uint64_t vpn)

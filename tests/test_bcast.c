@@ -192,7 +192,7 @@ Test(oracle, every_injectable_broadcast_fault_has_a_scenario)
 	size_t n = 0;
 	const struct shd_named *f = shd_faults(&n);
 
-	cr_assert_eq(n, SHD_FAULT_SBI_MISSING_FENCE + 1);
+	cr_assert_eq(n, SHD_FAULT_BATCHED_PENDING_DSB_ONLY + 1);
 	cr_assert_eq(SHD_FAULT_CPUMASK_CLEAR_NO_FLUSH,
 		     SHD_FAULT_ASID_ROLLOVER_NO_FLUSH + 1);
 	cr_assert_eq(SHD_FAULT_TLBI_NO_DSB, SHD_FAULT_GLOBAL_ASID_REUSE_EARLY + 1);

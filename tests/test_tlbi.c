@@ -134,6 +134,38 @@ Test(tlbi, arm64_flushes_by_broadcast_with_no_ipi)
 	shd_machine_destroy(m);
 }
 
+/* C1-Pro erratum 4193714's workaround (0baba94a9779): after the DSB, an
+ * IPI to each CPU running the mm; none to a CPU that left it. */
+Test(tlbi, sme_erratum_ipis_the_mms_cpus_after_the_dsb)
+{
+	struct shd_machine *m = MACHINE(.ncpus = 4, .arch = "arm64,sme_erratum");
+	struct eng e = { test_mm(m), 64, 0, 0 };
+	struct shd_stats before, s;
+	int ret;
+
+	run_one(m, 0, eng_flusher, &e);
+	before = test_stats(m);
+	for (unsigned c = 1; c < 4; c++)
+		cr_assert_eq(shd_cpu_submit(m, c, eng_runner, &e), 0);
+	cr_assert_eq(shd_cpu_submit(m, 0, eng_unmapper, &e), 0);
+	for (unsigned c = 0; c < 4; c++) {
+		cr_assert_eq(shd_cpu_join(m, c, &ret), 0);
+		cr_assert_eq(ret, 0, "cpu %u returned %d", c, ret);
+	}
+	assert_tasks_ok();
+	s = test_stats(m);
+	cr_assert_eq(s.sme_dvmsyncs - before.sme_dvmsyncs,
+		     s.dsbs - before.dsbs, "one IPI round after each user DSB");
+	cr_assert_eq(s.ipis_sent + s.ipis_coalesced -
+		     before.ipis_sent - before.ipis_coalesced,
+		     3 * (s.sme_dvmsyncs - before.sme_dvmsyncs),
+		     "cpus 1-3 run the mm");
+	cr_assert_eq(s.ipi_candidates, candidates(&s));
+	cr_assert_eq(s.violations, 0);
+	shd_mm_destroy(e.mm);
+	shd_machine_destroy(m);
+}
+
 /* ---- ASIDs by generation ---- */
 
 struct roll {

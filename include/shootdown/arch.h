@@ -69,6 +69,13 @@ extern "C" {
  *   asid_bits     arm64 and riscv: ASID width (ID_AA64MMFR0_EL1.ASIDBits: 8
  *                 or 16 on real cores; riscv's satp.ASID: up to 16 on RV64;
  *                 3..16 here, small widths roll over often)
+ *   sme_erratum   arm64's engine with the workaround for Arm C1-Pro
+ *                 erratum 4193714 (0baba94a9779, 2026): the DVMSync is
+ *                 acknowledged before SME accesses complete, so after the
+ *                 DSB of a user flush the initiator IPIs (empty handler,
+ *                 waited for) the CPUs of mm_cpumask, which then holds
+ *                 the CPUs running the mm; a reclaim batch ORs the masks
+ *                 (after a DSB a page) and IPIs their union at its flush
  */
 struct shd_arch {
 	char name[64];		/* as given, options included */
@@ -82,6 +89,7 @@ struct shd_arch {
 	bool dma_noncoherent;
 	unsigned tlb;		/* enum shd_tlb_engine */
 	unsigned asid_bits;
+	bool sme_erratum;
 };
 
 enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64, SHD_TLB_RISCV };
@@ -94,7 +102,8 @@ enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64, SHD_TLB_RISCV };
  * where it aliases, else arm64's I-cache; e.g. "sparc64,sets=512,ways=1":
  * 8 colours), and the TLB engine, "tlb=x86" (arm64's caches with x86's
  * IPI flushing, for comparison) or "tlb=arm64" (arm64 only), "asid_bits=N"
- * (the arm64 and riscv engines' ASID width).  The values are checked by
+ * (the arm64 and riscv engines' ASID width), "sme_erratum" (arm64's
+ * engine with C1-Pro erratum 4193714's IPIs).  The values are checked by
  * shd_machine_create().  0, -ENOENT
  * (no such profile), -EINVAL (a bad option, or one the profile has no use
  * for).

@@ -103,7 +103,12 @@ extern "C" {
 	  "a flush, as riscv did before 82dd33fde026 (riscv engine)") \
 	X(SBI_MISSING_FENCE, sbi_missing_fence, \
 	  "the firmware acknowledges one hart of an SBI RFENCE without " \
-	  "running its sfence.vma (riscv engine, rfence=sbi)")
+	  "running its sfence.vma (riscv engine, rfence=sbi)") \
+	X(BATCHED_PENDING_DSB_ONLY, batched_pending_dsb_only, \
+	  "flush_tlb_batched_pending is a DSB ISH on this CPU, as arm64's " \
+	  "arch_flush_tlb_batched_pending was before Ryan Roberts's 2025 " \
+	  "fix: it completes only this CPU's TLBIs, not the reclaimer's " \
+	  "(arm64 engine, batch on)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,

@@ -188,6 +188,8 @@ struct shd_machine;
 	  "arm64: of tlbi_ops, whole-ASID or whole-TLB TLBIs (ASIDE1IS, VMALLE1IS): ranges past the limit, flush_tlb_mm, flush_tlb_all") \
 	X(dsbs, arm64, SHD_STAT_SUM, \
 	  "arm64: DSB ISH after TLBIs: waits for every CPU to complete them (DVM sync)") \
+	X(sme_dvmsyncs, arm64, SHD_STAT_SUM, \
+	  "arm64, sme_erratum: IPI rounds to mm_cpumask after a DSB (C1-Pro erratum 4193714's sme_do_dvmsync)") \
 	X(asid_rollovers, arm64, SHD_STAT_SUM, \
 	  "arm64, riscv: ASID generation rollovers (new_context found no free ASID)") \
 	X(asid_rollover_flushes, arm64, SHD_STAT_SUM, \
