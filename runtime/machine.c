@@ -121,14 +121,20 @@ static int check_arch(const struct shd_config *c)
 	    (c->arch.asid_bits < 3 || c->arch.asid_bits > 16))
 		return shd__fail(-EINVAL, "arch %s: asid_bits %u is out of range "
 				 "3..16", c->arch.name, c->arch.asid_bits);
-	if (c->arch.tlb == SHD_TLB_ARM64 &&
+	/* x86's broadcast and LATR replace or defer IPIs that arm64's
+	 * and riscv's engines do not send as x86's does. */
+	if (c->arch.tlb != SHD_TLB_X86 &&
 	    (c->policy.bcast != SHD_BCAST_OFF || c->policy.async))
-		return shd__fail(-EINVAL, "arch %s: policy %s %s; arm64's TLB "
-				 "engine broadcasts TLBIs and sends no IPI to "
-				 "replace or defer (--arch %s,tlb=x86 keeps x86's)",
+		return shd__fail(-EINVAL, "arch %s: policy %s %s; %s "
+				 "(--arch %s,tlb=x86 keeps x86's)",
 				 c->arch.name, c->policy.name,
 				 c->policy.async ? "has async=on (LATR)" :
-				 "has bcast on (an x86 feature)", c->arch.name);
+				 "has bcast on (an x86 feature)",
+				 c->arch.tlb == SHD_TLB_ARM64 ?
+				 "arm64's TLB engine broadcasts TLBIs and sends "
+				 "no IPI to replace or defer" :
+				 "riscv's TLB engine fences by IPI or SBI and "
+				 "has neither", c->arch.name);
 	if (c->arch.sme_erratum && c->arch.tlb != SHD_TLB_ARM64)
 		return shd__fail(-EINVAL, "arch %s: sme_erratum is a workaround "
 				 "in arm64's TLB engine (drop tlb=x86)",
@@ -142,14 +148,6 @@ static int check_arch(const struct shd_config *c)
 				 "its ASID allocator, which is not modelled "
 				 "(raise asid_bits)", c->arch.name,
 				 c->arch.asid_bits, c->ncpus);
-	if (c->arch.tlb == SHD_TLB_RISCV &&
-	    (c->policy.bcast != SHD_BCAST_OFF || c->policy.async))
-		return shd__fail(-EINVAL, "arch %s: policy %s %s; riscv's TLB "
-				 "engine fences by IPI or SBI and has neither "
-				 "(--arch %s,tlb=x86 keeps x86's)",
-				 c->arch.name, c->policy.name,
-				 c->policy.async ? "has async=on (LATR)" :
-				 "has bcast on (an x86 feature)", c->arch.name);
 	if (c->arch.tlb != SHD_TLB_X86 && c->policy.ops)
 		return shd__fail(-EINVAL, "arch %s: policy %s is written in C; "
 				 "its hooks are x86's engine's decision points "

@@ -220,6 +220,22 @@ static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 		shd__mm_put(prev);
 }
 
+/* The end of arm64's and riscv's switch: the translation-base write
+ * (TTBR0 and its ISB; satp), then NEXT under ASID published as loaded,
+ * and PREV's reference dropped. */
+static void load_mm_asid(struct shd_cpu *cpu, struct shd_mm *prev,
+			 struct shd_mm *next, unsigned asid)
+{
+	shd__sched_point(cpu);
+	shd__tso_drain(cpu);
+	cpu->loaded_mm = next;
+	cpu->loaded_asid = asid;
+	shd__publish_asid(cpu, asid);
+	shd_store_seq(&cpu->loaded_mm_id, next ? next->id : 0);
+	if (prev)
+		shd__mm_put(prev);
+}
+
 /*
  * arm64 (arch/arm64/mm/context.c check_and_switch_context(), then
  * cpu_switch_mm()): the mm's ASID on this CPU, by generation, and the
@@ -241,14 +257,7 @@ static void switch_mm_arm64(struct shd_cpu *cpu, struct shd_mm *next)
 		if (cpu->m->cfg.arch.sme_erratum)
 			shd__tso_mask_set(cpu, next->cpumask, cpu->id);
 	}
-	shd__sched_point(cpu);
-	shd__tso_drain(cpu);	/* the TTBR0 write and its ISB */
-	cpu->loaded_mm = next;
-	cpu->loaded_asid = asid;
-	shd__publish_asid(cpu, asid);
-	shd_store_seq(&cpu->loaded_mm_id, next ? next->id : 0);
-	if (prev)
-		shd__mm_put(prev);
+	load_mm_asid(cpu, prev, next, asid);	/* TTBR0, ISB */
 }
 
 /*
@@ -273,14 +282,7 @@ static void switch_mm_riscv(struct shd_cpu *cpu, struct shd_mm *next)
 		shd__sched_point(cpu);
 		asid = shd__check_and_switch_context(cpu, next);
 	}
-	shd__sched_point(cpu);
-	shd__tso_drain(cpu);	/* csr_write(satp) */
-	cpu->loaded_mm = next;
-	cpu->loaded_asid = asid;
-	shd__publish_asid(cpu, asid);
-	shd_store_seq(&cpu->loaded_mm_id, next ? next->id : 0);
-	if (prev)
-		shd__mm_put(prev);
+	load_mm_asid(cpu, prev, next, asid);	/* csr_write(satp) */
 }
 
 int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
