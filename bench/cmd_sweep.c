@@ -751,12 +751,15 @@ static const char *default_param(const struct parsed *p)
 		return "max_dvm_ops=1..1024x2";
 	case SHD_TLB_RISCV:
 		return "flush_all_threshold=1..1024x2";
+	case SHD_TLB_SPARC64:	/* no range-vs-full choice: the batch */
+		return "tlb_batch_nr=1..192x2";
 	default:
 		return "ceiling=0..128:8";
 	}
 }
 
-static const char *const engine_names[] = { "x86", "arm64", "riscv" };
+static const char *const engine_names[] = { "x86", "arm64", "riscv",
+					    "sparc64" };
 
 /* The engines that read built-in knob NAME, a bit each (1 << tlb): the
  * others never do, and a sweep of it there changes nothing. */
@@ -766,7 +769,8 @@ static unsigned knob_engines(const char *name)
 		{ "prune", 1 << SHD_TLB_X86 }, { "lazy", 1 << SHD_TLB_X86 },
 		{ "gen", 1 << SHD_TLB_X86 },
 		/* kernel/smp.c's doorbell: every engine that sends IPIs */
-		{ "coalesce", 1 << SHD_TLB_X86 | 1 << SHD_TLB_RISCV },
+		{ "coalesce", 1 << SHD_TLB_X86 | 1 << SHD_TLB_RISCV |
+			      1 << SHD_TLB_SPARC64 },
 		{ "concurrent", 1 << SHD_TLB_X86 },
 		{ "ceiling", 1 << SHD_TLB_X86 }, { "async_us", 1 << SHD_TLB_X86 },
 		{ "switch", 1 << SHD_TLB_X86 }, { "hz", 1 << SHD_TLB_X86 },
@@ -782,6 +786,7 @@ static unsigned knob_engines(const char *name)
 		{ "sbi_flush_limit", 1 << SHD_TLB_RISCV },
 		{ "clear_cpumask", 1 << SHD_TLB_RISCV },
 		{ "svinval", 1 << SHD_TLB_RISCV },
+		{ "tlb_batch_nr", 1 << SHD_TLB_SPARC64 },
 	};
 
 	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
@@ -805,19 +810,23 @@ static void sweep_points(struct parsed *p, const struct workload *w,
 	for (int i = 0; i < sw->n; i++)
 		sweep_point(p, w, sw, i);
 	tlb = sw->po[0].cfg.arch.tlb;
-	if (tlb < 3 && !(knob_engines(sw->name) & 1u << tlb)) {
+	if (tlb < 4 && !(knob_engines(sw->name) & 1u << tlb)) {
 		unsigned on = knob_engines(sw->name);
 
 		usage_error("--param %s: a knob of %s's TLB engine; %s's "
-			    "(--arch %s) never reads it (its range-vs-full "
-			    "threshold is %s)", sw->name,
+			    "(--arch %s) never reads it (%s)", sw->name,
 			    engine_names[on & 1u << SHD_TLB_X86 ? SHD_TLB_X86 :
 					 on & 1u << SHD_TLB_ARM64 ? SHD_TLB_ARM64 :
-					 SHD_TLB_RISCV],
+					 on & 1u << SHD_TLB_RISCV ? SHD_TLB_RISCV :
+					 SHD_TLB_SPARC64],
 			    engine_names[tlb], sw->po[0].cfg.arch.name,
-			    tlb == SHD_TLB_ARM64 ? "max_dvm_ops" :
-			    tlb == SHD_TLB_RISCV ? "flush_all_threshold" :
-			    "ceiling");
+			    tlb == SHD_TLB_ARM64 ?
+			    "its range-vs-full threshold is max_dvm_ops" :
+			    tlb == SHD_TLB_RISCV ?
+			    "its range-vs-full threshold is flush_all_threshold" :
+			    tlb == SHD_TLB_SPARC64 ? "it has no range-vs-full "
+			    "threshold; its batch size is tlb_batch_nr" :
+			    "its range-vs-full threshold is ceiling");
 	}
 	if (!strcmp(sw->name, "max_dvm_ops") &&
 	    wl_policy(&sw->po[0], p->o.policy, &pol) == 0 && pol.tlbi_range)

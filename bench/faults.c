@@ -72,7 +72,37 @@ static const char *const hints[SHD_FAULT__COUNT] = {
 		"on one mm at once, the second finishing while the first's "
 		"flush is pending: 2 or more CPUs, e.g. run --workload "
 		"tlb_flush2 --cpus 4",
+	[SHD_FAULT_INVLPGB_NO_TLBSYNC] = "it needs a broadcast flush of an mm "
+		"with a global ASID another CPU runs, e.g. run --workload "
+		"tlb_flush2 --cpus 8 --policy linux-invlpgb",
+	[SHD_FAULT_GLOBAL_ASID_REUSE_EARLY] = "it needs more mms with global "
+		"ASIDs than the space holds, e.g. check --policy linux-invlpgb "
+		"--set asid_space=8 --set broadcast_min_cpus=0",
+	[SHD_FAULT_TLBI_NO_DSB] = "it needs a flush another CPU still holds an "
+		"entry of, e.g. check --arch arm64 --cpus 4",
+	[SHD_FAULT_TLBI_RANGE_NUM] = "it needs a range of exactly "
+		"MAX_TLBI_RANGE_PAGES (8 GiB at 4 KiB pages), e.g. its scenario "
+		"tests/scenarios/tlbi_range_num.scn",
+	[SHD_FAULT_ASID_ROLLOVER_NO_FLUSH] = "it needs an ASID rollover, e.g. "
+		"check --arch arm64,asid_bits=3 --cpus 4",
+	[SHD_FAULT_CPUMASK_CLEAR_NO_FLUSH] = "it needs a CPU that leaves an mm "
+		"and comes back after a flush, e.g. check --arch riscv --cpus 4",
+	[SHD_FAULT_SBI_MISSING_FENCE] = "it needs an SBI remote fence to "
+		"another CPU, e.g. check --arch riscv --cpus 4 --set rfence=sbi",
+	[SHD_FAULT_BATCHED_PENDING_DSB_ONLY] = "it needs a reclaim batch "
+		"racing an unmap of the same mm, e.g. its scenario "
+		"tests/scenarios/batched_pending_dsb_only.scn",
+	[SHD_FAULT_TLB_BATCH_DROP_LAST] = "it needs a tlb_batch of two or "
+		"more addresses, e.g. check --arch sparc64 --cpus 4",
+	[SHD_FAULT_TLB_PENDING_ASYNC] = "it needs a tlb_batch of two or more "
+		"addresses cross-called to another CPU, e.g. check --arch "
+		"sparc64 --cpus 4",
+	[SHD_FAULT_CTX_KEEP_CPUMASK] = "it needs a context wrap and an mm "
+		"renumbered after it, e.g. check --arch sparc64,ctx_bits=3 "
+		"--cpus 4",
 };
+_Static_assert(SHD_FAULT__COUNT == SHD_FAULT_CTX_KEEP_CPUMASK + 1,
+	       "a hint for every fault: add the new one's above");
 
 const char *fault_hint(enum shd_fault f)
 {

@@ -31,8 +31,11 @@
  */
 static const struct shd_arch arches[] = {
 	{ "x86", .alias_dcache = false },
+	/* ... and sparc64's TLB engine: tlb_batch, cross-calls, 13-bit
+	 * context numbers (CTX_NR_BITS) */
 	{ "sparc64", .alias_dcache = true, .dcache_sets = 256, .dcache_ways = 4,
-	  .line = 64, .deferred_dcache = true, .colour_kmap = true },
+	  .line = 64, .deferred_dcache = true, .colour_kmap = true,
+	  .tlb = SHD_TLB_SPARC64, .ctx_bits = 13 },
 	/* A Neoverse-N1-like 64 KiB 4-way PIPT I-cache, CTR_EL0.DIC = 0;
 	 * broadcast TLBI, 16-bit ASIDs */
 	{ "arm64", .line = 64, .icache_nosnoop = true, .icache_sets = 256,
@@ -53,7 +56,11 @@ static const struct shd_named arch_names[] = {
 	{ "sparc64", "write-through VIPT D-cache, 64 KiB 4-way (4 colours at "
 	  "4 KiB pages): aliases within a CPU; flush_dcache_page deferred to "
 	  "update_mmu_cache on the dirtying CPU; ',colour=off': page clears "
-	  "and copies through the linear map, then a flush" },
+	  "and copies through the linear map, then a flush; TLBs kept by "
+	  "tlb_batch (up to 192 addresses a flush, queued at each PTE change) "
+	  "and cross-calls to mm_cpumask, which never shrinks, 13-bit context "
+	  "numbers by version (Linux 6.12 arch/sparc); ',tlb=x86': x86's "
+	  "engine instead; ',ctx_bits=N' (2..13)" },
 	{ "arm64", "PIPT coherent D-cache, 64 KiB 4-way I-cache that does not "
 	  "snoop stores: set_pte_at of an executable page, ptrace pokes and "
 	  "flush_icache_range invalidate it on every CPU; TLBs kept by "
@@ -116,6 +123,19 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len,
 		a->tlb = SHD_TLB_RISCV;
 		return 0;
 	}
+	if (len == 11 && !strncmp(opt, "tlb=sparc64", len) &&
+	    base->tlb == SHD_TLB_SPARC64) {
+		a->tlb = SHD_TLB_SPARC64;
+		return 0;
+	}
+	if ((n = option_number(opt, len, "ctx_bits")) >= 0 &&
+	    base->tlb == SHD_TLB_SPARC64) {
+		if (n < 2 || n > 13)
+			return shd__fail(-EINVAL, "architecture %s: ctx_bits=%ld "
+					 "is not in 2..13", a->name, n);
+		a->ctx_bits = (unsigned)n;
+		return 0;
+	}
 	if ((n = option_number(opt, len, "asid_bits")) >= 0 &&
 	    (base->tlb == SHD_TLB_ARM64 || base->tlb == SHD_TLB_RISCV)) {
 		if (n < 3 || n > 16)
@@ -150,7 +170,10 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len,
 		return 0;
 	}
 	return shd__fail(-EINVAL, "architecture %s has no option '%.*s' "
-			 "(%s)", a->name, (int)len, opt, a->alias_dcache ?
+			 "(%s)", a->name, (int)len, opt,
+			 base->tlb == SHD_TLB_SPARC64 ?
+			 "it takes colour=on|off, sets=N, ways=N, line=N, "
+			 "tlb=x86|sparc64, ctx_bits=N" : a->alias_dcache ?
 			 "it takes colour=on|off, sets=N, ways=N, line=N, tlb=x86" :
 			 a->icache_nosnoop ? "it takes sets=N, ways=N, line=N "
 			 "(its I-cache), tlb=x86|arm64, asid_bits=N, sme_erratum" :

@@ -24,6 +24,7 @@ const struct shd_named *shd_faults(size_t *count)
 #define ON_X86 (1u << SHD_TLB_X86)
 #define ON_ARM64 (1u << SHD_TLB_ARM64)
 #define ON_RISCV (1u << SHD_TLB_RISCV)
+#define ON_SPARC64 (1u << SHD_TLB_SPARC64)
 
 static unsigned fault_engines(enum shd_fault f)
 {
@@ -39,8 +40,9 @@ static unsigned fault_engines(enum shd_fault f)
 		return ON_X86;		/* generations, lazy mode, x86 ASIDs */
 	case SHD_FAULT_SKIP_REMOTE_IPI:
 	case SHD_FAULT_SKIP_LOCAL_FLUSH:
+		return ON_X86 | ON_RISCV | ON_SPARC64;	/* IPIs, local flushes */
 	case SHD_FAULT_RANGE_SHORT:
-		return ON_X86 | ON_RISCV;	/* IPIs and local flushes */
+		return ON_X86 | ON_RISCV;	/* INVLPG / sfence.vma loops */
 	case SHD_FAULT_TLBI_NO_DSB:
 	case SHD_FAULT_TLBI_RANGE_NUM:
 	case SHD_FAULT_BATCHED_PENDING_DSB_ONLY:
@@ -50,12 +52,17 @@ static unsigned fault_engines(enum shd_fault f)
 	case SHD_FAULT_CPUMASK_CLEAR_NO_FLUSH:
 	case SHD_FAULT_SBI_MISSING_FENCE:
 		return ON_RISCV;
+	case SHD_FAULT_TLB_BATCH_DROP_LAST:
+	case SHD_FAULT_TLB_PENDING_ASYNC:
+	case SHD_FAULT_CTX_KEEP_CPUMASK:
+		return ON_SPARC64;
 	default:
 		return ~0u;			/* generic mm or caches */
 	}
 }
 
-static const char *const engine_names[] = { "x86", "arm64", "riscv" };
+static const char *const engine_names[] = { "x86", "arm64", "riscv",
+					    "sparc64" };
 
 /* "fault F cannot happen on arch A": the engines it needs, and the
  * engine-specific faults A's engine has instead. */

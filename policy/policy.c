@@ -15,7 +15,8 @@
 #define BCAST_DEFAULTS .invlpgb_count_max = 8, .asid_space = SHD_ASID_SPACE_MAX, \
 	.broadcast_min_cpus = 4, .rar_slots = SHD_RAR_SLOTS_MAX, \
 	.tlbi_range = true, .max_dvm_ops = 512, .rfence = SHD_RFENCE_IPI, \
-	.flush_all_threshold = 64, .sbi_flush_limit = 1
+	.flush_all_threshold = 64, .sbi_flush_limit = 1, \
+	.tlb_batch_nr = SHD_TLB_BATCH_NR_MAX
 
 /* Presets are data; preset_names below describes them in the same order. */
 static const struct shd_policy presets[] = {
@@ -131,6 +132,8 @@ static const struct shd_named knobs[] = {
 	{ "svinval", "on|off: riscv engine: a range's per-page loop as "
 	  "sfence.w.inval, sinval.vma per page, sfence.inval.ir (the Svinval "
 	  "patch, unmerged)" },
+	{ "tlb_batch_nr", "sparc64 engine: addresses a tlb_batch holds before "
+	  "it is flushed (TLB_BATCH_NR: 192; 1..192)" },
 };
 
 int shd_policy_preset(const char *name, struct shd_policy *out)
@@ -199,6 +202,8 @@ static const struct {
 	  0, SHD_CEILING_MAX },
 	{ "sbi_flush_limit", offsetof(struct shd_policy, sbi_flush_limit), 1,
 	  SHD_CEILING_MAX },
+	{ "tlb_batch_nr", offsetof(struct shd_policy, tlb_batch_nr), 1,
+	  SHD_TLB_BATCH_NR_MAX },
 };
 
 /* VALUE's index among the N NAMES into *OUT (unchanged on error).  0 or -1. */
@@ -372,7 +377,7 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 			 "asid_space=%u broadcast_min_cpus=%u rar_slots=%u "
 			 "tlbi_range=%s max_dvm_ops=%u rfence=%s "
 			 "flush_all_threshold=%u sbi_flush_limit=%u "
-			 "clear_cpumask=%s svinval=%s",
+			 "clear_cpumask=%s svinval=%s tlb_batch_nr=%u",
 			 p->prune ? "on" : "off", p->lazy ? "on" : "off",
 			 p->gen ? "on" : "off", p->coalesce ? "on" : "off",
 			 p->concurrent ? "on" : "off", p->ceiling,
@@ -388,7 +393,8 @@ int shd_policy_format(const struct shd_policy *p, char *buf, size_t len)
 			 p->tlbi_range ? "on" : "off", p->max_dvm_ops,
 			 p->rfence == SHD_RFENCE_SBI ? "sbi" : "ipi",
 			 p->flush_all_threshold, p->sbi_flush_limit,
-			 p->clear_cpumask ? "on" : "off", p->svinval ? "on" : "off");
+			 p->clear_cpumask ? "on" : "off", p->svinval ? "on" : "off",
+			 p->tlb_batch_nr);
 	for (unsigned i = 0; p->ops && p->ops->knobs && i < SHD_POLICY_KNOBS_MAX &&
 	     p->ops->knobs[i].name && n >= 0 && (size_t)n < len; i++) {
 		int more = snprintf(buf + n, len - (size_t)n, " %s=%lld",

@@ -18,6 +18,7 @@
 #include "bcast.h"
 #include "cache.h"
 #include "context.h"
+#include "context_sparc64.h"
 #include "icache.h"
 #include "mm.h"
 #include "page_alloc.h"
@@ -26,6 +27,7 @@
 #include "sched.h"
 #include "seeded.h"
 #include "tlb.h"
+#include "tlb_batch.h"
 
 void shd_config_init(struct shd_config *cfg)
 {
@@ -114,15 +116,15 @@ static int check_arch(const struct shd_config *c)
 	    (err = check_cache(&c->arch, "I", c->arch.icache_sets,
 			       c->arch.icache_ways)) < 0)
 		return err;
-	if (c->arch.tlb > SHD_TLB_RISCV)
+	if (c->arch.tlb > SHD_TLB_SPARC64)
 		return shd__fail(-EINVAL, "arch %s: TLB engine %u is unknown",
 				 c->arch.name, c->arch.tlb);
 	if ((c->arch.tlb == SHD_TLB_ARM64 || c->arch.tlb == SHD_TLB_RISCV) &&
 	    (c->arch.asid_bits < 3 || c->arch.asid_bits > 16))
 		return shd__fail(-EINVAL, "arch %s: asid_bits %u is out of range "
 				 "3..16", c->arch.name, c->arch.asid_bits);
-	/* x86's broadcast and LATR replace or defer IPIs that arm64's
-	 * and riscv's engines do not send as x86's does. */
+	/* x86's broadcast and LATR replace or defer IPIs that arm64's,
+	 * riscv's and sparc64's engines do not send as x86's does. */
 	if (c->arch.tlb != SHD_TLB_X86 &&
 	    (c->policy.bcast != SHD_BCAST_OFF || c->policy.async))
 		return shd__fail(-EINVAL, "arch %s: policy %s %s; %s "
@@ -133,8 +135,23 @@ static int check_arch(const struct shd_config *c)
 				 c->arch.tlb == SHD_TLB_ARM64 ?
 				 "arm64's TLB engine broadcasts TLBIs and sends "
 				 "no IPI to replace or defer" :
+				 c->arch.tlb == SHD_TLB_RISCV ?
 				 "riscv's TLB engine fences by IPI or SBI and "
-				 "has neither", c->arch.name);
+				 "has neither" :
+				 "sparc64's TLB engine cross-calls and has "
+				 "neither", c->arch.name);
+	if (c->arch.tlb == SHD_TLB_SPARC64 &&
+	    (c->arch.ctx_bits < 2 || c->arch.ctx_bits > 13))
+		return shd__fail(-EINVAL, "arch %s: ctx_bits %u is out of range "
+				 "2..13", c->arch.name, c->arch.ctx_bits);
+	/* mmu_context_wrap() keeps a number for each CPU's mm and context
+	 * 0 is the kernel's: with no number left over it would loop. */
+	if (c->arch.tlb == SHD_TLB_SPARC64 &&
+	    (1ull << c->arch.ctx_bits) <= c->ncpus + 1ull)
+		return shd__fail(-EINVAL, "arch %s: %u-bit contexts leave no "
+				 "number free for a wrap at %u CPUs (each keeps "
+				 "one, and 0 is the kernel's; raise ctx_bits)",
+				 c->arch.name, c->arch.ctx_bits, c->ncpus);
 	if (c->arch.sme_erratum && c->arch.tlb != SHD_TLB_ARM64)
 		return shd__fail(-EINVAL, "arch %s: sme_erratum is a workaround "
 				 "in arm64's TLB engine (drop tlb=x86)",
@@ -256,6 +273,7 @@ static void free_cpu(struct shd_cpu *cpu)
 	shd__tlb_free(&cpu->dtlb);
 	shd__tlb_free(&cpu->itlb);
 	shd__tlbbatch_free(cpu);
+	shd__tlb_batch_free(cpu);
 	shd__dcache_free(cpu);
 	shd__icache_free(cpu);
 	free(cpu->csd);
@@ -290,8 +308,8 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 		return -ENOMEM;
 	if (cpu->split && shd__tlb_init(&cpu->itlb, &m->cfg.itlb) < 0)
 		return -ENOMEM;
-	if (shd__tlbbatch_init(cpu) < 0 || shd__dcache_init(cpu) < 0 ||
-	    shd__icache_init(cpu) < 0)
+	if (shd__tlbbatch_init(cpu) < 0 || shd__tlb_batch_init(cpu) < 0 ||
+	    shd__dcache_init(cpu) < 0 || shd__icache_init(cpu) < 0)
 		return -ENOMEM;
 	if (posix_memalign((void **)&cpu->csd, SHD_CL,
 			   sizeof(*cpu->csd) * m->ncpus))
@@ -308,6 +326,7 @@ static void machine_free(struct shd_machine *m)
 {
 	shd__bcast_free(m);
 	shd__asids_free(m);
+	shd__sparc64_ctx_free(m);
 	if (m->cpus)
 		for (unsigned i = 0; i < m->ncpus; i++)
 			free_cpu(m->cpus[i]);
@@ -447,6 +466,7 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 	}
 	m->kernel_mm = shd__mm_alloc(m, true);
 	if (!m->kernel_mm || shd__bcast_init(m) < 0 || shd__asids_init(m) < 0 ||
+	    shd__sparc64_ctx_init(m) < 0 ||
 	    shd__seeded_create(m, shd__cpu_idle_done) < 0)
 		goto nomem;
 	for (started = 0; started < m->ncpus; started++) {

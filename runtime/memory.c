@@ -69,7 +69,7 @@ static void zap_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 	shd__pte_write(p, 0, tlb->version, mm);
 	leaf->nr_frames--;
 	tlb->n++;
-	shd__tlb_adjust_range(tlb, vpn, vpn + 1);
+	shd__tlb_pte_changed(tlb, vpn);
 	shd__tlb_remove_page(tlb, val >> SHD_PTE_PFN_SHIFT);
 }
 

@@ -29,6 +29,7 @@
 #include "../policy/policy_ops.h"
 #include "bcast.h"
 #include "context.h"
+#include "context_sparc64.h"
 #include "latr.h"
 #include "mm.h"
 #include "smp.h"
@@ -220,7 +221,7 @@ static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 		shd__mm_put(prev);
 }
 
-/* The end of arm64's and riscv's switch: the translation-base write
+/* The end of arm64's, riscv's and sparc64's switch: the translation-base write
  * (TTBR0 and its ISB; satp), then NEXT under ASID published as loaded,
  * and PREV's reference dropped. */
 static void load_mm_asid(struct shd_cpu *cpu, struct shd_mm *prev,
@@ -285,6 +286,24 @@ static void switch_mm_riscv(struct shd_cpu *cpu, struct shd_mm *next)
 	load_mm_asid(cpu, prev, next, asid);	/* csr_write(satp) */
 }
 
+/*
+ * sparc64 (arch/sparc/include/asm/mmu_context_64.h switch_mm()): the
+ * context step (context_sparc64.c: a new number if the version is old,
+ * the whole context flushed on this CPU if it is new or this CPU new to
+ * mm_cpumask, whose bits are never cleared), then the secondary context
+ * register and the TSB.  To init_mm: no user context.
+ */
+static void switch_mm_sparc64(struct shd_cpu *cpu, struct shd_mm *next)
+{
+	struct shd_mm *prev = cpu->loaded_mm;
+	unsigned ctx;
+
+	if (next)
+		shd__mm_get(next);
+	ctx = shd__sparc64_switch_context(cpu, next);
+	load_mm_asid(cpu, prev, next, ctx);	/* load_secondary_context() */
+}
+
 int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 {
 	struct shd_machine *m;
@@ -311,6 +330,11 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 			switch_mm_riscv(cpu, next);
 		return 0;
 	}
+	if (m->cfg.arch.tlb == SHD_TLB_SPARC64) {
+		if (next != cpu->loaded_mm)
+			switch_mm_sparc64(cpu, next);
+		return 0;
+	}
 	if (next == cpu->loaded_mm) {
 		if (next && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
 			leave_lazy(cpu, next);
@@ -329,8 +353,8 @@ void shd_enter_lazy_tlb(struct shd_cpu *cpu)
 {
 	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi || !cpu->loaded_mm)
 		return;
-	/* arm64's and riscv's enter_lazy_tlb() are empty: no flush skips a
-	 * lazy CPU. */
+	/* arm64's, riscv's and sparc64's enter_lazy_tlb() are empty: no
+	 * flush skips a lazy CPU. */
 	if (cpu->m->cfg.arch.tlb != SHD_TLB_X86)
 		return;
 	/* Seq-cst: pairs with the flusher's read of is_lazy after its tlb_gen

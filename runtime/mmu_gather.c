@@ -113,6 +113,9 @@ static int gather_flush(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e,
 	if (full)
 		return shd__flush_tlb_mm_range(tlb->cpu, mm, 0, SHD_FLUSH_END_ALL,
 					       true, SHD_IF_MM, t);
+	if (m->cfg.arch.tlb == SHD_TLB_SPARC64)	/* what tlb_batch_add() kept */
+		return shd__flush_tlb_vpns(tlb->cpu, mm, tlb->vpns.v, tlb->vpns.n,
+					   t);
 	return shd__flush_tlb_mm_range(tlb->cpu, mm, s << m->page_shift,
 				       e << m->page_shift, tlb->freed_tables,
 				       SHD_IF_RANGE, t);
@@ -175,6 +178,7 @@ static void tlb_flush_mmu(struct shd_mmu_gather *tlb, bool full)
 	}
 reset:
 	tlb->pages.n = 0;
+	tlb->vpns.n = 0;
 	tlb->tables = NULL;
 	tlb->freed_tables = false;
 	tlb->start = UINT64_MAX;
@@ -198,6 +202,22 @@ void shd__tlb_remove_page(struct shd_mmu_gather *tlb, uint64_t pfn)
 	if (tlb->pages.n >= SHD_GATHER_CAPACITY) {
 		tlb->cpu->cnt.s.gather_batch_flushes++;
 		tlb_flush_mmu(tlb, false);
+	}
+}
+
+void shd__tlb_pte_changed(struct shd_mmu_gather *tlb, uint64_t vpn)
+{
+	shd__tlb_adjust_range(tlb, vpn, vpn + 1);
+	if (tlb->mm->m->cfg.arch.tlb != SHD_TLB_SPARC64 || tlb->fullmm ||
+	    tlb->mm->is_kernel)
+		return;
+	if (pfn_list_add(&tlb->vpns, vpn) < 0) {
+		/* No room: flush what is kept (the PTEs so far), then keep
+		 * this one. */
+		tlb_flush_mmu(tlb, false);
+		shd__tlb_adjust_range(tlb, vpn, vpn + 1);
+		if (pfn_list_add(&tlb->vpns, vpn) < 0)
+			tlb->err = -ENOMEM;
 	}
 }
 
@@ -230,6 +250,7 @@ int shd__tlb_finish_mmu(struct shd_mmu_gather *tlb)
 	}
 	tlb_flush_mmu(tlb, full);
 	free(tlb->pages.v);
+	free(tlb->vpns.v);
 	/* dec_tlb_flush_pending(): after the flush has returned. */
 	shd_sub_return(&mm->tlb_flush_pending, 1);
 	return tlb->ferr;

@@ -34,6 +34,7 @@ struct shd_mmu_gather {
 	bool fullmm;			/* exit_mmap: no flush at each VMA end */
 	bool ptl_held;			/* inside shd__tlb_ptl_lock() */
 	struct shd_pfn_list pages;
+	struct shd_pfn_list vpns;	/* sparc64: changed valid PTEs' vpns */
 	struct shd_pt_leaf *tables;
 	uint64_t n;			/* PTEs cleared in all */
 	unsigned flushes;		/* flushes done so far */
@@ -58,6 +59,10 @@ void shd__tlb_ptl_lock(struct shd_mmu_gather *tlb);
 void shd__tlb_ptl_unlock(struct shd_mmu_gather *tlb);
 /* The PTEs of vpns [S, E) were cleared into TLB. */
 void shd__tlb_adjust_range(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e);
+/* A valid PTE at VPN changed: the range grows, and on sparc64's engine
+ * (tlb_batch_add(), not for a fullmm gather) the vpn is kept for its
+ * tlb_batch.  Under the PTL. */
+void shd__tlb_pte_changed(struct shd_mmu_gather *tlb, uint64_t vpn);
 /* PFN's reference goes after the flush (the entry that fills the batch
  * forces a flush).  Under the PTL. */
 void shd__tlb_remove_page(struct shd_mmu_gather *tlb, uint64_t pfn);

@@ -83,8 +83,10 @@ static void protect_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 	if ((nval & SHD_PTE_EXEC) && (nval & SHD_PTE_PRESENT))
 		shd__icache_set_pte_exec(tlb->cpu, nval >> SHD_PTE_PFN_SHIFT);
 	shd__pte_write(p, nval, tlb->version, mm);
-	if (pte_needs_flush(pc->x86, val, nval))
-		shd__tlb_adjust_range(tlb, vpn, vpn + 1);	/* tlb_flush_pte_range() */
+	/* sparc64 queues a change only of a valid PTE (pte_accessible()). */
+	if (pte_needs_flush(pc->x86, val, nval) &&
+	    ((val & SHD_PTE_PRESENT) || mm->m->cfg.arch.tlb != SHD_TLB_SPARC64))
+		shd__tlb_pte_changed(tlb, vpn);		/* tlb_flush_pte_range() */
 	else
 		tlb->cpu->cnt.s.mprotect_flushes_avoided++;
 }

@@ -69,6 +69,10 @@ static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 
+	/* sparc64 has no ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH: each page's
+	 * ptep_clear_flush() is flushed at once (tlb_batch.c). */
+	if (cpu->m->cfg.arch.tlb == SHD_TLB_SPARC64)
+		return false;
 	/* arm64 arch_tlbbatch_should_defer(): always (no repeat-TLBI
 	 * erratum here). */
 	if (p->batch == SHD_BATCH_ARM64 ||

@@ -41,6 +41,7 @@
 #include "report.h"
 #include "seeded.h"
 #include "smp.h"
+#include "stats.h"
 #include "tlb.h"
 #include "tso.h"
 
@@ -282,4 +283,25 @@ int shd_smp_call_function_single(struct shd_cpu *cpu, unsigned target,
 		return err;
 	return shd__csd_wait(cpu, &cpu->csd[target], target,
 			     "smp_call_function_single");
+}
+
+/* One site per probe (perf counts each site as its own event). */
+__attribute__((noinline)) void shd__probe_flush_begin(struct shd_cpu *cpu,
+		enum shd_iface iface, const struct shd_flush_info *f)
+{
+	SHD_PROBE5(flush_begin, cpu->id, (int)iface,
+		   f->mm ? f->mm->id : 0, f->start_vpn, f->end_vpn);
+}
+
+__attribute__((noinline)) void shd__flush_end(struct shd_cpu *cpu,
+		enum shd_iface iface, uint64_t t0, int n)
+{
+	uint64_t ns = 0;
+
+	if (n > 0) {	/* a shootdown: timed from T0 */
+		ns = shd__machine_now(cpu->m) - t0;
+		cpu->cnt.s.shootdowns++;
+		shd__hist_add(&cpu->cnt, ns);
+	}
+	SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);
 }

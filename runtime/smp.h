@@ -41,4 +41,12 @@ void shd__cpu_sweep(struct shd_cpu *cpu);
 /* LATR's fallback: interrupt TARGET so that it sweeps now. */
 void shd__cpu_kick(struct shd_cpu *target);
 
+/* The flush_begin probe, and the end of a flush call that queued N
+ * requests: a shootdown (counted and timed from T0) if N > 0, and the
+ * flush_end probe either way. */
+void shd__probe_flush_begin(struct shd_cpu *cpu, enum shd_iface iface,
+			    const struct shd_flush_info *f);
+void shd__flush_end(struct shd_cpu *cpu, enum shd_iface iface, uint64_t t0,
+		    int n);
+
 #endif

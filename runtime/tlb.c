@@ -135,6 +135,19 @@ void shd__local_flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
 	cpu->cnt.s.flushes_partial++;
 }
 
+void shd__local_flush_list(struct shd_cpu *cpu, const uint64_t *vpns,
+			   uint64_t n, unsigned asid)
+{
+	shd__tso_drain(cpu);	/* a demap is followed by a MEMBAR #Sync */
+	for (uint64_t i = 0; i < n; i++) {
+		shd__tlb_flush_page(&cpu->dtlb, vpns[i], asid);
+		if (cpu->split)
+			shd__tlb_flush_page(&cpu->itlb, vpns[i], asid);
+	}
+	cpu->cnt.s.pages_invalidated += n;
+	cpu->cnt.s.flushes_partial++;
+}
+
 void shd__local_flush_asid(struct shd_cpu *cpu, unsigned asid)
 {
 	shd__tso_drain(cpu);	/* INVPCID (or a CR3 write): serializing */

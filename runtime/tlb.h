@@ -26,6 +26,9 @@ struct shd_tlbe *shd__tlb_fill(struct shd_tlb *t, uint64_t vpn, unsigned asid,
  */
 void shd__local_flush_pages(struct shd_cpu *cpu, uint64_t s, uint64_t e,
 			    unsigned asid);
+/* sparc64's __flush_tlb_pending(): the N pages VPNS of ASID, one flush. */
+void shd__local_flush_list(struct shd_cpu *cpu, const uint64_t *vpns,
+			   uint64_t n, unsigned asid);
 void shd__local_flush_asid(struct shd_cpu *cpu, unsigned asid);
 void shd__local_flush_global(struct shd_cpu *cpu);
 void shd__local_flush_everything(struct shd_cpu *cpu);

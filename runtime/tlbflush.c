@@ -78,6 +78,7 @@
 #include "seeded.h"
 #include "smp.h"
 #include "stats.h"
+#include "tlb_batch.h"
 #include "tlb.h"
 #include "tlbflush.h"
 #include "tlbi.h"
@@ -555,27 +556,6 @@ static int wait_requests(struct shd_cpu *cpu, const unsigned *targets, int n,
 	return err;
 }
 
-/* One site per probe (perf counts each site as its own event). */
-__attribute__((noinline)) void shd__probe_flush_begin(struct shd_cpu *cpu,
-		enum shd_iface iface, const struct shd_flush_info *f)
-{
-	SHD_PROBE5(flush_begin, cpu->id, (int)iface,
-		   f->mm ? f->mm->id : 0, f->start_vpn, f->end_vpn);
-}
-
-__attribute__((noinline)) void shd__flush_end(struct shd_cpu *cpu,
-		enum shd_iface iface, uint64_t t0, int n)
-{
-	uint64_t ns = 0;
-
-	if (n > 0) {	/* a shootdown: timed from T0 */
-		ns = shd__machine_now(cpu->m) - t0;
-		cpu->cnt.s.shootdowns++;
-		shd__hist_add(&cpu->cnt, ns);
-	}
-	SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);
-}
-
 /* The core of every flush interface: send, flush locally, wait. */
 static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 {
@@ -953,6 +933,17 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 				  shd__mm_asid_tag(mm), s_vpn, e_vpn);
 		goto credit;
 	}
+	if (m->cfg.arch.tlb == SHD_TLB_SPARC64) {
+		/* No flush_tlb_range(): what set_pte_at() would have done. */
+		if (e_vpn == SHD_FLUSH_END_ALL)
+			err = shd__tlb_flush_mm_xcall(cpu, mm, iface);
+		else if (iface == SHD_IF_PAGE)	/* outside lazy MMU mode */
+			err = shd__tlb_flush_now(cpu, mm, iface, s_vpn);
+		else
+			err = shd__tlb_batch_flush(cpu, mm, iface, NULL, 0,
+						   s_vpn, e_vpn);
+		goto credit;
+	}
 	shd__flush_info_init(cpu, f, mm, s_vpn, e_vpn, freed_tables);
 	if ((g = shd__mm_global_asid(mm)) && !f->trim_cpumask) {
 		err = broadcast_tlb_flush(cpu, iface, g);
@@ -974,6 +965,22 @@ credit:
 		shd__oracle_credit_mm(mm, t, iface);
 	else
 		shd__oracle_credit_range(mm, s_vpn, e_vpn, t, iface);
+	return 0;
+}
+
+int shd__flush_tlb_vpns(struct shd_cpu *cpu, struct shd_mm *mm,
+			const uint64_t *vpns, size_t n, uint64_t *t_out)
+{
+	uint64_t t = shd__oracle_begin(mm);
+	int err = shd__tlb_batch_flush(cpu, mm, SHD_IF_RANGE, vpns, n, 0, 0);
+
+	if (err)
+		return err;
+	if (t_out)
+		*t_out = t;
+	for (size_t i = 0; i < n; i++)
+		shd__oracle_credit_range(mm, vpns[i], vpns[i] + 1, t,
+					 SHD_IF_RANGE);
 	return 0;
 }
 
@@ -1070,6 +1077,11 @@ int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,
 		 * threshold decides on each CPU. */
 		err = riscv_flush(cpu, SHD_IF_KERNEL_RANGE, NULL, NULL,
 				  SHD_ASID_NONE, s_vpn, e_vpn);
+	} else if (m->cfg.arch.tlb == SHD_TLB_SPARC64) {
+		/* smp_flush_tlb_kernel_range(): every other CPU, and
+		 * __flush_tlb_kernel_range() a page at a time, no ceiling. */
+		err = shd__tlb_flush_kernel_xcall(cpu, SHD_IF_KERNEL_RANGE,
+						  s_vpn, e_vpn);
 	} else if (m->bcast) {
 		/* invlpgb_flush_all() above the ceiling, else
 		 * invlpgb_kernel_range_flush() (include globals). */
@@ -1132,6 +1144,9 @@ int shd_flush_tlb_all(struct shd_cpu *cpu)
 	} else if (m->cfg.arch.tlb == SHD_TLB_RISCV) {
 		err = riscv_flush(cpu, SHD_IF_ALL, NULL, NULL, SHD_ASID_NONE, 0,
 				  SHD_FLUSH_END_ALL);
+	} else if (m->cfg.arch.tlb == SHD_TLB_SPARC64) {
+		err = shd__tlb_flush_kernel_xcall(cpu, SHD_IF_ALL, 0,
+						  SHD_FLUSH_END_ALL);
 	} else if (m->bcast) {	/* flush_tlb_all(): invlpgb_flush_all() */
 		bcast_flush_other(cpu, SHD_IF_ALL, NULL, SHD_HW_EVERYTHING, 0,
 				  SHD_FLUSH_END_ALL, 1);

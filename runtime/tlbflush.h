@@ -13,6 +13,10 @@
 int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
 			    enum shd_iface iface, uint64_t *t_out);
+/* sparc64: the gather's changed PTEs of MM, the N vpns VPNS, through
+ * the tlb_batch, then the oracle's credit for each; *T_OUT as above. */
+int shd__flush_tlb_vpns(struct shd_cpu *cpu, struct shd_mm *mm,
+			const uint64_t *vpns, size_t n, uint64_t *t_out);
 /* flush_tlb_func(): carry out F on CPU's own TLB. */
 void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f);
 /* init_flush_tlb_info() for MM's vpns [S, E) (ceiling applied) and the
@@ -25,13 +29,6 @@ void shd__flush_info_init(struct shd_cpu *cpu, struct shd_flush_info *f,
  * that failed sets *ERR. */
 unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 			     struct shd_tlbbatch_req *req, bool quiet, int *err);
-/* The flush_begin probe, and the end of a flush call that queued N
- * requests: a shootdown (counted and timed from T0) if N > 0, and the
- * flush_end probe either way. */
-void shd__probe_flush_begin(struct shd_cpu *cpu, enum shd_iface iface,
-			    const struct shd_flush_info *f);
-void shd__flush_end(struct shd_cpu *cpu, enum shd_iface iface, uint64_t t0,
-		    int n);
 /* x86 arch_tlbbatch_flush(): one full flush on every CPU of CPU's batch
  * mask (and CPU itself if in it), waited for; the mask is cleared. */
 int shd__arch_tlbbatch_flush(struct shd_cpu *cpu);

@@ -216,7 +216,8 @@ struct shd_mm {
 	 * design, as in Linux: relaxed. */
 	uint64_t next_trim_cpumask;
 
-	/* arm64 engine: mm->context.id, generation | ASID (0: none yet).
+	/* arm64 engine: mm->context.id, generation | ASID (0: none yet);
+	 * sparc64 engine: mm->context.sparc64_ctx_val, version | number.
 	 * Written under the allocator's lock, read racily by switch_mm's
 	 * fast path and by flushers (TLBI by ASID): relaxed atomics. */
 	uint64_t arm64_ctx;
@@ -261,8 +262,13 @@ struct shd_flush_info {
 	bool asid_transition;	/* finish_asid_transition(): the whole mask */
 	bool hw_covered;	/* a broadcast did it on global-ASID CPUs */
 	bool sbi;		/* riscv: an SBI RFENCE (the firmware's rules) */
-	unsigned asid;		/* riscv: the TLB tag to fence, or
-				 * SHD_ASID_NONE (FLUSH_TLB_NO_ASID) */
+	unsigned asid;		/* riscv, sparc64: the TLB tag to fence
+				 * (the context), or SHD_ASID_NONE
+				 * (riscv's FLUSH_TLB_NO_ASID) */
+	const uint64_t *vaddrs;	/* sparc64: a tlb_batch's vpns, nr of them */
+	uint64_t nr;
+	bool live_batch;	/* sparc64, tlb_pending_async: read the
+				 * initiator's batch as it is now */
 	unsigned initiator;
 } __attribute__((aligned(SHD_CL)));
 
@@ -291,6 +297,15 @@ struct shd_tlbbatch {
 	struct shd_tlbbatch_req *req;	/* arm64: SHD_TLBBATCH_MAX * ncpus */
 	size_t nreq;
 };
+/* sparc64's per-CPU tlb_batch (arch/sparc/include/asm/tlbflush_64.h):
+ * addresses of one mm whose PTEs changed in lazy MMU mode.  nr and
+ * vaddrs are relaxed atomics: tlb_pending_async's targets read them. */
+struct shd_tlb_batch {
+	struct shd_mm *mm;
+	uint64_t nr;
+	uint64_t vaddrs[192];	/* SHD_TLB_BATCH_NR_MAX */
+};
+
 #define SHD_TLBBATCH_MAX 32	/* SWAP_CLUSTER_MAX: pages between flushes */
 
 /*
@@ -369,6 +384,10 @@ struct shd_cpu {
 	 * the allocator's lock). */
 	uint64_t arm64_active;
 	uint64_t arm64_reserved;
+	/* sparc64 engine: per_cpu_secondary_mm, the mm whose context this
+	 * CPU's secondary context register holds (under the context
+	 * allocator's lock). */
+	struct shd_mm *sparc64_secondary_mm;
 	/* Task hand-off with the controlling thread. */
 	struct {
 		shd_task_fn fn;
@@ -398,6 +417,7 @@ struct shd_cpu {
 	unsigned *targets;		/* scratch: CPUs a flush was sent to */
 	struct shd_flush_info info;	/* outgoing request */
 	struct shd_tlbbatch batch;
+	struct shd_tlb_batch *tlb_batch;	/* sparc64's (tlb_batch.c) */
 	bool hw_issued;			/* an INVLPGB not yet TLBSYNCed */
 	struct shd_latr *latr;		/* LATR flushes it posted, in flight */
 	struct shd_sb *sb;		/* x86-TSO store buffer (tso.c); NULL: none */
@@ -445,6 +465,8 @@ struct shd_machine {
 	struct shd_mm *kernel_mm;
 	struct shd_bcast *bcast;	/* NULL: bcast=off, x86's TLB engine */
 	struct shd_asids *asids;	/* arm64's ASID allocator (context.c) */
+	struct shd_sparc64_ctx *sparc64_ctx;	/* sparc64's contexts
+						 * (context_sparc64.c) */
 	pthread_mutex_t mms_lock;	/* writers of mms; readers use RCU */
 	/* Cache-line aligned, as struct shd_mm's node is: when
 	 * cds_list_for_each_entry_safe() ends it forms the head's

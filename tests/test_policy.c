@@ -192,7 +192,7 @@ Test(policy, every_listed_knob_can_be_set)
 	size_t n = 0;
 	const struct shd_named *k = shd_policy_knobs(&n);
 
-	cr_assert_eq(n, 24);
+	cr_assert_eq(n, 25);
 	for (size_t i = 0; i < n; i++) {
 		struct shd_policy p = preset("linux");
 		const char *v = strcmp(k[i].name, "ceiling") == 0 ||
@@ -205,7 +205,8 @@ Test(policy, every_listed_knob_can_be_set)
 				strcmp(k[i].name, "rar_slots") == 0 ||
 				strcmp(k[i].name, "max_dvm_ops") == 0 ||
 				strcmp(k[i].name, "flush_all_threshold") == 0 ||
-				strcmp(k[i].name, "sbi_flush_limit") == 0 ? "8" :
+				strcmp(k[i].name, "sbi_flush_limit") == 0 ||
+				strcmp(k[i].name, "tlb_batch_nr") == 0 ? "8" :
 				strcmp(k[i].name, "rfence") == 0 ? "sbi" :
 				strcmp(k[i].name, "switch") == 0 ? "6.13" : "off";
 
@@ -227,7 +228,7 @@ Test(policy, format_prints_every_knob)
 			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64 "
 			 "tlbi_range=on max_dvm_ops=512 rfence=ipi "
 			 "flush_all_threshold=64 sbi_flush_limit=1 "
-			 "clear_cpumask=off svinval=off");
+			 "clear_cpumask=off svinval=off tlb_batch_nr=192");
 	cr_assert_eq(shd_policy_set(&p, "gen", "off"), 0);
 	cr_assert_eq(shd_policy_set(&p, "ceiling", "5"), 0);
 	cr_assert_eq(shd_policy_format(&p, buf, sizeof(buf)), 0);
@@ -237,7 +238,7 @@ Test(policy, format_prints_every_knob)
 			 "asid_space=4094 broadcast_min_cpus=4 rar_slots=64 "
 			 "tlbi_range=on max_dvm_ops=512 rfence=ipi "
 			 "flush_all_threshold=64 sbi_flush_limit=1 "
-			 "clear_cpumask=off svinval=off");
+			 "clear_cpumask=off svinval=off tlb_batch_nr=192");
 	cr_assert_eq(shd_policy_set(&p, "batch", "arm64"), 0);
 	cr_assert_eq(p.batch, SHD_BATCH_ARM64);
 	cr_assert_eq(shd_policy_set(&p, "batch", "on"), -EINVAL);

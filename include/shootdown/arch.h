@@ -66,9 +66,17 @@ extern "C" {
  *                 CPUs of mm_cpumask, which only grows; ranges above a
  *                 threshold flushed whole; ASIDs as arm64's;
  *                 arch/riscv/mm/tlbflush.c, context.c)
+ *                 or sparc64 (no flush_tlb_range: each PTE change queues
+ *                 its address in this CPU's tlb_batch, flushed when full,
+ *                 at lazy MMU mode's end or at once outside it, by cross-
+ *                 calls to the CPUs of mm_cpumask, which only grows;
+ *                 context numbers by version with wrap; arch/sparc/mm/
+ *                 tlb.c, init_64.c, arch/sparc/kernel/smp_64.c)
  *   asid_bits     arm64 and riscv: ASID width (ID_AA64MMFR0_EL1.ASIDBits: 8
  *                 or 16 on real cores; riscv's satp.ASID: up to 16 on RV64;
  *                 3..16 here, small widths roll over often)
+ *   ctx_bits      sparc64: context number width (CTX_NR_BITS: 13 on every
+ *                 UltraSPARC; 2..13 here, small widths wrap often)
  *   sme_erratum   arm64's engine with the workaround for Arm C1-Pro
  *                 erratum 4193714 (0baba94a9779, 2026): the DVMSync is
  *                 acknowledged before SME accesses complete, so after the
@@ -90,9 +98,11 @@ struct shd_arch {
 	unsigned tlb;		/* enum shd_tlb_engine */
 	unsigned asid_bits;
 	bool sme_erratum;
+	unsigned ctx_bits;
 };
 
-enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64, SHD_TLB_RISCV };
+enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64, SHD_TLB_RISCV,
+		      SHD_TLB_SPARC64 };
 
 /*
  * Fill *out with the profile NAME, optionally followed by options:
@@ -103,7 +113,8 @@ enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64, SHD_TLB_RISCV };
  * 8 colours), and the TLB engine, "tlb=x86" (arm64's caches with x86's
  * IPI flushing, for comparison) or "tlb=arm64" (arm64 only), "asid_bits=N"
  * (the arm64 and riscv engines' ASID width), "sme_erratum" (arm64's
- * engine with C1-Pro erratum 4193714's IPIs).  The values are checked by
+ * engine with C1-Pro erratum 4193714's IPIs), "tlb=sparc64" and
+ * "ctx_bits=N" (sparc64's engine and its context width).  The values are checked by
  * shd_machine_create().  0, -ENOENT
  * (no such profile), -EINVAL (a bad option, or one the profile has no use
  * for).

@@ -108,7 +108,18 @@ extern "C" {
 	  "flush_tlb_batched_pending is a DSB ISH on this CPU, as arm64's " \
 	  "arch_flush_tlb_batched_pending was before Ryan Roberts's 2025 " \
 	  "fix: it completes only this CPU's TLBIs, not the reclaimer's " \
-	  "(arm64 engine, batch on)")
+	  "(arm64 engine, batch on)") \
+	X(TLB_BATCH_DROP_LAST, tlb_batch_drop_last, \
+	  "flush_tlb_pending flushes a tlb_batch's addresses but the last " \
+	  "one queued (sparc64 engine)") \
+	X(TLB_PENDING_ASYNC, tlb_pending_async, \
+	  "smp_flush_tlb_pending cross-calls without waiting, and the " \
+	  "targets read the batch after it was reset, as before " \
+	  "f36391d2790d (sparc64 engine)") \
+	X(CTX_KEEP_CPUMASK, ctx_keep_cpumask, \
+	  "get_new_mmu_context keeps the mm's mm_cpumask: a CPU that ran " \
+	  "the mm under its old context number comes back to the new one " \
+	  "without flushing it (sparc64 engine)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,

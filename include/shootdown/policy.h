@@ -110,6 +110,11 @@ extern "C" {
  *   svinval     riscv: a range's per-page loop is sfence.w.inval, one
  *               sinval.vma a page, sfence.inval.ir (Svinval; the patch
  *               Mayuresh Chitale posted, not merged)
+ *   tlb_batch_nr
+ *               sparc64's engine (--arch sparc64): addresses a tlb_batch
+ *               holds before it is flushed (TLB_BATCH_NR: 192); a batch
+ *               of one is a single-page cross-call, of more one
+ *               smp_flush_tlb_pending() cross-call with the list
  */
 struct shd_policy_ops;	/* policy_ops.h: a policy written in C */
 
@@ -142,6 +147,7 @@ struct shd_policy {
 	unsigned sbi_flush_limit;
 	bool clear_cpumask;
 	bool svinval;
+	unsigned tlb_batch_nr;
 	/* A policy in C (shd_policy_from_ops()): its hooks over the knobs
 	 * above, and its own knobs' values; NULL for a preset. */
 	const struct shd_policy_ops *ops;
@@ -155,6 +161,7 @@ enum shd_bcast_mode { SHD_BCAST_OFF, SHD_BCAST_INVLPGB, SHD_BCAST_RAR };
 
 #define SHD_ASID_SPACE_MAX 4094u	/* MAX_ASID_AVAILABLE without PTI */
 #define SHD_RAR_SLOTS_MAX 64u
+#define SHD_TLB_BATCH_NR_MAX 192u	/* sparc64's TLB_BATCH_NR */
 
 #define SHD_CEILING_MAX (1u << 24)
 #define SHD_HZ_MAX 100000u

@@ -202,6 +202,26 @@ struct shd_machine;
 	  "riscv: sfence.w.inval and sfence.inval.ir around sinval.vma loops (svinval=on)") \
 	X(cpumask_clears, riscv, SHD_STAT_SUM, \
 	  "riscv: CPUs that left mm_cpumask after a whole-ASID flush of an mm they were not running (clear_cpumask=on)") \
+	X(tlb_batch_flushes, sparc64, SHD_STAT_SUM, \
+	  "sparc64: tlb_batch flushes (flush_tlb_pending() with addresses queued)") \
+	X(tlb_batch_entries, sparc64, SHD_STAT_SUM, \
+	  "sparc64: addresses queued in tlb_batches (tlb_batch_add_one() in lazy MMU mode)") \
+	X(tlb_immediate_flushes, sparc64, SHD_STAT_SUM, \
+	  "sparc64: PTE changes flushed at once, outside lazy MMU mode (global_flush_tlb_page())") \
+	X(xcalls_page, sparc64, SHD_STAT_SUM, \
+	  "sparc64: cross-call rounds of xcall_flush_tlb_page (one address, to mm_cpumask)") \
+	X(xcalls_pending, sparc64, SHD_STAT_SUM, \
+	  "sparc64: cross-call rounds of smp_flush_tlb_pending (a batch's addresses, to mm_cpumask)") \
+	X(xcalls_mm, sparc64, SHD_STAT_SUM, \
+	  "sparc64: cross-call rounds of xcall_flush_tlb_mm (a whole context, to mm_cpumask)") \
+	X(xcalls_kernel, sparc64, SHD_STAT_SUM, \
+	  "sparc64: cross-call rounds of xcall_flush_tlb_kernel_range (to every other CPU)") \
+	X(ctx_allocs, sparc64, SHD_STAT_SUM, \
+	  "sparc64: context numbers handed out (get_new_mmu_context())") \
+	X(ctx_wraps, sparc64, SHD_STAT_SUM, \
+	  "sparc64: context version wraps (mmu_context_wrap(): no number free)") \
+	X(ctx_switch_flushes, sparc64, SHD_STAT_SUM, \
+	  "sparc64: of switch_flushes, contexts flushed at switch_mm (new context, or this CPU new to mm_cpumask)") \
 	X(violations, oracle, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "oracle violations") \
 	X(lat_count, latency, SHD_STAT_SUM, \
