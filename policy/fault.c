@@ -52,6 +52,14 @@ static unsigned fault_engines(enum shd_fault f)
 	case SHD_FAULT_CPUMASK_CLEAR_NO_FLUSH:
 	case SHD_FAULT_SBI_MISSING_FENCE:
 		return ON_RISCV;
+	case SHD_FAULT_SKIP_NESTED_FLUSH:
+		/* sparc64 flushes each batch under the PTL: no gather finds
+		 * a PTE clear whose flush is still to come. */
+		return ON_X86 | ON_ARM64 | ON_RISCV;
+	case SHD_FAULT_SKIP_BATCHED_PENDING:
+		/* Reclaim's batch: sparc64 has none (no
+		 * ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH). */
+		return ON_X86 | ON_ARM64 | ON_RISCV;
 	case SHD_FAULT_TLB_BATCH_DROP_LAST:
 	case SHD_FAULT_TLB_PENDING_ASYNC:
 	case SHD_FAULT_CTX_KEEP_CPUMASK:
@@ -133,8 +141,9 @@ int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,
 				 "with switch=6.13, async off and batch not arm64 "
 				 "(e.g. --policy linux-invlpgb)", faults[f].name,
 				 p->name);
-	/* skip_nested_flush: every policy and architecture runs mmu_gathers
-	 * with the nested upgrade (Linux since 4.13), so it always applies. */
+	/* skip_nested_flush: every policy runs mmu_gathers with the nested
+	 * upgrade (Linux since 4.13), so it applies wherever the engine
+	 * flushes after the PTL (not sparc64's). */
 	if ((f == SHD_FAULT_SKIP_BATCHED_PENDING ||
 	     f == SHD_FAULT_BATCHED_PENDING_DSB_ONLY) && p->batch == SHD_BATCH_OFF)
 		return shd__fail(-EINVAL, "fault %s cannot happen under policy "

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fork()'s dup_mmap(): share the pages, write-protect the private ones, flush (kernel/fork.c). */
 #include <errno.h>
+#include <stdlib.h>
 
 #include <shootdown/fork.h>
 #include <shootdown/mm.h>
@@ -20,7 +21,28 @@ struct dup {
 	const struct shd_vma *vma;
 	uint64_t version;
 	int err;
+	/* sparc64: the parent's write-protected vpns, for its tlb_batch
+	 * (copy_pte_range() runs in lazy MMU mode) */
+	bool batch;
+	uint64_t *vpns;
+	size_t n, cap;
 };
+
+/* tlb_batch_add() of VPN.  0 or -ENOMEM. */
+static int dup_batch_add(struct dup *d, uint64_t vpn)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		uint64_t *v = realloc(d->vpns, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->vpns = v;
+		d->cap = cap;
+	}
+	d->vpns[d->n++] = vpn;
+	return 0;
+}
 
 /* copy_present_pte(): share the frame; write-protect a private page. */
 static void dup_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
@@ -41,6 +63,11 @@ static void dup_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 		val &= ~SHD_PTE_WRITE;
 		shd__cache_order_check(mm, vpn, "flush_cache_dup_mm");
 		shd__pte_write(p, val, d->version, mm);
+		if (d->batch && (val & SHD_PTE_PRESENT) &&
+		    dup_batch_add(d, vpn) < 0) {
+			d->err = -ENOMEM;
+			return;
+		}
 	}
 	shd__frame_get(mm->m, val >> SHD_PTE_PFN_SHIFT);
 	if ((val & SHD_PTE_EXEC) && (val & SHD_PTE_PRESENT) && shd__this_cpu)
@@ -80,6 +107,7 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 		child->nvmas = parent->nvmas;
 	}
 	d.child = child;
+	d.batch = m->cfg.arch.tlb == SHD_TLB_SPARC64;
 	/* flush_cache_dup_mm(), before the parent's PTEs are write-protected */
 	if (!d.err)
 		d.err = shd__flush_cache_first(cpu, parent, 0,
@@ -93,9 +121,14 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 	shd__publish_changes(child, d.version);
 	shd__publish_changes(parent, d.version);
 	/* dup_mmap() ends with flush_tlb_mm(oldmm): the parent's writable
-	 * translations are now stale on every CPU that runs it. */
-	ferr = shd__flush_tlb_mm_range(cpu, parent, 0, SHD_FLUSH_END_ALL, true,
-				       SHD_IF_MM, NULL);
+	 * translations are now stale on every CPU that runs it.  sparc64's
+	 * flush_tlb_mm() is empty: its tlb_batch flushed them instead. */
+	if (d.batch)
+		ferr = shd__flush_tlb_vpns(cpu, parent, d.vpns, d.n, NULL);
+	else
+		ferr = shd__flush_tlb_mm_range(cpu, parent, 0, SHD_FLUSH_END_ALL,
+					       true, SHD_IF_MM, NULL);
+	free(d.vpns);
 	{
 		int cerr = shd__flush_cache_done(cpu, parent, 0,
 					    SHD_USER_TOP >> m->page_shift);

@@ -61,6 +61,8 @@ static int pfn_list_add(struct shd_pfn_list *l, uint64_t pfn)
 	return 0;
 }
 
+static void tlb_flush_mmu(struct shd_mmu_gather *tlb, bool full);
+
 void shd__tlb_gather_mmu(struct shd_mmu_gather *tlb, struct shd_cpu *cpu,
 			 struct shd_mm *mm, bool fullmm)
 {
@@ -87,6 +89,11 @@ void shd__tlb_ptl_lock(struct shd_mmu_gather *tlb)
 
 void shd__tlb_ptl_unlock(struct shd_mmu_gather *tlb)
 {
+	/* sparc64: arch_leave_lazy_mmu_mode() before the PTL goes, so the
+	 * batch is flushed under it (and a gather that finds a PTE clear
+	 * knows its flush is done: sparc64 needs no nested upgrade). */
+	if (tlb->vpns.n)
+		tlb_flush_mmu(tlb, false);
 	shd__publish_changes(tlb->mm, tlb->version);
 	tlb->ptl_held = false;
 	shd__mm_unlock(tlb->mm);
@@ -110,12 +117,12 @@ static int gather_flush(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e,
 	if (mm->is_kernel)
 		return shd_flush_tlb_kernel_range(tlb->cpu, s << m->page_shift | top,
 						  e << m->page_shift | top);
-	if (full)
-		return shd__flush_tlb_mm_range(tlb->cpu, mm, 0, SHD_FLUSH_END_ALL,
-					       true, SHD_IF_MM, t);
 	if (m->cfg.arch.tlb == SHD_TLB_SPARC64)	/* what tlb_batch_add() kept */
 		return shd__flush_tlb_vpns(tlb->cpu, mm, tlb->vpns.v, tlb->vpns.n,
 					   t);
+	if (full)
+		return shd__flush_tlb_mm_range(tlb->cpu, mm, 0, SHD_FLUSH_END_ALL,
+					       true, SHD_IF_MM, t);
 	return shd__flush_tlb_mm_range(tlb->cpu, mm, s << m->page_shift,
 				       e << m->page_shift, tlb->freed_tables,
 				       SHD_IF_RANGE, t);
@@ -242,7 +249,8 @@ int shd__tlb_finish_mmu(struct shd_mmu_gather *tlb)
 	 * point: another gather may start or end here. */
 	if (tlb->cpu)
 		shd__sched_point(tlb->cpu);
-	if (!mm->is_kernel && shd_load_seq(&mm->tlb_flush_pending) > 1 &&
+	if (!mm->is_kernel && mm->m->cfg.arch.tlb != SHD_TLB_SPARC64 &&
+	    shd_load_seq(&mm->tlb_flush_pending) > 1 &&
 	    !shd__fault_fires(tlb->cpu, SHD_FAULT_SKIP_NESTED_FLUSH)) {
 		full = true;
 		tlb->freed_tables = true;

@@ -130,6 +130,8 @@ Test(arch, fault_applies_knows_the_cache_faults)
 		{ SHD_FAULT_SKIP_REMOTE_IPI, "skip_remote_ipi", true, true, false },
 		/* sparc64's engine demaps a list, not an INVLPG loop. */
 		{ SHD_FAULT_RANGE_SHORT, "range_short", true, false, false },
+		{ SHD_FAULT_SKIP_BATCHED_PENDING, "skip_batched_pending",
+		  true, false, true },
 		{ SHD_FAULT_TLB_BATCH_DROP_LAST, "tlb_batch_drop_last",
 		  false, true, false },
 		{ SHD_FAULT_TLB_PENDING_ASYNC, "tlb_pending_async",
@@ -140,9 +142,11 @@ Test(arch, fault_applies_knows_the_cache_faults)
 		{ SHD_FAULT_TLBI_RANGE_NUM, "tlbi_range_num", false, false, true },
 		{ SHD_FAULT_ASID_ROLLOVER_NO_FLUSH, "asid_rollover_no_flush",
 		  false, false, true },
-		/* Generic mm code: every engine. */
+		/* Generic mm code: every engine (sparc64 flushes under the
+		 * PTL: no nested upgrade). */
 		{ SHD_FAULT_FREE_BEFORE_FLUSH, "free_before_flush", true, true, true },
-		{ SHD_FAULT_SKIP_NESTED_FLUSH, "skip_nested_flush", true, true, true },
+		{ SHD_FAULT_SKIP_NESTED_FLUSH, "skip_nested_flush", true, false,
+		  true },
 	};
 	size_t n = 0;
 	const struct shd_named *names = shd_faults(&n);
