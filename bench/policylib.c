@@ -15,9 +15,15 @@
  * at fault, not the run.  A crash outside any hook is the program's own:
  * the handler restores the default action and returns, so the faulting
  * instruction runs again and the process dies as it would have.
+ *
+ * A hook that answers outside its enum is taken at the base's word; at
+ * exit one line names the first such answer (shd_policy_hook_bad_verdict()),
+ * the exit status unchanged: the figures are the base's at those points.
  */
 #include <dlfcn.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -75,6 +81,17 @@ static void catch_hook_crashes(void)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+static void report_bad_verdict(void)
+{
+	const char *policy, *hook;
+	int value;
+
+	if (shd_policy_hook_bad_verdict(&policy, &hook, &value))
+		fprintf(stderr, "shootdown: policy %s: hook %s returned %d, "
+			"not one of its verdicts; the base's answer was used "
+			"instead\n", policy, hook, value);
 }
 
 /* SPEC is PATH or PATH:NAME; NAME, when given, is a policy name. */
@@ -136,6 +153,8 @@ void cli_policy_lib(const char *spec)
 		usage_error("--policy-lib: at most %d policies", CLI_MAX_LOADED);
 	loaded[nloaded++] = ops;
 	catch_hook_crashes();
+	if (nloaded == 1)
+		atexit(report_bad_verdict);
 }
 
 const struct shd_policy_ops *cli_loaded_policy(const char *name)

@@ -16,10 +16,15 @@
  * Invariants:
  *  1. A table is used only once shd_policy_ops_check() accepted it: its
  *     version is this header's, its knobs are declared sanely.
- *  2. A hook's answer outside its enum is the built-in answer.
+ *  2. A hook's answer outside its enum is the built-in answer; the first
+ *     such answer of the process is kept for one message
+ *     (shd_policy_hook_bad_verdict()).
  *  3. While a hook runs, its thread's marker names the policy, the hook
  *     and the simulated CPU, and it is clear otherwise: a crash in a hook
  *     is reported as the hook's, not the engine's.
+ *  4. No member of a table past its version's layout is read: a library
+ *     built against version 1's header exports a shorter table, which
+ *     keeps working with no version-2 hooks (shd__has_hook()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +35,15 @@
 #include "../common/error.h"
 #include "policy_ops.h"
 
+/* Version 1's members lie where version 1 put them (invariant 4). */
+_Static_assert(offsetof(struct shd_policy_ops, lazy_exit_flush) ==
+	       offsetof(struct shd__policy_ops_v1, lazy_exit_flush) &&
+	       offsetof(struct shd_policy_ops, knobs) ==
+	       offsetof(struct shd__policy_ops_v1, knobs) &&
+	       offsetof(struct shd_policy_ops, flush_route) >=
+	       sizeof(struct shd__policy_ops_v1),
+	       "a version-1 table is a prefix of this one");
+
 /* The calling thread's hook, if any (invariant 3). */
 static __thread struct {
 	const char *policy;
@@ -37,6 +51,47 @@ static __thread struct {
 	unsigned cpu;
 	volatile int in;	/* read by a signal handler on this thread */
 } hook_at;
+
+/* The first verdict outside its enum (invariant 2).  bad_state: 0 none,
+ * 1 being written, 2 written. */
+static struct {
+	const char *policy;
+	const char *hook;
+	int value;
+} bad;
+static int bad_state;
+
+static void note_bad_verdict(const struct shd_policy *p, const char *hook,
+			     int value)
+{
+	int none = 0;
+
+	/* Acquire-release CAS: one writer ever; the release store of 2
+	 * publishes the record to shd_policy_hook_bad_verdict()'s
+	 * acquire load. */
+	if (__atomic_load_n(&bad_state, __ATOMIC_RELAXED) ||
+	    !__atomic_compare_exchange_n(&bad_state, &none, 1, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	bad.policy = p->ops->name;
+	bad.hook = hook;
+	bad.value = value;
+	__atomic_store_n(&bad_state, 2, __ATOMIC_RELEASE);
+}
+
+bool shd_policy_hook_bad_verdict(const char **policy, const char **hook,
+				 int *value)
+{
+	if (__atomic_load_n(&bad_state, __ATOMIC_ACQUIRE) != 2)
+		return false;
+	if (policy)
+		*policy = bad.policy;
+	if (hook)
+		*hook = bad.hook;
+	if (value)
+		*value = bad.value;
+	return true;
+}
 
 static bool name_ok(const char *s, size_t max)
 {
@@ -99,10 +154,12 @@ int shd_policy_ops_check(const struct shd_policy_ops *ops)
 
 	if (!ops)
 		return shd__fail(-EINVAL, "no policy table");
-	if (ops->version != SHD_POLICY_OPS_VERSION)
+	if (ops->version < SHD_POLICY_OPS_VERSION_MIN ||
+	    ops->version > SHD_POLICY_OPS_VERSION)
 		return shd__fail(-EINVAL, "policy table has API version %u, this "
-				 "library takes %u (rebuild it against this "
-				 "<shootdown/policy_ops.h>)", ops->version,
+				 "library takes %u to %u (rebuild it against "
+				 "this <shootdown/policy_ops.h>)", ops->version,
+				 SHD_POLICY_OPS_VERSION_MIN,
 				 SHD_POLICY_OPS_VERSION);
 	if (!name_ok(ops->name, 31))
 		return shd__fail(-EINVAL, "policy name '%.40s' is not 1..31 of "
@@ -181,6 +238,7 @@ enum shd_hook_send shd__hook_should_send(const struct shd_policy *p,
 	case SHD_HOOK_SKIP_LAZY:
 		return v;
 	}
+	note_bad_verdict(p, "should_send", (int)v);
 	return builtin;	/* invariant 2 */
 }
 
@@ -199,6 +257,7 @@ enum shd_hook_action shd__hook_flush_action(const struct shd_policy *p,
 	case SHD_HOOK_FULL:
 		return a;
 	}
+	note_bad_verdict(p, "flush_action", (int)a);
 	return builtin;
 }
 
@@ -220,6 +279,35 @@ bool shd__hook_lazy_exit_flush(const struct shd_policy *p,
 
 	hook_enter(p, "lazy_exit_flush", ctx);
 	b = p->ops->lazy_exit_flush(ctx, builtin);
+	hook_exit();
+	return b;
+}
+
+enum shd_hook_route shd__hook_flush_route(const struct shd_policy *p,
+					  const struct shd_hook_ctx *ctx,
+					  enum shd_hook_route builtin)
+{
+	enum shd_hook_route r;
+
+	hook_enter(p, "flush_route", ctx);
+	r = p->ops->flush_route(ctx, builtin);
+	hook_exit();
+	switch (r) {
+	case SHD_HOOK_ROUTE_IPI:
+	case SHD_HOOK_ROUTE_BROADCAST:
+		return r;
+	}
+	note_bad_verdict(p, "flush_route", (int)r);
+	return builtin;
+}
+
+bool shd__hook_defer_flush(const struct shd_policy *p,
+			   const struct shd_hook_ctx *ctx, bool builtin)
+{
+	bool b;
+
+	hook_enter(p, "defer_flush", ctx);
+	b = p->ops->defer_flush(ctx, builtin);
 	hook_exit();
 	return b;
 }

@@ -37,6 +37,14 @@
  * sets PENDING for each CPU of the mask, and spins until each has left
  * PENDING (smp_call_rar_many()).
  *
+ * IPI or broadcast.  consider_global_asid() is where Linux chooses, per
+ * mm and for good: a CPU switches into a global ASID without a flush
+ * (choose_new_asid()), so only a broadcast may flush such an mm.  A
+ * policy in C's flush_route is asked there (tlbflush.c), at every IPI
+ * flush of an mm that could take one, not only at sampled ones, and can
+ * only give the mm an ASID or not: never take one back, never send IPIs
+ * instead of a broadcast for an mm that has one.
+ *
  * Invariants: (1) a CPU's action vector byte goes PENDING -> DONE only on
  * its own thread, after the invalidation; (2) an initiator returns from
  * TLBSYNC or RAR only when every byte it set is DONE; (3) a global ASID
@@ -400,7 +408,7 @@ static unsigned allocate_global_asid(struct shd_cpu *cpu)
 
 /* use_global_asid(): under the lock, unless MM has one already or none is
  * left; asid_transition is set before the ASID is published. */
-static void use_global_asid(struct shd_cpu *cpu, struct shd_mm *mm)
+void shd__use_global_asid(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	struct shd_bcast *b = cpu->m->bcast;
 	unsigned a;
@@ -446,26 +454,50 @@ static bool mm_active_cpus_reach(struct shd_cpu *cpu, struct shd_mm *mm,
 	return false;
 }
 
-void shd__consider_global_asid(struct shd_cpu *cpu, struct shd_mm *mm)
+unsigned shd__mm_active_cpus(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	struct shd_machine *m = cpu->m;
+	unsigned n = 0;
+
+	for (unsigned c = 0; c < m->ncpus; c++) {
+		struct shd_cpu *t = m->cpus[c];
+
+		n += shd__mask_test(mm->cpumask, c) &&
+		     shd_load_seq(&t->loaded_mm_id) == mm->id &&
+		     !shd_load_seq(&t->is_lazy);
+	}
+	return n;
+}
+
+bool shd__global_asid_possible(const struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
 
 	/* Promotion reads loaded_mm, which only switch=6.13 publishes.
 	 * LATR's posted requests and arm64's per-page reclaim requests go
 	 * to the CPUs running the mm only, and no broadcast covers the
 	 * others' global-ASID entries, which switch-in does not flush. */
-	if (m->cfg.policy.bcast == SHD_BCAST_OFF ||
-	    m->cfg.policy.switch_mm != SHD_SWITCH_6_13 ||
-	    m->cfg.policy.async || m->cfg.policy.batch == SHD_BATCH_ARM64 ||
-	    shd__mm_global_asid(mm))
-		return;
+	return p->bcast != SHD_BCAST_OFF && p->switch_mm == SHD_SWITCH_6_13 &&
+	       !p->async && p->batch != SHD_BATCH_ARM64 &&
+	       !shd__mm_global_asid(mm);
+}
+
+bool shd__global_asid_sampled(const struct shd_cpu *cpu)
+{
 	/* Linux: (current->pid & 31) == (jiffies & 31).  The thread is
 	 * the one running on this CPU: its id stands in for the pid. */
-	if ((cpu->id & 31) != (shd__jiffies(m) & 31))
+	return (cpu->id & 31) == (shd__jiffies(cpu->m) & 31);
+}
+
+void shd__consider_global_asid(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	if (!shd__global_asid_possible(cpu, mm) ||
+	    !shd__global_asid_sampled(cpu))
 		return;
-	if (!mm_active_cpus_reach(cpu, mm, m->cfg.policy.broadcast_min_cpus))
+	if (!mm_active_cpus_reach(cpu, mm,
+				  cpu->m->cfg.policy.broadcast_min_cpus))
 		return;
-	use_global_asid(cpu, mm);
+	shd__use_global_asid(cpu, mm);
 }
 
 void shd__mm_free_global_asid(struct shd_mm *mm)

@@ -75,6 +75,19 @@ unsigned shd__rar_send(struct shd_cpu *cpu, const unsigned long *mask,
  * not lazy.  CPU's thread, not from a handler.
  */
 void shd__consider_global_asid(struct shd_cpu *cpu, struct shd_mm *mm);
+/*
+ * consider_global_asid()'s parts, for a policy in C's flush_route
+ * (tlbflush.c): whether MM could take a global ASID at all (a broadcast
+ * mode that gives them, switch=6.13, neither async nor batch=arm64, none
+ * yet); Linux's sampling of this flush; the CPUs of MM's mask running it,
+ * not lazy (racy reads, as mm_active_cpus_exceeds()); and
+ * use_global_asid(), which gives MM one unless it has one or none is
+ * left.  CPU's thread, not from a handler.
+ */
+bool shd__global_asid_possible(const struct shd_cpu *cpu, struct shd_mm *mm);
+bool shd__global_asid_sampled(const struct shd_cpu *cpu);
+unsigned shd__mm_active_cpus(struct shd_cpu *cpu, struct shd_mm *mm);
+void shd__use_global_asid(struct shd_cpu *cpu, struct shd_mm *mm);
 /* mm_free_global_asid(): MM is being freed; its ASID waits in the freed
  * set for the next wraparound.  Any thread. */
 void shd__mm_free_global_asid(struct shd_mm *mm);

@@ -17,12 +17,16 @@
  * waits for the flush (flush_tlb_batched_pending()).  On arm64's TLB
  * engine (43b3dfdd0455) batching is arm64's whatever batch names (unless
  * off): each page a TLBI VALE1IS with no DSB, the flush one DSB ISH.
+ * Whether a page is batched at all is should_defer_flush()'s choice
+ * (arch_tlbbatch_should_defer(), 65c8d30e679b): a policy in C's
+ * defer_flush may overrule it, safely either way.
  */
 #include <errno.h>
 #include <string.h>
 #include <inttypes.h>
 
 #include <shootdown/rmap.h>
+#include "../policy/policy_ops.h"
 #include "cacheflush.h"
 #include "context.h"
 #include "mm.h"
@@ -65,7 +69,7 @@ static bool riscv_engine(const struct shd_cpu *cpu)
 	return cpu->m->cfg.arch.tlb == SHD_TLB_RISCV;
 }
 
-static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
+static bool base_should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 
@@ -89,6 +93,33 @@ static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
 				     shd__tso_mask_test(cpu, mm->cpumask, c)))
 			return true;
 	return false;
+}
+
+/*
+ * should_defer_flush(): the base's answer, or a policy in C's defer_flush
+ * (policy_ops.h) where the base batches at all (TTU_BATCH_FLUSH: with
+ * batch=off Linux never asks arch_tlbbatch_should_defer()).  Either
+ * answer is safe: a deferred page is flushed, its frame freed, at the
+ * batch's flush; one not deferred is flushed now (flush_one_now()).
+ */
+static bool should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	bool builtin = base_should_defer(cpu, mm);
+	struct shd_hook_ctx x;
+
+	if (p->batch == SHD_BATCH_OFF || !shd__has_hook(p, defer_flush))
+		return builtin;
+	shd__hook_ctx_init(cpu, mm, &x);
+	x.in_mm_cpumask = shd__mask_test(mm->cpumask, cpu->id);
+	x.is_lazy = shd_load_relaxed(&cpu->is_lazy);
+	x.loaded = cpu->loaded_mm == mm ? SHD_HOOK_LOADED_THIS :
+					   SHD_HOOK_LOADED_OTHER;
+	x.npages = 1;
+	x.mm_tlb_gen = shd_load_acquire(&mm->tlb_gen);
+	x.mask_weight = shd__mask_weight(cpu->m, mm->cpumask);
+	x.batch_pages = (unsigned)cpu->batch.n;
+	return shd__hook_defer_flush(p, &x, builtin);
 }
 
 /* arm64's request slots, allocated on first use.  0 or -ENOMEM. */

@@ -394,16 +394,6 @@ _Static_assert((int)SHD_HOOK_SEND == (int)SHD_TARGET_SEND &&
 	       (int)SHD_HOOK_LOADED_THIS == (int)SHD_LOADED_THIS,
 	       "hook verdicts map onto the engine's");
 
-/* CPUs in MASK (a hint for a policy's hook: read without ordering). */
-static unsigned mask_weight(const struct shd_machine *m, const unsigned long *mask)
-{
-	unsigned n = 0;
-
-	for (size_t w = 0; w < m->mask_words; w++)
-		n += (unsigned)__builtin_popcountl(shd_load_relaxed(&mask[w]));
-	return n;
-}
-
 /*
  * A policy in C's verdict on candidate C of user flush F (policy_ops.h),
  * V being the base's.  What the scan did not read for the base (is_lazy,
@@ -433,7 +423,7 @@ static enum shd_target_verdict hook_target(struct shd_cpu *cpu, unsigned c,
 	x.npages = f->end_vpn == SHD_FLUSH_END_ALL ? 0 :
 		   f->end_vpn - f->start_vpn;
 	x.new_tlb_gen = x.mm_tlb_gen = f->new_tlb_gen;
-	x.mask_weight = mask_weight(cpu->m, f->mm->cpumask);
+	x.mask_weight = shd__mask_weight(cpu->m, f->mm->cpumask);
 	return (enum shd_target_verdict)shd__hook_should_send(p, &x,
 						(enum shd_hook_send)v);
 }
@@ -911,6 +901,45 @@ static int riscv_flush(struct shd_cpu *cpu, enum shd_iface iface,
 	return n < 0 ? n : 0;
 }
 
+/*
+ * consider_global_asid() after F, an IPI flush of MM (bcast.c): Linux's
+ * sampled choice, or a policy in C's flush_route (policy_ops.h), asked at
+ * every such flush of an mm that could take a global ASID.  Its builtin
+ * is Linux's answer: sampled, and broadcast_min_cpus CPUs run the mm.
+ */
+static void consider_global_asid(struct shd_cpu *cpu, struct shd_mm *mm,
+				 const struct shd_flush_info *f)
+{
+	const struct shd_policy *p = &cpu->m->cfg.policy;
+	enum shd_hook_route builtin;
+	struct shd_hook_ctx x;
+
+	if (!shd__has_hook(p, flush_route)) {
+		shd__consider_global_asid(cpu, mm);
+		return;
+	}
+	if (!shd__global_asid_possible(cpu, mm))
+		return;
+	shd__hook_ctx_init(cpu, mm, &x);
+	x.in_mm_cpumask = shd__mask_test(mm->cpumask, cpu->id);
+	x.is_lazy = shd_load_relaxed(&cpu->is_lazy);
+	x.loaded = cpu->loaded_mm == mm ? SHD_HOOK_LOADED_THIS :
+					   SHD_HOOK_LOADED_OTHER;
+	x.freed_tables = f->freed_tables;
+	x.trim_cpumask = f->trim_cpumask;
+	x.npages = f->end_vpn == SHD_FLUSH_END_ALL ? 0 :
+		   f->end_vpn - f->start_vpn;
+	x.new_tlb_gen = f->new_tlb_gen;
+	x.mm_tlb_gen = shd_load_acquire(&mm->tlb_gen);
+	x.mask_weight = shd__mask_weight(cpu->m, mm->cpumask);
+	x.active_cpus = shd__mm_active_cpus(cpu, mm);
+	builtin = shd__global_asid_sampled(cpu) &&
+		  x.active_cpus >= p->broadcast_min_cpus ?
+		  SHD_HOOK_ROUTE_BROADCAST : SHD_HOOK_ROUTE_IPI;
+	if (shd__hook_flush_route(p, &x, builtin) == SHD_HOOK_ROUTE_BROADCAST)
+		shd__use_global_asid(cpu, mm);
+}
+
 int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 			    uint64_t start, uint64_t end, bool freed_tables,
 			    enum shd_iface iface, uint64_t *t_out)
@@ -954,7 +983,7 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 		err = do_flush(cpu, iface);
 		f->asid_transition = false;
 		if (!err && m->bcast && other_cpu_in_mask(cpu, mm->cpumask))
-			shd__consider_global_asid(cpu, mm);
+			consider_global_asid(cpu, mm, f);
 	}
 credit:
 	if (err)

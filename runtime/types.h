@@ -549,5 +549,16 @@ static inline void shd__mask_clear(unsigned long *mask, unsigned cpu)
 	/* Seq-cst RMW: see above. */
 	shd_fetch_and(&mask[cpu / 64], ~(1ul << (cpu % 64)));
 }
+/* CPUs in MASK of M: a policy's hint, read without ordering (a racy
+ * cpumask_weight()). */
+static inline unsigned shd__mask_weight(const struct shd_machine *m,
+					const unsigned long *mask)
+{
+	unsigned n = 0;
+
+	for (size_t w = 0; w < m->mask_words; w++)
+		n += (unsigned)__builtin_popcountl(shd_load_relaxed(&mask[w]));
+	return n;
+}
 
 #endif

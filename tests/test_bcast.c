@@ -132,6 +132,98 @@ Test(bcast, below_broadcast_min_cpus_flushes_stay_ipis)
 	shd_machine_destroy(m);
 }
 
+/* ---- a policy in C's flush_route (policy_ops.h) ---- */
+
+static int route_calls, route_marked;
+static enum shd_hook_route route_first_builtin, route_verdict;
+
+static enum shd_hook_route route_hook(const struct shd_hook_ctx *c,
+				      enum shd_hook_route builtin)
+{
+	const char *pol, *hook;
+	unsigned cpu;
+
+	if (route_calls++ == 0)
+		route_first_builtin = builtin;
+	/* The first flush: CPU 0 and the 4 runners in the mask, running it. */
+	route_marked += shd_policy_hook_where(&pol, &hook, &cpu) &&
+			!strcmp(pol, "route") && !strcmp(hook, "flush_route") &&
+			cpu == 0 && c->self == 0 && c->mask_weight == 5 &&
+			c->active_cpus == 5 && c->npages == 20 &&
+			c->loaded == SHD_HOOK_LOADED_THIS;
+	return route_verdict;
+}
+
+/* A machine of 8 CPUs under linux-invlpgb with route_hook, and KEY=VALUE. */
+static struct shd_machine *route_machine(const char *key, const char *value)
+{
+	static const struct shd_policy_ops ops = {
+		.version = SHD_POLICY_OPS_VERSION, .name = "route",
+		.base = "linux-invlpgb", .flush_route = route_hook,
+	};
+	struct shd_config c = test_config(8, NULL);
+
+	cr_assert_eq(shd_policy_from_ops(&ops, &c.policy), 0, "%s",
+		     shd_last_error());
+	if (key)
+		cr_assert_eq(shd_policy_set(&c.policy, key, value), 0);
+	route_calls = route_marked = 0;
+	return test_machine(&c);
+}
+
+Test(bcast, a_flush_route_hook_may_broadcast_below_broadcast_min_cpus)
+{
+	struct shd_machine *m = route_machine("broadcast_min_cpus", "6");
+	struct shd_stats d;
+
+	route_verdict = SHD_HOOK_ROUTE_BROADCAST;
+	d = bc_round(m, 5, 20, false);	/* linux: 5 * 4 IPIs, no ASID */
+	cr_assert_eq(route_calls, 1, "asked %d times", route_calls);
+	cr_assert_eq(route_marked, 1, "the marker or the context was wrong");
+	cr_assert_eq(route_first_builtin, SHD_HOOK_ROUTE_IPI, "not linux's");
+	cr_assert_eq(d.global_asids_assigned, 1);
+	cr_assert_eq(d.asid_transition_rounds, 1);
+	cr_assert_eq(d.ipis_sent, 8, "the first flush and the transition");
+	cr_assert_eq(d.invlpgb_issued, 4 * 3 + 1);
+	cr_assert_eq(d.violations, 0);
+	shd_machine_destroy(m);
+}
+
+Test(bcast, a_flush_route_hook_may_keep_ipis_where_linux_broadcasts)
+{
+	struct shd_machine *m = route_machine(NULL, NULL);
+	struct shd_stats d;
+
+	route_verdict = SHD_HOOK_ROUTE_IPI;
+	d = bc_round(m, 5, 20, false);
+	/* Asked at every IPI flush, sampled or not. */
+	cr_assert_eq(route_calls, 5, "asked %d times", route_calls);
+	cr_assert_eq(route_first_builtin, SHD_HOOK_ROUTE_BROADCAST);
+	cr_assert_eq(d.global_asids_assigned, 0);
+	cr_assert_eq(d.ipis_sent, 5 * 4);
+	cr_assert_eq(d.invlpgb_issued, 0);
+	cr_assert_eq(d.violations, 0);
+	shd_machine_destroy(m);
+}
+
+Test(bcast, a_flush_route_verdict_outside_the_enum_is_linux_s)
+{
+	struct shd_machine *m = route_machine(NULL, NULL);
+	struct shd_stats d;
+	const char *pol, *hook;
+	int value;
+
+	route_verdict = (enum shd_hook_route)7;
+	d = bc_round(m, 5, 20, false);
+	cr_assert_eq(route_calls, 1);
+	cr_assert(shd_policy_hook_bad_verdict(&pol, &hook, &value));
+	cr_assert_str_eq(hook, "flush_route");
+	cr_assert_eq(value, 7);
+	cr_assert_eq(d.global_asids_assigned, 1, "as linux-invlpgb");
+	cr_assert_eq(d.ipis_sent, 8);
+	shd_machine_destroy(m);
+}
+
 /* asid_space=9: global ASIDs 6, 7 and 8.  Four mms promoted and freed in
  * turn: the fourth allocation finds the pointer at the top and resets. */
 Test(bcast, the_allocator_wraps_with_a_flush_of_every_non_global_entry)

@@ -39,11 +39,22 @@ extern "C" {
  * must be pure functions of their context and knobs — no locks, no
  * sleeping, no I/O, no state shared between calls — so that under the
  * seeded scheduler a run stays a function of its command line.  A hook
- * that crashes is reported by name and CPU (the CLI: exit 2).
+ * that crashes is reported by name and CPU (the CLI: exit 2); one that
+ * answers outside its enum gets the built-in answer instead, and the
+ * first such answer is kept for a message (shd_policy_hook_bad_verdict();
+ * the CLI: one line on stderr at exit).
+ *
+ * Versions.  Version 2 appended flush_route and defer_flush to the table
+ * and active_cpus and batch_pages to the context.  A table of version 1
+ * (built against the old header, so ending after lazy_exit_flush) still
+ * loads: the library reads no member past its version's, and its
+ * policy has no version-2 hooks (the base decides there).
  */
 
-/* The layout of this header: a library refuses a table of another. */
-#define SHD_POLICY_OPS_VERSION 1
+/* The layout of this header: a library takes tables of versions
+ * SHD_POLICY_OPS_VERSION_MIN..SHD_POLICY_OPS_VERSION and refuses others. */
+#define SHD_POLICY_OPS_VERSION 2
+#define SHD_POLICY_OPS_VERSION_MIN 1
 
 /* What a candidate CPU's cpu_tlbstate.loaded_mm says about the mm. */
 enum shd_hook_loaded {
@@ -65,6 +76,13 @@ enum shd_hook_action {
 	SHD_HOOK_PARTIAL,	/* the request's pages; a whole-mm request
 				 * flushes the whole context anyway */
 	SHD_HOOK_FULL,		/* the whole context */
+};
+
+/* flush_route: how an mm's flushes reach the other CPUs from now on. */
+enum shd_hook_route {
+	SHD_HOOK_ROUTE_IPI,	/* stay on IPIs to mm_cpumask */
+	SHD_HOOK_ROUTE_BROADCAST,	/* take a global ASID: hardware
+					 * broadcast (INVLPGB, or RAR) */
 };
 
 /*
@@ -93,11 +111,18 @@ struct shd_hook_ctx {
 	uint64_t mm_tlb_gen;	/* the mm's tlb_gen as read at this point */
 	uint64_t local_tlb_gen;	/* CPU's generation for the mm (flush_action,
 				 * switch_flush, lazy_exit_flush) */
-	unsigned mask_weight;	/* CPUs in mm_cpumask (should_send) */
+	unsigned mask_weight;	/* CPUs in mm_cpumask (should_send,
+				 * flush_route, defer_flush) */
 	uint64_t now_ns;	/* machine time (simulated under the seeded
 				 * scheduler, host time under --sched host) */
 	uint64_t jiffies;	/* now_ns at the policy's hz */
 	const int64_t *knobs;	/* the declared knobs' values, in order */
+	/* Version 2. */
+	unsigned active_cpus;	/* CPUs of mm_cpumask running the mm, not
+				 * lazy, this one included (flush_route:
+				 * what mm_active_cpus_exceeds() counts) */
+	unsigned batch_pages;	/* pages already deferred in this CPU's
+				 * reclaim batch (defer_flush) */
 };
 
 /* A numeric knob: NAME=N with MIN <= N <= MAX, DEF if not set. */
@@ -138,12 +163,49 @@ struct shd_policy_ops {
 	bool (*switch_flush)(const struct shd_hook_ctx *ctx, bool builtin);
 	/* Leaving lazy TLB mode back into the same mm: flush it first? */
 	bool (*lazy_exit_flush)(const struct shd_hook_ctx *ctx, bool builtin);
+
+	/* ---- version 2 ---- */
+
+	/*
+	 * IPI or broadcast: consider_global_asid() (Linux 6.15, 4afeb0ed1753)
+	 * after a flush of a user mm went by IPI to another CPU of its mask,
+	 * when the mm could take a global ASID (bcast=invlpgb or rar,
+	 * switch=6.13, neither async nor batch=arm64; x86 engine) and has
+	 * none.  BROADCAST gives it one, if one is left: from then on every
+	 * flush of the mm is INVLPGB + TLBSYNC (or RAR to the mask), and it
+	 * keeps the ASID until it is freed, as in Linux, whose CPUs switch
+	 * into a global ASID without a flush (choose_new_asid()): only a
+	 * broadcast keeps it current, so the choice is made once per mm,
+	 * not per flush.  BUILTIN is Linux's: the flushing thread is sampled
+	 * ((id & 31) == (jiffies & 31)) and at least broadcast_min_cpus CPUs
+	 * run the mm (ctx->active_cpus).  On the initiator; ctx->npages,
+	 * freed_tables and new_tlb_gen are the flush's.  Either verdict is
+	 * safe: the oracle cannot catch a wrong one, only the counters show
+	 * its cost (IPIs, or INVLPGBs and TLBSYNCs to every CPU).
+	 */
+	enum shd_hook_route (*flush_route)(const struct shd_hook_ctx *ctx,
+					   enum shd_hook_route builtin);
+	/*
+	 * Batch or defer: should_defer_flush() / arch_tlbbatch_should_defer()
+	 * (mm/rmap.c; x86 65c8d30e679b) for one page reclaim unmapped from
+	 * the mm: true defers its flush to the CPU's batch (one flush at
+	 * try_to_unmap_flush()), false flushes the page now
+	 * (ptep_clear_flush()).  Called only where the base batches at all
+	 * (batch=x86 or arm64: with batch=off Linux does not ask); BUILTIN
+	 * is the base's (x86: another CPU is in mm_cpumask, or any other
+	 * CPU is online without prune; arm64: always).  On the reclaiming
+	 * CPU; ctx->npages is 1; mask_weight and batch_pages are set.
+	 * Either verdict is safe (the frame is freed only after its flush,
+	 * deferred or not): the oracle cannot catch a wrong one.
+	 */
+	bool (*defer_flush)(const struct shd_hook_ctx *ctx, bool builtin);
 };
 
 /*
- * Check OPS as a library would load it: the version, the name, the base,
- * the knobs (names unique, not a built-in knob's, MIN <= DEF <= MAX, at
- * most SHD_POLICY_KNOBS_MAX).  0 or -EINVAL with the reason in
+ * Check OPS as a library would load it: the version (1 or 2: a table of
+ * version 1 is read only as far as its version's members), the name, the
+ * base, the knobs (names unique, not a built-in knob's, MIN <= DEF <=
+ * MAX, at most SHD_POLICY_KNOBS_MAX).  0 or -EINVAL with the reason in
  * shd_last_error().  Any thread.
  */
 SHD_EXPORT int shd_policy_ops_check(const struct shd_policy_ops *ops);
@@ -165,6 +227,16 @@ SHD_EXPORT int shd_policy_from_ops(const struct shd_policy_ops *ops,
  */
 SHD_EXPORT bool shd_policy_hook_where(const char **policy, const char **hook,
 				      unsigned *cpu);
+
+/*
+ * Whether a hook of this process has answered outside its enum (the
+ * engine then took the built-in answer, every time): the first such
+ * answer's policy, hook and value, for one message at the end of a run.
+ * Any thread; acquire: what it returns was written before.  True if one
+ * did.
+ */
+SHD_EXPORT bool shd_policy_hook_bad_verdict(const char **policy,
+					    const char **hook, int *value);
 
 #ifdef __cplusplus
 }

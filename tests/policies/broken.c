@@ -79,3 +79,19 @@ const struct shd_policy_ops shd_policy_ops_clash = {
 	.name = "clash",
 	.knobs = clash_knobs,
 };
+
+/* badverdict: a should_send answer outside the enum (the base's answer is
+ * used; one line at exit names it, exit status as the run's). */
+static enum shd_hook_send not_a_verdict(const struct shd_hook_ctx *c,
+					enum shd_hook_send builtin)
+{
+	(void)c, (void)builtin;
+	return (enum shd_hook_send)9;
+}
+
+const struct shd_policy_ops shd_policy_ops_badverdict = {
+	.version = SHD_POLICY_OPS_VERSION,
+	.name = "badverdict",
+	.help = "broken: should_send answers 9",
+	.should_send = not_a_verdict,
+};
