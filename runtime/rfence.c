@@ -110,20 +110,8 @@ int shd__rfence(struct shd_cpu *cpu, const unsigned long *mask,
 	int n = 0, err = 0, r;
 
 	/* cpumask_any_but() then on_each_cpu_mask() (or the hart mask of
-	 * the SBI call): one scan of the mask, each candidate a scheduling
-	 * point; seq-cst reads after the PTE change, pairing with switch_mm's
-	 * bit set before it walks the tables. */
-	for (unsigned c = 0; c < m->ncpus; c++) {
-		if (c == cpu->id || !shd__mask_test(m->online_mask, c))
-			continue;
-		cpu->cnt.s.ipi_candidates++;
-		shd__sched_point(cpu);
-		if (mask && !shd__tso_mask_test(cpu, mask, c)) {
-			cpu->cnt.s.ipis_avoided_pruned++;
-			continue;
-		}
-		targets[n++] = c;
-	}
+	 * the SBI call): one scan of the mask. */
+	n = shd__mask_targets(cpu, mask, targets);
 	self = !mask || shd__tso_mask_test(cpu, mask, cpu->id);
 	if (!n) {		/* only this CPU, or none */
 		if (self)
@@ -155,9 +143,6 @@ int shd__rfence(struct shd_cpu *cpu, const unsigned long *mask,
 		local_fence(cpu, f);
 	/* Wait for each queued request even after a failure: none may read
 	 * cpu->info once we return. */
-	for (int i = 0; i < n; i++)
-		if ((r = shd__csd_wait(cpu, &cpu->csd[targets[i]], targets[i],
-				       what)) < 0 && !err)
-			err = r;
-	return err ? err : n;
+	r = shd__wait_targets(cpu, targets, n, what);
+	return err ? err : r ? r : n;
 }

@@ -305,3 +305,37 @@ __attribute__((noinline)) void shd__flush_end(struct shd_cpu *cpu,
 	}
 	SHD_PROBE4(flush_end, cpu->id, (int)iface, ns, n);
 }
+
+int shd__mask_targets(struct shd_cpu *cpu, const unsigned long *mask,
+		      unsigned *targets)
+{
+	struct shd_machine *m = cpu->m;
+	int n = 0;
+
+	for (unsigned c = 0; c < m->ncpus; c++) {
+		if (c == cpu->id || !shd__mask_test(m->online_mask, c))
+			continue;
+		cpu->cnt.s.ipi_candidates++;
+		shd__sched_point(cpu);
+		/* Seq-cst: after the caller's PTE change, pairing with
+		 * switch_mm's bit set before it walks the tables. */
+		if (mask && !shd__tso_mask_test(cpu, mask, c)) {
+			cpu->cnt.s.ipis_avoided_pruned++;
+			continue;
+		}
+		targets[n++] = c;
+	}
+	return n;
+}
+
+int shd__wait_targets(struct shd_cpu *cpu, const unsigned *targets, int n,
+		      const char *what)
+{
+	int err = 0, r;
+
+	for (int i = 0; i < n; i++)
+		if ((r = shd__csd_wait(cpu, &cpu->csd[targets[i]], targets[i],
+				       what)) < 0 && !err)
+			err = r;
+	return err;
+}

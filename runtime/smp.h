@@ -41,6 +41,16 @@ void shd__cpu_sweep(struct shd_cpu *cpu);
 /* LATR's fallback: interrupt TARGET so that it sweeps now. */
 void shd__cpu_kick(struct shd_cpu *target);
 
+/* The other online CPUs of MASK (NULL: all of them) as one scan of a
+ * flush reads them, each an IPI candidate (ipis_avoided_pruned if not in
+ * MASK) and a scheduling point: into TARGETS; how many.  CPU's thread. */
+int shd__mask_targets(struct shd_cpu *cpu, const unsigned long *mask,
+		      unsigned *targets);
+/* Wait for the requests CPU queued to the N TARGETS (its csds, one a
+ * target); the first error.  WHAT names them in a timeout's report. */
+int shd__wait_targets(struct shd_cpu *cpu, const unsigned *targets, int n,
+		      const char *what);
+
 /* The flush_begin probe, and the end of a flush call that queued N
  * requests: a shootdown (counted and timed from T0) if N > 0, and the
  * flush_end probe either way. */

@@ -151,19 +151,7 @@ static int xcall_round(struct shd_cpu *cpu, enum shd_iface iface,
 	cpu->cnt.s.flush_calls++;
 	shd__probe_flush_begin(cpu, iface, f);
 	cpu->in_flush = true;
-	/* One scan of the mask, each candidate a scheduling point; seq-cst
-	 * reads after the PTE change, pairing with switch_mm's bit set. */
-	for (unsigned c = 0; c < m->ncpus; c++) {
-		if (c == cpu->id || !shd__mask_test(m->online_mask, c))
-			continue;
-		cpu->cnt.s.ipi_candidates++;
-		shd__sched_point(cpu);
-		if (mask && !shd__tso_mask_test(cpu, mask, c)) {
-			cpu->cnt.s.ipis_avoided_pruned++;
-			continue;
-		}
-		targets[n++] = c;
-	}
+	n = shd__mask_targets(cpu, mask, targets);
 	if (n) {
 		(*xcalls)++;
 		if (shd__fault(m, SHD_FAULT_SKIP_REMOTE_IPI)) {
@@ -187,10 +175,9 @@ static int xcall_round(struct shd_cpu *cpu, enum shd_iface iface,
 	}
 	/* Every queued request is waited for, even after a failure: none
 	 * may read cpu->info once we return. */
-	for (int i = 0; i < n; i++)
-		if ((r = shd__csd_wait(cpu, &cpu->csd[targets[i]], targets[i],
-				       shd__iface_names[iface])) < 0 && !err)
-			err = r;
+	if ((r = shd__wait_targets(cpu, targets, n, shd__iface_names[iface])) &&
+	    !err)
+		err = r;
 	cpu->in_flush = false;
 	shd__flush_end(cpu, iface, t0, n);
 	return err;

@@ -534,18 +534,6 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 	return n;
 }
 
-static int wait_requests(struct shd_cpu *cpu, const unsigned *targets, int n,
-			 const char *what)
-{
-	int err = 0, r;
-
-	for (int i = 0; i < n; i++)
-		if ((r = shd__csd_wait(cpu, &cpu->csd[targets[i]], targets[i],
-				       what)) < 0 && !err)
-			err = r;
-	return err;
-}
-
 /* The core of every flush interface: send, flush locally, wait. */
 static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 {
@@ -570,7 +558,7 @@ static int do_flush(struct shd_cpu *cpu, enum shd_iface iface)
 		n = send_requests(cpu, targets, &err);
 	/* Wait for every queued request even after a failure: once we return,
 	 * none of them may still read cpu->info (each is done or abandoned). */
-	werr = wait_requests(cpu, targets, n, shd__iface_names[iface]);
+	werr = shd__wait_targets(cpu, targets, n, shd__iface_names[iface]);
 	if (!err)
 		err = werr;
 	cpu->in_flush = false;
@@ -751,7 +739,7 @@ static int finish_asid_transition(struct shd_cpu *cpu, int *n)
 	*n = send_requests(cpu, cpu->targets, &err);
 	if (shd__mask_test(mm->cpumask, cpu->id))
 		shd__flush_tlb_func(cpu, f);
-	werr = wait_requests(cpu, cpu->targets, *n, "finish_asid_transition");
+	werr = shd__wait_targets(cpu, cpu->targets, *n, "finish_asid_transition");
 	f->asid_transition = false;
 	return err ? err : werr;
 }
@@ -1259,7 +1247,7 @@ int shd__arch_tlbbatch_flush(struct shd_cpu *cpu)
 	if (shd__mask_test(b->cpumask, cpu->id) &&
 	    !shd__fault_fires(cpu, SHD_FAULT_SKIP_LOCAL_FLUSH))
 		shd__flush_tlb_func(cpu, f);
-	werr = wait_requests(cpu, cpu->targets, n, "arch_tlbbatch_flush");
+	werr = shd__wait_targets(cpu, cpu->targets, n, "arch_tlbbatch_flush");
 	if (!err)
 		err = werr;
 	cpu->in_flush = false;

@@ -373,6 +373,81 @@ struct free_frames {
 	uint64_t nframes, nfree;
 };
 
+/*
+ * A TLB engine's bench: cpus 1-3 run a fresh mm and read its first page
+ * (with LEAVE they then switch to another), and once all have, cpu 0
+ * DONTNEEDs the PAGES pages it made present; *BEFORE and *AFTER are the
+ * machine's counters around that.  It asserts no violation and the
+ * counting identity.  4 CPUs.
+ */
+struct eng_bench {
+	struct shd_mm *mm, *other;
+	uint64_t pages;
+	bool leave;
+	int ready, step;
+};
+
+static inline int eng_bench_runner(struct shd_cpu *cpu, void *arg)
+{
+	struct eng_bench *e = arg;
+
+	T_OK(shd_switch_mm(cpu, e->mm));
+	T_LOAD(cpu, UBASE, 1);
+	if (e->leave)
+		T_OK(shd_switch_mm(cpu, e->other));
+	__atomic_add_fetch(&e->ready, 1, __ATOMIC_RELEASE);
+	step_wait(cpu, &e->step, 1);
+	if (!e->leave)	/* the flusher's DONTNEED: a fresh walk reads 0 */
+		T_LOAD(cpu, UBASE, 0);
+	return 0;
+}
+
+static inline int eng_bench_setup(struct shd_cpu *cpu, void *arg)
+{
+	struct eng_bench *e = arg;
+
+	T_OK(shd_switch_mm(cpu, e->mm));
+	T_OK(shd_mmap(cpu, e->mm, UBASE, e->pages * PAGE, RW));
+	/* Every page present: the gather's range is what was cleared. */
+	for (uint64_t i = e->pages; i-- > 0;)
+		T_OK(shd_store(cpu, UBASE + i * PAGE, 1));
+	return 0;
+}
+
+static inline int eng_bench_unmapper(struct shd_cpu *cpu, void *arg)
+{
+	struct eng_bench *e = arg;
+
+	while (__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) < 3)
+		shd_cpu_poll(cpu);
+	T_OK(shd_madvise_dontneed(cpu, e->mm, UBASE, e->pages * PAGE));
+	step_set(&e->step, 1);
+	return 0;
+}
+
+static inline void eng_bench(struct shd_machine *m, uint64_t pages, bool leave,
+			     struct shd_stats *before, struct shd_stats *after)
+{
+	struct eng_bench e = { test_mm(m), test_mm(m), pages, leave, 0, 0 };
+	int ret;
+
+	run_one(m, 0, eng_bench_setup, &e);
+	*before = test_stats(m);
+	for (unsigned c = 1; c < 4; c++)
+		cr_assert_eq(shd_cpu_submit(m, c, eng_bench_runner, &e), 0);
+	cr_assert_eq(shd_cpu_submit(m, 0, eng_bench_unmapper, &e), 0);
+	for (unsigned c = 0; c < 4; c++) {
+		cr_assert_eq(shd_cpu_join(m, c, &ret), 0);
+		cr_assert_eq(ret, 0, "cpu %u returned %d", c, ret);
+	}
+	assert_tasks_ok();
+	*after = test_stats(m);
+	cr_assert_eq(after->violations, 0);
+	cr_assert_eq(after->ipi_candidates, candidates(after));
+	shd_mm_destroy(e.mm);
+	shd_mm_destroy(e.other);
+}
+
 /* Map NFRAMES + 1 pages and store to them until the machine runs out
  * (-ENOMEM, which it must: it has only NFRAMES), then read some back. */
 static inline int free_frames_task(struct shd_cpu *cpu, void *arg)

@@ -2,80 +2,20 @@
 /* sparc64's TLB engine: tlb_batch, its cross-calls, contexts by version (runtime/tlb_batch.c, context_sparc64.c). */
 #include "shd_test.h"
 
-struct eng {
-	struct shd_mm *mm, *other;
-	uint64_t pages;
-	bool leave;		/* the runners switch to OTHER before the flush */
-	int ready, step;
-};
-
-static int eng_runner(struct shd_cpu *cpu, void *arg)
-{
-	struct eng *e = arg;
-
-	T_OK(shd_switch_mm(cpu, e->mm));
-	T_LOAD(cpu, UBASE, 1);
-	if (e->leave)
-		T_OK(shd_switch_mm(cpu, e->other));
-	__atomic_add_fetch(&e->ready, 1, __ATOMIC_RELEASE);
-	step_wait(cpu, &e->step, 1);
-	if (!e->leave)	/* the flusher's DONTNEED: a fresh walk reads 0 */
-		T_LOAD(cpu, UBASE, 0);
-	return 0;
-}
-
-static int eng_setup(struct shd_cpu *cpu, void *arg)
-{
-	struct eng *e = arg;
-
-	T_OK(shd_switch_mm(cpu, e->mm));
-	T_OK(shd_mmap(cpu, e->mm, UBASE, e->pages * PAGE, RW));
-	for (uint64_t i = e->pages; i-- > 0;)
-		T_OK(shd_store(cpu, UBASE + i * PAGE, 1));
-	return 0;
-}
-
-static int eng_unmapper(struct shd_cpu *cpu, void *arg)
-{
-	struct eng *e = arg;
-
-	while (__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) < 3)
-		shd_cpu_poll(cpu);
-	T_OK(shd_madvise_dontneed(cpu, e->mm, UBASE, e->pages * PAGE));
-	step_set(&e->step, 1);
-	return 0;
-}
-
 /* One DONTNEED of PAGES present pages on cpu 0 with cpus 1-3 having run
  * the mm; the counters it added. */
 static struct shd_stats one_zap(struct shd_machine *m, uint64_t pages,
 				bool leave)
 {
-	struct eng e = { test_mm(m), test_mm(m), pages, leave, 0, 0 };
 	struct shd_stats before, s;
-	int ret;
 
-	run_one(m, 0, eng_setup, &e);
-	before = test_stats(m);
-	for (unsigned c = 1; c < 4; c++)
-		cr_assert_eq(shd_cpu_submit(m, c, eng_runner, &e), 0);
-	cr_assert_eq(shd_cpu_submit(m, 0, eng_unmapper, &e), 0);
-	for (unsigned c = 0; c < 4; c++) {
-		cr_assert_eq(shd_cpu_join(m, c, &ret), 0);
-		cr_assert_eq(ret, 0, "cpu %u returned %d", c, ret);
-	}
-	assert_tasks_ok();
-	s = test_stats(m);
-	cr_assert_eq(s.violations, 0);
-	cr_assert_eq(s.ipi_candidates, candidates(&s));
+	eng_bench(m, pages, leave, &before, &s);
 #define D(f) s.f -= before.f
 	D(ipis_sent); D(ipis_coalesced); D(ipis_avoided_pruned);
 	D(flushes_full); D(pages_invalidated); D(flush_calls);
 	D(tlb_batch_flushes); D(tlb_batch_entries); D(tlb_immediate_flushes);
 	D(xcalls_page); D(xcalls_pending); D(xcalls_mm); D(xcalls_kernel);
 #undef D
-	shd_mm_destroy(e.mm);
-	shd_mm_destroy(e.other);
 	return s;
 }
 
