@@ -753,13 +753,15 @@ static const char *default_param(const struct parsed *p)
 		return "flush_all_threshold=1..1024x2";
 	case SHD_TLB_SPARC64:	/* no range-vs-full choice: the batch */
 		return "tlb_batch_nr=1..192x2";
+	case SHD_TLB_HYPERSPARC:	/* nothing of its own to sweep */
+		return NULL;
 	default:
 		return "ceiling=0..128:8";
 	}
 }
 
 static const char *const engine_names[] = { "x86", "arm64", "riscv",
-					    "sparc64" };
+					    "sparc64", "hypersparc" };
 
 /* The engines that read built-in knob NAME, a bit each (1 << tlb): the
  * others never do, and a sweep of it there changes nothing. */
@@ -770,7 +772,7 @@ static unsigned knob_engines(const char *name)
 		{ "gen", 1 << SHD_TLB_X86 },
 		/* kernel/smp.c's doorbell: every engine that sends IPIs */
 		{ "coalesce", 1 << SHD_TLB_X86 | 1 << SHD_TLB_RISCV |
-			      1 << SHD_TLB_SPARC64 },
+			      1 << SHD_TLB_SPARC64 | 1 << SHD_TLB_HYPERSPARC },
 		{ "concurrent", 1 << SHD_TLB_X86 },
 		{ "ceiling", 1 << SHD_TLB_X86 }, { "async_us", 1 << SHD_TLB_X86 },
 		{ "switch", 1 << SHD_TLB_X86 }, { "hz", 1 << SHD_TLB_X86 },
@@ -802,6 +804,10 @@ static void sweep_points(struct parsed *p, const struct workload *w,
 	unsigned tlb;
 	char err[320];
 
+	if (!p->param[0] && !default_param(p))
+		usage_error("--arch %s: its TLB engine has no range-vs-full "
+			    "threshold to sweep by default; name a knob with "
+			    "--param (e.g. coalesce=0..1)", p->o.cfg.arch.name);
 	sw->n = sweep_parse(p->param[0] ? p->param : default_param(p), sw->name,
 			    sizeof(sw->name), sw->vals, &sw->step, &sw->factor,
 			    err, sizeof(err));
@@ -810,7 +816,7 @@ static void sweep_points(struct parsed *p, const struct workload *w,
 	for (int i = 0; i < sw->n; i++)
 		sweep_point(p, w, sw, i);
 	tlb = sw->po[0].cfg.arch.tlb;
-	if (tlb < 4 && !(knob_engines(sw->name) & 1u << tlb)) {
+	if (tlb < 5 && !(knob_engines(sw->name) & 1u << tlb)) {
 		unsigned on = knob_engines(sw->name);
 
 		usage_error("--param %s: a knob of %s's TLB engine; %s's "
@@ -826,6 +832,8 @@ static void sweep_points(struct parsed *p, const struct workload *w,
 			    "its range-vs-full threshold is flush_all_threshold" :
 			    tlb == SHD_TLB_SPARC64 ? "it has no range-vs-full "
 			    "threshold; its batch size is tlb_batch_nr" :
+			    tlb == SHD_TLB_HYPERSPARC ? "it has no range-vs-full "
+			    "threshold" :
 			    "its range-vs-full threshold is ceiling");
 	}
 	if (!strcmp(sw->name, "max_dvm_ops") &&

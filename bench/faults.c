@@ -100,8 +100,11 @@ static const char *const hints[SHD_FAULT__COUNT] = {
 	[SHD_FAULT_CTX_KEEP_CPUMASK] = "it needs a context wrap and an mm "
 		"renumbered after it, e.g. check --arch sparc64,ctx_bits=3 "
 		"--cpus 4",
+	[SHD_FAULT_CTX_STEAL_NO_FLUSH] = "it needs a context stolen from an "
+		"mm whose entries a CPU still holds, e.g. check --arch "
+		"hypersparc,nctx=8 --cpus 4",
 };
-_Static_assert(SHD_FAULT__COUNT == SHD_FAULT_CTX_KEEP_CPUMASK + 1,
+_Static_assert(SHD_FAULT__COUNT == SHD_FAULT_CTX_STEAL_NO_FLUSH + 1,
 	       "a hint for every fault: add the new one's above");
 
 const char *fault_hint(enum shd_fault f)

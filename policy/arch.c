@@ -45,7 +45,7 @@ static const struct shd_arch arches[] = {
 	/* A 64 KiB direct-mapped, 32-byte-line cache (16 colours at 4 KiB) */
 	{ "hypersparc", .alias_dcache = true, .dcache_sets = 2048,
 	  .dcache_ways = 1, .line = 32, .flush_needs_mapping = true,
-	  .dma_noncoherent = true },
+	  .dma_noncoherent = true, .tlb = SHD_TLB_HYPERSPARC, .nctx = 4096 },
 };
 
 #define NARCHES (sizeof(arches) / sizeof(arches[0]))
@@ -77,7 +77,10 @@ static const struct shd_named arch_names[] = {
 	{ "hypersparc", "VIPT D-cache, 64 KiB direct-mapped (16 colours): "
 	  "flush_cache_* need the translation (cache flush, then PTE change, "
 	  "then TLB flush: checked), cross-called to the mm's CPUs; DMA does "
-	  "not snoop (invalidate_kernel_vmap_range after I/O)" },
+	  "not snoop (invalidate_kernel_vmap_range after I/O); TLBs kept by "
+	  "sun4m cross-calls to every CPU when another is in mm_cpumask, "
+	  "SRMMU contexts stolen oldest first (Linux 6.12 arch/sparc/mm/"
+	  "srmmu.c); ',tlb=x86': x86's engine instead; ',nctx=N' (8..65536)" },
 };
 _Static_assert(sizeof(arch_names) / sizeof(arch_names[0]) == NARCHES,
 	       "one description per profile");
@@ -128,6 +131,19 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len,
 		a->tlb = SHD_TLB_SPARC64;
 		return 0;
 	}
+	if (len == 14 && !strncmp(opt, "tlb=hypersparc", len) &&
+	    base->tlb == SHD_TLB_HYPERSPARC) {
+		a->tlb = SHD_TLB_HYPERSPARC;
+		return 0;
+	}
+	if ((n = option_number(opt, len, "nctx")) >= 0 &&
+	    base->tlb == SHD_TLB_HYPERSPARC) {
+		if (n < 8 || n > 65536)
+			return shd__fail(-EINVAL, "architecture %s: nctx=%ld "
+					 "is not in 8..65536", a->name, n);
+		a->nctx = (unsigned)n;
+		return 0;
+	}
 	if ((n = option_number(opt, len, "ctx_bits")) >= 0 &&
 	    base->tlb == SHD_TLB_SPARC64) {
 		if (n < 2 || n > 13)
@@ -173,7 +189,10 @@ static int arch_option(struct shd_arch *a, const char *opt, size_t len,
 			 "(%s)", a->name, (int)len, opt,
 			 base->tlb == SHD_TLB_SPARC64 ?
 			 "it takes colour=on|off, sets=N, ways=N, line=N, "
-			 "tlb=x86|sparc64, ctx_bits=N" : a->alias_dcache ?
+			 "tlb=x86|sparc64, ctx_bits=N" :
+			 base->tlb == SHD_TLB_HYPERSPARC ?
+			 "it takes colour=on|off, sets=N, ways=N, line=N, "
+			 "tlb=x86|hypersparc, nctx=N" : a->alias_dcache ?
 			 "it takes colour=on|off, sets=N, ways=N, line=N, tlb=x86" :
 			 a->icache_nosnoop ? "it takes sets=N, ways=N, line=N "
 			 "(its I-cache), tlb=x86|arm64, asid_bits=N, sme_erratum" :

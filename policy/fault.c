@@ -25,6 +25,7 @@ const struct shd_named *shd_faults(size_t *count)
 #define ON_ARM64 (1u << SHD_TLB_ARM64)
 #define ON_RISCV (1u << SHD_TLB_RISCV)
 #define ON_SPARC64 (1u << SHD_TLB_SPARC64)
+#define ON_HYPERSPARC (1u << SHD_TLB_HYPERSPARC)
 
 static unsigned fault_engines(enum shd_fault f)
 {
@@ -40,7 +41,8 @@ static unsigned fault_engines(enum shd_fault f)
 		return ON_X86;		/* generations, lazy mode, x86 ASIDs */
 	case SHD_FAULT_SKIP_REMOTE_IPI:
 	case SHD_FAULT_SKIP_LOCAL_FLUSH:
-		return ON_X86 | ON_RISCV | ON_SPARC64;	/* IPIs, local flushes */
+		/* IPIs (cross-calls), local flushes */
+		return ON_X86 | ON_RISCV | ON_SPARC64 | ON_HYPERSPARC;
 	case SHD_FAULT_RANGE_SHORT:
 		return ON_X86 | ON_RISCV;	/* INVLPG / sfence.vma loops */
 	case SHD_FAULT_TLBI_NO_DSB:
@@ -55,22 +57,24 @@ static unsigned fault_engines(enum shd_fault f)
 	case SHD_FAULT_SKIP_NESTED_FLUSH:
 		/* sparc64 flushes each batch under the PTL: no gather finds
 		 * a PTE clear whose flush is still to come. */
-		return ON_X86 | ON_ARM64 | ON_RISCV;
+		return ON_X86 | ON_ARM64 | ON_RISCV | ON_HYPERSPARC;
 	case SHD_FAULT_SKIP_BATCHED_PENDING:
-		/* Reclaim's batch: sparc64 has none (no
+		/* Reclaim's batch: sparc64 and sparc32 have none (no
 		 * ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH). */
 		return ON_X86 | ON_ARM64 | ON_RISCV;
 	case SHD_FAULT_TLB_BATCH_DROP_LAST:
 	case SHD_FAULT_TLB_PENDING_ASYNC:
 	case SHD_FAULT_CTX_KEEP_CPUMASK:
 		return ON_SPARC64;
+	case SHD_FAULT_CTX_STEAL_NO_FLUSH:
+		return ON_HYPERSPARC;
 	default:
 		return ~0u;			/* generic mm or caches */
 	}
 }
 
 static const char *const engine_names[] = { "x86", "arm64", "riscv",
-					    "sparc64" };
+					    "sparc64", "hypersparc" };
 
 /* "fault F cannot happen on arch A": the engines it needs, and the
  * engine-specific faults A's engine has instead. */

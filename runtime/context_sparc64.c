@@ -118,33 +118,6 @@ static uint64_t next_zero(const unsigned long *map, uint64_t end, uint64_t from)
 	return end;
 }
 
-/* ctx_alloc_lock, with interrupts off as far as the kernel knows: a
- * waiter still takes cross-calls (mondo vectors are not masked by PIL). */
-static void ctx_lock(struct shd_cpu *cpu)
-{
-	struct shd_sparc64_ctx *a = cpu->m->sparc64_ctx;
-
-	for (;;) {
-		int32_t unlocked = 0;
-
-		/* Acquire: what the last holder wrote is visible. */
-		if (shd_cas_acquire(&a->lock, &unlocked, 1))
-			return;
-		shd__cpu_take_ipis(cpu);
-		if (cpu->m->seeded)
-			shd__seeded_yield(cpu);
-		else
-			caa_cpu_relax();
-	}
-}
-
-static void ctx_unlock(struct shd_cpu *cpu)
-{
-	/* Release: pairs with ctx_lock()'s acquire. */
-	shd_store_release(&cpu->m->sparc64_ctx->lock, 0);
-	shd__seeded_wake(cpu->m);
-}
-
 /* mmu_context_wrap(): a new version; the mms CPUs hold as their secondary
  * context keep their numbers.  Lock held. */
 static void ctx_wrap(struct shd_cpu *cpu)
@@ -160,7 +133,7 @@ static void ctx_wrap(struct shd_cpu *cpu)
 		new_ver = a->nr;
 	shd_store_relaxed(&a->cache, new_ver);
 	for (unsigned c = 0; c < m->ncpus; c++) {
-		struct shd_mm *mm = m->cpus[c]->sparc64_secondary_mm;
+		struct shd_mm *mm = m->cpus[c]->ctx_loaded_mm;
 		uint64_t old;
 
 		if (!mm)
@@ -214,8 +187,10 @@ unsigned shd__sparc64_switch_context(struct shd_cpu *cpu, struct shd_mm *next)
 	bool valid;
 
 	shd__sched_point(cpu);
-	ctx_lock(cpu);
-	cpu->sparc64_secondary_mm = next;
+	/* ctx_alloc_lock, with interrupts off as far as the kernel knows:
+	 * a waiter still takes cross-calls (mondo vectors: not masked). */
+	shd__cpu_spin_lock(cpu, &a->lock);
+	cpu->ctx_loaded_mm = next;
 	if (next) {
 		uint64_t ctx = shd_load_relaxed(&next->arm64_ctx);
 
@@ -233,6 +208,6 @@ unsigned shd__sparc64_switch_context(struct shd_cpu *cpu, struct shd_mm *next)
 			cpu->cnt.s.ctx_switch_flushes++;
 		}
 	}
-	ctx_unlock(cpu);
+	shd__cpu_spin_unlock(cpu, &a->lock);
 	return tag;
 }

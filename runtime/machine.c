@@ -25,6 +25,7 @@
 #include "pgtable.h"
 #include "rmap.h"
 #include "sched.h"
+#include "srmmu.h"
 #include "seeded.h"
 #include "tlb.h"
 #include "tlb_batch.h"
@@ -116,7 +117,7 @@ static int check_arch(const struct shd_config *c)
 	    (err = check_cache(&c->arch, "I", c->arch.icache_sets,
 			       c->arch.icache_ways)) < 0)
 		return err;
-	if (c->arch.tlb > SHD_TLB_SPARC64)
+	if (c->arch.tlb > SHD_TLB_HYPERSPARC)
 		return shd__fail(-EINVAL, "arch %s: TLB engine %u is unknown",
 				 c->arch.name, c->arch.tlb);
 	if ((c->arch.tlb == SHD_TLB_ARM64 || c->arch.tlb == SHD_TLB_RISCV) &&
@@ -138,7 +139,10 @@ static int check_arch(const struct shd_config *c)
 				 c->arch.tlb == SHD_TLB_RISCV ?
 				 "riscv's TLB engine fences by IPI or SBI and "
 				 "has neither" :
+				 c->arch.tlb == SHD_TLB_SPARC64 ?
 				 "sparc64's TLB engine cross-calls and has "
+				 "neither" :
+				 "hypersparc's TLB engine cross-calls and has "
 				 "neither", c->arch.name);
 	if (c->arch.tlb == SHD_TLB_SPARC64 &&
 	    (c->arch.ctx_bits < 2 || c->arch.ctx_bits > 13))
@@ -152,6 +156,15 @@ static int check_arch(const struct shd_config *c)
 				 "number free for a wrap at %u CPUs (each keeps "
 				 "one, and 0 is the kernel's; raise ctx_bits)",
 				 c->arch.name, c->arch.ctx_bits, c->ncpus);
+	/* alloc_context() passes over contexts whose mm a CPU runs: with
+	 * no more contexts than CPUs none might be left to steal. */
+	if (c->arch.tlb == SHD_TLB_HYPERSPARC &&
+	    (c->arch.nctx < 8 || c->arch.nctx > 65536 ||
+	     c->arch.nctx <= c->ncpus))
+		return shd__fail(-EINVAL, "arch %s: %u contexts for %u CPUs: "
+				 "nctx must be in 8..65536 and more than the "
+				 "CPUs (each may hold one)", c->arch.name,
+				 c->arch.nctx, c->ncpus);
 	if (c->arch.sme_erratum && c->arch.tlb != SHD_TLB_ARM64)
 		return shd__fail(-EINVAL, "arch %s: sme_erratum is a workaround "
 				 "in arm64's TLB engine (drop tlb=x86)",
@@ -327,6 +340,7 @@ static void machine_free(struct shd_machine *m)
 	shd__bcast_free(m);
 	shd__asids_free(m);
 	shd__sparc64_ctx_free(m);
+	shd__srmmu_free(m);
 	if (m->cpus)
 		for (unsigned i = 0; i < m->ncpus; i++)
 			free_cpu(m->cpus[i]);
@@ -466,7 +480,7 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 	}
 	m->kernel_mm = shd__mm_alloc(m, true);
 	if (!m->kernel_mm || shd__bcast_init(m) < 0 || shd__asids_init(m) < 0 ||
-	    shd__sparc64_ctx_init(m) < 0 ||
+	    shd__sparc64_ctx_init(m) < 0 || shd__srmmu_init(m) < 0 ||
 	    shd__seeded_create(m, shd__cpu_idle_done) < 0)
 		goto nomem;
 	for (started = 0; started < m->ncpus; started++) {

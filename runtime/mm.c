@@ -49,6 +49,7 @@
 
 #include <shootdown/mm.h>
 #include "bcast.h"
+#include "srmmu.h"
 #include "mm.h"
 #include "page_alloc.h"
 #include "pgtable.h"
@@ -133,6 +134,7 @@ static void mm_release(struct urcu_ref *ref)
 	pthread_mutex_unlock(&m->mms_lock);
 	/* destroy_context(): its global ASID waits for the next wraparound. */
 	shd__mm_free_global_asid(mm);
+	shd__srmmu_destroy_context(mm);
 	/* call_rcu() is for registered threads (CPU threads are); a user
 	 * thread waits for the grace period itself and frees at once, so the
 	 * library never registers a thread it does not own. */

@@ -33,6 +33,7 @@
 #include "latr.h"
 #include "mm.h"
 #include "smp.h"
+#include "srmmu.h"
 #include "tlb.h"
 #include "tlbflush.h"
 #include "tso.h"
@@ -221,7 +222,7 @@ static void switch_mm_613(struct shd_cpu *cpu, struct shd_mm *next)
 		shd__mm_put(prev);
 }
 
-/* The end of arm64's, riscv's and sparc64's switch: the translation-base write
+/* The end of the other engines' switch: the translation-base write
  * (TTBR0 and its ISB; satp), then NEXT under ASID published as loaded,
  * and PREV's reference dropped. */
 static void load_mm_asid(struct shd_cpu *cpu, struct shd_mm *prev,
@@ -304,6 +305,22 @@ static void switch_mm_sparc64(struct shd_cpu *cpu, struct shd_mm *next)
 	load_mm_asid(cpu, prev, next, ctx);	/* load_secondary_context() */
 }
 
+/*
+ * hypersparc (arch/sparc/mm/srmmu.c switch_mm(), switch_to_32.h): a
+ * context for NEXT if it has none, its bit in mm_cpumask (srmmu.c), then
+ * the context register.  No TLB flush at a switch.
+ */
+static void switch_mm_hypersparc(struct shd_cpu *cpu, struct shd_mm *next)
+{
+	struct shd_mm *prev = cpu->loaded_mm;
+	unsigned ctx;
+
+	if (next)
+		shd__mm_get(next);
+	ctx = shd__srmmu_switch_context(cpu, next);
+	load_mm_asid(cpu, prev, next, ctx);	/* srmmu_set_context() */
+}
+
 int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 {
 	struct shd_machine *m;
@@ -335,6 +352,11 @@ int shd_switch_mm(struct shd_cpu *cpu, struct shd_mm *next)
 			switch_mm_sparc64(cpu, next);
 		return 0;
 	}
+	if (m->cfg.arch.tlb == SHD_TLB_HYPERSPARC) {
+		if (next != cpu->loaded_mm)
+			switch_mm_hypersparc(cpu, next);
+		return 0;
+	}
 	if (next == cpu->loaded_mm) {
 		if (next && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed))
 			leave_lazy(cpu, next);
@@ -353,8 +375,8 @@ void shd_enter_lazy_tlb(struct shd_cpu *cpu)
 {
 	if (!cpu || cpu != shd__this_cpu || cpu->in_ipi || !cpu->loaded_mm)
 		return;
-	/* arm64's, riscv's and sparc64's enter_lazy_tlb() are empty: no
-	 * flush skips a lazy CPU. */
+	/* The other engines' enter_lazy_tlb() are empty: no flush skips a
+	 * lazy CPU. */
 	if (cpu->m->cfg.arch.tlb != SHD_TLB_X86)
 		return;
 	/* Seq-cst: pairs with the flusher's read of is_lazy after its tlb_gen

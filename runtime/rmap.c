@@ -73,9 +73,10 @@ static bool base_should_defer(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 
-	/* sparc64 has no ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH: each page's
-	 * ptep_clear_flush() is flushed at once (tlb_batch.c). */
-	if (cpu->m->cfg.arch.tlb == SHD_TLB_SPARC64)
+	/* sparc64 and sparc32 have no ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH:
+	 * each page's ptep_clear_flush() is flushed at once. */
+	if (cpu->m->cfg.arch.tlb == SHD_TLB_SPARC64 ||
+	    cpu->m->cfg.arch.tlb == SHD_TLB_HYPERSPARC)
 		return false;
 	/* arm64 arch_tlbbatch_should_defer(): always (no repeat-TLBI
 	 * erratum here). */

@@ -339,3 +339,41 @@ int shd__wait_targets(struct shd_cpu *cpu, const unsigned *targets, int n,
 			err = r;
 	return err;
 }
+
+int shd__send_targets(struct shd_cpu *cpu, unsigned *targets, int *n,
+		      shd_csd_fn func, void *info)
+{
+	int err = 0, r;
+
+	for (int i = 0; i < *n; i++) {
+		if ((r = shd__send_csd(cpu, targets[i], &cpu->csd[targets[i]],
+				       func, info, NULL)) < 0) {
+			err = r;
+			targets[i--] = targets[--*n];
+		}
+	}
+	return err;
+}
+
+void shd__cpu_spin_lock(struct shd_cpu *cpu, int32_t *lock)
+{
+	for (;;) {
+		int32_t unlocked = 0;
+
+		/* Acquire: what the last holder wrote is visible. */
+		if (shd_cas_acquire(lock, &unlocked, 1))
+			return;
+		shd__cpu_take_ipis(cpu);
+		if (cpu->m->seeded)
+			shd__seeded_yield(cpu);
+		else
+			caa_cpu_relax();
+	}
+}
+
+void shd__cpu_spin_unlock(struct shd_cpu *cpu, int32_t *lock)
+{
+	/* Release: pairs with shd__cpu_spin_lock()'s acquire. */
+	shd_store_release(lock, 0);
+	shd__seeded_wake(cpu->m);
+}

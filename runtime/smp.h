@@ -46,6 +46,16 @@ void shd__cpu_kick(struct shd_cpu *target);
  * MASK) and a scheduling point: into TARGETS; how many.  CPU's thread. */
 int shd__mask_targets(struct shd_cpu *cpu, const unsigned long *mask,
 		      unsigned *targets);
+/* Queue FUNC(INFO) to each of the *N TARGETS (CPU's csds); a target
+ * whose request could not be sent leaves the list (*N shrinks).  The
+ * first error, or 0. */
+int shd__send_targets(struct shd_cpu *cpu, unsigned *targets, int *n,
+		      shd_csd_fn func, void *info);
+/* A spin lock taken with interrupts off, on an architecture whose
+ * cross-calls get through anyway (sparc64's mondo vectors, sun4m's level
+ * 15): CPU takes its IPIs while it spins (and yields, seeded). */
+void shd__cpu_spin_lock(struct shd_cpu *cpu, int32_t *lock);
+void shd__cpu_spin_unlock(struct shd_cpu *cpu, int32_t *lock);
 /* Wait for the requests CPU queued to the N TARGETS (its csds, one a
  * target); the first error.  WHAT names them in a timeout's report. */
 int shd__wait_targets(struct shd_cpu *cpu, const unsigned *targets, int n,

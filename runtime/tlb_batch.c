@@ -159,13 +159,7 @@ static int xcall_round(struct shd_cpu *cpu, enum shd_iface iface,
 			n = 0;
 		}
 	}
-	for (int i = 0; i < n; i++) {
-		if ((r = shd__send_csd(cpu, targets[i], &cpu->csd[targets[i]],
-				       xcall_func, f, NULL)) < 0) {
-			err = r;
-			targets[i--] = targets[--n];
-		}
-	}
+	err = shd__send_targets(cpu, targets, &n, xcall_func, f);
 	if (!shd__fault_fires(cpu, SHD_FAULT_SKIP_LOCAL_FLUSH))
 		demap(cpu, f);
 	if (reset) {

@@ -77,6 +77,7 @@
 #include "rfence.h"
 #include "seeded.h"
 #include "smp.h"
+#include "srmmu.h"
 #include "stats.h"
 #include "tlb_batch.h"
 #include "tlb.h"
@@ -950,6 +951,10 @@ int shd__flush_tlb_mm_range(struct shd_cpu *cpu, struct shd_mm *mm,
 				  shd__mm_asid_tag(mm), s_vpn, e_vpn);
 		goto credit;
 	}
+	if (m->cfg.arch.tlb == SHD_TLB_HYPERSPARC) {
+		err = shd__srmmu_flush(cpu, iface, mm, s_vpn, e_vpn);
+		goto credit;
+	}
 	if (m->cfg.arch.tlb == SHD_TLB_SPARC64) {
 		/* No flush_tlb_range(): what set_pte_at() would have done. */
 		if (e_vpn == SHD_FLUSH_END_ALL)
@@ -1094,6 +1099,10 @@ int shd_flush_tlb_kernel_range(struct shd_cpu *cpu, uint64_t start,
 		 * threshold decides on each CPU. */
 		err = riscv_flush(cpu, SHD_IF_KERNEL_RANGE, NULL, NULL,
 				  SHD_ASID_NONE, s_vpn, e_vpn);
+	} else if (m->cfg.arch.tlb == SHD_TLB_HYPERSPARC) {
+		/* sparc32's flush_tlb_kernel_range() is flush_tlb_all() */
+		err = shd__srmmu_flush(cpu, SHD_IF_KERNEL_RANGE, NULL, 0,
+				       SHD_FLUSH_END_ALL);
 	} else if (m->cfg.arch.tlb == SHD_TLB_SPARC64) {
 		/* smp_flush_tlb_kernel_range(): every other CPU, and
 		 * __flush_tlb_kernel_range() a page at a time, no ceiling. */
@@ -1164,6 +1173,9 @@ int shd_flush_tlb_all(struct shd_cpu *cpu)
 	} else if (m->cfg.arch.tlb == SHD_TLB_SPARC64) {
 		err = shd__tlb_flush_kernel_xcall(cpu, SHD_IF_ALL, 0,
 						  SHD_FLUSH_END_ALL);
+	} else if (m->cfg.arch.tlb == SHD_TLB_HYPERSPARC) {
+		err = shd__srmmu_flush(cpu, SHD_IF_ALL, NULL, 0,
+				       SHD_FLUSH_END_ALL);
 	} else if (m->bcast) {	/* flush_tlb_all(): invlpgb_flush_all() */
 		bcast_flush_other(cpu, SHD_IF_ALL, NULL, SHD_HW_EVERYTHING, 0,
 				  SHD_FLUSH_END_ALL, 1);

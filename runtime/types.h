@@ -217,7 +217,8 @@ struct shd_mm {
 	uint64_t next_trim_cpumask;
 
 	/* arm64 engine: mm->context.id, generation | ASID (0: none yet);
-	 * sparc64 engine: mm->context.sparc64_ctx_val, version | number.
+	 * sparc64 engine: mm->context.sparc64_ctx_val, version | number;
+	 * hypersparc engine: mm->context + 1 (0: NO_CONTEXT).
 	 * Written under the allocator's lock, read racily by switch_mm's
 	 * fast path and by flushers (TLBI by ASID): relaxed atomics. */
 	uint64_t arm64_ctx;
@@ -385,9 +386,9 @@ struct shd_cpu {
 	uint64_t arm64_active;
 	uint64_t arm64_reserved;
 	/* sparc64 engine: per_cpu_secondary_mm, the mm whose context this
-	 * CPU's secondary context register holds (under the context
-	 * allocator's lock). */
-	struct shd_mm *sparc64_secondary_mm;
+	 * CPU's secondary context register holds; hypersparc's: the mm of
+	 * its context register (each under its allocator's lock). */
+	struct shd_mm *ctx_loaded_mm;
 	/* Task hand-off with the controlling thread. */
 	struct {
 		shd_task_fn fn;
@@ -467,6 +468,7 @@ struct shd_machine {
 	struct shd_asids *asids;	/* arm64's ASID allocator (context.c) */
 	struct shd_sparc64_ctx *sparc64_ctx;	/* sparc64's contexts
 						 * (context_sparc64.c) */
+	struct shd_srmmu *srmmu;	/* hypersparc's contexts (srmmu.c) */
 	pthread_mutex_t mms_lock;	/* writers of mms; readers use RCU */
 	/* Cache-line aligned, as struct shd_mm's node is: when
 	 * cds_list_for_each_entry_safe() ends it forms the head's

@@ -279,13 +279,13 @@ Test(bcast, kernel_flushes_are_one_broadcast_each)
 /* The broadcast faults' part of oracle::every_injectable_fault_has_a_scenario:
  * tests/scenarios/invlpgb_no_tlbsync.scn and global_asid_reuse_early.scn,
  * each a ctest, catch them; arm64's three follow them, then riscv's two,
- * arm64's batch fault and sparc64's three. */
+ * arm64's batch fault, sparc64's three and hypersparc's one. */
 Test(oracle, every_injectable_broadcast_fault_has_a_scenario)
 {
 	size_t n = 0;
 	const struct shd_named *f = shd_faults(&n);
 
-	cr_assert_eq(n, SHD_FAULT_CTX_KEEP_CPUMASK + 1);
+	cr_assert_eq(n, SHD_FAULT_CTX_STEAL_NO_FLUSH + 1);
 	cr_assert_eq(SHD_FAULT_TLB_BATCH_DROP_LAST,
 		     SHD_FAULT_BATCHED_PENDING_DSB_ONLY + 1);
 	cr_assert_eq(SHD_FAULT_CPUMASK_CLEAR_NO_FLUSH,

@@ -72,9 +72,15 @@ extern "C" {
  *                 calls to the CPUs of mm_cpumask, which only grows;
  *                 context numbers by version with wrap; arch/sparc/mm/
  *                 tlb.c, init_64.c, arch/sparc/kernel/smp_64.c)
+ *                 or hypersparc (sun4m SMP: if any other CPU is in
+ *                 mm_cpumask, which only grows, a cross-call to every
+ *                 online CPU; contexts from a free list or stolen, oldest
+ *                 first; arch/sparc/mm/srmmu.c, kernel/sun4m_smp.c)
  *   asid_bits     arm64 and riscv: ASID width (ID_AA64MMFR0_EL1.ASIDBits: 8
  *                 or 16 on real cores; riscv's satp.ASID: up to 16 on RV64;
  *                 3..16 here, small widths roll over often)
+ *   nctx          hypersparc: SRMMU contexts (the PROM's mmu-nctx; 4096
+ *                 here by default; more than the CPUs, 8..65536)
  *   ctx_bits      sparc64: context number width (CTX_NR_BITS: 13 on every
  *                 UltraSPARC; 2..13 here, small widths wrap often)
  *   sme_erratum   arm64's engine with the workaround for Arm C1-Pro
@@ -99,10 +105,11 @@ struct shd_arch {
 	unsigned asid_bits;
 	bool sme_erratum;
 	unsigned ctx_bits;
+	unsigned nctx;
 };
 
 enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64, SHD_TLB_RISCV,
-		      SHD_TLB_SPARC64 };
+		      SHD_TLB_SPARC64, SHD_TLB_HYPERSPARC };
 
 /*
  * Fill *out with the profile NAME, optionally followed by options:

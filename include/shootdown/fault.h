@@ -119,7 +119,11 @@ extern "C" {
 	X(CTX_KEEP_CPUMASK, ctx_keep_cpumask, \
 	  "get_new_mmu_context keeps the mm's mm_cpumask: a CPU that ran " \
 	  "the mm under its old context number comes back to the new one " \
-	  "without flushing it (sparc64 engine)")
+	  "without flushing it (sparc64 engine)") \
+	X(CTX_STEAL_NO_FLUSH, ctx_steal_no_flush, \
+	  "alloc_context steals the oldest mm's context without flushing " \
+	  "it: the new owner translates through the victim's entries " \
+	  "(hypersparc engine)")
 
 enum shd_fault {
 #define SHD_FAULT_ENUM_(e, name, help) SHD_FAULT_##e,

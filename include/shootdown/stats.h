@@ -217,11 +217,19 @@ struct shd_machine;
 	X(xcalls_kernel, sparc64, SHD_STAT_SUM, \
 	  "sparc64: cross-call rounds of xcall_flush_tlb_kernel_range (to every other CPU)") \
 	X(ctx_allocs, sparc64, SHD_STAT_SUM, \
-	  "sparc64: context numbers handed out (get_new_mmu_context())") \
+	  "sparc64, hypersparc: context numbers handed out (get_new_mmu_context(), alloc_context())") \
 	X(ctx_wraps, sparc64, SHD_STAT_SUM, \
 	  "sparc64: context version wraps (mmu_context_wrap(): no number free)") \
 	X(ctx_switch_flushes, sparc64, SHD_STAT_SUM, \
 	  "sparc64: of switch_flushes, contexts flushed at switch_mm (new context, or this CPU new to mm_cpumask)") \
+	X(xcalls_all, hypersparc, SHD_STAT_SUM, \
+	  "hypersparc: flush cross-calls to every online CPU (another CPU was in mm_cpumask, or flush_tlb_all)") \
+	X(xcalls_skipped, hypersparc, SHD_STAT_SUM, \
+	  "hypersparc: user flushes done locally only (no other CPU in mm_cpumask)") \
+	X(ctx_steals, hypersparc, SHD_STAT_SUM, \
+	  "hypersparc: contexts taken from their oldest holder (alloc_context() found none free)") \
+	X(ctx_reuse_flushes, hypersparc, SHD_STAT_SUM, \
+	  "hypersparc: a dead mm's context flushed everywhere as it is taken again (destroy_context()'s flush)") \
 	X(violations, oracle, SHD_STAT_SUM | SHD_STAT_HEADLINE, \
 	  "oracle violations") \
 	X(lat_count, latency, SHD_STAT_SUM, \
