@@ -121,10 +121,10 @@ enum shd_tlb_engine { SHD_TLB_X86, SHD_TLB_ARM64, SHD_TLB_RISCV,
  * IPI flushing, for comparison) or "tlb=arm64" (arm64 only), "asid_bits=N"
  * (the arm64 and riscv engines' ASID width), "sme_erratum" (arm64's
  * engine with C1-Pro erratum 4193714's IPIs), "tlb=sparc64" and
- * "ctx_bits=N" (sparc64's engine and its context width).  The values are checked by
- * shd_machine_create().  0, -ENOENT
- * (no such profile), -EINVAL (a bad option, or one the profile has no use
- * for).
+ * "ctx_bits=N" (sparc64's engine and its context width), "tlb=hypersparc"
+ * and "nctx=N" (hypersparc's engine and its contexts).  The values are
+ * checked by shd_machine_create().  0, -ENOENT (no such profile),
+ * -EINVAL (a bad option, or one the profile has no use for).
  */
 SHD_EXPORT int shd_arch_preset(const char *name, struct shd_arch *out);
 
