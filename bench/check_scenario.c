@@ -115,7 +115,7 @@ static void print_replay(const struct parsed *p, const struct explore_result *r)
 
 static void record(const struct parsed *p, const struct explore_result *r)
 {
-	char err[512], *argv[SCHEDFILE_MAX_ARGS];
+	char err[1024], *argv[SCHEDFILE_MAX_ARGS];
 	int argc = 0;
 
 	if (!p->o.record)
@@ -143,7 +143,7 @@ static void record(const struct parsed *p, const struct explore_result *r)
 static void explore_opts_fill(const struct parsed *p, const struct scenario *s,
 			      struct explore_opts *eo, struct schedfile *rec)
 {
-	char err[512];
+	char err[1024];
 
 	memset(eo, 0, sizeof(*eo));
 	eo->preemptions = p->o.cfg.sched.preemptions >= 0 ?
@@ -242,7 +242,7 @@ int check_scenario(struct parsed *p)
 	struct schedfile rec = { 0 };
 	struct explore_opts eo;
 	struct explore_result r;
-	char err[512];
+	char err[1024];
 	int rc;
 
 	refuse_machine_options(p);

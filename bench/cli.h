@@ -115,7 +115,7 @@ struct cell {
 	struct wl_opts *o;		/* the options it ran with */
 	enum cell_status status;	/* the worst of its runs */
 	struct wl_result r;		/* one run's, or (--repeat) the medians */
-	char err[320];
+	char err[1024];
 	uint64_t seed;			/* the run's --seed (a record's) */
 	unsigned nrep;			/* runs behind r: --repeat, else 1 */
 	struct wl_result *rep;		/* nrep > 1: each run's result, seed

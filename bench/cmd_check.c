@@ -224,7 +224,7 @@ static void load_replay(struct parsed *p, int argc, char **argv,
 {
 	const char *path = p->o.replay, *record = p->o.record;
 	enum out_format fmt = p->o.format;
-	char err[512];
+	char err[1024];
 
 	for (int i = 0; i < argc; i++) {
 		bool value;
@@ -275,7 +275,7 @@ static void explore(struct cells *cs, struct wl_opts *o, unsigned *explored)
 {
 	struct wl_result *r = malloc(sizeof(*r));
 	uint64_t first = o->cfg.sched.seed;
-	char err[320];
+	char err[1024];
 
 	if (!r)
 		usage_error("out of memory");

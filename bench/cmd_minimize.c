@@ -148,7 +148,7 @@ static int record_run(struct wl_opts *o, const struct schedfile *rec,
 {
 	const struct workload *w = wl_find("random");
 	unsigned tries = o->schedules ? o->schedules : 1;
-	char err[512], *text;
+	char err[1024], *text;
 	size_t len;
 	int rc = 1;
 
@@ -205,7 +205,7 @@ static int shrink_and_write(const struct mz_cmd *mc, const struct scenario *s,
 			      .orig = orig, .progress = true };
 	struct mz_stats st = { 0 };
 	struct scenario m;
-	char err[512], comment[2048];
+	char err[1024], comment[2048];
 	FILE *f = stdout;
 	int rc;
 
@@ -307,7 +307,7 @@ int cmd_minimize(int argc, char **argv)
 	struct mz_cmd mc = { .budget = 200 };
 	struct parsed p;
 	const char *replay = NULL;
-	char err[512];
+	char err[1024];
 	int i, rc;
 
 	for (i = 0; i < argc && strcmp(argv[i], "--"); i++) {

@@ -802,7 +802,7 @@ static void sweep_points(struct parsed *p, const struct workload *w,
 {
 	struct shd_policy pol;
 	unsigned tlb;
-	char err[320];
+	char err[1024];
 
 	if (!p->param[0] && !default_param(p))
 		usage_error("--arch %s: its TLB engine has no range-vs-full "
@@ -996,7 +996,7 @@ static int sweep_run_jobs(struct cells *cs, unsigned jobs)
 
 static int sweep_plot_now(const struct cells *cs, const struct sweep *sw)
 {
-	char err[320];
+	char err[1024];
 
 	if (!sw->plot[0] || !sw->all.n)
 		return EXIT_CLEAN;
@@ -1095,7 +1095,7 @@ int cmd_sweep(int argc, char **argv)
 	struct parsed p;
 	const struct workload *w;
 	struct cells cs = { .command = "sweep", .finish = sweep_finish, .arg = &sw };
-	char err[320];
+	char err[1024];
 	int rc;
 
 	if (cli_start(&p, CMD_SWEEP, argc, argv,

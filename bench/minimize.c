@@ -77,7 +77,7 @@ static bool try_fails(const struct scenario *c, const struct mz_opts *o,
 {
 	struct explore_opts eo = { .want = o->kind, .depth = 3, .seed = 1 };
 	struct explore_result r;
-	char err[512];
+	char err[1024];
 
 	if (how == MZ_ORDERED) {
 		eo.mode = EXPLORE_CHOICES;
@@ -103,7 +103,7 @@ static bool try_fails(const struct scenario *c, const struct mz_opts *o,
  * is large, else in a search of its schedules. */
 static bool fails(struct mz *z, const struct scenario *c)
 {
-	char err[512];
+	char err[1024];
 
 	if (scenario_validate(c, err, sizeof(err)))
 		return false;

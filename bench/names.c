@@ -174,7 +174,7 @@ bool cli_set_ok(const struct wl_opts *o, const struct workload *w,
 		const char *kv)
 {
 	static struct wl_opts t;	/* large: not on the stack */
-	char err[256];
+	char err[1024];
 
 	if (o->nsets == WL_MAX_SETS || strlen(kv) >= sizeof(o->sets[0]))
 		return false;
@@ -186,7 +186,7 @@ bool cli_set_ok(const struct wl_opts *o, const struct workload *w,
 
 void cli_finish(struct wl_opts *o, const struct workload *w)
 {
-	char err[256];
+	char err[1024];
 
 	o->cfg.ncpus = o->ncpus;
 	o->cfg.seed = o->seed;

@@ -52,7 +52,7 @@ struct run {
 	bool timedout;
 	bool failed;
 	unsigned skipped;
-	char err[512];
+	char err[1024];
 };
 
 static bool err_tolerated(int err)

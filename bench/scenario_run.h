@@ -18,7 +18,7 @@ struct scn_result {
 	uint64_t violations;
 	unsigned kinds;		/* 1 << kind of each report kept */
 	struct shd_violation first;
-	char err[512];		/* SCN_OP_ERROR, SCN_INCOMPLETE: why */
+	char err[1024];		/* SCN_OP_ERROR, SCN_INCOMPLETE: why */
 	uint64_t steps;		/* scheduling steps */
 	unsigned preemptions;
 	unsigned skipped;	/* ops whose mm was not (or no longer) there */

@@ -7,7 +7,7 @@
 
 #include "error.h"
 
-static __thread char errbuf[256];
+static __thread char errbuf[1024];
 
 void shd__die(const char *file, int line, const char *func, const char *fmt, ...)
 {

@@ -76,31 +76,43 @@ static unsigned fault_engines(enum shd_fault f)
 static const char *const engine_names[] = { "x86", "arm64", "riscv",
 					    "sparc64", "hypersparc" };
 
+/* BUF += (SEP if BUF is not empty) S, cut to LEN. */
+static void append(char *buf, size_t len, const char *sep, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s%s", n ? sep : "", s);
+}
+
 /* "fault F cannot happen on arch A": the engines it needs, and the
  * engine-specific faults A's engine has instead. */
 static int engine_refusal(enum shd_fault f, const struct shd_arch *a,
 			  unsigned on)
 {
-	char need[64] = "", mine[256] = "";
-	size_t n = 0, k = 0;
-	unsigned e = a->tlb < 32 ? 1u << a->tlb : 0;
+	const unsigned nengines = sizeof(engine_names) / sizeof(*engine_names);
+	char need[128] = "", mine[512] = "", name[32];
+	unsigned e = a->tlb < 32 ? 1u << a->tlb : 0, total = 0, seen = 0;
 
-	for (unsigned i = 0; i < sizeof(engine_names) / sizeof(*engine_names); i++)
-		if (on & 1u << i)
-			n += (size_t)snprintf(need + n, n < sizeof(need) ?
-					      sizeof(need) - n : 0, "%s%s",
-					      n ? " or " : "", engine_names[i]);
+	for (unsigned i = 0; i < nengines; i++)
+		total += !!(on & 1u << i);
+	for (unsigned i = 0; i < nengines; i++) {
+		if (!(on & 1u << i))
+			continue;
+		snprintf(name, sizeof(name), "%s's", engine_names[i]);
+		append(need, sizeof(need), ++seen == total ? " or " : ", ",
+		       name);
+	}
 	for (int i = 0; i < SHD_FAULT__COUNT; i++)
 		if (fault_engines((enum shd_fault)i) != ~0u &&
-		    (fault_engines((enum shd_fault)i) & e) && k < sizeof(mine))
-			k += (size_t)snprintf(mine + k, sizeof(mine) - k, "%s%s",
-					      k ? ", " : "", faults[i].name);
+		    (fault_engines((enum shd_fault)i) & e))
+			append(mine, sizeof(mine), ", ", faults[i].name);
 	return shd__fail(-EINVAL, "fault %s cannot happen on arch %s: it "
-			 "breaks a step of %s's TLB engine, and %s uses %s's "
-			 "(its own: %s; ',tlb=...' picks another engine)",
-			 faults[f].name, a->name, need, a->name,
-			 a->tlb < sizeof(engine_names) / sizeof(*engine_names) ?
-			 engine_names[a->tlb] : "an unknown", mine);
+			 "breaks a step of %s TLB engine, and %s uses %s's "
+			 "(its engine's faults: %s; ',tlb=...' picks another "
+			 "engine)", faults[f].name, a->name, need, a->name,
+			 a->tlb < nengines ? engine_names[a->tlb] : "an unknown",
+			 mine);
 }
 
 int shd_fault_applies(const struct shd_policy *p, const struct shd_arch *a,

@@ -95,7 +95,7 @@ struct wl_result {
 					 * options (struct workload's warmup) */
 	char warmup_why[160];		/* ... what it is, for the warning */
 	char note[160];			/* first check failure, if any */
-	char errtxt[256];		/* why the run failed, if it did */
+	char errtxt[1024];		/* why the run failed, if it did */
 	int status;			/* 0, or the run's -errno (-ETIMEDOUT...) */
 	unsigned nviolations;		/* reports kept in violation[] */
 	/* The seeded scheduler's account (zero under the host's). */
