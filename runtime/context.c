@@ -106,7 +106,7 @@ static uint64_t asid_of(const struct shd_asids *a, uint64_t ctx)
 
 unsigned shd__mm_asid_tag(const struct shd_mm *mm)
 {
-	uint64_t ctx = shd_load_relaxed(&mm->arm64_ctx);
+	uint64_t ctx = shd_load_relaxed(&mm->hw_ctx);
 
 	return SHD_NR_ASIDS + (unsigned)asid_of(mm->m->asids, ctx);
 }
@@ -196,7 +196,7 @@ static uint64_t next_zero(const struct shd_asids *a, uint64_t from)
 static uint64_t new_context(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	struct shd_asids *a = cpu->m->asids;
-	uint64_t ctx = shd_load_relaxed(&mm->arm64_ctx);
+	uint64_t ctx = shd_load_relaxed(&mm->hw_ctx);
 	uint64_t gen = shd_load_relaxed(&a->generation), n;
 
 	if (ctx) {
@@ -233,17 +233,17 @@ unsigned shd__check_and_switch_context(struct shd_cpu *cpu, struct shd_mm *next)
 
 	/* The fast path: racy against a rollover, which zeroes our
 	 * active_asids first, so the cmpxchg fails and we take the lock. */
-	ctx = shd_load_relaxed(&next->arm64_ctx);
+	ctx = shd_load_relaxed(&next->hw_ctx);
 	shd__sched_point(cpu);
 	old = shd_load_relaxed(&cpu->arm64_active);
 	if (old && ctx && gen_match(a, ctx) &&
 	    shd_cas_relaxed(&cpu->arm64_active, &old, ctx))
 		return SHD_NR_ASIDS + (unsigned)asid_of(a, ctx);
 	asids_lock(cpu);
-	ctx = shd_load_relaxed(&next->arm64_ctx);
+	ctx = shd_load_relaxed(&next->hw_ctx);
 	if (!ctx || !gen_match(a, ctx)) {
 		ctx = new_context(cpu, next);
-		shd_store_relaxed(&next->arm64_ctx, ctx);
+		shd_store_relaxed(&next->hw_ctx, ctx);
 	}
 	if (a->flush_pending[w] & bit) {
 		a->flush_pending[w] &= ~bit;

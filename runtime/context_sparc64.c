@@ -98,7 +98,7 @@ static bool ctx_valid(const struct shd_sparc64_ctx *a, uint64_t ctx)
 unsigned shd__sparc64_ctx_tag(const struct shd_mm *mm, bool *valid)
 {
 	const struct shd_sparc64_ctx *a = mm->m->sparc64_ctx;
-	uint64_t ctx = shd_load_relaxed(&mm->arm64_ctx);
+	uint64_t ctx = shd_load_relaxed(&mm->hw_ctx);
 
 	*valid = ctx && ctx_valid(a, ctx);
 	return SHD_NR_ASIDS + (unsigned)(ctx & (a->nr - 1));
@@ -138,10 +138,10 @@ static void ctx_wrap(struct shd_cpu *cpu)
 
 		if (!mm)
 			continue;
-		old = shd_load_relaxed(&mm->arm64_ctx);
+		old = shd_load_relaxed(&mm->hw_ctx);
 		if ((old & vm) == old_ver) {
 			bit_set(a->bmap, old & (a->nr - 1));
-			shd_store_relaxed(&mm->arm64_ctx, (old & ~vm) | new_ver);
+			shd_store_relaxed(&mm->hw_ctx, (old & ~vm) | new_ver);
 		}
 	}
 	cpu->cnt.s.ctx_wraps++;
@@ -155,7 +155,7 @@ static void get_new_context(struct shd_cpu *cpu, struct shd_mm *mm)
 	uint64_t old, from, n;
 
 	for (;;) {
-		old = shd_load_relaxed(&mm->arm64_ctx);
+		old = shd_load_relaxed(&mm->hw_ctx);
 		if (old && ctx_valid(a, old))	/* a wrap kept it */
 			return;
 		from = (a->cache + 1) & (a->nr - 1);
@@ -176,7 +176,7 @@ static void get_new_context(struct shd_cpu *cpu, struct shd_mm *mm)
 	bit_set(a->bmap, n);
 	n |= a->cache & version_mask(a);
 	shd_store_relaxed(&a->cache, n);
-	shd_store_relaxed(&mm->arm64_ctx, n);
+	shd_store_relaxed(&mm->hw_ctx, n);
 	cpu->cnt.s.ctx_allocs++;
 }
 
@@ -192,13 +192,13 @@ unsigned shd__sparc64_switch_context(struct shd_cpu *cpu, struct shd_mm *next)
 	shd__cpu_spin_lock(cpu, &a->lock);
 	cpu->ctx_loaded_mm = next;
 	if (next) {
-		uint64_t ctx = shd_load_relaxed(&next->arm64_ctx);
+		uint64_t ctx = shd_load_relaxed(&next->hw_ctx);
 
 		valid = ctx && ctx_valid(a, ctx);
 		if (!valid)
 			get_new_context(cpu, next);
 		tag = SHD_NR_ASIDS +
-		      (unsigned)(shd_load_relaxed(&next->arm64_ctx) & (a->nr - 1));
+		      (unsigned)(shd_load_relaxed(&next->hw_ctx) & (a->nr - 1));
 		/* Seq-cst: pairs with the flusher's mask scan after its PTE
 		 * change (tlb_batch.c). */
 		if (!valid || !shd__tso_mask_test(cpu, next->cpumask, cpu->id)) {

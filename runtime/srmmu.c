@@ -94,10 +94,10 @@ void shd__srmmu_free(struct shd_machine *m)
 	m->srmmu = NULL;
 }
 
-/* mm->context + 1 (0: NO_CONTEXT), in the field arm64 and sparc64 use. */
+/* mm->context + 1 (0: NO_CONTEXT), in mm->hw_ctx. */
 static unsigned ctx_of(const struct shd_mm *mm)
 {
-	return (unsigned)shd_load_relaxed(&mm->arm64_ctx);
+	return (unsigned)shd_load_relaxed(&mm->hw_ctx);
 }
 
 static unsigned tag_of(unsigned ctx)
@@ -269,7 +269,7 @@ static bool alloc_context(struct shd_cpu *cpu, struct shd_mm *old,
 		    !shd__fault_fires(cpu, SHD_FAULT_CTX_STEAL_NO_FLUSH))
 			flush_number(cpu, victim, best + 1);
 		if (victim != CTX_DIRTY && victim)
-			shd_store_relaxed(&victim->arm64_ctx, 0);
+			shd_store_relaxed(&victim->hw_ctx, 0);
 		shd_store_seq(&a->owner[best], mm);
 		cpu->cnt.s.ctx_steals++;
 	}
@@ -278,7 +278,7 @@ static bool alloc_context(struct shd_cpu *cpu, struct shd_mm *old,
 		return false;
 got:
 	a->stamp[best] = ++a->clock;
-	shd_store_relaxed(&mm->arm64_ctx, best + 1);
+	shd_store_relaxed(&mm->hw_ctx, best + 1);
 	cpu->cnt.s.ctx_allocs++;
 	return true;
 }

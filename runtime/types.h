@@ -216,12 +216,13 @@ struct shd_mm {
 	 * design, as in Linux: relaxed. */
 	uint64_t next_trim_cpumask;
 
-	/* arm64 engine: mm->context.id, generation | ASID (0: none yet);
+	/* The context the arch's allocator gave the mm (0: none yet).  arm64
+	 * and riscv engines: mm->context.id, generation | ASID;
 	 * sparc64 engine: mm->context.sparc64_ctx_val, version | number;
 	 * hypersparc engine: mm->context + 1 (0: NO_CONTEXT).
 	 * Written under the allocator's lock, read racily by switch_mm's
 	 * fast path and by flushers (TLBI by ASID): relaxed atomics. */
-	uint64_t arm64_ctx;
+	uint64_t hw_ctx;
 };
 /* m->mms's "container" (see struct shd_machine) is aligned only if node
  * sits at a line boundary. */
