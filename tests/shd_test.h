@@ -373,6 +373,24 @@ struct free_frames {
 	uint64_t nframes, nfree;
 };
 
+/* A task: CPU switches to each of the N mms MMS in turn, then to AFTER
+ * (NULL: init_mm) -- an allocator of contexts walked through. */
+struct mm_walk {
+	struct shd_mm **mms;
+	unsigned n;
+	struct shd_mm *after;
+};
+
+static inline int mm_walk_task(struct shd_cpu *cpu, void *arg)
+{
+	const struct mm_walk *w = arg;
+
+	for (unsigned i = 0; i < w->n; i++)
+		T_OK(shd_switch_mm(cpu, w->mms[i]));
+	T_OK(shd_switch_mm(cpu, w->after));
+	return 0;
+}
+
 /*
  * A TLB engine's bench: cpus 1-3 run a fresh mm and read its first page
  * (with LEAVE they then switch to another), and once all have, cpu 0

@@ -77,46 +77,33 @@ Test(srmmu, the_mask_only_decides_whether)
 	shd_machine_destroy(m);
 }
 
-struct many {
-	struct shd_mm *mm[10];
-	unsigned n;
-};
-
-static int switcher(struct shd_cpu *cpu, void *arg)
-{
-	struct many *x = arg;
-
-	for (unsigned i = 0; i < x->n; i++)
-		T_OK(shd_switch_mm(cpu, x->mm[i]));
-	T_OK(shd_switch_mm(cpu, NULL));
-	return 0;
-}
-
 /* 8 contexts: the ninth mm steals the oldest's; a dead mm's number is
  * flushed everywhere as it is taken again. */
 Test(srmmu, contexts_are_stolen_and_reused)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = "hypersparc,nctx=8");
-	struct many x = { .n = 9 };
+	struct shd_mm *mm[9];
+	struct mm_walk w = { mm, 9, NULL };
 	struct shd_stats s;
 
 	for (unsigned i = 0; i < 9; i++)
-		x.mm[i] = test_mm(m);
-	run_one(m, 0, switcher, &x);
+		mm[i] = test_mm(m);
+	run_one(m, 0, mm_walk_task, &w);
 	s = test_stats(m);
 	cr_assert_eq(s.ctx_allocs, 9);
 	cr_assert_eq(s.ctx_steals, 1);
 	cr_assert_eq(s.ctx_reuse_flushes, 0);
-	shd_mm_destroy(x.mm[8]);	/* its number is free, owing a flush */
-	x.mm[0] = test_mm(m);		/* stolen from: needs a new one */
-	x.n = 1;
-	run_one(m, 0, switcher, &x);
+	shd_mm_destroy(mm[8]);	/* its number is free, owing a flush */
+	shd_mm_destroy(mm[0]);	/* stolen from: no number to give back */
+	mm[0] = test_mm(m);
+	w.n = 1;
+	run_one(m, 0, mm_walk_task, &w);
 	s = test_stats(m);
 	cr_assert_eq(s.ctx_allocs, 10);
 	cr_assert_eq(s.ctx_reuse_flushes, 1);
 	cr_assert_eq(s.ctx_steals, 1);
 	for (unsigned i = 0; i < 8; i++)
-		shd_mm_destroy(x.mm[i]);
+		shd_mm_destroy(mm[i]);
 	shd_machine_destroy(m);
 }
 

@@ -116,38 +116,26 @@ Test(tlb_batch, each_interface_takes_its_path)
 	shd_machine_destroy(m);
 }
 
-struct ctxs {
-	struct shd_mm *mm[4];
-};
-
-static int ctx_switcher(struct shd_cpu *cpu, void *arg)
-{
-	struct ctxs *x = arg;
-
-	for (unsigned i = 0; i < 4; i++)
-		T_OK(shd_switch_mm(cpu, x->mm[i]));
-	T_OK(shd_switch_mm(cpu, x->mm[0]));
-	return 0;
-}
-
 /* 2-bit contexts: numbers 1..3.  The fourth mm finds none free and
  * wraps; the first, of the old version, then gets a new number, and
  * every switch into a context new here flushes it. */
 Test(tlb_batch, contexts_wrap_and_renumber)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 2, .arch = "sparc64,ctx_bits=2");
-	struct ctxs x;
+	struct shd_mm *mm[4];
+	struct mm_walk w = { mm, 4, NULL };
 	struct shd_stats s;
 
 	for (unsigned i = 0; i < 4; i++)
-		x.mm[i] = test_mm(m);
-	run_one(m, 0, ctx_switcher, &x);
+		mm[i] = test_mm(m);
+	w.after = mm[0];
+	run_one(m, 0, mm_walk_task, &w);
 	s = test_stats(m);
 	cr_assert_eq(s.ctx_wraps, 1);
 	cr_assert_eq(s.ctx_allocs, 5);
 	cr_assert_eq(s.ctx_switch_flushes, 5);
 	for (unsigned i = 0; i < 4; i++)
-		shd_mm_destroy(x.mm[i]);
+		shd_mm_destroy(mm[i]);
 	shd_machine_destroy(m);
 }
 

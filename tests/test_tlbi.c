@@ -62,65 +62,12 @@ Test(tlbi, the_old_range_num_fails_only_at_max_tlbi_range_pages)
 
 /* ---- the engine: broadcast, no IPI ---- */
 
-struct eng {
-	struct shd_mm *mm;
-	uint64_t pages;
-	int ready, step;
-};
-
-static int eng_runner(struct shd_cpu *cpu, void *arg)
-{
-	struct eng *e = arg;
-
-	T_OK(shd_switch_mm(cpu, e->mm));
-	T_LOAD(cpu, UBASE, 1);
-	__atomic_add_fetch(&e->ready, 1, __ATOMIC_RELEASE);
-	step_wait(cpu, &e->step, 1);
-	/* The flusher changed the PTE's page and flushed: we see it. */
-	T_LOAD(cpu, UBASE, 0);
-	return 0;
-}
-
-static int eng_flusher(struct shd_cpu *cpu, void *arg)
-{
-	struct eng *e = arg;
-
-	T_OK(shd_switch_mm(cpu, e->mm));
-	T_OK(shd_mmap(cpu, e->mm, UBASE, e->pages * PAGE, RW));
-	T_OK(shd_store(cpu, UBASE, 1));
-	return 0;
-}
-
-static int eng_unmapper(struct shd_cpu *cpu, void *arg)
-{
-	struct eng *e = arg;
-
-	while (__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) < 3)
-		shd_cpu_poll(cpu);
-	/* DONTNEED: the page reads as zero after, through a fresh walk. */
-	T_OK(shd_madvise_dontneed(cpu, e->mm, UBASE, e->pages * PAGE));
-	step_set(&e->step, 1);
-	return 0;
-}
-
 Test(tlbi, arm64_flushes_by_broadcast_with_no_ipi)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 4, .arch = "arm64");
-	struct eng e = { test_mm(m), 64, 0, 0 };
 	struct shd_stats before, s;
-	int ret;
 
-	run_one(m, 0, eng_flusher, &e);
-	before = test_stats(m);
-	for (unsigned c = 1; c < 4; c++)
-		cr_assert_eq(shd_cpu_submit(m, c, eng_runner, &e), 0);
-	cr_assert_eq(shd_cpu_submit(m, 0, eng_unmapper, &e), 0);
-	for (unsigned c = 0; c < 4; c++) {
-		cr_assert_eq(shd_cpu_join(m, c, &ret), 0);
-		cr_assert_eq(ret, 0, "cpu %u returned %d", c, ret);
-	}
-	assert_tasks_ok();
-	s = test_stats(m);
+	eng_bench(m, 64, false, &before, &s);
 	cr_assert_eq(s.ipis_sent, 0, "arm64 sends no IPI for a TLB flush");
 	cr_assert_eq(s.tlb_interrupts, 0);
 	cr_assert_gt(s.tlbi_ops, before.tlbi_ops);
@@ -130,7 +77,6 @@ Test(tlbi, arm64_flushes_by_broadcast_with_no_ipi)
 		     (s.tlbi_ops - before.tlbi_ops) * 3,
 		     "every TLBI reaches the 3 other CPUs");
 	cr_assert_eq(s.violations, 0);
-	shd_mm_destroy(e.mm);
 	shd_machine_destroy(m);
 }
 
@@ -139,21 +85,9 @@ Test(tlbi, arm64_flushes_by_broadcast_with_no_ipi)
 Test(tlbi, sme_erratum_ipis_the_mms_cpus_after_the_dsb)
 {
 	struct shd_machine *m = MACHINE(.ncpus = 4, .arch = "arm64,sme_erratum");
-	struct eng e = { test_mm(m), 64, 0, 0 };
 	struct shd_stats before, s;
-	int ret;
 
-	run_one(m, 0, eng_flusher, &e);
-	before = test_stats(m);
-	for (unsigned c = 1; c < 4; c++)
-		cr_assert_eq(shd_cpu_submit(m, c, eng_runner, &e), 0);
-	cr_assert_eq(shd_cpu_submit(m, 0, eng_unmapper, &e), 0);
-	for (unsigned c = 0; c < 4; c++) {
-		cr_assert_eq(shd_cpu_join(m, c, &ret), 0);
-		cr_assert_eq(ret, 0, "cpu %u returned %d", c, ret);
-	}
-	assert_tasks_ok();
-	s = test_stats(m);
+	eng_bench(m, 64, false, &before, &s);
 	cr_assert_eq(s.sme_dvmsyncs - before.sme_dvmsyncs,
 		     s.dsbs - before.dsbs, "one IPI round after each user DSB");
 	cr_assert_eq(s.ipis_sent + s.ipis_coalesced -
@@ -162,7 +96,6 @@ Test(tlbi, sme_erratum_ipis_the_mms_cpus_after_the_dsb)
 		     "cpus 1-3 run the mm");
 	cr_assert_eq(s.ipi_candidates, candidates(&s));
 	cr_assert_eq(s.violations, 0);
-	shd_mm_destroy(e.mm);
 	shd_machine_destroy(m);
 }
 
