@@ -24,25 +24,8 @@ struct dup {
 	/* sparc64: the parent's write-protected vpns, for its tlb_batch
 	 * (copy_pte_range() runs in lazy MMU mode) */
 	bool batch;
-	uint64_t *vpns;
-	size_t n, cap;
+	struct shd_pfn_list vpns;
 };
-
-/* tlb_batch_add() of VPN.  0 or -ENOMEM. */
-static int dup_batch_add(struct dup *d, uint64_t vpn)
-{
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		uint64_t *v = realloc(d->vpns, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->vpns = v;
-		d->cap = cap;
-	}
-	d->vpns[d->n++] = vpn;
-	return 0;
-}
 
 /* copy_present_pte(): share the frame; write-protect a private page. */
 static void dup_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
@@ -64,7 +47,7 @@ static void dup_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 		shd__cache_order_check(mm, vpn, "flush_cache_dup_mm");
 		shd__pte_write(p, val, d->version, mm);
 		if (d->batch && (val & SHD_PTE_PRESENT) &&
-		    dup_batch_add(d, vpn) < 0) {
+		    shd__pfn_list_add(&d->vpns, vpn) < 0) {
 			d->err = -ENOMEM;
 			return;
 		}
@@ -124,11 +107,11 @@ int shd_mm_dup(struct shd_cpu *cpu, struct shd_mm *parent,
 	 * translations are now stale on every CPU that runs it.  sparc64's
 	 * flush_tlb_mm() is empty: its tlb_batch flushed them instead. */
 	if (d.batch)
-		ferr = shd__flush_tlb_vpns(cpu, parent, d.vpns, d.n, NULL);
+		ferr = shd__flush_tlb_vpns(cpu, parent, d.vpns.v, d.vpns.n, NULL);
 	else
 		ferr = shd__flush_tlb_mm_range(cpu, parent, 0, SHD_FLUSH_END_ALL,
 					       true, SHD_IF_MM, NULL);
-	free(d.vpns);
+	free(d.vpns.v);
 	{
 		int cerr = shd__flush_cache_done(cpu, parent, 0,
 					    SHD_USER_TOP >> m->page_shift);

@@ -46,21 +46,6 @@
 #include "seeded.h"
 #include "tlbflush.h"
 
-static int pfn_list_add(struct shd_pfn_list *l, uint64_t pfn)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		uint64_t *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = pfn;
-	return 0;
-}
-
 static void tlb_flush_mmu(struct shd_mmu_gather *tlb, bool full);
 
 void shd__tlb_gather_mmu(struct shd_mmu_gather *tlb, struct shd_cpu *cpu,
@@ -196,11 +181,11 @@ reset:
 
 void shd__tlb_remove_page(struct shd_mmu_gather *tlb, uint64_t pfn)
 {
-	if (pfn_list_add(&tlb->pages, pfn) < 0) {
+	if (shd__pfn_list_add(&tlb->pages, pfn) < 0) {
 		/* Cannot grow (tlb_next_batch()'s allocation failed): flush
 		 * what we have, then this one fits. */
 		tlb_flush_mmu(tlb, false);
-		if (pfn_list_add(&tlb->pages, pfn) < 0)
+		if (shd__pfn_list_add(&tlb->pages, pfn) < 0)
 			tlb->err = -ENOMEM;	/* leaks the frame */
 		return;
 	}
@@ -218,12 +203,12 @@ void shd__tlb_pte_changed(struct shd_mmu_gather *tlb, uint64_t vpn)
 	if (tlb->mm->m->cfg.arch.tlb != SHD_TLB_SPARC64 || tlb->fullmm ||
 	    tlb->mm->is_kernel)
 		return;
-	if (pfn_list_add(&tlb->vpns, vpn) < 0) {
+	if (shd__pfn_list_add(&tlb->vpns, vpn) < 0) {
 		/* No room: flush what is kept (the PTEs so far), then keep
 		 * this one. */
 		tlb_flush_mmu(tlb, false);
 		shd__tlb_adjust_range(tlb, vpn, vpn + 1);
-		if (pfn_list_add(&tlb->vpns, vpn) < 0)
+		if (shd__pfn_list_add(&tlb->vpns, vpn) < 0)
 			tlb->err = -ENOMEM;
 	}
 }

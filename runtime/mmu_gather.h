@@ -3,6 +3,7 @@
 #ifndef SHD_RUNTIME_MMU_GATHER_H
 #define SHD_RUNTIME_MMU_GATHER_H
 
+#include "page_alloc.h"
 #include "types.h"
 
 /*
@@ -19,11 +20,6 @@
 				 SHD_GATHER_MAX_BATCH_COUNT * (SHD_GATHER_MAX_BATCH - 1))
 _Static_assert(SHD_GATHER_CAPACITY == 9678, "7 + 19 x 509 on x86-64");
 
-/* A growable list of frames to free after a flush. */
-struct shd_pfn_list {
-	uint64_t *v;
-	size_t n, cap;
-};
 
 struct shd_mmu_gather {
 	struct shd_cpu *cpu;

@@ -56,3 +56,18 @@ void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n)
 	if (locked)
 		pthread_mutex_unlock(&m->frame_lock);
 }
+
+int shd__pfn_list_add(struct shd_pfn_list *l, uint64_t pfn)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint64_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = pfn;
+	return 0;
+}

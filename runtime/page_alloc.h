@@ -15,6 +15,16 @@ uint64_t shd__frame_alloc(struct shd_machine *m);
  * that removed its last translation. */
 void shd__frames_put(struct shd_machine *m, const uint64_t *pfns, size_t n);
 
+/* A growable list of frame numbers (or vpns): the frames a gather frees
+ * after its flush, the pages sparc64's batch flushes. */
+struct shd_pfn_list {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* Append PFN to L, growing it.  0 or -ENOMEM (L unchanged). */
+int shd__pfn_list_add(struct shd_pfn_list *l, uint64_t pfn);
+
 static inline void shd__frame_get(struct shd_machine *m, uint64_t pfn)
 {
 	/* Seq-cst RMW: taken while the caller holds a reference (the page
