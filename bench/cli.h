@@ -28,6 +28,8 @@ enum cli_cmd {
 	CMD_LIST = 1u << 4,
 	CMD_CALIBRATE = 1u << 5,
 	CMD_DEFAULT = 1u << 6,
+	CMD_HOST = 1u << 7,		/* shootdown host: a workload's native twin */
+	CMD_RECORD = 1u << 8,		/* shootdown record: a program's mm calls */
 };
 
 /* usage.c: the program's name and path; bad input ends here (exit 2). */

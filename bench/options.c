@@ -574,9 +574,10 @@ static const struct cli_option options[] = {
 static const char *cmd_name(unsigned cmd)
 {
 	static const char *const names[] = { "run", "compare", "sweep", "check",
-					     "list", "calibrate", "shootdown" };
+					     "list", "calibrate", "shootdown",
+					     "host", "record" };
 
-	for (unsigned i = 0; i < 7; i++)
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (cmd == 1u << i)
 			return names[i];
 	return "this command";
