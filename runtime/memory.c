@@ -232,8 +232,8 @@ int shd__unmap_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 	shd__tlb_ptl_lock(&tlb);
 	ferr = unmap_settle(cpu, mm, s, e);
 	t0 = shd__oracle_begin(mm);
-	/* unmap_vmas(): one walk per VMA, each ending in tlb_end_vma()'s
-	 * flush; the PTL is dropped between them.  A gap gets no walk (a
+	/* unmap_vmas(): one walk per VMA, each ending in tlb_end_vma() (a
+	 * flush, but on x86's engine); the PTL is dropped between them.  A gap gets no walk (a
 	 * VMA being unmapped by another has left it) unless there is no
 	 * VMA at all or no memory for the list: then one walk of it all. */
 	do {

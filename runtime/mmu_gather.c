@@ -10,8 +10,17 @@
  * be reading them).  The batch is bounded as Linux's: the entry that fills
  * SHD_GATHER_CAPACITY (7 + 19 x 509 on x86-64) forces a flush there and
  * then, under the PTL (zap_pte_range()'s force_flush), so an unmap of any
- * size makes progress in bounded memory; and x86 (no
- * MMU_GATHER_MERGE_VMAS) flushes at every VMA's end (tlb_end_vma()).
+ * size makes progress in bounded memory.
+ *
+ * VMA ends.  x86 selects MMU_GATHER_MERGE_VMAS (18ba064e42df, 6.0; before
+ * it, arch/x86/include/asm/tlb.h defined tlb_end_vma() empty): its
+ * gather keeps growing across VMAs and flushes once, at tlb_finish_mmu()
+ * or when the batch fills, the range running over any gap between them
+ * (past the ceiling: a full flush).  arm64, riscv and sparc32 take the
+ * generic tlb_end_vma(), which flushes what was gathered at every VMA's
+ * end.  So a madvise(MADV_DONTNEED) nested with another gather on x86
+ * makes one flush, the full one tlb_finish_mmu() upgrades it to; the
+ * generic tlb_end_vma() would make two.
  *
  * Nested gathers (mm/mmu_gather.c, 99baac21e458 and 7a30df49f63a).
  * Several gathers can be live on one mm at once: madvise and munmap's zap
@@ -220,7 +229,8 @@ void shd__tlb_flush_mmu(struct shd_mmu_gather *tlb)
 
 void shd__tlb_end_vma(struct shd_mmu_gather *tlb)
 {
-	if (!tlb->fullmm)
+	/* MMU_GATHER_MERGE_VMAS (x86's engine): nothing here. */
+	if (!tlb->fullmm && tlb->mm->m->cfg.arch.tlb != SHD_TLB_X86)
 		tlb_flush_mmu(tlb, false);
 }
 

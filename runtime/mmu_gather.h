@@ -64,8 +64,9 @@ void shd__tlb_pte_changed(struct shd_mmu_gather *tlb, uint64_t vpn);
 void shd__tlb_remove_page(struct shd_mmu_gather *tlb, uint64_t pfn);
 /* tlb_flush_mmu(): flush what was gathered now, then free it. */
 void shd__tlb_flush_mmu(struct shd_mmu_gather *tlb);
-/* tlb_end_vma(): x86 flushes what was gathered at every VMA's end (not
- * for a fullmm gather).  PTL not held. */
+/* tlb_end_vma(): flush what was gathered at a VMA's end (not for a fullmm
+ * gather), except on x86, which merges VMAs (MMU_GATHER_MERGE_VMAS).  PTL
+ * not held. */
 void shd__tlb_end_vma(struct shd_mmu_gather *tlb);
 /* The last flush (a full one, freed_tables, if another gather is live on
  * the mm: mm_tlb_flush_nested()), then tlb_flush_pending drops.  PTL not

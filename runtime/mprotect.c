@@ -9,8 +9,9 @@
  * PTE with a frame, in an mmu_gather (4a18419f71cd, 5.19): a PTE goes into
  * the gathered range only if pte_needs_flush() says the TLB may hold a
  * translation the change invalidates (c9fe66560bf2).  The range is flushed
- * at each VMA's end (tlb_end_vma()) and at tlb_finish_mmu(), after the PTL
- * is dropped; nested (another gather live on the mm) makes that a full
+ * at tlb_finish_mmu(), after the PTL is dropped, and on the engines
+ * without MMU_GATHER_MERGE_VMAS (all but x86's) at each VMA's end too
+ * (tlb_end_vma()); nested (another gather live on the mm) makes that a full
  * flush even if no PTE needed one.  Write permission is withheld from a
  * page that is still copy-on-write.
  */
