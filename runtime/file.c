@@ -129,6 +129,18 @@ uint64_t shd__file_page(struct shd_file *f, uint64_t idx)
 	return file_page(f, idx, true);
 }
 
+uint64_t shd__file_cached(struct shd_file *f, uint64_t idx)
+{
+	uint64_t pfn;
+
+	pthread_mutex_lock(&f->lock);
+	pfn = idx < f->npages ? f->pfn[idx] : UINT64_MAX;
+	if (pfn != UINT64_MAX)
+		shd__frame_get(f->m, pfn);
+	pthread_mutex_unlock(&f->lock);
+	return pfn;
+}
+
 /* ---- the kernel's accesses through the linear map ---- */
 
 int shd__file_check(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,

@@ -16,6 +16,10 @@ struct shd_machine *shd__file_machine(const struct shd_file *f);
 uint64_t shd__file_page(struct shd_file *f, uint64_t idx);
 /* ... the same, the page cache keeping its own reference only. */
 uint64_t shd__file_frame(struct shd_file *f, uint64_t idx);
+/* The frame caching page IDX of F with a reference for the caller if
+ * the page is in the page cache already, else UINT64_MAX (nothing is
+ * allocated: filemap_map_pages() maps only what is cached). */
+uint64_t shd__file_cached(struct shd_file *f, uint64_t idx);
 /* The checks of a kernel access to F at byte OFF on CPU: 0, -EINVAL,
  * -EPERM (WHAT names the caller). */
 int shd__file_check(struct shd_cpu *cpu, struct shd_file *f, uint64_t off,

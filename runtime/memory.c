@@ -59,23 +59,54 @@ bool shd__page_is_cow(struct shd_machine *m, const struct shd_vma *vma,
 
 /* ---- unmapping a range ---- */
 
+static void zap_force_flush(struct shd_mmu_gather *tlb);
+
+/*
+ * zap_present_folio_ptes() (mm/memory.c): a dirty PTE of a page-cache page
+ * (a MAP_SHARED file page stored to) has its rmap removal delayed until
+ * after the TLB flush (5df397dec7c4, 6.3: folio_mark_dirty() must not race
+ * a writeback that finds the page clean while another CPU can still
+ * write through a stale entry), which zap_pte_range() forces then and
+ * there, under the PTL, at the end of that page table (force_flush,
+ * tlb_flush_mmu_tlbonly()).  So MADV_DONTNEED or munmap of dirty shared
+ * file pages flushes once for each page table, on top of the flush its
+ * tlb_finish_mmu() makes when nested (will-it-scale's tlb_flush3 on the
+ * host: one such flush per call).
+ */
 static void zap_one(struct shd_mm *mm, struct shd_pt_leaf *leaf,
 		    struct shd_pte *p, uint64_t val, void *arg)
 {
 	struct shd_mmu_gather *tlb = arg;
 	uint64_t vpn = shd__pte_vpn(leaf, p);
+	uint64_t pfn = val >> SHD_PTE_PFN_SHIFT;
 
+	if (tlb->delay_rmap && tlb->delay_rmap != leaf)	/* a table done */
+		zap_force_flush(tlb);
 	shd__cache_order_check(mm, vpn, "flush_cache_range");
+	if (shd_load_relaxed(&p->dirty) && !mm->is_kernel &&
+	    (mm->m->frames[pfn].flags & SHD_FRAME_PAGECACHE))
+		tlb->delay_rmap = leaf;
 	shd__pte_write(p, 0, tlb->version, mm);
 	leaf->nr_frames--;
 	tlb->n++;
 	shd__tlb_pte_changed(tlb, vpn);
-	shd__tlb_remove_page(tlb, val >> SHD_PTE_PFN_SHIFT);
+	shd__tlb_remove_page(tlb, pfn);
+}
+
+/* zap_pte_range()'s force_flush at the end of a page table that had a
+ * dirty page-cache page, under the PTL. */
+static void zap_force_flush(struct shd_mmu_gather *tlb)
+{
+	tlb->delay_rmap = NULL;
+	tlb->cpu->cnt.s.dirty_file_flushes++;
+	shd__tlb_flush_mmu(tlb);
 }
 
 void shd__zap_range(struct shd_mmu_gather *tlb, uint64_t s, uint64_t e)
 {
 	shd__for_each_frame(tlb->mm, s, e, zap_one, tlb);
+	if (tlb->delay_rmap)
+		zap_force_flush(tlb);
 }
 
 /* Unlink empty leaves in [s, e) that no VMA uses; collect them in *out. */
@@ -147,19 +178,24 @@ static size_t unmap_lock(struct shd_cpu *cpu, struct shd_mm *mm,
 {
 	size_t n;
 
-	if (drop_vma)
-		shd__mmap_write_lock(cpu, mm);
-	else
+	if (!drop_vma) {
+		/* VMAs change under mmap_lock for write (and the mm lock,
+		 * which faults read them under): for read, mmap_lock alone
+		 * keeps them, as madvise's VMA walk in Linux takes no page
+		 * table lock; a gather then starts before any PTL is taken,
+		 * so two madvise calls nest as they do there. */
 		shd__mmap_read_lock(cpu, mm);
-	shd__mm_lock(cpu, mm);	/* the VMAs are read under either lock */
-	n = shd__vma_segments(mm, addr, addr + len, segs);
-	if (!drop_vma)
+		n = shd__vma_segments(mm, addr, addr + len, segs);
 		*hole = !shd__vma_covers(mm, addr, addr + len);
-	else if (shd__vma_remove(mm, addr, addr + len) < 0)
+		return n;
+	}
+	shd__mmap_write_lock(cpu, mm);
+	shd__mm_lock(cpu, mm);	/* VMA changes: under both */
+	n = shd__vma_segments(mm, addr, addr + len, segs);
+	if (shd__vma_remove(mm, addr, addr + len) < 0)
 		*err = -ENOMEM;
 	shd__mm_unlock(mm);
-	if (drop_vma)
-		shd__mmap_write_downgrade(mm);
+	shd__mmap_write_downgrade(mm);
 	return n;
 }
 
@@ -358,6 +394,7 @@ static int wp_fault(struct shd_cpu *cpu, struct shd_mm *mm,
 	v = shd__clock_next(m);
 	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME |
 		       shd__prot_bits(vma->prot), v, mm);
+	shd_store_relaxed(&p->dirty, 1u);	/* maybe_mkwrite(pte_mkdirty()) */
 	shd__publish_changes(mm, v);
 	cpu->cnt.s.page_faults++;
 	return shd__dcache_update_mmu(cpu, pfn);	/* update_mmu_cache() */
@@ -407,6 +444,68 @@ static uint64_t fault_page(struct shd_cpu *cpu, const struct shd_vma *vma,
 	return copy;
 }
 
+/*
+ * do_fault_around() (mm/memory.c; Linux 6.18, as reworked by 53d36a56d8c4
+ * in 6.4): a read fault on a file mapping first maps, read-only under a
+ * private mapping, the pages around it that the page cache already holds
+ * and whose PTEs are empty (filemap_map_pages()), in the
+ * fault_around_bytes (64 KiB: 16 pages of 4 KiB) aligned window, clipped
+ * to the VMA and to the faulting page's page table.  A store to one of
+ * them later is a write-protect fault on a present PTE: under a private
+ * mapping a copy, whose ptep_clear_flush() sends a shootdown that a
+ * mapping made by the store's own fault would not (will-it-scale's
+ * tlb_flush1, measured on the host: 0.88 more per op).  Pages of 64 KiB
+ * and more: no window (fault_around_pages <= 1).  Under the mm lock; the
+ * caller maps the faulting page itself.
+ */
+#define SHD_FAULT_AROUND_BYTES 65536ull
+
+static int fault_around(struct shd_cpu *cpu, struct shd_mm *mm,
+			 const struct shd_vma *vma, struct shd_pt_leaf *leaf,
+			 uint64_t vpn)
+{
+	struct shd_machine *m = cpu->m;
+	uint64_t nr = SHD_FAULT_AROUND_BYTES >> m->page_shift;
+	uint64_t pte_off = vpn & (SHD_PT_ENTRIES - 1);
+	uint64_t vma_off = vpn - (vma->start >> m->page_shift);
+	uint64_t vma_pages = (vma->end - vma->start) >> m->page_shift;
+	uint64_t bits = shd__prot_bits(vma->prot), from, to;
+	int err = 0;
+
+	if (nr <= 1)
+		return 0;
+	if (!vma->shared)
+		bits &= ~SHD_PTE_WRITE;
+	from = pte_off & ~(nr - 1);
+	if (from < pte_off - (pte_off < vma_off ? pte_off : vma_off))
+		from = pte_off - (pte_off < vma_off ? pte_off : vma_off);
+	to = from + nr;
+	if (to > SHD_PT_ENTRIES)
+		to = SHD_PT_ENTRIES;
+	if (to > pte_off + vma_pages - vma_off)
+		to = pte_off + vma_pages - vma_off;
+	for (uint64_t i = from; i < to && !err; i++) {
+		struct shd_pte *p = &leaf->pte[i];
+		uint64_t pfn, v;
+
+		if (i == pte_off || (p->val & SHD_PTE_FRAME))
+			continue;
+		pfn = shd__file_cached(vma->file, vma->pgoff + vma_off + i - pte_off);
+		if (pfn == UINT64_MAX)
+			continue;
+		if (bits & SHD_PTE_EXEC)
+			shd__icache_set_pte_exec(cpu, pfn);
+		v = shd__clock_next(m);
+		shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME | bits,
+			       v, mm);
+		leaf->nr_frames++;
+		shd__publish_changes(mm, v);
+		/* update_mmu_cache_range(): each page's D-cache hook. */
+		err = shd__dcache_update_mmu(cpu, pfn);
+	}
+	return err;
+}
+
 int shd__handle_mm_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 			enum shd_access_kind k)
 {
@@ -448,6 +547,10 @@ int shd__handle_mm_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 			err = wp_fault(cpu, mm, vma, p, val, addr);
 		goto out;	/* else another CPU faulted it in: retry */
 	}
+	/* do_read_fault(): the window around a read first. */
+	if (vma->file && (k == ACC_READ || k == ACC_PEEK || k == ACC_FETCH) &&
+	    (err = fault_around(cpu, mm, vma, leaf, vpn)))
+		goto out;
 	pfn = fault_page(cpu, vma, addr, k, &bits);
 	if (pfn == UINT64_MAX) {
 		err = shd__fail(-ENOMEM, "out of simulated memory (%" PRIu64
@@ -458,6 +561,8 @@ int shd__handle_mm_fault(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t addr,
 		shd__icache_set_pte_exec(cpu, pfn);
 	v = shd__clock_next(m);
 	shd__pte_write(p, pfn << SHD_PTE_PFN_SHIFT | SHD_PTE_FRAME | bits, v, mm);
+	if (k == ACC_WRITE || k == ACC_FORCE)	/* set_pte_range(): write */
+		shd_store_relaxed(&p->dirty, 1u);
 	leaf->nr_frames++;
 	shd__publish_changes(mm, v);
 	cpu->cnt.s.page_faults++;
@@ -634,6 +739,14 @@ static int do_access(struct shd_cpu *cpu, uint64_t addr,
 	if ((err = access_space(cpu, addr, &mm, &asid)) ||
 	    (err = access_translate(cpu, mm, asid, addr, k, &e)))
 		return err;
+	/* The first store through an entry sets its PTE's D bit (x86's
+	 * walk assist); the entry remembers it.  Relaxed: read under the
+	 * mm lock by the zap. */
+	if (k == ACC_WRITE && !(e->val & SHD_PTE_DIRTY)) {
+		e->val |= SHD_PTE_DIRTY;
+		if (e->ptep)
+			shd_store_relaxed(&e->ptep->dirty, 1u);
+	}
 	access_data(cpu, e, addr, mm == cpu->m->kernel_mm, k, val);
 	return 0;
 }

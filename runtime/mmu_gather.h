@@ -27,6 +27,9 @@ struct shd_mmu_gather {
 	uint64_t start, end;		/* vpns cleared since the last flush */
 	uint64_t version;		/* of the changes being made */
 	bool freed_tables;
+	/* The page table whose zap found a dirty page-cache PTE (its rmap
+	 * is delayed: the flush is forced at the table's end), or NULL. */
+	const struct shd_pt_leaf *delay_rmap;
 	bool fullmm;			/* exit_mmap: no flush at each VMA end */
 	bool ptl_held;			/* inside shd__tlb_ptl_lock() */
 	struct shd_pfn_list pages;

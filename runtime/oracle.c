@@ -74,6 +74,7 @@ void shd__pte_write(struct shd_pte *p, uint64_t val, uint64_t version,
 		    struct shd_mm *mm)
 {
 	uint64_t old = shd_load_relaxed(&p->version);
+	uint64_t was = shd_load_relaxed(&p->val);
 	/* Acquire: pairs with shd__oracle_credit_mm()'s CAS. */
 	/* Acquire: pairs with the credit CASes (credit_max(),
 	 * shd__oracle_credit_mm()). */
@@ -86,6 +87,9 @@ void shd__pte_write(struct shd_pte *p, uint64_t val, uint64_t version,
 	 * stores rather than fences, which TSan cannot model: each store is
 	 * ordered after the version's 0. */
 	shd_store_relaxed(&p->version, 0);
+	/* Relaxed: the D bit, read under the mm lock (zap_one()). */
+	if (!(val & SHD_PTE_FRAME) || !(was & SHD_PTE_FRAME))
+		shd_store_relaxed(&p->dirty, 0u);
 	shd_store_release(&p->val, val);
 	shd_store_release(&p->prev, old);
 	shd_store_release(&p->version, version);

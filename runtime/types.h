@@ -65,6 +65,9 @@
 #define SHD_PTE_EXEC	4ull
 #define SHD_PTE_GLOBAL	8ull
 #define SHD_PTE_FRAME	16ull	/* a frame is attached (even if PROT_NONE) */
+/* In a TLB entry's val only: the entry has set its PTE's D bit (a later
+ * store through it need not; the PTE keeps its own in shd_pte.dirty). */
+#define SHD_PTE_DIRTY	32ull
 #define SHD_PTE_PFN_SHIFT 12
 
 /*
@@ -79,7 +82,11 @@ struct shd_pte {
 	uint64_t prev;		/* version of the change before it */
 	uint64_t credited;	/* newest change a completed flush covers */
 	uint32_t credit_iface;	/* enum shd_iface of that flush */
-	uint32_t pad;
+	/* x86's D bit: set by a write fault and by the first store through
+	 * a translation (the walk's assist); a PTE cleared, or made where
+	 * there was none, is clean; a change of a mapped one keeps it
+	 * (pte_modify()).  zap_pte_range() reads it (delayed rmap). */
+	uint32_t dirty;
 };
 
 /*

@@ -119,6 +119,9 @@ struct shd_machine;
 	  "copy-on-write faults that copied the page") \
 	X(gather_batch_flushes, mm, SHD_STAT_SUM, \
 	  "mmu_gather flushes forced by a full batch (9,678 pages)") \
+	X(dirty_file_flushes, mm, SHD_STAT_SUM, \
+	  "flushes forced under the PTL at the end of a page table whose zap " \
+	  "found a dirty shared file page (delayed rmap, 5df397dec7c4)") \
 	X(nested_flushes, mm, SHD_STAT_SUM, \
 	  "tlb_finish_mmu flushes upgraded to the whole mm with " \
 	  "freed_tables: another gather was live (mm_tlb_flush_nested)") \
