@@ -244,6 +244,7 @@ void faults_async_note(FILE *out, const struct cell *c);
 
 /* The commands (cmd_<name>.c). */
 int cmd_run(int argc, char **argv);
+int cmd_host(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_default(int argc, char **argv);
 int cmd_compare_cells(struct parsed *p, bool defaults);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "host_twins.h"
 
 static const struct command {
 	const char *name;
@@ -27,6 +28,9 @@ static const struct command {
 	{ "calibrate", cmd_calibrate, false,
 	  "measure this host: cache-line and emulated IPI round trips, a "
 	  "one-page shootdown, the real kernel's shootdown" },
+	{ "host", cmd_host, false,
+	  "run a workload's native twin on this host's kernel and compare its "
+	  "TLB interrupts with the simulator's" },
 	{ "list", cmd_list, false,
 	  "workloads, policies, architectures, knobs, faults, counters" },
 };
@@ -117,13 +121,18 @@ static void unknown_command(const char *cmd)
 		usage_error("unknown command '%s'; did you mean '%s'? (--help)",
 			    cmd, s);
 	usage_error("unknown command '%s' (commands: run, compare, sweep, check, "
-		    "minimize, calibrate, list; --help)", cmd);
+		    "minimize, calibrate, host, list; --help)", cmd);
 }
 
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
-	ssize_t k = readlink("/proc/self/exe", cli_self, sizeof(cli_self) - 1);
+	ssize_t k;
+
+	/* shootdown host's exec twin re-executes this binary (host_twins.c). */
+	if (cmd && !strcmp(cmd, TWIN_EXEC_ARG))
+		twin_exec_image(argc, argv);
+	k = readlink("/proc/self/exe", cli_self, sizeof(cli_self) - 1);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (k > 0)

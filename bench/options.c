@@ -118,7 +118,8 @@ static void set_cpus(struct parsed *p, const char *opt, const char *v)
 		if (!(p->cmd & CMD_MULTI))
 			usage_error("%s takes one --cpus value (compare takes a "
 				    "list)", p->cmd == CMD_RUN ? "run" :
-				    p->cmd == CMD_SWEEP ? "sweep" : "check");
+				    p->cmd == CMD_SWEEP ? "sweep" :
+				    p->cmd == CMD_HOST ? "host" : "check");
 		copy_value(p->cpus_list, sizeof(p->cpus_list), opt, v);
 	} else {
 		p->o.ncpus = (unsigned)cli_u64(opt, v, 1, SHD_MAX_CPUS);
@@ -179,7 +180,7 @@ static void set_inject(struct parsed *p, const char *opt, const char *v)
 static void set_format(struct parsed *p, const char *opt, const char *v)
 {
 	static const char *const names[] = { "table", "json", "csv", "wis" };
-	unsigned ok = p->cmd & (CMD_LIST | CMD_CALIBRATE) ? 2 :
+	unsigned ok = p->cmd & (CMD_LIST | CMD_CALIBRATE | CMD_HOST) ? 2 :
 		      p->cmd == CMD_RUN ? 4 : 3;
 
 	for (unsigned i = 0; i < ok; i++)
@@ -434,9 +435,11 @@ static void set_perf(struct parsed *p, const char *opt, const char *v)
 /* The first entry whose name matches and whose commands include the one
  * being parsed applies; later entries of the same name differ in help. */
 static const struct cli_option options[] = {
-	{ "--workload", "NAME", CMD_RUN | CMD_SWEEP | CMD_MULTI, L_WORKLOADS,
+	{ "--workload", "NAME", CMD_RUN | CMD_SWEEP | CMD_MULTI | CMD_HOST,
+	  L_WORKLOADS,
 	  "the workload (knobs: 'list'); one of", set_workload },
-	{ "--policy", "NAME", CMD_RUN | CMD_SWEEP | CMD_CHECK, L_POLICIES,
+	{ "--policy", "NAME", CMD_RUN | CMD_SWEEP | CMD_CHECK | CMD_HOST,
+	  L_POLICIES,
 	  "the policy (default linux); one of", set_policy },
 	{ "--policy-lib", "FILE[:NAME]", CMD_RUNS | CMD_LIST, L_NONE,
 	  "load a policy written in C (repeatable): FILE's symbol "
@@ -452,7 +455,10 @@ static const struct cli_option options[] = {
 	  "simulated CPUs, 1..1024 (default 4)", set_cpus },
 	{ "--cpus", "N", CMD_RUN | CMD_SWEEP, L_NONE,
 	  "simulated CPUs, 1..1024 (default 8)", set_cpus },
-	{ "--ops", "N", CMD_RUN | CMD_MULTI, L_NONE,
+	{ "--cpus", "N", CMD_HOST, L_NONE,
+	  "CPUs, simulated and on the host (the first N this process may "
+	  "use), 1..256 (default 2)", set_cpus },
+	{ "--ops", "N", CMD_RUN | CMD_MULTI | CMD_HOST, L_NONE,
 	  "operations (default: the workload's)", set_ops },
 	{ "--ops", "N", CMD_SWEEP, L_NONE,
 	  "operations per point (default: the workload's)", set_ops },
@@ -475,7 +481,7 @@ static const struct cli_option options[] = {
 	  "lines (tlb_flush2, a timed run)", set_format },
 	{ "--format", "table|json|csv", CMD_RUNS & ~CMD_RUN, L_NONE,
 	  "output (default table; docs/output-schema.md)", set_format },
-	{ "--format", "table|json", CMD_LIST | CMD_CALIBRATE, L_NONE,
+	{ "--format", "table|json", CMD_LIST | CMD_CALIBRATE | CMD_HOST, L_NONE,
 	  "output (default table)", set_format },
 	{ "--emit-set", NULL, CMD_CALIBRATE, L_NONE,
 	  "print the --set cost.*=CYCLES line for run/compare/sweep (the "
@@ -490,7 +496,7 @@ static const struct cli_option options[] = {
 	  "wis: warm-up seconds first (default 5)", set_warmup },
 	{ "--all", NULL, CMD_RUN | CMD_MULTI, L_NONE,
 	  "print every counter, also those zero in every column", set_all },
-	{ "--set", "KNOB=VALUE", CMD_RUNS, L_KNOBS,
+	{ "--set", "KNOB=VALUE", CMD_RUNS | CMD_HOST, L_KNOBS,
 	  "override a knob (repeatable): a cost.* key, a workload's knob "
 	  "('list'), or one of", set_set },
 	{ "--inject", "FAULT[,..]", CMD_RUNS, L_FAULTS,
@@ -512,7 +518,7 @@ static const struct cli_option options[] = {
 	  "turn the stale-translation oracle off (default on)", set_no_oracle },
 	{ "--no-bind", NULL, CMD_RUNS, L_NONE,
 	  "do not pin CPU threads with hwloc (default pinned)", set_no_bind },
-	{ "--seed", "S", CMD_RUNS, L_NONE,
+	{ "--seed", "S", CMD_RUNS | CMD_HOST, L_NONE,
 	  "seed, reported with every violation (default 1)", set_seed },
 	{ "--sched", "seeded|host", CMD_RUNS, L_NONE,
 	  "who interleaves the CPUs: seeded (one CPU at a time, each choice "
@@ -616,7 +622,7 @@ static void cli_init(struct parsed *p, unsigned cmd)
 	memset(p, 0, sizeof(*p));
 	shd_config_init(&p->o.cfg);
 	p->cmd = cmd;
-	p->o.ncpus = cmd == CMD_CHECK ? 4 : 8;
+	p->o.ncpus = cmd == CMD_CHECK ? 4 : cmd == CMD_HOST ? 2 : 8;
 	p->o.seed = 1;
 	p->o.policy = "linux";
 	p->o.format = FMT_TABLE;
