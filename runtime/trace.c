@@ -3,8 +3,13 @@
 
 /*
  * Theory (after include/trace/events/tlb.h and arch/x86/mm/tlb.c, Linux
- * 6.18).  trace_tlb_flush(reason, pages) is called from x86 code only, at
- * five places this runtime mirrors (tlbflush.c, mmu_context.c):
+ * 6.18).  The tracepoint came with d17d8f9dedb9 ("x86/mm: Add tracepoints
+ * for TLB flushes"); TLB_REMOTE_WRONG_CPU with 2815a56e4b72, its
+ * name exported by 8b62e64e6d30; the names printed are those of this
+ * host's 6.18 format file (events/tlb/tlb_flush/format: "local MM
+ * shootdown", "remote IPI send", "remote wrong CPU").  trace_tlb_flush(
+ * reason, pages) is called from x86 code only, at the places this runtime
+ * mirrors (tlbflush.c, mmu_context.c):
  *
  *   flush_tlb_func(), first thing after the TLB-line count, on a CPU the
  *     mm is not loaded on (6.13+, 209954cbc7d0 and 953753db887f):
@@ -20,7 +25,13 @@
  *     pages of the request (-1 for all), as NR_TLB_REMOTE_FLUSH counts;
  *   switch_mm_irqs_off(): TLB_FLUSH_ON_TASK_SWITCH, -1 when the new
  *     context is flushed (a new ASID slot, or behind its mm's tlb_gen,
- *     also leaving lazy mode behind), else 0.
+ *     also leaving lazy mode behind), else 0; leave_mm() is a switch to
+ *     init_mm, whose context is never behind: 0.
+ *
+ * Policies that are not Linux trace what their flush_tlb_func() does:
+ * broadcast's requests to CPUs not running the mm (before 6.13's
+ * wrong-CPU test) are "remote shootdown" lines, pages 0 when the slot
+ * was not loaded.
  *
  * So on the x86 engine, per CPU: "remote shootdown" lines + "remote
  * wrong CPU" lines + the silent early returns = the CPU's TLB line
@@ -41,7 +52,17 @@
 
 #include "trace.h"
 
-#define TRACE_DEFAULT_CAP (1u << 22)
+/* Events in all by default, and a CPU's share's bounds. */
+#define TRACE_BUDGET	(1u << 24)
+#define TRACE_CPU_MIN	(1u << 16)
+#define TRACE_CPU_MAX	(1u << 22)
+
+/* One event for the merge: where it was recorded. */
+struct merged {
+	struct shd_trace_event e;
+	unsigned cpu;
+	size_t seq;
+};
 
 static const char *const reason_names[SHD_TLB_FLUSH__NR_REASONS] = {
 	[SHD_TLB_FLUSH_ON_TASK_SWITCH] = "flush on task switch",
@@ -62,7 +83,7 @@ const char *shd_tlb_flush_reason_name(int reason)
 void shd__trace_add(struct shd_cpu *cpu, int reason, long pages, uint64_t ts)
 {
 	struct shd_trace_buf *b = cpu->tbuf;
-	struct shd_tlb_flush_event *e;
+	struct shd_trace_event *e;
 
 	if (b->n == b->alloc) {
 		size_t want = b->alloc ? b->alloc * 2 : 1024;
@@ -80,14 +101,13 @@ void shd__trace_add(struct shd_cpu *cpu, int reason, long pages, uint64_t ts)
 	}
 	e = &b->ev[b->n++];
 	e->ts_ns = ts > b->t0 ? ts - b->t0 : 0;
-	e->seq = b->seq++;
 	/* Relaxed: our own flag (tso.h may still hold the store). */
 	e->mm_id = cpu->loaded_mm && !__atomic_load_n(&cpu->is_lazy,
 						      __ATOMIC_RELAXED) ?
-		   cpu->loaded_mm->id : 0;
-	e->pages = pages;
-	e->cpu = cpu->id;
-	e->reason = reason;
+		   (uint32_t)cpu->loaded_mm->id : 0;
+	e->pages = pages < INT32_MIN ? INT32_MIN : pages > INT32_MAX ?
+		   INT32_MAX : (int32_t)pages;
+	e->reason = (uint8_t)reason;
 }
 
 int shd_trace_start(struct shd_machine *m, size_t cap)
@@ -105,6 +125,11 @@ int shd_trace_start(struct shd_machine *m, size_t cap)
 				 "events", m->cfg.arch.name);
 	if (m->cpus[0]->tbuf)
 		return shd__fail(-EBUSY, "shd_trace_start: already recording");
+	if (!cap) {
+		cap = TRACE_BUDGET / m->ncpus;
+		cap = cap < TRACE_CPU_MIN ? TRACE_CPU_MIN :
+		      cap > TRACE_CPU_MAX ? TRACE_CPU_MAX : cap;
+	}
 	t0 = shd__machine_now(m);
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		struct shd_trace_buf *b = calloc(1, sizeof(*b));
@@ -113,7 +138,7 @@ int shd_trace_start(struct shd_machine *m, size_t cap)
 			shd__trace_free(m);
 			return shd__fail(-ENOMEM, "shd_trace_start: out of memory");
 		}
-		b->cap = cap ? cap : TRACE_DEFAULT_CAP;
+		b->cap = cap;
 		b->t0 = t0;
 		m->cpus[c]->tbuf = b;
 	}
@@ -143,10 +168,10 @@ int shd_trace_counts(struct shd_machine *m, uint64_t *counts,
 
 static int event_cmp(const void *a, const void *b)
 {
-	const struct shd_tlb_flush_event *x = a, *y = b;
+	const struct merged *x = a, *y = b;
 
-	if (x->ts_ns != y->ts_ns)
-		return x->ts_ns < y->ts_ns ? -1 : 1;
+	if (x->e.ts_ns != y->e.ts_ns)
+		return x->e.ts_ns < y->e.ts_ns ? -1 : 1;
 	if (x->cpu != y->cpu)
 		return x->cpu < y->cpu ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
@@ -188,8 +213,8 @@ static void write_header(FILE *out, size_t kept, uint64_t written,
 
 long shd_trace_write(struct shd_machine *m, FILE *out)
 {
-	struct shd_tlb_flush_event *all;
-	size_t n = 0, k = 0;
+	struct merged *all;
+	size_t n = 0, k = 0;	/* 40 bytes an event, for the sort only */
 	uint64_t dropped = 0;
 
 	if (!m || !out || !m->cpus[0]->tbuf)
@@ -203,29 +228,33 @@ long shd_trace_write(struct shd_machine *m, FILE *out)
 	for (unsigned c = 0; c < m->ncpus; c++) {
 		const struct shd_trace_buf *b = m->cpus[c]->tbuf;
 
-		memcpy(all + k, b->ev, b->n * sizeof(*all));
-		k += b->n;
+		for (size_t i = 0; i < b->n; i++, k++) {
+			all[k].e = b->ev[i];
+			all[k].cpu = c;
+			all[k].seq = i;
+		}
 	}
 	qsort(all, n, sizeof(*all), event_cmp);
 	write_header(out, n, n + dropped, m->ncpus);
 	for (size_t i = 0; i < n; i++) {
-		const struct shd_tlb_flush_event *e = &all[i];
+		const struct shd_trace_event *e = &all[i].e;
+		unsigned cpu = all[i].cpu;
 		char task[40];
 
 		if (e->mm_id) {
 			char comm[16];
 
-			snprintf(comm, sizeof(comm), "cpu%u", e->cpu);
-			snprintf(task, sizeof(task), "%16s-%-7" PRIu64, comm,
+			snprintf(comm, sizeof(comm), "cpu%u", cpu);
+			snprintf(task, sizeof(task), "%16s-%-7" PRIu32, comm,
 				 e->mm_id);
 		} else {
 			snprintf(task, sizeof(task), "%16s-%-7d", "<idle>", 0);
 		}
 		fprintf(out, "%s [%03u] %s %5" PRIu64 ".%06" PRIu64
-			": tlb_flush: pages:%ld reason:%s (%d)\n", task, e->cpu,
+			": tlb_flush: pages:%d reason:%s (%d)\n", task, cpu,
 			event_flags(e->reason), (uint64_t)(e->ts_ns / 1000000000u),
-			(uint64_t)(e->ts_ns / 1000u % 1000000u), e->pages,
-			reason_names[e->reason], e->reason);
+			(uint64_t)(e->ts_ns / 1000u % 1000000u), (int)e->pages,
+			reason_names[e->reason], (int)e->reason);
 	}
 	free(all);
 	if (fflush(out) || ferror(out))

@@ -7,12 +7,20 @@
 #include "types.h"
 #include "seeded.h"
 
+/* One event as its CPU records it (the CPU and the order are the
+ * buffer's and the index's). */
+struct shd_trace_event {
+	uint64_t ts_ns;		/* machine time since shd_trace_start() */
+	uint32_t mm_id;		/* mm the CPU was running (0: none, lazy) */
+	int32_t pages;		/* pages, SHD_TRACE_PAGES_ALL or 0 */
+	uint8_t reason;		/* enum shd_tlb_flush_reason */
+};
+
 /* One CPU's events (trace.c); owned by the CPU's thread while recording. */
 struct shd_trace_buf {
-	struct shd_tlb_flush_event *ev;
+	struct shd_trace_event *ev;
 	size_t n, alloc, cap;
 	uint64_t dropped;
-	uint64_t seq;
 	uint64_t t0;		/* machine time at shd_trace_start() */
 };
 

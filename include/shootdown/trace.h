@@ -35,22 +35,13 @@ enum shd_tlb_flush_reason {
 /* pages of a flush of everything: TLB_FLUSH_ALL, printed as -1. */
 #define SHD_TRACE_PAGES_ALL (-1L)
 
-/* One event, as recorded on its CPU. */
-struct shd_tlb_flush_event {
-	uint64_t ts_ns;		/* machine time since shd_trace_start() */
-	uint64_t seq;		/* the CPU's own count: orders equal times */
-	uint64_t mm_id;		/* mm the CPU was running (0: none, lazy) */
-	long pages;		/* pages, SHD_TRACE_PAGES_ALL or 0 */
-	unsigned cpu;
-	int reason;		/* enum shd_tlb_flush_reason */
-};
-
 /* The reason's name as the tracepoint prints it; NULL if out of range. */
 SHD_EXPORT const char *shd_tlb_flush_reason_name(int reason);
 
 /*
  * Start recording tlb_flush events on every CPU of M, at most CAP a CPU
- * (0: the default, 1 << 22); events past a CPU's cap are counted as
+ * (0: the default, 16M events shared out, at least 64K and at most 4M a
+ * CPU; 24 bytes an event); events past a CPU's cap are counted as
  * dropped, never lost silently.  Recording is per CPU (each CPU appends
  * to its own buffer, no lock); with it off, an emission point costs one
  * predictable branch.  The events are x86's (trace_tlb_flush() is called
