@@ -226,3 +226,68 @@ Test(trace, reason_names_are_linux_6_18s)
 			 "remote wrong CPU");
 	cr_assert_null(shd_tlb_flush_reason_name(SHD_TLB_FLUSH__NR_REASONS));
 }
+
+/* CPU 1 runs the mm and goes lazy; CPU 0 unmaps a whole page table's
+ * worth, freeing the table: the lazy CPU is sent the flush anyway. */
+static int lazy_task(struct shd_cpu *cpu, void *arg)
+{
+	struct storm *s = arg;
+
+	T_OK(shd_switch_mm(cpu, s->mm));
+	if (shd_cpu_id(cpu) == 1) {
+		uint64_t v;
+
+		T_OK(shd_load(cpu, UBASE, &v));
+		shd_enter_lazy_tlb(cpu);
+		__atomic_store_n(&s->step, 1, __ATOMIC_RELEASE);
+		while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
+			shd_cpu_poll(cpu);
+		return 0;
+	}
+	step_wait(cpu, &s->step, 1);
+	T_OK(shd_munmap(cpu, s->mm, UBASE, 512 * PAGE));
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int map_leaf_task(struct shd_cpu *cpu, void *arg)
+{
+	struct storm *s = arg;
+
+	T_OK(shd_switch_mm(cpu, s->mm));
+	T_OK(shd_mmap(cpu, s->mm, UBASE, 512 * PAGE, RW));
+	T_OK(shd_store(cpu, UBASE, 1));
+	T_OK(shd_switch_mm(cpu, NULL));
+	return 0;
+}
+
+Test(trace, a_lazy_cpu_takes_the_interrupt_and_traces_only_its_switch)
+{
+	/* Linux's flush_tlb_func() counts the TLB line, then a lazy CPU
+	 * switches to init_mm and returns: a task-switch line, no
+	 * "remote shootdown" line.  The TLB row and the grep differ here. */
+	struct shd_machine *m = MACHINE(.ncpus = 2);
+	struct storm s = { test_mm(m), 0, 0 };
+	uint64_t counts[SHD_TLB_FLUSH__NR_REASONS];
+	struct shd_stats st, one;
+	long events;
+
+	run_one(m, 0, map_leaf_task, &s);
+	cr_assert_eq(shd_trace_start(m, 0), 0);
+	shd_machine_stats_reset(m);
+	for (unsigned c = 0; c < 2; c++)
+		cr_assert_eq(shd_cpu_submit(m, c, lazy_task, &s), 0);
+	for (unsigned c = 0; c < 2; c++)
+		cr_assert_eq(shd_cpu_join(m, c, NULL), 0);
+	assert_tasks_ok();
+	st = test_stats(m);
+	cr_assert_eq(shd_machine_cpu_stats(m, 1, &one), 0);
+	cr_assert_eq(one.tlb_interrupts, 1, "the lazy CPU's TLB line");
+	cr_assert_eq(st.tlb_interrupts, 1);
+	cr_assert_eq(shd_trace_counts(m, counts, NULL), 0);
+	cr_assert_eq(counts[SHD_TLB_REMOTE_SHOOTDOWN], 0);
+	cr_assert_eq(counts[SHD_TLB_REMOTE_SEND_IPI], 1);
+	cr_assert_eq(trace_lines(m, "<idle>-0       [001] d..2.", &events), 1,
+		     "CPU 1's switch to init_mm, as no task");
+	shd_machine_destroy(m);
+}
