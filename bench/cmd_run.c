@@ -48,7 +48,8 @@ void out_latency_note(const struct cell *c)
  * arch/x86/kernel/irq.c arch_show_interrupts() under show_interrupts()
  * (fs/proc/interrupts.c): an 11-column indent and "CPU%-8d" a CPU, then
  * rows "%*s: " (prec 3), "%10u " a CPU and the description; CAL before
- * TLB, as Linux prints them.  The vmstat lines are CONFIG_DEBUG_TLBFLUSH's.
+ * TLB, as Linux prints them.  TLB is x86's row only: the other engines
+ * print CAL alone.  The vmstat lines are CONFIG_DEBUG_TLBFLUSH's.
  */
 static void run_interrupts(const struct cell *c)
 {
@@ -66,10 +67,19 @@ static void run_interrupts(const struct cell *c)
 	printf("\n%3s: ", "CAL");
 	for (unsigned k = 0; k < n; k++)
 		printf("%10" PRIu64 " ", r->irq_lines[n + k]);
-	printf("  Function call interrupts\n%3s: ", "TLB");
-	for (unsigned k = 0; k < n; k++)
-		printf("%10" PRIu64 " ", r->irq_lines[k]);
-	printf("  TLB shootdowns\n\n");
+	printf("  Function call interrupts\n");
+	if (c->o->cfg.arch.tlb == SHD_TLB_X86) {
+		printf("%3s: ", "TLB");
+		for (unsigned k = 0; k < n; k++)
+			printf("%10" PRIu64 " ", r->irq_lines[k]);
+		printf("  TLB shootdowns\n");
+	} else {
+		fprintf(stderr, "run: no TLB row: it is x86's (inc_irq_stat(TLB) "
+			"in flush_tlb_func()); %s's flush IPIs, if any, are "
+			"function calls (CAL); nr_tlb_* are counted by x86's "
+			"engine only\n", c->o->cfg.arch.name);
+	}
+	printf("\n");
 	printf("nr_tlb_remote_flush %" PRIu64 "\n", s->nr_tlb_remote_flush);
 	printf("nr_tlb_remote_flush_received %" PRIu64 "\n",
 	       s->nr_tlb_remote_flush_received);
