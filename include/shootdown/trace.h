@@ -67,10 +67,11 @@ SHD_EXPORT int shd_trace_counts(struct shd_machine *m, uint64_t *counts,
  * (what `cat /sys/kernel/tracing/trace` and `trace-cmd report` show):
  * the "# tracer: nop" header, then one line an event,
  *
- *   "%16s-%-7d [%03u] %5s %5lu.%06lu: tlb_flush: pages:%ld reason:%s (%d)"
+ *   "%16s-%-7d [%03u] %s %5lu.%06lu: tlb_flush: pages:%ld reason:%s (%d)"
  *
  * TASK-PID is "cpuN-MM" for CPU N running mm MM, "<idle>-0" for a CPU
- * in lazy TLB mode or running no user mm.  Same rules as
+ * in lazy TLB mode or running no user mm; the flags are ftrace's latency
+ * flags of the context Linux emits each reason in (d.h1. in the IPI).  Same rules as
  * shd_trace_start().  Returns the number of events written, or -EINVAL
  * (not recording) or -EIO (OUT failed).
  */
