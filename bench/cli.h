@@ -65,6 +65,7 @@ struct parsed {
 	bool minimize, trace;
 	bool schedules_set, strategy_set;
 	bool sched_set;			/* --sched given */
+	unsigned watch;			/* host --watch S */
 	/* calibrate --emit-set [--ghz X]: 0 = the host's frequency */
 	bool emit_set;
 	double ghz;
@@ -75,6 +76,8 @@ struct parsed {
  * library's tables and the registry. */
 bool cli_start(struct parsed *p, unsigned cmd, int argc, char **argv,
 	       const char *usage, const char *about);
+/* cmd_run.c: --trace-out with what it cannot go with: one line, exit 2. */
+void trace_out_refuse(const struct wl_opts *o);
 uint64_t cli_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi);
 /* Split "a,b,c" into at most MAX pieces of BUF. */
 unsigned cli_split(char *buf, char **out, unsigned max, const char *opt);

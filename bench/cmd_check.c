@@ -283,10 +283,14 @@ static void explore(struct cells *cs, struct wl_opts *o, unsigned *explored)
 		bool keep = o->keep_log;
 		int rc;
 
+		FILE *trace = o->trace_fp;	/* the printed run writes it */
+
 		o->cfg.sched.seed = first + i;
 		o->keep_log = false;
+		o->trace_fp = NULL;
 		rc = wl_execute(cs->w, o, cs->cell[0].policy, r, err, sizeof(err));
 		o->keep_log = keep;
+		o->trace_fp = trace;
 		*explored = i + 1;
 		if (rc == WL_BAD_INPUT)
 			usage_error("%s", err);
@@ -325,13 +329,20 @@ int cmd_check(int argc, char **argv)
 		      "first is printed with a command that replays it), 3 when\n"
 		      "the run could not complete (a watchdog fired).\n"))
 		return 0;
+	if (p.scenario && p.o.trace_fp)
+		usage_error("--trace-out is for random runs, not --scenario "
+			    "(--trace prints a scenario's ops)");
 	if (p.scenario)
 		return check_scenario(&p);
 	if (p.o.replay)
 		load_replay(&p, argc, argv, &sf);
+	if (p.scenario && p.o.trace_fp)
+		usage_error("--trace-out is for random runs, not a scenario's "
+			    "schedule");
 	if (p.scenario)		/* a scenario's recorded schedule */
 		return check_scenario(&p);
 	cs.w = wl_find("random");
+	trace_out_refuse(&p.o);
 	cli_finish(&p.o, cs.w);
 	if (p.o.record && p.o.cfg.sched.mode != SHD_SCHED_SEEDED)
 		usage_error("--record needs the seeded scheduler (drop --sched "

@@ -42,6 +42,8 @@
 #include "cli.h"
 #include "host_count.h"
 #include "host_twins.h"
+#include "host_watch.h"
+#include "host_watch.h"
 
 #define HOST_BASELINE_MAX_NS	2000000000ull
 #define HOST_BASELINE_PRE_NS	250000000ull
@@ -478,6 +480,16 @@ int cmd_host(int argc, char **argv)
 		      "operation with their ratio.  Needs root for the "
 		      "tracepoint.\n"))
 		return 0;
+	if (p.watch) {
+		for (int i = 0; i < argc; i++)
+			if (strcmp(argv[i], "--watch") && strncmp(argv[i], "--watch=", 8) &&
+			    strcmp(argv[i], "--format") && strncmp(argv[i], "--format=", 9) &&
+			    (i == 0 || (strcmp(argv[i - 1], "--watch") &&
+					strcmp(argv[i - 1], "--format"))))
+				usage_error("host --watch watches the whole host: it "
+					    "takes --format only, not %s", argv[i]);
+		return host_watch(p.watch, p.o.format);
+	}
 	w = cli_workload(p.o.workload);
 	twin = twin_find(w->name);
 	if (!twin) {

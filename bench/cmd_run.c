@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* shootdown run: one workload under one policy. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,11 +42,76 @@ void out_latency_note(const struct cell *c)
 		       "host latencies)\n", SHD_SCHED_STEP_NS);
 }
 
+/*
+ * --format interrupts: what `cat /proc/interrupts` and `grep nr_tlb
+ * /proc/vmstat` print, for the simulated CPUs.  The layout is
+ * arch/x86/kernel/irq.c arch_show_interrupts() under show_interrupts()
+ * (fs/proc/interrupts.c): an 11-column indent and "CPU%-8d" a CPU, then
+ * rows "%*s: " (prec 3), "%10u " a CPU and the description; CAL before
+ * TLB, as Linux prints them.  TLB is x86's row only: the other engines
+ * print CAL alone.  The vmstat lines are CONFIG_DEBUG_TLBFLUSH's.
+ */
+static void run_interrupts(const struct cell *c)
+{
+	const struct wl_result *r = &c->r;
+	const struct shd_stats *s = &r->stats;
+	unsigned n = r->irq_ncpus;
+
+	if (!r->irq_lines) {
+		fprintf(stderr, "run: out of memory for the per-CPU lines\n");
+		return;
+	}
+	printf("%11s", "");
+	for (unsigned k = 0; k < n; k++)
+		printf("CPU%-8u", k);
+	printf("\n%3s: ", "CAL");
+	for (unsigned k = 0; k < n; k++)
+		printf("%10" PRIu64 " ", r->irq_lines[n + k]);
+	printf("  Function call interrupts\n");
+	if (c->o->cfg.arch.tlb == SHD_TLB_X86) {
+		printf("%3s: ", "TLB");
+		for (unsigned k = 0; k < n; k++)
+			printf("%10" PRIu64 " ", r->irq_lines[k]);
+		printf("  TLB shootdowns\n");
+	} else {
+		fprintf(stderr, "run: no TLB row: it is x86's (inc_irq_stat(TLB) "
+			"in flush_tlb_func()); %s's flush IPIs, if any, are "
+			"function calls (CAL); nr_tlb_* are counted by x86's "
+			"engine only\n", c->o->cfg.arch.name);
+	}
+	printf("\n");
+	printf("nr_tlb_remote_flush %" PRIu64 "\n", s->nr_tlb_remote_flush);
+	printf("nr_tlb_remote_flush_received %" PRIu64 "\n",
+	       s->nr_tlb_remote_flush_received);
+	printf("nr_tlb_local_flush_all %" PRIu64 "\n", s->nr_tlb_local_flush_all);
+	printf("nr_tlb_local_flush_one %" PRIu64 "\n", s->nr_tlb_local_flush_one);
+	if (c->status == CELL_INCOMPLETE)
+		fprintf(stderr, "run: the run could not complete: these are the "
+			"counters of the part that ran\n");
+}
+
+/* --trace-out's refusals (run and check): one line, exit 2. */
+void trace_out_refuse(const struct wl_opts *o)
+{
+	if (!o->trace_fp)
+		return;
+	if (o->cfg.arch.tlb != SHD_TLB_X86)
+		usage_error("--trace-out: the tlb_flush tracepoint is x86's "
+			    "(trace_tlb_flush() is called from arch/x86/mm/tlb.c "
+			    "only): --arch %s has no such events", o->cfg.arch.name);
+	if (o->repeat > 1)
+		usage_error("--trace-out writes one run's events: drop --repeat");
+	if (o->format == FMT_WIS)
+		usage_error("--trace-out is for counted runs, not --format wis");
+}
+
 static void run_finish(struct cells *cs, bool complete)
 {
 	const struct cell *c = &cs->cell[0];
 
 	(void)complete;
+	if (cs->fmt == FMT_INTERRUPTS && c->status != CELL_NOT_RUN)
+		run_interrupts(c);
 	if (cs->fmt != FMT_TABLE || c->status == CELL_NOT_RUN)
 		return;
 	printf("%s on %u CPUs under %s on %s: %" PRIu64 " ops, ", cs->w->name,
@@ -97,6 +164,10 @@ int cmd_run(int argc, char **argv)
 				    "counters");
 		p.o.cfg.sched.mode = SHD_SCHED_HOST;
 	}
+	if (p.o.format == FMT_INTERRUPTS && p.o.repeat > 1)
+		usage_error("--format interrupts prints one run's lines: drop "
+			    "--repeat");
+	trace_out_refuse(&p.o);
 	cli_finish(&p.o, w);
 	cell.policy = p.o.policy;
 	cell.cpus = p.o.ncpus;
@@ -104,6 +175,9 @@ int cmd_run(int argc, char **argv)
 	cs.w = w;
 	cs.fmt = p.o.format;
 	rc = cells_run(&cs);
+	free(cell.r.irq_lines);
 	cells_release(&cs);
+	if (p.o.trace_fp && fclose(p.o.trace_fp))
+		usage_error("--trace-out %s: %s", p.o.trace_out, strerror(errno));
 	return rc;
 }

@@ -179,9 +179,10 @@ static void set_inject(struct parsed *p, const char *opt, const char *v)
 
 static void set_format(struct parsed *p, const char *opt, const char *v)
 {
-	static const char *const names[] = { "table", "json", "csv", "wis" };
+	static const char *const names[] = { "table", "json", "csv", "wis",
+					     "interrupts" };
 	unsigned ok = p->cmd & (CMD_LIST | CMD_CALIBRATE | CMD_HOST) ? 2 :
-		      p->cmd == CMD_RUN ? 4 : 3;
+		      p->cmd == CMD_RUN ? 5 : 3;
 
 	for (unsigned i = 0; i < ok; i++)
 		if (!strcmp(v, names[i])) {
@@ -189,7 +190,19 @@ static void set_format(struct parsed *p, const char *opt, const char *v)
 			return;
 		}
 	usage_error("%s: '%s' is not one of %s", opt, v, ok == 2 ? "table, json" :
-		    ok == 3 ? "table, json, csv" : "table, json, csv, wis");
+		    ok == 3 ? "table, json, csv" :
+		    "table, json, csv, wis, interrupts");
+}
+
+static void set_trace_out(struct parsed *p, const char *opt, const char *v)
+{
+	if (!*v)
+		usage_error("%s: an empty file name", opt);
+	if (p->o.trace_fp)
+		usage_error("%s given twice", opt);
+	if (!(p->o.trace_fp = fopen(v, "w")))
+		usage_error("%s %s: cannot write: %s", opt, v, strerror(errno));
+	p->o.trace_out = v;
 }
 
 static void set_arch(struct parsed *p, const char *opt, const char *v)
@@ -385,6 +398,11 @@ static void set_choices(struct parsed *p, const char *opt, const char *v)
 	p->choices = v;
 }
 
+static void set_watch(struct parsed *p, const char *opt, const char *v)
+{
+	p->watch = (unsigned)cli_u64(opt, v, 1, 86400);
+}
+
 static void set_minimize(struct parsed *p, const char *opt, const char *v)
 {
 	(void)opt, (void)v;
@@ -455,6 +473,10 @@ static const struct cli_option options[] = {
 	  "simulated CPUs, 1..1024 (default 4)", set_cpus },
 	{ "--cpus", "N", CMD_RUN | CMD_SWEEP, L_NONE,
 	  "simulated CPUs, 1..1024 (default 8)", set_cpus },
+	{ "--watch", "S", CMD_HOST, L_NONE,
+	  "instead of a twin: watch every CPU of this host for S seconds, "
+	  "1..86400: TLB and CAL interrupts a second, tlb:tlb_flush reasons, "
+	  "and the processes sending the shootdowns (root)", set_watch },
 	{ "--cpus", "N", CMD_HOST, L_NONE,
 	  "CPUs, simulated and on the host (the first N this process may "
 	  "use), 1..256 (default 2)", set_cpus },
@@ -476,9 +498,11 @@ static const struct cli_option options[] = {
 	{ "--refine", NULL, CMD_SWEEP, L_NONE,
 	  "sweep again around the minimum, 8 times finer (and past an edge)",
 	  set_refine },
-	{ "--format", "table|json|csv|wis", CMD_RUN, L_NONE,
+	{ "--format", "table|json|csv|wis|interrupts", CMD_RUN, L_NONE,
 	  "output (default table; docs/output-schema.md); wis: will-it-scale's "
-	  "lines (tlb_flush2, a timed run)", set_format },
+	  "lines (tlb_flush2, a timed run); interrupts: /proc/interrupts' CAL "
+	  "and TLB rows, a column a CPU, and vmstat's nr_tlb_* lines",
+	  set_format },
 	{ "--format", "table|json|csv", CMD_RUNS & ~CMD_RUN, L_NONE,
 	  "output (default table; docs/output-schema.md)", set_format },
 	{ "--format", "table|json", CMD_LIST | CMD_CALIBRATE | CMD_HOST, L_NONE,
@@ -570,6 +594,10 @@ static const struct cli_option options[] = {
 	{ "--minimize", NULL, CMD_CHECK, L_NONE,
 	  "on a violation, shrink the run to a small scenario that still "
 	  "fails and print it (shootdown minimize)", set_minimize },
+	{ "--trace-out", "FILE", CMD_RUN | CMD_CHECK, L_NONE,
+	  "x86: write the run's tlb_flush tracepoint events to FILE, in "
+	  "ftrace's text format (README, \"Output kernel people read\")",
+	  set_trace_out },
 	{ "--perf", NULL, CMD_RUN | CMD_COMPARE, L_NONE,
 	  "count the USDT probes with perf stat too (scripts/perf-stat; root)",
 	  set_perf },

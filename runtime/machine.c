@@ -29,6 +29,7 @@
 #include "seeded.h"
 #include "tlb.h"
 #include "tlb_batch.h"
+#include "trace.h"
 
 void shd_config_init(struct shd_config *cfg)
 {
@@ -341,6 +342,7 @@ static void machine_free(struct shd_machine *m)
 	shd__asids_free(m);
 	shd__sparc64_ctx_free(m);
 	shd__srmmu_free(m);
+	shd__trace_free(m);
 	if (m->cpus)
 		for (unsigned i = 0; i < m->ncpus; i++)
 			free_cpu(m->cpus[i]);

@@ -38,6 +38,7 @@
 #include "tlbflush.h"
 #include "tso.h"
 #include "seeded.h"
+#include "trace.h"
 
 /* A policy in C's say on flushing context ASID of MM on switch-in
  * (SWITCH) or on leaving lazy mode (policy_ops.h); BUILTIN the base's. */
@@ -108,6 +109,8 @@ static void load_new_mm_cr3(struct shd_cpu *cpu, struct shd_mm *next,
 	cpu->loaded_mm = next;
 	cpu->loaded_asid = asid;
 	shd__publish_asid(cpu, asid);
+	shd__trace_tlb_flush(cpu, SHD_TLB_FLUSH_ON_TASK_SWITCH,
+			     need_flush ? SHD_TRACE_PAGES_ALL : 0);
 }
 
 /* Leaving lazy mode on the mm still loaded (switch_mm(next, next)):
@@ -147,6 +150,9 @@ static void leave_lazy(struct shd_cpu *cpu, struct shd_mm *mm)
 		shd__local_flush_asid(cpu, cpu->loaded_asid);
 		cpu->ctxs[cpu->loaded_asid].tlb_gen = mm_gen;
 		cpu->cnt.s.switch_flushes++;
+		/* switch_mm_irqs_off() falls through to its need_flush path */
+		shd__trace_tlb_flush(cpu, SHD_TLB_FLUSH_ON_TASK_SWITCH,
+				     SHD_TRACE_PAGES_ALL);
 	}
 }
 

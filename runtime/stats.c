@@ -7,6 +7,7 @@
  * Shootdown latency goes into a log-linear histogram (8 buckets per power
  * of two), from which the percentiles are read.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "report.h"
@@ -53,20 +54,18 @@ const struct shd_stat_field *shd_stat_fields(size_t *count)
 	return stat_fields;
 }
 
-void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
+/* Merge the counters of CPUs [FIRST, END) of M into OUT (zeroed here). */
+static void stats_merge(struct shd_machine *m, unsigned first, unsigned end,
+			struct shd_stats *out)
 {
 	uint32_t hist[SHD_HIST_BUCKETS];
 	uint64_t total = 0, seen = 0;
 	size_t nf;
 	const struct shd_stat_field *f = shd_stat_fields(&nf);
 
-	if (!out)
-		return;
 	memset(out, 0, sizeof(*out));
-	if (!m)
-		return;
 	memset(hist, 0, sizeof(hist));
-	for (unsigned c = 0; c < m->ncpus; c++) {
+	for (unsigned c = first; c < end; c++) {
 		struct shd_counters *cn = &m->cpus[c]->cnt;
 
 		for (size_t i = 0; i < nf; i++) {
@@ -100,10 +99,33 @@ void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
 		out->lat_p99_ns = out->lat_max_ns;
 	if (out->lat_p50_ns > out->lat_max_ns)
 		out->lat_p50_ns = out->lat_max_ns;
+}
+
+void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
+{
+	uint64_t total;
+
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return;
+	stats_merge(m, 0, m->ncpus, out);
 	/* Violations also count reports made outside a CPU (watchdog). */
 	total = shd__violations_count(m);
 	if (total > out->violations)
 		out->violations = total;
+}
+
+int shd_machine_cpu_stats(struct shd_machine *m, unsigned cpu,
+			  struct shd_stats *out)
+{
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!m || !out || cpu >= m->ncpus)
+		return -EINVAL;
+	stats_merge(m, cpu, cpu + 1, out);
+	return 0;
 }
 
 uint64_t shd_fault_firings(struct shd_machine *m, enum shd_fault f)

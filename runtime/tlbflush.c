@@ -63,6 +63,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 
 #include <shootdown/tlbflush.h>
@@ -83,6 +84,7 @@
 #include "tlb.h"
 #include "tlbflush.h"
 #include "tlbi.h"
+#include "trace.h"
 #include "tso.h"
 
 static void flush_full(struct shd_cpu *cpu, unsigned asid)
@@ -103,6 +105,18 @@ static void count_local(struct shd_cpu *cpu, const struct shd_flush_info *f,
 		cpu->cnt.s.nr_tlb_local_flush_all++;
 }
 
+/* What flush_tlb_func() tells its tracepoint (trace.c): nothing (an
+ * early return), the wrong-CPU return, or pages at "done:". */
+#define TRACE_NONE	LONG_MIN
+#define TRACE_WRONG_CPU	(LONG_MIN + 1)
+
+/* nr_invalidate of F done in full: its pages, or TLB_FLUSH_ALL. */
+static long pages_of(const struct shd_flush_info *f)
+{
+	return f->end_vpn == SHD_FLUSH_END_ALL ? SHD_TRACE_PAGES_ALL :
+	       (long)(f->end_vpn - f->start_vpn);
+}
+
 static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
 {
 	for (int a = 0; a < SHD_NR_ASIDS; a++)
@@ -111,8 +125,9 @@ static int asid_of(struct shd_cpu *cpu, struct shd_mm *mm)
 	return -1;
 }
 
-/* A batch flush (x86 arch_tlbbatch_flush()) on this CPU. */
-static void flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
+/* A batch flush (x86 arch_tlbbatch_flush()) on this CPU; what its
+ * tracepoint says (TRACE_NONE, or pages). */
+static long flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 	struct shd_mm *mm;
@@ -126,7 +141,7 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_inf
 			shd__local_flush_asid(cpu, a);
 		cpu->cnt.s.flushes_full++;
 		count_local(cpu, f, 0);
-		return;
+		return SHD_TRACE_PAGES_ALL;
 	}
 	/* arch_tlbbatch_flush(): flush whatever user mm is loaded and
 	 * catch up with its generation; other contexts were bumped by
@@ -136,14 +151,14 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_inf
 		if (mm)
 			shd__leave_mm(cpu);
 		cpu->cnt.s.flushes_skipped_gen++;
-		return;
+		return TRACE_NONE;	/* init_mm, or lazy: returns early */
 	}
 	asid = (int)cpu->loaded_asid;
 	if (shd__is_global_asid((unsigned)asid)) {
 		/* RAR's trims aside, broadcasts keep it current; a full
 		 * flush of it is never wrong. */
 		flush_full(cpu, (unsigned)asid);
-		return;
+		return SHD_TRACE_PAGES_ALL;
 	}
 	/* Acquire: pairs with the seq-cst bumps of add_pending
 	 * (shd__tlbbatch_add()) and of flush initiators
@@ -151,12 +166,13 @@ static void flush_tlb_batch_func(struct shd_cpu *cpu, const struct shd_flush_inf
 	mm_gen = shd__tso_load(cpu, &mm->tlb_gen, shd_load_acquire);
 	if (p->gen && cpu->ctxs[asid].tlb_gen == mm_gen) {
 		cpu->cnt.s.flushes_skipped_gen++;	/* already current */
-		return;
+		return 0;
 	}
 	flush_full(cpu, (unsigned)asid);
 	count_local(cpu, f, 0);
 	if (p->gen)
 		cpu->ctxs[asid].tlb_gen = mm_gen;
+	return SHD_TRACE_PAGES_ALL;
 }
 
 /* The action of F on this CPU running its mm, at LOCAL of MM_GEN: the
@@ -189,12 +205,15 @@ static enum shd_flush_action flush_action_of(struct shd_cpu *cpu,
 	return a == SHD_ACTION_PARTIAL && !npages ? SHD_ACTION_FULL : a;
 }
 
-/* A flush of user mm F->mm on this CPU: what it needs, by generation. */
-static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
+/* A flush of user mm F->mm on this CPU: what it needs, by generation;
+ * what its tracepoint says (TRACE_NONE, TRACE_WRONG_CPU, or pages). */
+static long flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 {
 	const struct shd_policy *p = &cpu->m->cfg.policy;
 	uint64_t npages, local, mm_gen;
 	struct shd_mm *mm = f->mm;
+	long traced = SHD_TRACE_PAGES_ALL;
+	bool wrong = false;
 	int asid;
 
 	if (mm != cpu->loaded_mm) {
@@ -205,11 +224,13 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		if (p->switch_mm == SHD_SWITCH_6_13 && f->initiator != cpu->id) {
 			shd__tso_mask_clear(cpu, mm->cpumask, cpu->id);
 			cpu->cnt.s.tlb_remote_wrong_cpu++;
+			wrong = true;
 		}
 		asid = shd__policy_may_miss(p) ? -1 : asid_of(cpu, mm);
 		if (asid < 0) {
 			cpu->cnt.s.flushes_skipped_gen++;
-			return;
+			return wrong ? TRACE_WRONG_CPU :
+			       f->initiator == cpu->id ? TRACE_NONE : 0;
 		}
 		if (f->end_vpn != SHD_FLUSH_END_ALL)
 			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
@@ -217,7 +238,7 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 			flush_full(cpu, (unsigned)asid);
 		count_local(cpu, f, f->end_vpn == SHD_FLUSH_END_ALL ? 0 :
 			    f->end_vpn - f->start_vpn);
-		return;
+		return wrong ? TRACE_WRONG_CPU : pages_of(f);
 	}
 	if (shd__is_global_asid(cpu->loaded_asid) && !f->hw_covered &&
 	    shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
@@ -227,14 +248,14 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 		 * CPU's bit stays set and switching back in will not. */
 		flush_full(cpu, cpu->loaded_asid);
 		shd__leave_mm(cpu);
-		return;
+		return TRACE_NONE;	/* Linux: is_lazy, return */
 	}
 	if (p->lazy && shd__tso_load(cpu, &cpu->is_lazy, shd_load_relaxed)) {
 		/* A lazy CPU that got a request anyway (page tables freed):
 		 * stop using the mm; switch-in will check the generation. */
 		shd__leave_mm(cpu);
 		cpu->cnt.s.flushes_skipped_gen++;
-		return;
+		return TRACE_NONE;
 	}
 	/* The bug: the wrong-CPU test taken by a CPU that runs the mm.  It
 	 * still flushes now; the flushes after it prune it. */
@@ -251,14 +272,16 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 	(void)shd__switch_to_global_asid(cpu);
 	asid = (int)cpu->loaded_asid;
 	if (shd__is_global_asid((unsigned)asid)) {
-		if (f->hw_covered)
+		if (f->hw_covered) {
 			cpu->cnt.s.flushes_skipped_gen++;
-		else if (f->end_vpn == SHD_FLUSH_END_ALL)
+			return TRACE_NONE;	/* is_global_asid(): return */
+		}
+		if (f->end_vpn == SHD_FLUSH_END_ALL)
 			flush_full(cpu, (unsigned)asid);
 		else
 			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn,
 					       (unsigned)asid);
-		return;
+		return pages_of(f);
 	}
 	local = cpu->ctxs[asid].tlb_gen;
 	/* Acquire: pairs with the initiators' seq-cst bumps
@@ -268,10 +291,11 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 	switch (flush_action_of(cpu, f, local, mm_gen, npages)) {
 	case SHD_ACTION_NOTHING:
 		cpu->cnt.s.flushes_skipped_gen++;
-		return;
+		return 0;	/* goto done: nr_invalidate 0 */
 	case SHD_ACTION_PARTIAL:
 		shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
 		count_local(cpu, f, npages);
+		traced = (long)npages;
 		break;
 	case SHD_ACTION_FULL:
 		flush_full(cpu, (unsigned)asid);
@@ -280,16 +304,18 @@ static void flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 	}
 	if (p->gen)
 		cpu->ctxs[asid].tlb_gen = mm_gen;
+	return traced;
 }
 
-/* flush_tlb_func(): runs on the CPU whose TLB it flushes. */
-void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
+/* flush_tlb_func() but its tracepoint: what the tracepoint would say. */
+static long flush_tlb_func_untraced(struct shd_cpu *cpu,
+				    const struct shd_flush_info *f)
 {
 	if (f->kind == SHD_FLUSH_ALL) {
 		shd__local_flush_everything(cpu);
 		cpu->cnt.s.flushes_full++;
 		cpu->cnt.s.nr_tlb_remote_flush_received++;	/* do_flush_tlb_all() */
-		return;
+		return TRACE_NONE;
 	}
 	if (f->kind == SHD_FLUSH_KERNEL) {
 		if (f->end_vpn == SHD_FLUSH_END_ALL) {
@@ -307,12 +333,27 @@ void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
 			shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, SHD_ASID_GLOBAL);
 			cpu->cnt.s.nr_tlb_local_flush_one += f->end_vpn - f->start_vpn;
 		}
-		return;
+		return TRACE_NONE;	/* kernel flushes: no tracepoint */
 	}
-	if (f->kind == SHD_FLUSH_BATCH)
-		flush_tlb_batch_func(cpu, f);
-	else
-		flush_tlb_user_func(cpu, f);
+	return f->kind == SHD_FLUSH_BATCH ? flush_tlb_batch_func(cpu, f) :
+					    flush_tlb_user_func(cpu, f);
+}
+
+/* flush_tlb_func(): runs on the CPU whose TLB it flushes.  Its
+ * tracepoint fires at the done: label or the wrong-CPU return (trace.c). */
+void shd__flush_tlb_func(struct shd_cpu *cpu, const struct shd_flush_info *f)
+{
+	long traced = flush_tlb_func_untraced(cpu, f);
+
+	if (__builtin_expect(cpu->tbuf != NULL, 0) && traced != TRACE_NONE)
+		shd__trace_tlb_flush(cpu, traced == TRACE_WRONG_CPU ?
+				     SHD_TLB_REMOTE_WRONG_CPU :
+				     f->initiator != cpu->id ?
+				     SHD_TLB_REMOTE_SHOOTDOWN :
+				     f->kind == SHD_FLUSH_BATCH ?
+				     SHD_TLB_LOCAL_SHOOTDOWN :
+				     SHD_TLB_LOCAL_MM_SHOOTDOWN,
+				     traced == TRACE_WRONG_CPU ? 0 : traced);
 }
 
 void shd__hook_ctx_init(struct shd_cpu *cpu, const struct shd_mm *mm,
@@ -352,7 +393,7 @@ static void flush_sweep_func(void *target_ctx, struct shd_csd *csd)
 	struct shd_cpu *cpu = target_ctx;
 
 	cpu->cnt.s.nr_tlb_remote_flush_received++;
-	shd__flush_tlb_func(cpu, csd->info);
+	(void)flush_tlb_func_untraced(cpu, csd->info);	/* no interrupt */
 }
 
 /* switch=6.13: candidate T's cpu_tlbstate.loaded_mm against MM. */
@@ -509,6 +550,7 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 				    f->kind == SHD_FLUSH_BATCH ? cpu->batch.cpumask :
 				    NULL;
 	bool skipped = false, remote = false;
+	uint64_t t0 = cpu->tbuf ? shd__machine_now(m) : 0;
 	int n = 0, r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
@@ -528,8 +570,12 @@ static int send_requests(struct shd_cpu *cpu, unsigned *targets, int *err)
 		}
 		targets[n++] = c;
 	}
-	if (remote)	/* native_flush_tlb_multi() */
+	if (remote) {	/* native_flush_tlb_multi() */
 		cpu->cnt.s.nr_tlb_remote_flush++;
+		if (f->kind == SHD_FLUSH_USER || f->kind == SHD_FLUSH_BATCH)
+			shd__trace_tlb_flush_at(cpu, SHD_TLB_REMOTE_SEND_IPI,
+						pages_of(f), t0);
+	}
 	if (skipped)	/* one firing a flush that had remote targets */
 		shd__fault_fired(cpu, SHD_FAULT_SKIP_REMOTE_IPI);
 	return n;
@@ -648,6 +694,7 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 	struct shd_machine *m = cpu->m;
 	unsigned n = 0;
 	bool skipped = false, remote = false;
+	uint64_t t0 = cpu->tbuf ? shd__machine_now(m) : 0;
 	int r;
 
 	for (unsigned c = 0; c < m->ncpus; c++) {
@@ -680,8 +727,12 @@ unsigned shd__queue_requests(struct shd_cpu *cpu, struct shd_flush_info *f,
 		q->target = c;
 		n++;
 	}
-	if (remote)	/* native_flush_tlb_multi(), or LATR's post */
+	if (remote) {	/* native_flush_tlb_multi(), or LATR's post */
 		cpu->cnt.s.nr_tlb_remote_flush++;
+		if (!quiet)
+			shd__trace_tlb_flush_at(cpu, SHD_TLB_REMOTE_SEND_IPI,
+						pages_of(f), t0);
+	}
 	if (skipped)	/* one firing a flush that had remote targets */
 		shd__fault_fired(cpu, SHD_FAULT_SKIP_REMOTE_IPI);
 	return n;
@@ -1293,6 +1344,9 @@ static void leave_mm_613(struct shd_cpu *cpu)
 	cpu->loaded_asid = SHD_ASID_NONE;
 	shd__publish_asid(cpu, SHD_ASID_NONE);
 	shd__mm_put(prev);
+	/* switch_mm_irqs_off(NULL, &init_mm): init_mm's context is never
+	 * behind (its tlb_gen is not bumped), so no flush. */
+	shd__trace_tlb_flush(cpu, SHD_TLB_FLUSH_ON_TASK_SWITCH, 0);
 }
 
 void shd__leave_mm(struct shd_cpu *cpu)
@@ -1314,4 +1368,5 @@ void shd__leave_mm(struct shd_cpu *cpu)
 	cpu->loaded_mm = NULL;
 	cpu->loaded_asid = SHD_ASID_NONE;
 	shd__mm_put(prev);
+	shd__trace_tlb_flush(cpu, SHD_TLB_FLUSH_ON_TASK_SWITCH, 0);	/* as below */
 }

@@ -429,6 +429,7 @@ struct shd_cpu {
 	struct shd_tlb_batch *tlb_batch;	/* sparc64's (tlb_batch.c) */
 	bool hw_issued;			/* an INVLPGB not yet TLBSYNCed */
 	struct shd_latr *latr;		/* LATR flushes it posted, in flight */
+	struct shd_trace_buf *tbuf;	/* tlb_flush events; NULL: not traced */
 	struct shd_sb *sb;		/* x86-TSO store buffer (tso.c); NULL: none */
 	uint32_t ticks;			/* accesses, for LATR's sweeps */
 	uint64_t rng;

@@ -246,6 +246,51 @@ static void keep_schedule(struct shd_machine *m, const struct wl_opts *o,
 		memcpy(r->sched_log, d, n * sizeof(*d));
 }
 
+/* --format interrupts: each CPU's TLB and CAL lines. */
+static void irq_lines(struct shd_machine *m, struct wl_result *r)
+{
+	unsigned n = shd_machine_ncpus(m);
+	struct shd_stats one;
+
+	if (!(r->irq_lines = calloc(2 * (size_t)n, sizeof(*r->irq_lines))))
+		return;
+	r->irq_ncpus = n;
+	for (unsigned c = 0; c < n; c++) {
+		if (shd_machine_cpu_stats(m, c, &one))
+			continue;
+		r->irq_lines[c] = one.tlb_interrupts;
+		r->irq_lines[n + c] = one.ipis_received;
+	}
+}
+
+/* --trace-out: write the run's tlb_flush events, say what went there. */
+static void trace_out(struct shd_machine *m, const struct wl_opts *o)
+{
+	uint64_t counts[SHD_TLB_FLUSH__NR_REASONS], dropped = 0;
+	long n;
+
+	(void)shd_trace_counts(m, counts, &dropped);
+	if (fseek(o->trace_fp, 0, SEEK_SET) == 0)	/* a file: the last run */
+		(void)ftruncate(fileno(o->trace_fp), 0);
+	n = shd_trace_write(m, o->trace_fp);
+	if (n < 0) {
+		fprintf(stderr, "--trace-out %s: %s\n", o->trace_out,
+			strerror((int)-n));
+		return;
+	}
+	fprintf(stderr, "trace-out: %ld tlb_flush events to %s (", n,
+		o->trace_out);
+	for (int k = 0; k < SHD_TLB_FLUSH__NR_REASONS; k++)
+		fprintf(stderr, "%s%s %" PRIu64, k ? ", " : "",
+			shd_tlb_flush_reason_name(k), counts[k]);
+	if (dropped)
+		fprintf(stderr, "); %" PRIu64 " DROPPED past the per-CPU cap: "
+			"the file is incomplete\n", dropped);
+	else
+		fprintf(stderr, "), none dropped\n");
+	shd_trace_stop(m);
+}
+
 int wl_execute(const struct workload *w, const struct wl_opts *o,
 	       const char *policy, struct wl_result *r, char *errtxt,
 	       size_t errlen)
@@ -268,6 +313,11 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 			goto fail;
 	if ((err = shd_machine_create(&cfg, &m)))
 		goto fail;
+	if (o->trace_fp && (err = shd_trace_start(m, 0))) {
+		snprintf(errtxt, errlen, "--trace-out: %s", shd_last_error());
+		shd_machine_destroy(m);
+		return err == -ENOMEM ? err : WL_BAD_INPUT;
+	}
 	{
 		struct ticker tk = { 0 };
 
@@ -279,6 +329,8 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 	}
 	r->status = err;
 	shd_machine_stats(m, &r->stats);
+	if (o->format == FMT_INTERRUPTS)
+		irq_lines(m, r);
 	for (int f = 0; f < SHD_FAULT__COUNT; f++)
 		r->fault_fired[f] = shd_fault_firings(m, (enum shd_fault)f);
 	{
@@ -293,6 +345,8 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 		snprintf(errtxt, errlen, "%s", r->errtxt);
 		return err;
 	}
+	if (o->trace_fp)	/* a failed run's trace is the one wanted */
+		trace_out(m, o);
 	if (err && !errtxt[0])
 		snprintf(errtxt, errlen, "%s: %s", shd_strerror(err),
 			 r->errtxt[0] ? r->errtxt : shd_last_error());

@@ -12,7 +12,8 @@
 struct oplog;
 
 /* How the command prints (the wis format is printed live by tlb_flush2). */
-enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_WIS };
+enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_WIS,
+		  FMT_INTERRUPTS };	/* /proc/interrupts and vmstat lines */
 
 /* The modelled hardware cost of a run, in cycles (bench/cost.c fills it). */
 struct cost_model {
@@ -79,6 +80,10 @@ struct wl_opts {
 	/* --policy-lib: policies in C, by name beside the presets */
 	const struct shd_policy_ops *const *loaded;
 	unsigned nloaded;
+	/* --trace-out: the tlb_flush events of the run go to trace_fp (the
+	 * file trace_out, opened when parsed); NULL: not traced. */
+	const char *trace_out;
+	FILE *trace_fp;
 };
 
 /* The oracle's first reports a result keeps (the machine keeps 16). */
@@ -108,6 +113,11 @@ struct wl_result {
 	struct shd_violation violation[WL_MAX_VIOLATIONS];
 	struct shd_stats stats;
 	uint64_t fault_fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
+	/* --format interrupts: each CPU's TLB line (tlb_interrupts) at
+	 * [cpu], its CAL line (ipis_received) at [ncpus + cpu]; malloc()ed,
+	 * the holder of the result frees it.  NULL otherwise. */
+	uint64_t *irq_lines;
+	unsigned irq_ncpus;
 };
 
 struct workload {

@@ -19,6 +19,7 @@
 #include <shootdown/smp.h>
 #include <shootdown/litmus.h>
 #include <shootdown/stats.h>
+#include <shootdown/trace.h>
 #include <shootdown/report.h>
 #include <shootdown/mm.h>
 #include <shootdown/mmap.h>

@@ -268,6 +268,17 @@ SHD_EXPORT const struct shd_stat_field *shd_stat_fields(size_t *count);
 SHD_EXPORT void shd_machine_stats(struct shd_machine *m, struct shd_stats *out);
 
 /*
+ * One CPU's own counters (what /proc/interrupts prints a column of): CPU
+ * is a simulated CPU number.  Summed fields are that CPU's share of
+ * shd_machine_stats()'s sums; lat_max_ns its own maximum, lat_p50_ns and
+ * lat_p99_ns from its own histogram; violations the reports its checks
+ * made.  Same rules as shd_machine_stats().  0, or -EINVAL (no machine,
+ * no OUT, CPU out of range; OUT zeroed when given).
+ */
+SHD_EXPORT int shd_machine_cpu_stats(struct shd_machine *m, unsigned cpu,
+				     struct shd_stats *out);
+
+/*
  * How many times injected fault F fired on M: made a CPU do other than the
  * correct path would (a flush that had remote targets sent nothing, a
  * range flush left a page out...), not how often it was tested.  Summed
