@@ -68,6 +68,7 @@ struct parsed {
 	/* calibrate --emit-set [--ghz X]: 0 = the host's frequency */
 	bool emit_set;
 	double ghz;
+	const char *output;		/* record -o FILE */
 };
 
 /* Parse ARGV for CMD into P; true if it asked for --help, which is then
@@ -254,5 +255,9 @@ int cmd_minimize(int argc, char **argv);
 int check_minimize(struct parsed *p);
 int cmd_list(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+/* cmd_run.c: a trace replay's calls, IPIs per call and top calls. */
+void out_trace_calls(FILE *f, const struct cell *const *c, unsigned n);
+void out_trace_json(FILE *f, const struct wl_result *r);
 
 #endif

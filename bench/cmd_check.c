@@ -331,7 +331,11 @@ int cmd_check(int argc, char **argv)
 		load_replay(&p, argc, argv, &sf);
 	if (p.scenario)		/* a scenario's recorded schedule */
 		return check_scenario(&p);
-	cs.w = wl_find("random");
+	cs.w = wl_find(p.o.trace_file ? "trace" : "random");
+	if (p.o.trace_file && p.minimize)
+		usage_error("--minimize shrinks random operations, not a trace "
+			    "(cut the trace file by hand, or --ops N replays its "
+			    "first N events)");
 	cli_finish(&p.o, cs.w);
 	if (p.o.record && p.o.cfg.sched.mode != SHD_SCHED_SEEDED)
 		usage_error("--record needs the seeded scheduler (drop --sched "

@@ -40,6 +40,79 @@ void out_latency_note(const struct cell *c)
 		       "host latencies)\n", SHD_SCHED_STEP_NS);
 }
 
+/* A trace replay's table: per kind of call, its count and the IPIs its
+ * calls sent (by the calling CPU, during the call), per cell. */
+void out_trace_calls(FILE *f, const struct cell *const *c, unsigned n)
+{
+	const struct wl_result *r0 = &c[0]->r;
+
+	if (!r0->ncalls)
+		return;
+	fprintf(f, "  %s\n  trace calls (%s):\n", r0->replay_info,
+		"IPIs sent by the calling CPU during the call");
+	fprintf(f, "  %-11s %8s %7s %7s", "call", "calls", "failed", "skipped");
+	for (unsigned k = 0; k < n; k++)
+		fprintf(f, n > 1 ? " %14.14s %8s" : " %10s %9s %10s",
+			n > 1 ? c[k]->policy : "ipis_sent", n > 1 ? "ipis/call" :
+			"ipis/call", "shootdowns");
+	fputc('\n', f);
+	for (unsigned i = 0; i < r0->ncalls; i++) {
+		const struct wl_call *a = &r0->call[i];
+		uint64_t done = a->calls - a->failed;
+
+		fprintf(f, "  %-11s %8" PRIu64 " %7" PRIu64 " %7" PRIu64, a->name,
+			a->calls, a->failed, a->skipped);
+		for (unsigned k = 0; k < n; k++) {
+			const struct wl_call *b = i < c[k]->r.ncalls ?
+						  &c[k]->r.call[i] : a;
+			double per = done ? (double)b->ipis_sent / (double)done : 0;
+
+			if (n > 1)
+				fprintf(f, " %14" PRIu64 " %8.3f", b->ipis_sent, per);
+			else
+				fprintf(f, " %10" PRIu64 " %9.3f %10" PRIu64,
+					b->ipis_sent, per, b->shootdowns);
+		}
+		fputc('\n', f);
+	}
+	if (n > 1 || !r0->ntop)
+		return;
+	fprintf(f, "  calls that sent the most IPIs (trace lines):\n");
+	for (unsigned i = 0; i < r0->ntop; i++)
+		fprintf(f, "    line %-7u tid %-8" PRIu32 " CPU %-3u %-9s %" PRIu64
+			" IPIs\n", r0->top[i].line, r0->top[i].tid, r0->top[i].cpu,
+			r0->top[i].call, r0->top[i].ipis_sent);
+}
+
+/* JSON: ', "trace": {...}' of a record, for a trace replay. */
+void out_trace_json(FILE *f, const struct wl_result *r)
+{
+	if (!r->ncalls)
+		return;
+	fprintf(f, ", \"trace\": {\"replay\": ");
+	out_json_string(f, r->replay_info);
+	fprintf(f, ", \"calls\": [");
+	for (unsigned i = 0; i < r->ncalls; i++) {
+		const struct wl_call *a = &r->call[i];
+		uint64_t done = a->calls - a->failed;
+
+		fprintf(f, "%s{\"call\": \"%s\", \"calls\": %" PRIu64
+			", \"failed\": %" PRIu64 ", \"skipped\": %" PRIu64
+			", \"ipis_sent\": %" PRIu64 ", \"ipis_per_call\": %.6g"
+			", \"shootdowns\": %" PRIu64 "}", i ? ", " : "", a->name,
+			a->calls, a->failed, a->skipped, a->ipis_sent,
+			done ? (double)a->ipis_sent / (double)done : 0.0,
+			a->shootdowns);
+	}
+	fprintf(f, "], \"top\": [");
+	for (unsigned i = 0; i < r->ntop; i++)
+		fprintf(f, "%s{\"line\": %u, \"tid\": %" PRIu32 ", \"cpu\": %u"
+			", \"call\": \"%s\", \"ipis_sent\": %" PRIu64 "}",
+			i ? ", " : "", r->top[i].line, r->top[i].tid,
+			r->top[i].cpu, r->top[i].call, r->top[i].ipis_sent);
+	fprintf(f, "]}");
+}
+
 static void run_finish(struct cells *cs, bool complete)
 {
 	const struct cell *c = &cs->cell[0];
@@ -59,6 +132,7 @@ static void run_finish(struct cells *cs, bool complete)
 	       c->nrep > 1 ? " (median)" : "");
 	out_counter_table(stdout, &c, 1, false, c->o->all_rows);
 	run_derived(c);
+	out_trace_calls(stdout, &c, 1);
 	out_latency_note(c);
 	faults_async_note(stdout, c);
 	faults_lines(stdout, c, false);
@@ -76,7 +150,8 @@ int cmd_run(int argc, char **argv)
 	struct cells cs = { .command = "run", .cell = &cell, .n = 1,
 			    .finish = run_finish };
 
-	if (cli_start(&p, CMD_RUN, argc, argv, "run --workload NAME [options]",
+	if (cli_start(&p, CMD_RUN, argc, argv, "run --workload NAME [options]\n"
+		      "       shootdown run --trace FILE [options]",
 		      "Runs one workload under one policy on a fresh machine and "
 		      "prints its counters.\n"))
 		return 0;

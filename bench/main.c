@@ -27,6 +27,9 @@ static const struct command {
 	{ "calibrate", cmd_calibrate, false,
 	  "measure this host: cache-line and emulated IPI round trips, a "
 	  "one-page shootdown, the real kernel's shootdown" },
+	{ "record", cmd_record, false,
+	  "run a program under strace and write its mm calls as a trace "
+	  "for run --trace" },
 	{ "list", cmd_list, false,
 	  "workloads, policies, architectures, knobs, faults, counters" },
 };
@@ -117,7 +120,7 @@ static void unknown_command(const char *cmd)
 		usage_error("unknown command '%s'; did you mean '%s'? (--help)",
 			    cmd, s);
 	usage_error("unknown command '%s' (commands: run, compare, sweep, check, "
-		    "minimize, calibrate, list; --help)", cmd);
+		    "minimize, calibrate, record, list; --help)", cmd);
 }
 
 int main(int argc, char **argv)

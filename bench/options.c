@@ -90,6 +90,29 @@ static void set_workload(struct parsed *p, const char *opt, const char *v)
 {
 	(void)opt;
 	p->o.workload = cli_workload(v)->name;
+	if (p->o.trace_file && strcmp(p->o.workload, "trace"))
+		usage_error("--trace replays a trace: it takes no --workload %s",
+			    v);
+}
+
+/* --trace FILE (run, compare, sweep), --trace-file FILE (check): the
+ * trace workload, whose check() reads FILE (file:line errors, exit 2). */
+static void set_trace_file(struct parsed *p, const char *opt, const char *v)
+{
+	if (p->o.workload && strcmp(p->o.workload, "trace"))
+		usage_error("%s replays a trace: it takes no --workload %s", opt,
+			    p->o.workload);
+	if (!*v)
+		usage_error("%s needs a file", opt);
+	p->o.trace_file = v;
+	p->o.workload = "trace";
+}
+
+static void set_output(struct parsed *p, const char *opt, const char *v)
+{
+	if (!*v)
+		usage_error("%s needs a file", opt);
+	p->output = v;
 }
 
 static void set_policy(struct parsed *p, const char *opt, const char *v)
@@ -564,6 +587,14 @@ static const struct cli_option options[] = {
 	{ "--minimize", NULL, CMD_CHECK, L_NONE,
 	  "on a violation, shrink the run to a small scenario that still "
 	  "fails and print it (shootdown minimize)", set_minimize },
+	{ "--trace", "FILE", CMD_RUN | CMD_COMPARE | CMD_SWEEP, L_NONE,
+	  "replay a program's recorded mm calls (shootdown record; "
+	  "docs/trace-format.md): the trace workload", set_trace_file },
+	{ "--trace-file", "FILE", CMD_CHECK, L_NONE,
+	  "check a recorded trace's replay (shootdown record) instead of "
+	  "random operations", set_trace_file },
+	{ "--output", "FILE", CMD_RECORD, L_NONE,
+	  "(-o) where the trace goes (default: COMMAND.trace)", set_output },
 	{ "--perf", NULL, CMD_RUN | CMD_COMPARE, L_NONE,
 	  "count the USDT probes with perf stat too (scripts/perf-stat; root)",
 	  set_perf },

@@ -264,6 +264,7 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 		fprintf(f, ", \"%s\": %" PRIu64, fl[i].name,
 			stat_value(&r->stats, &fl[i]));
 	faults_json(f, c);
+	out_trace_json(f, r);
 	fprintf(f, ", \"async_fallback_fraction\": ");
 	if (cell_async_fallback(c) < 0)
 		fputs("null", f);

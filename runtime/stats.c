@@ -106,6 +106,12 @@ void shd_machine_stats(struct shd_machine *m, struct shd_stats *out)
 		out->violations = total;
 }
 
+void shd_cpu_stats(const struct shd_cpu *cpu, struct shd_stats *out)
+{
+	if (out)
+		*out = cpu->cnt.s;
+}
+
 uint64_t shd_fault_firings(struct shd_machine *m, enum shd_fault f)
 {
 	uint64_t n = 0;
