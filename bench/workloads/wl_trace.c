@@ -11,7 +11,10 @@
  * Threads become CPUs by the order in which their tids first appear: the
  * i-th tid runs on CPU i mod --cpus.  A CPU switches to its thread's mm
  * before that thread's event (switch_mm, as a context switch would), runs
- * the mm from its first event, and goes idle (lazy TLB) after its last.
+ * the mm from its first event, and goes idle (lazy TLB) after its last;
+ * with --set idle_us=N also whenever its thread has no event for N us
+ * (an idle step, in time order, on that CPU's own thread: the thread is
+ * taken to block), until its next event switches back.
  * clone thread/vfork shares the parent's mm; clone process is fork
  * (dup_mmap, copy-on-write); execve gives the thread a fresh mm and exits
  * the old one when nothing else uses it; exit_group and the last exit of
@@ -20,10 +23,12 @@
  *
  * Pages: strace sees no page faults.  A trace with fault events is touched
  * exactly where they say (a store for w, a load for r).  One without: after
- * each mmap, brk growth or mremap growth of an accessible region, the
- * calling thread touches its first --set touch=N pages (16 by default;
- * stores if writable, loads if not), so the later munmap, mprotect or
- * madvise has translations to shoot down.  Only touched pages take frames:
+ * each mmap, brk growth or mremap growth of an accessible region, and each
+ * mprotect that makes a region writable (PROT_NONE reservations made
+ * usable: thread stacks, malloc arenas), the calling thread touches its
+ * first --set touch=N pages (16 by default; stores if writable, loads if
+ * not), so the later munmap, mprotect or madvise has translations to
+ * shoot down.  Only touched pages take frames:
  * a 1 GB reservation costs nothing until touched.
  *
  * Addresses are the program's own (user space is the same 47 bits); on a
@@ -41,12 +46,24 @@
 #include "trace.h"
 #include "workload.h"
 
-enum { K_TOUCH };
+enum { K_TOUCH, K_IDLE_US };
 
 static const struct wl_knob trace_knobs[] = {
 	{ "touch", "pages the mapping thread touches of each new mapping "
 	  "(traces without fault events)", 16, 0, 1u << 20 },
+	{ "idle_us", "a thread with no event for this long (trace time, us) "
+	  "leaves its CPU idle (lazy TLB) until its next; 0: never", 0, 0,
+	  1ull << 40 },
 	{ NULL, NULL, 0, 0, 0 },
+};
+
+/* One step of the replay: an event, or a CPU going idle between two. */
+struct step {
+	uint64_t t_us;
+	size_t ev;
+	unsigned cpu;
+	bool idle;
+	size_t seq;			/* ties: the trace's order */
 };
 
 /* One mm of the replay: the program's processes and exec images. */
@@ -73,10 +90,15 @@ struct replay {
 	struct rthread *th;
 	unsigned nth;
 	unsigned *ev_th;		/* event -> thread */
-	size_t *last;			/* CPU -> its last event + 1 (0: none) */
+	struct step *step;
+	size_t nstep;
+	size_t *last;			/* CPU -> its last step + 1 (0: none) */
+	bool *lazy;			/* CPU -> went idle (own CPU) */
+	uint64_t idle_us;
+	uint64_t events;		/* events run */
 	struct rmm **mms;
 	size_t nmms, mcap;
-	uint64_t next;			/* the event to run (release/acquire) */
+	uint64_t next;			/* the step to run (release/acquire) */
 	int32_t abort;
 	struct shd_mm **running;	/* CPU -> the mm it switched to; own CPU */
 	/* Written by the CPU running the current event only. */
@@ -129,14 +151,35 @@ static int thread_index(struct replay *rp, uint32_t tid)
 	return -1;
 }
 
+static int step_order(const void *a, const void *b)
+{
+	const struct step *x = a, *y = b;
+
+	if (x->t_us != y->t_us)
+		return x->t_us < y->t_us ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Threads to CPUs, then the steps: every event, and (idle_us) an idle
+ * step idle_us after an event whose CPU has nothing to do for longer. */
 static int map_threads(struct replay *rp)
 {
+	size_t *next_on = NULL, *after = NULL;
+
 	rp->th = calloc(rp->t->nthreads ? rp->t->nthreads : 1, sizeof(*rp->th));
 	rp->ev_th = calloc(rp->nev ? rp->nev : 1, sizeof(*rp->ev_th));
 	rp->last = calloc(rp->ncpus, sizeof(*rp->last));
+	rp->lazy = calloc(rp->ncpus, sizeof(*rp->lazy));
 	rp->running = calloc(rp->ncpus, sizeof(*rp->running));
-	if (!rp->th || !rp->ev_th || !rp->last || !rp->running)
+	rp->step = calloc(rp->nev ? 2 * rp->nev : 1, sizeof(*rp->step));
+	next_on = calloc(rp->ncpus, sizeof(*next_on));
+	after = calloc(rp->nev ? rp->nev : 1, sizeof(*after));
+	if (!rp->th || !rp->ev_th || !rp->last || !rp->lazy || !rp->running ||
+	    !rp->step || !next_on || !after) {
+		free(next_on);
+		free(after);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < rp->nev; i++) {
 		int k = thread_index(rp, rp->t->ev[i].tid);
 
@@ -146,8 +189,32 @@ static int map_threads(struct replay *rp)
 			rp->th[k].cpu = (unsigned)k % rp->ncpus;
 		}
 		rp->ev_th[i] = (unsigned)k;
-		rp->last[rp->th[k].cpu] = i + 1;
 	}
+	/* after[i]: the next event on event i's CPU (SIZE_MAX: none). */
+	for (unsigned c = 0; c < rp->ncpus; c++)
+		next_on[c] = SIZE_MAX;
+	for (size_t i = rp->nev; i-- > 0;) {
+		unsigned c = rp->th[rp->ev_th[i]].cpu;
+
+		after[i] = next_on[c];
+		next_on[c] = i;
+	}
+	for (size_t i = 0; i < rp->nev; i++) {
+		const struct trace_event *ev = &rp->t->ev[i];
+		unsigned c = rp->th[rp->ev_th[i]].cpu;
+
+		rp->step[rp->nstep++] = (struct step){ ev->t_us, i, c, false,
+						       2 * i };
+		if (rp->idle_us && after[i] != SIZE_MAX &&
+		    rp->t->ev[after[i]].t_us - ev->t_us > rp->idle_us)
+			rp->step[rp->nstep++] = (struct step){
+				ev->t_us + rp->idle_us, i, c, true, 2 * i + 1 };
+	}
+	qsort(rp->step, rp->nstep, sizeof(*rp->step), step_order);
+	for (size_t k = 0; k < rp->nstep; k++)
+		rp->last[rp->step[k].cpu] = k + 1;
+	free(next_on);
+	free(after);
 	return 0;
 }
 
@@ -182,8 +249,10 @@ static int rmm_put(struct replay *rp, struct shd_cpu *cpu, struct rmm *r)
 		return 0;
 	r->mm = NULL;
 	if (rp->running[id] == mm) {
-		shd_enter_lazy_tlb(cpu);
+		if (!rp->lazy[id])
+			shd_enter_lazy_tlb(cpu);
 		rp->running[id] = NULL;
+		rp->lazy[id] = false;
 	}
 	return shd_mm_exit(cpu, mm);
 }
@@ -421,6 +490,7 @@ static int do_exit(struct replay *rp, struct shd_cpu *cpu, struct rthread *th,
 	if (!err && rp->running[shd_cpu_id(cpu)]) {
 		shd_enter_lazy_tlb(cpu);	/* the task is gone: idle */
 		rp->running[shd_cpu_id(cpu)] = NULL;
+		rp->lazy[shd_cpu_id(cpu)] = false;
 	}
 	return err;
 }
@@ -439,10 +509,11 @@ static int replay_event(struct replay *rp, struct shd_cpu *cpu, size_t i)
 	if ((err = thread_start(rp, m, th)))
 		return err;
 	mm = th->mm->mm;
-	if (rp->running[id] != mm) {
+	if (rp->running[id] != mm || rp->lazy[id]) {
 		if ((err = shd_switch_mm(cpu, mm)))
 			return err;
 		rp->running[id] = mm;
+		rp->lazy[id] = false;
 	}
 	switch (ev->call) {
 	case TC_mmap:
@@ -459,7 +530,11 @@ static int replay_event(struct replay *rp, struct shd_cpu *cpu, size_t i)
 		if (!range_of(rp, ev->addr, ev->len, &s, &e))
 			return SKIP;
 		err = shd_mprotect(cpu, mm, s, e - s, shd_prot(ev->prot));
-		return err == -ENOMEM ? SKIP : err;
+		if (err)
+			return err == -ENOMEM ? SKIP : err;
+		/* PROT_NONE reserved, then made writable: glibc's thread
+		 * stacks and malloc arenas. */
+		return ev->prot & TP_W ? touch_new(rp, cpu, s, e, ev->prot) : 0;
 	case TC_madvise:
 		if (ev->arg != TRACE_MADV_DONTNEED && ev->arg != TRACE_MADV_FREE &&
 		    ev->arg != 9 /* remove */)
@@ -513,20 +588,31 @@ static int replay_task(struct shd_cpu *cpu, void *arg)
 	int err = 0;
 
 	for (;;) {
-		size_t i = __atomic_load_n(&rp->next, __ATOMIC_ACQUIRE);
+		size_t k = __atomic_load_n(&rp->next, __ATOMIC_ACQUIRE), i;
 		const struct trace_event *ev;
 		struct shd_stats s0, s1;
 		struct wl_call *c;
 
-		if (i >= rp->last[id])
+		if (k >= rp->last[id])
 			break;		/* no more events here: idle */
 		if (__atomic_load_n(&rp->abort, __ATOMIC_ACQUIRE))
 			return 0;
-		if (rp->th[rp->ev_th[i]].cpu != id) {
+		if (rp->step[k].cpu != id) {
 			shd_cpu_poll(cpu);
 			sched_yield();
 			continue;
 		}
+		i = rp->step[k].ev;
+		if (rp->step[k].idle) {
+			/* Its thread blocks: the CPU idles with the mm loaded. */
+			if (rp->running[id] && !rp->lazy[id]) {
+				shd_enter_lazy_tlb(cpu);
+				rp->lazy[id] = true;
+			}
+			__atomic_store_n(&rp->next, k + 1, __ATOMIC_RELEASE);
+			continue;
+		}
+		rp->events++;
 		ev = &rp->t->ev[i];
 		c = &rp->call[ev->call];
 		c->calls++;
@@ -563,12 +649,10 @@ static int replay_task(struct shd_cpu *cpu, void *arg)
 		}
 		/* Pairs with the acquire above: the next event's CPU sees
 		 * this one's effects on the replay's tables. */
-		__atomic_store_n(&rp->next, i + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&rp->next, k + 1, __ATOMIC_RELEASE);
 	}
-	if (rp->running[id]) {
+	if (rp->running[id] && !rp->lazy[id])
 		shd_enter_lazy_tlb(cpu);
-		rp->running[id] = NULL;
-	}
 	return err;
 }
 
@@ -589,12 +673,13 @@ static int wl_trace(struct shd_machine *m, const struct wl_opts *o,
 	rp.ncpus = shd_machine_ncpus(m);
 	rp.page = 1ull << shd_machine_config(m)->page_shift;
 	rp.touch = o->knob[K_TOUCH];
+	rp.idle_us = o->knob[K_IDLE_US];
 	if ((rc = map_threads(&rp)))
 		goto out;
 	rc = wl_run_timed(m, rp.ncpus, replay_task, &rp, res);
 	if (rp.errtxt[0])
 		snprintf(res->errtxt, sizeof(res->errtxt), "%s", rp.errtxt);
-	res->ops = __atomic_load_n(&rp.next, __ATOMIC_ACQUIRE);
+	res->ops = rp.events;
 	res->ncalls = 0;
 	for (unsigned c = 0; c < TC__COUNT && res->ncalls < WL_MAX_CALLS; c++) {
 		if (!rp.call[c].calls)
@@ -620,6 +705,8 @@ out:
 	free(rp.th);
 	free(rp.ev_th);
 	free(rp.last);
+	free(rp.lazy);
+	free(rp.step);
 	free(rp.running);
 	return rc;
 }
