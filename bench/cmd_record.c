@@ -62,8 +62,10 @@ static int run_strace(const char *strace, const char *tmp, int argc,
 		      char **argv)
 {
 	static const char *const opts[] = {
-		"strace", "-f", "-ttt", "-qq", "-X", "raw",
-		"-e", "trace=memory,process", "-e", "signal=none", "-o",
+		"strace", "-f", "-ttt", "-T", "-qq", "-X", "raw", "-e",
+		"trace=%memory,%process,futex,wait4,waitid,nanosleep,"
+		"clock_nanosleep,poll,ppoll,select,pselect6,epoll_wait,"
+		"epoll_pwait,epoll_pwait2", "-e", "signal=none", "-o",
 	};
 	size_t no = sizeof(opts) / sizeof(opts[0]);
 	char **args = calloc(no + (size_t)argc + 3, sizeof(*args));
@@ -190,7 +192,7 @@ int cmd_record(int argc, char **argv)
 	gmtime_r(&now, &tm);
 	snprintf(note, sizeof(note),
 		 "# recorded: %04d-%02d-%02dT%02d:%02dZ on %s %s %s, %ld CPUs, "
-		 "by strace -f -ttt -X raw -e trace=memory,process\n"
+		 "by strace -f -ttt -T -X raw (mm, process and wait calls)\n"
 		 "# page faults: not recorded (the replay touches pages by "
 		 "the rule of docs/trace-format.md)\n",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,

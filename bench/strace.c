@@ -2,14 +2,17 @@
 /* strace's output read into a trace of memory-management calls. */
 
 /*
- * strace -f -ttt -X raw prints one call a line:
+ * strace -f -ttt -T -X raw prints one call a line, its time in it last:
  *
  *	16217 1796530649.610581 brk(0x557853e22000) = 0x557853e22000
  *	16217 1796530649.613472 clone3({flags=0x3d0f00, ...} => {...}, 88) = 16220
  *	16648 1796530654.055558 vfork( <unfinished ...>
  *	16648 1796530654.056012 <... vfork resumed>) = 16649
  *	16220 1796530650.100000 munmap(0x7f00, 4096) = -1 EINVAL (Invalid argument)
+ *	16220 1796530650.100100 futex(0x3588, 0x189, 0, NULL, 0xffffffff) = 0 <0.000368>
  *
+ * A wait (futex, wait4, nanosleep, poll...) that lasted STRACE_BLOCK_US
+ * or more becomes a block event: the thread slept, its CPU could idle.
  * A call another thread interrupted is split into "<unfinished ...>" and
  * "<... NAME resumed>": the two halves are joined, and the call keeps the
  * time it was entered.  Constants are hex (-X raw), so no flag name of
@@ -24,6 +27,15 @@
 #include "strace.h"
 
 #define LINE_MAX_ 65536
+
+/* The calls a thread sleeps in, and what the trace calls each. */
+static const struct { const char *name; enum trace_why why; } waits[] = {
+	{ "futex", TW_futex }, { "wait4", TW_wait }, { "waitid", TW_wait },
+	{ "nanosleep", TW_sleep }, { "clock_nanosleep", TW_sleep },
+	{ "poll", TW_poll }, { "ppoll", TW_poll }, { "select", TW_poll },
+	{ "pselect6", TW_poll }, { "epoll_wait", TW_poll },
+	{ "epoll_pwait", TW_poll }, { "epoll_pwait2", TW_poll },
+};
 
 struct pending {
 	unsigned long pid;
@@ -199,6 +211,25 @@ static int call(struct conv *c, unsigned long pid, double t, char *text)
 	if (res[0] == '?') {
 		c->st->ignored++;
 		return 0;
+	}
+	for (size_t w = 0; w < sizeof(waits) / sizeof(waits[0]); w++) {
+		char *lt = strrchr(res, '<');
+		double secs;
+
+		if (strcmp(text, waits[w].name))
+			continue;
+		if (!lt || sscanf(lt, "<%lf>", &secs) != 1 || secs < 0) {
+			c->st->unparsed++;
+			return 0;
+		}
+		if (secs * 1e6 < STRACE_BLOCK_US) {
+			c->st->ignored++;	/* did not sleep to speak of */
+			return 0;
+		}
+		e.call = TC_block;
+		e.why = (uint8_t)waits[w].why;
+		e.arg = (uint64_t)(secs * 1e6 + 0.5);
+		goto keep;
 	}
 	if (res[0] == '-' && res[1] == '1' && res[2] == ' ') {
 		char name[32];

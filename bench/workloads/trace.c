@@ -14,11 +14,12 @@
  *	990 4243 madvise 0x7f3c29000000 0x800000 dontneed = 0
  *	991 4243 fault 0x7f3c29000000 w
  *	1200 4242 munmap 0x7f3c2a1f0000 0x2000 = -EINVAL
+ *	1250 4243 block 830 futex
  *	1300 4243 exit
  *
  * TIME (microseconds, never decreasing) TID (decimal) CALL ARGS = RESULT.
  * Addresses and lengths are hex; a result is a number or -ENAME (the call
- * failed).  exit, exit_group and fault have no result.  Lines starting
+ * failed).  exit, exit_group, fault and block have no result.  Lines starting
  * with '#' are comments; "# command:" names the program.
  */
 #include <errno.h>
@@ -38,6 +39,17 @@ static const char *const call_names[] = {
 const char *trace_call_name(unsigned call)
 {
 	return call < TC__COUNT ? call_names[call] : "?";
+}
+
+static const char *const why_names[] = {
+#define TRACE_WHY_NAME_(n) #n,
+	TRACE_WHYS(TRACE_WHY_NAME_)
+#undef TRACE_WHY_NAME_
+};
+
+const char *trace_why_name(unsigned why)
+{
+	return why < TW__COUNT ? why_names[why] : "?";
 }
 
 static const struct { const char *name; unsigned bit; } flag_names[] = {
@@ -271,7 +283,7 @@ static int parse_result(struct reader *r, const char *s, struct trace_event *e)
 static const unsigned nargs[TC__COUNT] = {
 	[TC_mmap] = 4, [TC_munmap] = 2, [TC_mprotect] = 3, [TC_madvise] = 3,
 	[TC_mremap] = 4, [TC_brk] = 1, [TC_clone] = 1, [TC_execve] = 0,
-	[TC_exit] = 0, [TC_exit_group] = 0, [TC_fault] = 2,
+	[TC_exit] = 0, [TC_exit_group] = 0, [TC_fault] = 2, [TC_block] = 2,
 };
 static const char *const syntax[TC__COUNT] = {
 	[TC_mmap] = "mmap ADDR LEN PROT FLAGS = RESULT",
@@ -284,6 +296,7 @@ static const char *const syntax[TC__COUNT] = {
 	[TC_execve] = "execve = RESULT",
 	[TC_exit] = "exit", [TC_exit_group] = "exit_group",
 	[TC_fault] = "fault ADDR r|w",
+	[TC_block] = "block MICROSECONDS futex|wait|sleep|poll",
 };
 
 static int parse_advice(struct reader *r, const char *s, uint64_t *out)
@@ -322,10 +335,11 @@ static int parse_event(struct reader *r, struct trace_event *e)
 	if (c == TC__COUNT)
 		return fail(r, "unknown call '%s' (one of mmap, munmap, mprotect, "
 			    "madvise, mremap, brk, clone, execve, exit, "
-			    "exit_group, fault)", r->tok[2]);
+			    "exit_group, fault, block)", r->tok[2]);
 	e->call = (uint8_t)c;
 	want = 3 + nargs[c];
-	if (c == TC_exit || c == TC_exit_group || c == TC_fault) {
+	if (c == TC_exit || c == TC_exit_group || c == TC_fault ||
+	    c == TC_block) {
 		if (r->ntok != want)
 			return fail(r, "expected '%s'", syntax[c]);
 	} else if (r->ntok != want + 2 || strcmp(r->tok[want], "=")) {
@@ -377,6 +391,14 @@ static int parse_event(struct reader *r, struct trace_event *e)
 		if (__builtin_popcount(e->flags) != 1)
 			return fail(r, "clone takes one of thread, process, vfork");
 		break;
+	case TC_block:
+		if (parse_num(r, a[0], "microseconds", UINT64_MAX / 4, &e->arg))
+			return -1;
+		for (e->why = 0; e->why < TW__COUNT; e->why++)
+			if (!strcmp(a[1], why_names[e->why]))
+				return 0;
+		return fail(r, "a block is in futex, wait, sleep or poll, not "
+			    "'%s'", a[1]);
 	case TC_fault:
 		if (strcmp(a[i], "r") && strcmp(a[i], "w"))
 			return fail(r, "a fault is r (read) or w (write), not "
@@ -486,6 +508,8 @@ int trace_parse(const char *name, const char *buf, size_t len,
 		}
 		if (e->call == TC_fault)
 			t->has_faults = true;
+		if (e->call == TC_block)
+			t->has_blocks = true;
 		if (!tid_seen(tids, ntids, e->tid)) {
 			if (ntids == tcap) {
 				size_t nc = tcap ? tcap * 2 : 16;
@@ -643,6 +667,9 @@ void trace_write_event(FILE *f, const struct trace_event *e)
 	case TC_fault:
 		fprintf(f, " 0x%" PRIx64 " %c\n", e->addr,
 			e->prot & TP_W ? 'w' : 'r');
+		return;
+	case TC_block:
+		fprintf(f, " %" PRIu64 " %s\n", e->arg, trace_why_name(e->why));
 		return;
 	case TC_exit:
 	case TC_exit_group:

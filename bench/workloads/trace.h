@@ -16,7 +16,7 @@
 /* The calls a trace holds, in the order the replay's table prints them. */
 #define TRACE_CALLS(X) \
 	X(mmap) X(munmap) X(mprotect) X(madvise) X(mremap) X(brk) \
-	X(clone) X(execve) X(exit) X(exit_group) X(fault)
+	X(clone) X(execve) X(exit) X(exit_group) X(fault) X(block)
 
 enum trace_call {
 #define TRACE_ENUM_(n) TC_##n,
@@ -44,6 +44,15 @@ enum trace_call {
 #define TF_PROCESS	(1u << 10)	/* clone: no CLONE_VM (fork) */
 #define TF_VFORK	(1u << 11)	/* clone: CLONE_VM|CLONE_VFORK */
 
+/* What a thread blocked in (block events): the calls strace saw. */
+#define TRACE_WHYS(X) X(futex) X(wait) X(sleep) X(poll)
+enum trace_why {
+#define TRACE_WHY_ENUM_(n) TW_##n,
+	TRACE_WHYS(TRACE_WHY_ENUM_)
+#undef TRACE_WHY_ENUM_
+	TW__COUNT
+};
+
 /* madvise advice: Linux's numbers; names in trace.c */
 #define TRACE_MADV_DONTNEED 4
 #define TRACE_MADV_FREE 8
@@ -53,10 +62,12 @@ struct trace_event {
 	uint32_t tid;
 	uint8_t call;		/* enum trace_call */
 	uint8_t prot;		/* TP_* (mmap, mprotect); fault: TP_W on a write */
+	uint8_t why;		/* block: enum trace_why */
 	uint16_t flags;		/* TF_* */
 	uint64_t addr;		/* mmap: the hint; brk: the argument */
 	uint64_t len;		/* mremap: the old length */
-	uint64_t arg;		/* mremap: the new length; madvise: advice */
+	uint64_t arg;		/* mremap: the new length; madvise: advice;
+				 * block: microseconds blocked */
 	uint64_t ret;		/* the result (mmap, mremap, brk: an address;
 				 * clone: the child's tid) */
 	int err;		/* the call failed: its errno (ret unused) */
@@ -70,6 +81,7 @@ struct trace {
 	char command[512];	/* "# command:", or "" */
 	unsigned nthreads;	/* distinct tids */
 	bool has_faults;	/* fault events: touch only where they say */
+	bool has_blocks;	/* block events: threads sleep where they say */
 };
 
 /* Read NAME's bytes BUF[0..LEN) into T: 0, or -1 with "NAME:LINE: what is
@@ -85,6 +97,7 @@ void trace_write_header(FILE *f, const char *command, const char *note);
 void trace_write_event(FILE *f, const struct trace_event *e);
 
 const char *trace_call_name(unsigned call);
+const char *trace_why_name(unsigned why);
 /* madvise's advice by name ("dontneed"), or NULL for a number. */
 const char *trace_advice_name(uint64_t advice);
 /* errno's symbolic name ("ENOMEM"), 0 when unknown; and back. */

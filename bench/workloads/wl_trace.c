@@ -21,6 +21,14 @@
  * an mm tear it down (exit_mmap).  A tid that no clone names belongs to the
  * first process.
  *
+ * Sleep: a block event (a futex wait, wait4, nanosleep, poll... that lasted
+ * --set block_us or more, 50 by default) idles the thread's CPU (lazy TLB)
+ * from the call until it returns (a wake step at its end), as the kernel
+ * would switch to idle: a flush then skips that CPU (or not: the policy
+ * says).  Without block events the threads run from their first event to
+ * their last (an upper bound on the IPIs), unless --set idle_us says when
+ * a quiet thread counts as asleep.
+ *
  * Pages: strace sees no page faults.  A trace with fault events is touched
  * exactly where they say (a store for w, a load for r).  One without: after
  * each mmap, brk growth or mremap growth of an accessible region, and each
@@ -46,7 +54,7 @@
 #include "trace.h"
 #include "workload.h"
 
-enum { K_TOUCH, K_IDLE_US };
+enum { K_TOUCH, K_IDLE_US, K_BLOCK_US };
 
 static const struct wl_knob trace_knobs[] = {
 	{ "touch", "pages the mapping thread touches of each new mapping "
@@ -54,15 +62,20 @@ static const struct wl_knob trace_knobs[] = {
 	{ "idle_us", "a thread with no event for this long (trace time, us) "
 	  "leaves its CPU idle (lazy TLB) until its next; 0: never", 0, 0,
 	  1ull << 40 },
+	{ "block_us", "a block event at least this long (us) idles its CPU "
+	  "until the thread wakes; 0: block events ignored", 50, 0,
+	  1ull << 40 },
 	{ NULL, NULL, 0, 0, 0 },
 };
 
-/* One step of the replay: an event, or a CPU going idle between two. */
+/* One step of the replay: an event, a CPU going idle between two (its
+ * thread blocked or, idle_us, quiet), or a blocked thread waking up. */
+enum step_kind { STEP_EVENT, STEP_IDLE, STEP_WAKE };
 struct step {
 	uint64_t t_us;
 	size_t ev;
 	unsigned cpu;
-	bool idle;
+	uint8_t kind;			/* enum step_kind */
 	size_t seq;			/* ties: the trace's order */
 };
 
@@ -94,7 +107,8 @@ struct replay {
 	size_t nstep;
 	size_t *last;			/* CPU -> its last step + 1 (0: none) */
 	bool *lazy;			/* CPU -> went idle (own CPU) */
-	uint64_t idle_us;
+	uint64_t idle_us, block_us;
+	uint64_t blocked_us;		/* block events honoured: their time */
 	uint64_t events;		/* events run */
 	struct rmm **mms;
 	size_t nmms, mcap;
@@ -203,12 +217,16 @@ static int map_threads(struct replay *rp)
 		const struct trace_event *ev = &rp->t->ev[i];
 		unsigned c = rp->th[rp->ev_th[i]].cpu;
 
-		rp->step[rp->nstep++] = (struct step){ ev->t_us, i, c, false,
+		rp->step[rp->nstep++] = (struct step){ ev->t_us, i, c, STEP_EVENT,
 						       2 * i };
-		if (rp->idle_us && after[i] != SIZE_MAX &&
-		    rp->t->ev[after[i]].t_us - ev->t_us > rp->idle_us)
+		if (ev->call == TC_block && rp->block_us &&
+		    ev->arg >= rp->block_us)	/* it sleeps from here */
 			rp->step[rp->nstep++] = (struct step){
-				ev->t_us + rp->idle_us, i, c, true, 2 * i + 1 };
+				ev->t_us + ev->arg, i, c, STEP_WAKE, 2 * i + 1 };
+		else if (rp->idle_us && after[i] != SIZE_MAX &&
+			 rp->t->ev[after[i]].t_us - ev->t_us > rp->idle_us)
+			rp->step[rp->nstep++] = (struct step){
+				ev->t_us + rp->idle_us, i, c, STEP_IDLE, 2 * i + 1 };
 	}
 	qsort(rp->step, rp->nstep, sizeof(*rp->step), step_order);
 	for (size_t k = 0; k < rp->nstep; k++)
@@ -558,6 +576,14 @@ static int replay_event(struct replay *rp, struct shd_cpu *cpu, size_t i)
 		if (ev->addr >= SHD_USER_TOP)
 			return SKIP;
 		return touch(rp, cpu, page_down(rp, ev->addr), ev->prot & TP_W);
+	case TC_block:
+		if (!rp->block_us || ev->arg < rp->block_us)
+			return 0;
+		/* The thread sleeps: its CPU idles until the wake step. */
+		rp->blocked_us += ev->arg;
+		shd_enter_lazy_tlb(cpu);
+		rp->lazy[id] = true;
+		return 0;
 	}
 	return SKIP;
 }
@@ -603,11 +629,28 @@ static int replay_task(struct shd_cpu *cpu, void *arg)
 			continue;
 		}
 		i = rp->step[k].ev;
-		if (rp->step[k].idle) {
-			/* Its thread blocks: the CPU idles with the mm loaded. */
+		if (rp->step[k].kind == STEP_IDLE) {
+			/* Its thread is quiet: the CPU idles, the mm loaded. */
 			if (rp->running[id] && !rp->lazy[id]) {
 				shd_enter_lazy_tlb(cpu);
 				rp->lazy[id] = true;
+			}
+			__atomic_store_n(&rp->next, k + 1, __ATOMIC_RELEASE);
+			continue;
+		}
+		if (rp->step[k].kind == STEP_WAKE) {
+			/* The thread runs again (and a CPU in the mm's mask
+			 * is a flush's target until it idles). */
+			struct rthread *th = &rp->th[rp->ev_th[i]];
+
+			if (th->mm && th->mm->mm && rp->lazy[id] &&
+			    !(err = shd_switch_mm(cpu, th->mm->mm))) {
+				rp->running[id] = th->mm->mm;
+				rp->lazy[id] = false;
+			}
+			if (err) {
+				__atomic_store_n(&rp->abort, 1, __ATOMIC_RELEASE);
+				return err;
 			}
 			__atomic_store_n(&rp->next, k + 1, __ATOMIC_RELEASE);
 			continue;
@@ -674,6 +717,7 @@ static int wl_trace(struct shd_machine *m, const struct wl_opts *o,
 	rp.page = 1ull << shd_machine_config(m)->page_shift;
 	rp.touch = o->knob[K_TOUCH];
 	rp.idle_us = o->knob[K_IDLE_US];
+	rp.block_us = o->knob[K_BLOCK_US];
 	if ((rc = map_threads(&rp)))
 		goto out;
 	rc = wl_run_timed(m, rp.ncpus, replay_task, &rp, res);
@@ -691,10 +735,12 @@ static int wl_trace(struct shd_machine *m, const struct wl_opts *o,
 	memcpy(res->top, rp.top, sizeof(rp.top));
 	snprintf(res->replay_info, sizeof(res->replay_info),
 		 "%u threads on %u CPUs (tid i -> CPU i mod %u), %u mm%s; "
-		 "%" PRIu64 " pages touched (%s)%s", rp.nth,
+		 "%" PRIu64 " pages touched (%s); threads asleep %.1f ms "
+		 "(block events)%s", rp.nth,
 		 rp.nth < rp.ncpus ? rp.nth : rp.ncpus, rp.ncpus, rp.processes,
 		 rp.processes == 1 ? "" : "s", rp.touched,
 		 t->has_faults ? "fault events" : "touch rule",
+		 rp.blocked_us / 1e3,
 		 rp.no_frames ? "; out of frames for some (--frames)" : "");
 out:
 	for (size_t i = 0; i < rp.nmms; i++) {
