@@ -293,8 +293,11 @@ static int call(struct conv *c, unsigned long pid, double t, char *text)
 			f = 0;
 		else if (text[0] == 'v')
 			f = 0x100 | 0x4000;
-		else if (!keyed(open + 1, "flags=", &f))
+		else {		/* the arguments are split: look in each */
 			ok = false;
+			for (unsigned k = 0; k < n && !ok; k++)
+				ok = keyed(a[k], "flags=", &f);
+		}
 		e.flags = f & 0x100 ? (f & 0x4000 ? TF_VFORK : TF_THREAD) :
 			  TF_PROCESS;
 		if (!e.err && (!e.ret || e.ret > INT32_MAX))
