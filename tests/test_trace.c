@@ -51,13 +51,14 @@ Test(trace, reads_every_call_with_its_arguments)
 		"14 7 munmap 0x7f3c2a1f0000 0x2000 = -EINVAL\n"
 		"15 7 clone process = 9\n"
 		"15 8 exit\n"
-		"16 7 exit_group\n";
+		"16 7 exit_group\n"
+		"17 7 block 830 futex\n";
 	struct trace t;
 	char err[256];
 	const struct trace_event *e;
 
 	cr_assert_eq(parse(text, &t, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(t.n, 14);
+	cr_assert_eq(t.n, 15);
 	cr_assert_str_eq(t.command, "xz -T2 data");
 	cr_assert_eq(t.nthreads, 2);
 	cr_assert(t.has_faults);
@@ -82,6 +83,10 @@ Test(trace, reads_every_call_with_its_arguments)
 	cr_assert(!t.ev[10].has_ret);
 	cr_assert_eq(t.ev[11].flags, TF_PROCESS);
 	cr_assert_eq(t.ev[13].call, TC_exit_group);
+	cr_assert_eq(t.ev[14].call, TC_block);
+	cr_assert_eq(t.ev[14].arg, 830);
+	cr_assert_eq(t.ev[14].why, TW_futex);
+	cr_assert(t.has_blocks);
 	trace_free(&t);
 }
 
@@ -98,7 +103,8 @@ Test(trace, writes_what_it_reads)
 		"13 8 fault 0x9000 r\n"
 		"14 7 munmap 0x7f3c2a1f0000 0x2000 = -ENOMEM\n"
 		"14 7 mprotect 0x7f3c2a1f0000 0x2000 r-- = -200\n"
-		"15 8 exit\n";
+		"15 8 exit\n"
+		"16 7 block 12 poll\n";
 	struct trace t;
 	char err[256], *out = NULL;
 	size_t len = 0;
@@ -135,6 +141,9 @@ Test(trace, refuses_each_malformed_line_with_file_and_line)
 	refuses("0 1 clone thread = 0\n", 2, "child's tid");
 	refuses("0 1 fault 0x1000 x\n", 2, "r (read) or w");
 	refuses("0 1 exit 0\n", 2, "expected 'exit'");
+	refuses("0 1 block 5\n", 2, "expected 'block MICROSECONDS");
+	refuses("0 1 block 5 nap\n", 2, "not 'nap'");
+	refuses("0 1 block x futex\n", 2, "microseconds");
 	refuses("0 1 mmapp 0x0 0x1000 rw- private = 0x1000\n", 2,
 		"unknown call 'mmapp'");
 	refuses("0 0 exit\n", 2, "tid 0");
