@@ -75,7 +75,14 @@ void out_trace_calls(FILE *f, const struct cell *const *c, unsigned n)
 		}
 		fputc('\n', f);
 	}
-	if (n > 1 || !r0->ntop)
+	if (n > 1)
+		return;
+	fprintf(f, "  threads (most IPIs first):\n");
+	for (unsigned i = 0; i < r0->nthreads; i++)
+		fprintf(f, "    tid %-8" PRIu32 " CPU %-3u %8" PRIu64 " calls %8"
+			PRIu64 " IPIs sent\n", r0->thread[i].tid, r0->thread[i].cpu,
+			r0->thread[i].calls, r0->thread[i].ipis_sent);
+	if (!r0->ntop)
 		return;
 	fprintf(f, "  calls that sent the most IPIs (trace lines):\n");
 	for (unsigned i = 0; i < r0->ntop; i++)
@@ -104,6 +111,12 @@ void out_trace_json(FILE *f, const struct wl_result *r)
 			done ? (double)a->ipis_sent / (double)done : 0.0,
 			a->shootdowns);
 	}
+	fprintf(f, "], \"threads\": [");
+	for (unsigned i = 0; i < r->nthreads; i++)
+		fprintf(f, "%s{\"tid\": %" PRIu32 ", \"cpu\": %u, \"calls\": %"
+			PRIu64 ", \"ipis_sent\": %" PRIu64 "}", i ? ", " : "",
+			r->thread[i].tid, r->thread[i].cpu, r->thread[i].calls,
+			r->thread[i].ipis_sent);
 	fprintf(f, "], \"top\": [");
 	for (unsigned i = 0; i < r->ntop; i++)
 		fprintf(f, "%s{\"line\": %u, \"tid\": %" PRIu32 ", \"cpu\": %u"

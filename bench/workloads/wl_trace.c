@@ -90,6 +90,7 @@ struct rmm {
 struct rthread {
 	uint32_t tid;
 	unsigned cpu;
+	uint64_t calls, ipis_sent;	/* replayed, and what they sent */
 	struct rmm *mm;			/* NULL: not started, or exited */
 	bool exited;
 };
@@ -666,6 +667,8 @@ static int replay_task(struct shd_cpu *cpu, void *arg)
 			err = replay_event(rp, cpu, i);
 			shd_cpu_stats(cpu, &s1);
 			c->ipis_sent += s1.ipis_sent - s0.ipis_sent;
+			rp->th[rp->ev_th[i]].calls++;
+			rp->th[rp->ev_th[i]].ipis_sent += s1.ipis_sent - s0.ipis_sent;
 			c->shootdowns += s1.shootdowns - s0.shootdowns;
 			top_add(rp, ev, id, s1.ipis_sent - s0.ipis_sent);
 			if (!err && ev->call != TC_fault && ev->call != TC_exit &&
@@ -730,6 +733,24 @@ static int wl_trace(struct shd_machine *m, const struct wl_opts *o,
 			continue;
 		rp.call[c].name = trace_call_name(c);
 		res->call[res->ncalls++] = rp.call[c];
+	}
+	/* The threads that sent the most (then made the most calls). */
+	for (unsigned k = 0; k < rp.nth; k++) {
+		struct wl_thread w = { rp.th[k].tid, rp.th[k].cpu, rp.th[k].calls,
+				       rp.th[k].ipis_sent };
+		unsigned at = res->nthreads;
+
+		while (at > 0 && (res->thread[at - 1].ipis_sent < w.ipis_sent ||
+				  (res->thread[at - 1].ipis_sent == w.ipis_sent &&
+				   res->thread[at - 1].calls < w.calls)))
+			at--;
+		if (at == WL_MAX_THREADS)
+			continue;
+		if (res->nthreads < WL_MAX_THREADS)
+			res->nthreads++;
+		memmove(&res->thread[at + 1], &res->thread[at],
+			(res->nthreads - 1 - at) * sizeof(res->thread[0]));
+		res->thread[at] = w;
 	}
 	res->ntop = rp.ntop;
 	memcpy(res->top, rp.top, sizeof(rp.top));

@@ -104,6 +104,14 @@ struct wl_top {
 	const char *call;
 	uint64_t ipis_sent;
 };
+/* The threads that sent the most IPIs. */
+#define WL_MAX_THREADS 8
+struct wl_thread {
+	uint32_t tid;
+	unsigned cpu;
+	uint64_t calls;			/* events replayed */
+	uint64_t ipis_sent;
+};
 
 /* What a workload run produced. */
 struct wl_result {
@@ -134,6 +142,8 @@ struct wl_result {
 	struct wl_call call[WL_MAX_CALLS];
 	unsigned ntop;
 	struct wl_top top[WL_MAX_TOP];
+	unsigned nthreads;
+	struct wl_thread thread[WL_MAX_THREADS];
 	char replay_info[256];
 	uint64_t fault_fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
 };
