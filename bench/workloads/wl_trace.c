@@ -782,7 +782,7 @@ const struct workload wl_def_trace = {
 	.name = "trace",
 	.help = "a recorded program's mm calls (--trace FILE; shootdown "
 		"record writes one), replayed in time order",
-	.default_ops = 1ull << 40,
+	.default_ops = WL_OPS_ALL,
 	.min_cpus = 1,
 	.run = wl_trace,
 	.knobs = trace_knobs,

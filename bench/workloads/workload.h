@@ -148,6 +148,9 @@ struct wl_result {
 	uint64_t fault_fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
 };
 
+/* default_ops of a workload that runs to the end of its input (trace). */
+#define WL_OPS_ALL (1ull << 40)
+
 struct workload {
 	const char *name;
 	const char *help;
