@@ -83,8 +83,9 @@ static void check_table(const struct cell *c)
 	const struct wl_opts *o = c->o;
 	const struct shd_sched_config *sc = &o->cfg.sched;
 
-	printf("check: %" PRIu64 " random ops on %u CPUs under %s on %s, "
-	       "seed %" PRIu64 "%s: %s\n", r->ops, c->cpus, c->policy,
+	printf("check: %" PRIu64 " %s on %u CPUs under %s on %s, "
+	       "seed %" PRIu64 "%s: %s\n", r->ops, o->trace_file ?
+	       "trace events" : "random ops", c->cpus, c->policy,
 	       o->cfg.arch.name, o->seed, o->faults_text,
 	       cell_unfired(c) ? "INCOMPLETE (a fault never fired)" :
 	       cell_undetected(c) ? "INCONCLUSIVE (the fault went unseen)" :

@@ -39,6 +39,9 @@
  * shoot down.  Only touched pages take frames:
  * a 1 GB reservation costs nothing until touched.
  *
+ * Before each of its calls a thread reads again the --set reread=N pages
+ * it touched last (reread()): the oracle's checks need uses.
+ *
  * Addresses are the program's own (user space is the same 47 bits); on a
  * machine whose page is larger than 4 KB a range is widened to whole
  * simulated pages.  What cannot be replayed is counted as skipped: calls
@@ -54,7 +57,8 @@
 #include "trace.h"
 #include "workload.h"
 
-enum { K_TOUCH, K_IDLE_US, K_BLOCK_US };
+enum { K_TOUCH, K_IDLE_US, K_BLOCK_US, K_REREAD };
+#define RT_REREAD_MAX 16
 
 static const struct wl_knob trace_knobs[] = {
 	{ "touch", "pages the mapping thread touches of each new mapping "
@@ -65,6 +69,8 @@ static const struct wl_knob trace_knobs[] = {
 	{ "block_us", "a block event at least this long (us) idles its CPU "
 	  "until the thread wakes; 0: block events ignored", 50, 0,
 	  1ull << 40 },
+	{ "reread", "pages a thread reads again before each of its calls (its "
+	  "latest touched): what the oracle checks", 4, 0, RT_REREAD_MAX },
 	{ NULL, NULL, 0, 0, 0 },
 };
 
@@ -90,6 +96,8 @@ struct rmm {
 struct rthread {
 	uint32_t tid;
 	unsigned cpu;
+	uint64_t recent[RT_REREAD_MAX];	/* pages it touched last (0: none) */
+	unsigned nrecent;
 	uint64_t calls, ipis_sent;	/* replayed, and what they sent */
 	struct rmm *mm;			/* NULL: not started, or exited */
 	bool exited;
@@ -120,7 +128,9 @@ struct replay {
 	struct wl_call call[TC__COUNT];
 	struct wl_top top[WL_MAX_TOP];
 	unsigned ntop;
-	uint64_t touched, unmapped_touch, no_frames;
+	uint64_t touched, unmapped_touch, no_frames, rereads;
+	uint64_t reread;		/* pages each thread reads again */
+	struct rthread *toucher;	/* the thread whose event runs */
 	unsigned processes;
 	char errtxt[256];
 };
@@ -317,9 +327,53 @@ static int touch(struct replay *rp, struct shd_cpu *cpu, uint64_t addr,
 		rp->no_frames++;
 		return 0;
 	}
-	if (!err)
+	if (!err) {
+		struct rthread *th = rp->toucher;
+
 		rp->touched++;
+		if (th && rp->reread) {	/* the newest first, no repeats */
+			unsigned k = 0;
+
+			while (k < th->nrecent && th->recent[k] != addr)
+				k++;
+			if (k == th->nrecent && th->nrecent < rp->reread)
+				th->nrecent++;
+			if (k == th->nrecent)
+				k--;
+			memmove(&th->recent[1], &th->recent[0],
+				k * sizeof(th->recent[0]));
+			th->recent[0] = addr;
+		}
+	}
 	return err;
+}
+
+/*
+ * Before each of its calls a thread reads again the pages it touched last
+ * (--set reread=N): a program uses its memory between its calls, and it
+ * is these reads that meet a stale translation another CPU's flush should
+ * have removed (the oracle's check).  One gone since (unmapped, or made
+ * unreadable) leaves the list.
+ */
+static int reread(struct replay *rp, struct shd_cpu *cpu, struct rthread *th)
+{
+	for (unsigned k = 0; k < th->nrecent;) {
+		uint64_t v;
+		int err = shd_load(cpu, th->recent[k], &v);
+
+		if (err == -EFAULT || err == -EACCES || err == -EINVAL ||
+		    err == -ENOMEM) {
+			memmove(&th->recent[k], &th->recent[k + 1],
+				(th->nrecent - k - 1) * sizeof(th->recent[0]));
+			th->nrecent--;
+			continue;
+		}
+		if (err)
+			return err;
+		rp->rereads++;
+		k++;
+	}
+	return 0;
 }
 
 /* The rule for traces without fault events (the theory block). */
@@ -483,6 +537,7 @@ static int do_execve(struct replay *rp, struct shd_machine *m,
 	r->users = 1;
 	rp->processes++;
 	th->mm = r;
+	th->nrecent = 0;		/* its pages were the old image's */
 	if ((err = shd_switch_mm(cpu, mm)))
 		return err;
 	rp->running[shd_cpu_id(cpu)] = mm;
@@ -534,6 +589,10 @@ static int replay_event(struct replay *rp, struct shd_cpu *cpu, size_t i)
 		rp->running[id] = mm;
 		rp->lazy[id] = false;
 	}
+	rp->toucher = th;
+	if (ev->call != TC_exit && ev->call != TC_exit_group &&
+	    (err = reread(rp, cpu, th)))
+		return err;
 	switch (ev->call) {
 	case TC_mmap:
 		if (!range_of(rp, ev->ret, ev->len, &s, &e))
@@ -721,6 +780,7 @@ static int wl_trace(struct shd_machine *m, const struct wl_opts *o,
 	rp.touch = o->knob[K_TOUCH];
 	rp.idle_us = o->knob[K_IDLE_US];
 	rp.block_us = o->knob[K_BLOCK_US];
+	rp.reread = o->knob[K_REREAD];
 	if ((rc = map_threads(&rp)))
 		goto out;
 	rc = wl_run_timed(m, rp.ncpus, replay_task, &rp, res);
@@ -756,11 +816,11 @@ static int wl_trace(struct shd_machine *m, const struct wl_opts *o,
 	memcpy(res->top, rp.top, sizeof(rp.top));
 	snprintf(res->replay_info, sizeof(res->replay_info),
 		 "%u threads on %u CPUs (tid i -> CPU i mod %u), %u mm%s; "
-		 "%" PRIu64 " pages touched (%s); threads asleep %.1f ms "
-		 "(block events)%s", rp.nth,
+		 "%" PRIu64 " pages touched (%s), %" PRIu64 " read again; "
+		 "threads asleep %.1f ms (block events)%s", rp.nth,
 		 rp.nth < rp.ncpus ? rp.nth : rp.ncpus, rp.ncpus, rp.processes,
 		 rp.processes == 1 ? "" : "s", rp.touched,
-		 t->has_faults ? "fault events" : "touch rule",
+		 t->has_faults ? "fault events" : "touch rule", rp.rereads,
 		 rp.blocked_us / 1e3,
 		 rp.no_frames ? "; out of frames for some (--frames)" : "");
 out:
