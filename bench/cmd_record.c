@@ -219,8 +219,13 @@ int cmd_record(int argc, char **argv)
 				trace_call_name(c), per[c]);
 			first = 0;
 		}
-	fprintf(stderr, "); %s exited with %d%s\n", argv[0], code,
-		!t.n ? ": no events (did it run?)" : "");
+	if (WIFSIGNALED(st))
+		fprintf(stderr, "); %s was killed by signal %d (%s): exit %d%s\n",
+			argv[0], WTERMSIG(st), strsignal(WTERMSIG(st)), code,
+			!t.n ? "; no events (did it run?)" : "");
+	else
+		fprintf(stderr, "); %s exited with %d%s\n", argv[0], code,
+			!t.n ? ": no events (did it run?)" : "");
 	if (ss.unparsed || ss.unmatched)
 		fprintf(stderr, "%s: record: %lu strace lines not understood, "
 			"%lu calls never finished (left out)\n", cli_prog,

@@ -409,7 +409,7 @@ static int map_range(struct shd_cpu *cpu, struct shd_mm *mm, uint64_t s,
 	return err;
 }
 
-/* -1: the event could not be replayed (counted as skipped). */
+/* The event could not be replayed (counted as skipped), not an error. */
 #define SKIP 1
 
 static int do_brk(struct replay *rp, struct shd_cpu *cpu, struct rmm *r,
