@@ -138,9 +138,10 @@ int cmd_record(int argc, char **argv)
 		      "record [-o FILE] -- COMMAND [ARGS...]",
 		      "Runs COMMAND under strace and writes its memory-management "
 		      "calls (mmap,\nmunmap, mprotect, madvise, mremap, brk, "
-		      "clone, execve, exit) with thread\nids and times to FILE "
-		      "(docs/trace-format.md); 'shootdown run --trace FILE'\n"
-		      "replays them.  Exits with COMMAND's status.\n")) {
+		      "clone, execve, exit) and the waits\nit slept in (futex, "
+		      "wait4, poll...: 20 us or more) with thread ids and\ntimes "
+		      "to FILE (docs/trace-format.md); 'shootdown run --trace "
+		      "FILE' replays\nthem.  Exits with COMMAND's status.\n")) {
 		free(opts);
 		return 0;
 	}
