@@ -69,6 +69,8 @@ struct parsed {
 	bool emit_set;
 	double ghz;
 	const char *output;		/* record -o FILE */
+	unsigned record_pid;		/* record --pid PID (0: run a command) */
+	unsigned record_s;		/* record --duration S (0: until the end) */
 };
 
 /* Parse ARGV for CMD into P; true if it asked for --help, which is then

@@ -108,6 +108,17 @@ static void set_trace_file(struct parsed *p, const char *opt, const char *v)
 	p->o.workload = "trace";
 }
 
+static void set_record_pid(struct parsed *p, const char *opt, const char *v)
+{
+	p->record_pid = (unsigned)cli_u64(opt, v, 1, INT32_MAX);
+}
+
+static void set_record_duration(struct parsed *p, const char *opt,
+				const char *v)
+{
+	p->record_s = (unsigned)cli_u64(opt, v, 1, 86400);
+}
+
 static void set_output(struct parsed *p, const char *opt, const char *v)
 {
 	if (!*v)
@@ -594,7 +605,15 @@ static const struct cli_option options[] = {
 	  "check a recorded trace's replay (shootdown record) instead of "
 	  "random operations", set_trace_file },
 	{ "--output", "FILE", CMD_RECORD, L_NONE,
-	  "(-o) where the trace goes (default: COMMAND.trace)", set_output },
+	  "(-o) where the trace goes (default: COMMAND.trace, pid-PID.trace)",
+	  set_output },
+	{ "--pid", "PID", CMD_RECORD, L_NONE,
+	  "(-p) attach to a running process and all its threads instead of "
+	  "running a command; its mappings at attach come from "
+	  "/proc/PID/maps; ^C or --duration stops", set_record_pid },
+	{ "--duration", "S", CMD_RECORD, L_NONE,
+	  "stop recording after S seconds (the program goes on running)",
+	  set_record_duration },
 	{ "--perf", NULL, CMD_RUN | CMD_COMPARE, L_NONE,
 	  "count the USDT probes with perf stat too (scripts/perf-stat; root)",
 	  set_perf },

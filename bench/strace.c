@@ -48,7 +48,7 @@ struct conv {
 	size_t cap;
 	struct pending *pend;
 	size_t npend, pcap;
-	double t0;
+	double t0, tmax;		/* the first event's time, the last line's */
 	bool have_t0;
 	struct strace_stats *st;
 };
@@ -367,6 +367,8 @@ static int line(struct conv *c, char *s)
 		return 0;
 	}
 	rest = s + at;
+	if (t > c->tmax)
+		c->tmax = t;
 	if (!strncmp(rest, "+++", 3) || !strncmp(rest, "---", 3))
 		return 0;
 	if ((u = strstr(rest, " <unfinished ...>")))
@@ -433,7 +435,35 @@ int strace_convert(FILE *in, struct trace *t, struct strace_stats *st,
 			break;
 		}
 	}
-	st->unmatched = c.npend;
+	/* A wait still unfinished at the end (strace detached, -p): the
+	 * thread slept from its start to the last line. */
+	unsigned long kept = 0;
+
+	for (size_t i = 0; !rc && i < c.npend; i++) {
+		char *paren = strchr(c.pend[i].text, '(');
+		size_t len = paren ? (size_t)(paren - c.pend[i].text) : 0;
+
+		for (size_t w = 0; len && w < sizeof(waits) / sizeof(waits[0]); w++) {
+			struct trace_event e = { .tid = (uint32_t)c.pend[i].pid,
+						 .call = TC_block,
+						 .why = (uint8_t)waits[w].why };
+			double secs = c.tmax - c.pend[i].t;
+
+			if (strlen(waits[w].name) != len ||
+			    strncmp(waits[w].name, c.pend[i].text, len))
+				continue;
+			if (secs * 1e6 >= STRACE_BLOCK_US && c.have_t0) {
+				e.t_us = c.pend[i].t > c.t0 ?
+					 (uint64_t)((c.pend[i].t - c.t0) * 1e6 + 0.5) : 0;
+				e.arg = (uint64_t)(secs * 1e6 + 0.5);
+				if (add(&c, &e) < 0)
+					rc = -1;
+				kept++;
+			}
+			break;
+		}
+	}
+	st->unmatched = c.npend - kept;
 	for (size_t i = 0; i < c.npend; i++)
 		free(c.pend[i].text);
 	free(c.pend);
