@@ -69,6 +69,9 @@ struct parsed {
 	/* calibrate --emit-set [--ghz X]: 0 = the host's frequency */
 	bool emit_set;
 	double ghz;
+	const char *output;		/* record -o FILE */
+	unsigned record_pid;		/* record --pid PID (0: run a command) */
+	unsigned record_s;		/* record --duration S (0: until the end) */
 };
 
 /* Parse ARGV for CMD into P; true if it asked for --help, which is then
@@ -179,6 +182,12 @@ void out_end(FILE *f, enum out_format fmt, bool complete, const char *extra,
 int out_name_width(const struct cell *const *c, unsigned n, bool all, int min);
 void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
 		       bool ratios, bool all);
+/* A trace replay's table under a counter table: per kind of call, its
+ * IPIs per cell (a column each), then (one cell) the threads and calls
+ * that sent the most; nothing for other workloads. */
+void out_trace_calls(FILE *f, const struct cell *const *c, unsigned n);
+/* JSON: ', "trace": {...}' of a trace replay's record. */
+void out_trace_json(FILE *f, const struct wl_result *r);
 /* cmd_run.c: a line saying what C's lat_* rows measure (host or simulated
  * time), when it has them. */
 void out_latency_note(const struct cell *c);
@@ -258,5 +267,6 @@ int cmd_minimize(int argc, char **argv);
 int check_minimize(struct parsed *p);
 int cmd_list(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_record(int argc, char **argv);
 
 #endif

@@ -83,8 +83,9 @@ static void check_table(const struct cell *c)
 	const struct wl_opts *o = c->o;
 	const struct shd_sched_config *sc = &o->cfg.sched;
 
-	printf("check: %" PRIu64 " random ops on %u CPUs under %s on %s, "
-	       "seed %" PRIu64 "%s: %s\n", r->ops, c->cpus, c->policy,
+	printf("check: %" PRIu64 " %s on %u CPUs under %s on %s, "
+	       "seed %" PRIu64 "%s: %s\n", r->ops, o->trace_file ?
+	       "trace events" : "random ops", c->cpus, c->policy,
 	       o->cfg.arch.name, o->seed, o->faults_text,
 	       cell_unfired(c) ? "INCOMPLETE (a fault never fired)" :
 	       cell_undetected(c) ? "INCONCLUSIVE (the fault went unseen)" :
@@ -341,8 +342,12 @@ int cmd_check(int argc, char **argv)
 			    "schedule");
 	if (p.scenario)		/* a scenario's recorded schedule */
 		return check_scenario(&p);
-	cs.w = wl_find("random");
+	cs.w = wl_find(p.o.trace_file ? "trace" : "random");
 	trace_out_refuse(&p.o);
+	if (p.o.trace_file && p.minimize)
+		usage_error("--minimize shrinks random operations, not a trace "
+			    "(cut the trace file by hand, or --ops N replays its "
+			    "first N events)");
 	cli_finish(&p.o, cs.w);
 	if (p.o.record && p.o.cfg.sched.mode != SHD_SCHED_SEEDED)
 		usage_error("--record needs the seeded scheduler (drop --sched "

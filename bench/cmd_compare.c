@@ -196,6 +196,7 @@ static void compare_finish(struct cells *cs, bool complete)
 		if (host_latency(row[0]) && row[0]->r.op_p50_ns)
 			derived_row("op_p50_host_ns", row, cmp->npol, fig_op_p50,
 				    0, true);
+		out_trace_calls(stdout, row, cmp->npol);
 		out_latency_note(row[0]);
 		for (unsigned i = 0; i < cmp->npol; i++) {
 			faults_async_note(stdout, row[i]);

@@ -163,8 +163,12 @@ static void list_table(void)
 	for (size_t i = 0; i < n; i++) {
 		const struct wl_knob *k = w[i]->knobs;
 
-		printf("  %-12s %s (default --ops %" PRIu64 ")\n", w[i]->name,
-		       w[i]->help, w[i]->default_ops);
+		if (w[i]->default_ops >= WL_OPS_ALL)	/* a trace: all of it */
+			printf("  %-12s %s (default: every event)\n", w[i]->name,
+			       w[i]->help);
+		else
+			printf("  %-12s %s (default --ops %" PRIu64 ")\n",
+			       w[i]->name, w[i]->help, w[i]->default_ops);
 		for (unsigned j = 0; k && k[j].name; j++)
 			printf("    %-14s %s (default %" PRIu64 ", %" PRIu64 "..%"
 			       PRIu64 ")\n", k[j].name, k[j].help, k[j].def, k[j].lo,

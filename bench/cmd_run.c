@@ -126,6 +126,7 @@ static void run_finish(struct cells *cs, bool complete)
 	       c->nrep > 1 ? " (median)" : "");
 	out_counter_table(stdout, &c, 1, false, c->o->all_rows);
 	run_derived(c);
+	out_trace_calls(stdout, &c, 1);
 	out_latency_note(c);
 	faults_async_note(stdout, c);
 	faults_lines(stdout, c, false);
@@ -143,7 +144,8 @@ int cmd_run(int argc, char **argv)
 	struct cells cs = { .command = "run", .cell = &cell, .n = 1,
 			    .finish = run_finish };
 
-	if (cli_start(&p, CMD_RUN, argc, argv, "run --workload NAME [options]",
+	if (cli_start(&p, CMD_RUN, argc, argv, "run --workload NAME [options]\n"
+		      "       shootdown run --trace FILE [options]",
 		      "Runs one workload under one policy on a fresh machine and "
 		      "prints its counters.\n"))
 		return 0;

@@ -31,6 +31,9 @@ static const struct command {
 	{ "host", cmd_host, false,
 	  "run a workload's native twin on this host's kernel and compare its "
 	  "TLB interrupts with the simulator's" },
+	{ "record", cmd_record, false,
+	  "run a program under strace and write its mm calls as a trace "
+	  "for run --trace" },
 	{ "list", cmd_list, false,
 	  "workloads, policies, architectures, knobs, faults, counters" },
 };
@@ -121,7 +124,7 @@ static void unknown_command(const char *cmd)
 		usage_error("unknown command '%s'; did you mean '%s'? (--help)",
 			    cmd, s);
 	usage_error("unknown command '%s' (commands: run, compare, sweep, check, "
-		    "minimize, calibrate, host, list; --help)", cmd);
+		    "minimize, calibrate, host, record, list; --help)", cmd);
 }
 
 int main(int argc, char **argv)

@@ -90,6 +90,40 @@ static void set_workload(struct parsed *p, const char *opt, const char *v)
 {
 	(void)opt;
 	p->o.workload = cli_workload(v)->name;
+	if (p->o.trace_file && strcmp(p->o.workload, "trace"))
+		usage_error("--trace replays a trace: it takes no --workload %s",
+			    v);
+}
+
+/* --trace FILE (run, compare, sweep), --trace-file FILE (check): the
+ * trace workload, whose check() reads FILE (file:line errors, exit 2). */
+static void set_trace_file(struct parsed *p, const char *opt, const char *v)
+{
+	if (p->o.workload && strcmp(p->o.workload, "trace"))
+		usage_error("%s replays a trace: it takes no --workload %s", opt,
+			    p->o.workload);
+	if (!*v)
+		usage_error("%s needs a file", opt);
+	p->o.trace_file = v;
+	p->o.workload = "trace";
+}
+
+static void set_record_pid(struct parsed *p, const char *opt, const char *v)
+{
+	p->record_pid = (unsigned)cli_u64(opt, v, 1, INT32_MAX);
+}
+
+static void set_record_duration(struct parsed *p, const char *opt,
+				const char *v)
+{
+	p->record_s = (unsigned)cli_u64(opt, v, 1, 86400);
+}
+
+static void set_output(struct parsed *p, const char *opt, const char *v)
+{
+	if (!*v)
+		usage_error("%s needs a file", opt);
+	p->output = v;
 }
 
 static void set_policy(struct parsed *p, const char *opt, const char *v)
@@ -598,6 +632,22 @@ static const struct cli_option options[] = {
 	  "x86: write the run's tlb_flush tracepoint events to FILE, in "
 	  "ftrace's text format (README, \"Output kernel people read\")",
 	  set_trace_out },
+	{ "--trace", "FILE", CMD_RUN | CMD_COMPARE | CMD_SWEEP, L_NONE,
+	  "replay a program's recorded mm calls (shootdown record; "
+	  "docs/trace-format.md): the trace workload", set_trace_file },
+	{ "--trace-file", "FILE", CMD_CHECK, L_NONE,
+	  "check a recorded trace's replay (shootdown record) instead of "
+	  "random operations", set_trace_file },
+	{ "--output", "FILE", CMD_RECORD, L_NONE,
+	  "(-o) where the trace goes (default: COMMAND.trace, pid-PID.trace)",
+	  set_output },
+	{ "--pid", "PID", CMD_RECORD, L_NONE,
+	  "(-p) attach to a running process and all its threads instead of "
+	  "running a command; its mappings at attach come from "
+	  "/proc/PID/maps; ^C or --duration stops", set_record_pid },
+	{ "--duration", "S", CMD_RECORD, L_NONE,
+	  "stop recording after S seconds (the program goes on running)",
+	  set_record_duration },
 	{ "--perf", NULL, CMD_RUN | CMD_COMPARE, L_NONE,
 	  "count the USDT probes with perf stat too (scripts/perf-stat; root)",
 	  set_perf },

@@ -264,6 +264,7 @@ static void record_json(FILE *f, const char *workload, const struct cell *c)
 		fprintf(f, ", \"%s\": %" PRIu64, fl[i].name,
 			stat_value(&r->stats, &fl[i]));
 	faults_json(f, c);
+	out_trace_json(f, r);
 	fprintf(f, ", \"async_fallback_fraction\": ");
 	if (cell_async_fallback(c) < 0)
 		fputs("null", f);
@@ -566,4 +567,90 @@ void out_counter_table(FILE *f, const struct cell *const *c, unsigned n,
 	if (hidden)
 		fprintf(f, "  %zu counters are zero%s (--all shows them)\n",
 			hidden, n > 1 ? " in every column" : "");
+}
+
+/* A trace replay's table: per kind of call, its count and the IPIs its
+ * calls sent (by the calling CPU, during the call), per cell. */
+void out_trace_calls(FILE *f, const struct cell *const *c, unsigned n)
+{
+	const struct wl_result *r0 = &c[0]->r;
+
+	if (!r0->ncalls)
+		return;
+	fprintf(f, "  %s\n  trace calls (%s):\n", r0->replay_info,
+		"IPIs sent by the calling CPU during the call");
+	fprintf(f, "  %-11s %8s %7s %7s", "call", "calls", "failed", "skipped");
+	for (unsigned k = 0; k < n; k++)
+		fprintf(f, n > 1 ? " %14.14s %8s" : " %10s %9s %10s",
+			n > 1 ? c[k]->policy : "ipis_sent", n > 1 ? "ipis/call" :
+			"ipis/call", "shootdowns");
+	fputc('\n', f);
+	for (unsigned i = 0; i < r0->ncalls; i++) {
+		const struct wl_call *a = &r0->call[i];
+		uint64_t done = a->calls - a->failed;
+
+		fprintf(f, "  %-11s %8" PRIu64 " %7" PRIu64 " %7" PRIu64, a->name,
+			a->calls, a->failed, a->skipped);
+		for (unsigned k = 0; k < n; k++) {
+			const struct wl_call *b = i < c[k]->r.ncalls ?
+						  &c[k]->r.call[i] : a;
+			double per = done ? (double)b->ipis_sent / (double)done : 0;
+
+			if (n > 1)
+				fprintf(f, " %14" PRIu64 " %8.3f", b->ipis_sent, per);
+			else
+				fprintf(f, " %10" PRIu64 " %9.3f %10" PRIu64,
+					b->ipis_sent, per, b->shootdowns);
+		}
+		fputc('\n', f);
+	}
+	if (n > 1)
+		return;
+	fprintf(f, "  threads (most IPIs first):\n");
+	for (unsigned i = 0; i < r0->nthreads; i++)
+		fprintf(f, "    tid %-8" PRIu32 " CPU %-3u %8" PRIu64 " calls %8"
+			PRIu64 " IPIs sent\n", r0->thread[i].tid, r0->thread[i].cpu,
+			r0->thread[i].calls, r0->thread[i].ipis_sent);
+	if (!r0->ntop)
+		return;
+	fprintf(f, "  calls that sent the most IPIs (trace lines):\n");
+	for (unsigned i = 0; i < r0->ntop; i++)
+		fprintf(f, "    line %-7u tid %-8" PRIu32 " CPU %-3u %-9s %" PRIu64
+			" IPIs\n", r0->top[i].line, r0->top[i].tid, r0->top[i].cpu,
+			r0->top[i].call, r0->top[i].ipis_sent);
+}
+
+/* JSON: ', "trace": {...}' of a record, for a trace replay. */
+void out_trace_json(FILE *f, const struct wl_result *r)
+{
+	if (!r->ncalls)
+		return;
+	fprintf(f, ", \"trace\": {\"replay\": ");
+	out_json_string(f, r->replay_info);
+	fprintf(f, ", \"calls\": [");
+	for (unsigned i = 0; i < r->ncalls; i++) {
+		const struct wl_call *a = &r->call[i];
+		uint64_t done = a->calls - a->failed;
+
+		fprintf(f, "%s{\"call\": \"%s\", \"calls\": %" PRIu64
+			", \"failed\": %" PRIu64 ", \"skipped\": %" PRIu64
+			", \"ipis_sent\": %" PRIu64 ", \"ipis_per_call\": %.6g"
+			", \"shootdowns\": %" PRIu64 "}", i ? ", " : "", a->name,
+			a->calls, a->failed, a->skipped, a->ipis_sent,
+			done ? (double)a->ipis_sent / (double)done : 0.0,
+			a->shootdowns);
+	}
+	fprintf(f, "], \"threads\": [");
+	for (unsigned i = 0; i < r->nthreads; i++)
+		fprintf(f, "%s{\"tid\": %" PRIu32 ", \"cpu\": %u, \"calls\": %"
+			PRIu64 ", \"ipis_sent\": %" PRIu64 "}", i ? ", " : "",
+			r->thread[i].tid, r->thread[i].cpu, r->thread[i].calls,
+			r->thread[i].ipis_sent);
+	fprintf(f, "], \"top\": [");
+	for (unsigned i = 0; i < r->ntop; i++)
+		fprintf(f, "%s{\"line\": %u, \"tid\": %" PRIu32 ", \"cpu\": %u"
+			", \"call\": \"%s\", \"ipis_sent\": %" PRIu64 "}",
+			i ? ", " : "", r->top[i].line, r->top[i].tid,
+			r->top[i].cpu, r->top[i].call, r->top[i].ipis_sent);
+	fprintf(f, "]}");
 }

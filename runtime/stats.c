@@ -128,6 +128,12 @@ int shd_machine_cpu_stats(struct shd_machine *m, unsigned cpu,
 	return 0;
 }
 
+void shd_cpu_stats(const struct shd_cpu *cpu, struct shd_stats *out)
+{
+	if (out)
+		*out = cpu->cnt.s;
+}
+
 uint64_t shd_fault_firings(struct shd_machine *m, enum shd_fault f)
 {
 	uint64_t n = 0;

@@ -713,3 +713,47 @@ Test(flush, mprotect_always_flushes_on_other_architectures)
 {
 	protect_steps("arm64", (const uint64_t[4]){ 1, 1, 1, 1 }, 0);
 }
+
+/* ---- a CPU's own counters, read during a run (shd_cpu_stats) ---- */
+
+static int count_own_ipis(struct shd_cpu *cpu, void *arg)
+{
+	struct scn *s = arg;
+	struct shd_stats before, after;
+
+	T_OK(shd_switch_mm(cpu, s->mm));
+	if (shd_cpu_id(cpu) == 0) {
+		T_OK(shd_mmap(cpu, s->mm, UBASE, PAGE, RW));
+		T_OK(shd_store(cpu, UBASE, 1));
+		step_set(&s->step, 1);
+		step_wait(cpu, &s->step, 2);
+		shd_cpu_stats(cpu, &before);
+		T_OK(shd_munmap(cpu, s->mm, UBASE, PAGE));
+		shd_cpu_stats(cpu, &after);
+		s->v[0] = after.ipis_sent - before.ipis_sent;
+		s->v[1] = after.flush_calls - before.flush_calls;
+		step_set(&s->step, 3);
+	} else {
+		step_wait(cpu, &s->step, 1);
+		T_LOAD(cpu, UBASE, 1);
+		step_set(&s->step, 2);
+		step_wait(cpu, &s->step, 3);
+		shd_cpu_stats(cpu, &after);
+		s->v[2] = after.ipis_sent;
+	}
+	return 0;
+}
+
+Test(flush, a_cpu_reads_the_ipis_its_own_call_sent)
+{
+	struct shd_machine *m = MACHINE(.ncpus = 2, .policy = "linux");
+	struct scn s = { .mm = test_mm(m) };
+
+	cr_assert_eq(shd_run_on(m, 0, 2, count_own_ipis, &s), 0);
+	assert_tasks_ok();
+	cr_assert_eq(s.v[0], 1, "the munmap sent %lu IPIs", (unsigned long)s.v[0]);
+	cr_assert_eq(s.v[1], 1);
+	cr_assert_eq(s.v[2], 0, "cpu 1 sent %lu", (unsigned long)s.v[2]);
+	cr_assert_eq(test_stats(m).ipis_sent, 1);
+	shd_machine_destroy(m);
+}

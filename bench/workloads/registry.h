@@ -20,7 +20,8 @@
 	X(modload)	/* wl_modload.c */ \
 	X(vmapio)	/* wl_vmapio.c */ \
 	X(cow_switch)	/* wl_cow_switch.c: CVE-2025-37964's reproducer */ \
-	X(random)	/* wl_random.c: the check mix */
+	X(random)	/* wl_random.c: the check mix */ \
+	X(trace)	/* wl_trace.c: a recorded program (--trace FILE) */
 
 #define WL_DECLARE(name) extern const struct workload wl_def_##name;
 WL_REGISTRY(WL_DECLARE)

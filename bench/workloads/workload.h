@@ -77,6 +77,7 @@ struct wl_opts {
 	int replay_argc;		/* the replayed file's command */
 	char **replay_argv;
 	struct oplog *oplog;		/* random: record its calls (oplog.h) */
+	const char *trace_file;		/* --trace FILE: the trace workload's */
 	/* --policy-lib: policies in C, by name beside the presets */
 	const struct shd_policy_ops *const *loaded;
 	unsigned nloaded;
@@ -88,6 +89,34 @@ struct wl_opts {
 
 /* The oracle's first reports a result keeps (the machine keeps 16). */
 #define WL_MAX_VIOLATIONS 4
+
+/* A replayed trace's account of one kind of call (wl_trace.c). */
+#define WL_MAX_CALLS 12
+struct wl_call {
+	const char *name;
+	uint64_t calls;			/* in the trace */
+	uint64_t failed;		/* failed on the host: not replayed */
+	uint64_t skipped;		/* could not be replayed (see README) */
+	uint64_t ipis_sent;		/* by the calling CPU, during the call */
+	uint64_t shootdowns;
+};
+/* The calls that sent the most IPIs: their trace lines. */
+#define WL_MAX_TOP 5
+struct wl_top {
+	unsigned line;
+	uint32_t tid;
+	unsigned cpu;
+	const char *call;
+	uint64_t ipis_sent;
+};
+/* The threads that sent the most IPIs. */
+#define WL_MAX_THREADS 8
+struct wl_thread {
+	uint32_t tid;
+	unsigned cpu;
+	uint64_t calls;			/* events replayed */
+	uint64_t ipis_sent;
+};
 
 /* What a workload run produced. */
 struct wl_result {
@@ -112,6 +141,15 @@ struct wl_result {
 	struct shd_decision *sched_log;	/* keep_log: every switch (free()) */
 	struct shd_violation violation[WL_MAX_VIOLATIONS];
 	struct shd_stats stats;
+	/* The trace workload: per kind of call, the top calls, and what the
+	 * replay did (threads, CPUs, pages touched). */
+	unsigned ncalls;
+	struct wl_call call[WL_MAX_CALLS];
+	unsigned ntop;
+	struct wl_top top[WL_MAX_TOP];
+	unsigned nthreads;
+	struct wl_thread thread[WL_MAX_THREADS];
+	char replay_info[256];
 	uint64_t fault_fired[SHD_FAULT__COUNT];	/* shd_fault_firings() */
 	/* --format interrupts: each CPU's TLB line (tlb_interrupts) at
 	 * [cpu], its CAL line (ipis_received) at [ncpus + cpu]; malloc()ed,
@@ -119,6 +157,9 @@ struct wl_result {
 	uint64_t *irq_lines;
 	unsigned irq_ncpus;
 };
+
+/* default_ops of a workload that runs to the end of its input (trace). */
+#define WL_OPS_ALL (1ull << 40)
 
 struct workload {
 	const char *name;

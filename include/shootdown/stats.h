@@ -279,6 +279,14 @@ SHD_EXPORT int shd_machine_cpu_stats(struct shd_machine *m, unsigned cpu,
 				     struct shd_stats *out);
 
 /*
+ * From a task on CPU, during a run: CPU's own counters so far (the SHD_STAT_SUM ones: the percentiles are
+ * not filled in), e.g. to attribute the IPIs a call sent to that call.
+ * Only on CPU's own thread, which is their only writer.
+ */
+struct shd_cpu;
+SHD_EXPORT void shd_cpu_stats(const struct shd_cpu *cpu, struct shd_stats *out);
+
+/*
  * How many times injected fault F fired on M: made a CPU do other than the
  * correct path would (a flush that had remote targets sent nothing, a
  * range flush left a page out...), not how often it was tested.  Summed
