@@ -444,6 +444,8 @@ static void stop_cpus(struct shd_machine *m, unsigned n)
 		for (unsigned i = n; i < m->ncpus; i++)
 			m->seeded->c[i].exited = true;	/* never started */
 		shd__seeded_ctl_wait(m, shd__seeded_all_exited, m);
+		shd__seeded_stop(m);	/* their carrier thread */
+		return;
 	}
 	for (unsigned i = 0; i < n; i++)
 		pthread_join(m->cpus[i]->thread, NULL);
@@ -483,7 +485,16 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 	    shd__sparc64_ctx_init(m) < 0 || shd__srmmu_init(m) < 0 ||
 	    shd__seeded_create(m, shd__cpu_idle_done) < 0)
 		goto nomem;
-	for (started = 0; started < m->ncpus; started++) {
+	if (m->seeded) {
+		/* One carrier thread runs every CPU (seeded.c). */
+		if (shd__seeded_start(m) < 0) {
+			err = shd__fail(-ENOMEM, "cannot start the seeded "
+					"scheduler's thread");
+			goto stop;
+		}
+		started = m->ncpus;
+	}
+	for (; !m->seeded && started < m->ncpus; started++) {
 		if (pthread_create(&m->cpus[started]->thread, NULL, shd__cpu_main,
 				   m->cpus[started]) != 0) {
 			err = shd__fail(-ENOMEM, "cannot start CPU thread %u",

@@ -42,29 +42,22 @@ bool shd__cpu_idle_done(void *arg)
 	       shd_load_acquire(&cpu->m->stopping);
 }
 
-static void cpu_bind(struct shd_cpu *cpu)
+void shd__bind_pu(struct shd_machine *m, unsigned pu_index)
 {
-	struct shd_machine *m = cpu->m;
 	hwloc_obj_t pu;
 
 	if (!m->cfg.bind || !m->topo)
 		return;
-	pu = hwloc_get_obj_by_type(m->topo, HWLOC_OBJ_PU, cpu->pu);
+	pu = hwloc_get_obj_by_type(m->topo, HWLOC_OBJ_PU, pu_index);
 	/* Binding can be refused (cgroups); the simulation stays correct. */
 	if (pu)
 		(void)hwloc_set_cpubind(m->topo, pu->cpuset, HWLOC_CPUBIND_THREAD);
 }
 
-void *shd__cpu_main(void *arg)
+void shd__cpu_run(struct shd_cpu *cpu)
 {
-	struct shd_cpu *cpu = arg;
 	struct shd_machine *m = cpu->m;
 
-	shd__this_cpu = cpu;
-	rcu_register_thread();
-	cpu_bind(cpu);
-	if (m->seeded)
-		shd__seeded_cpu_start(cpu);
 	for (;;) {
 		if (shd__ipi_pending(&cpu->ipi))
 			shd__cpu_take_ipis(cpu);
@@ -102,8 +95,16 @@ void *shd__cpu_main(void *arg)
 					   m->spin_ns, 0);
 	}
 	shd__leave_mm(cpu);
-	if (m->seeded)
-		shd__seeded_cpu_exit(cpu);
+}
+
+void *shd__cpu_main(void *arg)
+{
+	struct shd_cpu *cpu = arg;
+
+	shd__this_cpu = cpu;
+	rcu_register_thread();
+	shd__bind_pu(cpu->m, cpu->pu);
+	shd__cpu_run(cpu);
 	rcu_unregister_thread();
 	return NULL;
 }

@@ -4,16 +4,29 @@
 /*
  * Theory of operation.
  *
- * The CPUs keep their pinned threads, but under SHD_SCHED_SEEDED a token
- * decides which one runs: the holder runs until a scheduling point where
- * the strategy picks another, hands the token over (a release store to the
- * other's turn word, futex-woken if it sleeps) and waits for it back (the
- * acquire that pairs with it).  The controlling thread (the one that
- * submits and joins tasks) is one more participant: it holds the token
- * between runs and gives it away when it waits for a task.  Everything the
- * CPUs share is therefore touched by one thread at a time, in an order that
- * is a function of the seed and the strategy only: host timing can change
- * how long a run takes, never what it does.
+ * Under SHD_SCHED_SEEDED a token decides which CPU runs: the holder runs
+ * until a scheduling point where the strategy picks another and hands the
+ * token over.  The controlling thread (the one that submits and joins
+ * tasks) is one more participant: it holds the token between runs and
+ * gives it away when it waits for a task.  Everything the CPUs share is
+ * therefore touched by one participant at a time, in an order that is a
+ * function of the seed and the strategy only: host timing can change how
+ * long a run takes, never what it does.
+ *
+ * Mechanism.  As only one CPU ever runs, the CPUs do not need a thread
+ * each: each has its own context (stack and registers, ucontext) on one
+ * carrier thread, pinned (hwloc) to one host PU, and a hand-off between
+ * CPUs is a swapcontext() there.  A hand-off between threads was a futex
+ * wake and a futex wait, a host context switch: 2.5-4 us on the 2-PU VM
+ * this was measured on, against 0.25 us for swapcontext(), and at 256
+ * CPUs a check makes 4 switches an operation.  Only the hand-offs to and
+ * from the controller cross threads: a release exchange on the taker's
+ * go word (futex-woken if it sleeps), which the taker's acquire pairs
+ * with; after it, the carrier runs whichever CPU s->turn names.  A CPU's
+ * context sets shd__this_cpu while it runs, so a CPU still sees itself as
+ * a CPU and the controller never does; and no CPU switches inside an RCU
+ * read section or a lock other than an mm's (shd__sched_point()), so one
+ * registered thread serves them all.
  *
  * Scheduling points (shd__sched_point()) are cheap: a step count compared
  * with the step at which the strategy wants to look again.  Waits are
@@ -45,17 +58,54 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <urcu/arch.h>
+#include "sched.h"
 #include "seeded.h"
 #include "tlb.h"
 #include "tso.h"
 
-/* Polls of the turn word before sleeping.  The CPUs' threads share one
- * host PU (machine.c): a poll there only delays the holder, so a few. */
+/* Polls of the go word before sleeping: the carrier and the controller
+ * may share a host PU, where a poll only delays the holder, so a few. */
 #define GO_SPIN 4
+
+/* The go words: the controller's, the carrier's. */
+enum { GO_CTL, GO_CARRIER, GO_WORDS };
+
+/* s->turn that sends the carrier back to its own context, to end. */
+#define TURN_EXIT(s) ((s)->ncpus + 1)
+
+/* Under a sanitizer, each context is announced as a fiber: TSan keeps a
+ * happens-before edge across each switch, ASan knows which stack runs. */
+#if defined(__SANITIZE_THREAD__)
+#define SHD_TSAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHD_TSAN_FIBERS 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SHD_ASAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHD_ASAN_FIBERS 1
+#endif
+#endif
+#ifdef SHD_TSAN_FIBERS
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#endif
+#ifdef SHD_ASAN_FIBERS
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
+				    size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save,
+				     const void **bottom_old, size_t *size_old);
+#endif
 
 static long sys_futex(int32_t *uaddr, int op, int32_t val)
 {
@@ -334,6 +384,60 @@ static void log_switch(struct shd_seeded *s, unsigned cpu,
 	s->log[s->nlog++] = (struct shd_decision){ s->step, cpu, why };
 }
 
+/* On the carrier, leave the context FROM for NEXT's (a CPU's, or the
+ * carrier's own for TURN_EXIT); returns when something switches back. */
+static void fiber_switch(struct shd_machine *m, ucontext_t *from, unsigned next)
+{
+	struct shd_seeded *s = m->seeded;
+	struct shd_cpu *self = shd__this_cpu;
+	bool cpu = next < s->ncpus;
+#ifdef SHD_ASAN_FIBERS
+	void *fake;
+
+	__sanitizer_start_switch_fiber(&fake, cpu ? s->stack[next] :
+				       s->carrier_stack, cpu ? s->stack_size :
+				       s->carrier_stack_size);
+#endif
+#ifdef SHD_TSAN_FIBERS
+	__tsan_switch_to_fiber(cpu ? s->tsan_fiber[next] : s->tsan_carrier, 0);
+#endif
+	shd__this_cpu = cpu ? m->cpus[next] : NULL;
+	if (swapcontext(from, cpu ? &s->ctx[next] : &s->carrier_ctx)) {
+		perror("shootdown: seeded scheduler: swapcontext");
+		abort();
+	}
+#ifdef SHD_ASAN_FIBERS
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+	shd__this_cpu = self;	/* back on FROM's stack: its CPU again */
+}
+
+/* Give the token from CUR to NEXT (CPUs; ncpus: the controller) and, but
+ * for an exiting CPU, return when CUR has it again. */
+static void hand_over(struct shd_machine *m, unsigned cur, unsigned next)
+{
+	struct shd_seeded *s = m->seeded;
+
+	s->turn = next;
+	if (cur == s->ncpus) {
+		/* Controller to the carrier: s->turn, read after its
+		 * acquire, says which CPU it runs. */
+		go_give(&s->go[GO_CARRIER]);
+		go_take(&s->go[GO_CTL]);
+		return;
+	}
+	if (next == s->ncpus) {
+		/* The carrier sleeps in CUR's context until the controller
+		 * gives the token back, to CUR or to another. */
+		go_give(&s->go[GO_CTL]);
+		go_take(&s->go[GO_CARRIER]);
+		if (s->turn == cur)
+			return;
+		next = s->turn;
+	}
+	fiber_switch(m, &s->ctx[cur], next);
+}
+
 /* The holder CUR (a CPU, or ncpus: the controller) reached the scheduler:
  * pick who runs next and hand the token over. */
 static void reschedule(struct shd_machine *m, unsigned cur,
@@ -367,10 +471,7 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 	if (s->sb)
 		shd__tso_switch(m, s->step);	/* store buffers commit */
 	log_switch(s, next == s->ncpus ? SHD_SCHED_CTL : next, why);
-	s->turn = next;
-	go_give(&s->go[next]);
-	if (why != SHD_WHY_EXIT)
-		go_take(&s->go[cur]);
+	hand_over(m, cur, next);
 }
 
 void shd__seeded_switch(struct shd_cpu *cpu, enum shd_sched_why why)
@@ -405,22 +506,122 @@ void shd__seeded_yield(struct shd_cpu *cpu)
 	reschedule(cpu->m, cpu->id, SHD_WHY_YIELD);
 }
 
-void shd__seeded_cpu_start(struct shd_cpu *cpu)
+/* A CPU's context starts here, the first time it is chosen
+ * (shd__this_cpu is already the CPU: fiber_switch()). */
+static void fiber_main(void)
 {
+	struct shd_cpu *cpu = shd__this_cpu;
 	struct shd_seeded *s = cpu->m->seeded;
 
-	go_take(&s->go[cpu->id]);
+#ifdef SHD_ASAN_FIBERS
+	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
 	s->c[cpu->id].blocked = false;
-}
-
-void shd__seeded_cpu_exit(struct shd_cpu *cpu)
-{
-	struct shd_seeded *s = cpu->m->seeded;
-
+	shd__cpu_run(cpu);
+	/* Exit: give the turn away for good; nothing switches back. */
 	s->c[cpu->id].exited = true;
 	shd__tso_drain(cpu);
 	s->step++;
 	reschedule(cpu->m, cpu->id, SHD_WHY_EXIT);
+	abort();
+}
+
+/* The carrier thread: takes the token from the controller, runs the CPU
+ * it names; back in its own context only to end (shd__seeded_stop()). */
+static void *carrier_main(void *arg)
+{
+	struct shd_machine *m = arg;
+	struct shd_seeded *s = m->seeded;
+
+	rcu_register_thread();
+	shd__bind_pu(m, m->cpus[0]->pu);
+#ifdef SHD_ASAN_FIBERS
+	{
+		pthread_attr_t a;
+
+		if (!pthread_getattr_np(pthread_self(), &a)) {
+			pthread_attr_getstack(&a, &s->carrier_stack,
+					      &s->carrier_stack_size);
+			pthread_attr_destroy(&a);
+		}
+	}
+#endif
+#ifdef SHD_TSAN_FIBERS
+	s->tsan_carrier = __tsan_get_current_fiber();
+#endif
+	go_take(&s->go[GO_CARRIER]);
+	if (s->turn < s->ncpus)
+		fiber_switch(m, &s->carrier_ctx, s->turn);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* The default stack of a thread: a CPU's context gets the same. */
+static size_t thread_stack_size(void)
+{
+	pthread_attr_t a;
+	size_t n = 8u << 20;
+
+	if (!pthread_attr_init(&a)) {
+		pthread_attr_getstacksize(&a, &n);
+		pthread_attr_destroy(&a);
+	}
+	return n < (256u << 10) ? 256u << 10 : n;
+}
+
+/* A context that starts in fiber_main() on STACK.  Apart from its caller:
+ * getcontext() returns twice, for all the compiler knows. */
+static __attribute__((noinline)) int ctx_init(ucontext_t *c, char *stack,
+					      size_t size)
+{
+	if (getcontext(c))
+		return -1;
+	c->uc_stack.ss_sp = stack;
+	c->uc_stack.ss_size = size;
+	c->uc_link = NULL;
+	makecontext(c, fiber_main, 0);
+	return 0;
+}
+
+int shd__seeded_start(struct shd_machine *m)
+{
+	struct shd_seeded *s = m->seeded;
+	size_t guard = (size_t)sysconf(_SC_PAGESIZE);
+
+	s->stack_size = thread_stack_size();
+	for (unsigned i = 0; i < s->ncpus; i++) {
+		/* Reserved, not committed, like a thread's; a guard page
+		 * below. */
+		char *p = mmap(NULL, s->stack_size + guard, PROT_READ |
+			       PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			       MAP_NORESERVE | MAP_STACK, -1, 0);
+
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+		(void)mprotect(p, guard, PROT_NONE);
+		s->stack[i] = p + guard;
+		if (ctx_init(&s->ctx[i], s->stack[i], s->stack_size))
+			return -ENOMEM;
+#ifdef SHD_TSAN_FIBERS
+		s->tsan_fiber[i] = __tsan_create_fiber(0);
+#endif
+	}
+	if (pthread_create(&s->carrier, NULL, carrier_main, m))
+		return -ENOMEM;
+	s->carrier_started = true;
+	return 0;
+}
+
+void shd__seeded_stop(struct shd_machine *m)
+{
+	struct shd_seeded *s = m->seeded;
+
+	if (!s->carrier_started)
+		return;
+	s->turn = TURN_EXIT(s);
+	go_give(&s->go[GO_CARRIER]);
+	pthread_join(s->carrier, NULL);
+	s->carrier_started = false;
 }
 
 void shd__seeded_ctl_wait(struct shd_machine *m, bool (*done)(void *),
@@ -493,14 +694,23 @@ int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *))
 	m->seeded = s;		/* shd__seeded_free() undoes any part */
 	s->c = calloc(m->ncpus, sizeof(*s->c));
 	s->runnable = calloc(m->ncpus, 1);
+	s->ctx = calloc(m->ncpus, sizeof(*s->ctx));
+	s->stack = calloc(m->ncpus, sizeof(*s->stack));
+#ifdef SHD_TSAN_FIBERS
+	s->tsan_fiber = calloc(m->ncpus, sizeof(*s->tsan_fiber));
+	if (!s->tsan_fiber) {
+		shd__seeded_free(m);
+		return -ENOMEM;
+	}
+#endif
 	if (posix_memalign((void **)&s->go, SHD_CL,
-			   sizeof(*s->go) * (m->ncpus + 1)) || !s->c ||
-	    !s->runnable ||
+			   sizeof(*s->go) * GO_WORDS) || !s->c ||
+	    !s->runnable || !s->ctx || !s->stack ||
 	    (cfg->store_buffers && !(s->sb = shd__tso_create(m)))) {
 		shd__seeded_free(m);
 		return -ENOMEM;
 	}
-	memset(s->go, 0, sizeof(*s->go) * (m->ncpus + 1));
+	memset(s->go, 0, sizeof(*s->go) * GO_WORDS);
 	for (unsigned i = 0; i < m->ncpus; i++)
 		s->c[i] = (struct shd_seeded_cpu){ .done = idle_done,
 			.arg = m->cpus[i], .blocked = true, .ipis = true };
@@ -520,6 +730,21 @@ void shd__seeded_free(struct shd_machine *m)
 	free(s->log);
 	free(s->c);
 	free(s->runnable);
+	for (unsigned i = 0; s->stack && i < s->ncpus; i++) {
+		size_t guard = (size_t)sysconf(_SC_PAGESIZE);
+
+		if (s->stack[i])
+			munmap(s->stack[i] - guard, s->stack_size + guard);
+#ifdef SHD_TSAN_FIBERS
+		if (s->tsan_fiber && s->tsan_fiber[i])
+			__tsan_destroy_fiber(s->tsan_fiber[i]);
+#endif
+	}
+#ifdef SHD_TSAN_FIBERS
+	free(s->tsan_fiber);
+#endif
+	free(s->stack);
+	free(s->ctx);
 	free(s->go);
 	free(s);
 	m->seeded = NULL;
