@@ -307,14 +307,9 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 	cpu->loaded_asid = SHD_ASID_NONE;
 	cpu->split = m->cfg.split_tlb;
 	cpu->rng = shd__mix64(m->cfg.seed ^ (0x9e3779b97f4a7c15ull * (id + 1)));
-	/* Seeded, one CPU runs at a time: all share one PU, where a
-	 * hand-off is a context switch rather than a cross-core wake-up
-	 * (measured: about twice as fast at 4 CPUs on 2 PUs).  The PU
-	 * varies by process, so that parallel runs spread. */
-	if (m->cfg.sched.mode == SHD_SCHED_SEEDED)
-		cpu->pu = m->host_pus ? (unsigned)getpid() % m->host_pus : 0;
-	else
-		cpu->pu = m->host_pus ? id % m->host_pus : 0;
+	/* Its thread's PU under the host scheduler; the seeded one runs
+	 * every CPU on one unbound carrier thread (seeded.c). */
+	cpu->pu = m->host_pus ? id % m->host_pus : 0;
 	shd__ipi_queue_init(&cpu->ipi);
 	shd__ipi_queue_init(&cpu->latr_q);
 	if (shd__tlb_init(&cpu->dtlb, &m->cfg.dtlb) < 0)

@@ -42,13 +42,14 @@ bool shd__cpu_idle_done(void *arg)
 	       shd_load_acquire(&cpu->m->stopping);
 }
 
-void shd__bind_pu(struct shd_machine *m, unsigned pu_index)
+static void cpu_bind(struct shd_cpu *cpu)
 {
+	struct shd_machine *m = cpu->m;
 	hwloc_obj_t pu;
 
 	if (!m->cfg.bind || !m->topo)
 		return;
-	pu = hwloc_get_obj_by_type(m->topo, HWLOC_OBJ_PU, pu_index);
+	pu = hwloc_get_obj_by_type(m->topo, HWLOC_OBJ_PU, cpu->pu);
 	/* Binding can be refused (cgroups); the simulation stays correct. */
 	if (pu)
 		(void)hwloc_set_cpubind(m->topo, pu->cpuset, HWLOC_CPUBIND_THREAD);
@@ -103,7 +104,7 @@ void *shd__cpu_main(void *arg)
 
 	shd__this_cpu = cpu;
 	rcu_register_thread();
-	shd__bind_pu(cpu->m, cpu->pu);
+	cpu_bind(cpu);
 	shd__cpu_run(cpu);
 	rcu_unregister_thread();
 	return NULL;

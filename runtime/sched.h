@@ -12,9 +12,6 @@ void *shd__cpu_main(void *arg);
  * scheduler's carrier): take IPIs, run tasks, idle, until the machine
  * stops; returns with its mm left. */
 void shd__cpu_run(struct shd_cpu *cpu);
-/* Bind the calling thread to host PU number PU_INDEX (hwloc), if the
- * machine binds. */
-void shd__bind_pu(struct shd_machine *m, unsigned pu_index);
 /* An idle CPU's wait is over: a task is pending or the machine stops (ARG:
  * the CPU). */
 bool shd__cpu_idle_done(void *arg);

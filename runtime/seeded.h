@@ -15,13 +15,20 @@ struct shd_seeded_go {
 	int32_t word;		/* 0 wait, 1 go, 2 asleep in futex_wait */
 } __attribute__((aligned(SHD_CL)));
 
-/* What a CPU waits for while it is blocked. */
+/*
+ * What a CPU waits for while it is blocked.  The scheduler tests every
+ * blocked CPU's wait at most switches, so what the CPU itself decides
+ * (whether an IPI may wake it: not inside a handler; whether it has
+ * broadcast hardware) is taken when it blocks, and the words others write
+ * are reached without going through the CPU's own struct.
+ */
 struct shd_seeded_cpu {
 	bool (*done)(void *);	/* its condition; NULL: none */
 	void *arg;
 	uint64_t deadline;	/* simulated ns it gives up at; 0: never */
+	const int32_t *doorbell;	/* its IPI doorbell if one wakes it */
+	const uint32_t *hw_pending;	/* its hardware's work (bcast) or NULL */
 	bool blocked;		/* waiting: runs only once done() or woken */
-	bool ipis;		/* a pending IPI wakes it */
 	bool exited;		/* its thread is gone */
 	unsigned prio;		/* PCT's priority (higher runs) */
 };
