@@ -482,7 +482,7 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 		goto nomem;
 	if (m->seeded) {
 		/* One carrier thread runs every CPU (seeded.c). */
-		if (shd__seeded_start(m) < 0) {
+		if (shd__seeded_start(m, shd__cpu_run) < 0) {
 			err = shd__fail(-ENOMEM, "cannot start the seeded "
 					"scheduler's thread");
 			goto stop;

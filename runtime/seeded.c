@@ -63,10 +63,13 @@
 #include <unistd.h>
 
 #include <urcu/arch.h>
-#include "sched.h"
 #include "seeded.h"
 #include "tlb.h"
 #include "tso.h"
+
+/* The CPU that runs on this thread: its own under the host scheduler
+ * (sched.c sets it), whichever context runs under this one (types.h). */
+__thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
 
 /* Polls of the go word before sleeping: the carrier and the controller
  * may share a host PU, where a poll only delays the holder, so a few. */
@@ -521,7 +524,7 @@ static void fiber_main(void)
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
 	s->c[cpu->id].blocked = false;
-	shd__cpu_run(cpu);
+	s->cpu_run(cpu);
 	/* Exit: give the turn away for good; nothing switches back. */
 	s->c[cpu->id].exited = true;
 	shd__tso_drain(cpu);
@@ -589,11 +592,13 @@ static __attribute__((noinline)) int ctx_init(ucontext_t *c, char *stack,
 	return 0;
 }
 
-int shd__seeded_start(struct shd_machine *m)
+int shd__seeded_start(struct shd_machine *m,
+		      void (*cpu_run)(struct shd_cpu *cpu))
 {
 	struct shd_seeded *s = m->seeded;
 	size_t guard = (size_t)sysconf(_SC_PAGESIZE);
 
+	s->cpu_run = cpu_run;
 	s->stack_size = thread_stack_size();
 	for (unsigned i = 0; i < s->ncpus; i++) {
 		/* Reserved, not committed, like a thread's; a guard page

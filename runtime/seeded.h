@@ -66,6 +66,7 @@ struct shd_seeded {
 	struct shd_sb *sb;		/* [ncpus] store buffers (tso.c) or NULL */
 	struct shd_seeded_go *go;	/* [2]: the controller's, the carrier's */
 	/* The carrier thread and the CPUs' contexts on it (seeded.c). */
+	void (*cpu_run)(struct shd_cpu *cpu);	/* a CPU's life (sched.c) */
 	ucontext_t *ctx;		/* [ncpus] */
 	char **stack;			/* [ncpus], each stack_size bytes */
 	size_t stack_size;
@@ -118,10 +119,12 @@ void shd__seeded_block(struct shd_cpu *cpu, bool (*done)(void *), void *arg,
 /* Let another CPU run: CPU spins on something only another can change. */
 void shd__seeded_yield(struct shd_cpu *cpu);
 /* Start the carrier thread, which runs every CPU's context (each starts
- * in shd__cpu_run() the first time it is chosen); 0 or -ENOMEM.  Partner:
+ * in CPU_RUN, the CPU's life, the first time it is chosen, and exits when
+ * that returns); 0 or -ENOMEM.  Partner:
  * shd__seeded_stop(), once every CPU has exited (shd__seeded_all_exited()),
  * which ends and joins it.  Controller only. */
-int shd__seeded_start(struct shd_machine *m);
+int shd__seeded_start(struct shd_machine *m,
+		      void (*cpu_run)(struct shd_cpu *cpu));
 void shd__seeded_stop(struct shd_machine *m);
 /* The controlling thread waits, letting the CPUs run, until DONE(ARG). */
 void shd__seeded_ctl_wait(struct shd_machine *m, bool (*done)(void *),
