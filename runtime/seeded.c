@@ -14,7 +14,7 @@
  * long a run takes, never what it does.
  *
  * Mechanism.  As only one CPU ever runs, the CPUs do not need a thread
- * each: each has its own context (stack and registers, ucontext) on one
+ * each: each has its own context (a stack and registers) on one
  * carrier thread, and a hand-off between
  * CPUs is a swapcontext() there.  A hand-off between threads was a futex
  * wake and a futex wait, a host context switch: 2.5-4 us on the 2-PU VM
@@ -60,6 +60,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <urcu/arch.h>
@@ -389,9 +390,104 @@ static void log_switch(struct shd_seeded *s, unsigned cpu,
 	s->log[s->nlog++] = (struct shd_decision){ s->step, cpu, why };
 }
 
+/*
+ * A context: where its stack pointer was left.  On x86-64 a switch saves
+ * the callee-saved registers, MXCSR and the x87 control word on the stack
+ * it leaves and restores them from the one it enters (what the ABI says
+ * survives a call); glibc's swapcontext() also saves the signal mask, a
+ * system call that was a fifth of a switch at 256 CPUs, and nothing here
+ * changes the mask.  Elsewhere, ucontext.
+ */
+#if defined(__x86_64__)
+struct shd_fiber {
+	void *sp;
+};
+
+void shd__fiber_swap(void **from_sp, void *to_sp)
+	__attribute__((visibility("hidden")));
+__asm__(".text\n"
+	".globl shd__fiber_swap\n"
+	".hidden shd__fiber_swap\n"
+	".type shd__fiber_swap, @function\n"
+	".p2align 4\n"
+	"shd__fiber_swap:\n"
+	"	pushq %rbp\n"
+	"	pushq %rbx\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	subq $8, %rsp\n"
+	"	stmxcsr (%rsp)\n"
+	"	fnstcw 4(%rsp)\n"
+	"	movq %rsp, (%rdi)\n"
+	"	movq %rsi, %rsp\n"
+	"	ldmxcsr (%rsp)\n"
+	"	fldcw 4(%rsp)\n"
+	"	addq $8, %rsp\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbx\n"
+	"	popq %rbp\n"
+	"	ret\n"
+	".size shd__fiber_swap, .-shd__fiber_swap\n");
+
+static void fiber_swap(struct shd_fiber *from, struct shd_fiber *to)
+{
+	shd__fiber_swap(&from->sp, to->sp);
+}
+
+/* A context that enters ENTRY on STACK: the frame shd__fiber_swap()
+ * pops, over ENTRY as its return address and a null one above that
+ * (ENTRY never returns), the stack aligned as for a call. */
+static int fiber_init(struct shd_fiber *f, char *stack, size_t size,
+		      void (*entry)(void))
+{
+	uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
+	uint64_t *sp = (uint64_t *)(top - 8);	/* 8 mod 16: after a call */
+
+	*sp = 0;				/* ENTRY's return address */
+	*--sp = (uint64_t)(uintptr_t)entry;
+	for (int i = 0; i < 6; i++)		/* rbp rbx r12-r15 */
+		*--sp = 0;
+	*--sp = 0x037full << 32 | 0x1f80;	/* x87 CW, MXCSR: defaults */
+	f->sp = sp;
+	return 0;
+}
+#else
+struct shd_fiber {
+	ucontext_t uc;
+};
+
+static void fiber_swap(struct shd_fiber *from, struct shd_fiber *to)
+{
+	if (swapcontext(&from->uc, &to->uc)) {
+		perror("shootdown: seeded scheduler: swapcontext");
+		abort();
+	}
+}
+
+/* getcontext() returns twice, for all the compiler knows: not inline. */
+static __attribute__((noinline)) int fiber_init(struct shd_fiber *f,
+						char *stack, size_t size,
+						void (*entry)(void))
+{
+	if (getcontext(&f->uc))
+		return -1;
+	f->uc.uc_stack.ss_sp = stack;
+	f->uc.uc_stack.ss_size = size;
+	f->uc.uc_link = NULL;
+	makecontext(&f->uc, entry, 0);
+	return 0;
+}
+#endif
+
 /* On the carrier, leave the context FROM for NEXT's (a CPU's, or the
  * carrier's own for TURN_EXIT); returns when something switches back. */
-static void fiber_switch(struct shd_machine *m, ucontext_t *from, unsigned next)
+static void fiber_switch(struct shd_machine *m, struct shd_fiber *from,
+			 unsigned next)
 {
 	struct shd_seeded *s = m->seeded;
 	struct shd_cpu *self = shd__this_cpu;
@@ -407,10 +503,7 @@ static void fiber_switch(struct shd_machine *m, ucontext_t *from, unsigned next)
 	__tsan_switch_to_fiber(cpu ? s->tsan_fiber[next] : s->tsan_carrier, 0);
 #endif
 	shd__this_cpu = cpu ? m->cpus[next] : NULL;
-	if (swapcontext(from, cpu ? &s->ctx[next] : &s->carrier_ctx)) {
-		perror("shootdown: seeded scheduler: swapcontext");
-		abort();
-	}
+	fiber_swap(from, &s->ctx[cpu ? next : s->ncpus]);
 #ifdef SHD_ASAN_FIBERS
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
@@ -560,7 +653,7 @@ static void *carrier_main(void *arg)
 #endif
 	go_take(&s->go[GO_CARRIER]);
 	if (s->turn < s->ncpus)
-		fiber_switch(m, &s->carrier_ctx, s->turn);
+		fiber_switch(m, &s->ctx[s->ncpus], s->turn);
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -576,20 +669,6 @@ static size_t thread_stack_size(void)
 		pthread_attr_destroy(&a);
 	}
 	return n < (256u << 10) ? 256u << 10 : n;
-}
-
-/* A context that starts in fiber_main() on STACK.  Apart from its caller:
- * getcontext() returns twice, for all the compiler knows. */
-static __attribute__((noinline)) int ctx_init(ucontext_t *c, char *stack,
-					      size_t size)
-{
-	if (getcontext(c))
-		return -1;
-	c->uc_stack.ss_sp = stack;
-	c->uc_stack.ss_size = size;
-	c->uc_link = NULL;
-	makecontext(c, fiber_main, 0);
-	return 0;
 }
 
 int shd__seeded_start(struct shd_machine *m,
@@ -611,7 +690,8 @@ int shd__seeded_start(struct shd_machine *m,
 			return -ENOMEM;
 		(void)mprotect(p, guard, PROT_NONE);
 		s->stack[i] = p + guard;
-		if (ctx_init(&s->ctx[i], s->stack[i], s->stack_size))
+		if (fiber_init(&s->ctx[i], s->stack[i], s->stack_size,
+			       fiber_main))
 			return -ENOMEM;
 #ifdef SHD_TSAN_FIBERS
 		s->tsan_fiber[i] = __tsan_create_fiber(0);
@@ -705,7 +785,7 @@ int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *))
 	m->seeded = s;		/* shd__seeded_free() undoes any part */
 	s->c = calloc(m->ncpus, sizeof(*s->c));
 	s->runnable = calloc(m->ncpus, 1);
-	s->ctx = calloc(m->ncpus, sizeof(*s->ctx));
+	s->ctx = calloc(m->ncpus + 1, sizeof(*s->ctx));
 	s->stack = calloc(m->ncpus, sizeof(*s->stack));
 #ifdef SHD_TSAN_FIBERS
 	s->tsan_fiber = calloc(m->ncpus, sizeof(*s->tsan_fiber));

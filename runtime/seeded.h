@@ -4,7 +4,6 @@
 #define SHD_RUNTIME_SEEDED_H
 
 #include <pthread.h>
-#include <ucontext.h>
 
 #include <shootdown/seeded.h>
 #include "types.h"
@@ -67,10 +66,9 @@ struct shd_seeded {
 	struct shd_seeded_go *go;	/* [2]: the controller's, the carrier's */
 	/* The carrier thread and the CPUs' contexts on it (seeded.c). */
 	void (*cpu_run)(struct shd_cpu *cpu);	/* a CPU's life (sched.c) */
-	ucontext_t *ctx;		/* [ncpus] */
+	struct shd_fiber *ctx;		/* [ncpus + 1]: CPUs', the carrier's */
 	char **stack;			/* [ncpus], each stack_size bytes */
 	size_t stack_size;
-	ucontext_t carrier_ctx;		/* the carrier's own */
 	pthread_t carrier;
 	bool carrier_started;
 	void *carrier_stack;		/* for ASan's fiber switches */
