@@ -14,12 +14,13 @@
  * long a run takes, never what it does.
  *
  * Mechanism.  As only one CPU ever runs, the CPUs do not need a thread
- * each: each has its own context (a stack and registers) on one
- * carrier thread, and a hand-off between
- * CPUs is a swapcontext() there.  A hand-off between threads was a futex
- * wake and a futex wait, a host context switch: 2.5-4 us on the 2-PU VM
- * this was measured on, against 0.25 us for swapcontext(), and at 256
- * CPUs a check makes 4 switches an operation.  Only the hand-offs to and
+ * each: each has its own context (a stack and registers) on one carrier
+ * thread, and a hand-off between CPUs is a change of stacks there
+ * (fiber_swap(): a few instructions on x86-64, swapcontext() elsewhere).
+ * A hand-off between threads was a futex wake and a futex wait, a host
+ * context switch: 2.5-4 us on the 2-PU VM this was measured on, against
+ * 0.25 us for swapcontext() and less for fiber_swap(); and at 256 CPUs a
+ * check makes 4 switches an operation.  Only the hand-offs to and
  * from the controller cross threads: a release exchange on the taker's
  * go word (futex-woken if it sleeps), which the taker's acquire pairs
  * with; after it, the carrier runs whichever CPU s->turn names.  A CPU's
