@@ -2,14 +2,17 @@
 /* The CPUs' threads: the idle loop, and tasks handed to them (kernel/sched). */
 
 /*
- * Each simulated CPU is a thread bound (hwloc) to one host PU, round-robin
- * when CPUs outnumber PUs.  A CPU thread loops: take IPIs, run a submitted
- * task, otherwise spin briefly and sleep on its doorbell futex.  A task's
- * return leaves the CPU in lazy TLB mode with its mm still loaded, as an idle
- * kernel CPU would be, after flushing its reclaim batch and LATR posts (a
- * switch to idle).  Task hand-off uses the task.state word: the controller
- * stores PENDING (release) and rings the doorbell; the CPU stores DONE
- * (release) and futex-wakes the joiner, who acquires it.
+ * Under the host scheduler each simulated CPU is a thread bound (hwloc) to
+ * one host PU, round-robin when CPUs outnumber PUs; under the seeded one,
+ * a context on the scheduler's carrier thread (seeded.c).  A CPU loops
+ * (shd__cpu_run()): take IPIs, run a submitted task, otherwise idle: spin
+ * briefly and sleep on its doorbell futex, or, seeded, block until the
+ * scheduler may choose it again.  A task's return leaves the CPU in lazy
+ * TLB mode with its mm still loaded, as an idle kernel CPU would be, after
+ * flushing its reclaim batch and LATR posts (a switch to idle).  Task
+ * hand-off uses the task.state word: the controller stores PENDING
+ * (release) and rings the doorbell; the CPU stores DONE (release) and
+ * futex-wakes the joiner, who acquires it.
  */
 #include <errno.h>
 #include <limits.h>
