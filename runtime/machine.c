@@ -308,14 +308,9 @@ static int alloc_cpu(struct shd_machine *m, unsigned id)
 	cpu->loaded_asid = SHD_ASID_NONE;
 	cpu->split = m->cfg.split_tlb;
 	cpu->rng = shd__mix64(m->cfg.seed ^ (0x9e3779b97f4a7c15ull * (id + 1)));
-	/* Seeded, one CPU runs at a time: all share one PU, where a
-	 * hand-off is a context switch rather than a cross-core wake-up
-	 * (measured: about twice as fast at 4 CPUs on 2 PUs).  The PU
-	 * varies by process, so that parallel runs spread. */
-	if (m->cfg.sched.mode == SHD_SCHED_SEEDED)
-		cpu->pu = m->host_pus ? (unsigned)getpid() % m->host_pus : 0;
-	else
-		cpu->pu = m->host_pus ? id % m->host_pus : 0;
+	/* Its thread's PU under the host scheduler; the seeded one runs
+	 * every CPU on one unbound carrier thread (seeded.c). */
+	cpu->pu = m->host_pus ? id % m->host_pus : 0;
 	shd__ipi_queue_init(&cpu->ipi);
 	shd__ipi_queue_init(&cpu->latr_q);
 	if (shd__tlb_init(&cpu->dtlb, &m->cfg.dtlb) < 0)
@@ -446,6 +441,8 @@ static void stop_cpus(struct shd_machine *m, unsigned n)
 		for (unsigned i = n; i < m->ncpus; i++)
 			m->seeded->c[i].exited = true;	/* never started */
 		shd__seeded_ctl_wait(m, shd__seeded_all_exited, m);
+		shd__seeded_stop(m);	/* their carrier thread */
+		return;
 	}
 	for (unsigned i = 0; i < n; i++)
 		pthread_join(m->cpus[i]->thread, NULL);
@@ -485,7 +482,16 @@ int shd_machine_create(const struct shd_config *cfg, struct shd_machine **out)
 	    shd__sparc64_ctx_init(m) < 0 || shd__srmmu_init(m) < 0 ||
 	    shd__seeded_create(m, shd__cpu_idle_done) < 0)
 		goto nomem;
-	for (started = 0; started < m->ncpus; started++) {
+	if (m->seeded) {
+		/* One carrier thread runs every CPU (seeded.c). */
+		if (shd__seeded_start(m, shd__cpu_run) < 0) {
+			err = shd__fail(-ENOMEM, "cannot start the seeded "
+					"scheduler's thread");
+			goto stop;
+		}
+		started = m->ncpus;
+	}
+	for (; !m->seeded && started < m->ncpus; started++) {
 		if (pthread_create(&m->cpus[started]->thread, NULL, shd__cpu_main,
 				   m->cpus[started]) != 0) {
 			err = shd__fail(-ENOMEM, "cannot start CPU thread %u",

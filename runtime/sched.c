@@ -2,14 +2,17 @@
 /* The CPUs' threads: the idle loop, and tasks handed to them (kernel/sched). */
 
 /*
- * Each simulated CPU is a thread bound (hwloc) to one host PU, round-robin
- * when CPUs outnumber PUs.  A CPU thread loops: take IPIs, run a submitted
- * task, otherwise spin briefly and sleep on its doorbell futex.  A task's
- * return leaves the CPU in lazy TLB mode with its mm still loaded, as an idle
- * kernel CPU would be, after flushing its reclaim batch and LATR posts (a
- * switch to idle).  Task hand-off uses the task.state word: the controller
- * stores PENDING (release) and rings the doorbell; the CPU stores DONE
- * (release) and futex-wakes the joiner, who acquires it.
+ * Under the host scheduler each simulated CPU is a thread bound (hwloc) to
+ * one host PU, round-robin when CPUs outnumber PUs; under the seeded one,
+ * a context on the scheduler's carrier thread (seeded.c).  A CPU loops
+ * (shd__cpu_run()): take IPIs, run a submitted task, otherwise idle: spin
+ * briefly and sleep on its doorbell futex, or, seeded, block until the
+ * scheduler may choose it again.  A task's return leaves the CPU in lazy
+ * TLB mode with its mm still loaded, as an idle kernel CPU would be, after
+ * flushing its reclaim batch and LATR posts (a switch to idle).  Task
+ * hand-off uses the task.state word: the controller stores PENDING
+ * (release) and rings the doorbell; the CPU stores DONE (release) and
+ * futex-wakes the joiner, who acquires it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -55,16 +58,10 @@ static void cpu_bind(struct shd_cpu *cpu)
 		(void)hwloc_set_cpubind(m->topo, pu->cpuset, HWLOC_CPUBIND_THREAD);
 }
 
-void *shd__cpu_main(void *arg)
+void shd__cpu_run(struct shd_cpu *cpu)
 {
-	struct shd_cpu *cpu = arg;
 	struct shd_machine *m = cpu->m;
 
-	shd__this_cpu = cpu;
-	rcu_register_thread();
-	cpu_bind(cpu);
-	if (m->seeded)
-		shd__seeded_cpu_start(cpu);
 	for (;;) {
 		if (shd__ipi_pending(&cpu->ipi))
 			shd__cpu_take_ipis(cpu);
@@ -102,8 +99,16 @@ void *shd__cpu_main(void *arg)
 					   m->spin_ns, 0);
 	}
 	shd__leave_mm(cpu);
-	if (m->seeded)
-		shd__seeded_cpu_exit(cpu);
+}
+
+void *shd__cpu_main(void *arg)
+{
+	struct shd_cpu *cpu = arg;
+
+	shd__this_cpu = cpu;
+	rcu_register_thread();
+	cpu_bind(cpu);
+	shd__cpu_run(cpu);
 	rcu_unregister_thread();
 	return NULL;
 }

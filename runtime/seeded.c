@@ -4,16 +4,30 @@
 /*
  * Theory of operation.
  *
- * The CPUs keep their pinned threads, but under SHD_SCHED_SEEDED a token
- * decides which one runs: the holder runs until a scheduling point where
- * the strategy picks another, hands the token over (a release store to the
- * other's turn word, futex-woken if it sleeps) and waits for it back (the
- * acquire that pairs with it).  The controlling thread (the one that
- * submits and joins tasks) is one more participant: it holds the token
- * between runs and gives it away when it waits for a task.  Everything the
- * CPUs share is therefore touched by one thread at a time, in an order that
- * is a function of the seed and the strategy only: host timing can change
- * how long a run takes, never what it does.
+ * Under SHD_SCHED_SEEDED a token decides which CPU runs: the holder runs
+ * until a scheduling point where the strategy picks another and hands the
+ * token over.  The controlling thread (the one that submits and joins
+ * tasks) is one more participant: it holds the token between runs and
+ * gives it away when it waits for a task.  Everything the CPUs share is
+ * therefore touched by one participant at a time, in an order that is a
+ * function of the seed and the strategy only: host timing can change how
+ * long a run takes, never what it does.
+ *
+ * Mechanism.  As only one CPU ever runs, the CPUs do not need a thread
+ * each: each has its own context (a stack and registers) on one carrier
+ * thread, and a hand-off between CPUs is a change of stacks there
+ * (fiber_swap(): a few instructions on x86-64, swapcontext() elsewhere).
+ * A hand-off between threads was a futex wake and a futex wait, a host
+ * context switch: 2.5-4 us on the 2-PU VM this was measured on, against
+ * 0.25 us for swapcontext() and less for fiber_swap(); and at 256 CPUs a
+ * check makes 4 switches an operation.  Only the hand-offs to and
+ * from the controller cross threads: a release exchange on the taker's
+ * go word (futex-woken if it sleeps), which the taker's acquire pairs
+ * with; after it, the carrier runs whichever CPU s->turn names.  A CPU's
+ * context sets shd__this_cpu while it runs, so a CPU still sees itself as
+ * a CPU and the controller never does; and no CPU switches inside an RCU
+ * read section or a lock other than an mm's (shd__sched_point()), so one
+ * registered thread serves them all.
  *
  * Scheduling points (shd__sched_point()) are cheap: a step count compared
  * with the step at which the strategy wants to look again.  Waits are
@@ -45,7 +59,9 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <urcu/arch.h>
@@ -53,9 +69,48 @@
 #include "tlb.h"
 #include "tso.h"
 
-/* Polls of the turn word before sleeping.  The CPUs' threads share one
- * host PU (machine.c): a poll there only delays the holder, so a few. */
+/* The CPU that runs on this thread: its own under the host scheduler
+ * (sched.c sets it), whichever context runs under this one (types.h). */
+__thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
+
+/* Polls of the go word before sleeping: the carrier and the controller
+ * may share a host PU, where a poll only delays the holder, so a few. */
 #define GO_SPIN 4
+
+/* The go words: the controller's, the carrier's. */
+enum { GO_CTL, GO_CARRIER, GO_WORDS };
+
+/* s->turn that sends the carrier back to its own context, to end. */
+#define TURN_EXIT(s) ((s)->ncpus + 1)
+
+/* Under a sanitizer, each context is announced as a fiber: TSan keeps a
+ * happens-before edge across each switch, ASan knows which stack runs. */
+#if defined(__SANITIZE_THREAD__)
+#define SHD_TSAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHD_TSAN_FIBERS 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SHD_ASAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHD_ASAN_FIBERS 1
+#endif
+#endif
+#ifdef SHD_TSAN_FIBERS
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#endif
+#ifdef SHD_ASAN_FIBERS
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
+				    size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save,
+				     const void **bottom_old, size_t *size_old);
+#endif
 
 static long sys_futex(int32_t *uaddr, int op, int32_t val)
 {
@@ -110,22 +165,24 @@ uint64_t shd__sim_now(const struct shd_machine *m)
 static bool cpu_runnable(struct shd_machine *m, struct shd_seeded *s,
 			 unsigned i)
 {
-	struct shd_seeded_cpu *c = &s->c[i];
-	struct shd_cpu *cpu = m->cpus[i];
+	const struct shd_seeded_cpu *c = &s->c[i];
 
+	/* One OR of side-effect-free tests, cheapest first: the order does
+	 * not change the answer, only how many lines it pulls in. */
 	if (c->exited)
 		return false;
 	if (!c->blocked)
 		return true;
-	if (c->done && c->done(c->arg))
+	if (c->deadline && shd__sim_now(m) >= c->deadline)
 		return true;
-	if (c->ipis && !cpu->in_ipi && shd__ipi_pending(&cpu->ipi))
+	/* Relaxed: only a hint, as shd__ipi_pending(). */
+	if (c->doorbell && shd_load_relaxed(c->doorbell) == SHD_DB_RUNG)
 		return true;
 	/* Broadcast invalidations owed by its hardware: it does them even
 	 * blocked with interrupts off (shd__seeded_block()). */
-	if (cpu->hw_act && shd_load_relaxed(&cpu->hw_pending))
+	if (c->hw_pending && shd_load_relaxed(c->hw_pending))
 		return true;
-	return c->deadline && shd__sim_now(m) >= c->deadline;
+	return c->done && c->done(c->arg);
 }
 
 /* Fill s->runnable; the count.  EXCLUDE (a yielding CPU) only if alone. */
@@ -334,6 +391,152 @@ static void log_switch(struct shd_seeded *s, unsigned cpu,
 	s->log[s->nlog++] = (struct shd_decision){ s->step, cpu, why };
 }
 
+/*
+ * A context: where its stack pointer was left.  On x86-64 a switch saves
+ * the callee-saved registers, MXCSR and the x87 control word on the stack
+ * it leaves and restores them from the one it enters (what the ABI says
+ * survives a call); glibc's swapcontext() also saves the signal mask, a
+ * system call that was a fifth of a switch at 256 CPUs, and nothing here
+ * changes the mask.  Elsewhere, ucontext.
+ */
+#if defined(__x86_64__)
+struct shd_fiber {
+	void *sp;
+};
+
+void shd__fiber_swap(void **from_sp, void *to_sp)
+	__attribute__((visibility("hidden")));
+__asm__(".text\n"
+	".globl shd__fiber_swap\n"
+	".hidden shd__fiber_swap\n"
+	".type shd__fiber_swap, @function\n"
+	".p2align 4\n"
+	"shd__fiber_swap:\n"
+	"	pushq %rbp\n"
+	"	pushq %rbx\n"
+	"	pushq %r12\n"
+	"	pushq %r13\n"
+	"	pushq %r14\n"
+	"	pushq %r15\n"
+	"	subq $8, %rsp\n"
+	"	stmxcsr (%rsp)\n"
+	"	fnstcw 4(%rsp)\n"
+	"	movq %rsp, (%rdi)\n"
+	"	movq %rsi, %rsp\n"
+	"	ldmxcsr (%rsp)\n"
+	"	fldcw 4(%rsp)\n"
+	"	addq $8, %rsp\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbx\n"
+	"	popq %rbp\n"
+	"	ret\n"
+	".size shd__fiber_swap, .-shd__fiber_swap\n");
+
+static void fiber_swap(struct shd_fiber *from, struct shd_fiber *to)
+{
+	shd__fiber_swap(&from->sp, to->sp);
+}
+
+/* A context that enters ENTRY on STACK: the frame shd__fiber_swap()
+ * pops, over ENTRY as its return address and a null one above that
+ * (ENTRY never returns), the stack aligned as for a call. */
+static int fiber_init(struct shd_fiber *f, char *stack, size_t size,
+		      void (*entry)(void))
+{
+	uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
+	uint64_t *sp = (uint64_t *)(top - 8);	/* 8 mod 16: after a call */
+
+	*sp = 0;				/* ENTRY's return address */
+	*--sp = (uint64_t)(uintptr_t)entry;
+	for (int i = 0; i < 6; i++)		/* rbp rbx r12-r15 */
+		*--sp = 0;
+	*--sp = 0x037full << 32 | 0x1f80;	/* x87 CW, MXCSR: defaults */
+	f->sp = sp;
+	return 0;
+}
+#else
+struct shd_fiber {
+	ucontext_t uc;
+};
+
+static void fiber_swap(struct shd_fiber *from, struct shd_fiber *to)
+{
+	if (swapcontext(&from->uc, &to->uc)) {
+		perror("shootdown: seeded scheduler: swapcontext");
+		abort();
+	}
+}
+
+/* getcontext() returns twice, for all the compiler knows: not inline. */
+static __attribute__((noinline)) int fiber_init(struct shd_fiber *f,
+						char *stack, size_t size,
+						void (*entry)(void))
+{
+	if (getcontext(&f->uc))
+		return -1;
+	f->uc.uc_stack.ss_sp = stack;
+	f->uc.uc_stack.ss_size = size;
+	f->uc.uc_link = NULL;
+	makecontext(&f->uc, entry, 0);
+	return 0;
+}
+#endif
+
+/* On the carrier, leave the context FROM for NEXT's (a CPU's, or the
+ * carrier's own for TURN_EXIT); returns when something switches back. */
+static void fiber_switch(struct shd_machine *m, struct shd_fiber *from,
+			 unsigned next)
+{
+	struct shd_seeded *s = m->seeded;
+	struct shd_cpu *self = shd__this_cpu;
+	bool cpu = next < s->ncpus;
+#ifdef SHD_ASAN_FIBERS
+	void *fake;
+
+	__sanitizer_start_switch_fiber(&fake, cpu ? s->stack[next] :
+				       s->carrier_stack, cpu ? s->stack_size :
+				       s->carrier_stack_size);
+#endif
+#ifdef SHD_TSAN_FIBERS
+	__tsan_switch_to_fiber(cpu ? s->tsan_fiber[next] : s->tsan_carrier, 0);
+#endif
+	shd__this_cpu = cpu ? m->cpus[next] : NULL;
+	fiber_swap(from, &s->ctx[cpu ? next : s->ncpus]);
+#ifdef SHD_ASAN_FIBERS
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+	shd__this_cpu = self;	/* back on FROM's stack: its CPU again */
+}
+
+/* Give the token from CUR to NEXT (CPUs; ncpus: the controller) and, but
+ * for an exiting CPU, return when CUR has it again. */
+static void hand_over(struct shd_machine *m, unsigned cur, unsigned next)
+{
+	struct shd_seeded *s = m->seeded;
+
+	s->turn = next;
+	if (cur == s->ncpus) {
+		/* Controller to the carrier: s->turn, read after its
+		 * acquire, says which CPU it runs. */
+		go_give(&s->go[GO_CARRIER]);
+		go_take(&s->go[GO_CTL]);
+		return;
+	}
+	if (next == s->ncpus) {
+		/* The carrier sleeps in CUR's context until the controller
+		 * gives the token back, to CUR or to another. */
+		go_give(&s->go[GO_CTL]);
+		go_take(&s->go[GO_CARRIER]);
+		if (s->turn == cur)
+			return;
+		next = s->turn;
+	}
+	fiber_switch(m, &s->ctx[cur], next);
+}
+
 /* The holder CUR (a CPU, or ncpus: the controller) reached the scheduler:
  * pick who runs next and hand the token over. */
 static void reschedule(struct shd_machine *m, unsigned cur,
@@ -367,10 +570,7 @@ static void reschedule(struct shd_machine *m, unsigned cur,
 	if (s->sb)
 		shd__tso_switch(m, s->step);	/* store buffers commit */
 	log_switch(s, next == s->ncpus ? SHD_SCHED_CTL : next, why);
-	s->turn = next;
-	go_give(&s->go[next]);
-	if (why != SHD_WHY_EXIT)
-		go_take(&s->go[cur]);
+	hand_over(m, cur, next);
 }
 
 void shd__seeded_switch(struct shd_cpu *cpu, enum shd_sched_why why)
@@ -386,7 +586,9 @@ void shd__seeded_block(struct shd_cpu *cpu, bool (*done)(void *), void *arg,
 
 	c->done = done;
 	c->arg = arg;
-	c->ipis = ipis;
+	/* Only this CPU changes in_ipi and hw_act: fixed while it waits. */
+	c->doorbell = ipis && !cpu->in_ipi ? &cpu->ipi.doorbell : NULL;
+	c->hw_pending = cpu->hw_act ? &cpu->hw_pending : NULL;
 	c->deadline = deadline;
 	c->blocked = true;
 	shd__tso_drain(cpu);	/* a waiting CPU's buffer empties */
@@ -405,22 +607,113 @@ void shd__seeded_yield(struct shd_cpu *cpu)
 	reschedule(cpu->m, cpu->id, SHD_WHY_YIELD);
 }
 
-void shd__seeded_cpu_start(struct shd_cpu *cpu)
+/* A CPU's context starts here, the first time it is chosen
+ * (shd__this_cpu is already the CPU: fiber_switch()). */
+static void fiber_main(void)
 {
+	struct shd_cpu *cpu = shd__this_cpu;
 	struct shd_seeded *s = cpu->m->seeded;
 
-	go_take(&s->go[cpu->id]);
+#ifdef SHD_ASAN_FIBERS
+	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
 	s->c[cpu->id].blocked = false;
-}
-
-void shd__seeded_cpu_exit(struct shd_cpu *cpu)
-{
-	struct shd_seeded *s = cpu->m->seeded;
-
+	s->cpu_run(cpu);
+	/* Exit: give the turn away for good; nothing switches back. */
 	s->c[cpu->id].exited = true;
 	shd__tso_drain(cpu);
 	s->step++;
 	reschedule(cpu->m, cpu->id, SHD_WHY_EXIT);
+	abort();
+}
+
+/* The carrier thread: takes the token from the controller, runs the CPU
+ * it names; back in its own context only to end (shd__seeded_stop()). */
+static void *carrier_main(void *arg)
+{
+	struct shd_machine *m = arg;
+	struct shd_seeded *s = m->seeded;
+
+	/* Not bound: one thread has no hand-off to keep on a PU, and bound
+	 * it could not leave a PU the host keeps busy (measured on a loaded
+	 * 2-PU host: 2.4-10 s bound against 1.7-3.9 s free, same CPU time). */
+	rcu_register_thread();
+#ifdef SHD_ASAN_FIBERS
+	{
+		pthread_attr_t a;
+
+		if (!pthread_getattr_np(pthread_self(), &a)) {
+			pthread_attr_getstack(&a, &s->carrier_stack,
+					      &s->carrier_stack_size);
+			pthread_attr_destroy(&a);
+		}
+	}
+#endif
+#ifdef SHD_TSAN_FIBERS
+	s->tsan_carrier = __tsan_get_current_fiber();
+#endif
+	go_take(&s->go[GO_CARRIER]);
+	if (s->turn < s->ncpus)
+		fiber_switch(m, &s->ctx[s->ncpus], s->turn);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* The default stack of a thread: a CPU's context gets the same. */
+static size_t thread_stack_size(void)
+{
+	pthread_attr_t a;
+	size_t n = 8u << 20;
+
+	if (!pthread_attr_init(&a)) {
+		pthread_attr_getstacksize(&a, &n);
+		pthread_attr_destroy(&a);
+	}
+	return n < (256u << 10) ? 256u << 10 : n;
+}
+
+int shd__seeded_start(struct shd_machine *m,
+		      void (*cpu_run)(struct shd_cpu *cpu))
+{
+	struct shd_seeded *s = m->seeded;
+	size_t guard = (size_t)sysconf(_SC_PAGESIZE);
+
+	s->cpu_run = cpu_run;
+	s->stack_size = thread_stack_size();
+	for (unsigned i = 0; i < s->ncpus; i++) {
+		/* Reserved, not committed, like a thread's; a guard page
+		 * below. */
+		char *p = mmap(NULL, s->stack_size + guard, PROT_READ |
+			       PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+			       MAP_NORESERVE | MAP_STACK, -1, 0);
+
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+		(void)mprotect(p, guard, PROT_NONE);
+		s->stack[i] = p + guard;
+		if (fiber_init(&s->ctx[i], s->stack[i], s->stack_size,
+			       fiber_main))
+			return -ENOMEM;
+#ifdef SHD_TSAN_FIBERS
+		s->tsan_fiber[i] = __tsan_create_fiber(0);
+#endif
+	}
+	if (pthread_create(&s->carrier, NULL, carrier_main, m))
+		return -ENOMEM;
+	s->carrier_started = true;
+	return 0;
+}
+
+void shd__seeded_stop(struct shd_machine *m)
+{
+	struct shd_seeded *s = m->seeded;
+
+	if (!s->carrier_started)
+		return;
+	s->turn = TURN_EXIT(s);
+	go_give(&s->go[GO_CARRIER]);
+	pthread_join(s->carrier, NULL);
+	s->carrier_started = false;
 }
 
 void shd__seeded_ctl_wait(struct shd_machine *m, bool (*done)(void *),
@@ -493,17 +786,29 @@ int shd__seeded_create(struct shd_machine *m, bool (*idle_done)(void *))
 	m->seeded = s;		/* shd__seeded_free() undoes any part */
 	s->c = calloc(m->ncpus, sizeof(*s->c));
 	s->runnable = calloc(m->ncpus, 1);
+	s->ctx = calloc(m->ncpus + 1, sizeof(*s->ctx));
+	s->stack = calloc(m->ncpus, sizeof(*s->stack));
+#ifdef SHD_TSAN_FIBERS
+	s->tsan_fiber = calloc(m->ncpus, sizeof(*s->tsan_fiber));
+	if (!s->tsan_fiber) {
+		shd__seeded_free(m);
+		return -ENOMEM;
+	}
+#endif
 	if (posix_memalign((void **)&s->go, SHD_CL,
-			   sizeof(*s->go) * (m->ncpus + 1)) || !s->c ||
-	    !s->runnable ||
+			   sizeof(*s->go) * GO_WORDS) || !s->c ||
+	    !s->runnable || !s->ctx || !s->stack ||
 	    (cfg->store_buffers && !(s->sb = shd__tso_create(m)))) {
 		shd__seeded_free(m);
 		return -ENOMEM;
 	}
-	memset(s->go, 0, sizeof(*s->go) * (m->ncpus + 1));
+	memset(s->go, 0, sizeof(*s->go) * GO_WORDS);
 	for (unsigned i = 0; i < m->ncpus; i++)
 		s->c[i] = (struct shd_seeded_cpu){ .done = idle_done,
-			.arg = m->cpus[i], .blocked = true, .ipis = true };
+			.arg = m->cpus[i], .blocked = true,
+			.doorbell = &m->cpus[i]->ipi.doorbell,
+			.hw_pending = m->cpus[i]->hw_act ?
+				      &m->cpus[i]->hw_pending : NULL };
 	if (cfg->strategy == SHD_STRATEGY_PCT)
 		pct_init(s);
 	plan_next(s);
@@ -520,6 +825,21 @@ void shd__seeded_free(struct shd_machine *m)
 	free(s->log);
 	free(s->c);
 	free(s->runnable);
+	for (unsigned i = 0; s->stack && i < s->ncpus; i++) {
+		size_t guard = (size_t)sysconf(_SC_PAGESIZE);
+
+		if (s->stack[i])
+			munmap(s->stack[i] - guard, s->stack_size + guard);
+#ifdef SHD_TSAN_FIBERS
+		if (s->tsan_fiber && s->tsan_fiber[i])
+			__tsan_destroy_fiber(s->tsan_fiber[i]);
+#endif
+	}
+#ifdef SHD_TSAN_FIBERS
+	free(s->tsan_fiber);
+#endif
+	free(s->stack);
+	free(s->ctx);
 	free(s->go);
 	free(s);
 	m->seeded = NULL;

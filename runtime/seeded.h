@@ -3,29 +3,40 @@
 #ifndef SHD_RUNTIME_SEEDED_H
 #define SHD_RUNTIME_SEEDED_H
 
+#include <pthread.h>
+
 #include <shootdown/seeded.h>
 #include "types.h"
 
-/* A participant's turn word: the holder of the token gives it with GO. */
+/* A thread's go word (the controller's, the carrier's): the holder of the
+ * token gives it with GO. */
 struct shd_seeded_go {
 	int32_t word;		/* 0 wait, 1 go, 2 asleep in futex_wait */
 } __attribute__((aligned(SHD_CL)));
 
-/* What a CPU waits for while it is blocked. */
+/*
+ * What a CPU waits for while it is blocked.  The scheduler tests every
+ * blocked CPU's wait at most switches, so what the CPU itself decides
+ * (whether an IPI may wake it: not inside a handler; whether it has
+ * broadcast hardware) is taken when it blocks, and the words others write
+ * are reached without going through the CPU's own struct.
+ */
 struct shd_seeded_cpu {
 	bool (*done)(void *);	/* its condition; NULL: none */
 	void *arg;
 	uint64_t deadline;	/* simulated ns it gives up at; 0: never */
+	const int32_t *doorbell;	/* its IPI doorbell if one wakes it */
+	const uint32_t *hw_pending;	/* its hardware's work (bcast) or NULL */
 	bool blocked;		/* waiting: runs only once done() or woken */
-	bool ipis;		/* a pending IPI wakes it */
 	bool exited;		/* its thread is gone */
 	unsigned prio;		/* PCT's priority (higher runs) */
 };
 
 /*
  * The scheduler's state.  Everything here except the go words is touched
- * only by the holder of the token (a CPU thread or the controlling
- * thread), and the token passes with a release/acquire pair: no locks.
+ * only by the holder of the token (a CPU's context on the carrier thread,
+ * or the controlling thread), and the token passes between the two
+ * threads with a release/acquire pair: no locks.
  */
 struct shd_seeded {
 	uint64_t step;		/* scheduling points passed */
@@ -52,7 +63,18 @@ struct shd_seeded {
 	unsigned char *runnable;	/* scratch for choose */
 	struct shd_seeded_cpu *c;	/* [ncpus] */
 	struct shd_sb *sb;		/* [ncpus] store buffers (tso.c) or NULL */
-	struct shd_seeded_go *go;	/* [ncpus + 1] */
+	struct shd_seeded_go *go;	/* [2]: the controller's, the carrier's */
+	/* The carrier thread and the CPUs' contexts on it (seeded.c). */
+	void (*cpu_run)(struct shd_cpu *cpu);	/* a CPU's life (sched.c) */
+	struct shd_fiber *ctx;		/* [ncpus + 1]: CPUs', the carrier's */
+	char **stack;			/* [ncpus], each stack_size bytes */
+	size_t stack_size;
+	pthread_t carrier;
+	bool carrier_started;
+	void *carrier_stack;		/* for ASan's fiber switches */
+	size_t carrier_stack_size;
+	void **tsan_fiber;		/* [ncpus], under TSan */
+	void *tsan_carrier;
 };
 
 /* Simulated time per scheduling step (the public SHD_SCHED_STEP_NS). */
@@ -94,10 +116,14 @@ void shd__seeded_block(struct shd_cpu *cpu, bool (*done)(void *), void *arg,
 		       bool ipis, uint64_t deadline);
 /* Let another CPU run: CPU spins on something only another can change. */
 void shd__seeded_yield(struct shd_cpu *cpu);
-/* CPU's thread starts (waits for its first turn) / ends (gives its turn
- * away for good). */
-void shd__seeded_cpu_start(struct shd_cpu *cpu);
-void shd__seeded_cpu_exit(struct shd_cpu *cpu);
+/* Start the carrier thread, which runs every CPU's context (each starts
+ * in CPU_RUN, the CPU's life, the first time it is chosen, and exits when
+ * that returns); 0 or -ENOMEM.  Partner:
+ * shd__seeded_stop(), once every CPU has exited (shd__seeded_all_exited()),
+ * which ends and joins it.  Controller only. */
+int shd__seeded_start(struct shd_machine *m,
+		      void (*cpu_run)(struct shd_cpu *cpu));
+void shd__seeded_stop(struct shd_machine *m);
 /* The controlling thread waits, letting the CPUs run, until DONE(ARG). */
 void shd__seeded_ctl_wait(struct shd_machine *m, bool (*done)(void *),
 			  void *arg);

@@ -45,8 +45,6 @@
 #include "tlb.h"
 #include "tso.h"
 
-__thread struct shd_cpu *shd__this_cpu __attribute__((tls_model("initial-exec")));
-
 int shd__check_cpu(struct shd_cpu *cpu, const char *what)
 {
 	if (!cpu)

@@ -79,14 +79,20 @@ uint64_t shd__tso_load_slow(struct shd_cpu *cpu, const void *p, unsigned size)
 	return mem_load(p, size);
 }
 
+#define LONG_BITS (8 * sizeof(unsigned long))
+
 unsigned shd__tso_commit(struct shd_cpu *cpu, unsigned n)
 {
 	struct shd_sb *b = cpu->sb;
 
+	if (!b->n)
+		return 0;
 	for (; n && b->n; n--, b->n--) {
 		ent_commit(&b->e[b->head]);
 		b->head = (b->head + 1) % SHD_SB_CAP;
 	}
+	if (!b->n)
+		b->busy[cpu->id / LONG_BITS] &= ~(1ul << cpu->id % LONG_BITS);
 	return b->n;
 }
 
@@ -98,31 +104,50 @@ void shd__tso_store_slow(struct shd_cpu *cpu, void *p, uint64_t v,
 	if (b->n == SHD_SB_CAP)
 		shd__tso_commit(cpu, 1);	/* full: the oldest goes out */
 	b->e[(b->head + b->n) % SHD_SB_CAP] = (struct shd_sb_ent){ p, v, size };
-	b->n++;
+	if (!b->n++)
+		b->busy[cpu->id / LONG_BITS] |= 1ul << cpu->id % LONG_BITS;
 }
 
+/* Visits the CPUs with a store buffered in increasing order, as a walk over
+ * all of them would: at 256 CPUs that walk was a tenth of a switch. */
 void shd__tso_switch(struct shd_machine *m, uint64_t step)
 {
-	for (unsigned i = 0; i < m->ncpus; i++) {
-		struct shd_cpu *cpu = m->cpus[i];
-		unsigned n = cpu->sb->n;
+	const unsigned long *busy = m->cpus[0]->sb->busy;
 
-		if (n)
+	for (unsigned w = 0; w * LONG_BITS < m->ncpus; w++) {
+		/* Committing clears only the bit of the CPU it commits. */
+		for (unsigned long bits = busy[w]; bits; bits &= bits - 1) {
+			unsigned i = w * LONG_BITS + (unsigned)__builtin_ctzl(bits);
+			struct shd_cpu *cpu = m->cpus[i];
+			unsigned n = cpu->sb->n;
+
 			shd__tso_commit(cpu, (unsigned)(shd__mix64(
 				step * 0x9e3779b97f4a7c15ull + i + 1) % (n + 1)));
+		}
 	}
 }
 
 struct shd_sb *shd__tso_create(struct shd_machine *m)
 {
+	size_t words = (m->ncpus + LONG_BITS - 1) / LONG_BITS;
 	struct shd_sb *sb = calloc(m->ncpus, sizeof(*sb));
+	unsigned long *busy = calloc(words, sizeof(*busy));
 
-	for (unsigned i = 0; sb && i < m->ncpus; i++)
+	if (!sb || !busy) {
+		free(sb);
+		free(busy);
+		return NULL;
+	}
+	for (unsigned i = 0; i < m->ncpus; i++) {
+		sb[i].busy = busy;
 		m->cpus[i]->sb = &sb[i];
+	}
 	return sb;
 }
 
 void shd__tso_free(struct shd_sb *sb)
 {
+	if (sb)
+		free(sb[0].busy);
 	free(sb);
 }

@@ -42,6 +42,7 @@ struct shd_sb_ent {
 struct shd_sb {
 	unsigned head, n;
 	struct shd_sb_ent e[SHD_SB_CAP];
+	unsigned long *busy;	/* the machine's: bit i set iff CPU i's n > 0 */
 };
 
 /* The slow paths (the model is on).  A load: the newest buffered store of

@@ -509,7 +509,7 @@ static inline uint64_t shd__va_vpn(const struct shd_machine *m, uint64_t va)
  * every simulated access checks it, and the default model for a shared
  * library would call __tls_get_addr each time.  (The library is linked, not
  * dlopen()ed late, so the static TLS block has room for one pointer.)
- * Defined in smp.c.
+ * Defined in seeded.c, which switches it with the CPUs' contexts.
  */
 extern __thread struct shd_cpu *shd__this_cpu
 	__attribute__((tls_model("initial-exec")));
