@@ -46,7 +46,8 @@
 #include "host_watch.h"
 
 #define HOST_BASELINE_MAX_NS	2000000000ull
-#define HOST_BASELINE_PRE_NS	250000000ull
+#define HOST_BASELINE_PRE_NS	500000000ull
+#define HOST_SETTLE_NS		100000000ull	/* before it: our own start-up */
 #define HOST_TIMEOUT_S		600
 #define NOISE_FLOOR		0.02	/* per op */
 #define AGREE			0.10
@@ -58,13 +59,18 @@ struct host_shared {
 	unsigned marks;
 	struct host_counters *hc;
 	struct host_own own;		/* the twin's own tasks' events */
+	uint64_t nivcsw[2];		/* its threads' involuntary switches */
 	uint64_t own_reason[HR__COUNT];	/* ... over the phase */
 };
 
 static void mark(struct twin_run *t, int end)
 {
 	struct host_shared *sh = t->arg;
+	struct rusage ru;
 
+	/* The twin process's threads (forked tasks are not counted). */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		sh->nivcsw[end] = (uint64_t)ru.ru_nivcsw;
 	if (!end) {
 		host_counters_enable(sh->hc, true);
 		host_own_enable(&sh->own, true);
@@ -145,7 +151,6 @@ static void measure(const struct twin *twin, const struct wl_opts *o,
 	struct host_shared *sh;
 	struct host_counters hc;
 	struct host_sample a0, a1, b0, b1;
-	struct rusage ru = { 0 };
 	cpu_set_t old, one;
 	unsigned n = o->ncpus;
 	pid_t pid;
@@ -166,7 +171,9 @@ static void measure(const struct twin *twin, const struct wl_opts *o,
 	}
 	memset(sh, 0, sizeof(*sh));
 	sh->hc = &hc;
-	/* The noise before: the same CPUs with nothing of ours on them. */
+	/* The noise before: the same CPUs with nothing of ours on them,
+	 * once what started this process (and ended the last) has settled. */
+	sleep_ns(HOST_SETTLE_NS);
 	host_counters_enable(&hc, true);
 	host_counters_read(&hc, &a0);
 	sleep_ns(HOST_BASELINE_PRE_NS);
@@ -191,7 +198,7 @@ static void measure(const struct twin *twin, const struct wl_opts *o,
 		snprintf(m->why, sizeof(m->why), "fork: %s", strerror(errno));
 		goto out;
 	}
-	for (unsigned waited = 0; wait4(pid, &st, WNOHANG, &ru) == 0; waited++) {
+	for (unsigned waited = 0; waitpid(pid, &st, WNOHANG) == 0; waited++) {
 		if (waited >= HOST_TIMEOUT_S * 100) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
@@ -236,14 +243,17 @@ static void measure(const struct twin *twin, const struct wl_opts *o,
 		m->baseline_s = pre_s + post_s;
 		m->noise_rate[0] = pre / pre_s;
 		m->noise_rate[1] = post / post_s;
-		/* Noise that moved by more than half between the two and is
-		 * more than 5% of what the twin counted: the figure is only
-		 * as good as the guess of the noise during the phase. */
+		/* The guess of the noise during the phase is uncertain by
+		 * as much as the two baselines differ: too noisy when that,
+		 * over the phase, is more than 5% of what the twin counted
+		 * and more than half the noise floor per op. */
 		{
 			double lo = fmin(m->noise_rate[0], m->noise_rate[1]);
 			double hi = fmax(m->noise_rate[0], m->noise_rate[1]);
+			double u = (hi - lo) * m->phase_s;
+			double nops = sh->t.ops_done ? (double)sh->t.ops_done : 1;
 
-			m->noisy = hi * m->phase_s > 0.05 * counted && hi > 2 * lo;
+			m->noisy = u > 0.05 * counted && u > NOISE_FLOOR / 2 * nops;
 		}
 	}
 	scale = m->phase_s / m->baseline_s;
@@ -251,8 +261,9 @@ static void measure(const struct twin *twin, const struct wl_opts *o,
 	/* A thread the host preempted left its CPU to another mm for a
 	 * while: flushes then skip that CPU (should_flush_tlb()), and the
 	 * shape the simulator runs was not the one the host ran. */
-	m->preempted = (uint64_t)ru.ru_nivcsw;
-	m->disturbed = m->preempted * 100 > (m->ops ? m->ops : 1);
+	m->preempted = sh->nivcsw[1] - sh->nivcsw[0];
+	m->disturbed = m->preempted > twin->preempt_per_op * (double)m->ops +
+				       0.05 * (double)(m->ops ? m->ops : 1);
 	m->failures = sh->t.failures;
 	snprintf(m->note, sizeof(m->note), "%s", sh->t.note);
 	ops = m->ops ? (double)m->ops : 1;
@@ -326,9 +337,11 @@ static void host_table(const struct workload *w, const struct twin *twin,
 	       m->baseline_s, m->noise_rate[0], m->noise_rate[1], m->noise_tlb);
 	if (m->disturbed)
 		printf("  PREEMPTED: the host switched the twin's threads out "
-		       "%" PRIu64 " times (more than 1 per 100 ops): a CPU "
+		       "%" PRIu64 " times (more than 5 per 100 ops over its own "
+		       "%.0f per op): a CPU "
 		       "running another task skips flushes, so the shape was "
-		       "not held; run on a quiet machine\n", m->preempted);
+		       "not held; run on a quiet machine\n", m->preempted,
+		       twin->preempt_per_op);
 	if (m->noisy)
 		printf("  NOISY HOST: the noise moved between the baselines and is "
 		       "more than 5%% of the count; the TLB and CAL rows are only "

@@ -866,28 +866,28 @@ static const struct twin twins[] = {
 	{ "munmap", "threads of process A mmap, store to and munmap their "
 	  "pages on the busy CPUs; on the lazy ones A's thread ran and sleeps; "
 	  "on the other ones process B ran after A and sleeps",
-	  roles_refuse, twin_roles },
+	  roles_refuse, twin_roles, 0 },
 	{ "mprotect", "threads of A mprotect their pages RW/RO and touch them "
 	  "(loads while RO: the store that must fault is not made natively); "
-	  "lazy and other CPUs as munmap", roles_refuse, twin_roles },
+	  "lazy and other CPUs as munmap", roles_refuse, twin_roles, 0 },
 	{ "rangeflush", "CPU 0 munmaps and mmaps random ranges of a region the "
 	  "other threads read in lockstep (spinning between epochs)", NULL,
-	  twin_rangeflush },
+	  twin_rangeflush, 0 },
 	{ "mmap_micro", "CPU 0 mmaps, every thread stores to every page, CPU 0 "
 	  "munmaps (madvise=1: MADV_DONTNEED); the others spin in the mm", NULL,
-	  twin_mmap_micro },
+	  twin_mmap_micro, 0 },
 	{ "tlb_flush1", "will-it-scale: store, MADV_DONTNEED, read back, over a "
-	  "private mapping of a memfd per task", tf_refuse, twin_tlb_flush },
+	  "private mapping of a memfd per task", tf_refuse, twin_tlb_flush, 0 },
 	{ "tlb_flush2", "will-it-scale: store, MADV_DONTNEED, read back, over "
-	  "private anonymous memory per task", tf_refuse, twin_tlb_flush },
+	  "private anonymous memory per task", tf_refuse, twin_tlb_flush, 0 },
 	{ "tlb_flush3", "will-it-scale: store, MADV_DONTNEED, read back, over a "
-	  "shared mapping of a memfd per task", tf_refuse, twin_tlb_flush },
+	  "shared mapping of a memfd per task", tf_refuse, twin_tlb_flush, 0 },
 	{ "fork", "threads store to their pages and spin; thread 0 forks, the "
 	  "child stores to `touch` pages and exits, thread 0 waits for it", NULL,
-	  twin_fork },
+	  twin_fork, 1.0 },
 	{ "exec", "a threaded process stores to its pages and execs itself: "
 	  "de_thread() ends the other threads (their CPUs idle, lazy), "
-	  "exec_mmap() tears the old mm down", NULL, twin_exec },
+	  "exec_mmap() tears the old mm down", NULL, twin_exec, 0 },
 };
 
 const struct twin *twin_find(const char *name)

@@ -44,6 +44,9 @@ struct twin {
 	int (*refuse)(const struct twin_run *t, char *why, size_t len);
 	/* 0, or -1 with t->err. */
 	int (*run)(struct twin_run *t);
+	/* Involuntary switches of its threads its own shape makes, per op
+	 * (a forked child, woken on the forking thread's CPU, preempts it). */
+	double preempt_per_op;
 };
 
 /* The twin of workload NAME, or NULL; every twin (their count). */
