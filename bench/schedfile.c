@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "schedfile.h"
+#include "workloads/readfile.h"
 
 #define MAX_LINE 4096
 #define MAX_SWITCHES (1ull << 28)
@@ -298,44 +299,16 @@ out:
 int schedfile_read(const char *path, struct schedfile *f, char *err,
 		   size_t errlen)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	char *buf;
+	size_t len;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
-	if (!fp) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	if ((rc = read_whole_file(path, (size_t)1 << 34, &buf, &len))) {
+		snprintf(err, errlen, rc == -EFBIG ? "%s: too large to read" :
+			 "%s: cannot read: %s", path, strerror(-rc));
 		return -1;
 	}
-	for (;;) {
-		size_t got;
-
-		if (len == cap) {
-			void *p = cap >= (1ull << 34) ? NULL :
-				  realloc(buf, cap = cap ? cap * 2 : 65536);
-
-			if (!p) {
-				snprintf(err, errlen, "%s: too large to read",
-					 path);
-				free(buf);
-				fclose(fp);
-				return -1;
-			}
-			buf = p;
-		}
-		got = fread(buf + len, 1, cap - len, fp);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		free(buf);
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
 	rc = schedfile_parse(path, buf, len, f, err, errlen);
 	free(buf);
 	return rc;

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "readfile.h"
 #include "trace.h"
 
 static const char *const call_names[] = {
@@ -546,45 +547,16 @@ int trace_parse(const char *name, const char *buf, size_t len,
 
 int trace_load(const char *path, struct trace *t, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	char *buf;
+	size_t len;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((rc = read_whole_file(path, 256u << 20, &buf, &len))) {
+		snprintf(err, errlen, rc == -EFBIG ? "%s: too large to read" :
+			 "%s: %s", path, strerror(-rc));
 		return -1;
 	}
-	for (;;) {
-		size_t got;
-
-		if (len == cap) {
-			size_t nc = cap ? cap * 2 : 1 << 16;
-			char *p = nc > (256u << 20) ? NULL : realloc(buf, nc);
-
-			if (!p) {
-				snprintf(err, errlen, "%s: too large to read",
-					 path);
-				free(buf);
-				fclose(f);
-				return -1;
-			}
-			buf = p;
-			cap = nc;
-		}
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		free(buf);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
 	rc = trace_parse(path, buf, len, t, err, errlen);
 	free(buf);
 	return rc;

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* A whole file into memory: the readers of trace and schedule files. */
+#ifndef SHD_BENCH_READFILE_H
+#define SHD_BENCH_READFILE_H
+
+#include <stddef.h>
+
+/*
+ * Read PATH into *BUF (malloc'd, the caller frees; not NUL-terminated),
+ * its length in *LEN.  0, or -errno: the open's or the read's, -ENOMEM,
+ * or -EFBIG past LIMIT bytes.  *BUF is NULL on failure.
+ */
+int read_whole_file(const char *path, size_t limit, char **buf, size_t *len);
+
+#endif
