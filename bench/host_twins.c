@@ -88,6 +88,24 @@ static void sbar_wait(struct sbar *b, uint64_t r)
 	spin_until(&b->round, r + 1);
 }
 
+/* The measured phase: everyone ready, thread 0 reads the counters, all go;
+ * at the end (barrier round R) thread 0 reads them again. */
+static void phase_begin(struct twin_run *t, struct sbar *b, unsigned id)
+{
+	sbar_wait(b, 0);
+	if (id == 0)
+		t->mark(t, 0);
+	sbar_wait(b, 1);
+}
+
+static void phase_end(struct twin_run *t, struct sbar *b, unsigned id,
+		      uint64_t r)
+{
+	sbar_wait(b, r);
+	if (id == 0)
+		t->mark(t, 1);
+}
+
 uint64_t twin_knob(const struct twin_run *t, const char *name)
 {
 	for (unsigned i = 0; t->w->knobs && t->w->knobs[i].name; i++)
@@ -201,10 +219,7 @@ static void *mmu_thread(void *arg, unsigned id)
 	struct mmu_twin *u = arg;
 	struct twin_run *t = u->t;
 
-	sbar_wait(&u->bar, 0);
-	if (id == 0)
-		t->mark(t, 0);
-	sbar_wait(&u->bar, 1);
+	phase_begin(t, &u->bar, id);
 	for (uint64_t e = 0; e < t->ops; e++) {
 		char *base;
 
@@ -230,9 +245,7 @@ static void *mmu_thread(void *arg, unsigned id)
 		else
 			munmap(base, u->len);
 	}
-	sbar_wait(&u->bar, 2);
-	if (id == 0)
-		t->mark(t, 1);
+	phase_end(t, &u->bar, id, 2);
 	return NULL;
 }
 
@@ -307,10 +320,7 @@ static void tf_loop(struct tf_twin *f, unsigned id)
 	base = tf_map(f, fd, NULL);
 	if (!base)
 		abort();
-	sbar_wait(f->bar, 0);
-	if (id == 0)
-		t->mark(t, 0);
-	sbar_wait(f->bar, 1);
+	phase_begin(t, f->bar, id);
 	for (uint64_t i = 0; i < f->iters; i++) {
 		volatile uint64_t *va = (volatile uint64_t *)(base + pg * t->page);
 
@@ -327,9 +337,7 @@ static void tf_loop(struct tf_twin *f, unsigned id)
 		}
 		sbar_wait(f->bar, 3 + 2 * i);
 	}
-	sbar_wait(f->bar, 2 + 2 * f->iters);
-	if (id == 0)
-		t->mark(t, 1);
+	phase_end(t, f->bar, id, 2 + 2 * f->iters);
 	munmap(base, f->pages * t->page);
 	if (fd >= 0)
 		close(fd);
@@ -610,10 +618,7 @@ static void *rf_thread(void *arg, unsigned id)
 	struct rf_twin *r = arg;
 	struct twin_run *t = r->t;
 
-	sbar_wait(&r->bar, 0);
-	if (id == 0)
-		t->mark(t, 0);
-	sbar_wait(&r->bar, 1);
+	phase_begin(t, &r->bar, id);
 	if (id == 0) {
 		uint64_t s = t->seed * 0x100000001b3ull + 7;
 
@@ -642,9 +647,7 @@ static void *rf_thread(void *arg, unsigned id)
 		}
 		r->sink += sum;
 	}
-	sbar_wait(&r->bar, 2);
-	if (id == 0)
-		t->mark(t, 1);
+	phase_end(t, &r->bar, id, 2);
 	return NULL;
 }
 
@@ -690,10 +693,7 @@ static void *fork_thread(void *arg, unsigned id)
 	struct twin_run *t = f->t;
 	char *mine = f->base + (uint64_t)id * f->pages * t->page;
 
-	sbar_wait(&f->bar, 0);
-	if (id == 0)
-		t->mark(t, 0);
-	sbar_wait(&f->bar, 1);
+	phase_begin(t, &f->bar, id);
 	for (uint64_t r = 0; r < t->ops; r++) {
 		uint64_t tag = r << 16 | id;
 
