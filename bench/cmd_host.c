@@ -378,7 +378,12 @@ static void host_table(const struct workload *w, const struct twin *twin,
 				printf(" %9.3f", m->reason[k]);
 			else
 				printf(" %9s", "-");
-			if (k == HR_REMOTE_SEND_IPI || k == HR_REMOTE_WRONG_CPU) {
+			if (r->traced) {	/* the simulator's tracepoint */
+				double pr = (double)r->trace_reason[k] / ops;
+
+				printf(" %9.3f", pr);
+				print_ratio(m->own_ok ? m->own[k] : m->reason[k], pr);
+			} else if (k == HR_REMOTE_SEND_IPI || k == HR_REMOTE_WRONG_CPU) {
 				double pr = k == HR_REMOTE_SEND_IPI ? p_send : p_wrong;
 
 				printf(" %9.3f", pr);
@@ -388,7 +393,9 @@ static void host_table(const struct workload *w, const struct twin *twin,
 		}
 		printf("  (own: events in the twin's tasks, exact; a target's "
 		       "\"remote shootdown\" counts only if it was running one; "
-		       "CPUs: every event on its CPUs, noise subtracted)\n");
+		       "CPUs: every event on its CPUs, noise subtracted; "
+		       "predicted: the simulator's tracepoint%s)\n",
+		       r->trace_dropped ? ", some events DROPPED past its cap" : "");
 	}
 	if (!tp)
 		printf("  tlb:tlb_flush on its CPUs: not counted: %s\n", m->why);
@@ -417,10 +424,20 @@ static void host_json(const struct workload *w, const struct wl_opts *o,
 	out_json_string(stdout, o->policy);
 	printf(",\"seed\":%" PRIu64 ",\"predicted\":{\"ops\":%" PRIu64
 	       ",\"tlb_per_op\":%.6f,\"cal_per_op\":%.6f,"
-	       "\"remote_ipi_send_per_op\":%.6f,\"remote_wrong_cpu_per_op\":%.6f},",
+	       "\"remote_ipi_send_per_op\":%.6f,\"remote_wrong_cpu_per_op\":%.6f",
 	       o->seed, r->ops, p_tlb, (double)r->stats.ipis_received / ops,
 	       (double)r->stats.nr_tlb_remote_flush / ops,
 	       (double)r->stats.tlb_remote_wrong_cpu / ops);
+	if (r->traced) {
+		printf(",\"reasons_per_op\":{");
+		for (unsigned k = 0; k < HR__COUNT; k++) {
+			printf("%s", k ? "," : "");
+			out_json_string(stdout, host_reason_name[k]);
+			printf(":%.6f", (double)r->trace_reason[k] / ops);
+		}
+		printf("},\"reasons_dropped\":%" PRIu64, r->trace_dropped);
+	}
+	printf("},");
 	if (!m->ok) {
 		printf("\"measured\":null,\"why\":");
 		out_json_string(stdout, m->why);
@@ -540,6 +557,7 @@ int cmd_host(int argc, char **argv)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		usage_error("out of memory");
+	p.o.trace_counts = true;	/* the tracepoint's reasons, predicted */
 	if (wl_execute(w, &p.o, p.o.policy, r, err, sizeof(err))) {
 		fprintf(stderr, "%s: host: the simulation failed: %s\n", cli_prog, err);
 		free(r);

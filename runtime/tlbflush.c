@@ -291,7 +291,12 @@ static long flush_tlb_user_func(struct shd_cpu *cpu, const struct shd_flush_info
 	switch (flush_action_of(cpu, f, local, mm_gen, npages)) {
 	case SHD_ACTION_NOTHING:
 		cpu->cnt.s.flushes_skipped_gen++;
-		return 0;	/* goto done: nr_invalidate 0 */
+		/* Linux's flush_tlb_func() tests f->new_tlb_gen <= local first
+		 * and returns untraced (aa44284960d5; the "goto done" proposed
+		 * with it was not merged); only local == mm_tlb_gen, found
+		 * after reading the mm's generation, goes to done: with
+		 * nr_invalidate 0. */
+		return f->new_tlb_gen && f->new_tlb_gen <= local ? TRACE_NONE : 0;
 	case SHD_ACTION_PARTIAL:
 		shd__local_flush_pages(cpu, f->start_vpn, f->end_vpn, (unsigned)asid);
 		count_local(cpu, f, npages);

@@ -17,10 +17,11 @@
  *   flush_tlb_func() at its "done:" label: TLB_REMOTE_SHOOTDOWN on a
  *     CPU other than the initiator, else TLB_LOCAL_SHOOTDOWN (no mm: a
  *     reclaim batch) or TLB_LOCAL_MM_SHOOTDOWN; pages the invalidated
- *     count, -1 (TLB_FLUSH_ALL) for a full flush, 0 when the CPU was
- *     already current.  Its early returns trace nothing: a lazy CPU
- *     leaving the mm, a CPU on init_mm, a global ASID kept current by
- *     INVLPGB;
+ *     count, -1 (TLB_FLUSH_ALL) for a full flush, 0 when the CPU's
+ *     generation had caught up with the mm's.  Its early returns trace
+ *     nothing: a lazy CPU leaving the mm, a CPU on init_mm, a global
+ *     ASID kept current by INVLPGB, a request the CPU's generation
+ *     already covers (f->new_tlb_gen <= local_tlb_gen, aa44284960d5);
  *   native_flush_tlb_multi(): TLB_REMOTE_SEND_IPI by the initiator,
  *     pages of the request (-1 for all), as NR_TLB_REMOTE_FLUSH counts;
  *   switch_mm_irqs_off(): TLB_FLUSH_ON_TASK_SWITCH, -1 when the new

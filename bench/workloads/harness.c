@@ -313,7 +313,7 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 			goto fail;
 	if ((err = shd_machine_create(&cfg, &m)))
 		goto fail;
-	if (o->trace_fp && (err = shd_trace_start(m, 0))) {
+	if ((o->trace_fp || o->trace_counts) && (err = shd_trace_start(m, 0))) {
 		snprintf(errtxt, errlen, "--trace-out: %s", shd_last_error());
 		shd_machine_destroy(m);
 		return err == -ENOMEM ? err : WL_BAD_INPUT;
@@ -345,8 +345,13 @@ int wl_execute(const struct workload *w, const struct wl_opts *o,
 		snprintf(errtxt, errlen, "%s", r->errtxt);
 		return err;
 	}
+	if (o->trace_counts)
+		r->traced = shd_trace_counts(m, r->trace_reason,
+					     &r->trace_dropped) == 0;
 	if (o->trace_fp)	/* a failed run's trace is the one wanted */
 		trace_out(m, o);
+	else if (o->trace_counts)
+		shd_trace_stop(m);
 	if (err && !errtxt[0])
 		snprintf(errtxt, errlen, "%s: %s", shd_strerror(err),
 			 r->errtxt[0] ? r->errtxt : shd_last_error());

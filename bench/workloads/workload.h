@@ -85,6 +85,9 @@ struct wl_opts {
 	 * file trace_out, opened when parsed); NULL: not traced. */
 	const char *trace_out;
 	FILE *trace_fp;
+	/* host: count the run's tlb_flush events by reason (x86's engine)
+	 * into wl_result's trace_reason. */
+	bool trace_counts;
 };
 
 /* The oracle's first reports a result keeps (the machine keeps 16). */
@@ -156,6 +159,11 @@ struct wl_result {
 	 * the holder of the result frees it.  NULL otherwise. */
 	uint64_t *irq_lines;
 	unsigned irq_ncpus;
+	/* trace_counts: the tlb_flush events by reason (the tracepoint's
+	 * order), and those past the recording cap (not in them). */
+	uint64_t trace_reason[SHD_TLB_FLUSH__NR_REASONS];
+	uint64_t trace_dropped;
+	bool traced;
 };
 
 /* default_ops of a workload that runs to the end of its input (trace). */
