@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A whole file into memory, in doubling chunks up to a limit. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -48,4 +49,14 @@ int read_whole_file(const char *path, size_t limit, char **buf, size_t *len)
 		*len = 0;
 	}
 	return err;
+}
+
+int file_line_error(char *err, size_t errlen, const char *name,
+		    unsigned line, const char *fmt, va_list ap)
+{
+	int at = snprintf(err, errlen, "%s:%u: ", name, line);
+
+	if (at >= 0 && (size_t)at < errlen)
+		vsnprintf(err + at, errlen - (size_t)at, fmt, ap);
+	return -1;
 }

@@ -3,6 +3,7 @@
 #ifndef SHD_BENCH_READFILE_H
 #define SHD_BENCH_READFILE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -11,5 +12,11 @@
  * or -EFBIG past LIMIT bytes.  *BUF is NULL on failure.
  */
 int read_whole_file(const char *path, size_t limit, char **buf, size_t *len);
+
+/* "NAME:LINE: " and FMT's text into ERR (a parser's one-line error);
+ * always -1, for the parser to return. */
+__attribute__((format(printf, 5, 0)))
+int file_line_error(char *err, size_t errlen, const char *name,
+		    unsigned line, const char *fmt, va_list ap);
 
 #endif

@@ -130,11 +130,9 @@ __attribute__((format(printf, 2, 3)))
 static int fail(struct reader *r, const char *fmt, ...)
 {
 	va_list ap;
-	int at = snprintf(r->err, r->errlen, "%s:%u: ", r->name, r->line);
 
 	va_start(ap, fmt);
-	if (at >= 0 && (size_t)at < r->errlen)
-		vsnprintf(r->err + at, r->errlen - (size_t)at, fmt, ap);
+	file_line_error(r->err, r->errlen, r->name, r->line, fmt, ap);
 	va_end(ap);
 	return -1;
 }
