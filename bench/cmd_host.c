@@ -406,6 +406,18 @@ static void host_table(const struct workload *w, const struct twin *twin,
 		printf("  the twin's read-back: %s\n", m->note);
 }
 
+/* {"reason": V[k] * SCALE, ...} in the tracepoint's order. */
+static void json_reasons(const double *v, double scale)
+{
+	printf("{");
+	for (unsigned k = 0; k < HR__COUNT; k++) {
+		printf("%s", k ? "," : "");
+		out_json_string(stdout, host_reason_name[k]);
+		printf(":%.6f", v[k] * scale);
+	}
+	printf("}");
+}
+
 static void host_json(const struct workload *w, const struct wl_opts *o,
 		      const int *pu, const struct measured *m,
 		      const struct wl_result *r, bool tp)
@@ -429,13 +441,13 @@ static void host_json(const struct workload *w, const struct wl_opts *o,
 	       (double)r->stats.nr_tlb_remote_flush / ops,
 	       (double)r->stats.tlb_remote_wrong_cpu / ops);
 	if (r->traced) {
-		printf(",\"reasons_per_op\":{");
-		for (unsigned k = 0; k < HR__COUNT; k++) {
-			printf("%s", k ? "," : "");
-			out_json_string(stdout, host_reason_name[k]);
-			printf(":%.6f", (double)r->trace_reason[k] / ops);
-		}
-		printf("},\"reasons_dropped\":%" PRIu64, r->trace_dropped);
+		double pr[HR__COUNT];
+
+		for (unsigned k = 0; k < HR__COUNT; k++)
+			pr[k] = (double)r->trace_reason[k];
+		printf(",\"reasons_per_op\":");
+		json_reasons(pr, 1 / ops);
+		printf(",\"reasons_dropped\":%" PRIu64, r->trace_dropped);
 	}
 	printf("},");
 	if (!m->ok) {
@@ -452,26 +464,14 @@ static void host_json(const struct workload *w, const struct wl_opts *o,
 		printf("%s%.6f", i ? "," : "", m->tlb_cpu[i]);
 	printf("],\"reasons_per_op\":");
 	if (tp) {
-		printf("{");
-		for (unsigned k = 0; k < HR__COUNT; k++) {
-			printf("%s", k ? "," : "");
-			out_json_string(stdout, host_reason_name[k]);
-			printf(":%.6f", m->reason[k]);
-		}
-		printf("}");
+		json_reasons(m->reason, 1);
 	} else {
 		printf("null,\"reasons_why\":");
 		out_json_string(stdout, m->why);
 	}
 	printf(",\"own_reasons_per_op\":");
 	if (m->own_ok) {
-		printf("{");
-		for (unsigned k = 0; k < HR__COUNT; k++) {
-			printf("%s", k ? "," : "");
-			out_json_string(stdout, host_reason_name[k]);
-			printf(":%.6f", m->own[k]);
-		}
-		printf("}");
+		json_reasons(m->own, 1);
 	} else {
 		printf("null,\"own_why\":");
 		out_json_string(stdout, m->own_why);
