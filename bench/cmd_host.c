@@ -425,7 +425,7 @@ static void host_json(const struct workload *w, const struct wl_opts *o,
 	double ops = r->ops ? (double)r->ops : 1;
 	double p_tlb = (double)r->stats.tlb_interrupts / ops;
 
-	printf("{\"schema\":%d,\"command\":\"host\",\"workload\":", OUT_SCHEMA_VERSION);
+	printf("{\"schema_version\":%d,\"command\":\"host\",\"workload\":", OUT_SCHEMA_VERSION);
 	out_json_string(stdout, w->name);
 	printf(",\"cpus\":%u,\"host_kernel\":", o->ncpus);
 	out_json_string(stdout, host_kernel_release());

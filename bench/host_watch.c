@@ -266,7 +266,7 @@ int host_watch(unsigned seconds, enum out_format fmt)
 	qsort(w.s, w.ns, sizeof(w.s[0]), by_count);
 
 	if (fmt == FMT_JSON) {
-		printf("{\"schema\":%d,\"command\":\"host\",\"watch_s\":%.3f,"
+		printf("{\"schema_version\":%d,\"command\":\"host\",\"watch_s\":%.3f,"
 		       "\"host_kernel\":", OUT_SCHEMA_VERSION, secs);
 		out_json_string(stdout, host_kernel_release());
 		printf(",\"cpus\":[");
