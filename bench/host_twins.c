@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -502,7 +504,7 @@ static void *roles_thread(void *arg, unsigned id)
 static void roles_b(struct roles_twin *r, uint32_t *b_ready)
 {
 	struct twin_run *t = r->t;
-	struct spawn s = { 0 };
+	pid_t a_pid = getpid();
 
 	for (unsigned c = r->busy + r->lazy; c < t->ncpus; c++) {
 		cpu_set_t set;
@@ -511,18 +513,22 @@ static void roles_b(struct roles_twin *r, uint32_t *b_ready)
 		CPU_ZERO(&set);
 		CPU_SET(t->pu[c], &set);
 		sched_setaffinity(0, sizeof(set), &set);
-		(void)s;
 		pid = fork();
 		if (pid == 0) {
-			char *p = map_anon(t, NULL, t->page);
+			char *p;
+
+			/* Gone with A, whatever becomes of A. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != a_pid)
+				_exit(0);
+			p = map_anon(t, NULL, t->page);
 
 			if (p)
 				*(volatile uint64_t *)p = 1;
 			__atomic_add_fetch(b_ready, 1, __ATOMIC_ACQ_REL);
 			futex_wake(b_ready);
 			/* Sleep until A is done: the CPU idles lazy in B. */
-			while (getppid() != 1 && !__atomic_load_n(&r->release,
-							     __ATOMIC_ACQUIRE))
+			while (!__atomic_load_n(&r->release, __ATOMIC_ACQUIRE))
 				usleep(20000);
 			_exit(0);
 		}
