@@ -13,6 +13,9 @@
 #include "cli.h"
 #include "strace.h"
 
+/* Seconds strace may take to detach after --duration's SIGINT. */
+#define RECORD_DETACH_S 10
+
 /* PROG on $PATH (or PROG itself when it has a slash) into BUF: true if
  * it is there and executable. */
 static bool on_path(const char *prog, char *buf, size_t len)
@@ -111,6 +114,23 @@ static int run_strace(const char *strace, const char *tmp, unsigned pid_to,
 			nanosleep(&ts, NULL);
 		}
 		kill(pid, SIGINT);
+		/* strace detaches from every tracee first; one caught
+		 * mid-fork or exiting can keep it waiting.  Bounded: after
+		 * RECORD_DETACH_S it is killed, and the kernel detaches them
+		 * (the program goes on running), said on stderr. */
+		for (unsigned i = 0; i < RECORD_DETACH_S * 20u; i++) {
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				goto done;
+			nanosleep(&ts, NULL);
+		}
+		fprintf(stderr, "%s: record: strace did not detach within %u s "
+			"of SIGINT; killed it (its last calls may be missing)\n",
+			cli_prog, RECORD_DETACH_S);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		st = 0;		/* the recording ends as asked */
+		goto done;
 	}
 	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
