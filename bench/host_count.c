@@ -121,13 +121,52 @@ static int tracepoint_id(char *why, size_t len)
 	return id;
 }
 
+int host_tlb_flush_event(int pid, int cpu, unsigned reason, bool inherit,
+			 bool sample, char *why, size_t len)
+{
+	struct perf_event_attr a = { 0 };
+	int id = tracepoint_id(why, len), fd;
+	char filter[32];
+
+	if (id < 0)
+		return -1;
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = sizeof(a);
+	a.config = (uint64_t)id;
+	a.disabled = 1;
+	a.inherit = inherit;
+	if (sample) {
+		a.sample_period = 1;
+		a.sample_type = PERF_SAMPLE_TID;
+		a.wakeup_events = 1;
+	}
+	fd = (int)syscall(SYS_perf_event_open, &a, pid, cpu, -1,
+			  PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (cpu >= 0)
+			snprintf(why, len, "perf_event_open(tlb:tlb_flush, cpu %d): "
+				 "%s%s", cpu, strerror(e), e == EACCES || e == EPERM ?
+				 " (needs root or perf_event_paranoid -1)" : "");
+		else
+			snprintf(why, len, "perf_event_open(tlb:tlb_flush, this "
+				 "process): %s", strerror(e));
+		return -1;
+	}
+	snprintf(filter, sizeof(filter), "reason == %u", reason);
+	if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter)) {
+		snprintf(why, len, "tlb:tlb_flush filter '%s': %s", filter,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void tp_open(struct host_counters *h)
 {
-	int id = tracepoint_id(h->tp_why, sizeof(h->tp_why));
-
 	h->tp_ok = false;
-	if (id < 0)
-		return;
 	h->fd = malloc(sizeof(int) * HR__COUNT * h->n);
 	if (!h->fd) {
 		snprintf(h->tp_why, sizeof(h->tp_why), "out of memory");
@@ -135,36 +174,12 @@ static void tp_open(struct host_counters *h)
 	}
 	for (unsigned k = 0; k < HR__COUNT * h->n; k++)
 		h->fd[k] = -1;
-	for (unsigned r = 0; r < HR__COUNT; r++) {
-		for (unsigned i = 0; i < h->n; i++) {
-			struct perf_event_attr a = { 0 };
-			char filter[32];
-			int fd;
-
-			a.type = PERF_TYPE_TRACEPOINT;
-			a.size = sizeof(a);
-			a.config = (uint64_t)id;
-			a.disabled = 1;
-			fd = (int)syscall(SYS_perf_event_open, &a, -1, h->cpu[i], -1,
-					  PERF_FLAG_FD_CLOEXEC);
-			if (fd < 0) {
-				snprintf(h->tp_why, sizeof(h->tp_why),
-					 "perf_event_open(tlb:tlb_flush, cpu %d): %s%s",
-					 h->cpu[i], strerror(errno),
-					 errno == EACCES || errno == EPERM ?
-					 " (needs root or perf_event_paranoid -1)" : "");
+	for (unsigned r = 0; r < HR__COUNT; r++)
+		for (unsigned i = 0; i < h->n; i++)
+			if ((h->fd[r * h->n + i] = host_tlb_flush_event(-1, h->cpu[i],
+					r, false, false, h->tp_why,
+					sizeof(h->tp_why))) < 0)
 				return;
-			}
-			h->fd[r * h->n + i] = fd;
-			snprintf(filter, sizeof(filter), "reason == %u", r);
-			if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter)) {
-				snprintf(h->tp_why, sizeof(h->tp_why),
-					 "tlb:tlb_flush filter '%s': %s", filter,
-					 strerror(errno));
-				return;
-			}
-		}
-	}
 	h->tp_ok = true;
 }
 
@@ -248,38 +263,15 @@ void host_counters_read(struct host_counters *h, struct host_sample *s)
 
 int host_own_open(struct host_own *o)
 {
-	int id = tracepoint_id(o->why, sizeof(o->why));
-
 	o->ok = false;
 	for (unsigned r = 0; r < HR__COUNT; r++)
 		o->fd[r] = -1;
-	if (id < 0)
-		return -1;
-	for (unsigned r = 0; r < HR__COUNT; r++) {
-		struct perf_event_attr a = { 0 };
-		char filter[32];
-
-		a.type = PERF_TYPE_TRACEPOINT;
-		a.size = sizeof(a);
-		a.config = (uint64_t)id;
-		a.disabled = 1;
-		a.inherit = 1;
-		o->fd[r] = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1,
-					PERF_FLAG_FD_CLOEXEC);
-		if (o->fd[r] < 0) {
-			snprintf(o->why, sizeof(o->why), "perf_event_open(tlb:tlb_flush, "
-				 "this process): %s", strerror(errno));
+	for (unsigned r = 0; r < HR__COUNT; r++)
+		if ((o->fd[r] = host_tlb_flush_event(0, -1, r, true, false, o->why,
+						     sizeof(o->why))) < 0) {
 			host_own_close(o);
 			return -1;
 		}
-		snprintf(filter, sizeof(filter), "reason == %u", r);
-		if (ioctl(o->fd[r], PERF_EVENT_IOC_SET_FILTER, filter)) {
-			snprintf(o->why, sizeof(o->why), "tlb:tlb_flush filter: %s",
-				 strerror(errno));
-			host_own_close(o);
-			return -1;
-		}
-	}
 	o->ok = true;
 	return 0;
 }

@@ -69,6 +69,16 @@ void host_own_enable(struct host_own *o, bool on);
 void host_own_read(struct host_own *o, uint64_t *reason);
 void host_own_close(struct host_own *o);
 
+/*
+ * A tlb:tlb_flush perf event for REASON alone (a filter on the field),
+ * disabled until enabled: on CPU for every task (PID -1), or for this
+ * process (PID 0, CPU -1) and with INHERIT what it creates; counting, or
+ * with SAMPLE one PERF_SAMPLE_TID record an event.  The fd, or -1 with
+ * WHY.
+ */
+int host_tlb_flush_event(int pid, int cpu, unsigned reason, bool inherit,
+			 bool sample, char *why, size_t len);
+
 /* The running kernel's release ("6.18.44"), or "unknown". */
 const char *host_kernel_release(void);
 

@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,35 +100,18 @@ static void count_sender(struct watch *w, int32_t pid)
 	w->ns++;
 }
 
-static int sampling_open(struct watch *w, const int *cpu, unsigned n, int id)
+static int sampling_open(struct watch *w, const int *cpu, unsigned n)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
 	for (unsigned i = 0; i < n; i++) {
-		struct perf_event_attr a = { 0 };
 		struct ring *r = &w->ring[i];
 
-		a.type = PERF_TYPE_TRACEPOINT;
-		a.size = sizeof(a);
-		a.config = (uint64_t)id;
-		a.sample_period = 1;
-		a.sample_type = PERF_SAMPLE_TID;
-		a.disabled = 1;
-		a.wakeup_events = 1;
-		r->fd = (int)syscall(SYS_perf_event_open, &a, -1, cpu[i], -1,
-				     PERF_FLAG_FD_CLOEXEC);
-		if (r->fd < 0) {
-			snprintf(w->why, sizeof(w->why), "perf_event_open(tlb:"
-				 "tlb_flush, cpu %d, sampling): %s", cpu[i],
-				 strerror(errno));
+		r->fd = host_tlb_flush_event(-1, cpu[i], HR_REMOTE_SEND_IPI, false,
+					     true, w->why, sizeof(w->why));
+		if (r->fd < 0)
 			return -1;
-		}
 		w->nring = i + 1;
-		if (ioctl(r->fd, PERF_EVENT_IOC_SET_FILTER, "reason == 4")) {
-			snprintf(w->why, sizeof(w->why), "tlb:tlb_flush filter: %s",
-				 strerror(errno));
-			return -1;
-		}
 		r->len = (size_t)page * (RING_PAGES + 1);
 		r->base = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			       r->fd, 0);
@@ -193,7 +175,7 @@ int host_watch(unsigned seconds, enum out_format fmt)
 	static struct watch w;
 	struct host_counters hc;
 	struct host_sample s0, s1;
-	int cpu[HOST_MAX_CPUS], id = -1;
+	int cpu[HOST_MAX_CPUS];
 	unsigned n = 0;
 	cpu_set_t set;
 	double secs;
@@ -230,16 +212,7 @@ int host_watch(unsigned seconds, enum out_format fmt)
 	}
 	memset(&w, 0, sizeof(w));
 	if (hc.tp_ok) {
-		FILE *idf = fopen("/sys/kernel/tracing/events/tlb/tlb_flush/id", "r");
-
-		if (!idf)
-			idf = fopen("/sys/kernel/debug/tracing/events/tlb/tlb_flush/id", "r");
-		if (idf) {
-			if (fscanf(idf, "%d", &id) != 1)
-				id = -1;
-			fclose(idf);
-		}
-		w.sampling = id >= 0 && sampling_open(&w, cpu, n, id) == 0;
+		w.sampling = sampling_open(&w, cpu, n) == 0;
 	} else {
 		snprintf(w.why, sizeof(w.why), "%s", hc.tp_why);
 	}
