@@ -64,26 +64,16 @@ static int fail(struct reader *r, const char *fmt, ...)
  * 1 for a line, -1 for an error. */
 static int next_line(struct reader *r)
 {
-	while (r->p < r->end) {
-		const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
-		size_t len = nl ? (size_t)(nl - r->p) : (size_t)(r->end - r->p);
-		const char *s = r->p;
+	int rc;
 
-		r->p = nl ? nl + 1 : r->end;
-		r->line++;
-		if (len && s[len - 1] == '\r')
-			len--;
-		if (len > MAX_LINE)
-			return fail(r, "line longer than %d bytes", MAX_LINE);
-		if (memchr(s, 0, len))
-			return fail(r, "a NUL byte in the line");
-		memcpy(r->buf, s, len);
-		r->buf[len] = 0;
-		s = r->buf + strspn(r->buf, " \t");
+	while ((rc = text_next_line(&r->p, r->end, &r->line, r->buf, MAX_LINE,
+				    r->name, r->err, r->errlen)) == 1) {
+		const char *s = r->buf + strspn(r->buf, " \t");
+
 		if (*s && *s != '#')
 			return 1;
 	}
-	return 0;
+	return rc;
 }
 
 static int parse_u64(struct reader *r, const char *what, const char *s,

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "readfile.h"
 
@@ -59,4 +60,41 @@ int file_line_error(char *err, size_t errlen, const char *name,
 	if (at >= 0 && (size_t)at < errlen)
 		vsnprintf(err + at, errlen - (size_t)at, fmt, ap);
 	return -1;
+}
+
+static int line_error(char *err, size_t errlen, const char *name,
+		      unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	file_line_error(err, errlen, name, line, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int text_next_line(const char **p, const char *end, unsigned *line,
+		   char *buf, size_t max, const char *name, char *err,
+		   size_t errlen)
+{
+	const char *s = *p, *nl;
+	size_t len;
+
+	if (s >= end)
+		return 0;
+	nl = memchr(s, '\n', (size_t)(end - s));
+	len = nl ? (size_t)(nl - s) : (size_t)(end - s);
+	*p = nl ? nl + 1 : end;
+	++*line;
+	if (len && s[len - 1] == '\r')
+		len--;
+	if (len > max)
+		return line_error(err, errlen, name, *line,
+				  "line longer than %zu bytes", max);
+	if (memchr(s, 0, len))
+		return line_error(err, errlen, name, *line,
+				  "a NUL byte in the line");
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	return 1;
 }

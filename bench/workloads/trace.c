@@ -140,25 +140,8 @@ static int fail(struct reader *r, const char *fmt, ...)
 /* The next line into r->buf (comments too): 0 at the end, 1, -1. */
 static int next_line(struct reader *r)
 {
-	const char *nl, *s;
-	size_t len;
-
-	if (r->p >= r->end)
-		return 0;
-	nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
-	len = nl ? (size_t)(nl - r->p) : (size_t)(r->end - r->p);
-	s = r->p;
-	r->p = nl ? nl + 1 : r->end;
-	r->line++;
-	if (len && s[len - 1] == '\r')
-		len--;
-	if (len > TRACE_MAX_LINE)
-		return fail(r, "line longer than %d bytes", TRACE_MAX_LINE);
-	if (memchr(s, 0, len))
-		return fail(r, "a NUL byte in the line");
-	memcpy(r->buf, s, len);
-	r->buf[len] = 0;
-	return 1;
+	return text_next_line(&r->p, r->end, &r->line, r->buf, TRACE_MAX_LINE,
+			      r->name, r->err, r->errlen);
 }
 
 static int split(struct reader *r)
