@@ -135,13 +135,25 @@ static void sleep_ns(uint64_t ns)
 		;
 }
 
-static double delta(const uint64_t *a, const uint64_t *b, unsigned n)
+/* What the counters moved by between readings X and Y, added to *D. */
+static void sample_add_delta(struct host_sample *d, const struct host_sample *x,
+			     const struct host_sample *y, unsigned n)
 {
-	uint64_t d = 0;
+	for (unsigned i = 0; i < n; i++) {
+		d->tlb[i] += y->tlb[i] - x->tlb[i];
+		d->cal[i] += y->cal[i] - x->cal[i];
+	}
+	for (unsigned r = 0; r < HR__COUNT; r++)
+		d->reason[r] += y->reason[r] - x->reason[r];
+}
+
+static double sum(const uint64_t *v, unsigned n)
+{
+	uint64_t s = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		d += b[i] - a[i];
-	return (double)d;
+		s += v[i];
+	return (double)s;
 }
 
 /* Run TWIN and fill M. */
@@ -150,7 +162,8 @@ static void measure(const struct twin *twin, const struct wl_opts *o,
 {
 	struct host_shared *sh;
 	struct host_counters hc;
-	struct host_sample a0, a1, b0, b1;
+	static struct host_sample a0, a1, b0, b1, tw, base;	/* 16 KiB each */
+	double pre;
 	cpu_set_t old, one;
 	unsigned n = o->ncpus;
 	pid_t pid;
@@ -227,19 +240,19 @@ static void measure(const struct twin *twin, const struct wl_opts *o,
 		host_counters_read(&hc, &b1);
 		host_counters_enable(&hc, false);
 	}
-	/* The noise: both baselines, before and after, as one rate. */
+	/* The twin's counts, and the noise: both baselines, before and
+	 * after, as one rate. */
+	memset(&tw, 0, sizeof(tw));
+	memset(&base, 0, sizeof(base));
+	sample_add_delta(&tw, &sh->s[0], &sh->s[1], n);
+	sample_add_delta(&base, &a0, &a1, n);
+	pre = sum(base.tlb, n);
+	sample_add_delta(&base, &b0, &b1, n);
 	{
 		double pre_s = (double)(a1.ns - a0.ns) / 1e9;
 		double post_s = (double)(b1.ns - b0.ns) / 1e9;
-		double pre = delta(a0.tlb, a1.tlb, n), post = delta(b0.tlb, b1.tlb, n);
-		double counted = delta(sh->s[0].tlb, sh->s[1].tlb, n);
+		double post = sum(base.tlb, n) - pre, counted = sum(tw.tlb, n);
 
-		for (unsigned i = 0; i < n; i++) {	/* fold a into b */
-			b1.tlb[i] += a1.tlb[i] - a0.tlb[i];
-			b1.cal[i] += a1.cal[i] - a0.cal[i];
-		}
-		for (unsigned r = 0; r < HR__COUNT; r++)
-			b1.reason[r] += a1.reason[r] - a0.reason[r];
 		m->baseline_s = pre_s + post_s;
 		m->noise_rate[0] = pre / pre_s;
 		m->noise_rate[1] = post / post_s;
@@ -267,16 +280,16 @@ static void measure(const struct twin *twin, const struct wl_opts *o,
 	m->failures = sh->t.failures;
 	snprintf(m->note, sizeof(m->note), "%s", sh->t.note);
 	ops = m->ops ? (double)m->ops : 1;
-	m->noise_tlb = delta(b0.tlb, b1.tlb, n) * scale / ops;
-	m->tlb = delta(sh->s[0].tlb, sh->s[1].tlb, n) / ops - m->noise_tlb;
-	m->cal = (delta(sh->s[0].cal, sh->s[1].cal, n) -
-		  delta(b0.cal, b1.cal, n) * scale) / ops;
+	/* Per op, net of the noise the phase is expected to have had. */
+#define NET(twin, noise) (((double)(twin) - (double)(noise) * scale) / ops)
+	m->noise_tlb = sum(base.tlb, n) * scale / ops;
+	m->tlb = NET(sum(tw.tlb, n), sum(base.tlb, n));
+	m->cal = NET(sum(tw.cal, n), sum(base.cal, n));
 	for (unsigned i = 0; i < n; i++)
-		m->tlb_cpu[i] = ((double)(sh->s[1].tlb[i] - sh->s[0].tlb[i]) -
-				 (double)(b1.tlb[i] - b0.tlb[i]) * scale) / ops;
+		m->tlb_cpu[i] = NET(tw.tlb[i], base.tlb[i]);
 	for (unsigned r = 0; r < HR__COUNT; r++)
-		m->reason[r] = ((double)(sh->s[1].reason[r] - sh->s[0].reason[r]) -
-				(double)(b1.reason[r] - b0.reason[r]) * scale) / ops;
+		m->reason[r] = NET(tw.reason[r], base.reason[r]);
+#undef NET
 	m->own_ok = sh->own.ok;
 	snprintf(m->own_why, sizeof(m->own_why), "%s", sh->own.why);
 	for (unsigned r = 0; r < HR__COUNT; r++)
