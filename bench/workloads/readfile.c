@@ -62,6 +62,7 @@ int file_line_error(char *err, size_t errlen, const char *name,
 	return -1;
 }
 
+__attribute__((format(printf, 5, 6)))
 static int line_error(char *err, size_t errlen, const char *name,
 		      unsigned line, const char *fmt, ...)
 {
